@@ -61,15 +61,15 @@ class SymbolicSystem:
         ``y`` is an array of shape (N,); the weights are the free ``w_ij`` symbols in name
         order (none when W was given numerically). ``F`` returns shape (N,), ``J`` (N, N).
         """
-        args = [sympy.Matrix(self.y)] + self._weight_symbols()
+        args = [list(self.y)] + self._weight_symbols()
         f_num = sympy.lambdify(args, self.F, "numpy")
         j_num = sympy.lambdify(args, self.J, "numpy")
 
         def F(y, *w):
-            return np.asarray(f_num(np.asarray(y, dtype=float).reshape(-1, 1), *w), float).ravel()
+            return np.asarray(f_num(np.asarray(y, dtype=float), *w), float).ravel()
 
         def J(y, *w):
-            return np.asarray(j_num(np.asarray(y, dtype=float).reshape(-1, 1), *w), float)
+            return np.asarray(j_num(np.asarray(y, dtype=float), *w), float)
 
         return F, J
 

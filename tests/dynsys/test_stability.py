@@ -1,0 +1,65 @@
+"""The stability rules: closed-form cases and properties."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from dynsys.stability import (
+    NON_HYPERBOLIC,
+    SADDLE,
+    STABLE,
+    UNSTABLE,
+    classify_multipliers,
+    classify_spectrum,
+    unstable_dimension,
+)
+
+
+@pytest.mark.parametrize(
+    "eigs, label, dim",
+    [
+        ([-1.0, -2.0], STABLE, 0),
+        ([1.0, 0.5], UNSTABLE, 2),
+        ([-1.0, 0.5], SADDLE, 1),
+        ([0.0, -1.0], NON_HYPERBOLIC, 0),
+        ([1e-12, 3.0], NON_HYPERBOLIC, 1),
+        ([-1 + 2j, -1 - 2j], STABLE, 0),
+        ([0.1 + 5j, 0.1 - 5j, -3], SADDLE, 2),
+        ([0 + 1j, 0 - 1j], NON_HYPERBOLIC, 0),
+    ],
+)
+def test_classify_spectrum_cases(eigs, label, dim):
+    assert classify_spectrum(np.array(eigs)) == label
+    assert unstable_dimension(np.array(eigs)) == dim
+
+
+@pytest.mark.parametrize(
+    "mus, label",
+    [
+        ([0.5, -0.9], STABLE),
+        ([1.5, -2.0], UNSTABLE),
+        ([0.5, 1.5], SADDLE),
+        ([1.0, 0.5], NON_HYPERBOLIC),
+        ([np.exp(1j), 0.2], NON_HYPERBOLIC),
+        ([0.6 + 0.6j, 0.6 - 0.6j], STABLE),
+    ],
+)
+def test_classify_multipliers_cases(mus, label):
+    assert classify_multipliers(np.array(mus)) == label
+
+
+def test_vectorised_over_rows():
+    eigs = np.array([[-1.0, -2.0], [1.0, 2.0], [-1.0, 1.0]])
+    np.testing.assert_array_equal(classify_spectrum(eigs), [STABLE, UNSTABLE, SADDLE])
+    np.testing.assert_array_equal(unstable_dimension(eigs), [0, 2, 1])
+
+
+@given(arrays(np.float64, (6,), elements=st.floats(-10, 10)))
+def test_flow_and_map_agree_for_small_exponential_multipliers(re):
+    # For the time-h map of a linear flow, multipliers are exp(h * lambda): the two rules
+    # must then agree exactly (the layer map's disagreement comes from 1 + lambda instead).
+    re = np.where(np.abs(re) < 1e-3, 1e-3, re)
+    assert classify_spectrum(re) == classify_multipliers(np.exp(re))
+    assert unstable_dimension(re) == np.sum(np.abs(np.exp(re)) > 1)

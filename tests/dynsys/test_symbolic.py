@@ -1,0 +1,46 @@
+"""SymPy layer: the derivation of eq. 3 and the lambdified field and Jacobian."""
+
+import numpy as np
+import pytest
+import sympy
+
+from dynsys.symbolic import derive_eq3, symbolic_system
+from dynsys.system import jacobian, vector_field
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_derivation_of_eq3(n):
+    d = derive_eq3(n)
+    assert d.holds
+    y = sympy.Matrix(sympy.symbols(f"y_1:{n + 1}", real=True))
+    W = sympy.Matrix(n, n, lambda i, j: sympy.Symbol(f"w_{i + 1}_{j + 1}"))
+    # dz/dt = W y: the bias dropped out.
+    assert sympy.simplify(d.dz_dt - W * y) == sympy.zeros(n, 1)
+    assert not any(s.name.startswith("b_") for s in d.dy_dt.free_symbols)
+
+
+def test_lambdified_jacobian_matches_finite_differences_and_numeric():
+    rng = np.random.default_rng(3)
+    n = 3
+    s = symbolic_system(n)
+    F, J = s.lambdify()
+    W = rng.normal(size=(n, n))
+    weights = [W[int(sym.name.split("_")[1]) - 1, int(sym.name.split("_")[2]) - 1]
+               for sym in sorted(s.W.free_symbols, key=lambda v: v.name)]
+    y = rng.uniform(0.1, 0.9, size=n)
+    eps = 1e-6
+    Jfd = np.array([(F(y + eps * e, *weights) - F(y - eps * e, *weights)) / (2 * eps) for e in np.eye(n)]).T
+    np.testing.assert_allclose(J(y, *weights), Jfd, atol=1e-8)
+    np.testing.assert_allclose(J(y, *weights), jacobian(W, y), atol=1e-12)
+    np.testing.assert_allclose(F(y, *weights), vector_field(W, y), atol=1e-14)
+
+
+def test_given_rational_weights():
+    s = symbolic_system(2, [[1, sympy.Rational(1, 2)], [-2, 0]])
+    assert s.W.free_symbols == set()
+    F, J = s.lambdify()
+    np.testing.assert_allclose(F([0.5, 0.5]), vector_field(np.array([[1, 0.5], [-2, 0]]), [0.5, 0.5]))
+    with pytest.raises(ValueError, match="`W` must have shape"):
+        symbolic_system(2, [[1]])
+    with pytest.raises(ValueError, match="`n` must be"):
+        symbolic_system(0)
