@@ -107,13 +107,13 @@ def classify_multipliers(multipliers, tol: float = 1e-9):
     ----------
     multipliers : array_like, shape (..., N)
     tol : float
-        Moduli with ``| |mu| - 1 | <= tol`` make the point non-hyperbolic.
+        Moduli with ``abs(abs(mu) - 1) <= tol`` make the point non-hyperbolic.
 
     Returns
     -------
     str or ndarray of str (object dtype), shape (...)
-        ``"stable"`` (all |mu| < 1), ``"unstable"`` (all |mu| > 1), ``"saddle"`` (both),
-        ``"non-hyperbolic"`` (some |mu| = 1 within `tol`).
+        ``"stable"`` (all moduli < 1), ``"unstable"`` (all > 1), ``"saddle"`` (both),
+        ``"non-hyperbolic"`` (some modulus = 1 within `tol`).
     """
     mu = np.abs(np.asarray(multipliers))
     n = mu.shape[-1]
