@@ -1,0 +1,330 @@
+"""dynsys.integrate and dynsys.integrate_noise: accuracy, the noise equations, bad input."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.integrate import solve_ivp
+
+import dynsys
+from dynsys.system import logistic
+
+SOLVERS = (
+    dict(method="rk4", dt=0.005),
+    dict(method="dp5", dt=0.01),
+    dict(method="adaptive", rtol=1e-11, atol=1e-13),
+)
+
+
+def _reference(f, u0, t_eval):
+    """scipy DOP853 at the tightest tolerances the issue asks for."""
+    sol = solve_ivp(lambda t, u: f(u), (t_eval[0], t_eval[-1]), u0, method="DOP853",
+                    t_eval=t_eval, rtol=1e-12, atol=1e-14)
+    assert sol.success
+    return sol.y.T
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.default_rng(7)
+    n = 6
+    W = rng.normal(size=(n, n)) * 1.2
+    b = rng.normal(size=n) * 0.5
+    Y0 = rng.uniform(0.05, 0.95, size=(3, n))
+    XI0 = rng.uniform(-0.05, 0.05, size=(3, n))
+    return W, b, Y0, XI0
+
+
+T_EVAL = np.linspace(0.0, 8.0, 17)
+
+
+@pytest.mark.parametrize("opts", SOLVERS, ids=lambda o: o["method"])
+def test_eq3_against_scipy(opts, problem):
+    W, _, Y0, _ = problem
+    sol = dynsys.integrate(W, Y0, T_EVAL, **opts)
+    assert sol.y.shape == (T_EVAL.size, 3, 6) and sol.success
+    for i in range(3):
+        ref = _reference(lambda y: y * (1 - y) * (W @ y), Y0[i], T_EVAL)
+        np.testing.assert_allclose(sol.y[:, i], ref, rtol=0, atol=2e-9)
+
+
+@pytest.mark.parametrize("opts", SOLVERS, ids=lambda o: o["method"])
+def test_eq6_against_scipy(opts, problem):
+    W, b, Y0, _ = problem
+    sol = dynsys.integrate(W, Y0, T_EVAL, system="mlp", b=b, **opts)
+    for i in range(3):
+        ref = _reference(lambda y: -y + logistic(W @ y + b), Y0[i], T_EVAL)
+        np.testing.assert_allclose(sol.y[:, i], ref, rtol=0, atol=2e-9)
+
+
+@pytest.mark.parametrize("opts", SOLVERS, ids=lambda o: o["method"])
+def test_eq5_against_scipy(opts, problem):
+    W, _, Y0, XI0 = problem
+    n = W.shape[0]
+
+    def f(u):
+        y, xi = u[:n], u[n:]
+        return np.concatenate([y * (1 - y) * (W @ y),
+                               y * (1 - y) * (W @ xi) + xi * (1 - 2 * y - xi) * (W @ (y + xi))])
+
+    sol = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, **opts)
+    for i in range(3):
+        ref = _reference(f, np.concatenate([Y0[i], XI0[i]]), T_EVAL)
+        np.testing.assert_allclose(sol.y[:, i], ref[:, :n], atol=2e-9)
+        np.testing.assert_allclose(sol.xi[:, i], ref[:, n:], atol=2e-9)
+
+
+@pytest.mark.parametrize("opts", SOLVERS, ids=lambda o: o["method"])
+def test_mlp_noise_exact_against_scipy(opts, problem):
+    W, b, Y0, XI0 = problem
+    n = W.shape[0]
+
+    def f(u):
+        y, xi = u[:n], u[n:]
+        return np.concatenate([-y + logistic(W @ y + b),
+                               -xi + logistic(W @ (y + xi) + b) - logistic(W @ y + b)])
+
+    sol = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, system="mlp", b=b, **opts)
+    for i in range(3):
+        ref = _reference(f, np.concatenate([Y0[i], XI0[i]]), T_EVAL)
+        np.testing.assert_allclose(sol.xi[:, i], ref[:, n:], atol=2e-9)
+
+
+@pytest.mark.parametrize("system", ["residual", "mlp"])
+def test_exact_noise_is_difference_of_two_trajectories(system, problem):
+    """eq. 5 (and the exact MLP noise) integrated jointly = noisy minus clean trajectory."""
+    W, b, Y0, XI0 = problem
+    bias = b if system == "mlp" else None
+    kw = dict(rtol=1e-12, atol=1e-14, system=system, b=bias)
+    joint = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, **kw)
+    clean = dynsys.integrate(W, Y0, T_EVAL, **kw)
+    noisy = dynsys.integrate(W, Y0 + XI0, T_EVAL, **kw)
+    np.testing.assert_allclose(joint.y, clean.y, atol=1e-11)
+    np.testing.assert_allclose(joint.xi, noisy.y - clean.y, atol=1e-11)
+
+
+def _noise_errors(system, order, W, b, y0, d, amps, t_eval):
+    errs = []
+    for a in amps:
+        kw = dict(system=system, b=b, rtol=1e-12, atol=1e-16)
+        exact = dynsys.integrate_noise(W, y0, a * d, t_eval, order="exact", **kw).xi
+        approx = dynsys.integrate_noise(W, y0, a * d, t_eval, order=order, **kw).xi
+        errs.append(np.abs(approx - exact).max())
+    return np.array(errs)
+
+
+AMPS = np.array([1e-1, 3e-2, 1e-2, 3e-3, 1e-3])
+
+
+@pytest.mark.parametrize("system", ["mlp", "residual"])
+def test_first_and_second_order_noise_converge(system):
+    """Error of the order-k expansion against the exact noise ~ a^(k+1): slopes 2 and 3, the
+    second order shrinking faster than the first."""
+    rng = np.random.default_rng(3)
+    n = 5
+    W = rng.normal(size=(n, n)) * (2.0 if system == "mlp" else 1.5)
+    b = rng.normal(size=n) * 0.5 if system == "mlp" else None
+    y0 = rng.uniform(0.1, 0.9, n)
+    d = rng.uniform(-1, 1, n)
+    t_eval = np.linspace(0, 5, 11)
+    e1 = _noise_errors(system, 1, W, b, y0, d, AMPS, t_eval)
+    e2 = _noise_errors(system, 2, W, b, y0, d, AMPS, t_eval)
+    s1 = np.polyfit(np.log(AMPS), np.log(e1), 1)[0]
+    s2 = np.polyfit(np.log(AMPS), np.log(e2), 1)[0]
+    assert 1.8 <= s1 <= 2.2
+    assert 2.6 <= s2 <= 3.3
+    assert np.all(e2 < e1)
+
+
+def test_paper_eq7_eq8_do_not_converge_for_general_W():
+    """The paper's eq. 7 and 8 expand f(Wy + xi), not f(W(y + xi)): for a general W their
+    relative error against the exact MLP noise does not shrink with the amplitude."""
+    rng = np.random.default_rng(3)
+    n = 5
+    W = rng.normal(size=(n, n)) * 2.0
+    b = rng.normal(size=n) * 0.5
+    y0 = rng.uniform(0.1, 0.9, n)
+    d = rng.uniform(-1, 1, n)
+    t_eval = np.linspace(0, 5, 11)
+    for order in ("paper1", "paper2"):
+        errs = _noise_errors("mlp", order, W, b, y0, d, AMPS, t_eval)
+        slope = np.polyfit(np.log(AMPS), np.log(errs), 1)[0]
+        assert 0.8 <= slope <= 1.2  # absolute error ~ a: relative error stays O(1)
+        assert errs[-1] / AMPS[-1] > 0.01
+
+
+def test_paper_eq7_eq8_equal_the_expansions_when_W_is_identity():
+    """With W = I the paper's forms are the first- and second-order expansions."""
+    n = 4
+    W = np.eye(n)
+    b = np.array([0.3, -0.2, 0.1, 0.0])
+    y0 = np.array([0.2, 0.4, 0.6, 0.8])
+    xi0 = np.array([0.01, -0.02, 0.015, 0.005])
+    t_eval = np.linspace(0, 3, 7)
+    kw = dict(system="mlp", b=b, rtol=1e-12, atol=1e-15)
+    for paper, order in (("paper1", 1), ("paper2", 2)):
+        a = dynsys.integrate_noise(W, y0, xi0, t_eval, order=paper, **kw).xi
+        c = dynsys.integrate_noise(W, y0, xi0, t_eval, order=order, **kw).xi
+        np.testing.assert_allclose(a, c, atol=1e-14)
+
+
+def _small_weights(n):
+    return hnp.arrays(np.float64, (n, n), elements=st.floats(-4, 4))
+
+
+@st.composite
+def _residual_problems(draw):
+    n = draw(st.integers(1, 5))
+    W = draw(_small_weights(n))
+    y0 = draw(hnp.arrays(np.float64, (3, n), elements=st.floats(1e-6, 1 - 1e-6)))
+    return W, y0
+
+
+@settings(max_examples=40, deadline=None)
+@given(_residual_problems(), st.sampled_from(["adaptive", "rk4"]))
+def test_trajectories_stay_in_unit_cube(prob, method):
+    """Exact trajectories of eq. 3 stay in (0, 1)^N. Numerically: strictly inside while the
+    distance to a face is representable (t <= 2 here), and outside the closed cube (whose
+    faces are invariant) by no more than the integration error: rounding for RK4 at a small
+    step, the tolerance (about rtol = 1e-8 near y = 1) for the adaptive method, whose large
+    steps near an attractor on a face may overshoot it by that much."""
+    W, y0 = prob
+    t_eval = np.linspace(0, 40, 81)
+    opts = dict(dt=0.01) if method == "rk4" else {}
+    slack = 1e-12 if method == "rk4" else 1e-7
+    sol = dynsys.integrate(W, y0, t_eval, method=method, **opts)
+    assert sol.success
+    early = sol.y[t_eval <= 2.0]
+    assert np.all(early > 0) and np.all(early < 1)
+    assert np.all(sol.y >= -slack) and np.all(sol.y <= 1 + slack)
+
+
+def test_result_is_frozen_and_shapes(problem):
+    W, _, Y0, _ = problem
+    sol = dynsys.integrate(W, Y0[0], [0.0, 1.0])
+    assert sol.y.shape == (2, 1, 6) and sol.t.shape == (2,)
+    np.testing.assert_array_equal(sol.y[0, 0], Y0[0])
+    with pytest.raises(ValueError):
+        sol.y[0, 0, 0] = 1.0
+    with pytest.raises(AttributeError):
+        sol.method = "rk4"
+    assert sol.n_steps.shape == (1,) and sol.message == "success"
+
+
+def test_t0_before_first_output(problem):
+    W, _, Y0, _ = problem
+    a = dynsys.integrate(W, Y0, [2.0, 3.0], t0=0.0, rtol=1e-12, atol=1e-14)
+    b = dynsys.integrate(W, Y0, [0.0, 2.0, 3.0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(a.y, b.y[1:], atol=1e-11)
+
+
+def test_system_object_accepted(problem):
+    W, _, Y0, _ = problem
+    a = dynsys.integrate(dynsys.as_system(W), Y0, [0.0, 1.0])
+    b = dynsys.integrate(W, Y0, [0.0, 1.0])
+    np.testing.assert_array_equal(a.y, b.y)
+
+
+def test_failure_is_reported_not_raised():
+    W = np.array([[50.0]])
+    with pytest.warns(RuntimeWarning, match="stopped early"):
+        sol = dynsys.integrate(W, [0.5], [0.0, 10.0], method="adaptive", max_steps=3)
+    assert not sol.success and sol.status[0] == 1 and np.isnan(sol.y[-1, 0, 0])
+    assert "max_steps" in sol.message
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(y0=np.zeros(3)), "`y0`"),
+        (dict(y0=[0.5, np.nan]), "`y0`"),
+        (dict(W=np.ones((2, 3))), "`W`"),
+        (dict(W=[[np.inf, 0], [0, 1]]), "`W`"),
+        (dict(t_eval=[0.0, 2.0, 1.0]), "`t_eval`"),
+        (dict(t_eval=[0.0, 0.0]), "`t_eval`"),
+        (dict(t_eval=[0.0, np.nan]), "`t_eval`"),
+        (dict(t_eval=[[0.0, 1.0]]), "`t_eval`"),
+        (dict(t_eval=[]), "`t_eval`"),
+        (dict(method="rk4", dt=-0.1), "`dt`"),
+        (dict(method="rk4", dt=0.0), "`dt`"),
+        (dict(method="adaptive", dt=0.1), "`dt`"),
+        (dict(method="euler"), "`method`"),
+        (dict(system="hopfield"), "`system`"),
+        (dict(rtol=-1.0), "`rtol`"),
+        (dict(rtol=1e-20), "`rtol`"),
+        (dict(atol=-1.0), "`atol`"),
+        (dict(b=[0.1, 0.2]), "`b`"),
+        (dict(system="mlp", b=[0.1]), "`b`"),
+        (dict(t0=5.0), "`t0`"),
+        (dict(max_steps=0), "`max_steps`"),
+    ],
+)
+def test_bad_input_names_the_argument(kwargs, match):
+    args = dict(W=[[-1.0, 2.0], [2.0, -1.0]], y0=[0.3, 0.6], t_eval=[0.0, 1.0])
+    args.update(kwargs)
+    W, y0, t_eval = args.pop("W"), args.pop("y0"), args.pop("t_eval")
+    with pytest.raises((ValueError, TypeError), match=match):
+        dynsys.integrate(W, y0, t_eval, **args)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(xi0=np.zeros(3)), "`xi0`"),
+        (dict(xi0=np.zeros((3, 2)), y0=np.full((2, 2), 0.5)), "`xi0`"),
+        (dict(order=3), "`order`"),
+        (dict(order="paper1"), "`order`"),
+        (dict(xi0=[np.nan, 0.0]), "`xi0`"),
+    ],
+)
+def test_noise_bad_input_names_the_argument(kwargs, match):
+    args = dict(y0=[0.3, 0.6], xi0=[0.01, 0.0])
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        dynsys.integrate_noise([[-1.0, 2.0], [2.0, -1.0]], args.pop("y0"), args.pop("xi0"),
+                               [0.0, 1.0], **args)
+
+
+def test_noise_broadcasts_batch():
+    W = [[-1.0, 2.0], [2.0, -1.0]]
+    xi0 = np.array([[0.01, 0.0], [0.0, 0.01], [0.01, 0.01]])
+    sol = dynsys.integrate_noise(W, [0.3, 0.6], xi0, [0.0, 1.0])
+    assert sol.y.shape == (2, 3, 2) and sol.xi.shape == (2, 3, 2)
+    np.testing.assert_array_equal(sol.xi[0], xi0)
+
+
+def test_noise_equations_symbolically():
+    """SymPy: eq. 5 is exactly F(y + xi) - F(y) for eq. 3; the order-1/2 MLP forms are the
+    Taylor polynomials of f(W(y + xi) + b) - f(W y + b) in the noise; the paper's eq. 7 and
+    eq. 8 are those of f(W y + b + xi) instead (noise on the pre-activation)."""
+    import sympy as sp
+
+    n = 2
+    y = sp.Matrix(sp.symbols("y1:3"))
+    xi = sp.Matrix(sp.symbols("xi1:3"))
+    W = sp.Matrix(n, n, sp.symbols("w11 w12 w21 w22"))
+
+    def F(v):
+        return sp.Matrix([v[i] * (1 - v[i]) * (W * v)[i] for i in range(n)])
+
+    eq5 = sp.Matrix([y[i] * (1 - y[i]) * (W * xi)[i]
+                     + xi[i] * (1 - 2 * y[i] - xi[i]) * (W * (y + xi))[i] for i in range(n)])
+    assert sp.expand(eq5 - (F(y + xi) - F(y))) == sp.zeros(n, 1)
+
+    # Taylor: f(z + d) - f(z) = f'(z) d + f''(z) d^2 / 2 + O(d^3) with f' = s(1-s) and
+    # f'' = s(1-s)(1-2s), s = f(z); for the MLP d = (W xi)_i, for the paper's forms d = xi_i
+    z, d, s = sp.symbols("z d s")
+    f = 1 / (1 + sp.exp(-z))
+    assert sp.simplify(sp.diff(f, z) - f * (1 - f)) == 0
+    assert sp.simplify(sp.diff(f, z, 2) - f * (1 - f) * (1 - 2 * f)) == 0
+    taylor2 = s * (1 - s) * d + s * (1 - s) * (1 - 2 * s) * d**2 / 2
+    ours2 = s * (1 - s) * d * (1 + (1 - 2 * s) * d / 2)  # order=2 with d = (W xi)_i
+    assert sp.expand(taylor2 - ours2) == 0
+    # eq. 8 as printed, with dy/dt + y = s and d = xi_i: the same polynomial in xi_i
+    x_i, ydot, y_i = sp.symbols("x_i ydot y_i")
+    paper2 = x_i * (ydot + y_i) * (1 - ydot - y_i) * (1 + x_i / 2 * (1 - 2 * y_i - 2 * ydot))
+    assert sp.expand(paper2.subs(ydot, s - y_i) - taylor2.subs(d, x_i)) == 0
+    # eq. 7 as printed: xi (s - s^2 - 1) = -xi + f'(z) xi, the first-order term with d = xi_i
+    paper1 = x_i * ((ydot + y_i) - (ydot + y_i) ** 2 - 1)
+    assert sp.expand(paper1.subs(ydot, s - y_i) - (-x_i + s * (1 - s) * x_i)) == 0
