@@ -1,0 +1,69 @@
+"""Private: a slow, readable twin of the enumeration kernel (plain NumPy, one pattern at a time).
+
+The tests compare the Numba kernel with it, and ``benchmarks/bench_fixed_points.py`` uses it as
+the "plain NumPy loop over patterns" baseline. Same rules as :func:`dynsys.fixed_points`:
+a pattern's interior block must be invertible (``np.linalg.cond`` below ``1 / tol``), a point
+is kept at its canonical pattern only, the spectrum is the full Jacobian's.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .stability import classify_multipliers, classify_spectrum
+
+__all__ = ["reference_fixed_points"]
+
+
+def reference_fixed_points(W, tol: float = 1e-9):
+    """Return ``(points, patterns, eigenvalues, stability, map_stability, n_singular)``.
+
+    ``points`` (M, N), ``patterns`` (M, N) int8 canonical patterns, ``eigenvalues`` (M, N)
+    complex (np.linalg.eigvals of the full Jacobian), labels as object arrays (map label
+    ``"outside"`` out of the box), and the number of patterns with a singular block.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    n = W.shape[0]
+    scale = float(np.max(np.abs(W))) or 1.0
+    tol_eig = tol * scale
+    pts, pats, eigs, stab, mstab = [], [], [], [], []
+    n_singular = 0
+    for pattern in itertools.product((0, 1, 2), repeat=n):
+        code = np.array(pattern[::-1])  # coordinate 0 varies fastest, as in pattern index order
+        interior = np.flatnonzero(code == 2)
+        ones = np.flatnonzero(code == 1)
+        y = (code == 1).astype(np.float64)
+        if interior.size:
+            A = W[np.ix_(interior, interior)]
+            if np.linalg.cond(A) > 1.0 / (1e-2 * tol):
+                n_singular += 1
+                continue
+            b = -W[np.ix_(interior, ones)].sum(axis=1)
+            y[interior] = np.linalg.solve(A, b)
+            yi = y[interior]
+            if np.any(np.abs(yi) <= tol) or np.any(np.abs(yi - 1.0) <= tol):
+                continue  # not canonical: the same point comes from a pattern with a 0 or 1
+        wy = W @ y
+        J = np.diag((1.0 - 2.0 * y) * wy) + np.diag(y * (1.0 - y)) @ W
+        ev = np.linalg.eigvals(J)
+        label = classify_spectrum(ev, tol_eig)
+        in_box = bool(np.all((y >= 0.0) & (y <= 1.0)))
+        if in_box:
+            mult = np.where(code == 2, 0j, np.exp(np.where(code == 0, wy, -wy)) + 0j)
+            if interior.size:
+                d = y[interior] * (1.0 - y[interior])
+                block = np.eye(interior.size) + d[:, None] * W[np.ix_(interior, interior)]
+                mult[interior] = np.linalg.eigvals(block)
+            mlabel = classify_multipliers(mult, tol_eig)
+        else:
+            mlabel = "outside"
+        pts.append(y)
+        pats.append(code.astype(np.int8))
+        eigs.append(ev)
+        stab.append(str(label))
+        mstab.append(str(mlabel))
+    return (np.array(pts).reshape(-1, n), np.array(pats, np.int8).reshape(-1, n),
+            np.array(eigs, np.complex128).reshape(-1, n), np.array(stab, object),
+            np.array(mstab, object), n_singular)

@@ -1,0 +1,762 @@
+"""Every fixed point of eq. 3, dy/dt = y (1 - y) (W y), by pattern enumeration.
+
+Algorithm (REFERENCE.md section 2; Lagzi 2018, ``seeds/001``, eq. 3):
+
+1. At a fixed point every coordinate has a vanishing factor: ``y_i = 0``, ``y_i = 1`` or
+   ``(W y)_i = 0``. A *pattern* picks one per coordinate, coded 0, 1, 2 (interior).
+2. With ``B1`` the coordinates at 1 and ``I`` the interior ones, the interior coordinates solve
+   the linear system ``W[I,I] y_I = -W[I,B1] 1``. An invertible ``W[I,I]`` gives one point; a
+   singular one gives no point ("no solution") or an affine set of fixed points
+   ("continuum"), reported in :attr:`FixedPoints.degenerate`, never dropped.
+3. Several patterns can give the same point: a point ``y`` is given by every pattern that
+   agrees with it, i.e. ``2^m`` patterns with ``m = #{i : y_i in {0, 1}, (W y)_i = 0}`` (those
+   with an invertible block). The origin gets ``2^N``, so a generic W has ``3^N - 2^N + 1``
+   distinct points, not the paper's ``3^N``. Each point is counted once, at its *canonical*
+   pattern (code 0/1 wherever ``y_i`` is 0/1), which also makes streaming counts exact.
+4. At a fixed point the Jacobian is block-triangular: eigenvalues ``(W y)_i`` at coordinates at
+   0, ``-(W y)_i`` at coordinates at 1, and those of ``diag(y_I (1 - y_I)) W[I,I]``. The step-1
+   layer map ``g(y) = f(f^-1(y) + W y)`` has the multipliers ``exp`` of the boundary
+   eigenvalues and ``1 + lambda`` for the interior ones.
+
+Numeric mode runs a Numba kernel (:mod:`dynsys._kernels.enumeration`); exact mode
+(:mod:`dynsys.fixed_points_exact`) does rational arithmetic for N <= 6.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+
+from ._validation import as_square_matrix, check_choice, check_positive_float
+from .stability import LABELS
+from .system import ResidualSystem
+
+__all__ = [
+    "FixedPoints",
+    "FixedPointCounts",
+    "DegeneratePatterns",
+    "fixed_points",
+    "count_fixed_points",
+    "ONLY_CHOICES",
+    "MAX_N_FULL",
+    "MAX_N_STREAMING",
+    "MAX_N_EXACT",
+    "KIND_NO_SOLUTION",
+    "KIND_CONTINUUM",
+    "OUTSIDE",
+    "decode_patterns",
+    "encode_patterns",
+]
+
+#: Accepted values of ``only`` in :func:`fixed_points`.
+ONLY_CHOICES = (None, "in_box", "stable", "stable_in_box")
+#: Largest N for which every point is stored (3^13 = 1.6 million patterns, about 0.5 GB).
+MAX_N_FULL = 13
+#: Largest N for the streaming filters and :func:`count_fixed_points` (3^20 = 3.5e9 patterns).
+MAX_N_STREAMING = 20
+#: Largest N of exact mode.
+MAX_N_EXACT = 6
+KIND_NO_SOLUTION = "no solution"
+KIND_CONTINUUM = "continuum"
+#: ``map_stability`` of points outside the box, where the layer map is not defined.
+OUTSIDE = "outside"
+
+_FILTER_CODES = {None: 0, "in_box": 1, "stable": 2, "stable_in_box": 3}
+_LABEL_DTYPE = "<U14"
+
+
+def encode_patterns(codes) -> np.ndarray:
+    """Pattern index ``sum_i code_i 3^i`` of each row of `codes` (..., N) with entries 0, 1, 2."""
+    codes = np.asarray(codes, dtype=np.int64)
+    pow3 = 3 ** np.arange(codes.shape[-1], dtype=np.int64)
+    return codes @ pow3
+
+
+def decode_patterns(index, n: int) -> np.ndarray:
+    """Inverse of :func:`encode_patterns`: int8 codes of shape (len(index), n)."""
+    index = np.asarray(index, dtype=np.int64).reshape(-1)
+    out = np.empty((index.size, n), dtype=np.int8)
+    rest = index.copy()
+    for i in range(n):
+        out[:, i] = rest % 3
+        rest //= 3
+    return out
+
+
+def _readonly(a):
+    a = np.asarray(a)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class DegeneratePatterns:
+    """Patterns whose interior block ``W[I,I]`` is singular.
+
+    Attributes
+    ----------
+    patterns : ndarray of int8, shape (D, N)
+        Codes 0, 1, 2 (interior), one row per stored degenerate pattern.
+    kind : ndarray of str, shape (D,)
+        ``"no solution"`` (inconsistent system) or ``"continuum"`` (consistent: an affine set
+        of fixed points of dimension ``dimension`` passes through the pattern's face).
+    dimension : ndarray of int, shape (D,)
+        ``|I| - rank W[I,I]`` for a continuum, 0 for no solution.
+    n_no_solution, n_continuum : int
+        Total counts (exact even when the stored list is truncated).
+    truncated : bool
+        True when more degenerate patterns exist than were stored (see ``max_degenerate``).
+    """
+
+    patterns: np.ndarray
+    kind: np.ndarray
+    dimension: np.ndarray
+    n_no_solution: int = 0
+    n_continuum: int = 0
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return int(self.n_no_solution + self.n_continuum)
+
+    @property
+    def total(self) -> int:
+        """Number of degenerate patterns (stored or not)."""
+        return len(self)
+
+    def continua(self) -> np.ndarray:
+        """Stored patterns of kind ``"continuum"``, shape (C, N)."""
+        return self.patterns[self.kind == KIND_CONTINUUM]
+
+    @classmethod
+    def empty(cls, n: int) -> "DegeneratePatterns":
+        return cls(
+            patterns=_readonly(np.zeros((0, n), np.int8)),
+            kind=_readonly(np.zeros(0, _LABEL_DTYPE)),
+            dimension=_readonly(np.zeros(0, np.int64)),
+        )
+
+
+@dataclass(frozen=True)
+class FixedPointCounts:
+    """Counts of the distinct isolated fixed points of eq. 3 by type, without the points.
+
+    Flow labels are those of :mod:`dynsys.stability` (``"stable"``, ``"unstable"``,
+    ``"saddle"``, ``"non-hyperbolic"``); the map labels classify the in-box points for the
+    step-1 layer map.
+
+    Attributes
+    ----------
+    n : int
+        The dimension N.
+    total : int
+        Distinct isolated fixed points (the origin once).
+    in_box, out_of_box : int
+        Of those, inside the closed cube [0, 1]^N and outside it.
+    by_stability, by_stability_in_box, by_stability_out_of_box : Mapping[str, int]
+        Flow labels, for all points, in-box points and out-of-box points.
+    map_by_stability_in_box : Mapping[str, int]
+        Layer-map labels of the in-box points.
+    disagreements : int
+        In-box points whose flow and map labels differ.
+    unstable_dim_in_box, unstable_dim_out_of_box : ndarray of int, shape (N + 1,)
+        Histograms of the number of eigenvalues with positive real part.
+    n_no_solution, n_continuum : int
+        Degenerate patterns (singular interior block) by kind.
+    n_patterns : int
+        ``3^N``.
+    """
+
+    n: int
+    total: int
+    in_box: int
+    out_of_box: int
+    by_stability: MappingProxyType
+    by_stability_in_box: MappingProxyType
+    by_stability_out_of_box: MappingProxyType
+    map_by_stability_in_box: MappingProxyType
+    disagreements: int
+    unstable_dim_in_box: np.ndarray
+    unstable_dim_out_of_box: np.ndarray
+    n_no_solution: int
+    n_continuum: int
+    n_patterns: int
+
+    @property
+    def generic_total(self) -> int:
+        """``3^N - 2^N + 1``: the number of distinct points for a generic W."""
+        return 3**self.n - 2**self.n + 1
+
+    @property
+    def stable(self) -> int:
+        return self.by_stability["stable"]
+
+    @property
+    def stable_in_box(self) -> int:
+        return self.by_stability_in_box["stable"]
+
+    @property
+    def n_degenerate(self) -> int:
+        return self.n_no_solution + self.n_continuum
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return {
+            "n": self.n,
+            "n_patterns": self.n_patterns,
+            "total": self.total,
+            "generic_total": self.generic_total,
+            "in_box": self.in_box,
+            "out_of_box": self.out_of_box,
+            "by_stability": dict(self.by_stability),
+            "by_stability_in_box": dict(self.by_stability_in_box),
+            "by_stability_out_of_box": dict(self.by_stability_out_of_box),
+            "map_by_stability_in_box": dict(self.map_by_stability_in_box),
+            "disagreements": self.disagreements,
+            "unstable_dim_in_box": self.unstable_dim_in_box.tolist(),
+            "unstable_dim_out_of_box": self.unstable_dim_out_of_box.tolist(),
+            "n_no_solution": self.n_no_solution,
+            "n_continuum": self.n_continuum,
+        }
+
+    def table(self) -> str:
+        """A plain-text summary table."""
+        rows = [("type", "all", "in box", "out of box", "map (in box)")]
+        for lab in LABELS:
+            rows.append((lab, self.by_stability[lab], self.by_stability_in_box[lab],
+                         self.by_stability_out_of_box[lab], self.map_by_stability_in_box[lab]))
+        rows.append(("total", self.total, self.in_box, self.out_of_box, self.in_box))
+        widths = [max(len(str(r[c])) for r in rows) for c in range(5)]
+        lines = ["  ".join(str(v).rjust(w) if c else str(v).ljust(w)
+                           for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
+        lines.append(
+            f"N = {self.n}: {self.total} distinct isolated fixed points "
+            f"(generic W: 3^N - 2^N + 1 = {self.generic_total}); "
+            f"flow/map disagreements in the box: {self.disagreements}; "
+            f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution."
+        )
+        return "\n".join(lines)
+
+
+def _mapping(values) -> MappingProxyType:
+    return MappingProxyType({lab: int(v) for lab, v in zip(LABELS, values)})
+
+
+@dataclass(frozen=True)
+class FixedPoints:
+    """The distinct isolated fixed points of eq. 3 and their stability.
+
+    Attributes
+    ----------
+    W : ndarray, shape (N, N)
+        The weights (float64, read-only).
+    points : ndarray, shape (M, N)
+        One row per distinct fixed point.
+    patterns : ndarray of int8, shape (M, N)
+        The canonical pattern of each point (0: y_i = 0, 1: y_i = 1, 2: interior,
+        (W y)_i = 0 with y_i not 0 or 1).
+    multiplicity : ndarray of int, shape (M,)
+        How many patterns (with an invertible interior block) give the point; the origin gets
+        ``2^N`` for generic W.
+    eigenvalues : ndarray of complex, shape (M, N)
+        Jacobian eigenvalues of eq. 3: ``(W y)_i`` / ``-(W y)_i`` at coordinate i when it is at
+        0 / 1, and the eigenvalues of ``diag(y_I (1 - y_I)) W[I,I]`` at the interior positions.
+    stability : ndarray of str, shape (M,)
+        Flow label: ``"stable"``, ``"unstable"``, ``"saddle"`` or ``"non-hyperbolic"``.
+    unstable_dim : ndarray of int, shape (M,)
+        Number of eigenvalues with real part ``> tol``.
+    in_box : ndarray of bool, shape (M,)
+        Whether the point lies in [0, 1]^N (the only points sigmoid outputs can approach).
+    residual : ndarray, shape (M,)
+        ``max_i |F(y)_i|``.
+    map_stability : ndarray of str, shape (M,)
+        Label of the step-1 layer map for in-box points (multipliers :attr:`multipliers`),
+        ``"outside"`` for points outside the box.
+    degenerate : DegeneratePatterns
+        Patterns with a singular interior block, by kind.
+    only : str or None
+        The filter used (see :func:`fixed_points`).
+    exact : bool
+        Whether exact arithmetic produced the points and the labels.
+    points_exact : tuple or None
+        Exact mode: one tuple of SymPy Rationals per point.
+    tol : float
+        The absolute tolerance used for eigenvalue signs (relative tolerance times max|W|).
+    """
+
+    W: np.ndarray
+    points: np.ndarray
+    patterns: np.ndarray
+    multiplicity: np.ndarray
+    eigenvalues: np.ndarray
+    stability: np.ndarray
+    unstable_dim: np.ndarray
+    in_box: np.ndarray
+    residual: np.ndarray
+    map_stability: np.ndarray
+    degenerate: DegeneratePatterns
+    only: str | None = None
+    exact: bool = False
+    points_exact: tuple | None = field(default=None, repr=False)
+    tol: float = 1e-9
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def n(self) -> int:
+        """The dimension N."""
+        return int(self.W.shape[0])
+
+    @property
+    def n_singular(self) -> int:
+        """Number of degenerate patterns (singular interior block)."""
+        return len(self.degenerate)
+
+    @property
+    def multipliers(self) -> np.ndarray:
+        """Multipliers of the step-1 layer map at each point, shape (M, N), complex.
+
+        ``exp(eigenvalue)`` on boundary coordinates, ``1 + eigenvalue`` on interior ones
+        (the eigenvalues of ``I + diag(y_I (1 - y_I)) W[I,I]``). Meaningful for in-box points.
+        """
+        ev = self.eigenvalues
+        with np.errstate(over="ignore"):
+            return np.where(self.patterns == 2, 1.0 + ev, np.exp(ev.real) + 0j)
+
+    def disagreements(self) -> np.ndarray:
+        """Indices of the in-box points whose flow and layer-map labels differ."""
+        return np.flatnonzero(self.in_box & (self.stability != self.map_stability))
+
+    def select(self, mask) -> "FixedPoints":
+        """A new result with the rows where `mask` (bool (M,) or indices) holds."""
+        idx = np.arange(len(self))[mask]
+        pe = None if self.points_exact is None else tuple(self.points_exact[i] for i in idx)
+        kw = {}
+        for name in ("points", "patterns", "multiplicity", "eigenvalues", "stability",
+                     "unstable_dim", "in_box", "residual", "map_stability"):
+            kw[name] = _readonly(getattr(self, name)[idx].copy())
+        return FixedPoints(W=self.W, degenerate=self.degenerate, only=self.only,
+                           exact=self.exact, points_exact=pe, tol=self.tol, **kw)
+
+    def counts(self) -> FixedPointCounts:
+        """The :class:`FixedPointCounts` of the stored points."""
+        n = self.n
+        st = self.stability
+        ib = self.in_box
+
+        def by(mask):
+            return _mapping([np.count_nonzero(mask & (st == lab)) for lab in LABELS])
+
+        return FixedPointCounts(
+            n=n,
+            total=len(self),
+            in_box=int(ib.sum()),
+            out_of_box=int((~ib).sum()),
+            by_stability=by(np.ones_like(ib)),
+            by_stability_in_box=by(ib),
+            by_stability_out_of_box=by(~ib),
+            map_by_stability_in_box=_mapping(
+                [np.count_nonzero(ib & (self.map_stability == lab)) for lab in LABELS]),
+            disagreements=int(self.disagreements().size),
+            unstable_dim_in_box=_readonly(np.bincount(self.unstable_dim[ib], minlength=n + 1)),
+            unstable_dim_out_of_box=_readonly(
+                np.bincount(self.unstable_dim[~ib], minlength=n + 1)),
+            n_no_solution=int(self.degenerate.n_no_solution),
+            n_continuum=int(self.degenerate.n_continuum),
+            n_patterns=3**n,
+        )
+
+    def summary(self) -> str:
+        """Plain-text table of counts by type (see :meth:`FixedPointCounts.table`)."""
+        head = "" if self.only is None else f"(filter only={self.only!r})\n"
+        return head + self.counts().table()
+
+    def as_dict(self) -> dict:
+        """JSON-ready dict of every field (complex numbers as [re, im] pairs)."""
+        out = {
+            "n": self.n,
+            "exact": self.exact,
+            "only": self.only,
+            "tol": self.tol,
+            "W": self.W.tolist(),
+            "points": self.points.tolist(),
+            "patterns": self.patterns.tolist(),
+            "multiplicity": self.multiplicity.tolist(),
+            "eigenvalues": np.stack([self.eigenvalues.real, self.eigenvalues.imag], -1).tolist(),
+            "stability": self.stability.tolist(),
+            "unstable_dim": self.unstable_dim.tolist(),
+            "in_box": self.in_box.tolist(),
+            "residual": self.residual.tolist(),
+            "map_stability": self.map_stability.tolist(),
+            "degenerate": {
+                "patterns": self.degenerate.patterns.tolist(),
+                "kind": self.degenerate.kind.tolist(),
+                "dimension": self.degenerate.dimension.tolist(),
+                "n_no_solution": self.degenerate.n_no_solution,
+                "n_continuum": self.degenerate.n_continuum,
+                "truncated": self.degenerate.truncated,
+            },
+            "counts": self.counts().as_dict(),
+        }
+        if self.points_exact is not None:
+            out["points_exact"] = [[str(v) for v in row] for row in self.points_exact]
+        return out
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+
+
+def _weights(W) -> tuple[np.ndarray, ResidualSystem | None]:
+    if isinstance(W, ResidualSystem):
+        return W.W, W
+    try:
+        arr = np.asarray(W)
+        if arr.dtype == object:
+            sysm = ResidualSystem.from_matrix(W)
+            return sysm.W, sysm
+    except Exception:  # noqa: BLE001 - let the validator produce the message
+        pass
+    return as_square_matrix(W, "W"), None
+
+
+def _tolerances(W: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
+    scale = float(np.max(np.abs(W))) if W.size else 0.0
+    scale = scale if scale > 0.0 else 1.0
+    tol_eig = tol * scale
+    tols = np.array([1e-2 * tol * scale,  # rank (largest remaining pivot)
+                     tol * scale,         # consistency residual per unit right-hand side
+                     tol,                 # y_i equal to 0 or 1
+                     tol_eig], dtype=np.float64)
+    return tols, tol_eig
+
+
+def _n_chunks(n: int) -> int:
+    return int(min(1 << n, 256))
+
+
+#: Below this many patterns the kernels run on the calling thread only: waking a thread pool
+#: costs more than the whole enumeration (measured: ~20 ms per parallel region on a busy
+#: 2-vCPU host with the OpenMP layer, against 0.3 ms for all of N = 5 on one thread).
+SERIAL_BELOW = 200_000
+
+
+class _threads_for:
+    """Context manager: one Numba thread for small problems, the default otherwise."""
+
+    def __init__(self, work: int):
+        self.work = work
+        self.saved = None
+
+    def __enter__(self):
+        if self.work < SERIAL_BELOW:
+            import numba
+
+            self.saved = numba.get_num_threads()
+            numba.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        if self.saved is not None:
+            import numba
+
+            numba.set_num_threads(self.saved)
+        return False
+
+
+def _check_size(n: int, only, counting: bool) -> None:
+    if n > MAX_N_STREAMING:
+        raise ValueError(
+            f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are too many to enumerate in "
+            f"reasonable time (limit N <= {MAX_N_STREAMING}). For wider networks search for "
+            "fixed points locally (Newton from many starts, as FixedPointFinder does)."
+        )
+    if not counting and only is None and n > MAX_N_FULL:
+        raise ValueError(
+            f"`W` has N = {n}: storing all of its 3^N = {3**n:,} fixed points with their "
+            f"eigenvalues needs about {3**n * n * 26 / 1e9:.1f} GB (limit N <= {MAX_N_FULL} "
+            "without a filter). Use dynsys.count_fixed_points(W) for the counts by type, or "
+            "fixed_points(W, only='stable_in_box') (or 'in_box', 'stable') to keep a subset "
+            "in bounded memory."
+        )
+
+
+def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
+    from ._kernels import enumeration as K
+
+    n = W.shape[0]
+    nch = _n_chunks(n)
+    lay = K.count_layout(n)
+    if minors is None:
+        minors = (K.principal_minors(W) if mode == K.MODE_COUNT
+                  else np.zeros(1, np.float64))
+    counts = np.zeros((nch, lay["width"]), dtype=np.int64)
+    z_off = np.zeros(nch, np.int64)
+    empty_y = np.zeros((0, n), np.float64)
+    empty_c = np.zeros(0, np.int64)
+    empty_e = np.zeros((0, n), np.complex128)
+    empty_k = np.zeros(0, np.int8)
+    active = np.zeros((1 << n) if mode == K.MODE_STORE else 0, np.int64)
+    K.enumerate_patterns(W, minors, tols, mode, filt, 0, nch, z_off, z_off, 0,
+                         empty_y, empty_c, empty_e, empty_c, empty_k, empty_c, counts, active)
+    if mode == K.MODE_COUNT:
+        return counts, lay, None
+    kept = counts[:, lay["kept"]]
+    ndeg = counts[:, lay["no_solution"]] + counts[:, lay["continuum"]]
+    pt_off = np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
+    dg_off = np.concatenate([[0], np.cumsum(ndeg)[:-1]]).astype(np.int64)
+    m_pts = int(kept.sum())
+    n_dg = int(min(ndeg.sum(), dg_cap))
+    out_y = np.zeros((m_pts, n), np.float64)
+    out_code = np.zeros(m_pts, np.int64)
+    out_eig = np.zeros((m_pts, n), np.complex128)
+    dg_code = np.zeros(n_dg, np.int64)
+    dg_kind = np.zeros(n_dg, np.int8)
+    dg_dim = np.zeros(n_dg, np.int64)
+    counts2 = np.zeros_like(counts)
+    K.enumerate_patterns(W, minors, tols, mode, filt, 1, nch, pt_off, dg_off, n_dg,
+                         out_y, out_code, out_eig, dg_code, dg_kind, dg_dim, counts2, active)
+    return counts, lay, (out_y, out_code, out_eig, dg_code, dg_kind, dg_dim)
+
+
+def _dedupe(points: np.ndarray):
+    """Groups of rows closer than about 1e-9 (relative to 1 + |y|); (keep index, group).
+
+    A safety net: the canonical-pattern rule already yields distinct points, and only
+    tolerance-edge cases of non-generic W can produce near-copies. Rows are snapped to a
+    grid in log-compressed coordinates (twice, the second grid shifted by half a cell) and
+    hashed to one integer each, so this is a 1-D sort.
+    """
+    m = points.shape[0]
+    if m < 2:
+        return np.arange(m), np.arange(m)
+    h = 1e-9
+    u = np.sign(points) * np.log1p(np.abs(points))
+    mix = np.random.default_rng(12345).integers(1, 2**62, size=points.shape[1], dtype=np.int64)
+    group = np.arange(m)
+    for shift in (0.0, 0.5):
+        keys = np.floor(u / h + shift).astype(np.int64)
+        with np.errstate(over="ignore"):
+            hsh = (keys * mix).sum(axis=1)
+        order = np.argsort(hsh, kind="stable")
+        hs = hsh[order]
+        same = np.flatnonzero(hs[1:] == hs[:-1])
+        for j in same:  # rare: verify the keys really match, then merge
+            a, b = order[j], order[j + 1]
+            if np.array_equal(keys[a], keys[b]):
+                ra, rb = group[a], group[b]
+                group[group == max(ra, rb)] = min(ra, rb)
+    keep = np.flatnonzero(group == np.arange(m))
+    return keep, group
+
+
+# ----------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------
+
+
+def fixed_points(W, *, exact: bool = False, only=None, tol: float = 1e-9,
+                 max_degenerate: int = 1_000_000) -> FixedPoints:
+    """All distinct fixed points of eq. 3, dy/dt = y (1 - y) (W y), with their stability.
+
+    Parameters
+    ----------
+    W : array_like, shape (N, N), or ResidualSystem
+        The shared weights. Float, integer, Fraction or SymPy Rational entries.
+    exact : bool
+        Rational arithmetic throughout (points, rank decisions and stability labels), for
+        N <= 6; see :mod:`dynsys.fixed_points_exact`. Float entries are converted exactly.
+    only : {None, "in_box", "stable", "stable_in_box"}
+        Keep only points in [0, 1]^N, flow-stable points, or both. The filter is applied
+        inside the enumeration, so memory grows with the number of kept points only
+        (N <= 20); without a filter N <= 13.
+    tol : float
+        Relative tolerance: rank decisions, ``y_i in {0, 1}`` and eigenvalue signs
+        (``|Re| <= tol * max|W|`` is non-hyperbolic). Numeric mode only.
+    max_degenerate : int
+        Store at most this many degenerate patterns (their counts are always exact and
+        ``degenerate.truncated`` says when the list is incomplete).
+
+    Returns
+    -------
+    FixedPoints
+
+    Raises
+    ------
+    ValueError
+        If `W` is not a finite square matrix with N >= 1, or N is too large for the request
+        (the message says what to use instead).
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> fp = dynsys.fixed_points(np.array([[-1.0, 2.0], [3.0, -1.0]]))
+    >>> len(fp)   # 3^2 - 2^2 + 1
+    6
+    """
+    W_float, sysm = _weights(W)
+    n = W_float.shape[0]
+    check_choice(only, "only", ONLY_CHOICES)
+    tol = check_positive_float(tol, "tol")
+    if exact:
+        if n > MAX_N_EXACT:
+            raise ValueError(
+                f"`exact=True` supports N <= {MAX_N_EXACT} (3^N rational solves with exact "
+                f"stability tests); got N = {n}. Use the numeric mode (exact=False), which "
+                "handles N <= 13 in full and N <= 20 with `only=` or count_fixed_points."
+            )
+        from .fixed_points_exact import exact_fixed_points
+
+        return exact_fixed_points(sysm if sysm is not None else W_float, only=only)
+    _check_size(n, only, counting=False)
+    # a fresh writable C array: a read-only one (ResidualSystem.W) would compile a new
+    # kernel specialisation
+    W_c = np.array(W_float, dtype=np.float64, order="C", copy=True)
+    tols, tol_eig = _tolerances(W_c, tol)
+    from ._kernels import enumeration as K
+
+    with _threads_for(3**n):
+        counts, lay, out = _run_kernel(W_c, tols, K.MODE_STORE, _FILTER_CODES[only],
+                                       dg_cap=int(max_degenerate))
+        out_y, out_code, out_eig, dg_code, dg_kind, dg_dim = out
+        pats = decode_patterns(out_code, n)
+        degenerate = _degenerate(n, counts, lay, dg_code, dg_kind, dg_dim)
+        return _assemble(W_c, out_y, pats, out_eig, tol_eig, tols[0], degenerate, only, tol)
+
+
+def _degenerate(n, counts, lay, dg_code, dg_kind, dg_dim) -> DegeneratePatterns:
+    n_nosol = int(counts[:, lay["no_solution"]].sum())
+    n_cont = int(counts[:, lay["continuum"]].sum())
+    order = np.argsort(dg_code, kind="stable")
+    kinds = np.where(dg_kind[order] == 1, KIND_CONTINUUM, KIND_NO_SOLUTION).astype(_LABEL_DTYPE)
+    truncated = dg_code.size < n_nosol + n_cont
+    if truncated:
+        warnings.warn(
+            f"{n_nosol + n_cont} degenerate patterns (singular interior block); only the first "
+            f"{dg_code.size} are stored (raise `max_degenerate` for all). Counts are exact.",
+            RuntimeWarning, stacklevel=3)
+    return DegeneratePatterns(
+        patterns=_readonly(decode_patterns(dg_code[order], n)),
+        kind=_readonly(kinds),
+        dimension=_readonly(dg_dim[order].astype(np.int64)),
+        n_no_solution=n_nosol, n_continuum=n_cont, truncated=bool(truncated))
+
+
+def _assemble(W, pts, pats, eig, tol_eig, tol_rank, degenerate, only, tol,
+              *, exact=False, points_exact=None, stability=None, map_stability=None,
+              multiplicity=None, unstable_dim=None) -> FixedPoints:
+    """Derived fields (labels, residual, multiplicity) from points, patterns and eigenvalues."""
+    from ._kernels import enumeration as K
+
+    n = W.shape[0]
+    pts = np.ascontiguousarray(pts, dtype=np.float64)
+    pats = np.ascontiguousarray(pats, dtype=np.int8)
+    eig = np.ascontiguousarray(eig, dtype=np.complex128)
+    tol_near = 1e3 * tol_eig
+    residual, in_box, flow, udim, mapc, flex, near = K.classify_points(
+        W, pts, pats, eig, float(tol_eig), float(tol_near))
+    if not exact:
+        # safety net for tolerance-edge cases of non-generic W: merge near-identical rows;
+        # only rows near a tolerance edge can have a near-copy (see _dedupe)
+        cand = np.flatnonzero(near)
+        if cand.size > 1:
+            keep, _ = _dedupe(pts[cand])
+            if keep.size != cand.size:
+                drop = np.setdiff1d(cand, cand[keep])
+                sel = np.ones(pts.shape[0], bool)
+                sel[drop] = False
+                pts, pats, eig = pts[sel], pats[sel], eig[sel]
+                residual, in_box, flow, udim = residual[sel], in_box[sel], flow[sel], udim[sel]
+                mapc, flex = mapc[sel], flex[sel]
+    m = pts.shape[0]
+    if unstable_dim is not None:
+        udim = unstable_dim
+    labels = np.array(LABELS, dtype=_LABEL_DTYPE)
+    if stability is None:
+        stability = labels[flow]
+    stability = np.asarray(stability, dtype=_LABEL_DTYPE).reshape(m)
+    if map_stability is None:
+        map_stability = np.where(mapc >= 0, labels[np.maximum(mapc, 0)], OUTSIDE)
+    map_stability = np.asarray(map_stability, dtype=_LABEL_DTYPE).reshape(m)
+    if multiplicity is None:
+        # boundary coordinates whose (W y)_i vanishes could also be interior
+        multiplicity = np.ones(m, np.int64)
+        rows = np.flatnonzero(flex.any(axis=1))
+        if rows.size:
+            multiplicity[rows] = K.multiplicities(
+                W, np.ascontiguousarray(pts[rows]), np.ascontiguousarray(pats[rows], np.int64),
+                np.ascontiguousarray(flex[rows]), float(tol_rank))
+    return FixedPoints(
+        W=_readonly(W.copy()),
+        points=_readonly(pts),
+        patterns=_readonly(pats.astype(np.int8)),
+        multiplicity=_readonly(np.asarray(multiplicity, np.int64)),
+        eigenvalues=_readonly(eig),
+        stability=_readonly(stability),
+        unstable_dim=_readonly(np.asarray(udim, np.int64)),
+        in_box=_readonly(in_box),
+        residual=_readonly(residual),
+        map_stability=_readonly(map_stability),
+        degenerate=degenerate,
+        only=only,
+        exact=exact,
+        points_exact=points_exact,
+        tol=float(tol_eig),
+    )
+
+
+def count_fixed_points(W, *, tol: float = 1e-9) -> FixedPointCounts:
+    """Count the distinct isolated fixed points of eq. 3 by type, without storing them.
+
+    Streams over all 3^N patterns in a parallel Numba kernel (N <= 20; N = 16, 43 million
+    patterns, takes about 30 s on 2 cores).
+    Every point is counted once, at its canonical pattern. In-box points get both the flow
+    and the layer-map label; out-of-box points the flow label (from a Routh-Hurwitz count of
+    the characteristic polynomial, with a QR eigen-solve where that is inconclusive).
+
+    Parameters
+    ----------
+    W : array_like, shape (N, N), or ResidualSystem
+    tol : float
+        Relative tolerance, as in :func:`fixed_points`.
+
+    Returns
+    -------
+    FixedPointCounts
+    """
+    W_float, _ = _weights(W)
+    tol = check_positive_float(tol, "tol")
+    n = W_float.shape[0]
+    _check_size(n, None, counting=True)
+    # a fresh writable C array: a read-only one (ResidualSystem.W) would compile a new
+    # kernel specialisation
+    W_c = np.array(W_float, dtype=np.float64, order="C", copy=True)
+    tols, _ = _tolerances(W_c, tol)
+    from ._kernels import enumeration as K
+
+    with _threads_for(3**n):
+        counts, lay, _ = _run_kernel(W_c, tols, K.MODE_COUNT, 0)
+    c = counts.sum(axis=0)
+    flow_in = c[lay["flow_in"]:lay["flow_in"] + 4]
+    flow_out = c[lay["flow_out"]:lay["flow_out"] + 4]
+    map_in = c[lay["map_in"]:lay["map_in"] + 4]
+    return FixedPointCounts(
+        n=n,
+        total=int(flow_in.sum() + flow_out.sum()),
+        in_box=int(flow_in.sum()),
+        out_of_box=int(flow_out.sum()),
+        by_stability=_mapping(flow_in + flow_out),
+        by_stability_in_box=_mapping(flow_in),
+        by_stability_out_of_box=_mapping(flow_out),
+        map_by_stability_in_box=_mapping(map_in),
+        disagreements=int(c[lay["disagree"]]),
+        unstable_dim_in_box=_readonly(c[lay["udim_in"]:lay["udim_in"] + n + 1].copy()),
+        unstable_dim_out_of_box=_readonly(c[lay["udim_out"]:lay["udim_out"] + n + 1].copy()),
+        n_no_solution=int(c[lay["no_solution"]]),
+        n_continuum=int(c[lay["continuum"]]),
+        n_patterns=3**n,
+    )

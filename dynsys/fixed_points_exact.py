@@ -1,0 +1,343 @@
+"""Exact mode of :func:`dynsys.fixed_points`: rational arithmetic, no floating point.
+
+For N <= 6 (at most 729 patterns) every pattern is solved with :class:`fractions.Fraction`
+Gaussian elimination, so rank decisions, the points, the grouping of patterns into distinct
+points and the stability labels are exact:
+
+1. Each pattern's interior system ``W[I,I] y_I = -W[I,B1] 1`` is eliminated exactly; a
+   singular block is a "continuum" when the system is consistent, else "no solution".
+2. Points are grouped exactly (a dict keyed by the rational coordinates); the multiplicity is
+   the number of patterns with an invertible block that give the point. A point is listed
+   when its canonical pattern (code 0/1 wherever ``y_i`` is 0/1) is invertible, the same rule
+   as the numeric mode.
+3. Flow stability: the boundary eigenvalues ``+-(W y)_i`` are rationals (exact signs); the
+   interior block ``diag(y_I (1 - y_I)) W[I,I]`` has a rational characteristic polynomial
+   (Berkowitz, SymPy), whose roots right of, on and left of the imaginary axis are counted
+   exactly: an exact Routh array when no first-column entry vanishes, otherwise zero roots
+   from the trailing coefficients, imaginary-axis roots ``i w`` from the real roots of
+   ``gcd(Re p(i w), Im p(i w))`` (Sturm counts) and the rest by exact complex root isolation.
+4. Layer-map stability: multipliers ``exp(+-(W y)_i)`` (inside the unit circle iff the
+   eigenvalue is negative) and the roots of ``q(mu) = p(mu - 1)``, counted inside / on /
+   outside the unit circle through the Cayley map ``mu = (1 + s) / (1 - s)`` (the disk becomes
+   the left half plane; a dropped degree is a root at ``mu = -1``, on the circle).
+
+Float eigenvalues (for display) come from NumPy on the float block; every label is exact.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+import numpy as np
+
+__all__ = ["exact_fixed_points", "halfplane_counts", "unit_disk_counts", "charpoly_exact"]
+
+
+# ----------------------------------------------------------------------------------------
+# exact linear algebra on Fractions
+# ----------------------------------------------------------------------------------------
+
+
+def _solve_exact(A, b):
+    """Solve ``A x = b`` exactly. Returns ``(x, rank, consistent)``; x is None if singular."""
+    k = len(A)
+    M = [list(row) + [bi] for row, bi in zip(A, b)]
+    rank = 0
+    piv_cols = []
+    for col in range(k):
+        pivot = next((r for r in range(rank, k) if M[r][col] != 0), None)
+        if pivot is None:
+            continue
+        M[rank], M[pivot] = M[pivot], M[rank]
+        pv = M[rank][col]
+        for r in range(k):
+            if r != rank and M[r][col] != 0:
+                f = M[r][col] / pv
+                M[r] = [a - f * c for a, c in zip(M[r], M[rank])]
+        piv_cols.append(col)
+        rank += 1
+    consistent = all(M[r][k] == 0 for r in range(rank, k))
+    if rank < k:
+        return None, rank, consistent
+    x = [Fraction(0)] * k
+    for r, col in enumerate(piv_cols):
+        x[col] = M[r][k] / M[r][col]
+    return x, rank, consistent
+
+
+def charpoly_exact(M):
+    """Coefficients ``[1, c1, ..., ck]`` (Fractions) of ``det(lambda I - M)``, M rational."""
+    import sympy
+
+    k = len(M)
+    if k == 0:
+        return [Fraction(1)]
+    S = sympy.Matrix(k, k, [sympy.Rational(v.numerator, v.denominator) for row in M for v in row])
+    coeffs = S.charpoly().all_coeffs()
+    return [Fraction(int(c.p), int(c.q)) for c in coeffs]
+
+
+# ----------------------------------------------------------------------------------------
+# exact root location
+# ----------------------------------------------------------------------------------------
+
+
+def _routh_exact(coef):
+    """Exact Routh count of roots with Re > 0, or None if a first-column entry vanishes."""
+    k = len(coef) - 1
+    if k == 0:
+        return 0
+    r0 = [coef[j] for j in range(0, k + 1, 2)]
+    r1 = [coef[j] for j in range(1, k + 1, 2)]
+    width = k // 2 + 2
+    r0 += [Fraction(0)] * (width - len(r0))
+    r1 += [Fraction(0)] * (width - len(r1))
+    first = [r0[0]]
+    for _ in range(k):
+        if r1[0] == 0:
+            return None
+        first.append(r1[0])
+        r2 = [(r1[0] * r0[j + 1] - r0[0] * r1[j + 1]) / r1[0] for j in range(width - 1)]
+        r2.append(Fraction(0))
+        r0, r1 = r1, r2
+    return sum(1 for a, b in zip(first, first[1:]) if (a > 0) != (b > 0))
+
+
+def _poly_from(coef, x):
+    import sympy
+
+    return sympy.Poly([sympy.Rational(c.numerator, c.denominator) for c in coef], x)
+
+
+def _isolate_counts(p):
+    """(n_pos, n_zero, n_neg) of a SymPy Poly over QQ by exact root isolation."""
+    import sympy
+
+    w = sympy.Symbol("w", real=True)
+    n_pos = n_zero = n_neg = 0
+    _, factors = p.sqf_list()
+    for f, mult in factors:
+        if f.degree() == 0:
+            continue
+        x = f.gen
+        # roots on the imaginary axis: real roots w of gcd(Re f(i w), Im f(i w))
+        expr = sympy.expand(f.as_expr().subs(x, sympy.I * w))
+        re_p = sympy.Poly(sympy.re(expr), w) if expr != 0 else sympy.Poly(0, w)
+        im_p = sympy.Poly(sympy.im(expr), w)
+        g = sympy.gcd(re_p, im_p)
+        n_axis = int(g.count_roots()) if g.degree() > 0 else 0
+        real_iv, cplx_iv = f.intervals(all=True)
+        eps = sympy.Rational(1, 16)
+        for _ in range(200):
+            pos = neg = touch = 0
+            for (a, b), m in real_iv:
+                if a > 0:
+                    pos += m
+                elif b < 0:
+                    neg += m
+                else:
+                    touch += m
+            for (lo, hi), m in cplx_iv:
+                xl, xh = sympy.re(lo), sympy.re(hi)
+                if xl > 0:
+                    pos += m
+                elif xh < 0:
+                    neg += m
+                else:
+                    touch += m
+            if touch == n_axis:
+                break
+            eps = eps / 16
+            real_iv, cplx_iv = f.intervals(all=True, eps=eps)
+        else:  # pragma: no cover - isolation always separates distinct roots eventually
+            raise RuntimeError("exact root isolation did not converge")
+        n_pos += mult * pos
+        n_neg += mult * neg
+        n_zero += mult * touch
+    return n_pos, n_zero, n_neg
+
+
+def halfplane_counts(coef):
+    """Roots of ``sum coef[j] x^(k-j)`` right of, on and left of the imaginary axis (exact).
+
+    `coef` holds Fractions, ``coef[0] != 0``. Returns ``(n_pos, n_zero, n_neg)``.
+    """
+    coef = [Fraction(c) for c in coef]
+    k = len(coef) - 1
+    if coef[0] < 0:
+        coef = [-c for c in coef]
+    if k == 0:
+        return 0, 0, 0
+    monic = [c / coef[0] for c in coef]
+    n_pos = _routh_exact(monic)
+    if n_pos is not None:
+        return n_pos, 0, k - n_pos
+    import sympy
+
+    x = sympy.Symbol("x")
+    return _isolate_counts(_poly_from(monic, x))
+
+
+def unit_disk_counts(coef):
+    """Roots of ``sum coef[j] x^(k-j)`` outside, on and inside the unit circle (exact).
+
+    Cayley map ``x = (1 + s) / (1 - s)``: ``r(s) = (1 - s)^k q((1 + s)/(1 - s))``; roots inside
+    the disk become roots with Re s < 0, the circle the imaginary axis, and ``x = -1`` is sent
+    to infinity (a drop in the degree of r). Returns ``(n_out, n_on, n_in)``.
+    """
+    import sympy
+
+    coef = [Fraction(c) for c in coef]
+    k = len(coef) - 1
+    if k == 0:
+        return 0, 0, 0
+    s = sympy.Symbol("s")
+    q = sum(sympy.Rational(c.numerator, c.denominator) * (1 + s) ** (k - j) * (1 - s) ** j
+            for j, c in enumerate(coef))
+    r = sympy.Poly(sympy.expand(q), s)
+    if r.is_zero:
+        return 0, k, 0
+    deg = r.degree()
+    at_minus_one = k - deg
+    rc = [Fraction(int(c.p), int(c.q)) for c in r.all_coeffs()]
+    n_pos, n_zero, n_neg = halfplane_counts(rc)
+    return n_pos, n_zero + at_minus_one, n_neg
+
+
+# ----------------------------------------------------------------------------------------
+# the enumeration
+# ----------------------------------------------------------------------------------------
+
+
+def _to_fraction_matrix(W):
+    from .system import ResidualSystem
+
+    sysm = W if isinstance(W, ResidualSystem) else ResidualSystem.from_matrix(W)
+    E = sysm.exact_W()
+    n = E.shape[0]
+    F = [[Fraction(int(E[i, j].p), int(E[i, j].q)) for j in range(n)] for i in range(n)]
+    return sysm, F
+
+
+def _label(n_pos, n_zero, n_neg, n):
+    from .stability import NON_HYPERBOLIC, SADDLE, STABLE, UNSTABLE
+
+    if n_zero:
+        return NON_HYPERBOLIC
+    if n_neg == n:
+        return STABLE
+    if n_pos == n:
+        return UNSTABLE
+    return SADDLE
+
+
+def exact_fixed_points(W, *, only=None):
+    """Exact counterpart of :func:`dynsys.fixed_points` (see the module docstring)."""
+    import sympy
+
+    from .fixed_points import (
+        KIND_CONTINUUM, KIND_NO_SOLUTION, OUTSIDE, DegeneratePatterns, _assemble, _readonly,
+        _threads_for,
+    )
+
+    sysm, Wf = _to_fraction_matrix(W)
+    n = len(Wf)
+    one, zero = Fraction(1), Fraction(0)
+    points = {}      # exact point -> list of invertible patterns that give it
+    degenerate = []  # (pattern, kind, dimension)
+    for pat in itertools.product((0, 1, 2), repeat=n):
+        I = [i for i in range(n) if pat[i] == 2]
+        B1 = [i for i in range(n) if pat[i] == 1]
+        A = [[Wf[r][c] for c in I] for r in I]
+        b = [-sum((Wf[r][j] for j in B1), zero) for r in I]
+        x, rank, consistent = _solve_exact(A, b)
+        if x is None:
+            kind = KIND_CONTINUUM if consistent else KIND_NO_SOLUTION
+            degenerate.append((pat, kind, len(I) - rank if consistent else 0))
+            continue
+        y = [one if c == 1 else zero for c in pat]
+        for i, v in zip(I, x):
+            y[i] = v
+        points.setdefault(tuple(y), []).append(pat)
+
+    rows = []
+    for y, pats in points.items():
+        canon = tuple(0 if v == 0 else 1 if v == 1 else 2 for v in y)
+        if canon not in pats:
+            continue  # lies on the continuum of its (singular) canonical pattern
+        rows.append((canon, y, len(pats)))
+    rows.sort(key=lambda r: sum(c * 3**i for i, c in enumerate(r[0])))
+
+    Wfloat = np.array([[float(v) for v in row] for row in Wf])
+    m = len(rows)
+    pts = np.zeros((m, n))
+    pat_arr = np.zeros((m, n), np.int8)
+    eig = np.zeros((m, n), np.complex128)
+    mult = np.zeros(m, np.int64)
+    stab, mstab, udim, keep = [], [], [], []
+    exact_rows = []
+    for r, (canon, y, mlt) in enumerate(rows):
+        pts[r] = [float(v) for v in y]
+        pat_arr[r] = canon
+        mult[r] = mlt
+        Wy = [sum((Wf[i][j] * y[j] for j in range(n)), zero) for i in range(n)]
+        I = [i for i in range(n) if canon[i] == 2]
+        # boundary eigenvalues, exact signs
+        bpos = bneg = bzero = 0
+        for i in range(n):
+            if canon[i] == 2:
+                continue
+            lam = Wy[i] if canon[i] == 0 else -Wy[i]
+            eig[r, i] = float(lam)
+            bpos += lam > 0
+            bneg += lam < 0
+            bzero += lam == 0
+        Mq = [[y[i] * (1 - y[i]) * Wf[i][j] for j in I] for i in I]
+        if I:
+            ev = np.linalg.eigvals(np.array([[float(v) for v in row] for row in Mq]))
+            for i, e in zip(I, ev):
+                eig[r, i] = e
+            cp = charpoly_exact(Mq)
+            ipos, izero, ineg = halfplane_counts(cp)
+            # q(mu) = p(mu - 1): multipliers 1 + lambda of the interior block
+            mu = sympy.Symbol("mu")
+            q = sympy.Poly(_poly_from(cp, mu).as_expr().subs(mu, mu - 1), mu)
+            qc = [Fraction(int(c.p), int(c.q)) for c in q.all_coeffs()]
+            mout, mon, min_ = unit_disk_counts(qc)
+        else:
+            ipos = izero = ineg = 0
+            mout = mon = min_ = 0
+        in_box = all(zero <= v <= one for v in y)
+        flow = _label(bpos + ipos, bzero + izero, bneg + ineg, n)
+        # |exp(lam)| > 1 iff lam > 0: the boundary multipliers share the eigenvalues' signs
+        mlab = _label(bpos + mout, bzero + mon, bneg + min_, n) if in_box else OUTSIDE
+        stab.append(flow)
+        mstab.append(mlab)
+        udim.append(bpos + ipos)
+        if only in ("in_box", "stable_in_box") and not in_box:
+            continue
+        if only in ("stable", "stable_in_box") and flow != "stable":
+            continue
+        keep.append(r)
+        exact_rows.append(tuple(sympy.Rational(v.numerator, v.denominator) for v in y))
+
+    keep = np.array(keep, dtype=np.int64)
+    deg_sorted = sorted(degenerate, key=lambda d: sum(c * 3**i for i, c in enumerate(d[0])))
+    dg = DegeneratePatterns(
+        patterns=_readonly(np.array([d[0] for d in deg_sorted], np.int8).reshape(-1, n)),
+        kind=_readonly(np.array([d[1] for d in deg_sorted], dtype="<U14")),
+        dimension=_readonly(np.array([d[2] for d in deg_sorted], np.int64)),
+        n_no_solution=sum(1 for d in degenerate if d[1] == KIND_NO_SOLUTION),
+        n_continuum=sum(1 for d in degenerate if d[1] == KIND_CONTINUUM),
+        truncated=False,
+    )
+    scale = float(np.max(np.abs(Wfloat))) or 1.0
+    with _threads_for(0):
+        return _assemble(
+            Wfloat, pts[keep], pat_arr[keep], eig[keep], 1e-9 * scale, 1e-11 * scale, dg, only,
+            1e-9, exact=True, points_exact=tuple(exact_rows),
+            stability=np.array(stab, dtype="<U14")[keep] if m else np.zeros(0, "<U14"),
+            map_stability=np.array(mstab, dtype="<U14")[keep] if m else np.zeros(0, "<U14"),
+            multiplicity=mult[keep], unstable_dim=np.array(udim, np.int64)[keep] if m else None,
+        )

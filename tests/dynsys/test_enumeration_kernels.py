@@ -1,0 +1,72 @@
+"""Unit tests of the private Numba helpers of the fixed-point enumeration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dynsys._kernels import enumeration as K
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+def test_small_eigvals_match_numpy(k):
+    rng = np.random.default_rng(k)
+    for _ in range(20):
+        M = rng.normal(size=(k, k)) * rng.choice([1e-3, 1.0, 1e3])
+        wr = np.empty(k)
+        wi = np.empty(k)
+        K.small_eigvals(M.copy(), k, wr, wi, np.empty((k, k)))
+        ours = np.sort_complex(wr + 1j * wi)
+        ref = np.sort_complex(np.linalg.eigvals(M))
+        np.testing.assert_allclose(ours, ref, atol=1e-9 * np.abs(M).max() * k)
+
+
+def test_small_eigvals_on_structured_matrices():
+    for M in (np.zeros((4, 4)), np.eye(5), np.diag([1.0, 1.0, -2.0]), np.triu(np.ones((6, 6))),
+              np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], float)):
+        k = M.shape[0]
+        wr, wi = np.empty(k), np.empty(k)
+        K.small_eigvals(M, k, wr, wi, np.empty((k, k)))
+        ref = np.linalg.eigvals(M)
+        for v in ref:
+            assert np.min(np.abs(wr + 1j * wi - v)) < 1e-6
+
+
+@pytest.mark.parametrize("k", range(1, 9))
+def test_routh_count_matches_roots(k):
+    rng = np.random.default_rng(100 + k)
+    for _ in range(30):
+        roots = rng.normal(size=k) + 1j * rng.normal(size=k) * (rng.random(k) < 0.5)
+        # make the polynomial real: pair complex roots with their conjugates
+        roots = np.concatenate([roots.real[: k // 2], roots[k // 2:][:((k + 1) // 2) // 2],
+                                np.conj(roots[k // 2:][:((k + 1) // 2) // 2])])
+        roots = np.resize(roots, k) if roots.size < k else roots[:k]
+        coef = np.real(np.poly(roots))
+        ref = int(np.sum(np.roots(coef).real > 0))
+        w = [np.empty(k // 2 + 2) for _ in range(3)]
+        got = K._routh_unstable(coef.astype(np.float64), k, 1e-12, *w)
+        assert got in (-1, ref)  # -1: inconclusive (the caller then uses QR)
+
+
+def test_principal_minors_match_numpy():
+    W = np.random.default_rng(0).normal(size=(5, 5))
+    minors = K.principal_minors(W)
+    for S in range(1 << 5):
+        idx = [i for i in range(5) if S >> i & 1]
+        ref = np.linalg.det(W[np.ix_(idx, idx)]) if idx else 1.0
+        assert abs(minors[S] - ref) <= 1e-12 * max(1.0, abs(ref))
+
+
+def test_lu_rank_and_solve():
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(4, 4))
+    b = rng.normal(size=4)
+    Af = A.copy()
+    pr = np.empty(4, np.int64)
+    pc = np.empty(4, np.int64)
+    assert K._lu_complete(Af, 4, 1e-12, pr, pc) == 4
+    x = b.copy()
+    K._lu_solve(Af, 4, pr, pc, x)
+    np.testing.assert_allclose(A @ x, b, atol=1e-12)
+    S = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0])
+    assert K._lu_complete(S.copy(), 3, 1e-12, np.empty(3, np.int64), np.empty(3, np.int64)) == 1

@@ -1,0 +1,395 @@
+"""Tests of dynsys.fixed_points / count_fixed_points (issue 2, sections 3 and 4)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy.integrate import solve_ivp
+
+import dynsys
+from dynsys import count_fixed_points, fixed_points, jacobian, layer_map, vector_field
+from dynsys._fixed_points_reference import reference_fixed_points
+from dynsys.fixed_points import decode_patterns, encode_patterns
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def generic_count(n):
+    return 3**n - 2**n + 1
+
+
+def _sorted_rows(a):
+    return a[np.lexsort(a.T[::-1])]
+
+
+def _same_multiset(a, b, atol):
+    """Complex values a and b agree as multisets (greedy nearest matching)."""
+    a = list(np.asarray(a).ravel())
+    b = list(np.asarray(b).ravel())
+    assert len(a) == len(b)
+    for v in a:
+        d = [abs(v - w) for w in b]
+        j = int(np.argmin(d))
+        assert d[j] <= atol, (v, b)
+        b.pop(j)
+
+
+def _match(a, b, tol=1e-9):
+    """Permutation p with a[i] ~ b[p[i]] (rows matched within tol relative to 1 + |row|)."""
+    assert a.shape == b.shape
+    p = np.empty(len(a), dtype=np.int64)
+    for i, row in enumerate(a):
+        d = np.abs(b - row).max(axis=1)
+        j = int(np.argmin(d))
+        assert d[j] <= tol * (1 + np.abs(row).max()), (row, b[j])
+        p[i] = j
+    assert np.unique(p).size == len(p)
+    return p
+
+
+# ----------------------------------------------------------------------------------------
+# closed forms
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("w", [-2.5, -1.0, 0.7, 3.0])
+def test_closed_form_n1(w):
+    # dy/dt = w y^2 (1 - y): y = 0 (patterns 0 and 2, Jacobian 0) and y = 1 (eigenvalue -w)
+    fp = fixed_points([[w]])
+    assert len(fp) == 2 == generic_count(1)
+    order = np.argsort(fp.points[:, 0])
+    pts = fp.points[order, 0]
+    np.testing.assert_array_equal(pts, [0.0, 1.0])
+    np.testing.assert_array_equal(fp.multiplicity[order], [2, 1])
+    np.testing.assert_allclose(fp.eigenvalues[order, 0], [0.0, -w])
+    assert fp.stability[order][0] == "non-hyperbolic"
+    assert fp.stability[order][1] == ("stable" if w > 0 else "unstable")
+    np.testing.assert_allclose(fp.multipliers[order][1, 0], np.exp(-w))
+    assert fp.map_stability[order][1] == fp.stability[order][1]
+
+
+def test_closed_form_n1_zero_weight_is_a_continuum():
+    fp = fixed_points([[0.0]])
+    # every y is a fixed point: the interior pattern is singular and consistent
+    assert fp.degenerate.n_continuum == 1 and fp.degenerate.n_no_solution == 0
+    np.testing.assert_array_equal(fp.degenerate.patterns, [[2]])
+    assert fp.degenerate.kind.tolist() == ["continuum"]
+    assert fp.degenerate.dimension.tolist() == [1]
+    assert sorted(fp.points[:, 0].tolist()) == [0.0, 1.0]
+    assert set(fp.stability) == {"non-hyperbolic"}
+
+
+def test_closed_form_n2():
+    a, b, c, d = -1.0, 2.0, 3.0, -1.0
+    W = np.array([[a, b], [c, d]])
+    fp = fixed_points(W)
+    # the six points of a generic 2x2 system, written out
+    expected = {
+        (0.0, 0.0): ((0.0, 0.0), 4),
+        (1.0, 0.0): ((-a, c), 1),
+        (0.0, 1.0): ((b, -d), 1),
+        (1.0, 1.0): ((-(a + b), -(c + d)), 1),
+        (-b / a, 1.0): ((-b / a * (1 + b / a) * a, -(c * (-b / a) + d)), 1),
+        (1.0, -c / d): ((-(a + b * (-c / d)), -c / d * (1 + c / d) * d), 1),
+    }
+    assert len(fp) == 6 == generic_count(2)
+    for p, ev, m in zip(fp.points, fp.eigenvalues, fp.multiplicity):
+        key = min(expected, key=lambda k: np.abs(np.array(k) - p).max())
+        np.testing.assert_allclose(p, key, atol=1e-12)
+        np.testing.assert_allclose(ev.real, expected[key][0], atol=1e-12)
+        assert m == expected[key][1]
+    lab = {tuple(np.round(p, 9)): s for p, s in zip(fp.points, fp.stability)}
+    assert lab[(1.0, 1.0)] == "stable"  # eigenvalues -1, -2
+    assert lab[(2.0, 1.0)] == "saddle"  # interior 2 * (1 - 2) * (-1) = 2, boundary -5
+    assert lab[(0.0, 0.0)] == "non-hyperbolic"
+    assert fp.in_box.sum() == 4
+    assert set(fp.map_stability[~fp.in_box]) == {"outside"}
+
+
+def test_flow_and_map_disagree_for_large_weights():
+    # (0.5, 1) is flow-stable (eigenvalues -10, -1.5) but its map multiplier 1 - 10 = -9
+    W = np.array([[-40.0, 20.0], [1.0, 1.0]])
+    fp = fixed_points(W)
+    i = int(np.flatnonzero(np.all(np.isclose(fp.points, [0.5, 1.0]), axis=1))[0])
+    assert fp.stability[i] == "stable"
+    assert fp.map_stability[i] == "saddle"
+    assert i in fp.disagreements()
+    np.testing.assert_allclose(sorted(fp.multipliers[i].real), [-9.0, np.exp(-1.5)])
+    assert count_fixed_points(W).disagreements == fp.disagreements().size
+
+
+# ----------------------------------------------------------------------------------------
+# degenerate patterns
+# ----------------------------------------------------------------------------------------
+
+
+def test_degenerate_no_solution_and_continuum():
+    W = np.array([[1.0, 1.0, 1.0], [1.0, 1.0, 2.0], [0.5, -1.0, 3.0]])
+    fp = fixed_points(W)
+    kinds = {tuple(p): k for p, k in zip(fp.degenerate.patterns.tolist(), fp.degenerate.kind)}
+    # interior {0, 1}: singular block [[1, 1], [1, 1]]
+    assert kinds[(2, 2, 0)] == "continuum"       # rhs 0: the line y0 + y1 = 0, y2 = 0
+    assert kinds[(2, 2, 1)] == "no solution"     # rhs -(1, 2): inconsistent
+    assert len(fp.degenerate) == fp.degenerate.n_no_solution + fp.degenerate.n_continuum
+    assert fp.n_singular == len(fp.degenerate)
+    ex = fixed_points(W, exact=True)
+    assert ex.degenerate.patterns.tolist() == fp.degenerate.patterns.tolist()
+    assert ex.degenerate.kind.tolist() == fp.degenerate.kind.tolist()
+    assert ex.degenerate.dimension.tolist() == fp.degenerate.dimension.tolist()
+
+
+def test_zero_matrix_every_interior_pattern_is_a_continuum():
+    fp = fixed_points(np.zeros((3, 3)))
+    assert fp.degenerate.n_continuum == 3**3 - 2**3
+    assert len(fp) == 8  # the corners
+    assert set(fp.stability) == {"non-hyperbolic"}
+    c = count_fixed_points(np.zeros((3, 3)))
+    assert c.total == 8 and c.n_continuum == 19
+
+
+def test_degenerate_list_truncation_is_reported():
+    with pytest.warns(RuntimeWarning, match="degenerate"):
+        fp = fixed_points(np.zeros((3, 3)), max_degenerate=5)
+    assert fp.degenerate.truncated and fp.degenerate.patterns.shape == (5, 3)
+    assert fp.degenerate.n_continuum == 19
+
+
+# ----------------------------------------------------------------------------------------
+# random matrices: generic, integer, symmetric, sparse, rank-deficient
+# ----------------------------------------------------------------------------------------
+
+
+@st.composite
+def weight_matrices(draw, max_n=5):
+    n = draw(st.integers(1, max_n))
+    kind = draw(st.sampled_from(["normal", "integer", "symmetric", "sparse", "low_rank"]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    scale = draw(st.sampled_from([0.1, 1.0, 10.0]))
+    if kind == "normal":
+        W = rng.normal(size=(n, n))
+    elif kind == "integer":
+        W = rng.integers(-3, 4, size=(n, n)).astype(float)
+    elif kind == "symmetric":
+        A = rng.normal(size=(n, n))
+        W = A + A.T
+    elif kind == "sparse":
+        W = rng.normal(size=(n, n)) * (rng.random((n, n)) < 0.4)
+    else:
+        r = max(1, n - 2)
+        W = rng.normal(size=(n, r)) @ rng.normal(size=(r, n))
+    return kind, W * scale
+
+
+def _rel_residual(fp):
+    s = np.max(np.abs(fp.W)) or 1.0
+    return fp.residual / (s * np.maximum(1.0, np.abs(fp.points).max(axis=1)) ** 3)
+
+
+@SETTINGS
+@given(weight_matrices())
+def test_residual_and_block_spectrum(kw):
+    _, W = kw
+    fp = fixed_points(W)
+    assert np.all(_rel_residual(fp) <= 1e-9)
+    if len(fp):
+        J = jacobian(W, fp.points)
+        ev = np.linalg.eigvals(J)
+        for a, b, y in zip(ev, fp.eigenvalues, fp.points):
+            scale = (np.max(np.abs(W)) or 1.0) * max(1.0, np.abs(y).max()) ** 2
+            _same_multiset(a, b, 1e-6 * scale)
+    # recomputing the residual independently
+    if len(fp):
+        ref = np.abs(vector_field(W, fp.points)).max(axis=1)
+        s = np.max(np.abs(W)) or 1.0
+        bound = 1e-12 * s * np.maximum(1.0, np.abs(fp.points).max(axis=1)) ** 3
+        assert np.all(np.abs(fp.residual - ref) <= bound)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_generic_count_is_3n_minus_2n_plus_1(n, seed):
+    W = np.random.default_rng(seed).normal(size=(n, n))
+    fp = fixed_points(W)
+    assert len(fp) == generic_count(n)
+    assert fp.multiplicity.sum() == 3**n  # every pattern accounted for
+    origin = np.flatnonzero(np.all(fp.points == 0.0, axis=1))
+    assert origin.size == 1 and fp.multiplicity[origin[0]] == 2**n
+    assert len(fp.degenerate) == 0
+    c = count_fixed_points(W)
+    assert c.total == generic_count(n) == c.generic_total
+
+
+@SETTINGS
+@given(weight_matrices())
+def test_points_are_distinct(kw):
+    _, W = kw
+    fp = fixed_points(W)
+    if len(fp) > 1:
+        d = np.abs(fp.points[:, None, :] - fp.points[None, :, :]).max(axis=2)
+        d[np.diag_indices(len(fp))] = np.inf
+        assert d.min() > 1e-9
+
+
+@SETTINGS
+@given(weight_matrices())
+def test_counts_match_stored_points(kw):
+    _, W = kw
+    fp = fixed_points(W)
+    assert count_fixed_points(W).as_dict() == fp.counts().as_dict()
+
+
+@settings(max_examples=15, deadline=None)
+@given(weight_matrices(max_n=4))
+def test_kernel_matches_readable_reference(kw):
+    kind, W = kw
+    fp = fixed_points(W)
+    pts, pats, eig, stab, mstab, n_sing = reference_fixed_points(W)
+    assert len(fp) == len(pts)
+    assert fp.n_singular == n_sing
+    p = _match(fp.points, pts)
+    np.testing.assert_array_equal(fp.patterns, pats[p])
+    assert fp.stability.tolist() == stab[p].tolist()
+    assert fp.map_stability.tolist() == mstab[p].tolist()
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 4), st.integers(0, 2**31 - 1))
+def test_stable_points_attract_under_eq3(n, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n)) * 2
+    fp = fixed_points(W, only="stable")
+    assert len(fp) == (fixed_points(W).stability == "stable").sum()
+    for y, ev in zip(fp.points, fp.eigenvalues):
+        rate = np.abs(ev.real).min()
+        y0 = y + 1e-4 * rng.uniform(-1, 1, size=n)
+        t_end = 25.0 / rate
+        sol = solve_ivp(lambda t, v: vector_field(W, v), (0, t_end), y0, method="LSODA",
+                        rtol=1e-10, atol=1e-13)
+        assert sol.success
+        assert np.abs(sol.y[:, -1] - y).max() < 0.05 * np.abs(y0 - y).max()
+
+
+def _fd_jacobian(f, y, h=1e-6):
+    n = y.size
+    J = np.empty((n, n))
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = h
+        J[:, j] = (f(y + e) - f(y - e)) / (2 * h)
+    return J
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 5), st.integers(0, 2**31 - 1))
+def test_map_multipliers_match_finite_difference_jacobian(n, seed):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n)) * 3
+    fp = fixed_points(W, only="in_box")
+    inner = np.flatnonzero(np.all((fp.points > 1e-3) & (fp.points < 1 - 1e-3), axis=1))
+    for i in inner:
+        y = fp.points[i]
+        J = _fd_jacobian(lambda v: layer_map(W, v), y, h=1e-7)
+        mu = np.linalg.eigvals(J)
+        _same_multiset(mu, fp.multipliers[i], 1e-5 * max(1.0, np.abs(mu).max()))
+    # points on faces: the layer map near the face has multipliers exp(+-(W y)_i)
+    moderate = np.abs(fp.multipliers).max(axis=1) <= 20.0  # keeps the face approximation sharp
+    for i in np.flatnonzero(fp.in_box & moderate)[:6]:
+        y = fp.points[i].copy()
+        eps = 1e-8
+        y_in = np.clip(y, eps, 1 - eps)
+        Jm = dynsys.layer_map_jacobian(W, y_in)
+        mu = np.linalg.eigvals(Jm)  # the face is approached to 1e-8: agreement to ~1e-4
+        _same_multiset(mu, fp.multipliers[i], 1e-4 * max(1.0, np.abs(mu).max()))
+
+
+# ----------------------------------------------------------------------------------------
+# streaming filters and counts
+# ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_filters_equal_selection_of_full_result(seed):
+    W = np.random.default_rng(seed).normal(size=(8, 8)) * 2
+    full = fixed_points(W)
+    for only, mask in [("in_box", full.in_box), ("stable", full.stability == "stable"),
+                       ("stable_in_box", full.in_box & (full.stability == "stable"))]:
+        sub = fixed_points(W, only=only)
+        assert sub.only == only
+        ref = full.select(mask)
+        p = _match(sub.points, ref.points)
+        assert sub.stability.tolist() == ref.stability[p].tolist()
+    c = count_fixed_points(W)
+    assert c.as_dict() == full.counts().as_dict()
+    assert c.stable == (full.stability == "stable").sum()
+
+
+def test_count_mode_at_n10_matches_generic_formula():
+    W = np.random.default_rng(7).normal(size=(10, 10))
+    c = count_fixed_points(W)
+    assert c.total == generic_count(10)
+    assert sum(c.by_stability.values()) == c.total
+    assert c.unstable_dim_in_box.sum() + c.unstable_dim_out_of_box.sum() == c.total
+    sib = fixed_points(W, only="stable_in_box")
+    assert len(sib) == c.stable_in_box
+    assert np.all(sib.in_box) and set(sib.stability) <= {"stable"}
+
+
+# ----------------------------------------------------------------------------------------
+# result object, validation, helpers
+# ----------------------------------------------------------------------------------------
+
+
+def test_result_is_frozen_and_read_only():
+    fp = fixed_points(np.eye(2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fp.points = None
+    with pytest.raises(ValueError):
+        fp.points[0, 0] = 5.0
+    for name in ("points", "patterns", "multiplicity", "eigenvalues", "stability",
+                 "unstable_dim", "in_box", "residual", "map_stability"):
+        assert getattr(fp, name).shape[0] == len(fp)
+    assert fp.points.dtype == np.float64 and fp.eigenvalues.dtype == np.complex128
+    d = fp.as_dict()
+    assert d["counts"]["total"] == len(fp)
+    assert "stable" in fp.summary()
+
+
+def test_accepts_residual_system_and_integers():
+    W = np.array([[1, -2], [3, 1]])
+    a = fixed_points(W)
+    b = fixed_points(dynsys.as_system(W))
+    np.testing.assert_array_equal(_sorted_rows(a.points), _sorted_rows(b.points))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.ones((2, 3)), "square"),
+    (np.array([[np.nan]]), "finite"),
+    (np.zeros((0, 0)), "N >= 1"),
+])
+def test_validation_of_w(bad, match):
+    with pytest.raises(ValueError, match=match):
+        fixed_points(bad)
+
+
+def test_validation_of_size_and_options():
+    with pytest.raises(ValueError, match="count_fixed_points"):
+        fixed_points(np.eye(14))
+    with pytest.raises(ValueError, match="too many"):
+        count_fixed_points(np.eye(21))
+    with pytest.raises(ValueError, match="only"):
+        fixed_points(np.eye(2), only="bogus")
+    with pytest.raises(ValueError, match="N <= 6"):
+        fixed_points(np.eye(7), exact=True)
+    with pytest.raises(ValueError, match="tol"):
+        fixed_points(np.eye(2), tol=-1.0)
+
+
+def test_pattern_codes_round_trip():
+    codes = np.array([[0, 1, 2], [2, 2, 2], [1, 0, 0]])
+    np.testing.assert_array_equal(decode_patterns(encode_patterns(codes), 3), codes)

@@ -1,0 +1,107 @@
+"""Exact mode of dynsys.fixed_points against the numeric mode, and the exact root counters."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy
+
+from dynsys import fixed_points
+from dynsys.fixed_points_exact import halfplane_counts, unit_disk_counts
+
+
+def _rational_matrix(rng, n, den=4, lo=-5, hi=5):
+    return [[Fraction(int(rng.integers(lo, hi + 1)), int(rng.integers(1, den + 1)))
+             for _ in range(n)] for _ in range(n)]
+
+
+def _as_float(Wq):
+    return np.array([[float(v) for v in row] for row in Wq])
+
+
+def _match(a, b, tol=1e-9):
+    p = np.empty(len(a), dtype=np.int64)
+    for i, row in enumerate(a):
+        d = np.abs(b - row).max(axis=1)
+        p[i] = int(np.argmin(d))
+        assert d[p[i]] <= tol * (1 + np.abs(row).max())
+    assert np.unique(p).size == len(p)
+    return p
+
+
+@pytest.mark.parametrize("n, seed", [(1, 0), (2, 1), (2, 2), (3, 3), (3, 4), (3, 5), (4, 6),
+                                     (4, 7), (5, 8)])
+def test_exact_matches_numeric_on_random_rational_w(n, seed):
+    rng = np.random.default_rng(seed)
+    Wq = _rational_matrix(rng, n)
+    ex = fixed_points(Wq, exact=True)
+    nu = fixed_points(_as_float(Wq))
+    assert ex.exact and not nu.exact
+    assert len(ex) == len(nu)
+    p = _match(ex.points, nu.points)
+    assert ex.stability.tolist() == nu.stability[p].tolist()
+    assert ex.map_stability.tolist() == nu.map_stability[p].tolist()
+    np.testing.assert_array_equal(ex.multiplicity, nu.multiplicity[p])
+    np.testing.assert_array_equal(ex.patterns, nu.patterns[p])
+    np.testing.assert_array_equal(ex.unstable_dim, nu.unstable_dim[p])
+    assert ex.degenerate.patterns.tolist() == nu.degenerate.patterns.tolist()
+    assert ex.degenerate.kind.tolist() == nu.degenerate.kind.tolist()
+    # exact points are exact fixed points
+    Wm = sympy.Matrix(Wq)
+    for y in ex.points_exact:
+        yv = sympy.Matrix(y)
+        F = [y[i] * (1 - y[i]) * (Wm * yv)[i] for i in range(n)]
+        assert all(f == 0 for f in F)
+
+
+def test_exact_mode_generic_count_and_origin():
+    Wq = [[Fraction(-7), Fraction(3, 2), Fraction(2, 5)], [Fraction(4), Fraction(1, 3),
+          Fraction(-2, 7)], [Fraction(5, 2), Fraction(-1), Fraction(3)]]
+    ex = fixed_points(Wq, exact=True)
+    assert len(ex) == 3**3 - 2**3 + 1
+    origin = [i for i, y in enumerate(ex.points_exact) if all(v == 0 for v in y)]
+    assert ex.multiplicity[origin[0]] == 8
+
+
+def test_exact_mode_detects_an_imaginary_axis_pair():
+    # interior block of (y0, y1) = (1/2, 1/2) pattern: d = 1/4, W_II = [[0, 4], [-4, 0]]
+    # -> eigenvalues +-i exactly: non-hyperbolic, which floating point can only guess
+    W = [[0, 4, -2], [-4, 0, 2], [0, 0, -1]]
+    ex = fixed_points(W, exact=True)
+    i = [k for k, y in enumerate(ex.points_exact) if tuple(y) == (sympy.Rational(1, 2),
+                                                                sympy.Rational(1, 2), 1)]
+    assert i and ex.stability[i[0]] == "non-hyperbolic"
+
+
+def test_exact_mode_filters():
+    Wq = _rational_matrix(np.random.default_rng(3), 3)
+    full = fixed_points(Wq, exact=True)
+    st = fixed_points(Wq, exact=True, only="stable_in_box")
+    assert len(st) == int(np.sum((full.stability == "stable") & full.in_box))
+
+
+@pytest.mark.parametrize("roots", [
+    [-1, -2, -3], [1, -2, 3], [sympy.I, -sympy.I, -1], [0, 2, -5], [1 + 2 * sympy.I,
+                                                                    1 - 2 * sympy.I, -1, 0],
+    [2, -2, 3 * sympy.I, -3 * sympy.I], [1, 1, -1],
+])
+def test_halfplane_counts(roots):
+    x = sympy.Symbol("x")
+    p = sympy.Poly(sympy.expand(sympy.prod([x - r for r in roots])), x)
+    coef = [Fraction(str(sympy.re(sympy.expand(c)))) for c in p.all_coeffs()]
+    pos = sum(1 for r in roots if sympy.re(r) > 0)
+    zero = sum(1 for r in roots if sympy.re(r) == 0)
+    assert halfplane_counts(coef) == (pos, zero, len(roots) - pos - zero)
+
+
+@pytest.mark.parametrize("roots", [[sympy.Rational(1, 2), -3], [-1, sympy.Rational(1, 3)],
+                                   [sympy.I, -sympy.I, 2, sympy.Rational(-1, 4)]])
+def test_unit_disk_counts(roots):
+    x = sympy.Symbol("x")
+    p = sympy.Poly(sympy.expand(sympy.prod([x - r for r in roots])), x)
+    coef = [Fraction(str(sympy.re(sympy.expand(c)))) for c in p.all_coeffs()]
+    out = sum(1 for r in roots if abs(r) > 1)
+    on = sum(1 for r in roots if abs(r) == 1)
+    assert unit_disk_counts(coef) == (out, on, len(roots) - out - on)
