@@ -37,7 +37,36 @@ __all__ = [
 ]
 
 # --- fixed points (helper A) -------------------------------------------------------------
+from .fixed_points import (
+    DegeneratePatterns,
+    FixedPointCounts,
+    FixedPoints,
+    count_fixed_points,
+    fixed_points,
+)
+
+__all__ += [
+    "DegeneratePatterns", "FixedPointCounts", "FixedPoints", "count_fixed_points",
+    "fixed_points",
+]
 
 # --- layer maps, noise, sensitivity, Lyapunov (helper B1) --------------------------------
+from .layers import IterateResult, iterate
+from .lyapunov import LyapunovResult, lyapunov
+from .noise import NoiseResult, iterate_noise
+from .sensitivity import SensitivityResult, sensitivity
+
+__all__ += [
+    "IterateResult", "iterate", "LyapunovResult", "lyapunov", "NoiseResult", "iterate_noise",
+    "SensitivityResult", "sensitivity",
+]
 
 # --- continuous dynamics, local analysis, basins (helper B2) -----------------------------
+from .basins import Basins, basins
+from .integrate import NoiseTrajectory, Trajectory, integrate, integrate_noise
+from .local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
+
+__all__ += [
+    "Basins", "basins", "NoiseTrajectory", "Trajectory", "integrate", "integrate_noise",
+    "LocalSpectrum", "RefinedFixedPoint", "refine_fixed_point", "spectrum_at",
+]

@@ -1,0 +1,435 @@
+"""dynsys.iterate: the ResNet and MLP layer maps against a plain NumPy loop and torch."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dynsys
+from dynsys._kernels import layers as K
+from dynsys.system import layer_map, logistic, logit
+
+# ---- the readable twin ------------------------------------------------------------------
+
+
+def twin(x0, W, b, T, kind):
+    """Plain NumPy loop: returns y (T, B, N) and, for the ResNet, x (T+1, B, N)."""
+    x = np.array(x0, dtype=np.float64)
+    y = x.copy()
+    ys, xs = [], [x.copy()]
+    for t in range(T):
+        Wt = W if W.ndim == 2 else W[t]
+        bt = b if b.ndim == 1 else b[t]
+        if kind == "resnet":
+            y = logistic(x @ Wt.T + bt)
+            x = x + y
+            xs.append(x)
+        else:
+            y = logistic(y @ Wt.T + bt)
+        ys.append(y)
+    N = np.shape(x0)[-1]
+    Y = np.array(ys) if ys else np.empty((0,) + np.shape(x0))
+    return Y.reshape((T,) + np.shape(x0)[:-1] + (N,)), (np.array(xs) if kind == "resnet" else None)
+
+
+def network(rng, B, N, T, per_layer, scale=1.5):
+    x0 = rng.random((B, N))
+    if per_layer:
+        W = rng.normal(size=(T, N, N)) * scale / np.sqrt(N)
+        b = rng.normal(size=(T, N))
+    else:
+        W = rng.normal(size=(N, N)) * scale / np.sqrt(N)
+        b = rng.normal(size=N)
+    return x0, W, b
+
+
+KINDS = ("resnet", "mlp")
+
+# ---- exactness -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_all_matches_numpy_loop(kind, per_layer):
+    rng = np.random.default_rng(1)
+    T = 12
+    x0, W, b = network(rng, 70, 9, T, per_layer)
+    Y, X = twin(x0, W, b, T, kind)
+    r = dynsys.iterate(x0, W, b, T if not per_layer else None, kind=kind, record="all")
+    assert r.y.shape == (T, 70, 9)
+    np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
+    if kind == "resnet":
+        assert r.x.shape == (T + 1, 70, 9)
+        np.testing.assert_array_equal(r.x[0], x0)
+        np.testing.assert_allclose(r.x, X, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.x_final, X[-1], rtol=0, atol=1e-12)
+    else:
+        assert r.x is None and r.x_final is None
+    np.testing.assert_allclose(r.y_final, Y[-1], rtol=0, atol=1e-12)
+    assert r.shared is (not per_layer)
+    assert not r.y.flags.writeable
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_final_and_stats_match_numpy_loop(kind, per_layer):
+    rng = np.random.default_rng(2)
+    T, B, N, C = 10, 150, 8, 4
+    x0, W, b = network(rng, B, N, T, per_layer)
+    labels = rng.integers(0, C, B)
+    labels[:5] = 2  # unsorted, uneven classes
+    Y, X = twin(x0, W, b, T, kind)
+    f = dynsys.iterate(x0, W, b, T, kind=kind, record="final")
+    np.testing.assert_allclose(f.y_final, Y[-1], rtol=0, atol=1e-12)
+    assert f.y is None and f.y_mean is None
+    s = dynsys.iterate(x0, W, b, T, kind=kind, record="stats", labels=labels)
+    np.testing.assert_allclose(s.y_final, Y[-1], rtol=0, atol=1e-12)  # order restored
+    np.testing.assert_allclose(s.y_mean, Y.mean(axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.y_std, Y.std(axis=1), rtol=0, atol=1e-12)
+    assert s.y_mean.shape == (T, N) and s.class_y_mean.shape == (T, C, N)
+    np.testing.assert_array_equal(s.class_counts, np.bincount(labels, minlength=C))
+    for c in range(C):
+        m = labels == c
+        np.testing.assert_allclose(s.class_y_mean[:, c], Y[:, m].mean(axis=1), atol=1e-12)
+        np.testing.assert_allclose(s.class_y_std[:, c], Y[:, m].std(axis=1), atol=1e-12)
+    if kind == "resnet":
+        np.testing.assert_allclose(s.x_final, X[-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.x_mean, X[1:].mean(axis=1), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.x_std, X[1:].std(axis=1), rtol=0, atol=1e-12)
+        for c in range(C):
+            m = labels == c
+            np.testing.assert_allclose(s.class_x_mean[:, c], X[1:, m].mean(axis=1), atol=1e-12)
+            np.testing.assert_allclose(s.class_x_std[:, c], X[1:, m].std(axis=1), atol=1e-12)
+    else:
+        assert s.x_mean is None and s.class_x_mean is None
+
+
+def test_stats_without_labels_and_empty_class():
+    rng = np.random.default_rng(3)
+    x0, W, b = network(rng, 40, 5, 6, False)
+    r = dynsys.iterate(x0, W, b, 6, record="all")
+    s = dynsys.iterate(x0, W, b, 6, record="stats")
+    np.testing.assert_allclose(s.y_mean, r.y.mean(axis=1), atol=1e-12)
+    np.testing.assert_allclose(s.x_std, r.x[1:].std(axis=1), atol=1e-12)
+    assert s.class_y_mean is None
+    labels = np.zeros(40, int)
+    labels[20:] = 2  # class 1 empty
+    s = dynsys.iterate(x0, W, b, 6, record="stats", labels=labels, n_classes=4)
+    assert np.isnan(s.class_y_mean[:, 1]).all() and np.isnan(s.class_y_mean[:, 3]).all()
+    np.testing.assert_allclose(s.class_y_mean[:, 2], r.y[:, 20:].mean(axis=1), atol=1e-12)
+
+
+def test_stats_are_stable_for_large_offsets():
+    """A naive sum-of-squares variance would lose every digit here (offset 1e4, spread 1e-3)."""
+    rng = np.random.default_rng(4)
+    N, B, T = 3, 4000, 5
+    x0 = 1e4 + 1e-3 * rng.random((B, N))
+    W = np.zeros((N, N))
+    b = np.zeros(N)
+    s = dynsys.iterate(x0, W, b, T, record="stats")
+    r = dynsys.iterate(x0, W, b, T, record="all")
+    np.testing.assert_allclose(s.x_std, r.x[1:].std(axis=1), rtol=1e-9)
+
+
+def test_residual_recursion_is_exact_for_shared_weights():
+    """y(t+1) = f(logit(y(t)) + W y(t)) (REFERENCE section 2), checked against system.layer_map."""
+    rng = np.random.default_rng(5)
+    x0, W, b = network(rng, 30, 6, 8, False, scale=0.5)
+    r = dynsys.iterate(x0, W, b, 8)
+    for t in range(7):
+        np.testing.assert_allclose(r.y[t + 1], logistic(logit(r.y[t]) + r.y[t] @ W.T),
+                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.y[t + 1], layer_map(W, r.y[t]), rtol=0, atol=1e-12)
+
+
+def test_against_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    T, B, N = 9, 64, 16
+    for per_layer in (False, True):
+        x0, W, b = network(rng, B, N, T, per_layer)
+        lin = []
+        for t in range(T):
+            layer = torch.nn.Linear(N, N, dtype=torch.float64)
+            with torch.no_grad():
+                layer.weight.copy_(torch.from_numpy(W if W.ndim == 2 else W[t]))
+                layer.bias.copy_(torch.from_numpy(b if b.ndim == 1 else b[t]))
+            lin.append(layer)
+        with torch.no_grad():
+            x = torch.from_numpy(x0)
+            for t in range(T):
+                x = x + torch.sigmoid(lin[t](x))
+            y = torch.from_numpy(x0)
+            for t in range(T):
+                y = torch.sigmoid(lin[t](y))
+        r = dynsys.iterate(x0, W, b, T, record="final")
+        np.testing.assert_allclose(r.x_final, x.numpy(), rtol=0, atol=1e-12)
+        m = dynsys.iterate(x0, W, b, T, kind="mlp", record="final")
+        np.testing.assert_allclose(m.y_final, y.numpy(), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_follows_input_and_argument(kind):
+    rng = np.random.default_rng(7)
+    x0, W, b = network(rng, 20, 6, 5, False)
+    ref = dynsys.iterate(x0, W, b, 5, kind=kind)
+    r32 = dynsys.iterate(x0.astype(np.float32), W, b, 5, kind=kind)
+    assert r32.y.dtype == np.float32
+    np.testing.assert_allclose(r32.y, ref.y, atol=2e-6)
+    r = dynsys.iterate(x0, W, b, 5, kind=kind, dtype="float32", record="final")
+    assert r.y_final.dtype == np.float32
+    r = dynsys.iterate(x0.astype(np.float32), W, b, 5, kind=kind, dtype=np.float64)
+    assert r.y.dtype == np.float64
+
+
+def test_single_input_and_zero_depth():
+    rng = np.random.default_rng(8)
+    x0, W, b = network(rng, 1, 4, 3, False)
+    r = dynsys.iterate(x0[0], W, b, 3, tol=1e-3)
+    assert r.y.shape == (3, 4) and r.x.shape == (4, 4) and r.y_final.shape == (4,)
+    assert np.ndim(r.converged_at) == 0
+    full = dynsys.iterate(x0, W, b, 3)
+    np.testing.assert_array_equal(r.y, full.y[:, 0])
+    z = dynsys.iterate(x0, W, b, 0)
+    assert z.y.shape == (0, 1, 4) and z.x.shape == (1, 1, 4) and z.y_final is None
+    z = dynsys.iterate(x0, W, b, 0, kind="mlp", record="final")
+    np.testing.assert_array_equal(z.y_final, x0)
+
+
+# ---- convergence test ------------------------------------------------------------------------
+
+
+def converged_from(Y, tol, first):
+    """Readable twin: per input, first layer t >= first with change < tol from t to T."""
+    T, B, _ = Y.shape
+    out = np.full(B, -1)
+    for i in range(B):
+        for t in range(T, first - 1, -1):  # layers t = T, T-1, ... (1-based)
+            prev = Y[t - 2, i] if t >= 2 else None
+            d = np.mean(np.abs(Y[t - 1, i] - prev))
+            if d < tol:
+                out[i] = t
+            else:
+                break
+    return out
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("record", ["all", "stats", "final"])
+def test_convergence_layer(kind, record):
+    rng = np.random.default_rng(9)
+    T = 60
+    x0, W, b = network(rng, 40, 6, T, False, scale=2.0)
+    Y, _ = twin(x0, W, b, T, kind)
+    tol = 1e-3
+    if kind == "mlp":
+        Y = np.concatenate([x0[None], Y])  # y(0) = x0: the change is defined from t = 1
+        expected = converged_from(Y, tol, 2) - 1
+        expected[expected < 0] = -1
+        last = np.mean(np.abs(Y[-1] - Y[-2]), axis=1)
+    else:
+        expected = converged_from(Y, tol, 2)
+        last = np.mean(np.abs(Y[-1] - Y[-2]), axis=1)
+    r = dynsys.iterate(x0, W, b, T, kind=kind, record=record, tol=tol)
+    np.testing.assert_array_equal(r.converged_at, expected)
+    np.testing.assert_allclose(r.last_change, last, atol=1e-14)
+    assert (r.converged_at > 0).any() or (r.converged_at == -1).all()
+
+
+def test_convergence_of_a_long_continuation():
+    """Shared weights run far past a short depth: residuals settle, and the layer is found."""
+    W = np.array([[-2.0, 1.0], [3.0, 0.5]])  # stable fixed point y = (1/2, 1) of the layer map
+    x0 = np.array([[0.1, 0.2], [0.5, 0.5], [0.9, 0.1]])
+    r = dynsys.iterate(x0, W, np.zeros(2), 1000, record="stats", tol=1e-8)
+    assert (r.converged_at > 1).all() and (r.converged_at < 200).all()
+    np.testing.assert_allclose(r.y_final, np.tile([0.5, 1.0], (3, 1)), atol=1e-8)
+
+
+# ---- memory and the recording limit ---------------------------------------------------------
+
+
+def test_streaming_memory_does_not_grow_with_depth():
+    rng = np.random.default_rng(10)
+    B, N, T = 400, 32, 3000
+    x0, W, b = network(rng, B, N, T, False)
+    dynsys.iterate(x0[:2], W, b, 2, record="stats", tol=1e-6)  # compile outside the trace
+    tracemalloc.start()
+    dynsys.iterate(x0, W, b, T, record="stats", tol=1e-6)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    per_layer_batch = T * B * N * 8
+    stats_size = 8 * T * N * 8  # totals and (one class) per-class arrays, y and x
+    assert peak < stats_size + 12 * B * N * 8 + 2**20
+    assert peak < per_layer_batch / 10
+
+
+def test_record_all_limit_names_record_and_suggests_stats():
+    x0 = np.zeros((100, 10))
+    W = np.zeros((10, 10))
+    with pytest.raises(ValueError, match=r"`record`.*stats"):
+        dynsys.iterate(x0, W, None, 1000, record="all", max_record_bytes=10**6)
+    r = dynsys.iterate(x0, W, None, 1000, record="stats", max_record_bytes=10**6)
+    assert r.y_mean.shape == (1000, 10)
+
+
+# ---- validation ------------------------------------------------------------------------------
+
+
+def test_validation_messages():
+    x0 = np.zeros((3, 4))
+    W = np.zeros((4, 4))
+    b = np.zeros(4)
+    with pytest.raises(ValueError, match=r"`W` has shape \(5, 5\) but `x0` has shape \(3, 4\)"):
+        dynsys.iterate(x0, np.zeros((5, 5)), b, 2)
+    with pytest.raises(ValueError, match=r"`b` has shape \(3,\) but `x0` has shape \(3, 4\)"):
+        dynsys.iterate(x0, W, np.zeros(3), 2)
+    with pytest.raises(ValueError, match=r"`W` has shape \(2, 4, 4\) and `b` has shape"):
+        dynsys.iterate(x0, np.zeros((2, 4, 4)), np.zeros((3, 4)), None)
+    with pytest.raises(ValueError, match=r"`depth` = 3 but the per-layer stack has T = 2"):
+        dynsys.iterate(x0, np.zeros((2, 4, 4)), b, 3)
+    with pytest.raises(ValueError, match="`depth` must be >= 0"):
+        dynsys.iterate(x0, W, b, -1)
+    with pytest.raises(ValueError, match="`depth` is required"):
+        dynsys.iterate(x0, W, b)
+    bad = x0.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="`x0` must be finite"):
+        dynsys.iterate(bad, W, b, 2)
+    with pytest.raises(ValueError, match="`W` must be finite"):
+        dynsys.iterate(x0, W + np.inf, b, 2)
+    with pytest.raises(ValueError, match=r"`labels` must have shape \(3,\)"):
+        dynsys.iterate(x0, W, b, 2, record="stats", labels=[0, 1])
+    with pytest.raises(ValueError, match="`labels` holds the label 5"):
+        dynsys.iterate(x0, W, b, 2, record="stats", labels=[0, 1, 5], n_classes=3)
+    with pytest.raises(ValueError, match="`record` must be one of"):
+        dynsys.iterate(x0, W, b, 2, record="every")
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        dynsys.iterate(x0, W, b, 2, kind="cnn")
+    with pytest.raises(ValueError, match="`tol` must be finite and > 0"):
+        dynsys.iterate(x0, W, b, 2, tol=-1.0)
+    with pytest.raises(ValueError, match="`dtype`"):
+        dynsys.iterate(x0, W, b, 2, dtype=np.int32)
+    with pytest.raises(ValueError, match="`W` must have shape"):
+        dynsys.iterate(x0, np.zeros(4), b, 2)
+
+
+# ---- kernels -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 5e-16), (np.float32, 3e-7)])
+def test_logistic_kernel_accuracy(dtype, tol):
+    z = np.linspace(-740, 740, 200_001) if dtype == np.float64 else np.linspace(-87, 87, 200_001)
+    z = z.astype(dtype).reshape(1, -1)
+    out = np.empty_like(z)
+    K.logistic_array(z, out)
+    ref = logistic(z.astype(np.float64))
+    ok = ref > (1e-300 if dtype == np.float64 else 1e-37)
+    rel = np.abs(out.astype(np.float64)[ok] / ref[ok] - 1)
+    assert rel.max() < tol
+    assert np.abs(out.astype(np.float64) - ref).max() < tol
+
+
+@given(
+    B=st.integers(1, 70), N=st.integers(1, 9), T=st.integers(0, 6),
+    kind=st.sampled_from(KINDS), per_layer=st.booleans(), seed=st.integers(0, 2**16),
+    scale=st.floats(0.1, 20.0),
+)
+def test_property_all_modes_agree_with_twin(B, N, T, kind, per_layer, seed, scale):
+    rng = np.random.default_rng(seed)
+    if per_layer and T == 0:
+        per_layer = False
+    x0, W, b = network(rng, B, N, T, per_layer, scale=scale)
+    Y, X = twin(x0, W, b, T, kind)
+    depth = None if per_layer else T
+    r = dynsys.iterate(x0, W, b, depth, kind=kind, record="all")
+    np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
+    f = dynsys.iterate(x0, W, b, depth, kind=kind, record="final")
+    s = dynsys.iterate(x0, W, b, depth, kind=kind, record="stats")
+    if T > 0:
+        np.testing.assert_allclose(f.y_final, Y[-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.y_final, Y[-1], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.y_mean, Y.mean(axis=1), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(s.y_std, Y.std(axis=1), rtol=0, atol=1e-12)
+    if kind == "resnet":
+        np.testing.assert_allclose(f.x_final, X[-1], rtol=0, atol=1e-11 * max(1, T))
+
+
+def test_nonfinite_detected_in_large_inputs():
+    x0 = np.zeros((300, 300), np.float32)
+    x0[123, 45] = np.inf
+    x0[7, 8] = np.nan
+    with pytest.raises(ValueError, match="`x0` must be finite; got 2 NaN or infinite entries"):
+        dynsys.iterate(x0, np.zeros((300, 300)), None, 1)
+    assert K.count_nonfinite(np.array([1.0, -np.inf, 3.0, np.nan])) == 2
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_parallel_builds_match_numpy_loop(kind, monkeypatch):
+    """The threaded kernels (used from 2^20 entries per layer) on a small batch."""
+    monkeypatch.setattr(K, "PARALLEL_MIN_ENTRIES", 0)
+    rng = np.random.default_rng(11)
+    T, B, N, C = 8, 300, 10, 3
+    x0, W, b = network(rng, B, N, T, False)
+    labels = rng.integers(0, C, B)
+    Y, X = twin(x0, W, b, T, kind)
+    r = dynsys.iterate(x0, W, b, T, kind=kind, record="all", tol=1e-3)
+    np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
+    s = dynsys.iterate(x0, W, b, T, kind=kind, record="stats", labels=labels, tol=1e-3)
+    np.testing.assert_allclose(s.y_mean, Y.mean(axis=1), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(s.y_std, Y.std(axis=1), rtol=0, atol=1e-12)
+    for c in range(C):
+        np.testing.assert_allclose(s.class_y_std[:, c], Y[:, labels == c].std(axis=1),
+                                   atol=1e-12)
+    np.testing.assert_array_equal(s.converged_at, r.converged_at)
+    f = dynsys.iterate(x0.astype(np.float32), W, b, T, kind=kind, record="final")
+    np.testing.assert_allclose(f.y_final, Y[-1], atol=2e-6)
+    if kind == "resnet":
+        np.testing.assert_allclose(s.x_std, X[1:].std(axis=1), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(f.x_final, X[-1], atol=2e-5)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_fused_engine_matches_numpy_loop(kind, per_layer):
+    rng = np.random.default_rng(12)
+    T, B, N = 7, 600, 12  # several blocks of 256 rows, the last one partial
+    x0, W, b = network(rng, B, N, T, per_layer)
+    Y, X = twin(x0, W, b, T, kind)
+    r = dynsys.iterate(x0, W, b, T, kind=kind, record="final", engine="fused")
+    np.testing.assert_allclose(r.y_final, Y[-1], rtol=0, atol=1e-12)
+    if kind == "resnet":
+        np.testing.assert_allclose(r.x_final, X[-1], rtol=0, atol=1e-12)
+    else:
+        assert r.x_final is None
+    r32 = dynsys.iterate(x0.astype(np.float32), W, b, T, kind=kind, record="final",
+                         engine="fused")
+    np.testing.assert_allclose(r32.y_final, Y[-1], atol=2e-6)
+    one = dynsys.iterate(x0[0], W, b, T, kind=kind, record="final", engine="fused")
+    np.testing.assert_allclose(one.y_final, Y[-1, 0], atol=1e-12)
+    with pytest.raises(ValueError, match="`engine`='fused' supports record='final'"):
+        dynsys.iterate(x0, W, b, T, kind=kind, record="stats", engine="fused")
+
+
+def test_auto_engine_choice(monkeypatch):
+    import sys
+
+    layers_mod = sys.modules["dynsys.layers"]
+    used = []
+    real = layers_mod._fused
+    monkeypatch.setattr(layers_mod, "_fused", lambda *a: used.append(1) or real(*a))
+    rng = np.random.default_rng(13)
+    x0, W, b = network(rng, 50, 6, 4, False)
+    dynsys.iterate(x0, W, b, 4, record="final", engine="auto")
+    assert not used  # small batch: layerwise
+    monkeypatch.setattr(K, "PARALLEL_MIN_ENTRIES", 0)
+    dynsys.iterate(x0, W, b, 4, record="final")
+    assert not used  # the default engine is "layerwise"
+    r = dynsys.iterate(x0, W, b, 4, record="final", engine="auto")
+    assert used == [1]
+    ref = dynsys.iterate(x0, W, b, 4, record="final", engine="layerwise")
+    np.testing.assert_allclose(r.x_final, ref.x_final, rtol=0, atol=1e-13)
+    dynsys.iterate(x0, W, b, 4, record="final", tol=1e-3, engine="auto")
+    dynsys.iterate(x0, W, b, 4, record="stats", engine="auto")
+    assert used == [1]  # tol and stats need the layerwise engine

@@ -1,0 +1,104 @@
+"""dynsys.iterate_noise: input noise through the ResNet and the MLP (Fig. 4 of the paper)."""
+
+import numpy as np
+import pytest
+
+import dynsys
+from dynsys.system import logistic
+
+
+def run(x0, W, b, T, kind):
+    x = x0.copy()
+    y = x0.copy()
+    ys = []
+    for _ in range(T):
+        if kind == "resnet":
+            y = logistic(x @ W.T + b)
+            x = x + y
+        else:
+            y = logistic(y @ W.T + b)
+        ys.append(y)
+    return np.array(ys), x
+
+
+@pytest.fixture
+def net():
+    rng = np.random.default_rng(0)
+    B, N = 25, 7
+    return rng.random((B, N)), rng.normal(size=(N, N)), rng.normal(size=N)
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_zero_amplitude_gives_zero_noise_and_cosine_one(net, kind):
+    x0, W, b = net
+    r = dynsys.iterate_noise(x0, W, b, 10, 0.0, kind=kind, n_realizations=3)
+    assert r.xi_norm.shape == (3, 10) and r.nsr.shape == (3, 25) and r.cosine.shape == (3, 25)
+    assert np.all(r.xi_norm == 0) and np.all(r.xi0_norm == 0) and np.all(r.nsr == 0)
+    assert np.all(r.cosine == 1.0)
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_against_a_plain_loop(net, kind):
+    x0, W, b = net
+    T, R, a = 9, 4, 0.2
+    r = dynsys.iterate_noise(x0, W, b, T, a, kind=kind, n_realizations=R, seed=3)
+    noise = np.random.default_rng(3).uniform(-a, a, size=(R,) + x0.shape)
+    Yc, xc = run(x0, W, b, T, kind)
+    for i in range(R):
+        Yn, xn = run(x0 + noise[i], W, b, T, kind)
+        xi = Yn - Yc
+        np.testing.assert_allclose(r.xi_norm[i], np.linalg.norm(xi, axis=2).mean(axis=1),
+                                   rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.xi0_norm[i], np.linalg.norm(noise[i], axis=1).mean(),
+                                   atol=1e-12)
+        if kind == "resnet":
+            nsr = np.linalg.norm(xi.sum(axis=0), axis=1) / np.linalg.norm(xc, axis=1)
+            hc, hn = xc, xn
+        else:
+            nsr = np.linalg.norm(xi[-1], axis=1) / np.linalg.norm(Yc[-1], axis=1)
+            hc, hn = Yc[-1], Yn[-1]
+        np.testing.assert_allclose(r.nsr[i], nsr, rtol=1e-10, atol=1e-14)
+        cos = np.sum(hc * hn, axis=1) / np.linalg.norm(hc, axis=1) / np.linalg.norm(hn, axis=1)
+        np.testing.assert_allclose(r.cosine[i], cos, atol=1e-12)
+    assert r.nsr_mean == pytest.approx(r.nsr.mean())
+    assert r.xi_norm_mean.shape == (T,)
+
+
+def test_seeded_and_growing_with_amplitude(net):
+    x0, W, b = net
+    r1 = dynsys.iterate_noise(x0, W, b, 8, 0.05, seed=11)
+    r2 = dynsys.iterate_noise(x0, W, b, 8, 0.05, seed=11)
+    np.testing.assert_array_equal(r1.nsr, r2.nsr)
+    r3 = dynsys.iterate_noise(x0, W, b, 8, 0.05, seed=12)
+    assert not np.array_equal(r1.nsr, r3.nsr)
+    small = dynsys.iterate_noise(x0, W, b, 8, 1e-4, seed=1).nsr_mean
+    large = dynsys.iterate_noise(x0, W, b, 8, 1e-1, seed=1).nsr_mean
+    assert small < large
+    # first-order regime: the ratio scales linearly with the amplitude
+    tiny = dynsys.iterate_noise(x0, W, b, 8, 1e-5, seed=1).nsr_mean
+    assert small / tiny == pytest.approx(10.0, rel=1e-2)
+
+
+def test_float32_and_chunked_realizations(net):
+    x0, W, b = net
+    r64 = dynsys.iterate_noise(x0, W, b, 6, 0.1, n_realizations=5, seed=2)
+    r32 = dynsys.iterate_noise(x0.astype(np.float32), W, b, 6, 0.1, n_realizations=5, seed=2)
+    np.testing.assert_allclose(r32.nsr, r64.nsr, rtol=1e-3)
+
+
+def test_validation(net):
+    x0, W, b = net
+    with pytest.raises(ValueError, match="`amplitude` must be finite and >= 0"):
+        dynsys.iterate_noise(x0, W, b, 5, -0.1)
+    with pytest.raises(ValueError, match="`n_realizations` must be >= 1"):
+        dynsys.iterate_noise(x0, W, b, 5, 0.1, n_realizations=0)
+    with pytest.raises(ValueError, match=r"`W` has shape \(3, 3\) but `x0` has shape"):
+        dynsys.iterate_noise(x0, np.eye(3), b, 5, 0.1)
+
+
+def test_single_input(net):
+    x0, W, b = net
+    r = dynsys.iterate_noise(x0[0], W, b, 4, 0.1, n_realizations=2)
+    assert r.nsr.shape == (2,) and r.cosine.shape == (2,) and r.xi_norm.shape == (2, 4)
+    full = dynsys.iterate_noise(x0[:1], W, b, 4, 0.1, n_realizations=2)
+    np.testing.assert_allclose(r.nsr, full.nsr[:, 0])

@@ -1,0 +1,123 @@
+"""dynsys.sensitivity: appendix A (eq. 9-10), products and log-determinants."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dynsys
+
+
+def brute_products(W, y):
+    T, N = y.shape
+    out = []
+    for s in range(1, T + 1):
+        P = np.eye(N)
+        for t in range(T, s - 1, -1):
+            Wt = W if W.ndim == 2 else W[t - 1]
+            P = P @ (np.eye(N) + np.diag(y[t - 1] * (1 - y[t - 1])) @ Wt)
+        out.append(P)
+    return np.array(out)
+
+
+def test_diagonal_closed_form():
+    """Diagonal W: I + M(t) is diagonal, M'(s) = diag(prod_{t >= s} (1 + y_t (1 - y_t) w))."""
+    rng = np.random.default_rng(0)
+    T, N = 15, 6
+    w = rng.normal(size=N) * 3
+    y = rng.random((T, N))
+    r = dynsys.sensitivity(np.diag(w), y)
+    factors = 1 + y * (1 - y) * w  # (T, N)
+    for s in range(1, T + 1):
+        diag = np.prod(factors[s - 1:], axis=0)
+        np.testing.assert_allclose(r.products[s - 1], np.diag(diag), atol=1e-12)
+        np.testing.assert_allclose(r.logabsdet[s - 1], np.sum(np.log(np.abs(diag))), atol=1e-12)
+        assert r.sign[s - 1] == np.prod(np.sign(diag))
+    np.testing.assert_allclose(r.layer_logabsdet, np.sum(np.log(np.abs(factors)), axis=1))
+
+
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_against_numpy_det_and_products(per_layer):
+    rng = np.random.default_rng(1)
+    T, N, C = 7, 5, 3
+    W = rng.normal(size=(T, N, N) if per_layer else (N, N)) * 2
+    y = rng.random((T, N))
+    K = rng.normal(size=(C, N))
+    r = dynsys.sensitivity(W, y, K)
+    P = brute_products(W, y)
+    np.testing.assert_allclose(r.products, P, atol=1e-11)
+    dets = np.linalg.det(P)
+    np.testing.assert_allclose(r.logabsdet, np.log(np.abs(dets)), atol=1e-10)
+    np.testing.assert_array_equal(r.sign, np.sign(dets))
+    np.testing.assert_allclose(r.S, K @ P, atol=1e-11)
+    np.testing.assert_allclose(r.S_norm, np.linalg.norm(K @ P, axis=(1, 2)), atol=1e-10)
+    sl = np.linalg.slogdet(P)
+    np.testing.assert_allclose(r.logabsdet, sl[1], atol=1e-10)
+    assert r.log10_det_ratio(2, 5) == pytest.approx((r.logabsdet[1] - r.logabsdet[4]) / np.log(10))
+
+
+def test_batch_equals_single_inputs_and_S_without_products():
+    rng = np.random.default_rng(2)
+    T, B, N = 6, 4, 5
+    W = rng.normal(size=(N, N))
+    Y = rng.random((T, B, N))  # the layout of IterateResult.y
+    K = rng.normal(size=(2, N))
+    rb = dynsys.sensitivity(W, Y, K)
+    assert rb.products is None and rb.logabsdet.shape == (B, T) and rb.S.shape == (B, T, 2, N)
+    for i in range(B):
+        ri = dynsys.sensitivity(W, Y[:, i], K)
+        np.testing.assert_allclose(rb.logabsdet[i], ri.logabsdet, atol=1e-12)
+        np.testing.assert_allclose(rb.S[i], ri.S, atol=1e-12)
+
+
+def test_no_overflow_where_det_does():
+    """N = 400 with expanding layers: det overflows float64, the log-determinant does not."""
+    rng = np.random.default_rng(3)
+    T, N = 15, 400
+    W = np.eye(N) * 30 + rng.normal(size=(N, N)) * 0.01
+    y = np.full((T, N), 0.5)
+    r = dynsys.sensitivity(W, y, products=False)
+    # each layer: det(I + 0.25 W) ~ 8.5^400 ~ 1e371
+    assert np.isfinite(r.logabsdet).all() and r.logabsdet[0] > 709 * 10
+    np.testing.assert_allclose(np.diff(r.logabsdet), -r.layer_logabsdet[:-1], rtol=1e-12)
+    assert r.log10_det_ratio(4, 10) > 300  # earlier layers: orders of magnitude more
+
+
+def test_from_an_iterate_recording():
+    rng = np.random.default_rng(4)
+    N, T = 8, 15
+    W = rng.normal(size=(N, N)) / np.sqrt(N)
+    rec = dynsys.iterate(rng.random((3, N)), W, np.zeros(N), T)
+    r = dynsys.sensitivity(W, rec.y)
+    assert r.logabsdet.shape == (3, T)
+
+
+def test_validation():
+    W = np.eye(3)
+    with pytest.raises(ValueError, match=r"`W` has shape \(3, 3\) but `y` has shape \(4, 5\)"):
+        dynsys.sensitivity(W, np.full((4, 5), 0.5))
+    with pytest.raises(ValueError, match=r"`y` must hold logistic outputs in \[0, 1\]"):
+        dynsys.sensitivity(W, np.full((4, 3), 1.5))
+    with pytest.raises(ValueError, match="`y` must hold the residuals"):
+        dynsys.sensitivity(W, np.full(3, 0.5))
+    with pytest.raises(ValueError, match="`K` has shape"):
+        dynsys.sensitivity(W, np.full((4, 3), 0.5), K=np.ones((2, 4)))
+    with pytest.raises(ValueError, match="`y` must be finite"):
+        dynsys.sensitivity(W, np.full((4, 3), np.nan))
+    r = dynsys.sensitivity(W, np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match="`s1` must be a layer in 1..4"):
+        r.log10_det_ratio(0, 2)
+
+
+@given(N=st.integers(1, 6), T=st.integers(1, 6), seed=st.integers(0, 2**16),
+       scale=st.floats(0.1, 10.0))
+def test_property_logdet_is_log_of_det(N, T, seed, scale):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(N, N)) * scale
+    y = rng.random((T, N))
+    r = dynsys.sensitivity(W, y)
+    P = brute_products(W, y)
+    d = np.linalg.det(P)
+    ok = np.abs(d) > 1e-200
+    np.testing.assert_allclose(r.logabsdet[ok], np.log(np.abs(d[ok])), atol=1e-8)
+    np.testing.assert_allclose(r.products, P, rtol=1e-9, atol=1e-9 * np.abs(P).max())
