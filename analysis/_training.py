@@ -1,0 +1,95 @@
+"""Private bridge to :mod:`nets` training: train-or-reload with checkpoint caching.
+
+Every network is trained by :func:`nets.train` into its own checkpoint folder under
+``out_dir/checkpoints``, named by the settings that define it; a later run resumes (and so
+reuses) a finished checkpoint instead of training again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["train_or_load", "test_error", "adaptive_or_load", "sweep_or_load"]
+
+
+def _key(config) -> str:
+    blob = json.dumps(config.to_dict(), sort_keys=True, default=str).encode()
+    return hashlib.sha1(blob).hexdigest()[:10]
+
+
+def test_error(model, x, y) -> float:
+    """Fraction of misclassified samples."""
+    import torch
+
+    with torch.no_grad():
+        model.eval()
+        logits = model(torch.from_numpy(np.array(x, dtype=np.float32)))
+    return float(np.mean(logits.argmax(dim=1).numpy() != np.asarray(y)))
+
+
+def config_for(ds, kind, *, depth, epochs, seed, data_root=None, n_train=None, n_test=None,
+               **extra):
+    """The :class:`nets.TrainConfig` of a run on `ds` (nets' defaults for the optimizer)."""
+    from nets import TrainConfig
+
+    blobs = {}
+    if ds.name == "blobs":
+        blobs = dict(blobs_features=ds.n_features, blobs_classes=ds.n_classes,
+                     blobs_samples=ds.n_train + ds.n_test)
+    return TrainConfig(dataset=ds.name, data_root=None if data_root is None else str(data_root),
+                       n_train=n_train, n_test=n_test, kind=kind, depth=depth, epochs=epochs,
+                       seed=seed, **blobs, **extra)
+
+
+def _train(config, ds, ckpt_dir, progress, label):
+    """Train `config` into its checkpoint folder, or reload it; returns (TrainResult, reused)."""
+    from nets import has_checkpoint, train
+
+    folder = Path(ckpt_dir) / f"{label}-{_key(config)}"
+    reused = has_checkpoint(folder)
+    result = train(config, out_dir=folder, resume=True, progress=progress, data=ds)
+    return result, reused
+
+
+def train_or_load(config, ds, *, ckpt_dir, progress=True, label=None):
+    """Train (or reload) one network; returns ``(model, TrainResult, reused)``."""
+    label = label or f"{config.dataset}-{config.kind}-T{config.depth}"
+    result, reused = _train(config, ds, ckpt_dir, progress, label)
+    return result.model, result, reused
+
+
+def adaptive_or_load(config, ds, *, key, reference_error, ckpt_dir, progress=True):
+    """Train with the Sect. 7 rule (or reload); returns ``(DepthRun, reused)``."""
+    from .sect7_adaptive_depth import DepthRun
+
+    cfg = replace(config, adaptive_depth=True)
+    result, reused = _train(cfg, ds, ckpt_dir, progress,
+                            f"{cfg.dataset}-{cfg.kind}-adaptive")
+    err = test_error(result.model, ds.x_test, ds.y_test)
+    depths = result.depth_history or (cfg.depth,)
+    return DepthRun(key, tuple(int(d) for d in depths), err, float(reference_error),
+                    int(cfg.depth)), reused
+
+
+def sweep_or_load(config, ds, *, depths, ckpt_dir, progress=True, samples=1000):
+    """Shared ResNets of several depths and their perturbation magnitudes (``seeds/002``).
+
+    Returns ``((depths, mean_scaled, mean_absolute), reused)``.
+    """
+    from nets import perturbation_magnitudes
+
+    scaled, absolute = [], []
+    reused = True
+    for d in depths:
+        cfg = replace(config, depth=int(d), adaptive_depth=False)
+        result, was = _train(cfg, ds, ckpt_dir, progress, f"{cfg.dataset}-sweep-T{d}")
+        reused &= was
+        m = perturbation_magnitudes(result.model, np.array(ds.x_test[:samples], np.float32))
+        scaled.append(m.mean_scaled)
+        absolute.append(m.mean_absolute)
+    return (np.asarray(depths, float), np.asarray(scaled), np.asarray(absolute)), reused

@@ -1,0 +1,154 @@
+"""``resdyn train``: train a network with :mod:`nets`, checkpointed after every epoch.
+
+    resdyn train [--dataset digits|mnist5k|fashion-mnist|mnist|blobs] [--data-dir DIR]
+                 [--width N] [--depth T] [--shared | --per-layer | --mlp] [--epochs E]
+                 [--batch-size B] [--lr LR] [--seed S] [--patience P]
+                 [--adaptive-depth [--threshold 0.01]] --out DIR
+    resdyn train --resume DIR [--epochs E]
+
+DIR then holds only ``.safetensors`` and ``.json`` files: the checkpoint
+(``checkpoint.json`` + ``state-epochNNNN.safetensors``), ``history.json`` (one record per
+epoch: epoch, train_loss, train_accuracy, test_loss, test_accuracy, depth, ...) and, once
+training ends, ``weights.safetensors`` (float64 arrays for ``dynsys``). A run killed at any
+moment continues with ``--resume DIR`` and ends as the uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+_DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
+
+
+def add_parser(subparsers):
+    """Register ``train`` on `subparsers` (sets ``func=run``)."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a ResNet (shared or per-layer weights) or an MLP; resumable",
+        description=(
+            "Train a residual network with logistic residual units (shared or per-layer "
+            "weights) or an MLP of the same width and depth, seeded and deterministic on the "
+            "CPU, with a checkpoint after every epoch. --resume DIR continues a run."
+        ),
+    )
+    p.add_argument("--dataset", default="digits", choices=_DATASETS,
+                   help="training data (default: digits, scikit-learn's bundled 8x8 digits)")
+    p.add_argument("--data-dir", "--data-root", dest="data_dir", default=None, metavar="DIR",
+                   help="folder with IDX files (required for mnist; fashion-mnist defaults to "
+                        "Debian's dataset-fashion-mnist)")
+    p.add_argument("--n-train", type=int, default=None, metavar="N",
+                   help="use only the first N training samples")
+    p.add_argument("--n-test", type=int, default=None, metavar="N",
+                   help="use only the first N test samples")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--shared", dest="kind", action="store_const", const="shared",
+                      help="ResNet with one W, b shared by all layers (default)")
+    kind.add_argument("--per-layer", dest="kind", action="store_const", const="per-layer",
+                      help="ResNet with its own W(t), b(t) per layer")
+    kind.add_argument("--mlp", dest="kind", action="store_const", const="mlp",
+                      help="MLP of the same width and depth (no skip connections)")
+    p.add_argument("--width", type=int, default=None, metavar="N",
+                   help="width N (default: the input dimension, no projection; another value "
+                        "adds a linear input projection)")
+    p.add_argument("--depth", type=int, default=15, metavar="T", help="depth T (default 15)")
+    p.add_argument("--epochs", type=int, default=None, metavar="E",
+                   help="number of epochs (default 20; with --resume: raise the limit)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="B")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--lr-decay", type=float, default=0.85,
+                   help="learning rate factor per epoch (default 0.85)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--patience", type=int, default=5,
+                   help="early stopping: epochs without training-loss improvement (0: off)")
+    p.add_argument("--adaptive-depth", action="store_true",
+                   help="remove the last layer when mean |y(T) - y(T-1)| < --threshold "
+                        "(Sect. 7 of the paper)")
+    p.add_argument("--threshold", type=float, default=0.01,
+                   help="adaptive-depth threshold (default 0.01)")
+    p.add_argument("--min-depth", type=int, default=1, help="adaptive depth never goes below")
+    p.add_argument("--blobs-features", type=int, default=4, metavar="N",
+                   help="blobs: number of features (2..12)")
+    p.add_argument("--blobs-classes", type=int, default=3, metavar="K",
+                   help="blobs: number of classes")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="auto (default): CUDA when present, else the CPU")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: 1 for widths <= 256, else torch's default)")
+    p.add_argument("--out", default=None, metavar="DIR", help="checkpoint folder (required)")
+    p.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run whose checkpoint is in DIR (other options ignored "
+                        "except --epochs)")
+    p.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                   help="no progress bar")
+    p.set_defaults(func=run, kind=None)
+    return p
+
+
+def _summary(result) -> str:
+    last = result.history[-1] if result.history else {}
+    return (
+        f"{result.config.kind} {result.config.dataset}: {len(result.history)} epochs "
+        f"({result.stop_reason}), depth {result.depth}, "
+        f"train loss {last.get('train_loss', float('nan')):.4f}, "
+        f"test accuracy {last.get('test_accuracy', float('nan')):.4f}; "
+        f"checkpoint in {result.out_dir}"
+    )
+
+
+def _run(args) -> int:
+    from nets import CheckpointError, TrainConfig, resume, train
+
+    progress = not args.no_progress
+    if args.resume is not None:
+        if args.out is not None and args.out != args.resume:
+            raise ValueError("give either --out DIR (a new run) or --resume DIR, not both.")
+        from pathlib import Path
+
+        if not (Path(args.resume) / "checkpoint.json").is_file():
+            raise CheckpointError(f"no checkpoint to resume in {args.resume!r}.")
+        result = resume(args.resume, progress=progress, epochs=args.epochs)
+    else:
+        if args.out is None:
+            raise ValueError("--out DIR is required (the checkpoint folder), or --resume DIR.")
+        config = TrainConfig(
+            dataset=args.dataset, data_root=args.data_dir, n_train=args.n_train,
+            n_test=args.n_test, blobs_features=args.blobs_features,
+            blobs_classes=args.blobs_classes, kind=args.kind or "shared", width=args.width,
+            depth=args.depth, epochs=20 if args.epochs is None else args.epochs,
+            batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, seed=args.seed,
+            patience=args.patience, adaptive_depth=args.adaptive_depth,
+            depth_threshold=args.threshold, min_depth=args.min_depth, device=args.device,
+            threads=args.threads,
+        )
+        result = train(config, out_dir=args.out, resume=False, progress=progress)
+    print(_summary(result))
+    return 0
+
+
+def run(args) -> int:
+    """Run ``resdyn train`` with parsed `args`; errors become one line on stderr, exit 2."""
+    import os
+
+    try:
+        return _run(args)
+    except (ValueError, TypeError, OSError, RuntimeError) as exc:
+        if os.environ.get("RESDYN_DEBUG"):
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"resdyn train: error: {message}", file=sys.stderr)
+        return 2
+
+
+def main(argv=None) -> int:  # pragma: no cover - convenience: python -m analysis.cli_train
+    parser = argparse.ArgumentParser(prog="resdyn")
+    sub = parser.add_subparsers(dest="command")
+    add_parser(sub)
+    args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

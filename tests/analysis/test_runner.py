@@ -1,0 +1,61 @@
+"""Recording trajectories from torch models: the glue the report runs on."""
+
+import numpy as np
+import pytest
+import torch
+
+from analysis._runner import final_hidden_forward, long_run_layers, record
+from nets.models import build_model
+
+
+def test_long_run_layers():
+    lay = long_run_layers(1000)
+    assert lay[0] == 1 and lay[-2:].tolist() == [999, 1000]
+    assert np.all(np.diff(lay) > 0) and set(range(1, 21)) <= set(lay.tolist())
+
+
+@pytest.mark.parametrize("kind", ["shared", "per-layer", "mlp"])
+def test_record_matches_the_model_forward(kind):
+    torch.manual_seed(0)
+    m = build_model(kind, 6, 3, depth=4)
+    X = np.random.default_rng(0).uniform(0, 1, (7, 6)).astype(np.float32)
+    rec = record(m, X, batch=3)
+    with torch.no_grad():
+        ref = m(torch.from_numpy(X), record=True)
+    np.testing.assert_allclose(rec["y"], ref.y.numpy().transpose(1, 0, 2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec["logits"], ref.logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rec["x0"], X)
+    h, logits = final_hidden_forward(m)(X)
+    np.testing.assert_allclose(h, rec["h"], rtol=1e-5, atol=1e-6)
+    d = np.abs(np.diff(rec["y"], axis=1)).mean(axis=(0, 2))
+    np.testing.assert_allclose(rec["step"][1:], d, rtol=1e-5)
+
+
+def test_long_runs_repeat_the_shared_or_last_layer():
+    torch.manual_seed(0)
+    X = np.random.default_rng(1).uniform(0, 1, (5, 4)).astype(np.float32)
+    shared = build_model("shared", 4, 2, depth=3)
+    rec = record(shared, X, depth=10, layers=[1, 9, 10])
+    # iterate by hand: x <- x + f(W x + b), ten times
+    W = shared.layers[0].weight.detach().numpy().astype(np.float64)
+    b = shared.layers[0].bias.detach().numpy().astype(np.float64)
+    x = X.astype(np.float64)
+    ys = []
+    for _ in range(10):
+        y = 1 / (1 + np.exp(-(x @ W.T + b)))
+        x = x + y
+        ys.append(y)
+    np.testing.assert_allclose(rec["y"][:, 2], ys[9], rtol=1e-5)
+    mlp = build_model("mlp", 4, 2, depth=3)
+    rec = record(mlp, X, depth=6, layers=[6])
+    W3 = mlp.layers[2].weight.detach().numpy().astype(np.float64)
+    b3 = mlp.layers[2].bias.detach().numpy().astype(np.float64)
+    with torch.no_grad():
+        y3 = mlp(torch.from_numpy(X), record=True).y[-1].numpy().astype(np.float64)
+    y = y3
+    for _ in range(3):
+        y = 1 / (1 + np.exp(-(y @ W3.T + b3)))
+    np.testing.assert_allclose(rec["y"][:, 0], y, rtol=1e-5)
+    per_layer = build_model("per-layer", 4, 2, depth=3)
+    with pytest.raises(IndexError):
+        record(per_layer, X, depth=5)
