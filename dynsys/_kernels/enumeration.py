@@ -400,21 +400,31 @@ def _hqr(a, n, wr, wi):
                             z = r / s
                             q /= p
                             r /= p
-                            for j in range(k, nn + 1):
-                                p = a[k, j] + q * a[k + 1, j]
-                                if k + 1 != nn:
+                            # the 3-row / 2-row cases as separate loops (same operations in
+                            # the same order): no branch inside the innermost loops
+                            mmin = nn if nn < k + 3 else k + 3
+                            if k + 1 != nn:
+                                for j in range(k, nn + 1):
+                                    p = a[k, j] + q * a[k + 1, j]
                                     p += r * a[k + 2, j]
                                     a[k + 2, j] -= p * z
-                                a[k + 1, j] -= p * y
-                                a[k, j] -= p * x
-                            mmin = nn if nn < k + 3 else k + 3
-                            for i in range(l, mmin + 1):
-                                p = x * a[i, k] + y * a[i, k + 1]
-                                if k + 1 != nn:
+                                    a[k + 1, j] -= p * y
+                                    a[k, j] -= p * x
+                                for i in range(l, mmin + 1):
+                                    p = x * a[i, k] + y * a[i, k + 1]
                                     p += z * a[i, k + 2]
                                     a[i, k + 2] -= p * r
-                                a[i, k + 1] -= p * q
-                                a[i, k] -= p
+                                    a[i, k + 1] -= p * q
+                                    a[i, k] -= p
+                            else:
+                                for j in range(k, nn + 1):
+                                    p = a[k, j] + q * a[k + 1, j]
+                                    a[k + 1, j] -= p * y
+                                    a[k, j] -= p * x
+                                for i in range(l, mmin + 1):
+                                    p = x * a[i, k] + y * a[i, k + 1]
+                                    a[i, k + 1] -= p * q
+                                    a[i, k] -= p
             if l + 1 >= nn:
                 break
     return True
@@ -608,7 +618,9 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
     for ch in prange(n_chunks):
         ii = np.empty(n, dtype=np.int64)
         bb = np.empty(n, dtype=np.int64)
+        ones = np.empty(n, dtype=np.int64)       # boundary coordinates at 1 (phase 1)
         A = np.empty((n, n), dtype=np.float64)
+        WII = np.empty((n, n), dtype=np.float64)  # W[I,I], kept (A is factored in place)
         pr = np.empty(n, dtype=np.int64)
         pc = np.empty(n, dtype=np.int64)
         Cm = np.empty((n, n), dtype=np.float64)   # Cm[i, t]: y_I contribution of boundary t
@@ -650,6 +662,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
             for r in range(k):
                 for c in range(k):
                     A[r, c] = W[ii[r], ii[c]]
+                    WII[r, c] = A[r, c]
             rank = _lu_complete(A, k, tol_rank, pr, pc)
             n_assign = 1 << nb
 
@@ -808,19 +821,24 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                 if mode == 0:
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
-                        # stored point: exact sums instead of the running ones
+                        # stored point: exact sums instead of the running ones, over the
+                        # list of boundary coordinates at 1 (same terms in the same order
+                        # as testing every bit, without the tests)
+                        n1 = 0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                ones[n1] = t
+                                n1 += 1
                         for r in range(k):
                             sacc = 0.0
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    sacc += Cm[r, t]
+                            for q in range(n1):
+                                sacc += Cm[r, ones[q]]
                             yI[r] = sacc
                             d[r] = sacc * (1.0 - sacc)
                         for u in range(nb):
                             sacc = 0.0
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    sacc += G[u, t]
+                            for q in range(n1):
+                                sacc += G[u, ones[q]]
                             wyB[u] = sacc
                             lamB[u] = -sacc if (a >> u) & 1 else sacc
                 elif in_box or k < 3:
@@ -847,7 +865,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                 if need_eigs:
                     for r in range(k):
                         for c in range(k):
-                            M[r, c] = d[r] * W[ii[r], ii[c]]
+                            M[r, c] = d[r] * WII[r, c]
                     small_eigvals(M, k, wr, wi, work)
 
                 if mode == 0:
@@ -993,6 +1011,10 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
             yi = pts[p, i]
             if yi < 0.0 or yi > 1.0:
                 box = False
+            if yi == 0.0 or yi == 1.0:
+                # F_i = y_i (1 - y_i) (W y)_i is exactly 0 at a boundary coordinate (and a
+                # NaN from 0 * inf would not raise `res` either): only interior rows cost
+                continue
             s = 0.0
             for j in range(n):
                 s += W[i, j] * pts[p, j]
@@ -1009,7 +1031,6 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
         mzero = 0
         for i in range(n):
             lr = eig[p, i].real
-            li = eig[p, i].imag
             if lr > tol_eig:
                 npos += 1
             elif lr < -tol_eig:
@@ -1017,16 +1038,23 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
             else:
                 nzero += 1
             if pats[p, i] == 2:
-                mod = np.sqrt((1.0 + lr) * (1.0 + lr) + li * li)
                 yi = pts[p, i]
                 if abs(yi) <= tol_near or abs(yi - 1.0) <= tol_near:
                     near[p] = True
             else:
-                mod = np.exp(lr) if lr < 700.0 else np.inf
                 if abs(lr) <= tol_eig:
                     flex[p, i] = True
                 if abs(lr) <= tol_near:
                     near[p] = True
+            if not box:
+                # the layer map is defined in the box only: out-of-box points (almost all of
+                # them for larger N) skip the multipliers and their exp / sqrt
+                continue
+            if pats[p, i] == 2:
+                li = eig[p, i].imag
+                mod = np.sqrt((1.0 + lr) * (1.0 + lr) + li * li)
+            else:
+                mod = np.exp(lr) if lr < 700.0 else np.inf
             if mod > 1.0 + tol_eig:
                 mpos += 1
             elif mod < 1.0 - tol_eig:

@@ -70,3 +70,35 @@ def test_lu_rank_and_solve():
     np.testing.assert_allclose(A @ x, b, atol=1e-12)
     S = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0])
     assert K._lu_complete(S.copy(), 3, 1e-12, np.empty(3, np.int64), np.empty(3, np.int64)) == 1
+
+
+def test_classify_points_matches_numpy():
+    # arbitrary (not fixed-point) rows: boundary coordinates exactly 0 or 1, some rows out
+    # of the box, some eigenvalues inside the tolerances
+    rng = np.random.default_rng(5)
+    m, n, tol, tol_near = 400, 6, 1e-3, 1e-1
+    W = rng.normal(size=(n, n))
+    pats = rng.integers(0, 3, size=(m, n)).astype(np.int8)
+    pts = np.where(pats == 2, rng.uniform(-0.3, 1.3, size=(m, n)), pats).astype(np.float64)
+    eig = rng.normal(size=(m, n)) * rng.choice([1e-4, 0.05, 1.0], size=(m, n)) \
+        + 1j * (pats == 2) * rng.normal(size=(m, n))
+    res, box, flow, udim, mapc, flex, near = K.classify_points(W, pts, pats, eig, tol, tol_near)
+    np.testing.assert_allclose(res, np.abs(pts * (1 - pts) * (pts @ W.T)).max(axis=1),
+                               rtol=1e-12, atol=1e-15)
+    ref_box = ((pts >= 0) & (pts <= 1)).all(axis=1)
+    np.testing.assert_array_equal(box, ref_box)
+    np.testing.assert_array_equal(udim, (eig.real > tol).sum(axis=1))
+    bnd = pats != 2
+    np.testing.assert_array_equal(flex, bnd & (np.abs(eig.real) <= tol))
+    near_ref = (bnd & (np.abs(eig.real) <= tol_near)).any(axis=1) | (
+        ~bnd & ((np.abs(pts) <= tol_near) | (np.abs(pts - 1) <= tol_near))).any(axis=1)
+    np.testing.assert_array_equal(near, near_ref)
+
+    def label(v, ref):  # 0 stable, 1 unstable, 2 saddle, 3 non-hyperbolic
+        pos, neg = v > ref + tol, v < ref - tol
+        return np.where((~(pos | neg)).any(axis=1), 3,
+                        np.where(neg.all(axis=1), 0, np.where(pos.all(axis=1), 1, 2)))
+
+    np.testing.assert_array_equal(flow, label(eig.real, 0.0))
+    mod = np.where(bnd, np.exp(eig.real), np.abs(1 + eig))
+    np.testing.assert_array_equal(mapc, np.where(ref_box, label(mod, 1.0), -1))

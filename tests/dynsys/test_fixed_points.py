@@ -393,3 +393,37 @@ def test_validation_of_size_and_options():
 def test_pattern_codes_round_trip():
     codes = np.array([[0, 1, 2], [2, 2, 2], [1, 0, 0]])
     np.testing.assert_array_equal(decode_patterns(encode_patterns(codes), 3), codes)
+
+
+def test_decode_patterns_matches_digit_loop():
+    # decode_patterns works six base-3 digits at a time: check every block boundary
+    rng = np.random.default_rng(3)
+    for n in range(1, 14):
+        index = np.concatenate([[0, 3**n - 1], rng.integers(0, 3**n, size=500)])
+        ref = np.empty((index.size, n), np.int8)
+        rest = index.copy()
+        for i in range(n):
+            ref[:, i] = rest % 3
+            rest //= 3
+        np.testing.assert_array_equal(decode_patterns(index, n), ref)
+
+
+def test_stored_points_match_readable_reference_at_n7():
+    # the storing path (both kernel phases, labels, residuals) against the slow twin on a
+    # size with interior blocks up to 7x7 and several chunks of interior sets
+    W = np.random.default_rng(7).normal(size=(7, 7))
+    fp = fixed_points(W)
+    pts, pats, eig, stab, mstab, n_sing = reference_fixed_points(W)
+    assert len(fp) == len(pts) == generic_count(7) and fp.n_singular == n_sing == 0
+    p = _match(fp.points, pts)
+    np.testing.assert_array_equal(fp.patterns, pats[p])
+    assert fp.stability.tolist() == stab[p].tolist()
+    assert fp.map_stability.tolist() == mstab[p].tolist()
+    ours = np.sort_complex(fp.eigenvalues)
+    ref = np.sort_complex(eig[p])
+    np.testing.assert_allclose(ours, ref, atol=1e-8 * (1 + np.abs(ref).max()))
+    F = fp.points * (1 - fp.points) * (fp.points @ W.T)
+    # both are rounding noise of a true 0: compare on the scale of |y|^3 |W|
+    scale = (1 + np.abs(fp.points).max(axis=1)) ** 3 * np.abs(W).max()
+    assert np.all(np.abs(fp.residual - np.abs(F).max(axis=1)) <= 1e-12 * scale)
+    np.testing.assert_array_equal(fp.unstable_dim, (fp.eigenvalues.real > fp.tol).sum(axis=1))
