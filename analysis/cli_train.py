@@ -57,7 +57,8 @@ def add_parser(subparsers):
     p.add_argument("--epochs", type=int, default=None, metavar="E",
                    help="number of epochs (default 20; with --resume: raise the limit)")
     p.add_argument("--batch-size", type=int, default=64, metavar="B")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (default 3e-3)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (default 3e-3 for ResNets, 1e-3 for the MLP)")
     p.add_argument("--lr-decay", type=float, default=0.85,
                    help="learning rate factor per epoch (default 0.85)")
     p.add_argument("--seed", type=int, default=0)

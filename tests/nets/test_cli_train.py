@@ -1,0 +1,81 @@
+"""``resdyn train`` in a subprocess: outputs, resume, one-line errors."""
+
+import json
+import pytest
+
+
+
+class _Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture()
+def run(capsys, monkeypatch, train_cli):
+    monkeypatch.delenv("RESDYN_DEBUG", raising=False)
+
+    def _run(args):
+        capsys.readouterr()
+        rc = train_cli.main(args)
+        out = capsys.readouterr()
+        return _Result(rc, out.out, out.err)
+
+    return _run
+
+
+def test_train_then_resume_with_more_epochs(tmp_path, run):
+    out = tmp_path / "run"
+    r = run(["--dataset", "blobs", "--width", "8", "--depth", "3", "--per-layer", "--epochs", "2",
+             "--seed", "1", "--out", out, "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert "per-layer blobs: 2 epochs" in r.stdout
+    assert {p.suffix for p in out.iterdir()} == {".json", ".safetensors"}
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+    for key in ("epoch", "train_loss", "train_accuracy", "test_accuracy", "depth"):
+        assert key in history[0]
+    r = run(["--resume", out, "--epochs", "3", "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads((out / "history.json").read_text())) == 3
+    assert (out / "weights.safetensors").is_file()
+
+
+def test_adaptive_depth_flag_and_mlp(tmp_path, run):
+    r = run(["--dataset", "blobs", "--width", "8", "--depth", "4", "--epochs", "1",
+             "--adaptive-depth", "--threshold", "10", "--out", tmp_path / "a", "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    history = json.loads((tmp_path / "a" / "history.json").read_text())
+    assert history[0]["depth"] == 4 and history[0]["depth_after"] == 3
+    r = run(["--dataset", "blobs", "--mlp", "--depth", "2", "--epochs", "1",
+             "--out", tmp_path / "m", "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("mlp blobs")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--dataset", "mnist", "--out", "{tmp}/x"], "mnist needs a data folder"),
+    (["--dataset", "mnist", "--data-dir", "{tmp}/none", "--out", "{tmp}/x"], "does not exist"),
+    (["--resume", "{tmp}/none"], "no checkpoint"),
+    (["--dataset", "blobs"], "--out DIR is required"),
+    (["--dataset", "blobs", "--depth", "0", "--out", "{tmp}/x"], "depth"),
+    (["--dataset", "blobs", "--mlp", "--adaptive-depth", "--out", "{tmp}/x"], "MLP"),
+])
+def test_errors_are_one_line(tmp_path, run, args, message):
+    r = run([a.format(tmp=tmp_path) for a in args])
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert message in lines[0]
+
+
+def test_existing_run_and_corrupt_checkpoint(tmp_path, run):
+    out = tmp_path / "run"
+    assert run(["--dataset", "blobs", "--depth", "2", "--epochs", "1", "--out", out,
+                "--no-progress"]).returncode == 0
+    r = run(["--dataset", "blobs", "--depth", "2", "--epochs", "1", "--out", out])
+    assert r.returncode != 0 and "already holds a checkpoint" in r.stderr
+    tensor = next(out.glob("state-epoch*.safetensors"))
+    tensor.write_bytes(tensor.read_bytes()[:-10])
+    r = run(["--resume", out, "--epochs", "2"])
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    assert "truncated or was modified" in r.stderr
