@@ -5,7 +5,7 @@ Prints, in one run:
 1. a 15-layer shared-weight residual forward, B = 10,000, N = 784, float32
    (``dynsys.iterate(..., record="final")``, validation included) against 15 bare matrix
    products of the same shapes (``np.matmul(x, W.T, out=buf)``), interleaved, with the
-   ratio of medians and of minima (goal: <= 1.25), for both engines (the default
+   ratio of medians and of minima (goal: <= 1.25), for both engines (the default "auto" picks "fused" here;
    ``engine="layerwise"`` and ``engine="fused"``);
 2. the peak memory of a streaming 1000-layer run (``record="stats"`` with class labels and the
    convergence test), B = 10,000, N = 784, measured in a fresh subprocess: the process's peak

@@ -29,7 +29,7 @@ autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": False}
 
 # MathJax is loaded from a CDN by the reader's browser; the build itself is offline.
-exclude_patterns = ["_build", "examples", "**/README.rst.txt"]
+exclude_patterns = ["_build", "examples", "tools", "**/README.rst.txt"]
 templates_path = []
 html_static_path = ["_static"]
 html_theme = "furo"

@@ -322,7 +322,7 @@ def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C):
 
 def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=None,
             n_classes=None, tol=None, dtype=None, max_record_bytes=MAX_RECORD_BYTES,
-            engine="layerwise"):
+            engine="auto"):
     """Run the ResNet or MLP layer map on a batch of inputs.
 
     Parameters
@@ -355,13 +355,14 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     max_record_bytes : int
         Cap on the memory of ``record="all"`` (default 4 GiB).
     engine : {"layerwise", "fused", "auto"}
-        ``"layerwise"`` (default): per layer one multi-threaded BLAS product for the whole
-        batch, then one fused parallel pass. ``"fused"`` (``record="final"`` without `tol`
+        ``"layerwise"``: per layer one multi-threaded BLAS product for the whole batch, then
+        one fused parallel pass (memory-bound: it streams the batch through memory twice per
+        layer). ``"fused"`` (``record="final"`` without `tol`
         only): one parallel region in which each thread runs every layer on its own blocks of
         rows, calling single-threaded BLAS (through ``threadpoolctl``), which avoids the
         interference between the BLAS and Numba thread pools (see
-        :doc:`/benchmarks/forward`). ``"auto"``: "fused" where it applies and the batch has at
-        least 2^20 entries, else "layerwise". All give the same numbers up to rounding.
+        :doc:`/benchmarks/forward`). ``"auto"`` (default): "fused" where it applies and the
+        batch has at least 2^20 entries, else "layerwise". All give the same numbers up to rounding.
 
     Returns
     -------
