@@ -19,6 +19,7 @@ from ._validation import as_square_matrix, check_int, check_positive_float
 from .fixed_points import fixed_points
 from .integrate import integrate
 from .system import ResidualSystem
+from ._arrays import readonly as _frozen
 
 __all__ = ["Basins", "basins"]
 
@@ -71,10 +72,6 @@ class Basins:
     seed: object
 
 
-def _frozen(arr):
-    arr = np.asarray(arr)
-    arr.setflags(write=False)
-    return arr
 
 
 def _stable_points_in_box(W) -> np.ndarray:

@@ -33,6 +33,7 @@ import numpy as np
 from ._validation import as_square_matrix, check_choice, check_positive_float
 from .stability import LABELS
 from .system import ResidualSystem
+from ._arrays import readonly as _readonly
 
 __all__ = [
     "FixedPoints",
@@ -94,10 +95,6 @@ def decode_patterns(index, n: int) -> np.ndarray:
 _TRIT_TABLE = ((np.arange(729)[:, None] // 3 ** np.arange(6)) % 3).astype(np.int8)
 
 
-def _readonly(a):
-    a = np.asarray(a)
-    a.setflags(write=False)
-    return a
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from ._kernels import ode
 from ._validation import as_points, as_square_matrix, check_choice, check_finite
 from ._validation import check_int, check_positive_float
 from .system import ResidualSystem
+from ._arrays import readonly as _frozen
 
 __all__ = ["Trajectory", "NoiseTrajectory", "integrate", "integrate_noise", "METHODS",
            "SYSTEMS", "NOISE_ORDERS"]
@@ -55,9 +56,6 @@ _STATUS_MESSAGES = {
 }
 
 
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True)

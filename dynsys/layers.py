@@ -24,6 +24,7 @@ import numpy as np
 
 from ._kernels import layers as _K
 from ._validation import check_choice, check_finite, check_int, check_positive_float
+from ._arrays import readonly as _frozen
 
 __all__ = ["IterateResult", "iterate"]
 
@@ -32,10 +33,6 @@ MAX_RECORD_BYTES = 4 * 2**30
 _BLOCK_ROWS = 64  # rows per parallel work unit: 64 x 784 float32 = 200 kB, stays in L2
 
 
-def _frozen(arr):
-    if arr is not None:
-        arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True)

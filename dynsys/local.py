@@ -25,15 +25,11 @@ import numpy as np
 from ._validation import as_points, as_square_matrix, check_int, check_positive_float
 from .stability import classify_spectrum, unstable_dimension
 from .system import ResidualSystem, jacobian
+from ._arrays import readonly as _frozen
 
 __all__ = ["LocalSpectrum", "RefinedFixedPoint", "spectrum_at", "refine_fixed_point"]
 
 
-def _frozen(arr):
-    arr = np.asarray(arr)
-    if isinstance(arr, np.ndarray) and arr.ndim > 0:
-        arr.setflags(write=False)
-    return arr
 
 
 def _weights(W):

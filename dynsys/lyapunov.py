@@ -35,13 +35,11 @@ import numpy as np
 
 from ._validation import check_choice, check_int
 from .layers import _validate_network
+from ._arrays import readonly as _frozen
 
 __all__ = ["LyapunovResult", "lyapunov"]
 
 
-def _frozen(arr):
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True)

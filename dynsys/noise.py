@@ -25,13 +25,11 @@ import numpy as np
 
 from ._validation import check_choice, check_int, check_positive_float
 from .layers import _stream, _validate_network
+from ._arrays import readonly as _frozen
 
 __all__ = ["NoiseResult", "iterate_noise"]
 
 
-def _frozen(arr):
-    arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_finite
+from ._arrays import readonly as _frozen
 
 __all__ = ["SensitivityResult", "sensitivity"]
 
 
-def _frozen(arr):
-    if arr is not None:
-        arr.setflags(write=False)
-    return arr
 
 
 @dataclass(frozen=True)
