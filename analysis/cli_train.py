@@ -15,8 +15,6 @@ moment continues with ``--resume DIR`` and ends as the uninterrupted run would h
 
 from __future__ import annotations
 
-import argparse
-import sys
 
 __all__ = ["add_parser", "run"]
 
@@ -130,26 +128,8 @@ def _run(args) -> int:
 
 
 def run(args) -> int:
-    """Run ``resdyn train`` with parsed `args`; errors become one line on stderr, exit 2."""
-    import os
+    """Run ``resdyn train`` with parsed `args`; returns the exit status.
 
-    try:
-        return _run(args)
-    except (ValueError, TypeError, OSError, RuntimeError) as exc:
-        if os.environ.get("RESDYN_DEBUG"):
-            raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"resdyn train: error: {message}", file=sys.stderr)
-        return 2
-
-
-def main(argv=None) -> int:  # pragma: no cover - convenience: python -m analysis.cli_train
-    parser = argparse.ArgumentParser(prog="resdyn")
-    sub = parser.add_subparsers(dest="command")
-    add_parser(sub)
-    args = parser.parse_args(["train", *(sys.argv[1:] if argv is None else argv)])
-    return args.func(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    Errors propagate to :func:`analysis.cli.main`, which prints them as one line and exits 2.
+    """
+    return _run(args)

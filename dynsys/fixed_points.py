@@ -657,7 +657,6 @@ def _assemble(W, pts, pats, eig, tol_eig, tol_rank, degenerate, only, tol,
     """Derived fields (labels, residual, multiplicity) from points, patterns and eigenvalues."""
     from ._kernels import enumeration as K
 
-    n = W.shape[0]
     pts = np.ascontiguousarray(pts, dtype=np.float64)
     pats = np.ascontiguousarray(pats, dtype=np.int8)
     eig = np.ascontiguousarray(eig, dtype=np.complex128)

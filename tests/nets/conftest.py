@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import argparse
-import functools
 import gzip
 import os
 import struct
@@ -69,23 +67,9 @@ def _write_idx_folder(folder, n_train=20, n_test=10, rows=4, cols=4, gz=True, se
     return parts
 
 
-@functools.lru_cache(maxsize=None)
-def _registered() -> bool:
-    """Whether the lead's ``analysis.cli`` builds with ``train`` registered."""
-    try:
-        from analysis.cli import build_parser
-
-        build_parser().parse_args(["train", "--out", "x"])
-    except (Exception, SystemExit):
-        return False
-    return True
-
-
 def train_command() -> list[str]:
-    """``resdyn train`` through the registered CLI when it builds, else the module itself."""
-    if _registered():
-        return [sys.executable, "-m", "analysis.cli", "train"]
-    return [sys.executable, "-m", "analysis.cli_train"]
+    """``resdyn train`` as a subprocess command (the real entry point, run as a module)."""
+    return [sys.executable, "-m", "analysis.cli", "train"]
 
 
 def env() -> dict:
@@ -97,18 +81,10 @@ def env() -> dict:
 
 
 def main(args) -> int:
-    """Run ``resdyn train ARGS`` in this process; returns the exit status."""
-    args = [str(a) for a in args]
-    if _registered():
-        from analysis.cli import main as cli_main
+    """Run ``resdyn train ARGS`` in this process through the real ``resdyn`` entry point."""
+    from analysis.cli import main as cli_main
 
-        return cli_main(["train", *args])
-    from analysis import cli_train
-
-    parser = argparse.ArgumentParser(prog="resdyn")
-    cli_train.add_parser(parser.add_subparsers(dest="command"))
-    parsed = parser.parse_args(["train", *args])
-    return parsed.func(parsed)
+    return cli_main(["train", *[str(a) for a in args]])
 
 
 @pytest.fixture()
