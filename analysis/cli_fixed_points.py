@@ -51,11 +51,19 @@ def load_matrix(path) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise OSError(f"weight file not found: {path}")
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    text = path.read_text()
-    delim = "," if "," in text else None
-    return np.loadtxt(path, delimiter=delim, ndmin=2)
+    try:
+        if path.suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        text = path.read_text()
+        delim = "," if "," in text else None
+        return np.loadtxt(path, delimiter=delim, ndmin=2)
+    except (ValueError, UnicodeDecodeError, EOFError) as exc:
+        # np.load's own messages talk about pickles; say what the command expected instead.
+        kind = "a NumPy .npy file" if path.suffix == ".npy" else "a text file of numbers"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(
+            f"`W` file {path} is not {kind} holding a square numeric matrix ({first})"
+        ) from None
 
 
 def _only(args):
@@ -117,7 +125,7 @@ def run(args) -> int:
     else:
         if only is not None:
             print(f"filter: only={only!r} (counts below are of the kept points)")
-        print(counts.table())
+        print(counts.table(only=None if fp is None else fp.only))
         if fp is not None and fp.disagreements().size:
             print("in-box points where the flow and the layer map disagree:")
             for i in fp.disagreements()[:20]:

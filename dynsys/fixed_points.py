@@ -226,8 +226,8 @@ class FixedPointCounts:
             "n_continuum": self.n_continuum,
         }
 
-    def table(self) -> str:
-        """A plain-text summary table."""
+    def table(self, only=None) -> str:
+        """A plain-text summary table (`only`: the filter the counted points passed, if any)."""
         rows = [("type", "all", "in box", "out of box", "map (in box)")]
         for lab in LABELS:
             rows.append((lab, self.by_stability[lab], self.by_stability_in_box[lab],
@@ -237,8 +237,9 @@ class FixedPointCounts:
         lines = ["  ".join(str(v).rjust(w) if c else str(v).ljust(w)
                            for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
         lines.append(
-            f"N = {self.n}: {self.total} distinct isolated fixed points "
-            f"(generic W: 3^N - 2^N + 1 = {self.generic_total}); "
+            f"N = {self.n}: {self.total} distinct isolated fixed points"
+            + ("" if only is None else f" kept by only={only!r}")
+            + f" (all points for generic W: 3^N - 2^N + 1 = {self.generic_total}); "
             f"flow/map disagreements in the box: {self.disagreements}; "
             f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution."
         )
@@ -377,7 +378,7 @@ class FixedPoints:
     def summary(self) -> str:
         """Plain-text table of counts by type (see :meth:`FixedPointCounts.table`)."""
         head = "" if self.only is None else f"(filter only={self.only!r})\n"
-        return head + self.counts().table()
+        return head + self.counts().table(only=self.only)
 
     def as_dict(self) -> dict:
         """JSON-ready dict of every field (complex numbers as [re, im] pairs)."""

@@ -46,3 +46,17 @@ def test_errors_are_one_line(tmp_path, capsys):
     np.save(bad, np.ones((2, 3)))
     assert main(["fixed-points", str(bad)]) == 2
     assert "square" in capsys.readouterr().err
+
+
+def test_corrupt_weight_files_give_one_line_errors(tmp_path, capsys):
+    from analysis.cli import main
+
+    bad_npy = tmp_path / "W.npy"
+    bad_npy.write_bytes(b"not a numpy file")
+    bad_txt = tmp_path / "W.txt"
+    bad_txt.write_text("1 2\n3 x\n")
+    for path, kind in ((bad_npy, "NumPy .npy file"), (bad_txt, "text file of numbers")):
+        assert main(["fixed-points", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("resdyn fixed-points: error: `W` file") and kind in err
+        assert "\n" not in err
