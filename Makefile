@@ -6,6 +6,8 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= results/demo
 # Two workers match CI's two cores; each worker compiles (or loads cached) Numba kernels once.
+# --dist loadfile keeps a test file on one worker, so module-scoped fixtures (the end-to-end
+# reproduction) run once.
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test docs bench system-packages clean help
@@ -41,7 +43,7 @@ demo: $(STAMP)
 	@echo "report: $(DEMO_OUT)/report.md"
 
 test: $(STAMP) system-packages
-	MPLBACKEND=Agg $(VENV)/bin/pytest -n $(PYTEST_WORKERS) -q
+	MPLBACKEND=Agg $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 	$(MAKE) docs
 
 docs: $(STAMP)

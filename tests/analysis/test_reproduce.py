@@ -1,4 +1,4 @@
-"""End to end: ``resdyn reproduce`` on digits with the tiny profile (about a minute)."""
+"""End to end: ``resdyn reproduce --quick`` on digits (about half a minute on 2 cores)."""
 
 import json
 
@@ -23,8 +23,8 @@ def first_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("reproduce")
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cli, "_SUBCOMMAND_MODULES", ("cli_reproduce",))
-        rc = cli.main(["reproduce", "--dataset", "digits", "--profile", "tiny", "--out",
-                       str(out), "--no-progress"])
+        rc = cli.main(["reproduce", "--dataset", "digits", "--quick", "--out", str(out),
+                       "--no-progress"])
     assert rc == 0
     return out
 
@@ -45,7 +45,7 @@ def test_report_has_every_claim_and_figure(first_run):
 def test_results_json_fields(first_run):
     out = first_run
     res = json.loads((out / "results.json").read_text())
-    assert res["dataset"] == "digits" and res["profile"] == "tiny"
+    assert res["dataset"] == "digits" and res["profile"] == "quick"
     assert res["run_time_s"] > 0
     assert [c["id"] for c in res["claims"]] == list(A.CLAIM_IDS)
     for c in res["claims"]:
@@ -59,7 +59,7 @@ def test_results_json_fields(first_run):
 
 def test_second_run_reuses_checkpoints(first_run):
     out = first_run
-    res = A.reproduce("digits", profile="tiny", out_dir=out, progress=False)
+    res = A.reproduce("digits", quick=True, out_dir=out, progress=False)
     assert {"resnet_shared", "resnet_variable", "mlp", "exact_small_n",
             "adaptive_resnet_shared", "perturbation_sweep"} <= set(res.reused_checkpoints)
     assert json.loads(res.results_json.read_text())["reused_checkpoints"]
