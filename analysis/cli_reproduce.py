@@ -34,7 +34,7 @@ def add_parser(subparsers):
     p.add_argument("--quick", action="store_true",
                    help="fewer epochs, samples and noise amplitudes (minutes on two cores)")
     p.add_argument("--profile", default=None, choices=("full", "quick", "tiny"),
-                   help="explicit settings profile (overrides --quick; 'tiny' is for tests)")
+                   help="explicit settings profile (overrides --quick; 'tiny' is a smoke run of seconds)")
     p.add_argument("--out", default="results/reproduce", metavar="DIR",
                    help="output folder (default: results/reproduce)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

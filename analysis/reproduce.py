@@ -61,7 +61,7 @@ class Profile:
 
 
 #: Named profiles: ``full`` (the paper's settings), ``quick`` (``make demo``, minutes on two
-#: cores) and ``tiny`` (the end-to-end test, about a minute on digits).
+#: cores) and ``tiny`` (a smoke run of seconds on digits; its numbers mean nothing).
 PROFILES = {
     "full": Profile("full"),
     "quick": Profile(
