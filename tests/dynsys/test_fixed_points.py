@@ -15,7 +15,14 @@ from dynsys import count_fixed_points, fixed_points, jacobian, layer_map, vector
 from dynsys._fixed_points_reference import reference_fixed_points
 from dynsys.fixed_points import decode_patterns, encode_patterns
 
-SETTINGS = settings(max_examples=40, deadline=None,
+
+
+def _examples(n):
+    """`n` examples under the default profile, proportionally more under ``explore``."""
+    return max(n, settings.default.max_examples * n // 40)
+
+
+SETTINGS = settings(max_examples=_examples(40), deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -244,7 +251,7 @@ def test_counts_match_stored_points(kw):
     assert count_fixed_points(W).as_dict() == fp.counts().as_dict()
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=_examples(15), deadline=None)
 @given(weight_matrices(max_n=4))
 def test_kernel_matches_readable_reference(kw):
     kind, W = kw
@@ -258,7 +265,7 @@ def test_kernel_matches_readable_reference(kw):
     assert fp.map_stability.tolist() == mstab[p].tolist()
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=_examples(10), deadline=None)
 @given(st.integers(2, 4), st.integers(0, 2**31 - 1))
 def test_stable_points_attract_under_eq3(n, seed):
     rng = np.random.default_rng(seed)
@@ -285,7 +292,7 @@ def _fd_jacobian(f, y, h=1e-6):
     return J
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=_examples(20), deadline=None)
 @given(st.integers(1, 5), st.integers(0, 2**31 - 1))
 def test_map_multipliers_match_finite_difference_jacobian(n, seed):
     rng = np.random.default_rng(seed)
