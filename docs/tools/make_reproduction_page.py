@@ -1,32 +1,44 @@
-"""Write docs/reproduction.rst from a ``resdyn reproduce`` run (results.json + figures).
+"""Write a Reproduction page from a ``resdyn reproduce`` run (results.json + figures).
 
 Usage (from the repository root)::
 
-    .venv/bin/python docs/tools/make_reproduction_page.py results/demo
+    .venv/bin/python docs/tools/make_reproduction_page.py results/mnist5k
+    .venv/bin/python docs/tools/make_reproduction_page.py results/fashion_full \\
+        --page reproduction_fashion --title "Reproduction on Fashion-MNIST" \\
+        --remarks docs/tools/reproduction_fashion_remarks.rst
 
-Copies the run's figures into ``docs/_static/reproduction/`` and fills
-``docs/tools/reproduction.rst.in`` with the run's claims table, rules and settings, so the
-Reproduction page always shows numbers a real run computed.
+The first form writes ``docs/reproduction.rst`` from ``docs/tools/reproduction.rst.in`` (the
+main page: how to run, profiles, choices, verdicts, one full report). The second writes
+``docs/<page>.rst`` from ``docs/tools/reproduction_run.rst.in``: the report of a further run,
+with optional hand-written remarks placed above its table. Figures go to
+``docs/_static/<page>/``. Every number on either page comes from the run's ``results.json``.
 """
 
+import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parents[1]
 
 
 def cell(s):
+    """One table cell: no line breaks, no rst markup characters."""
     return str(s).replace("\n", " ").replace("*", "\\*").replace("|", "\\|")
 
 
-def main(run_dir):
+def duration(seconds):
+    """'1 h 32 min', '9 min 18 s'."""
+    s = int(round(seconds))
+    h, m, s = s // 3600, (s % 3600) // 60, s % 60
+    return f"{h} h {m} min" if h else f"{m} min {s} s"
+
+
+def fields(run, res, page):
+    """Template fields shared by both page kinds."""
     from analysis.reproduce import FIGURES
 
-    run = Path(run_dir)
-    res = json.loads((run / "results.json").read_text())
-    static = DOCS / "_static" / "reproduction"
+    static = DOCS / "_static" / page
     static.mkdir(parents=True, exist_ok=True)
     for key, rel in res["figures"].items():
         shutil.copy(run / rel, static / f"{key}.png")
@@ -36,26 +48,50 @@ def main(run_dir):
            c["verdict"])
         for c in res["claims"]
     ]
-    rules = "\n".join(f"``{c['id']}``\n   {cell(c['rule'])}\n" for c in res["claims"])
-    test_error = ", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items())
-    counts = ", ".join(f"{n} {k}" for k, n in res["verdict_counts"].items())
     figures = "\n".join(
-        f"{t}\n{'~' * len(t)}\n\n.. image:: _static/reproduction/{k}.png\n   :alt: {t}\n   :width: 100%\n"
-        for k, t in FIGURES.items()
+        f"{t}\n{'~' * len(t)}\n\n.. image:: _static/{page}/{k}.png\n   :alt: {t}\n   :width: 100%\n"
+        for k, t in FIGURES.items() if k in res["figures"]
     )
-    template = (DOCS / "tools" / "reproduction.rst.in").read_text()
-    page = template.format(
+    return dict(
         profile=res["profile"], dataset=res["dataset"], n_train=res["n_train"],
         n_test=res["n_test"], run_time=res["run_time_s"],
-        reuse="reused its checkpoints and" if res["reused_checkpoints"] else "trained every network and", test_error=test_error, counts=counts,
-        table="\n".join(rows), rules=rules, figures=figures,
+        run_time_text=duration(res["run_time_s"]),
+        reuse="reused its checkpoints and" if res["reused_checkpoints"]
+        else "trained every network and",
+        test_error=", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items()),
+        counts=", ".join(f"{n} {k}" for k, n in res["verdict_counts"].items()),
+        table="\n".join(rows),
+        rules="\n".join(f"``{c['id']}``\n   {cell(c['rule'])}\n" for c in res["claims"]),
+        figures=figures,
         settings=", ".join(f"{k}={v}" for k, v in res["settings"].items()),
     )
-    (DOCS / "reproduction.rst").write_text(page)
-    return DOCS / "reproduction.rst"
+
+
+def main(run_dir, page="reproduction", title=None, remarks=None):
+    run = Path(run_dir)
+    res = json.loads((run / "results.json").read_text())
+    f = fields(run, res, page)
+    if page == "reproduction":
+        template = (DOCS / "tools" / "reproduction.rst.in").read_text()
+    else:
+        template = (DOCS / "tools" / "reproduction_run.rst.in").read_text()
+        title = title or f"Reproduction: {res['profile']} run on {res['dataset']}"
+        quick = {"full": "", "quick": " --quick"}.get(res["profile"], f" --profile {res['profile']}")
+        f.update(
+            title=title, title_rule="=" * len(title),
+            command=f"resdyn reproduce{quick} --dataset {res['dataset']} --out {run}",
+            remarks=Path(remarks).read_text().strip() if remarks else "",
+        )
+    out = DOCS / f"{page}.rst"
+    out.write_text(template.format(**f))
+    return out
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: make_reproduction_page.py RUN_DIR")
-    main(sys.argv[1])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir")
+    ap.add_argument("--page", default="reproduction")
+    ap.add_argument("--title")
+    ap.add_argument("--remarks", help="an rst file placed above the claims table")
+    a = ap.parse_args()
+    print(main(a.run_dir, a.page, a.title, a.remarks))
