@@ -16,7 +16,6 @@ from dynsys._fixed_points_reference import reference_fixed_points
 from dynsys.fixed_points import decode_patterns, encode_patterns
 
 
-
 def _examples(n):
     """`n` examples under the default profile, proportionally more under ``explore``."""
     return max(n, settings.default.max_examples * n // 40)
