@@ -135,7 +135,7 @@ def exact_picture(W, b, K, c, X, labels, *, trained_depth: int, long_depth: int 
     c = np.asarray(c, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     lab = as_labels(labels, X.shape[0])
-    from dynsys.fixed_points import fixed_points
+    from dynsys._fixed_points import fixed_points
 
     fp = fixed_points(W)
     pts = np.asarray(fp.points)

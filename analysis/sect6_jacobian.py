@@ -84,7 +84,7 @@ def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
     JacobianResult
     """
     from dynsys import classify_multipliers, layer_map_jacobian
-    from dynsys.local import refine_fixed_point, spectrum_at
+    from dynsys._local import refine_fixed_point, spectrum_at
 
     W = np.asarray(W, dtype=np.float64)
     Y = np.asarray(final_residuals, dtype=np.float64)

@@ -5,8 +5,12 @@ numerics, Numba kernels (private, in :mod:`dynsys._kernels`) for the heavy loops
 never imports torch, :mod:`nets` or :mod:`analysis`.
 """
 
-# --- foundation (lead) -------------------------------------------------------------------
-from .stability import (
+from ._network import KINDS, Network
+
+__all__ = ["KINDS", "Network"]
+
+# --- foundation 
+from ._stability import (
     LABELS,
     NON_HYPERBOLIC,
     SADDLE,
@@ -16,8 +20,8 @@ from .stability import (
     classify_spectrum,
     unstable_dimension,
 )
-from .symbolic import Derivation, SymbolicSystem, derive_eq3, symbolic_system
-from .system import (
+from ._symbolic import Derivation, SymbolicSystem, derive_eq3, symbolic_system
+from ._system import (
     ResidualSystem,
     as_system,
     jacobian,
@@ -28,7 +32,7 @@ from .system import (
     vector_field,
 )
 
-__all__ = [
+__all__ += [
     "LABELS", "NON_HYPERBOLIC", "SADDLE", "STABLE", "UNSTABLE",
     "classify_multipliers", "classify_spectrum", "unstable_dimension",
     "Derivation", "SymbolicSystem", "derive_eq3", "symbolic_system",
@@ -36,8 +40,8 @@ __all__ = [
     "logistic", "logit", "vector_field",
 ]
 
-# --- fixed points (helper A) -------------------------------------------------------------
-from .fixed_points import (
+# --- fixed points 
+from ._fixed_points import (
     DegeneratePatterns,
     FixedPointCounts,
     FixedPoints,
@@ -50,21 +54,21 @@ __all__ += [
     "fixed_points",
 ]
 
-# --- layer maps, noise, sensitivity, Lyapunov (helper B1) --------------------------------
-from .layers import IterateResult, iterate
-from .lyapunov import LyapunovResult, lyapunov
-from .noise import NoiseResult, iterate_noise
-from .sensitivity import SensitivityResult, sensitivity
+# --- layer maps, noise, sensitivity, Lyapunov 
+from ._layers import IterateResult, iterate
+from ._lyapunov import LyapunovResult, lyapunov
+from ._noise import NoiseResult, iterate_noise
+from ._sensitivity import SensitivityResult, sensitivity
 
 __all__ += [
     "IterateResult", "iterate", "LyapunovResult", "lyapunov", "NoiseResult", "iterate_noise",
     "SensitivityResult", "sensitivity",
 ]
 
-# --- continuous dynamics, local analysis, basins (helper B2) -----------------------------
-from .basins import Basins, basins
-from .integrate import NoiseTrajectory, Trajectory, integrate, integrate_noise
-from .local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
+# --- continuous dynamics, local analysis, basins 
+from ._basins import Basins, basins
+from ._integrate import NoiseTrajectory, Trajectory, integrate, integrate_noise
+from ._local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
 
 __all__ += [
     "Basins", "basins", "NoiseTrajectory", "Trajectory", "integrate", "integrate_noise",

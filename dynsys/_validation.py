@@ -30,6 +30,11 @@ def _describe(value) -> str:
 
 
 def _to_float_array(value, name: str) -> np.ndarray:
+    if np.iscomplexobj(value):
+        raise TypeError(
+            f"`{name}` must be real; got complex values ({_describe(np.asarray(value))}). "
+            "Pass the real part explicitly if that is what you mean."
+        )
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:

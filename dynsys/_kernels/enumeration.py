@@ -1,6 +1,6 @@
 """Numba kernels for the pattern enumeration of the fixed points of eq. 3.
 
-Private: arrays and scalars in, arrays out, no validation (see :mod:`dynsys.fixed_points`).
+Private: arrays and scalars in, arrays out, no validation (see :mod:`dynsys._fixed_points`).
 
 Organisation (the fast path of :func:`dynsys.fixed_points`):
 

@@ -1,6 +1,6 @@
 """Numba kernels for the continuous dynamics: fixed-step RK4 / DP5 and adaptive Dormand-Prince.
 
-Private, array-only, no validation (the public wrappers in :mod:`dynsys.integrate` validate).
+Private, array-only, no validation (the public wrappers in :mod:`dynsys._integrate` validate).
 Every kernel integrates a batch of B independent initial conditions of one autonomous system,
 in parallel over the batch (``prange`` over chunks of trajectories, one work area per chunk).
 

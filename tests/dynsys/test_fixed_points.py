@@ -12,8 +12,8 @@ from scipy.integrate import solve_ivp
 
 import dynsys
 from dynsys import count_fixed_points, fixed_points, jacobian, layer_map, vector_field
-from dynsys._fixed_points_reference import reference_fixed_points
-from dynsys.fixed_points import decode_patterns, encode_patterns
+from tests._oracles.reference_enumeration import reference_fixed_points
+from dynsys._fixed_points import decode_patterns, encode_patterns
 
 
 def _examples(n):

@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from dynsys import fixed_points
-from dynsys.fixed_points_exact import halfplane_counts, unit_disk_counts
+from dynsys._fixed_points_exact import halfplane_counts, unit_disk_counts
 
 
 def _rational_matrix(rng, n, den=4, lo=-5, hi=5):

@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 from scipy.special import expit
 
 import dynsys
-from dynsys.system import logistic
+from dynsys._system import logistic
 
 SOLVERS = (
     dict(method="rk4", dt=0.005),

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import dynsys
 from dynsys._kernels import layers as K
-from dynsys.system import layer_map, logistic, logit
+from dynsys._system import layer_map, logistic, logit
 
 # ---- the readable twin ------------------------------------------------------------------
 
@@ -415,7 +415,7 @@ def test_fused_engine_matches_numpy_loop(kind, per_layer):
 def test_auto_engine_choice(monkeypatch):
     import sys
 
-    layers_mod = sys.modules["dynsys.layers"]
+    layers_mod = sys.modules["dynsys._layers"]
     used = []
     real = layers_mod._fused
     monkeypatch.setattr(layers_mod, "_fused", lambda *a: used.append(1) or real(*a))

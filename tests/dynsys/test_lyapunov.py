@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import dynsys
-from dynsys.system import logistic
+from dynsys._system import logistic
 
 # A 2-D ResNet whose residuals converge to the fixed point y* = (1/2, 1) of the layer map
 # (pattern (interior, 1): w11 y1 = -w12). Multipliers there: 1 + y1(1-y1) w11 = 1/2 on the

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import dynsys
-from dynsys.system import logistic
+from dynsys._system import logistic
 
 
 def run(x0, W, b, T, kind):

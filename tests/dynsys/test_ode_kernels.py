@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 
 import dynsys
 from dynsys._kernels import ode
-from dynsys.system import logistic
+from dynsys._system import logistic
 
 # ---- readable twins of every right-hand side --------------------------------------------
 

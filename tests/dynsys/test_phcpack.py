@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dynsys import fixed_points
-from dynsys._phcpack import PHC_MISSING, match_solution_sets, phc_available, phc_solve
+from tests._oracles.phcpack import PHC_MISSING, match_solution_sets, phc_available, phc_solve
 
 pytestmark = pytest.mark.skipif(not phc_available(), reason=PHC_MISSING)
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from dynsys.stability import (
+from dynsys._stability import (
     NON_HYPERBOLIC,
     SADDLE,
     STABLE,

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sympy
 
-from dynsys.symbolic import derive_eq3, symbolic_system
-from dynsys.system import jacobian, vector_field
+from dynsys._symbolic import derive_eq3, symbolic_system
+from dynsys._system import jacobian, vector_field
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])

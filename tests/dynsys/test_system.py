@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import dynsys
-from dynsys.system import ResidualSystem, jacobian, layer_map, layer_map_jacobian, logistic, logit, vector_field
+from dynsys._system import ResidualSystem, jacobian, layer_map, layer_map_jacobian, logistic, logit, vector_field
 
 
 def _fd_jacobian(f, y, eps=1e-6):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_choice, check_int, check_positive_float
-from .layers import _stream, _validate_network
+from ._layers import _stream, _validate_network
 from ._arrays import readonly as _frozen
 
 __all__ = ["NoiseResult", "iterate_noise"]

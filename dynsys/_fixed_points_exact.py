@@ -211,7 +211,7 @@ def unit_disk_counts(coef):
 
 
 def _to_fraction_matrix(W):
-    from .system import ResidualSystem
+    from ._system import ResidualSystem
 
     sysm = W if isinstance(W, ResidualSystem) else ResidualSystem.from_matrix(W)
     E = sysm.exact_W()
@@ -221,7 +221,7 @@ def _to_fraction_matrix(W):
 
 
 def _label(n_pos, n_zero, n_neg, n):
-    from .stability import NON_HYPERBOLIC, SADDLE, STABLE, UNSTABLE
+    from ._stability import NON_HYPERBOLIC, SADDLE, STABLE, UNSTABLE
 
     if n_zero:
         return NON_HYPERBOLIC
@@ -236,7 +236,7 @@ def exact_fixed_points(W, *, only=None):
     """Exact counterpart of :func:`dynsys.fixed_points` (see the module docstring)."""
     import sympy
 
-    from .fixed_points import (
+    from ._fixed_points import (
         KIND_CONTINUUM, KIND_NO_SOLUTION, OUTSIDE, DegeneratePatterns, _assemble, _readonly,
         _threads_for,
     )

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_points, as_square_matrix, check_int, check_positive_float
-from .stability import classify_spectrum, unstable_dimension
-from .system import ResidualSystem, jacobian
+from ._stability import classify_spectrum, unstable_dimension
+from ._system import ResidualSystem, jacobian
 from ._arrays import readonly as _frozen
 
 __all__ = ["LocalSpectrum", "RefinedFixedPoint", "spectrum_at", "refine_fixed_point"]

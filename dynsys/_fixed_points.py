@@ -19,7 +19,7 @@ Algorithm (REFERENCE.md section 2; Lagzi 2018, ``seeds/001``, eq. 3):
    eigenvalues and ``1 + lambda`` for the interior ones.
 
 Numeric mode runs a Numba kernel (:mod:`dynsys._kernels.enumeration`); exact mode
-(:mod:`dynsys.fixed_points_exact`) does rational arithmetic for N <= 6.
+(:mod:`dynsys._fixed_points_exact`) does rational arithmetic for N <= 6.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from types import MappingProxyType
 import numpy as np
 
 from ._validation import as_square_matrix, check_choice, check_positive_float
-from .stability import LABELS
-from .system import ResidualSystem
+from ._stability import LABELS
+from ._system import ResidualSystem
 from ._arrays import readonly as _readonly
 
 __all__ = [
@@ -148,7 +148,7 @@ class DegeneratePatterns:
 class FixedPointCounts:
     """Counts of the distinct isolated fixed points of eq. 3 by type, without the points.
 
-    Flow labels are those of :mod:`dynsys.stability` (``"stable"``, ``"unstable"``,
+    Flow labels are those of :mod:`dynsys._stability` (``"stable"``, ``"unstable"``,
     ``"saddle"``, ``"non-hyperbolic"``); the map labels classify the in-box points for the
     step-1 layer map.
 
@@ -575,7 +575,7 @@ def fixed_points(W, *, exact: bool = False, only=None, tol: float = 1e-9,
         The shared weights. Float, integer, Fraction or SymPy Rational entries.
     exact : bool
         Rational arithmetic throughout (points, rank decisions and stability labels), for
-        N <= 6; see :mod:`dynsys.fixed_points_exact`. Float entries are converted exactly.
+        N <= 6; see :mod:`dynsys._fixed_points_exact`. Float entries are converted exactly.
     only : {None, "in_box", "stable", "stable_in_box"}
         Keep only points in [0, 1]^N, flow-stable points, or both. The filter is applied
         inside the enumeration, so memory grows with the number of kept points only
@@ -615,7 +615,7 @@ def fixed_points(W, *, exact: bool = False, only=None, tol: float = 1e-9,
                 f"stability tests); got N = {n}. Use the numeric mode (exact=False), which "
                 "handles N <= 13 in full and N <= 20 with `only=` or count_fixed_points."
             )
-        from .fixed_points_exact import exact_fixed_points
+        from ._fixed_points_exact import exact_fixed_points
 
         return exact_fixed_points(sysm if sysm is not None else W_float, only=only)
     _check_size(n, only, counting=False)

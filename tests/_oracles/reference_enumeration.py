@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 
-from .stability import classify_multipliers, classify_spectrum
+from ._stability import classify_multipliers, classify_spectrum
 
 __all__ = ["reference_fixed_points"]
 

@@ -32,7 +32,7 @@ import numpy as np
 from ._kernels import ode
 from ._validation import as_points, as_square_matrix, check_choice, check_finite
 from ._validation import check_int, check_positive_float
-from .system import ResidualSystem
+from ._system import ResidualSystem
 from ._arrays import readonly as _frozen
 
 __all__ = ["Trajectory", "NoiseTrajectory", "integrate", "integrate_noise", "METHODS",

@@ -22,7 +22,7 @@ from ._validation import check_int
 __all__ = ["SymbolicSystem", "Derivation", "symbolic_system", "derive_eq3"]
 
 #: Above this N symbolic expressions become unwieldy; exact algorithms use rational linear
-#: algebra pattern by pattern instead (see :mod:`dynsys.fixed_points`).
+#: algebra pattern by pattern instead (see :mod:`dynsys._fixed_points`).
 MAX_SYMBOLIC_N = 12
 
 

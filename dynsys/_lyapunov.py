@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_choice, check_int
-from .layers import _validate_network
+from ._layers import _validate_network
 from ._arrays import readonly as _frozen
 
 __all__ = ["LyapunovResult", "lyapunov"]

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import as_square_matrix, check_int, check_positive_float
-from .fixed_points import fixed_points
-from .integrate import integrate
-from .system import ResidualSystem
+from ._fixed_points import fixed_points
+from ._integrate import integrate
+from ._system import ResidualSystem
 from ._arrays import readonly as _frozen
 
 __all__ = ["Basins", "basins"]
