@@ -21,7 +21,7 @@ help:
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[test,docs,bench]'
+	$(PIP) install --quiet -e '.[test,docs,bench,dask]'
 	touch $(STAMP)
 
 # System packages some tests use (PHCpack, Debian's Fashion-MNIST). Installed where we are

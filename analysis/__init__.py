@@ -1,45 +1,63 @@
 """analysis: the papers' figures and claims, computed from trained networks.
 
-Every analysis is a pure function from arrays (or result objects) to a frozen result
-dataclass of numbers that also carries a matplotlib Figure (Agg canvas, no pyplot state).
-:func:`reproduce` runs them all and writes the report; ``resdyn reproduce`` is its command.
+Every analysis comes in two halves: ``compute_*`` turns arrays (trajectories recorded by
+:func:`dynsys.iterate`, in (T, B, N) order) into a frozen result dataclass of numbers, without
+matplotlib; ``plot_*`` draws a :class:`matplotlib.figure.Figure` from that result (Agg canvas,
+no pyplot state). :mod:`analysis.claims` judges the papers' claims from the results;
+:func:`reproduce` runs everything and writes the report; ``resdyn reproduce`` is its command.
 """
 
 from ._style import class_color, class_colors
-from .appendix_sensitivity import SensitivityResult, layer_sensitivity
-from .claims import CLAIM_IDS, VERDICTS, ClaimRow, build_claims, claims_markdown
-from .exact_small_n import ExactPictureResult, exact_picture
-from .fig2_residual_stats import ResidualStatsResult, residual_stats, settling_layer
-from .fig3_classifier_neurons import ClassifierNeuronsResult, classifier_neurons
-from .fig4_noise import NoiseSweepResult, misclassification_onset, noise_sweep
-from .fig5_class_residuals import ClassResidualsResult, class_residuals, count_distinct_states
+from .appendix_sensitivity import (LayerSensitivitySummary, compute_layer_sensitivity,
+                                   plot_layer_sensitivity)
+from .baselines import BaselineErrors, compute_baselines
+from .claims import (CLAIM_IDS, CLAIMS, VERDICTS, Claim, ClaimRow, Judgement, build_claims,
+                     claims_markdown)
+from .exact_small_n import ExactPictureResult, compute_exact_picture, plot_exact_picture
+from .fig2_residual_stats import (ResidualStatsResult, compute_residual_stats,
+                                  plot_residual_stats, settling_layer)
+from .fig3_classifier_neurons import (ClassifierNeuronsResult, compute_classifier_neurons,
+                                      plot_classifier_neurons)
+from .fig4_noise import (NoiseSweepResult, compute_noise_sweep, misclassification_onset,
+                         plot_noise_sweep)
+from .fig5_class_residuals import (ClassResidualsResult, compute_class_residuals,
+                                   count_distinct_states, plot_class_residuals)
 from .fig6_embedding import (
     CosineSimilarityResult,
     EmbeddingResult,
     TrajectoryDistanceResult,
-    class_cosine_similarity,
-    trajectory_distances,
-    trajectory_embedding,
+    compute_class_cosine_similarity,
+    compute_trajectory_distances,
+    compute_trajectory_embedding,
+    plot_class_cosine_similarity,
+    plot_trajectory_distances,
+    plot_trajectory_embedding,
 )
-from .perturbation_sweep import PerturbationSweepResult, perturbation_slope
+from .perturbation_sweep import (PerturbationSweepResult, compute_perturbation_slope,
+                                 plot_perturbation_slope)
 from .reproduce import PROFILES, Profile, ReproduceResult, reproduce
-from .sect6_jacobian import JacobianResult, jacobian_at_class_means
-from .sect7_adaptive_depth import AdaptiveDepthResult, DepthRun, adaptive_depth_summary
+from .sect6_jacobian import (JacobianResult, compute_jacobian_at_class_means,
+                             plot_jacobian_at_class_means)
+from .sect7_adaptive_depth import (AdaptiveDepthResult, DepthRun, compute_adaptive_depth,
+                                   plot_adaptive_depth)
 
 __all__ = [
     "class_color", "class_colors",
-    "residual_stats", "settling_layer", "ResidualStatsResult",
-    "classifier_neurons", "ClassifierNeuronsResult",
-    "noise_sweep", "misclassification_onset", "NoiseSweepResult",
-    "class_residuals", "count_distinct_states", "ClassResidualsResult",
-    "trajectory_embedding", "EmbeddingResult",
-    "class_cosine_similarity", "CosineSimilarityResult",
-    "trajectory_distances", "TrajectoryDistanceResult",
-    "jacobian_at_class_means", "JacobianResult",
-    "layer_sensitivity", "SensitivityResult",
-    "adaptive_depth_summary", "DepthRun", "AdaptiveDepthResult",
-    "perturbation_slope", "PerturbationSweepResult",
-    "exact_picture", "ExactPictureResult",
-    "build_claims", "claims_markdown", "ClaimRow", "CLAIM_IDS", "VERDICTS",
+    "compute_residual_stats", "plot_residual_stats", "settling_layer", "ResidualStatsResult",
+    "compute_classifier_neurons", "plot_classifier_neurons", "ClassifierNeuronsResult",
+    "compute_noise_sweep", "plot_noise_sweep", "misclassification_onset", "NoiseSweepResult",
+    "compute_class_residuals", "plot_class_residuals", "count_distinct_states",
+    "ClassResidualsResult",
+    "compute_trajectory_embedding", "plot_trajectory_embedding", "EmbeddingResult",
+    "compute_class_cosine_similarity", "plot_class_cosine_similarity", "CosineSimilarityResult",
+    "compute_trajectory_distances", "plot_trajectory_distances", "TrajectoryDistanceResult",
+    "compute_jacobian_at_class_means", "plot_jacobian_at_class_means", "JacobianResult",
+    "compute_layer_sensitivity", "plot_layer_sensitivity", "LayerSensitivitySummary",
+    "compute_adaptive_depth", "plot_adaptive_depth", "DepthRun", "AdaptiveDepthResult",
+    "compute_perturbation_slope", "plot_perturbation_slope", "PerturbationSweepResult",
+    "compute_exact_picture", "plot_exact_picture", "ExactPictureResult",
+    "compute_baselines", "BaselineErrors",
+    "build_claims", "claims_markdown", "Claim", "ClaimRow", "Judgement", "CLAIMS", "CLAIM_IDS",
+    "VERDICTS",
     "reproduce", "Profile", "PROFILES", "ReproduceResult",
 ]

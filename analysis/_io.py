@@ -1,62 +1,38 @@
-"""Atomic file output: every file is written to a temporary name and renamed into place."""
+"""Atomic file output for the analyses, through the project's one helper, :mod:`nets._atomic`.
+
+The helper is imported when a file is written, not when :mod:`analysis` is imported:
+importing :mod:`nets` imports torch, which ``import analysis`` and the command line's start do
+not need.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_json", "atomic_save_figure"]
+__all__ = ["atomic_write_text", "atomic_write_json", "atomic_save", "atomic_save_figure"]
 
 
-def _tmp_in(path: Path, suffix: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    return fd, Path(tmp)
+def atomic_save(path, writer) -> Path:
+    """``writer(tmp)`` writes the file, which then replaces `path` (:func:`nets._atomic.atomic_save`)."""
+    from nets._atomic import atomic_save as _save
+
+    return _save(path, writer)
 
 
 def atomic_write_text(path, text: str) -> Path:
     """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    fd, tmp = _tmp_in(path, ".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    from nets._atomic import atomic_write_text as _write
+
+    return _write(path, text)
 
 
 def atomic_write_json(path, obj) -> Path:
-    """Write `obj` as indented JSON to `path` atomically."""
-    text = json.dumps(obj, indent=2, default=_default)
-    return atomic_write_text(path, text + "\n")
+    """Write `obj` as indented JSON to `path` atomically (NumPy values and paths allowed)."""
+    from nets._atomic import atomic_write_json as _write
 
-
-def _default(o):
-    import numpy as np
-
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return _write(path, obj)
 
 
 def atomic_save_figure(fig, path, dpi: int = 110) -> Path:
     """Save a matplotlib Figure as PNG to `path` atomically."""
-    path = Path(path)
-    fd, tmp = _tmp_in(path, ".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))

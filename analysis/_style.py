@@ -2,19 +2,13 @@
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (Agg canvas), never through
 ``pyplot``: no global figure registry, no state shared between calls, safe in threads and in
-headless CI.
+headless CI. matplotlib is imported only when a figure is drawn, so the ``compute_*`` half of
+every analysis runs without it.
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.colors import to_hex  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
 
 __all__ = ["class_color", "class_colors", "NET_COLORS", "new_figure", "class_legend"]
 
@@ -35,6 +29,7 @@ def class_color(k: int) -> str:
     if 0 <= k < 10:
         return _TAB10[k]
     import matplotlib as mpl
+    from matplotlib.colors import to_hex
 
     return to_hex(mpl.colormaps["tab20"]((k % 20) / 20.0))
 
@@ -44,8 +39,11 @@ def class_colors(n_classes: int) -> list[str]:
     return [class_color(k) for k in range(int(n_classes))]
 
 
-def new_figure(width: float = 8.0, height: float = 5.0, **kwargs) -> Figure:
+def new_figure(width: float = 8.0, height: float = 5.0, **kwargs):
     """A new Agg-backed :class:`~matplotlib.figure.Figure` (not registered with pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), layout="constrained", **kwargs)
     FigureCanvasAgg(fig)
     return fig

@@ -14,22 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["train_or_load", "test_error", "adaptive_or_load", "sweep_or_load"]
+__all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load"]
 
 
 def _key(config) -> str:
     blob = json.dumps(config.to_dict(), sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:10]
-
-
-def test_error(model, x, y) -> float:
-    """Fraction of misclassified samples."""
-    import torch
-
-    with torch.no_grad():
-        model.eval()
-        logits = model(torch.from_numpy(np.array(x, dtype=np.float32)))
-    return float(np.mean(logits.argmax(dim=1).numpy() != np.asarray(y)))
 
 
 def config_for(ds, kind, *, depth, epochs, seed, data_root=None, n_train=None, n_test=None,
@@ -65,21 +55,25 @@ def train_or_load(config, ds, *, ckpt_dir, progress=True, label=None):
 
 def adaptive_or_load(config, ds, *, key, reference_error, ckpt_dir, progress=True):
     """Train with the Sect. 7 rule (or reload); returns ``(DepthRun, reused)``."""
+    from ._runner import error_rate, network
     from .sect7_adaptive_depth import DepthRun
 
     cfg = replace(config, adaptive_depth=True)
     result, reused = _train(cfg, ds, ckpt_dir, progress,
                             f"{cfg.dataset}-{cfg.kind}-adaptive")
-    err = test_error(result.model, ds.x_test, ds.y_test)
+    err = error_rate(network(result.model), ds.x_test, ds.y_test, depth=result.model.depth)
     depths = result.depth_history or (cfg.depth,)
     return DepthRun(key, tuple(int(d) for d in depths), err, float(reference_error),
                     int(cfg.depth)), reused
 
 
 def sweep_or_load(config, ds, *, depths, ckpt_dir, progress=True, samples=1000):
-    """Shared ResNets of several depths and their perturbation magnitudes (``seeds/002``).
+    """Shared ResNets of several depths and their perturbation magnitudes (Hauser 2019).
 
-    Returns ``((depths, mean_scaled, mean_absolute), reused)``.
+    The sweep of :func:`nets.depth_sweep`, with each depth's network trained into (or
+    reloaded from) its own checkpoint folder; the magnitudes are
+    :func:`nets.perturbation_magnitudes`. Returns ``((depths, mean_scaled, mean_absolute),
+    reused)``.
     """
     from nets import perturbation_magnitudes
 

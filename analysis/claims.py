@@ -1,19 +1,36 @@
-"""The table of claims: every row of ``shared/REFERENCE.md`` section 4, and a few more.
+"""The table of claims: the papers' statements, each judged from the numbers of this run.
 
-Each row holds the claim, the paper's own value (the only numbers typed in here), the value
-computed by the run, and a verdict in {``reproduced``, ``partly``, ``not reproduced``,
-``not applicable``}. Every verdict follows from the computed numbers by the rule stated in the
-row's ``rule`` field (and in the docs); none is typed in. The tolerance bands are constants of
-this module so that they are visible in one place.
+A claim is one entry of the registry :data:`CLAIMS`: its id, the statement, its source, the
+paper's own value (the only numbers typed in here) and the rule, all written once where the
+claim is registered, and a small *rule function* that takes the computed results and returns
+a :class:`Judgement`: the value computed by the run (``ours``, as text), a verdict in
+{``reproduced``, ``partly``, ``not reproduced``, ``not applicable``} and the numbers behind it
+(``numbers``, a dict that ``results.json`` stores beside the text). No verdict is typed in.
+The tolerance bands of the rules are the constants :data:`TOLERANCES`, visible in one place.
+
+The papers are cited as Lagzi 2018 ("Residual networks classify inputs based on their neural
+transient dynamics"), the NIPS 2018 submission ("Compact representations and pruning in
+residual networks") and Hauser 2019 ("On residual networks learning a perturbation from
+identity", arXiv 1902.04106).
+
+Adding a claim
+--------------
+Register a rule function with :func:`claim`; it receives the mapping of results that
+:func:`build_claims` was given (keys such as ``"stats"``, ``"jacobian"``; a new analysis adds
+its own key) and returns ``None`` when what it needs was not run. A rule may consult several
+results, preferring the most exact one available (for instance an attractor census over the
+class-mean Jacobian).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
-__all__ = ["ClaimRow", "VERDICTS", "build_claims", "claims_markdown", "CLAIM_IDS", "TOLERANCES"]
+__all__ = ["Claim", "ClaimRow", "Judgement", "CLAIMS", "CLAIM_IDS", "VERDICTS", "TOLERANCES",
+           "claim", "build_claims", "claims_markdown"]
 
 REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_APPLICABLE = (
     "reproduced", "partly", "not reproduced", "not applicable")
@@ -24,6 +41,7 @@ VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_APPLICABLE)
 TOLERANCES = {
     "error_pp_reproduced": 1.0,  # test error at most paper + 1 percentage point
     "error_pp_partly": 5.0,  # ... at most paper + 5 pp
+    "spread_tol": 0.01,  # Fig. 2: std across samples below this counts as settled
     "settle_layer_slack": 2,  # "after layer 4": settles by layer 4 + 2
     "std_small": 0.05,  # within-class std "small" (residual units)
     "step_converged": 1e-3,  # mean |y(T) - y(T-1)| below this: converged
@@ -38,6 +56,7 @@ TOLERANCES = {
     "adaptive_error_pp": 0.5,  # "no change" in accuracy: within 0.5 pp of full depth
     "adaptive_error_pp_partly": 2.0,
     "adaptive_depth_slack": 2,  # final depth within paper + 2 layers
+    "span_tol": 0.05,  # Fig. 5: class means of a neuron "differ" when they span more
     "few_dims_max": 0.2,  # "a few dimensions": at most 20 % of neurons differ
     "few_dims_partly": 0.5,
     "sensitivity_log10": 2.0,  # "orders of magnitude": >= 2 decades
@@ -45,14 +64,60 @@ TOLERANCES = {
     "transient_margin": 0.01,  # transients beat end points by >= 1 pp
     "mlp_above_chance": 0.10,  # the MLP counts as trained if its error is 10 pp below chance
 }
+_T = TOLERANCES
 
 #: Data sets on which the paper's absolute MNIST error rates are comparable.
 _MNIST_LIKE = ("mnist", "mnist5k")
 
+L18 = "Lagzi 2018"
+SUB = "NIPS 2018 submission"
+H19 = "Hauser 2019"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a rule function returns: the computed value as text, the verdict, the numbers."""
+
+    ours: str
+    verdict: str
+    numbers: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"`verdict` must be one of {VERDICTS}; got {self.verdict!r}.")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One registered claim: everything about it that is written once.
+
+    Attributes
+    ----------
+    id : str
+        Stable identifier (tests, scripts and ``results.json`` use it).
+    claim, source, paper : str
+        The statement, where it is made, and the paper's value.
+    rule : str
+        How the verdict follows from the numbers (shown in the report).
+    judge : callable
+        ``judge(results) -> Judgement or None`` (``None``: not run).
+    compares_mlp : bool
+        The claim compares the ResNet with the MLP: it is not applicable when the MLP did not
+        train.
+    """
+
+    id: str
+    claim: str
+    source: str
+    paper: str
+    rule: str
+    judge: Callable = field(repr=False, compare=False)
+    compares_mlp: bool = False
+
 
 @dataclass(frozen=True)
 class ClaimRow:
-    """One row of the claims table."""
+    """One row of the claims table: a :class:`Claim` judged on one run."""
 
     id: str
     claim: str
@@ -61,10 +126,45 @@ class ClaimRow:
     ours: str
     verdict: str
     rule: str
+    numbers: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """The row as a plain dict (for ``results.json``)."""
-        return asdict(self)
+        return {"id": self.id, "claim": self.claim, "source": self.source,
+                "paper": self.paper, "ours": self.ours, "verdict": self.verdict,
+                "rule": self.rule, "numbers": _plain(self.numbers)}
+
+
+def _plain(obj):
+    """Numbers as JSON-ready Python values (NaN and infinities become None)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in np.asarray(obj, dtype=object).tolist()] \
+            if isinstance(obj, np.ndarray) else [_plain(v) for v in obj]
+    if isinstance(obj, (bool, np.bool_)):
+        return bool(obj)
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
+
+
+#: The registry: claim id -> :class:`Claim`, in table order.
+CLAIMS: dict = {}
+
+
+def claim(id: str, claim: str, source: str, paper: str, rule: str, *,
+          compares_mlp: bool = False):
+    """Register the decorated rule function as the judge of a new claim."""
+    def register(judge):
+        if id in CLAIMS:
+            raise ValueError(f"claim id {id!r} is registered already.")
+        CLAIMS[id] = Claim(id, claim, source, paper, rule, judge, compares_mlp)
+        return judge
+
+    return register
 
 
 def _pct(x):
@@ -80,26 +180,422 @@ def _spearman(x, y):
     return float(r) if np.isfinite(r) else 0.0
 
 
-# --------------------------------------------------------------------------- the rules
-def _rule_error(err, paper, dataset):
-    rule = (f"on MNIST data: reproduced if error <= paper + {TOLERANCES['error_pp_reproduced']} pp,"
-            f" partly if <= paper + {TOLERANCES['error_pp_partly']} pp; other data: not applicable")
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+# --------------------------------------------------------------------------- test errors
+_ERROR_RULE = (f"on MNIST data: reproduced if error <= paper + {_T['error_pp_reproduced']} pp, "
+               f"partly if <= paper + {_T['error_pp_partly']} pp; other data: not applicable")
+
+
+def _judge_error(r, key, paper_pct):
+    err = r.get("errors", {}).get(key)
     if err is None:
-        return "not run", NOT_APPLICABLE, rule
+        return None
+    dataset = r.get("dataset")
+    base = r.get("baselines") or {}
     ours = f"{_pct(err)} ({dataset})"
+    if base:
+        ours += "; scikit-learn on the same split: " + ", ".join(
+            f"{name} {_pct(e)}" for name, e in base.items())
+    numbers = {"test_error": err, "paper_error": paper_pct / 100,
+               **{f"{name}_error": e for name, e in base.items()}}
     if dataset not in _MNIST_LIKE:
-        return ours, NOT_APPLICABLE, rule
-    d = 100 * err - paper
-    v = (REPRODUCED if d <= TOLERANCES["error_pp_reproduced"]
-         else PARTLY if d <= TOLERANCES["error_pp_partly"] else NOT_REPRODUCED)
-    return ours, v, rule
+        return Judgement(ours, NOT_APPLICABLE, numbers)
+    d = 100 * err - paper_pct
+    v = (REPRODUCED if d <= _T["error_pp_reproduced"]
+         else PARTLY if d <= _T["error_pp_partly"] else NOT_REPRODUCED)
+    return Judgement(ours, v, numbers)
 
 
-def build_claims(*, dataset: str, errors: dict, n_classes: int = 10, stats=None, neurons=None,
-                 noise=None,
-                 class_res=None, embedding=None, cosine=None, distances=None, jacobian=None,
-                 adaptive=None, sensitivity=None, perturbation=None, exact=None):
-    """Build the claims table from the analyses' results.
+@claim("shared_error", "15-layer ResNet, shared weights: test error", f"{L18}, Sect. 6",
+       "1.4 %", _ERROR_RULE)
+def _shared_error(r):
+    return _judge_error(r, "resnet_shared", 1.4)
+
+
+@claim("variable_error", "15-layer ResNet, variable weights: test error", f"{L18}, Sect. 6",
+       "about 1.8 %", _ERROR_RULE)
+def _variable_error(r):
+    return _judge_error(r, "resnet_variable", 1.8)
+
+
+# --------------------------------------------------------------------------- Fig. 2, 5
+@claim("variable_settles", "variable weights: std of residuals across samples ~0 after layer 4 "
+       "(one fixed point for all classes)", f"{L18}, Fig. 2B", "after layer 4",
+       f"reproduced if the std across all samples stays below {_T['spread_tol']} from layer "
+       f"<= 4 + {_T['settle_layer_slack']}; partly if it settles later; not reproduced if it "
+       "never does")
+def _variable_settles(r):
+    st = _net(r.get("stats"), "resnet_variable")
+    if st is None:
+        return None
+    sl = st.settle_layer
+    v = (NOT_REPRODUCED if sl is None else
+         REPRODUCED if sl <= 4 + _T["settle_layer_slack"] else PARTLY)
+    where = (f"settles at layer {sl} of {st.n_layers}" if sl is not None
+             else f"does not settle within {st.n_layers} layers")
+    return Judgement(f"{where}; final std {st.final_std_all:.3g}", v,
+                     {"settle_layer": sl, "n_layers": st.n_layers,
+                      "final_std_all": st.final_std_all})
+
+
+def _net(stats, name):
+    return None if stats is None else stats.networks.get(name)
+
+
+@claim("shared_long_fixed_points", "shared weights run to 1000 layers without retraining: a few "
+       "non-zero fixed points, small within-class std", f"{L18}, Fig. 2A, 5A-B",
+       "a few fixed points, negligible std",
+       f"reproduced if converged (mean |y(T)-y(T-1)| < {_T['step_converged']}), within-class std "
+       f"< {_T['std_small']} and 2..{_T['few_states_max']} distinct class-mean states; partly if "
+       "converged with small std but another number of states; else not")
+def _shared_long_fixed_points(r):
+    st = _net(r.get("stats"), "resnet_shared")
+    cr = _net(r.get("class_res"), "resnet_shared")
+    if st is None or cr is None:
+        return None
+    small = cr.within_std < _T["std_small"]
+    few = 2 <= cr.n_distinct_states <= _T["few_states_max"]
+    v = (REPRODUCED if st.converged and small and few else
+         PARTLY if st.converged and small else NOT_REPRODUCED)
+    return Judgement(
+        f"T={st.n_layers}: {cr.n_distinct_states} distinct class-mean states, within-class std "
+        f"{cr.within_std:.3g}, mean |y(T)-y(T-1)| {st.final_step:.2g}", v,
+        {"n_layers": st.n_layers, "n_distinct_states": cr.n_distinct_states,
+         "within_std": cr.within_std, "final_step": st.final_step, "converged": st.converged})
+
+
+@claim("mlp_long_oscillates", "MLP run to 1000 layers: oscillatory, no convergence",
+       f"{L18}, Fig. 2C, 5C-D", "no convergence",
+       f"reproduced if the MLP's mean |y(T)-y(T-1)| >= {_T['step_converged']} at the long depth "
+       "(no convergence); not reproduced otherwise", compares_mlp=True)
+def _mlp_long_oscillates(r):
+    st = _net(r.get("stats"), "mlp")
+    if st is None:
+        return None
+    v = REPRODUCED if not st.converged else NOT_REPRODUCED
+    return Judgement(
+        f"T={st.n_layers}: mean |y(T)-y(T-1)| {st.final_step:.3g}, within-class std "
+        f"{st.final_std_within:.3g}", v,
+        {"n_layers": st.n_layers, "final_step": st.final_step,
+         "final_std_within": st.final_std_within, "converged": st.converged})
+
+
+# --------------------------------------------------------------------------- Sect. 6
+@claim("jacobian_saddles", "layer 1000, Jacobian at each class's mean residual: some classes "
+       "have one small positive eigenvalue, the rest negative: saddles", f"{L18}, Sect. 6",
+       "classes 0, 2, 3; eigenvalue about 0.02",
+       f"reproduced if some classes have exactly one positive eigenvalue below {_T['eig_small']} "
+       "and all other classes none; partly if any class mean has a positive eigenvalue "
+       "(saddle-like); not reproduced if all are stable")
+def _jacobian_saddles(r):
+    jac = r.get("jacobian")
+    if jac is None:
+        return None
+    pcs = jac.per_class
+    idx1 = [cj.cls for cj in pcs if cj.small_positive]
+    others_ok = all(cj.n_positive == 0 for cj in pcs if not cj.small_positive)
+    anypos = any(cj.n_positive > 0 for cj in pcs)
+    v = REPRODUCED if idx1 and others_ok else PARTLY if anypos else NOT_REPRODUCED
+    maxre = ", ".join(f"{cj.cls}: {cj.max_real:.2g}" for cj in pcs)
+    fp = "; ".join(sorted({cj.fp_type_flow for cj in pcs}))
+    return Judgement(
+        f"index-1 small: {idx1 or 'none'}; max Re per class {maxre}; refined fixed points "
+        f"({jac.n_distinct_fixed_points} distinct): {fp}", v,
+        {"index1_small_classes": idx1,
+         "max_real": {str(cj.cls): cj.max_real for cj in pcs},
+         "n_positive": {str(cj.cls): cj.n_positive for cj in pcs},
+         "n_distinct_fixed_points": jac.n_distinct_fixed_points})
+
+
+# --------------------------------------------------------------------------- Fig. 3
+@claim("classifier_neuron", "for all classes but 8 the most-weighted neuron has the largest "
+       "x(15)", f"{L18}, Fig. 3", "9 of 10 classes",
+       f"reproduced if at most {_T['neuron_match_slack']} classes miss; partly if at least half "
+       "match; not reproduced otherwise")
+def _classifier_neuron(r):
+    nr = r.get("neurons")
+    if nr is None:
+        return None
+    C = len(nr.classes)
+    v = (REPRODUCED if C - nr.n_match <= _T["neuron_match_slack"] else
+         PARTLY if nr.n_match >= C / 2 else NOT_REPRODUCED)
+    return Judgement(f"{nr.n_match} of {C} classes (misses: {list(nr.mismatched_classes)})", v,
+                     {"n_match": nr.n_match, "n_classes": C,
+                      "mismatched_classes": list(nr.mismatched_classes)})
+
+
+# --------------------------------------------------------------------------- Fig. 4
+def _noise(r):
+    noise = r.get("noise")
+    if noise is None or "mlp" not in noise.curves or "resnet_shared" not in noise.curves:
+        return None
+    return noise
+
+
+@claim("noise_curves", "noise-to-signal ratio and cosine similarity of final hidden layers "
+       "against noise amplitude", f"{L18}, Fig. 4", "curves",
+       f"reproduced if, for both nets, the noise-to-signal ratio rises and the cosine "
+       f"similarity falls with a (Spearman |rho| >= {_T['spearman']}); partly if one does",
+       compares_mlp=True)
+def _noise_curves(r):
+    noise = _noise(r)
+    if noise is None:
+        return None
+    a = noise.amplitudes
+    ok = 0
+    parts, numbers = [], {}
+    for name in ("resnet_shared", "mlp"):
+        cv = noise.curves[name]
+        rn, rc = _spearman(a, cv.nsr), _spearman(a, cv.cosine)
+        ok += rn >= _T["spearman"] and rc <= -_T["spearman"]
+        parts.append(f"{name}: ratio {cv.nsr[0]:.2g} -> {cv.nsr[-1]:.2g}, cosine "
+                     f"{cv.cosine[0]:.3f} -> {cv.cosine[-1]:.3f}")
+        numbers[name] = {"spearman_ratio": rn, "spearman_cosine": rc, "nsr": cv.nsr,
+                         "cosine": cv.cosine}
+    v = REPRODUCED if ok == 2 else PARTLY if ok == 1 else NOT_REPRODUCED
+    numbers["amplitudes"] = a
+    return Judgement(f"a = {a[0]:.2g} .. {a[-1]:.2g}, {noise.n_realizations} realizations; "
+                     + "; ".join(parts), v, numbers)
+
+
+@claim("noise_robustness", "for a < 0.1 the MLP has the lower noise-to-signal ratio; the MLP "
+       "misclassifies from a = 0.1, the ResNet only for a > 0.5", f"{L18}, Sect. 6",
+       "MLP from 0.1, ResNet above 0.5",
+       f"reproduced if the MLP's ratio is lower at every a < 0.1, the MLP misclassifies from a "
+       f"<= {_T['onset_mlp_max']} and the ResNet only from a > {_T['onset_resnet_min']}; partly "
+       "if the ratio part or the onset order (ResNet later than MLP) holds; not reproduced "
+       "otherwise", compares_mlp=True)
+def _noise_robustness(r):
+    noise = _noise(r)
+    if noise is None:
+        return None
+    om, orr = noise.curves["mlp"].onset, noise.curves["resnet_shared"].onset
+    inf = float("inf")
+    frac = noise.mlp_lower_nsr_below
+    ratio_ok = frac is not None and frac == 1.0
+    order_ok = (orr if orr is not None else inf) > (om if om is not None else inf)
+    full = (ratio_ok and om is not None and om <= _T["onset_mlp_max"]
+            and (orr is None or orr > _T["onset_resnet_min"]))
+    v = REPRODUCED if full else PARTLY if (ratio_ok or order_ok) else NOT_REPRODUCED
+    fr = "n/a" if frac is None else f"{100 * frac:.0f} %"
+    return Judgement(
+        f"MLP ratio lower at {fr} of a < 0.1; misclassification onset MLP "
+        f"{om if om is not None else 'none'}, ResNet {orr if orr is not None else 'none'}", v,
+        {"mlp_lower_nsr_fraction": frac, "onset_mlp": om, "onset_resnet": orr})
+
+
+# --------------------------------------------------------------------------- Fig. 5
+@claim("class_residual_stats", "class-by-class mean and std of residuals in the final hidden "
+       "layer", f"{L18}, Fig. 5", "ResNet std small, MLP more variable",
+       "reproduced if the ResNet's within-class std of y(T) is below the MLP's (Fig. 5B vs "
+       "5D); not reproduced otherwise", compares_mlp=True)
+def _class_residual_stats(r):
+    cres = r.get("class_res")
+    if cres is None or not {"resnet_shared", "mlp"} <= set(cres.networks):
+        return None
+    rs, m = cres.networks["resnet_shared"], cres.networks["mlp"]
+    v = REPRODUCED if rs.within_std < m.within_std else NOT_REPRODUCED
+    return Judgement(f"within-class std ResNet {rs.within_std:.3g}, MLP {m.within_std:.3g}", v,
+                     {"within_std_resnet": rs.within_std, "within_std_mlp": m.within_std})
+
+
+# --------------------------------------------------------------------------- Fig. 6
+@claim("embedding_clusters", "UMAP (or t-SNE) of residual trajectories: classes form separate "
+       "clusters", f"{L18}, Fig. 6A; {SUB}, Fig. 1D", "separate clusters",
+       f"reproduced if the leave-one-out 5-NN accuracy in the 2-D embedding of the residual "
+       f"trajectories is >= {_T['knn_reproduced']}, partly if >= {_T['knn_partly']}")
+def _embedding_clusters(r):
+    emb = r.get("embedding")
+    if emb is None:
+        return None
+    key = next(iter(emb.knn_accuracy))
+    k = emb.knn_accuracy[key]
+    v = (REPRODUCED if k >= _T["knn_reproduced"] else
+         PARTLY if k >= _T["knn_partly"] else NOT_REPRODUCED)
+    extra = "; ".join(f"{n}: 5-NN {a:.2f}, silhouette {emb.silhouette[n]:.2f}"
+                      for n, a in emb.knn_accuracy.items())
+    return Judgement(f"{emb.method}: {extra}", v,
+                     {"method": emb.method, "knn_accuracy": dict(emb.knn_accuracy),
+                      "silhouette": dict(emb.silhouette)})
+
+
+@claim("cosine_similarity", "class-by-class average cosine similarity of final hidden layers, "
+       "ResNet vs MLP", f"{L18}, Fig. 6B-C", "diagonal largest; MLP sharper",
+       "reproduced if the ResNet's diagonal is the largest entry of every row and the MLP's "
+       "diagonal contrast exceeds the ResNet's; partly if one of the two holds",
+       compares_mlp=True)
+def _cosine_similarity(r):
+    cos = r.get("cosine")
+    if cos is None or not {"resnet_shared", "mlp"} <= set(cos.matrices):
+        return None
+    a1 = cos.diag_is_row_max["resnet_shared"]
+    a2 = cos.contrast["mlp"] > cos.contrast["resnet_shared"]
+    v = REPRODUCED if a1 and a2 else PARTLY if (a1 or a2) else NOT_REPRODUCED
+    C = len(cos.classes)
+    return Judgement(
+        f"ResNet: diagonal max in {cos.n_rows_diag_max['resnet_shared']}/{C} rows, contrast "
+        f"{cos.contrast['resnet_shared']:.3f}; MLP: {cos.n_rows_diag_max['mlp']}/{C} rows, "
+        f"contrast {cos.contrast['mlp']:.3f}", v,
+        {"n_rows_diag_max": dict(cos.n_rows_diag_max), "contrast": dict(cos.contrast),
+         "n_classes": C})
+
+
+@claim("trajectory_distance", "l2 distance between whole trajectories: smaller within a class",
+       f"{SUB}, Fig. 1C", "within < between",
+       "reproduced if within/between < 1 and the diagonal is the smallest entry of every row; "
+       "partly if within/between < 1")
+def _trajectory_distance(r):
+    d = r.get("distances")
+    if d is None:
+        return None
+    C = len(d.classes)
+    v = (REPRODUCED if d.ratio < 1 and d.n_rows_diag_min == C else
+         PARTLY if d.ratio < 1 else NOT_REPRODUCED)
+    return Judgement(f"within/between {d.ratio:.3f}; diagonal smallest in "
+                     f"{d.n_rows_diag_min}/{C} rows", v,
+                     {"ratio": d.ratio, "within": d.within, "between": d.between,
+                      "n_rows_diag_min": d.n_rows_diag_min, "n_classes": C})
+
+
+# --------------------------------------------------------------------------- Sect. 7
+def _adaptive_rule(paper_depth):
+    return (f"reproduced if the final depth is <= {paper_depth} + {_T['adaptive_depth_slack']} "
+            f"and the error is within {_T['adaptive_error_pp']} pp of full depth; partly if the "
+            f"net shrinks at all within {_T['adaptive_error_pp_partly']} pp")
+
+
+def _judge_adaptive(r, key, paper_depth):
+    ad = r.get("adaptive")
+    run = ad.runs.get(key) if ad is not None else None
+    if run is None:
+        return None
+    dpp = 100 * run.error_change
+    if run.final_depth <= paper_depth + _T["adaptive_depth_slack"] and dpp <= _T["adaptive_error_pp"]:
+        v = REPRODUCED
+    elif run.final_depth < run.reference_depth and dpp <= _T["adaptive_error_pp_partly"]:
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    return Judgement(
+        f"{run.reference_depth} -> {run.final_depth} layers, error {_pct(run.test_error)} vs "
+        f"{_pct(run.reference_error)} at full depth", v,
+        {"reference_depth": run.reference_depth, "final_depth": run.final_depth,
+         "test_error": run.test_error, "reference_error": run.reference_error})
+
+
+@claim("adaptive_variable", "adaptive depth, variable weights: the network shrinks to 3 layers "
+       "at similar error", f"{L18}, Sect. 7", "3 layers, 1.7 % (15 layers: similar)",
+       _adaptive_rule(3))
+def _adaptive_variable(r):
+    return _judge_adaptive(r, "resnet_variable", 3)
+
+
+@claim("adaptive_shared", "adaptive depth, shared weights: shrinks to 5 layers with no change "
+       "in accuracy", f"{L18}, Sect. 7; {SUB}, Sect. 3", "5 layers, no change in accuracy",
+       _adaptive_rule(5))
+def _adaptive_shared(r):
+    return _judge_adaptive(r, "resnet_shared", 5)
+
+
+# --------------------------------------------------------------------------- appendix B
+@claim("long_run_few_dims", "1000-layer residual means differ between classes in a few "
+       "dimensions", f"{L18}, Fig. 5 (appendix B)", "a few dimensions",
+       f"reproduced if the class means of y(1000) differ (span > {_T['span_tol']}) in a fraction "
+       f"of neurons in (0, {_T['few_dims_max']}]; partly if in (0, {_T['few_dims_partly']}]")
+def _long_run_few_dims(r):
+    cr = _net(r.get("class_res"), "resnet_shared")
+    if cr is None:
+        return None
+    f = cr.frac_dims_differ
+    v = (REPRODUCED if 0 < f <= _T["few_dims_max"] else
+         PARTLY if 0 < f <= _T["few_dims_partly"] else NOT_REPRODUCED)
+    return Judgement(f"{100 * f:.1f} % of neurons (span > {r['class_res'].span_tol})", v,
+                     {"frac_dims_differ": f, "span_tol": r["class_res"].span_tol})
+
+
+# --------------------------------------------------------------------------- appendix A
+@claim("sensitivity_early_layers", "det M'(4) orders of magnitude larger than det M'(10)",
+       f"{L18}, appendix A", "orders of magnitude",
+       f"reproduced if log10(|det M'(4)| / |det M'(10)|) >= {_T['sensitivity_log10']}; partly "
+       "if > 0; not reproduced otherwise")
+def _sensitivity_early_layers(r):
+    s = r.get("sensitivity")
+    if s is None:
+        return None
+    x = s.log10_ratio
+    v = REPRODUCED if x >= _T["sensitivity_log10"] else PARTLY if x > 0 else NOT_REPRODUCED
+    return Judgement(
+        f"log10 ratio {x:.2f} (shared ResNet; larger in {100 * s.frac_samples_larger:.0f} % of "
+        f"samples); output sensitivity log10(|S({s.s1})|/|S({s.s2})|) = "
+        f"{s.log10_frob_ratio:.2f}", v,
+        {"log10_det_ratio": x, "frac_samples_larger": s.frac_samples_larger,
+         "log10_frob_ratio": s.log10_frob_ratio, "s1": s.s1, "s2": s.s2})
+
+
+# --------------------------------------------------------------------------- Hauser 2019
+@claim("perturbation_slope", "average scaled perturbation magnitude roughly inversely "
+       "proportional to depth", f"{H19}, abstract", "slope -1",
+       f"reproduced if the log-log slope of the scaled magnitude against depth is within -1 "
+       f"+/- {_T['slope_band']}; partly if negative")
+def _perturbation_slope(r):
+    p = r.get("perturbation")
+    if p is None:
+        return None
+    s = p.slope
+    v = REPRODUCED if abs(s + 1) <= _T["slope_band"] else PARTLY if s < 0 else NOT_REPRODUCED
+    return Judgement(f"slope {s:.2f} (R^2 {p.r2:.2f}) over depths "
+                     f"{', '.join(str(int(d)) for d in p.depths)}", v,
+                     {"slope": s, "r2": p.r2, "depths": [int(d) for d in p.depths]})
+
+
+# --------------------------------------------------------------------------- exact, small N
+@claim("fixed_point_count", "eq. 3 has 3^N fixed points", f"{L18}, Sect. 4", "3^N",
+       "reproduced if the enumeration finds 3^N distinct fixed points; partly if it finds "
+       "3^N - 2^N + 1 (the 2^N patterns without a 1 all give the origin)")
+def _fixed_point_count(r):
+    ex = r.get("exact")
+    if ex is None:
+        return None
+    n, nf = ex.n, ex.n_fixed_points
+    v = REPRODUCED if nf == 3 ** n else PARTLY if nf == 3 ** n - 2 ** n + 1 else NOT_REPRODUCED
+    n_stable = len(ex.stable_points)
+    return Judgement(
+        f"N = {n}: {nf} distinct isolated points (3^N = {3 ** n}, 3^N - 2^N + 1 = "
+        f"{3 ** n - 2 ** n + 1}), {_plural(ex.n_singular, 'singular pattern')}, {ex.n_in_box} "
+        f"in the cube, {n_stable} stable for the layer map", v,
+        {"n": n, "n_fixed_points": nf, "n_singular": ex.n_singular, "n_in_box": ex.n_in_box,
+         "n_map_stable": n_stable})
+
+
+@claim("transients_classify", "ResNets classify by transients, not by end points",
+       f"{L18}, abstract, Sect. 8", "transients",
+       f"reproduced if the trained classifier on x(T) beats the best end-point-only classifier "
+       f"by >= {_T['transient_margin'] * 100:.0f} pp; not reproduced otherwise")
+def _transients_classify(r):
+    ex = r.get("exact")
+    if ex is None:
+        return None
+    gap = ex.acc_trained - ex.acc_endpoint
+    v = REPRODUCED if gap >= _T["transient_margin"] else NOT_REPRODUCED
+    return Judgement(
+        f"small net N = {ex.n}: accuracy {_pct(ex.acc_trained)} from x(T) vs "
+        f"{_pct(ex.acc_endpoint)} from end points alone "
+        f"({_plural(ex.n_endpoints_used, 'end point')} used)", v,
+        {"n": ex.n, "accuracy_transients": ex.acc_trained, "accuracy_endpoint": ex.acc_endpoint,
+         "n_endpoints_used": ex.n_endpoints_used})
+
+
+#: Ids of the rows :func:`build_claims` returns, in order.
+CLAIM_IDS = tuple(CLAIMS)
+
+
+# --------------------------------------------------------------------------- the table
+def build_claims(*, dataset: str, errors: dict, n_classes: int = 10, baselines=None,
+                 **results):
+    """Judge every registered claim on the results of one run.
 
     Parameters
     ----------
@@ -109,353 +605,48 @@ def build_claims(*, dataset: str, errors: dict, n_classes: int = 10, stats=None,
         Test errors (fractions) keyed ``"resnet_shared"``, ``"resnet_variable"``, ``"mlp"``.
     n_classes : int
         Number of classes; an MLP whose error is not `mlp_above_chance` below the chance
-        error 1 - 1/C did not train, and the rows comparing it with the ResNet are then
+        error 1 - 1/C did not train, and the claims comparing it with the ResNet are then
         "not applicable".
-    stats : ResidualStatsResult
-        Fig. 2 (keys ``resnet_shared`` at the long depth, ``resnet_variable``, ``mlp``).
-    neurons, noise, class_res, embedding, cosine, distances, jacobian, adaptive, sensitivity, perturbation, exact : result objects
-        The results of the other analyses (any may be ``None``: its rows then read
-        "not run" with verdict "not applicable").
+    baselines : dict of str -> float, optional
+        Test errors of reference classifiers on the same split (shown beside the ResNets').
+    **results : result objects
+        The analyses' results by key: ``stats`` (:class:`ResidualStatsResult`), ``neurons``,
+        ``noise``, ``class_res``, ``embedding``, ``cosine``, ``distances``, ``jacobian``,
+        ``adaptive``, ``sensitivity``, ``perturbation``, ``exact``, and any key a registered
+        rule reads. A missing (or ``None``) result makes its claims read "not run" with
+        verdict "not applicable".
 
     Returns
     -------
     tuple of ClaimRow
+        One row per entry of :data:`CLAIMS`, in :data:`CLAIM_IDS` order.
     """
-    T = TOLERANCES
-    rows = []
+    r = {k: v for k, v in results.items() if v is not None}
+    r.update(dataset=dataset, errors=dict(errors), n_classes=int(n_classes),
+             baselines=dict(baselines or {}))
     mlp_err = errors.get("mlp")
     chance = 1.0 - 1.0 / n_classes
-    mlp_untrained = mlp_err is not None and mlp_err > chance - T["mlp_above_chance"]
-    mlp_rows = {"mlp_long_oscillates", "noise_curves", "noise_robustness",
-                "class_residual_stats", "cosine_similarity"}
-
-    def add(id_, claim, source, paper, ours, verdict, rule):
-        assert verdict in VERDICTS, verdict
-        if mlp_untrained and id_ in mlp_rows:
-            ours = f"MLP did not train (test error {100 * mlp_err:.1f} %, chance " \
-                   f"{100 * chance:.0f} %); " + ours
+    mlp_untrained = mlp_err is not None and mlp_err > chance - _T["mlp_above_chance"]
+    rows = []
+    for c in CLAIMS.values():
+        j = c.judge(r)
+        if j is None:
+            j = Judgement("not run", NOT_APPLICABLE)
+        ours, verdict, rule = j.ours, j.verdict, c.rule
+        if mlp_untrained and c.compares_mlp:
+            ours = (f"MLP did not train (test error {100 * mlp_err:.1f} %, chance "
+                    f"{100 * chance:.0f} %); " + ours)
             verdict = NOT_APPLICABLE
             rule = rule + (f"; not applicable when the MLP's error is within "
-                           f"{100 * T['mlp_above_chance']:.0f} pp of chance")
-        rows.append(ClaimRow(id_, claim, source, paper, ours, verdict, rule))
-
-    # 1-2: test errors
-    ours, v, rule = _rule_error(errors.get("resnet_shared"), 1.4, dataset)
-    add("shared_error", "15-layer ResNet, shared weights: test error", "001 Sect. 6", "1.4 %",
-        ours, v, rule)
-    ours, v, rule = _rule_error(errors.get("resnet_variable"), 1.8, dataset)
-    add("variable_error", "15-layer ResNet, variable weights: test error", "001 Sect. 6",
-        "about 1.8 %", ours, v, rule)
-
-    nets = stats.networks if stats is not None else {}
-    # 3: variable weights settle after layer 4
-    rule = (f"reproduced if the std across all samples stays below {stats.tol if stats else 0.01} "
-            f"from layer <= 4 + {T['settle_layer_slack']}; partly if it settles later; "
-            "not reproduced if it never does")
-    st = nets.get("resnet_variable")
-    if st is None:
-        add("variable_settles", "variable weights: std of residuals across samples ~0 after "
-            "layer 4 (one fixed point for all classes)", "001 Fig. 2B", "after layer 4",
-            "not run", NOT_APPLICABLE, rule)
-    else:
-        sl = st.settle_layer
-        v = (NOT_REPRODUCED if sl is None else
-             REPRODUCED if sl <= 4 + T["settle_layer_slack"] else PARTLY)
-        add("variable_settles", "variable weights: std of residuals across samples ~0 after "
-            "layer 4 (one fixed point for all classes)", "001 Fig. 2B", "after layer 4",
-            f"settles at layer {sl if sl is not None else 'never'} of {st.n_layers}; "
-            f"final std {st.final_std_all:.3g}", v, rule)
-
-    # 4: shared weights at 1000 layers: a few fixed points, small within-class std
-    rule = (f"reproduced if converged (mean |y(T)-y(T-1)| < {T['step_converged']}), within-class "
-            f"std < {T['std_small']} and 2..{T['few_states_max']} distinct class-mean states; "
-            "partly if converged with small std but another number of states; else not")
-    st = nets.get("resnet_shared")
-    cr = class_res.networks.get("resnet_shared") if class_res is not None else None
-    if st is None or cr is None:
-        add("shared_long_fixed_points", "shared weights run to 1000 layers without retraining: "
-            "a few non-zero fixed points, small within-class std", "001 Fig. 2A, 5A-B",
-            "a few fixed points, negligible std", "not run", NOT_APPLICABLE, rule)
-    else:
-        small = cr.within_std < T["std_small"]
-        few = 2 <= cr.n_distinct_states <= T["few_states_max"]
-        v = (REPRODUCED if st.converged and small and few else
-             PARTLY if st.converged and small else NOT_REPRODUCED)
-        add("shared_long_fixed_points", "shared weights run to 1000 layers without retraining: "
-            "a few non-zero fixed points, small within-class std", "001 Fig. 2A, 5A-B",
-            "a few fixed points, negligible std",
-            f"T={st.n_layers}: {cr.n_distinct_states} distinct class-mean states, within-class "
-            f"std {cr.within_std:.3g}, mean |y(T)-y(T-1)| {st.final_step:.2g}", v, rule)
-
-    # 5: MLP does not converge
-    rule = (f"reproduced if the MLP's mean |y(T)-y(T-1)| >= {T['step_converged']} at the long "
-            "depth (no convergence); not reproduced otherwise")
-    st = nets.get("mlp")
-    if st is None:
-        add("mlp_long_oscillates", "MLP run to 1000 layers: oscillatory, no convergence",
-            "001 Fig. 2C, 5C-D", "no convergence", "not run", NOT_APPLICABLE, rule)
-    else:
-        v = REPRODUCED if not st.converged else NOT_REPRODUCED
-        add("mlp_long_oscillates", "MLP run to 1000 layers: oscillatory, no convergence",
-            "001 Fig. 2C, 5C-D", "no convergence",
-            f"T={st.n_layers}: mean |y(T)-y(T-1)| {st.final_step:.3g}, within-class std "
-            f"{st.final_std_within:.3g}", v, rule)
-
-    # 6: Jacobian at class means
-    rule = (f"reproduced if some classes have exactly one positive eigenvalue below "
-            f"{T['eig_small']} and all other classes none; partly if any class mean has a "
-            "positive eigenvalue (saddle-like); not reproduced if all are stable")
-    if jacobian is None:
-        add("jacobian_saddles", "layer 1000, Jacobian at each class's mean residual: some "
-            "classes have one small positive eigenvalue, the rest negative: saddles",
-            "001 Sect. 6", "classes 0, 2, 3; eigenvalue about 0.02", "not run",
-            NOT_APPLICABLE, rule)
-    else:
-        pcs = jacobian.per_class
-        idx1 = [cj.cls for cj in pcs if cj.small_positive]
-        others_ok = all(cj.n_positive == 0 for cj in pcs if not cj.small_positive)
-        anypos = any(cj.n_positive > 0 for cj in pcs)
-        v = (REPRODUCED if idx1 and others_ok else PARTLY if anypos else NOT_REPRODUCED)
-        maxre = ", ".join(f"{cj.cls}: {cj.max_real:.2g}" for cj in pcs)
-        fp = "; ".join(sorted({cj.fp_type_flow for cj in pcs}))
-        add("jacobian_saddles", "layer 1000, Jacobian at each class's mean residual: some "
-            "classes have one small positive eigenvalue, the rest negative: saddles",
-            "001 Sect. 6", "classes 0, 2, 3; eigenvalue about 0.02",
-            f"index-1 small: {idx1 or 'none'}; max Re per class {maxre}; refined fixed "
-            f"points ({jacobian.n_distinct_fixed_points} distinct): {fp}", v, rule)
-
-    # 7: classifier neurons
-    rule = (f"reproduced if at most {T['neuron_match_slack']} classes miss; partly if at least "
-            "half match; not reproduced otherwise")
-    if neurons is None:
-        add("classifier_neuron", "for all classes but 8 the most-weighted neuron has the "
-            "largest x(15)", "001 Fig. 3", "9 of 10 classes", "not run", NOT_APPLICABLE, rule)
-    else:
-        C = len(neurons.classes)
-        v = (REPRODUCED if C - neurons.n_match <= T["neuron_match_slack"] else
-             PARTLY if neurons.n_match >= C / 2 else NOT_REPRODUCED)
-        add("classifier_neuron", "for all classes but 8 the most-weighted neuron has the "
-            "largest x(15)", "001 Fig. 3", "9 of 10 classes",
-            f"{neurons.n_match} of {C} classes (misses: {list(neurons.mismatched_classes)})",
-            v, rule)
-
-    # 8-9: noise
-    rule8 = (f"reproduced if, for both nets, the noise-to-signal ratio rises and the cosine "
-             f"similarity falls with a (Spearman |rho| >= {T['spearman']}); partly if one does")
-    rule9 = (f"reproduced if the MLP's ratio is lower at every a < 0.1, the MLP misclassifies "
-             f"from a <= {T['onset_mlp_max']} and the ResNet only from a > "
-             f"{T['onset_resnet_min']}; partly if the ratio part or the onset order "
-             "(ResNet later than MLP) holds; not reproduced otherwise")
-    if noise is None or "mlp" not in noise.curves or "resnet_shared" not in noise.curves:
-        add("noise_curves", "noise-to-signal ratio and cosine similarity of final hidden layers "
-            "against noise amplitude", "001 Fig. 4", "curves", "not run", NOT_APPLICABLE, rule8)
-        add("noise_robustness", "for a < 0.1 the MLP has the lower noise-to-signal ratio; the "
-            "MLP misclassifies from a = 0.1, the ResNet only for a > 0.5", "001 Sect. 6",
-            "MLP from 0.1, ResNet above 0.5", "not run", NOT_APPLICABLE, rule9)
-    else:
-        a = noise.amplitudes
-        ok = 0
-        parts = []
-        for name in ("resnet_shared", "mlp"):
-            cv = noise.curves[name]
-            rn, rc = _spearman(a, cv.nsr), _spearman(a, cv.cosine)
-            ok += rn >= T["spearman"] and rc <= -T["spearman"]
-            parts.append(f"{name}: ratio {cv.nsr[0]:.2g} -> {cv.nsr[-1]:.2g}, cosine "
-                         f"{cv.cosine[0]:.3f} -> {cv.cosine[-1]:.3f}")
-        v = REPRODUCED if ok == 2 else PARTLY if ok == 1 else NOT_REPRODUCED
-        add("noise_curves", "noise-to-signal ratio and cosine similarity of final hidden layers "
-            "against noise amplitude", "001 Fig. 4", "curves",
-            f"a = {a[0]:.2g} .. {a[-1]:.2g}, {noise.n_realizations} realizations; "
-            + "; ".join(parts), v, rule8)
-        om, orr = noise.curves["mlp"].onset, noise.curves["resnet_shared"].onset
-        inf = float("inf")
-        frac = noise.mlp_lower_nsr_below
-        ratio_ok = frac is not None and frac == 1.0
-        order_ok = (orr if orr is not None else inf) > (om if om is not None else inf)
-        full = (ratio_ok and om is not None and om <= T["onset_mlp_max"]
-                and (orr is None or orr > T["onset_resnet_min"]))
-        v = REPRODUCED if full else PARTLY if (ratio_ok or order_ok) else NOT_REPRODUCED
-        fr = "n/a" if frac is None else f"{100 * frac:.0f} %"
-        add("noise_robustness", "for a < 0.1 the MLP has the lower noise-to-signal ratio; the "
-            "MLP misclassifies from a = 0.1, the ResNet only for a > 0.5", "001 Sect. 6",
-            "MLP from 0.1, ResNet above 0.5",
-            f"MLP ratio lower at {fr} of a < 0.1; misclassification onset MLP "
-            f"{om if om is not None else 'none'}, ResNet {orr if orr is not None else 'none'}",
-            v, rule9)
-
-    # 10: class-by-class statistics of the final hidden layer
-    rule = ("reproduced if the ResNet's within-class std of y(T) is below the MLP's (Fig. 5B "
-            "vs 5D); not reproduced otherwise")
-    if class_res is None or not {"resnet_shared", "mlp"} <= set(class_res.networks):
-        add("class_residual_stats", "class-by-class mean and std of residuals in the final "
-            "hidden layer", "001 Fig. 5", "ResNet std small, MLP more variable", "not run",
-            NOT_APPLICABLE, rule)
-    else:
-        r, m = class_res.networks["resnet_shared"], class_res.networks["mlp"]
-        v = REPRODUCED if r.within_std < m.within_std else NOT_REPRODUCED
-        add("class_residual_stats", "class-by-class mean and std of residuals in the final "
-            "hidden layer", "001 Fig. 5", "ResNet std small, MLP more variable",
-            f"within-class std ResNet {r.within_std:.3g}, MLP {m.within_std:.3g}", v, rule)
-
-    # 11: embedding
-    rule = (f"reproduced if the leave-one-out 5-NN accuracy in the 2-D embedding of the "
-            f"residual trajectories is >= {T['knn_reproduced']}, partly if >= {T['knn_partly']}")
-    if embedding is None:
-        add("embedding_clusters", "UMAP (or t-SNE) of residual trajectories: classes form "
-            "separate clusters", "001 Fig. 6A; 003 Fig. 1D", "separate clusters", "not run",
-            NOT_APPLICABLE, rule)
-    else:
-        key = next(iter(embedding.knn_accuracy))
-        k = embedding.knn_accuracy[key]
-        v = (REPRODUCED if k >= T["knn_reproduced"] else
-             PARTLY if k >= T["knn_partly"] else NOT_REPRODUCED)
-        extra = "; ".join(f"{n}: 5-NN {a:.2f}, silhouette {embedding.silhouette[n]:.2f}"
-                          for n, a in embedding.knn_accuracy.items())
-        add("embedding_clusters", "UMAP (or t-SNE) of residual trajectories: classes form "
-            "separate clusters", "001 Fig. 6A; 003 Fig. 1D", "separate clusters",
-            f"{embedding.method}: {extra}", v, rule)
-
-    # 12: cosine similarity
-    rule = ("reproduced if the ResNet's diagonal is the largest entry of every row and the "
-            "MLP's diagonal contrast exceeds the ResNet's; partly if one of the two holds")
-    if cosine is None or not {"resnet_shared", "mlp"} <= set(cosine.matrices):
-        add("cosine_similarity", "class-by-class average cosine similarity of final hidden "
-            "layers, ResNet vs MLP", "001 Fig. 6B-C", "diagonal largest; MLP sharper",
-            "not run", NOT_APPLICABLE, rule)
-    else:
-        a1 = cosine.diag_is_row_max["resnet_shared"]
-        a2 = cosine.contrast["mlp"] > cosine.contrast["resnet_shared"]
-        v = REPRODUCED if a1 and a2 else PARTLY if (a1 or a2) else NOT_REPRODUCED
-        C = len(cosine.classes)
-        add("cosine_similarity", "class-by-class average cosine similarity of final hidden "
-            "layers, ResNet vs MLP", "001 Fig. 6B-C", "diagonal largest; MLP sharper",
-            f"ResNet: diagonal max in {cosine.n_rows_diag_max['resnet_shared']}/{C} rows, "
-            f"contrast {cosine.contrast['resnet_shared']:.3f}; MLP: "
-            f"{cosine.n_rows_diag_max['mlp']}/{C} rows, contrast {cosine.contrast['mlp']:.3f}",
-            v, rule)
-
-    # 13: trajectory distances
-    rule = ("reproduced if within/between < 1 and the diagonal is the smallest entry of "
-            "every row; partly if within/between < 1")
-    if distances is None:
-        add("trajectory_distance", "l2 distance between whole trajectories: smaller within a "
-            "class", "003 Fig. 1C", "within < between", "not run", NOT_APPLICABLE, rule)
-    else:
-        C = len(distances.classes)
-        v = (REPRODUCED if distances.ratio < 1 and distances.n_rows_diag_min == C else
-             PARTLY if distances.ratio < 1 else NOT_REPRODUCED)
-        add("trajectory_distance", "l2 distance between whole trajectories: smaller within a "
-            "class", "003 Fig. 1C", "within < between",
-            f"within/between {distances.ratio:.3f}; diagonal smallest in "
-            f"{distances.n_rows_diag_min}/{C} rows", v, rule)
-
-    # 14-15: adaptive depth
-    for key, pdepth, paper, claim, src in (
-        ("resnet_variable", 3, "3 layers, 1.7 % (15 layers: similar)",
-         "adaptive depth, variable weights: the network shrinks to 3 layers at similar error",
-         "001 Sect. 7"),
-        ("resnet_shared", 5, "5 layers, no change in accuracy",
-         "adaptive depth, shared weights: shrinks to 5 layers with no change in accuracy",
-         "001 Sect. 7; 003 Sect. 3"),
-    ):
-        rid = "adaptive_variable" if key == "resnet_variable" else "adaptive_shared"
-        rule = (f"reproduced if the final depth is <= {pdepth} + {T['adaptive_depth_slack']} "
-                f"and the error is within {T['adaptive_error_pp']} pp of full depth; partly "
-                f"if the net shrinks at all within {T['adaptive_error_pp_partly']} pp")
-        r = adaptive.runs.get(key) if adaptive is not None else None
-        if r is None:
-            add(rid, claim, src, paper, "not run", NOT_APPLICABLE, rule)
-            continue
-        dpp = 100 * r.error_change
-        if r.final_depth <= pdepth + T["adaptive_depth_slack"] and dpp <= T["adaptive_error_pp"]:
-            v = REPRODUCED
-        elif r.final_depth < r.reference_depth and dpp <= T["adaptive_error_pp_partly"]:
-            v = PARTLY
-        else:
-            v = NOT_REPRODUCED
-        add(rid, claim, src, paper,
-            f"{r.reference_depth} -> {r.final_depth} layers, error {_pct(r.test_error)} vs "
-            f"{_pct(r.reference_error)} at full depth", v, rule)
-
-    # 16: long run, class means differ in few dimensions
-    rule = (f"reproduced if the class means of y(1000) differ (span > dim_tol) in a fraction "
-            f"of neurons in (0, {T['few_dims_max']}]; partly if in (0, {T['few_dims_partly']}]")
-    cr = class_res.networks.get("resnet_shared") if class_res is not None else None
-    if cr is None:
-        add("long_run_few_dims", "1000-layer residual means differ between classes in a few "
-            "dimensions", "001 Fig. 5 (appendix B)", "a few dimensions", "not run",
-            NOT_APPLICABLE, rule)
-    else:
-        f = cr.frac_dims_differ
-        v = (REPRODUCED if 0 < f <= T["few_dims_max"] else
-             PARTLY if 0 < f <= T["few_dims_partly"] else NOT_REPRODUCED)
-        add("long_run_few_dims", "1000-layer residual means differ between classes in a few "
-            "dimensions", "001 Fig. 5 (appendix B)", "a few dimensions",
-            f"{100 * f:.1f} % of neurons (span > {class_res.dim_tol})", v, rule)
-
-    # beyond section 4: appendix A, 002, and the exact picture
-    rule = (f"reproduced if log10(|det M'(4)| / |det M'(10)|) >= {T['sensitivity_log10']}; "
-            "partly if > 0; not reproduced otherwise")
-    if sensitivity is None:
-        add("sensitivity_early_layers", "det M'(4) orders of magnitude larger than det M'(10)",
-            "001 appendix A", "orders of magnitude", "not run", NOT_APPLICABLE, rule)
-    else:
-        r = sensitivity.log10_ratio
-        v = (REPRODUCED if r >= T["sensitivity_log10"] else PARTLY if r > 0 else NOT_REPRODUCED)
-        add("sensitivity_early_layers", "det M'(4) orders of magnitude larger than det M'(10)",
-            "001 appendix A", "orders of magnitude",
-            f"log10 ratio {r:.2f} (shared ResNet; larger in "
-            f"{100 * sensitivity.frac_samples_larger:.0f} % of samples); output sensitivity "
-            f"log10(|S(4)|/|S(10)|) = {sensitivity.log10_frob_ratio:.2f}", v, rule)
-    rule = (f"reproduced if the log-log slope of the scaled magnitude against depth is within "
-            f"-1 +/- {T['slope_band']}; partly if negative")
-    if perturbation is None:
-        add("perturbation_slope", "average scaled perturbation magnitude roughly inversely "
-            "proportional to depth", "002 abstract", "slope -1", "not run", NOT_APPLICABLE, rule)
-    else:
-        s = perturbation.slope
-        v = (REPRODUCED if abs(s + 1) <= T["slope_band"] else PARTLY if s < 0 else NOT_REPRODUCED)
-        add("perturbation_slope", "average scaled perturbation magnitude roughly inversely "
-            "proportional to depth", "002 abstract", "slope -1",
-            f"slope {s:.2f} (R^2 {perturbation.r2:.2f}) over depths "
-            f"{', '.join(str(int(d)) for d in perturbation.depths)}", v, rule)
-    rule_fp = ("reproduced if the enumeration finds 3^N distinct fixed points; partly if it "
-               "finds 3^N - 2^N + 1 (the 2^N patterns without a 1 all give the origin)")
-    rule_tr = (f"reproduced if the trained classifier on x(T) beats the best end-point-only "
-               f"classifier by >= {T['transient_margin'] * 100:.0f} pp; not reproduced otherwise")
-    if exact is None:
-        add("fixed_point_count", "eq. 3 has 3^N fixed points", "001 Sect. 4", "3^N", "not run",
-            NOT_APPLICABLE, rule_fp)
-        add("transients_classify", "ResNets classify by transients, not by end points",
-            "001 abstract, Sect. 8", "transients", "not run", NOT_APPLICABLE, rule_tr)
-    else:
-        n = exact.n
-        nf = exact.n_fixed_points
-        v = (REPRODUCED if nf == 3 ** n else PARTLY if nf == 3 ** n - 2 ** n + 1
-             else NOT_REPRODUCED)
-        add("fixed_point_count", "eq. 3 has 3^N fixed points", "001 Sect. 4", "3^N",
-            f"N = {n}: {nf} distinct isolated points (3^N = {3 ** n}, 3^N - 2^N + 1 = "
-            f"{3 ** n - 2 ** n + 1}), {exact.n_singular} singular patterns, {exact.n_in_box} "
-            f"in the cube, {len(exact.stable_points)} stable for the layer map", v, rule_fp)
-        gap = exact.acc_trained - exact.acc_endpoint
-        v = REPRODUCED if gap >= T["transient_margin"] else NOT_REPRODUCED
-        add("transients_classify", "ResNets classify by transients, not by end points",
-            "001 abstract, Sect. 8", "transients",
-            f"small net N = {n}: accuracy {_pct(exact.acc_trained)} from x(T) vs "
-            f"{_pct(exact.acc_endpoint)} from end points alone ({exact.n_endpoints_used} "
-            "end points used)", v, rule_tr)
+                           f"{100 * _T['mlp_above_chance']:.0f} pp of chance")
+        rows.append(ClaimRow(c.id, c.claim, c.source, c.paper, ours, verdict, rule,
+                             dict(j.numbers)))
     return tuple(rows)
 
 
-#: Ids of the rows :func:`build_claims` always returns, in order.
-CLAIM_IDS = (
-    "shared_error", "variable_error", "variable_settles", "shared_long_fixed_points",
-    "mlp_long_oscillates", "jacobian_saddles", "classifier_neuron", "noise_curves",
-    "noise_robustness", "class_residual_stats", "embedding_clusters", "cosine_similarity",
-    "trajectory_distance", "adaptive_variable", "adaptive_shared", "long_run_few_dims",
-    "sensitivity_early_layers", "perturbation_slope", "fixed_point_count",
-    "transients_classify",
-)
+def _cell(text) -> str:
+    """A Markdown table cell: a literal "|" is escaped so it does not end the cell."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def claims_markdown(rows) -> str:
@@ -464,5 +655,5 @@ def claims_markdown(rows) -> str:
              "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         cells = [r.id, r.claim, r.source, r.paper, r.ours, f"**{r.verdict}**"]
-        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"

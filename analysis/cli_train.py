@@ -57,8 +57,9 @@ def add_parser(subparsers):
     p.add_argument("--batch-size", type=int, default=64, metavar="B")
     p.add_argument("--lr", type=float, default=None,
                    help="Adam learning rate (default 3e-3 for ResNets, 1e-3 for the MLP)")
-    p.add_argument("--lr-decay", type=float, default=0.85,
-                   help="learning rate factor per epoch (default 0.85)")
+    p.add_argument("--lr-decay", type=float, default=None,
+                   help="learning rate factor per epoch (default 0.95 for ResNets, 1.0 for the "
+                        "MLP)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--patience", type=int, default=5,
                    help="early stopping: epochs without training-loss improvement (0: off)")
@@ -86,11 +87,20 @@ def add_parser(subparsers):
     return p
 
 
+def _stopped(result) -> str:
+    """How many epochs ran and why training stopped, in words."""
+    config, n = result.config, len(result.history)
+    if result.stop_reason == "early-stopping":
+        return (f"{n} of {config.epochs} epochs (stopped early: no training-loss improvement "
+                f"for {config.patience} epochs)")
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def _summary(result) -> str:
     last = result.history[-1] if result.history else {}
     return (
-        f"{result.config.kind} {result.config.dataset}: {len(result.history)} epochs "
-        f"({result.stop_reason}), depth {result.depth}, "
+        f"{result.config.kind} {result.config.dataset}: {_stopped(result)}, "
+        f"depth {result.depth}, "
         f"train loss {last.get('train_loss', float('nan')):.4f}, "
         f"test accuracy {last.get('test_accuracy', float('nan')):.4f}; "
         f"checkpoint in {result.out_dir}"

@@ -16,13 +16,14 @@ accuracy has fallen more than `drop` below the noise-free accuracy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._style import NET_COLORS, new_figure
+from ._common import readonly
 
-__all__ = ["NoiseCurve", "NoiseSweepResult", "noise_sweep", "misclassification_onset"]
+__all__ = ["NoiseCurve", "NoiseSweepResult", "compute_noise_sweep", "plot_noise_sweep",
+           "misclassification_onset"]
 
 
 def misclassification_onset(amplitudes, accuracy, clean_accuracy: float, drop: float = 0.01):
@@ -41,7 +42,7 @@ def misclassification_onset(amplitudes, accuracy, clean_accuracy: float, drop: f
 
 @dataclass(frozen=True)
 class NoiseCurve:
-    """Noise sweep of one network; arrays have one entry per amplitude."""
+    """Noise sweep of one network; read-only arrays with one entry per amplitude."""
 
     name: str
     clean_accuracy: float
@@ -54,7 +55,7 @@ class NoiseCurve:
 
 @dataclass(frozen=True)
 class NoiseSweepResult:
-    """Result of :func:`noise_sweep`.
+    """Result of :func:`compute_noise_sweep`.
 
     ``mlp_lower_nsr_below`` is the fraction of amplitudes a < `small_a` at which the MLP's
     noise-to-signal ratio is below the ResNet's (the paper: 1, i.e. all of them).
@@ -65,7 +66,6 @@ class NoiseSweepResult:
     curves: dict
     small_a: float
     mlp_lower_nsr_below: float | None
-    figure: object = field(repr=False, compare=False)
 
 
 def _sweep(forward, X, labels, amplitudes, n_real, rng, batch):
@@ -97,8 +97,8 @@ def _sweep(forward, X, labels, amplitudes, n_real, rng, batch):
     return clean_acc, nsr, cos, acc, flip
 
 
-def noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations: int = 10,
-                seed: int = 0, drop: float = 0.01, small_a: float = 0.1, batch: int = 2048):
+def compute_noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations: int = 10,
+                        seed: int = 0, drop: float = 0.01, small_a: float = 0.1, batch: int = 2048):
     """Sweep the maximum noise amplitude for several networks (Fig. 4).
 
     Parameters
@@ -106,7 +106,8 @@ def noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations: int = 1
     forwards : dict of str -> callable
         ``forward(X) -> (h, logits)``: the final hidden representation (x(T) for a ResNet,
         y(T) for an MLP) of shape (B, N) and the classifier's logits (B, C). Names
-        ``"resnet_shared"`` and ``"mlp"`` are compared for ``mlp_lower_nsr_below``.
+        ``"resnet_shared"`` and ``"mlp"`` are compared for ``mlp_lower_nsr_below``. In
+        :func:`analysis.reproduce` each forward runs :func:`dynsys.iterate` on the network.
     X : array_like, shape (B, D)
         Noise-free inputs x(0) in the units the networks were trained on.
     labels : array_like of int, shape (B,)
@@ -134,14 +135,23 @@ def noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations: int = 1
     for name, fwd in forwards.items():
         rng = np.random.default_rng(seed)
         clean, nsr, cos, acc, flip = _sweep(fwd, X, labels, amps, n_realizations, rng, batch)
-        curves[name] = NoiseCurve(name, clean, nsr, cos, acc, flip,
-                                  misclassification_onset(amps, acc, clean, drop))
+        curves[name] = NoiseCurve(name, clean, readonly(nsr), readonly(cos), readonly(acc),
+                                  readonly(flip), misclassification_onset(amps, acc, clean, drop))
     frac = None
     if "mlp" in curves and "resnet_shared" in curves:
         small = amps < small_a
         if small.any():
             frac = float(np.mean(curves["mlp"].nsr[small] < curves["resnet_shared"].nsr[small]))
+    return NoiseSweepResult(amplitudes=readonly(amps), n_realizations=int(n_realizations),
+                            curves=curves, small_a=float(small_a), mlp_lower_nsr_below=frac)
 
+
+def plot_noise_sweep(result: NoiseSweepResult):
+    """Fig. 4 from a :class:`NoiseSweepResult`: ratio, cosine similarity and accuracy."""
+    from ._style import NET_COLORS, new_figure
+
+    amps, curves, small_a = result.amplitudes, result.curves, result.small_a
+    n_realizations = result.n_realizations
     fig = new_figure(13, 4.2)
     axes = fig.subplots(1, 3)
     for name, cv in curves.items():
@@ -164,5 +174,4 @@ def noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations: int = 1
     axes[2].set_ylabel("test accuracy (%)")
     axes[2].set_title("C: accuracy (dotted: misclassification onset)")
     fig.suptitle(f"Fig. 4: uniform input noise U(-a, a), {n_realizations} realizations per a")
-    return NoiseSweepResult(amplitudes=amps, n_realizations=int(n_realizations), curves=curves,
-                            small_a=float(small_a), mlp_lower_nsr_below=frac, figure=fig)
+    return fig

@@ -4,11 +4,13 @@ Inputs are the residuals y(T) of the final hidden layer (ResNet run to T = 1000 
 for the same samples. Numbers:
 
 * ``within_std``: the within-class standard deviation, averaged over neurons and classes;
-* ``frac_dims_differ``: fraction of neurons whose class means span more than `dim_tol`
+* ``frac_dims_differ``: fraction of neurons whose class means span more than `span_tol`
   (max minus min over classes): the paper says the ResNet's class means "differ in a few
   dimensions", a large number being identical;
 * ``n_distinct_states``: number of distinct class-mean states (classes whose mean vectors lie
-  within `state_tol` in max-norm are merged): "a few non-zero fixed points".
+  within `distance_tol` in max-norm are merged): "a few non-zero fixed points".
+
+:func:`compute_class_residuals` returns the numbers, :func:`plot_class_residuals` draws them.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, class_mean, class_std
-from ._style import new_figure
+from ._common import as_labels, class_mean, class_std, readonly
 
-__all__ = ["ClassResiduals", "ClassResidualsResult", "class_residuals", "count_distinct_states"]
+__all__ = ["ClassResiduals", "ClassResidualsResult", "compute_class_residuals",
+           "plot_class_residuals", "count_distinct_states"]
 
 
-def count_distinct_states(points, tol: float) -> tuple[int, tuple]:
-    """Group rows of `points` (C, N) whose max-norm distance is <= `tol` (single linkage).
+def count_distinct_states(points, distance_tol: float) -> tuple[int, tuple]:
+    """Group rows of `points` (C, N) whose max-norm distance is <= `distance_tol` (single
+    linkage).
 
     Returns the number of groups and the group index of each row.
 
@@ -45,7 +48,7 @@ def count_distinct_states(points, tol: float) -> tuple[int, tuple]:
 
     for i in range(n):
         for j in range(i + 1, n):
-            if np.max(np.abs(P[i] - P[j])) <= tol:
+            if np.max(np.abs(P[i] - P[j])) <= distance_tol:
                 parent[find(i)] = find(j)
     roots = [find(i) for i in range(n)]
     uniq = {r: k for k, r in enumerate(dict.fromkeys(roots))}
@@ -68,16 +71,16 @@ class ClassResiduals:
 
 @dataclass(frozen=True)
 class ClassResidualsResult:
-    """Result of :func:`class_residuals`."""
+    """Result of :func:`compute_class_residuals`."""
 
     networks: dict
     classes: tuple
-    dim_tol: float
-    state_tol: float
-    figure: object = field(repr=False, compare=False)
+    span_tol: float
+    distance_tol: float
 
 
-def class_residuals(final_residuals, labels, *, dim_tol: float = 0.05, state_tol: float = 0.05):
+def compute_class_residuals(final_residuals, labels, *, span_tol: float = 0.05,
+                            distance_tol: float = 0.05):
     """Class means and standard deviations of final-layer residuals (Fig. 5).
 
     Parameters
@@ -85,8 +88,11 @@ def class_residuals(final_residuals, labels, *, dim_tol: float = 0.05, state_tol
     final_residuals : dict of str -> array_like, shape (B, N)
         y(T) per network for the same samples.
     labels : array_like of int, shape (B,)
-    dim_tol, state_tol : float
-        Tolerances in residual units (see the module docstring).
+    span_tol : float
+        A neuron's class means "differ" when their span (max minus min over classes)
+        exceeds this (residual units).
+    distance_tol : float
+        Class-mean states within this max-norm distance are merged (residual units).
 
     Returns
     -------
@@ -103,13 +109,22 @@ def class_residuals(final_residuals, labels, *, dim_tol: float = 0.05, state_tol
         mu = class_mean(Y, lab, classes)
         sd = class_std(Y, lab, classes)
         span = mu.max(axis=0) - mu.min(axis=0)
-        n_states, state_of = count_distinct_states(mu, state_tol)
+        n_states, state_of = count_distinct_states(mu, distance_tol)
         out[name] = ClassResiduals(
-            name=name, mean=mu, std=sd, within_std=float(sd.mean()),
-            frac_dims_differ=float(np.mean(span > dim_tol)),
+            name=name, mean=readonly(mu), std=readonly(sd), within_std=float(sd.mean()),
+            frac_dims_differ=float(np.mean(span > span_tol)),
             n_distinct_states=n_states, state_of_class=state_of,
-            frac_nonzero_state=float(np.mean(mu.max(axis=1) > state_tol)),
+            frac_nonzero_state=float(np.mean(mu.max(axis=1) > distance_tol)),
         )
+    return ClassResidualsResult(networks=out, classes=tuple(int(c) for c in classes),
+                                span_tol=span_tol, distance_tol=distance_tol)
+
+
+def plot_class_residuals(result: ClassResidualsResult):
+    """Fig. 5 from a :class:`ClassResidualsResult`: class means and stds of y(T)."""
+    from ._style import new_figure
+
+    out, classes = result.networks, result.classes
     fig = new_figure(12, 3.0 * len(out) + 0.6)
     axes = fig.subplots(len(out), 2, squeeze=False)
     for i, (name, cr) in enumerate(out.items()):
@@ -125,5 +140,4 @@ def class_residuals(final_residuals, labels, *, dim_tol: float = 0.05, state_tol
                             else f"(avg {cr.within_std:.3g})"))
             fig.colorbar(im, ax=ax, label=f"{what} (residual units)")
     fig.suptitle("Fig. 5: final-layer residuals, class by class")
-    return ClassResidualsResult(networks=out, classes=tuple(int(c) for c in classes),
-                                dim_tol=dim_tol, state_tol=state_tol, figure=fig)
+    return fig

@@ -1,15 +1,21 @@
-"""Fig. 6 of Lagzi (2018) and Fig. 1C-D of the letter (``seeds/003``): class structure.
+"""Fig. 6 of Lagzi (2018) and Fig. 1C-D of the NIPS 2018 submission "Compact representations and
+pruning in residual networks": class structure.
 
 Three analyses of the trajectories of the same labelled samples:
 
-* :func:`trajectory_embedding`: a 2-D embedding (PCA by default; t-SNE, or UMAP when
+* :func:`compute_trajectory_embedding`: a 2-D embedding (PCA by default; t-SNE, or UMAP when
   installed) of whole residual trajectories and of the final cumulative signal x(T), scored
   by the leave-one-out 5-nearest-neighbour accuracy in the plane and the silhouette score;
-* :func:`class_cosine_similarity`: the class-by-class average cosine similarity of final
+* :func:`compute_class_cosine_similarity`: the class-by-class average cosine similarity of final
   hidden layers (Fig. 6B-C); self-pairs are excluded on the diagonal;
-* :func:`trajectory_distances`: the l2 distance between whole trajectories, averaged per
-  pair of classes ("normalized by the number of samples", 003 Fig. 1C), and the ratio of the
-  mean within-class distance to the mean between-class distance (< 1: classes separate).
+* :func:`compute_trajectory_distances`: the l2 distance between whole trajectories, averaged
+  per pair of classes ("normalized by the number of samples", the submission's Fig. 1C), and
+  the ratio of the mean within-class distance to the mean between-class distance (< 1:
+  classes separate).
+
+Each ``compute_*`` has a ``plot_*`` twin that draws its result. A 3-D array is a trajectory
+(T, B, N), as :func:`dynsys.iterate` records it; a 2-D array holds one feature row per
+sample (B, D).
 """
 
 from __future__ import annotations
@@ -18,18 +24,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels
-from ._style import class_color, new_figure
+from ._common import as_labels, readonly
 
 __all__ = [
-    "EmbeddingResult", "trajectory_embedding",
-    "CosineSimilarityResult", "class_cosine_similarity",
-    "TrajectoryDistanceResult", "trajectory_distances",
+    "EmbeddingResult", "compute_trajectory_embedding", "plot_trajectory_embedding",
+    "CosineSimilarityResult", "compute_class_cosine_similarity", "plot_class_cosine_similarity",
+    "TrajectoryDistanceResult", "compute_trajectory_distances", "plot_trajectory_distances",
 ]
 
 
 def _flat(A):
+    """One row per sample: (T, B, N) -> (B, T N); (B, D) stays."""
     A = np.asarray(A, dtype=np.float64)
+    if A.ndim == 3:
+        A = np.moveaxis(A, 1, 0)
+    elif A.ndim != 2:
+        raise ValueError(f"expected a trajectory (T, B, N) or features (B, D); got shape "
+                         f"{A.shape}.")
     return A.reshape(A.shape[0], -1)
 
 
@@ -66,22 +77,24 @@ def _knn_accuracy(E, labels, k=5):
 
 @dataclass(frozen=True)
 class EmbeddingResult:
-    """Result of :func:`trajectory_embedding` (one entry per embedded representation)."""
+    """Result of :func:`compute_trajectory_embedding` (one entry per embedded representation;
+    ``embeddings[name]`` is (B, 2), ``labels`` (B,))."""
 
     method: str
     embeddings: dict = field(repr=False)
+    labels: np.ndarray = field(repr=False)
     knn_accuracy: dict
     silhouette: dict
-    figure: object = field(repr=False, compare=False)
 
 
-def trajectory_embedding(representations, labels, *, method: str = "pca", seed: int = 0):
+def compute_trajectory_embedding(representations, labels, *, method: str = "pca", seed: int = 0):
     """2-D embedding of each representation, coloured by class (Fig. 6A, 003 Fig. 1D).
 
     Parameters
     ----------
-    representations : dict of str -> array_like, shape (B, ...)
-        For example ``{"residual trajectories": Y, "x(T)": xT}``; each sample is flattened.
+    representations : dict of str -> array_like, shape (T, B, N) or (B, D)
+        For example ``{"residual trajectories": Y, "x(T)": xT}``; each sample's trajectory is
+        flattened to one row.
     labels : array_like of int, shape (B,)
     method : {"pca", "tsne", "umap"}
     seed : int
@@ -98,9 +111,19 @@ def trajectory_embedding(representations, labels, *, method: str = "pca", seed: 
         X = _flat(R)
         lab = as_labels(labels, X.shape[0])
         E = _embed(X, method, seed)
-        emb[name] = E
+        emb[name] = readonly(E)
         knn[name] = _knn_accuracy(E, lab)
         sil[name] = float(silhouette_score(E, lab)) if len(np.unique(lab)) > 1 else float("nan")
+    return EmbeddingResult(method=method, embeddings=emb, labels=readonly(lab),
+                           knn_accuracy=knn, silhouette=sil)
+
+
+def plot_trajectory_embedding(result: EmbeddingResult):
+    """Fig. 6A from an :class:`EmbeddingResult`: one scatter per representation."""
+    from ._style import class_color, new_figure
+
+    emb, lab, knn, sil, method = (result.embeddings, result.labels, result.knn_accuracy,
+                                  result.silhouette, result.method)
     fig = new_figure(5.2 * len(emb), 4.8)
     axes = fig.subplots(1, len(emb), squeeze=False)[0]
     classes = np.unique(lab)
@@ -112,9 +135,8 @@ def trajectory_embedding(representations, labels, *, method: str = "pca", seed: 
         ax.set_xlabel(f"{method.upper()} 1 (arbitrary units)")
         ax.set_ylabel(f"{method.upper()} 2 (arbitrary units)")
     axes[-1].legend(title="class", fontsize="x-small", markerscale=2, ncol=2)
-    fig.suptitle("Fig. 6A / 003 Fig. 1D: 2-D embedding, one point per sample")
-    return EmbeddingResult(method=method, embeddings=emb, knn_accuracy=knn, silhouette=sil,
-                           figure=fig)
+    fig.suptitle("Fig. 6A / submission Fig. 1D: 2-D embedding, one point per sample")
+    return fig
 
 
 # --------------------------------------------------------------------------- cosine
@@ -136,7 +158,7 @@ def _cosine_matrix(H, labels, classes):
 
 @dataclass(frozen=True)
 class CosineSimilarityResult:
-    """Result of :func:`class_cosine_similarity`.
+    """Result of :func:`compute_class_cosine_similarity` (``matrices[name]`` is (C, C)).
 
     ``diag_is_row_max[name]``: every row's largest entry is on the diagonal;
     ``contrast[name]``: mean diagonal minus mean off-diagonal entry.
@@ -147,10 +169,9 @@ class CosineSimilarityResult:
     diag_is_row_max: dict
     n_rows_diag_max: dict
     contrast: dict
-    figure: object = field(repr=False, compare=False)
 
 
-def class_cosine_similarity(final_hidden, labels):
+def compute_class_cosine_similarity(final_hidden, labels):
     """Class-by-class average cosine similarity of final hidden layers (Fig. 6B-C).
 
     Parameters
@@ -170,12 +191,23 @@ def class_cosine_similarity(final_hidden, labels):
         lab = as_labels(labels, H.shape[0])
         classes = np.unique(lab)
         S = _cosine_matrix(H, lab, classes)
-        mats[name] = S
+        mats[name] = readonly(S)
         rows = np.argmax(S, axis=1) == np.arange(len(classes))
         nrows[name] = int(rows.sum())
         diag_max[name] = bool(rows.all())
         off = S[~np.eye(len(classes), dtype=bool)]
         contrast[name] = float(np.mean(np.diag(S)) - (off.mean() if off.size else 0.0))
+    return CosineSimilarityResult(classes=tuple(int(c) for c in classes), matrices=mats,
+                                  diag_is_row_max=diag_max, n_rows_diag_max=nrows,
+                                  contrast=contrast)
+
+
+def plot_class_cosine_similarity(result: CosineSimilarityResult):
+    """Fig. 6B-C from a :class:`CosineSimilarityResult`."""
+    from ._style import new_figure
+
+    mats, classes, contrast, nrows = (result.matrices, result.classes, result.contrast,
+                                      result.n_rows_diag_max)
     fig = new_figure(5.0 * len(mats), 4.4)
     axes = fig.subplots(1, len(mats), squeeze=False)[0]
     for ax, (name, S) in zip(axes, mats.items()):
@@ -188,15 +220,13 @@ def class_cosine_similarity(final_hidden, labels):
                      f"diagonal is row max in {nrows[name]}/{len(classes)} rows")
         fig.colorbar(im, ax=ax, label="mean cosine similarity")
     fig.suptitle("Fig. 6B-C: class-by-class cosine similarity of final hidden layers")
-    return CosineSimilarityResult(classes=tuple(int(c) for c in classes), matrices=mats,
-                                  diag_is_row_max=diag_max, n_rows_diag_max=nrows,
-                                  contrast=contrast, figure=fig)
+    return fig
 
 
 # --------------------------------------------------------------------------- distances
 @dataclass(frozen=True)
 class TrajectoryDistanceResult:
-    """Result of :func:`trajectory_distances`.
+    """Result of :func:`compute_trajectory_distances`.
 
     ``class_distance[c, d]``: mean l2 distance between trajectories of class c and class d
     (self-pairs excluded); ``ratio``: mean within-class over mean between-class distance;
@@ -209,18 +239,19 @@ class TrajectoryDistanceResult:
     between: float
     ratio: float
     n_rows_diag_min: int
-    figure: object = field(repr=False, compare=False)
+    sample_distance: np.ndarray = field(repr=False)
 
 
-def trajectory_distances(trajectories, labels, *, max_image: int = 2000):
-    """Pairwise l2 distances between whole trajectories (003 Fig. 1C).
+def compute_trajectory_distances(trajectories, labels, *, max_image: int = 2000):
+    """Pairwise l2 distances between whole trajectories (the submission's Fig. 1C).
 
     Parameters
     ----------
-    trajectories : array_like, shape (B, T, N) or (B, D)
+    trajectories : array_like, shape (T, B, N) or (B, D)
     labels : array_like of int, shape (B,)
     max_image : int
-        At most this many samples (sorted by class) are drawn in the sample-level image.
+        At most this many samples (sorted by class) are kept in ``sample_distance``, the
+        sample-level distance image.
 
     Returns
     -------
@@ -250,10 +281,24 @@ def trajectory_distances(trajectories, labels, *, max_image: int = 2000):
     off = M[~np.eye(C, dtype=bool)]
     between = float(off.mean()) if off.size else float("nan")
     n_min = int(np.sum(np.argmin(M, axis=1) == np.arange(C)))
+    step = max(1, int(np.ceil(D.shape[0] / max_image)))
+    return TrajectoryDistanceResult(classes=tuple(int(c) for c in classes),
+                                    class_distance=readonly(M), within=within, between=between,
+                                    ratio=float(within / between) if between > 0 else float("nan"),
+                                    n_rows_diag_min=n_min,
+                                    sample_distance=readonly(D[::step, ::step]))
+
+
+def plot_trajectory_distances(result: TrajectoryDistanceResult):
+    """The submission's Fig. 1C from a :class:`TrajectoryDistanceResult`."""
+    from ._style import new_figure
+
+    M, classes, within, between = (result.class_distance, result.classes, result.within,
+                                   result.between)
+    C = len(classes)
     fig = new_figure(11, 4.6)
     ax1, ax2 = fig.subplots(1, 2)
-    step = max(1, int(np.ceil(D.shape[0] / max_image)))
-    im = ax1.imshow(D[::step, ::step], cmap="viridis", interpolation="nearest")
+    im = ax1.imshow(result.sample_distance, cmap="viridis", interpolation="nearest")
     ax1.set_title("distance between samples (sorted by class)")
     ax1.set_xlabel("sample (sorted by class)")
     ax1.set_ylabel("sample (sorted by class)")
@@ -265,8 +310,5 @@ def trajectory_distances(trajectories, labels, *, max_image: int = 2000):
     ax2.set_ylabel("class")
     ax2.set_title(f"mean distance per class pair; within/between = {within / between:.3f}")
     fig.colorbar(im, ax=ax2, label="mean l2 distance")
-    fig.suptitle("003 Fig. 1C: l2 distance between whole residual trajectories")
-    return TrajectoryDistanceResult(classes=tuple(int(c) for c in classes), class_distance=M,
-                                    within=within, between=between,
-                                    ratio=float(within / between) if between > 0 else float("nan"),
-                                    n_rows_diag_min=n_min, figure=fig)
+    fig.suptitle("Submission Fig. 1C: l2 distance between whole residual trajectories")
+    return fig

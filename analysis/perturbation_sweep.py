@@ -1,10 +1,12 @@
-"""Perturbation from identity (``seeds/002``, Hauser 2019): magnitude against depth.
+"""Perturbation from identity (Hauser 2019, "On residual networks learning a perturbation from
+identity", arXiv 1902.04106): magnitude against depth.
 
 Each residual block is x -> x + F(x). Only the abstract is at hand, so the magnitudes are
 taken as ``|F(x)|_2`` (absolute) and ``|F(x)|_2 / |x|_2`` (scaled), averaged over samples and blocks.
 The paper finds the average scaled magnitude roughly inversely proportional to the number of
-blocks: a log-log slope near -1. This module fits that slope by least squares on
-log(scaled magnitude) against log(depth).
+blocks: a log-log slope near -1. :func:`compute_perturbation_slope` fits that slope by least
+squares on log(scaled magnitude) against log(depth) (:func:`nets.depth.loglog_slope`);
+:func:`plot_perturbation_slope` draws it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._style import new_figure
+from ._common import readonly
 
-__all__ = ["PerturbationSweepResult", "perturbation_slope"]
+__all__ = ["PerturbationSweepResult", "compute_perturbation_slope", "plot_perturbation_slope"]
 
 
 @dataclass(frozen=True)
 class PerturbationSweepResult:
-    """Result of :func:`perturbation_slope`; ``slope`` is d log(scaled) / d log(depth)."""
+    """Result of :func:`compute_perturbation_slope`; ``slope`` is d log(scaled) / d log(depth)."""
 
     depths: np.ndarray
     scaled: np.ndarray
@@ -28,10 +30,9 @@ class PerturbationSweepResult:
     slope: float
     intercept: float
     r2: float
-    figure: object = field(repr=False, compare=False)
 
 
-def perturbation_slope(depths, scaled, absolute=None):
+def compute_perturbation_slope(depths, scaled, absolute=None):
     """Fit the log-log slope of the scaled perturbation magnitude against depth.
 
     Parameters
@@ -46,17 +47,29 @@ def perturbation_slope(depths, scaled, absolute=None):
     -------
     PerturbationSweepResult
     """
+    from nets.depth import loglog_slope
+
     d = np.asarray(depths, dtype=float)
     s = np.asarray(scaled, dtype=float)
     if d.ndim != 1 or d.shape != s.shape or d.size < 2:
-        raise ValueError("`depths` and `scaled` must be 1-D of the same length >= 2.")
-    if np.any(d <= 0) or np.any(s <= 0):
-        raise ValueError("`depths` and `scaled` must be positive (log-log fit).")
+        raise ValueError("`depths` and `scaled` must be 1-D of the same length >= 2; got "
+                         f"shapes {d.shape} and {s.shape}.")
+    slope, intercept = loglog_slope(d, s)
     lx, ly = np.log(d), np.log(s)
-    slope, intercept = np.polyfit(lx, ly, 1)
     pred = intercept + slope * lx
     ss = np.sum((ly - ly.mean()) ** 2)
     r2 = float(1 - np.sum((ly - pred) ** 2) / ss) if ss > 0 else 1.0
+    absolute = None if absolute is None else readonly(np.asarray(absolute, float))
+    return PerturbationSweepResult(depths=readonly(d), scaled=readonly(s), absolute=absolute,
+                                   slope=float(slope), intercept=float(intercept), r2=r2)
+
+
+def plot_perturbation_slope(result: PerturbationSweepResult):
+    """The magnitude-against-depth figure from a :class:`PerturbationSweepResult`."""
+    from ._style import new_figure
+
+    d, s, absolute = result.depths, result.scaled, result.absolute
+    slope, intercept, r2 = result.slope, result.intercept, result.r2
     fig = new_figure(6.4, 4.4)
     ax = fig.subplots()
     ax.loglog(d, s, "o", color="#1b9e77", label="scaled |F(x)| / |x| (mean over samples, blocks)")
@@ -65,12 +78,9 @@ def perturbation_slope(depths, scaled, absolute=None):
               label=f"fit: slope {slope:.2f} (R^2 {r2:.2f})")
     ax.loglog(dd, s[0] * (dd / d[0]) ** -1.0, ":", color="0.5", label="slope -1 (the paper)")
     if absolute is not None:
-        ax.loglog(d, np.asarray(absolute, float), "s--", color="#d95f02",
-                  label="absolute |F(x)|")
+        ax.loglog(d, absolute, "s--", color="#d95f02", label="absolute |F(x)|")
     ax.set_xlabel("number of residual blocks (depth)")
     ax.set_ylabel("average perturbation magnitude")
-    ax.set_title("Perturbation from identity against depth (002)")
+    ax.set_title("Perturbation from identity against depth (Hauser 2019)")
     ax.legend(fontsize="small")
-    absolute = None if absolute is None else np.asarray(absolute, float)
-    return PerturbationSweepResult(depths=d, scaled=s, absolute=absolute, slope=float(slope),
-                                   intercept=float(intercept), r2=r2, figure=fig)
+    return fig

@@ -5,8 +5,12 @@ paper (ResNet with shared weights, ResNet with per-layer weights, MLP), runs eve
 :mod:`analysis`, and writes into `out_dir`:
 
 * ``report.md``: the claims table and every figure (PNG files beside it, in ``figures/``);
-* ``results.json``: the same numbers, a list under ``claims`` (id, claim, paper, ours,
-  verdict, rule), the dataset, the profile and the run time.
+* ``results.json``: the same numbers, a list under ``claims`` (id, claim, source, paper,
+  ours, verdict, rule, and ``numbers``: the values behind the text), the test errors and the
+  scikit-learn baselines on the same split, the dataset, the profile and the run time.
+
+Every trajectory comes from :func:`dynsys.iterate` (float64) on the trained networks'
+:class:`dynsys.Network` (:func:`nets.to_network`).
 
 Every file is written atomically. A second call with the same settings reuses the
 checkpoints and only re-runs the analyses.
@@ -14,8 +18,7 @@ checkpoints and only re-runs the analyses.
 The MLP has per-layer weights (what :mod:`nets` trains); to run it to 1000 layers (Fig. 2C,
 Fig. 5C-D) its last layer is repeated, y(t) = f(W(15) y(t-1) + b(15)) for t > 15, i.e. the
 shared-weight MLP of eq. 6 with the weights of its last layer. The optimizer settings are
-those of :class:`nets.TrainConfig` (Adam, lr 3e-3 for the ResNets and 1e-3 for the MLP,
-decaying by 0.85 per epoch, batch 64, early stopping after 5 epochs without improvement).
+the defaults of :class:`nets.TrainConfig`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from ._io import atomic_save_figure, atomic_write_json, atomic_write_text
+from .claims import TOLERANCES
 
 __all__ = ["Profile", "PROFILES", "ReproduceResult", "reproduce"]
 
@@ -85,20 +89,58 @@ PROFILES = {
 #: leaves it at chance level because its gradients vanish through 15 sigmoids).
 MLP_INIT_GAIN = None
 
-#: Figure files written by :func:`reproduce`, by analysis.
+#: Figure files written by :func:`reproduce`: figure key -> title. Each figure is drawn by
+#: the plot function of :data:`FIGURE_PLOTS` from one result of ``ReproduceResult.analyses``.
 FIGURES = {
     "fig2_residual_stats": "Fig. 2: residual mean and spread across layers",
     "fig3_classifier_neurons": "Fig. 3: the neuron each class's classifier weighs most",
     "fig4_noise": "Fig. 4: input noise, ResNet against MLP",
     "fig5_class_residuals": "Fig. 5: final-layer residuals class by class",
-    "fig6_embedding": "Fig. 6A / 003 Fig. 1D: 2-D embedding",
+    "fig6_embedding": "Fig. 6A / NIPS 2018 submission Fig. 1D: 2-D embedding",
     "fig6_cosine": "Fig. 6B-C: cosine similarity of final hidden layers",
-    "letter_fig1c_distances": "003 Fig. 1C: distances between trajectories",
+    "letter_fig1c_distances": "NIPS 2018 submission Fig. 1C: distances between trajectories",
     "sect6_jacobian": "Sect. 6: Jacobian at the class means of the last layer",
     "appendix_sensitivity": "Appendix A: sensitivity to layer perturbations",
     "sect7_adaptive_depth": "Sect. 7: adaptive depth",
-    "perturbation_sweep": "002: perturbation from identity against depth",
-    "exact_small_n": "Beyond the seeds: every fixed point of a small trained network",
+    "perturbation_sweep": "Hauser 2019: perturbation from identity against depth",
+    "exact_small_n": "Every fixed point of a small trained network",
+}
+
+#: Figure key -> (analysis key in ``ReproduceResult.analyses``, name of its plot function in
+#: :mod:`analysis`). A new section adds its analyses here and its titles to :data:`FIGURES`.
+FIGURE_PLOTS = {
+    "fig2_residual_stats": ("fig2_residual_stats", "plot_residual_stats"),
+    "fig3_classifier_neurons": ("fig3_classifier_neurons", "plot_classifier_neurons"),
+    "fig4_noise": ("fig4_noise", "plot_noise_sweep"),
+    "fig5_class_residuals": ("fig5_class_residuals", "plot_class_residuals"),
+    "fig6_embedding": ("fig6_embedding", "plot_trajectory_embedding"),
+    "fig6_cosine": ("fig6_cosine", "plot_class_cosine_similarity"),
+    "letter_fig1c_distances": ("letter_fig1c_distances", "plot_trajectory_distances"),
+    "sect6_jacobian": ("sect6_jacobian", "plot_jacobian_at_class_means"),
+    "appendix_sensitivity": ("appendix_sensitivity", "plot_layer_sensitivity"),
+    "sect7_adaptive_depth": ("sect7_adaptive_depth", "plot_adaptive_depth"),
+    "perturbation_sweep": ("perturbation_sweep", "plot_perturbation_slope"),
+    "exact_small_n": ("exact_small_n", "plot_exact_picture"),
+}
+
+#: Result key of :func:`analysis.build_claims` -> analysis key: what the claims' rules read.
+CLAIM_INPUTS = {
+    "stats": "fig2_residual_stats", "neurons": "fig3_classifier_neurons",
+    "noise": "fig4_noise", "class_res": "fig5_class_residuals",
+    "embedding": "fig6_embedding", "cosine": "fig6_cosine",
+    "distances": "letter_fig1c_distances", "jacobian": "sect6_jacobian",
+    "adaptive": "sect7_adaptive_depth", "sensitivity": "appendix_sensitivity",
+    "perturbation": "perturbation_sweep", "exact": "exact_small_n",
+}
+
+#: What the verdicts of a reduced profile are worth (a banner at the top of its report).
+BANNERS = {
+    "quick": ("This is a **quick** run: fewer epochs, samples, noise amplitudes and sweep "
+              "depths than the papers used. It shows that every analysis runs and which way "
+              "the numbers point; its verdicts neither confirm nor refute the papers' claims. "
+              "Judge the claims by a run of the full profile."),
+    "tiny": ("This is a **tiny** smoke run of seconds (two epochs, a few samples per class): "
+             "its numbers and verdicts mean nothing beyond \"the pipeline runs end to end\"."),
 }
 
 
@@ -119,8 +161,12 @@ class ReproduceResult:
     run_time_s : float
     reused_checkpoints : tuple of str
         Networks loaded from ``out_dir/checkpoints`` instead of trained.
+    test_errors : dict of str -> float
+        The three networks' test errors.
+    baselines : dict of str -> float
+        Test errors of the scikit-learn MLP and SVC on the same split.
     analyses : dict
-        The result object of every analysis, by figure key.
+        The result object of every analysis, by analysis key (see :data:`FIGURE_PLOTS`).
     """
 
     dataset: str
@@ -132,7 +178,9 @@ class ReproduceResult:
     claims: tuple
     run_time_s: float
     reused_checkpoints: tuple
-    analyses: dict = field(repr=False, compare=False)
+    test_errors: dict = field(default_factory=dict)
+    baselines: dict = field(default_factory=dict)
+    analyses: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 def _per_class_indices(labels, n, seed):
@@ -167,6 +215,16 @@ class _Progress:
             self.bar.close()
 
 
+def _profile(profile, quick):
+    if profile is None:
+        return PROFILES["quick" if quick else "full"]
+    if isinstance(profile, Profile):
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}; got {profile!r}.")
+    return PROFILES[profile]
+
+
 def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results/reproduce",
               progress: bool = True, data_dir=None, profile: str | Profile | None = None):
     """Train (or reload), run every analysis, write ``report.md`` and ``results.json``.
@@ -189,29 +247,14 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     -------
     ReproduceResult
     """
+    import analysis as A
     from nets.data import load_dataset
 
-    from . import (
-        adaptive_depth_summary, build_claims, class_cosine_similarity, class_residuals,
-        classifier_neurons, exact_picture, jacobian_at_class_means, layer_sensitivity,
-        noise_sweep, perturbation_slope, residual_stats, trajectory_distances,
-        trajectory_embedding,
-    )
-    from ._runner import (classifier_weights, final_hidden_forward, layer_weights,
-                          long_run_layers, record)
-    from ._training import (adaptive_or_load, config_for, sweep_or_load, test_error,
-                            train_or_load)
-    from .claims import claims_markdown
+    from ._runner import error_rate, final_hidden_forward, long_run_layers, network, record
+    from ._training import adaptive_or_load, config_for, sweep_or_load, train_or_load
 
     t_start = time.perf_counter()
-    if profile is None:
-        prof = PROFILES["quick" if quick else "full"]
-    elif isinstance(profile, Profile):
-        prof = profile
-    else:
-        if profile not in PROFILES:
-            raise ValueError(f"`profile` must be one of {', '.join(PROFILES)}; got {profile!r}.")
-        prof = PROFILES[profile]
+    prof = _profile(profile, quick)
     out = Path(out_dir)
     figdir = out / "figures"
     ckpt = out / "checkpoints"
@@ -227,103 +270,103 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
         base.update(kw)
         return config_for(ds, kind, **base)
 
-    bar = _Progress(14, progress)
+    bar = _Progress(15, progress)
     reused = []
     res = {}
     try:
-        # 1. the three networks of the paper -----------------------------------------------
-        models = {}
+        # the three networks of the paper, as dynsys Networks -----------------------------
+        nets_, depth = {}, {}
         for key, kind in (("resnet_shared", "shared"), ("resnet_variable", "per-layer"),
                           ("mlp", "mlp")):
             bar.stage(f"train {key}")
             extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
             m, _, was = train_or_load(cfg(kind, **extra), ds, ckpt_dir=ckpt, progress=progress)
-            models[key] = m
+            nets_[key], depth[key] = network(m), m.depth
             if was:
                 reused.append(key)
-        errors = {k: test_error(m, ds.x_test, ds.y_test) for k, m in models.items()}
+        errors = {k: error_rate(n, ds.x_test, ds.y_test, depth=depth[k])
+                  for k, n in nets_.items()}
+        shared = nets_["resnet_shared"]
         bar.done()
 
-        # 2. trajectories ------------------------------------------------------------------
+        bar.stage("scikit-learn baselines")
+        baselines = A.compute_baselines(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
+                                        seed=prof.seed).as_dict()
+        bar.done()
+
+        # trajectories: dynsys.iterate, (T, B, N) ----------------------------------------
         bar.stage("record trajectories")
         xt, yt = ds.x_test, ds.y_test
         sel = _per_class_indices(yt, prof.per_class, prof.seed)
-        rec = {k: record(m, xt[sel]) for k, m in models.items()}
+        rec = {k: record(n, xt[sel], depth=depth[k]) for k, n in nets_.items()}
         lsel = _per_class_indices(yt, prof.long_per_class, prof.seed)
         lay = long_run_layers(prof.long_depth)
-        long = {k: record(models[k], xt[lsel], depth=prof.long_depth, layers=lay)
+        long = {k: record(nets_[k], xt[lsel], depth=prof.long_depth, layers=lay)
                 for k in ("resnet_shared", "mlp")}
+        # the per-layer net has no layer past its training depth: its 15 layers, same samples
+        var_long = record(nets_["resnet_variable"], xt[lsel], depth=depth["resnet_variable"])
+        lab_long = yt[lsel]
         bar.done()
 
-        # 3. Fig. 2 ------------------------------------------------------------------------
         bar.stage("Fig. 2")
-        lab_long = yt[lsel]
-        # the per-layer net cannot run longer than it was trained: its 15 layers, same samples
-        var_long = record(models["resnet_variable"], xt[lsel])
-        res["fig2_residual_stats"] = residual_stats(
-            {"resnet_shared": long["resnet_shared"]["y"], "resnet_variable": var_long["y"],
-             "mlp": long["mlp"]["y"]},
+        res["fig2_residual_stats"] = A.compute_residual_stats(
+            {"resnet_shared": long["resnet_shared"].y, "resnet_variable": var_long.y,
+             "mlp": long["mlp"].y},
             lab_long,
             layers={"resnet_shared": lay, "mlp": lay},
-            steps={"resnet_shared": long["resnet_shared"]["step"], "mlp": long["mlp"]["step"],
-                   "resnet_variable": var_long["step"]},
+            steps={"resnet_shared": long["resnet_shared"].step, "mlp": long["mlp"].step,
+                   "resnet_variable": var_long.step},
+            spread_tol=TOLERANCES["spread_tol"], change_tol=TOLERANCES["step_converged"],
         )
         bar.done()
 
-        # 4. Fig. 3 ------------------------------------------------------------------------
         bar.stage("Fig. 3")
         nsel = _per_class_indices(yt, prof.neuron_per_class, prof.seed)
-        r3 = record(models["resnet_shared"], xt[nsel])
-        K, c = classifier_weights(models["resnet_shared"])
-        res["fig3_classifier_neurons"] = classifier_neurons(K, r3["y"], r3["x0"], yt[nsel])
+        r3 = record(shared, xt[nsel], depth=depth["resnet_shared"])
+        res["fig3_classifier_neurons"] = A.compute_classifier_neurons(shared.K, r3.y, r3.x0,
+                                                                      yt[nsel])
         bar.done()
 
-        # 5. Fig. 4 ------------------------------------------------------------------------
         bar.stage("Fig. 4 noise")
         zsel = np.random.default_rng(prof.seed).permutation(len(yt))[: prof.noise_samples]
-        res["fig4_noise"] = noise_sweep(
-            {"resnet_shared": final_hidden_forward(models["resnet_shared"]),
-             "mlp": final_hidden_forward(models["mlp"])},
+        res["fig4_noise"] = A.compute_noise_sweep(
+            {"resnet_shared": final_hidden_forward(shared, depth["resnet_shared"]),
+             "mlp": final_hidden_forward(nets_["mlp"], depth["mlp"])},
             xt[zsel], yt[zsel], np.asarray(prof.noise_amplitudes, dtype=float),
             n_realizations=prof.noise_realizations, seed=prof.seed)
         bar.done()
 
-        # 6. Fig. 5 ------------------------------------------------------------------------
         bar.stage("Fig. 5")
-        res["fig5_class_residuals"] = class_residuals(
-            {"resnet_shared": long["resnet_shared"]["y"][:, -1], "mlp": long["mlp"]["y"][:, -1]},
-            lab_long)
+        res["fig5_class_residuals"] = A.compute_class_residuals(
+            {"resnet_shared": long["resnet_shared"].y[-1], "mlp": long["mlp"].y[-1]},
+            lab_long, span_tol=TOLERANCES["span_tol"])
         bar.done()
 
-        # 7. Fig. 6 and the letter's Fig. 1C-D ---------------------------------------------
         bar.stage("Fig. 6 embedding")
         labs = yt[sel]
-        res["fig6_embedding"] = trajectory_embedding(
-            {"residual trajectories y(1..T)": rec["resnet_shared"]["y"],
-             "cumulative signal x(T)": rec["resnet_shared"]["h"]},
+        res["fig6_embedding"] = A.compute_trajectory_embedding(
+            {"residual trajectories y(1..T)": rec["resnet_shared"].y,
+             "cumulative signal x(T)": rec["resnet_shared"].h},
             labs, method=prof.embed_method, seed=prof.seed)
-        res["fig6_cosine"] = class_cosine_similarity(
-            {"resnet_shared": rec["resnet_shared"]["h"], "mlp": rec["mlp"]["h"]}, labs)
-        res["letter_fig1c_distances"] = trajectory_distances(rec["resnet_shared"]["y"], labs)
+        res["fig6_cosine"] = A.compute_class_cosine_similarity(
+            {"resnet_shared": rec["resnet_shared"].h, "mlp": rec["mlp"].h}, labs)
+        res["letter_fig1c_distances"] = A.compute_trajectory_distances(
+            rec["resnet_shared"].y, labs)
         bar.done()
 
-        # 8. Sect. 6 -----------------------------------------------------------------------
         bar.stage("Sect. 6 Jacobian")
-        W, _b = layer_weights(models["resnet_shared"])
-        res["sect6_jacobian"] = jacobian_at_class_means(
-            W, long["resnet_shared"]["y"][:, -1], lab_long)
+        res["sect6_jacobian"] = A.compute_jacobian_at_class_means(
+            shared, long["resnet_shared"].y[-1], lab_long)
         bar.done()
 
-        # 9. Appendix A --------------------------------------------------------------------
         bar.stage("Appendix A")
         ns = min(prof.sens_samples, len(sel))
         ssel = np.random.default_rng(prof.seed).permutation(len(sel))[:ns]
         s2 = min(10, prof.depth)
-        res["appendix_sensitivity"] = layer_sensitivity(
-            W, rec["resnet_shared"]["y"][ssel], K, s1=min(4, s2 - 1), s2=s2)
+        res["appendix_sensitivity"] = A.compute_layer_sensitivity(
+            shared, rec["resnet_shared"].y[:, ssel], s1=min(4, s2 - 1), s2=s2)
         bar.done()
 
-        # 10. Sect. 7 ----------------------------------------------------------------------
         bar.stage("Sect. 7 adaptive depth")
         runs = []
         for key, kind in (("resnet_shared", "shared"), ("resnet_variable", "per-layer")):
@@ -333,99 +376,122 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
             runs.append(run)
             if was:
                 reused.append(f"adaptive_{key}")
-        res["sect7_adaptive_depth"] = adaptive_depth_summary(runs)
+        res["sect7_adaptive_depth"] = A.compute_adaptive_depth(runs)
         bar.done()
 
-        # 11. perturbation sweep -----------------------------------------------------------
         bar.stage("perturbation sweep")
-        sds = load_dataset(dataset, root=data_dir, seed=prof.seed,
-                           n_train=prof.sweep_n_train or prof.n_train, n_test=prof.n_test)
+        sn = prof.sweep_n_train or prof.n_train
+        sds = load_dataset(dataset, root=data_dir, seed=prof.seed, n_train=sn,
+                           n_test=prof.n_test)
         scfg = config_for(sds, "shared", depth=prof.depth, epochs=prof.sweep_epochs,
-                          seed=prof.seed, data_root=data_dir,
-                          n_train=prof.sweep_n_train or prof.n_train, n_test=prof.n_test)
+                          seed=prof.seed, data_root=data_dir, n_train=sn, n_test=prof.n_test)
         sweep, was = sweep_or_load(scfg, sds, depths=prof.sweep_depths, ckpt_dir=ckpt,
                                    progress=progress)
         if was:
             reused.append("perturbation_sweep")
-        res["perturbation_sweep"] = perturbation_slope(*sweep)
+        res["perturbation_sweep"] = A.compute_perturbation_slope(*sweep)
         bar.done()
 
-        # 12. exact small-N picture --------------------------------------------------------
         bar.stage("exact small N")
         small = load_dataset("blobs", seed=prof.seed, blobs_features=prof.exact_n,
-                                  blobs_classes=prof.exact_classes, blobs_samples=1200)
+                             blobs_classes=prof.exact_classes, blobs_samples=1200)
         sm, _, was = train_or_load(
             config_for(small, "shared", depth=prof.depth, epochs=prof.exact_epochs,
                        seed=prof.seed, lr=prof.exact_lr), small, ckpt_dir=ckpt, progress=progress)
         if was:
             reused.append("exact_small_n")
-        Ws, bs = layer_weights(sm)
-        Ks, cs = classifier_weights(sm)
-        x0s = record(sm, small.x_test, depth=1)["x0"]
-        res["exact_small_n"] = exact_picture(Ws, bs, Ks, cs, x0s, small.y_test,
-                                             trained_depth=sm.depth,
-                                             long_depth=prof.long_depth, seed=prof.seed)
+        res["exact_small_n"] = A.compute_exact_picture(
+            network(sm), small.x_test, small.y_test, trained_depth=sm.depth,
+            long_depth=prof.long_depth, seed=prof.seed)
         bar.done()
 
-        # 13. claims -----------------------------------------------------------------------
+        # Further sections (an attractor census, say) add their results to `res` here,
+        # their figures to FIGURES / FIGURE_PLOTS and the keys their rules read to
+        # CLAIM_INPUTS.
+
         bar.stage("claims")
-        claims = build_claims(
-            dataset=ds.name, errors=errors, n_classes=ds.n_classes,
-            stats=res["fig2_residual_stats"],
-            neurons=res["fig3_classifier_neurons"], noise=res["fig4_noise"],
-            class_res=res["fig5_class_residuals"], embedding=res["fig6_embedding"],
-            cosine=res["fig6_cosine"], distances=res["letter_fig1c_distances"],
-            jacobian=res["sect6_jacobian"], adaptive=res["sect7_adaptive_depth"],
-            sensitivity=res["appendix_sensitivity"], perturbation=res["perturbation_sweep"],
-            exact=res["exact_small_n"])
+        claims = A.build_claims(
+            dataset=ds.name, errors=errors, n_classes=ds.n_classes, baselines=baselines,
+            **{k: res.get(a) for k, a in CLAIM_INPUTS.items()})
         bar.done()
 
-        # 14. files ------------------------------------------------------------------------
         bar.stage("write report")
         figures = {}
         for key in FIGURES:
-            figures[key] = atomic_save_figure(res[key].figure, figdir / f"{key}.png")
+            a_key, plot_name = FIGURE_PLOTS[key]
+            fig = getattr(A, plot_name)(res[a_key])
+            figures[key] = atomic_save_figure(fig, figdir / f"{key}.png")
         run_time = time.perf_counter() - t_start
+        counts = _verdict_counts(claims)
         summary = {
             "dataset": ds.name,
             "profile": prof.name,
+            "banner": BANNERS.get(prof.name),
             "settings": {k: (list(v) if isinstance(v, tuple) else v)
                          for k, v in asdict(prof).items()},
             "n_train": ds.n_train,
             "n_test": ds.n_test,
             "test_error": errors,
+            "baselines": baselines,
             "run_time_s": round(run_time, 2),
             "reused_checkpoints": reused,
             "figures": {k: str(p.relative_to(out)) for k, p in figures.items()},
             "claims": [r.to_dict() for r in claims],
-            "verdict_counts": {v: sum(r.verdict == v for r in claims)
-                               for v in ("reproduced", "partly", "not reproduced",
-                                         "not applicable")},
+            "verdict_counts": counts,
         }
         results_json = atomic_write_json(out / "results.json", summary)
         report = atomic_write_text(out / "report.md",
-                                   _report_md(ds, prof, errors, claims, figures, out, run_time,
-                                              reused, claims_markdown))
+                                   _report_md(ds, prof, errors, baselines, claims, figures,
+                                              out, run_time, reused))
         bar.done()
     finally:
         bar.close()
     return ReproduceResult(dataset=ds.name, profile=prof.name, out_dir=out, report=report,
                            results_json=results_json, figures=figures, claims=claims,
-                           run_time_s=run_time, reused_checkpoints=tuple(reused), analyses=res)
+                           run_time_s=run_time, reused_checkpoints=tuple(reused),
+                           test_errors=dict(errors), baselines=dict(baselines), analyses=res)
 
 
-def _report_md(ds, prof, errors, claims, figures, out, run_time, reused, claims_markdown):
-    counts = {v: sum(r.verdict == v for r in claims)
-              for v in ("reproduced", "partly", "not reproduced", "not applicable")}
-    lines = [
-        f"# resdyn reproduction report: {ds.name} ({prof.name} profile)",
-        "",
+def _verdict_counts(claims):
+    from .claims import VERDICTS
+
+    return {v: sum(r.verdict == v for r in claims) for v in VERDICTS}
+
+
+def _numbers_text(numbers) -> str:
+    """The numbers of a claim as one short line: ``key = value`` pairs."""
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k}: {fmt(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, (list, tuple)) and len(v) > 8:
+            return f"[{len(v)} values]"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        if hasattr(v, "shape"):
+            return f"[{v.size} values]"
+        return str(v)
+
+    return ", ".join(f"{k} = {fmt(v)}" for k, v in numbers.items())
+
+
+def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reused):
+    from .claims import claims_markdown
+
+    counts = _verdict_counts(claims)
+    lines = [f"# resdyn reproduction report: {ds.name} ({prof.name} profile)", ""]
+    if prof.name in BANNERS:
+        lines += [f"> {BANNERS[prof.name]}", ""]
+    lines += [
         f"- data: {ds.name}, {ds.n_train} training and {ds.n_test} test samples, "
         f"{ds.n_features} features, {ds.n_classes} classes",
         f"- networks: depth {prof.depth}, width {ds.n_features}, logistic residuals; at most "
         f"{prof.epochs} epochs (nets.TrainConfig defaults otherwise); the MLP runs beyond 15 "
         "layers by repeating its last layer",
         "- test error: " + ", ".join(f"{k} {100 * v:.2f} %" for k, v in errors.items()),
+        "- scikit-learn on the same split (default settings): "
+        + ", ".join(f"{k} {100 * v:.2f} %" for k, v in baselines.items()),
         f"- long runs: {prof.long_depth} layers on {prof.long_per_class} test samples per class",
         f"- run time: {run_time:.1f} s"
         + (f" (reused checkpoints: {', '.join(reused)})" if reused else ""),
@@ -434,13 +500,18 @@ def _report_md(ds, prof, errors, claims, figures, out, run_time, reused, claims_
         "## Claims",
         "",
         "Every value in the *ours* column was computed by this run; the verdict follows from it "
-        "by the rule listed below the table (module `analysis.claims`).",
+        "by the rule listed below the table (module `analysis.claims`). The numbers behind "
+        "each value are listed with its rule and stored under `claims[].numbers` in "
+        "`results.json`.",
         "",
         claims_markdown(claims),
-        "### Rules",
+        "### Rules and numbers",
         "",
     ]
-    lines += [f"- `{r.id}`: {r.rule}" for r in claims]
+    for r in claims:
+        lines.append(f"- `{r.id}`: {r.rule}")
+        if r.numbers:
+            lines.append(f"  - numbers: {_numbers_text(r.numbers)}")
     lines += ["", "## Figures", ""]
     for key, title in FIGURES.items():
         rel = figures[key].relative_to(out)

@@ -8,8 +8,10 @@ saddle, passed slowly.
 
 Since ybar_c need not be a fixed point, the analysis also refines it by Newton's method to a
 nearby fixed point y*_c (:func:`dynsys.refine_fixed_point`) and classifies y*_c both as a
-fixed point of the flow (real parts of the spectrum) and
-of the step-1 layer map that the network computes (moduli of the multipliers).
+fixed point of the flow (real parts of the spectrum) and of the step-1 layer map that the
+network computes (moduli of the multipliers), both as :func:`dynsys.refine_fixed_point`
+reports them. :func:`compute_jacobian_at_class_means` returns the numbers,
+:func:`plot_jacobian_at_class_means` draws them.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, class_mean
-from ._style import class_color, new_figure
+from ._common import as_labels, class_mean, readonly
 
-__all__ = ["ClassJacobian", "JacobianResult", "jacobian_at_class_means", "describe_type"]
+__all__ = ["ClassJacobian", "JacobianResult", "compute_jacobian_at_class_means",
+           "plot_jacobian_at_class_means", "describe_type"]
 
 
 def describe_type(label: str, n_unstable: int) -> str:
@@ -51,31 +53,38 @@ class ClassJacobian:
 
 @dataclass(frozen=True)
 class JacobianResult:
-    """Result of :func:`jacobian_at_class_means`; ``per_class`` is a tuple of ClassJacobian."""
+    """Result of :func:`compute_jacobian_at_class_means`; ``per_class`` is a tuple of
+    ClassJacobian. The tolerances it was computed with are stored under their names."""
 
     per_class: tuple
     saddle_classes: tuple
     index1_small_classes: tuple
     n_distinct_fixed_points: int
     small: float
-    figure: object = field(repr=False, compare=False)
+    zero_tol: float
+    residual_tol: float
+    refined: bool
 
 
-def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
-                            tol: float = 1e-6, refine: bool = True):
+def compute_jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
+                                    zero_tol: float = 1e-6, residual_tol: float = 1e-10,
+                                    refine: bool = True):
     """Spectrum of eq. 3's Jacobian at each class's mean final residual (Sect. 6).
 
     Parameters
     ----------
-    W : array_like, shape (N, N)
-        The shared weight matrix.
+    W : dynsys.Network or array_like, shape (N, N)
+        The shared-weight network (or its weight matrix).
     final_residuals : array_like, shape (B, N)
         y(T) of the samples (T = 1000 in the paper).
     labels : array_like of int, shape (B,)
     small : float
         A positive eigenvalue is "small" when its real part is below this (the paper: 0.02).
-    tol : float
-        Real parts within ``[-tol, tol]`` count as zero.
+    zero_tol : float
+        Real parts within ``[-zero_tol, zero_tol]`` (and multiplier moduli within `zero_tol`
+        of 1) count as zero: the point is non-hyperbolic.
+    residual_tol : float
+        Newton's acceptance threshold on the residual of the refined fixed point.
     refine : bool
         Also refine each class mean to a fixed point and classify it.
 
@@ -83,10 +92,8 @@ def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
     -------
     JacobianResult
     """
-    from dynsys import classify_multipliers, layer_map_jacobian
-    from dynsys._local import refine_fixed_point, spectrum_at
+    from dynsys import refine_fixed_point, spectrum_at
 
-    W = np.asarray(W, dtype=np.float64)
     Y = np.asarray(final_residuals, dtype=np.float64)
     lab = as_labels(labels, Y.shape[0])
     classes = np.unique(lab)
@@ -94,20 +101,16 @@ def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
     out = []
     fps = []
     for c, ybar in zip(classes, means):
-        sp = spectrum_at(W, ybar, tol=tol)
+        sp = spectrum_at(W, ybar, zero_tol=zero_tol)
         ev = np.asarray(sp.eigenvalues)
         npos, maxre = int(sp.unstable_dim), float(sp.max_real)
         kind = describe_type(sp.stability, npos)
         if refine:
-            rf = refine_fixed_point(W, ybar, tol=1e-10, eig_tol=tol)
+            rf = refine_fixed_point(W, ybar, residual_tol=residual_tol, zero_tol=zero_tol)
             ystar = np.asarray(rf.point)
             flow = describe_type(rf.stability, rf.unstable_dim)
-            if rf.in_box:
-                mu = np.linalg.eigvals(layer_map_jacobian(W, np.clip(ystar, 1e-12, 1 - 1e-12)))
-                n_out = int(np.sum(np.abs(mu) > 1 + tol))
-                mp = describe_type(classify_multipliers(mu, tol), n_out)
-            else:
-                mp = "outside the unit cube"
+            mp = (describe_type(rf.map_stability, rf.map_unstable_dim) if rf.in_box
+                  else "outside the unit cube")
             fp_max = float(np.max(np.real(rf.eigenvalues)))
             rn, conv, inbox = float(rf.residual), bool(rf.converged), bool(rf.in_box)
             fps.append(ystar)
@@ -116,16 +119,29 @@ def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
         out.append(ClassJacobian(
             cls=int(c), max_real=maxre, n_positive=npos,
             small_positive=bool(npos == 1 and 0 < maxre < small), type_at_mean=kind,
-            fixed_point=ystar, residual_norm=float(rn), converged=bool(conv), in_box=inbox,
-            distance=float(np.linalg.norm(ystar - ybar)), fp_max_real=fp_max,
-            fp_type_flow=flow, fp_type_map=mp, eigenvalues=ev,
+            fixed_point=readonly(ystar), residual_norm=float(rn), converged=bool(conv),
+            in_box=inbox, distance=float(np.linalg.norm(ystar - ybar)), fp_max_real=fp_max,
+            fp_type_flow=flow, fp_type_map=mp, eigenvalues=readonly(ev),
         ))
     n_fp = 0
     if fps:
         from .fig5_class_residuals import count_distinct_states
 
         n_fp = count_distinct_states(np.array(fps), 1e-4)[0]
+    return JacobianResult(
+        per_class=tuple(out),
+        saddle_classes=tuple(cj.cls for cj in out if cj.type_at_mean.startswith("saddle")),
+        index1_small_classes=tuple(cj.cls for cj in out if cj.small_positive),
+        n_distinct_fixed_points=int(n_fp), small=float(small), zero_tol=float(zero_tol),
+        residual_tol=float(residual_tol), refined=bool(refine),
+    )
 
+
+def plot_jacobian_at_class_means(result: JacobianResult):
+    """Sect. 6's figure from a :class:`JacobianResult`: spectra and largest real parts."""
+    from ._style import class_color, new_figure
+
+    out, refine = result.per_class, result.refined
     fig = new_figure(12, 4.6)
     ax1, ax2 = fig.subplots(1, 2)
     for cj in out:
@@ -151,9 +167,4 @@ def jacobian_at_class_means(W, final_residuals, labels, *, small: float = 0.1,
     ax2.set_title("B: largest real part per class")
     ax2.legend(fontsize="small")
     fig.suptitle("Sect. 6: Jacobian of eq. 3 at the class means of the last layer")
-    return JacobianResult(
-        per_class=tuple(out),
-        saddle_classes=tuple(cj.cls for cj in out if cj.type_at_mean.startswith("saddle")),
-        index1_small_classes=tuple(cj.cls for cj in out if cj.small_positive),
-        n_distinct_fixed_points=int(n_fp), small=float(small), figure=fig,
-    )
+    return fig

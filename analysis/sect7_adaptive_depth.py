@@ -1,4 +1,5 @@
-"""Sect. 7 of Lagzi (2018) and Sect. 3 of the letter: the adaptive-depth rule.
+"""Sect. 7 of Lagzi (2018) and Sect. 3 of the NIPS 2018 submission "Compact representations and
+pruning in residual networks": the adaptive-depth rule.
 
 The rule (applied by :mod:`nets` during training): after each epoch compare the residuals of
 the last two layers on training data; when the mean over neurons of |r1 - r2| is below a
@@ -6,17 +7,16 @@ threshold (0.01), remove the last layer. This module summarises such runs: the d
 each epoch, the final depth, and the test error against the same architecture trained at full
 depth. The paper: per-layer weights shrink to 3 layers at 1.7 % error (15 layers: similar);
 shared weights shrink to 5 layers with no change in accuracy.
+:func:`compute_adaptive_depth` collects the runs, :func:`plot_adaptive_depth` draws them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from ._style import NET_COLORS, new_figure
-
-__all__ = ["DepthRun", "AdaptiveDepthResult", "adaptive_depth_summary"]
+__all__ = ["DepthRun", "AdaptiveDepthResult", "compute_adaptive_depth", "plot_adaptive_depth"]
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,12 @@ class DepthRun:
 
 @dataclass(frozen=True)
 class AdaptiveDepthResult:
-    """Result of :func:`adaptive_depth_summary`."""
+    """Result of :func:`compute_adaptive_depth`: the :class:`DepthRun` of each network."""
 
     runs: dict
-    figure: object = field(repr=False, compare=False)
 
 
-def adaptive_depth_summary(runs):
+def compute_adaptive_depth(runs):
     """Depth against epoch and the error of pruned against full-depth nets (Sect. 7).
 
     Parameters
@@ -76,6 +75,14 @@ def adaptive_depth_summary(runs):
     runs = {r.name: r for r in runs}
     if not runs:
         raise ValueError("`runs` must hold at least one DepthRun.")
+    return AdaptiveDepthResult(runs=runs)
+
+
+def plot_adaptive_depth(result: AdaptiveDepthResult):
+    """Sect. 7's figure from an :class:`AdaptiveDepthResult`: depth per epoch, errors."""
+    from ._style import NET_COLORS, new_figure
+
+    runs = result.runs
     fig = new_figure(11, 4.2)
     ax1, ax2 = fig.subplots(1, 2)
     for name, r in runs.items():
@@ -99,4 +106,4 @@ def adaptive_depth_summary(runs):
     ax2.set_title("B: test error, pruned against full depth")
     ax2.legend(fontsize="small")
     fig.suptitle("Sect. 7: adaptive depth during training")
-    return AdaptiveDepthResult(runs=runs, figure=fig)
+    return fig

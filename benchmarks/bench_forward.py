@@ -1,9 +1,10 @@
-"""Forward pass of the layer maps: speed against bare GEMMs and streaming memory (issue 3).
+"""Forward pass of the layer maps: speed against bare GEMMs and streaming memory.
 
 Prints, in one run:
 
 1. a 15-layer shared-weight residual forward, B = 10,000, N = 784, float32
-   (``dynsys.iterate(..., record="final")``, validation included) against 15 bare matrix
+   (``dynsys.iterate(net, x0, 15, record="final")``, validation of x0 included; the
+   ``dynsys.Network`` is built once, outside the timing) against 15 bare matrix
    products of the same shapes (``np.matmul(x, W.T, out=buf)``), interleaved, with the
    ratio of medians and of minima (goal: <= 1.25), for both engines (the default "auto" picks "fused" here;
    ``engine="layerwise"`` and ``engine="fused"``);
@@ -51,6 +52,7 @@ def bench_speed(B, N, T, reps):
     import dynsys
 
     x0, W, b = _net(B, N, np.float32)
+    net = dynsys.Network(W, b)
     buf = np.empty_like(x0)
     x = x0.copy()
 
@@ -59,13 +61,13 @@ def bench_speed(B, N, T, reps):
             np.matmul(x, W.T, out=buf)
 
     def forward():
-        dynsys.iterate(x0, W, b, T, record="final", engine="layerwise")
+        dynsys.iterate(net, x0, T, record="final", engine="layerwise")
 
     def fused():
-        dynsys.iterate(x0, W, b, T, record="final", engine="fused")
+        dynsys.iterate(net, x0, T, record="final", engine="fused")
 
     for engine in ("layerwise", "fused"):  # compile / load the kernels
-        dynsys.iterate(x0[:2000], W, b, 2, record="final", engine=engine)
+        dynsys.iterate(net, x0[:2000], 2, record="final", engine=engine)
     gemms()
     forward()
     fused()
@@ -100,11 +102,13 @@ x0 = rng.random((B, N)).astype(np.float32)
 W = (rng.standard_normal((N, N)) * (2.0 / np.sqrt(N))).astype(np.float32)
 b = (0.1 * rng.standard_normal(N)).astype(np.float32)
 labels = rng.integers(0, 10, B)
-dynsys.iterate(x0[:2000], W, b, 2, record="stats", labels=labels[:2000], n_classes=10, tol=1e-6)
+net = dynsys.Network(W, b)
+dynsys.iterate(net, x0[:2000], 2, record="stats", labels=labels[:2000], n_classes=10,
+               change_tol=1e-6)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 tracemalloc.start()
 t0 = time.perf_counter()
-r = dynsys.iterate(x0, W, b, T, record="stats", labels=labels, n_classes=10, tol=1e-6)
+r = dynsys.iterate(net, x0, T, record="stats", labels=labels, n_classes=10, change_tol=1e-6)
 wall = time.perf_counter() - t0
 traced = tracemalloc.get_traced_memory()[1]
 tracemalloc.stop()
@@ -154,7 +158,7 @@ def main(argv=None):
     if not args.skip_memory:
         m = bench_memory(mB, N, mT)
         okm = m["rss_peak"] < GOAL_BYTES
-        print(f"streaming run, record='stats' with 10 class labels and tol, {mT} layers, "
+        print(f"streaming run, record='stats' with 10 class labels and change_tol, {mT} layers, "
               f"B={mB}, N={N}, float32 ({m['wall_s']:.1f} s)")
         print(f"  peak RSS {m['rss_peak'] / 2**20:.0f} MiB (process before the run "
               f"{m['rss_before'] / 2**20:.0f} MiB); peak traced allocations during the run "

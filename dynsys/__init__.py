@@ -39,6 +39,8 @@ __all__ += [
     "ResidualSystem", "as_system", "jacobian", "layer_map", "layer_map_jacobian",
     "logistic", "logit", "vector_field",
 ]
+from ._system import residual_map, residual_map_jacobian
+__all__ += ["residual_map", "residual_map_jacobian"]
 
 # --- fixed points 
 from ._fixed_points import (
@@ -74,3 +76,8 @@ __all__ += [
     "Basins", "basins", "NoiseTrajectory", "Trajectory", "integrate", "integrate_noise",
     "LocalSpectrum", "RefinedFixedPoint", "refine_fixed_point", "spectrum_at",
 ]
+
+# --- attractor census 
+from ._census import AttractorCensus, attractor_census
+
+__all__ += ["AttractorCensus", "attractor_census"]

@@ -1,6 +1,7 @@
 """Every fixed point of eq. 3, dy/dt = y (1 - y) (W y), by pattern enumeration.
 
-Algorithm (REFERENCE.md section 2; Lagzi 2018, ``seeds/001``, eq. 3):
+Algorithm (Lagzi 2018, "Residual networks classify inputs based on their neural transient
+dynamics", eq. 3):
 
 1. At a fixed point every coordinate has a vanishing factor: ``y_i = 0``, ``y_i = 1`` or
    ``(W y)_i = 0``. A *pattern* picks one per coordinate, coded 0, 1, 2 (interior).
@@ -15,11 +16,15 @@ Algorithm (REFERENCE.md section 2; Lagzi 2018, ``seeds/001``, eq. 3):
    pattern (code 0/1 wherever ``y_i`` is 0/1), which also makes streaming counts exact.
 4. At a fixed point the Jacobian is block-triangular: eigenvalues ``(W y)_i`` at coordinates at
    0, ``-(W y)_i`` at coordinates at 1, and those of ``diag(y_I (1 - y_I)) W[I,I]``. The step-1
-   layer map ``g(y) = f(f^-1(y) + W y)`` has the multipliers ``exp`` of the boundary
-   eigenvalues and ``1 + lambda`` for the interior ones.
+   layer map (in logit coordinates ``z(t+1) = z(t) + W sigmoid(z(t))``) has the multipliers
+   ``exp`` of the boundary eigenvalues and ``1 + lambda`` for the interior ones.
 
-Numeric mode runs a Numba kernel (:mod:`dynsys._kernels.enumeration`); exact mode
-(:mod:`dynsys._fixed_points_exact`) does rational arithmetic for N <= 6.
+Two engines produce the same raw fields (points, patterns, eigenvalues, label codes, in-box
+flags, multiplicities, degenerate patterns): the Numba kernel of
+:mod:`dynsys._kernels.enumeration` (numeric mode, floating point with named tolerances) and
+:mod:`dynsys._fixed_points_exact` (exact mode, rational arithmetic, N <= 6). Both label with
+:func:`dynsys._stability.label_index`, and :func:`_assemble` turns either into one
+:class:`FixedPoints`.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ._validation import as_square_matrix, check_choice, check_positive_float
+from ._arrays import readonly as _readonly
+from ._network import Network, as_weights
 from ._stability import LABELS
 from ._system import ResidualSystem
-from ._arrays import readonly as _readonly
+from ._validation import check_choice, check_int, check_positive_float
 
 __all__ = [
     "FixedPoints",
@@ -48,6 +54,7 @@ __all__ = [
     "KIND_NO_SOLUTION",
     "KIND_CONTINUUM",
     "OUTSIDE",
+    "TOLERANCE_NAMES",
     "decode_patterns",
     "encode_patterns",
 ]
@@ -64,9 +71,17 @@ KIND_NO_SOLUTION = "no solution"
 KIND_CONTINUUM = "continuum"
 #: ``map_stability`` of points outside the box, where the layer map is not defined.
 OUTSIDE = "outside"
+#: The tolerances of the numeric mode, in the order of the kernel's ``tols`` array.
+TOLERANCE_NAMES = ("rank_tol", "residual_tol", "face_tol", "zero_tol")
 
 _FILTER_CODES = {None: 0, "in_box": 1, "stable": 2, "stable_in_box": 3}
 _LABEL_DTYPE = "<U14"
+# Default tolerances: relative to max|W| (rank, residual, zero) or absolute (face, since y is
+# dimensionless).
+_REL = 1e-9
+_DEFAULT_FACE_TOL = 1e-9
+# flow and map label codes -> strings; code -1 (outside the box) is row 0
+_CODE_LABELS = np.array((OUTSIDE,) + tuple(LABELS), dtype=_LABEL_DTYPE)
 
 
 def encode_patterns(codes) -> np.ndarray:
@@ -95,16 +110,19 @@ def decode_patterns(index, n: int) -> np.ndarray:
 _TRIT_TABLE = ((np.arange(729)[:, None] // 3 ** np.arange(6)) % 3).astype(np.int8)
 
 
+def _fmt_tol(value) -> str:
+    return "None" if value is None else f"{value:.3g}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DegeneratePatterns:
     """Patterns whose interior block ``W[I,I]`` is singular.
 
     Attributes
     ----------
     patterns : ndarray of int8, shape (D, N)
-        Codes 0, 1, 2 (interior), one row per stored degenerate pattern.
+        Codes 0, 1, 2 (interior), one row per stored degenerate pattern, in pattern-index
+        order.
     kind : ndarray of str, shape (D,)
         ``"no solution"`` (inconsistent system) or ``"continuum"`` (consistent: an affine set
         of fixed points of dimension ``dimension`` passes through the pattern's face).
@@ -126,6 +144,11 @@ class DegeneratePatterns:
     def __len__(self) -> int:
         return int(self.n_no_solution + self.n_continuum)
 
+    def __repr__(self) -> str:
+        return (f"DegeneratePatterns(N={self.patterns.shape[1]}, stored={self.patterns.shape[0]}, "
+                f"n_continuum={self.n_continuum}, n_no_solution={self.n_no_solution}, "
+                f"truncated={self.truncated})")
+
     @property
     def total(self) -> int:
         """Number of degenerate patterns (stored or not)."""
@@ -144,7 +167,7 @@ class DegeneratePatterns:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FixedPointCounts:
     """Counts of the distinct isolated fixed points of eq. 3 by type, without the points.
 
@@ -167,11 +190,14 @@ class FixedPointCounts:
     disagreements : int
         In-box points whose flow and map labels differ.
     unstable_dim_in_box, unstable_dim_out_of_box : ndarray of int, shape (N + 1,)
-        Histograms of the number of eigenvalues with positive real part.
+        Histograms of the number of eigenvalues with real part above `zero_tol`.
     n_no_solution, n_continuum : int
         Degenerate patterns (singular interior block) by kind.
     n_patterns : int
         ``3^N``.
+    zero_tol, rank_tol, residual_tol, face_tol : float
+        The tolerances the counts were computed with (see :func:`fixed_points`; all 0.0 in
+        exact mode).
     """
 
     n: int
@@ -188,6 +214,16 @@ class FixedPointCounts:
     n_no_solution: int
     n_continuum: int
     n_patterns: int
+    zero_tol: float | None = None
+    rank_tol: float | None = None
+    residual_tol: float | None = None
+    face_tol: float | None = None
+
+    def __repr__(self) -> str:
+        return (f"FixedPointCounts(N={self.n}, total={self.total}, in_box={self.in_box}, "
+                f"stable={self.stable}, stable_in_box={self.stable_in_box}, "
+                f"disagreements={self.disagreements}, degenerate={self.n_degenerate}, "
+                f"zero_tol={_fmt_tol(self.zero_tol)})")
 
     @property
     def generic_total(self) -> int:
@@ -205,6 +241,11 @@ class FixedPointCounts:
     @property
     def n_degenerate(self) -> int:
         return self.n_no_solution + self.n_continuum
+
+    @property
+    def tolerances(self) -> dict:
+        """The tolerances by name, to pass back to :func:`count_fixed_points`."""
+        return {name: getattr(self, name) for name in TOLERANCE_NAMES}
 
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -224,6 +265,7 @@ class FixedPointCounts:
             "unstable_dim_out_of_box": self.unstable_dim_out_of_box.tolist(),
             "n_no_solution": self.n_no_solution,
             "n_continuum": self.n_continuum,
+            **self.tolerances,
         }
 
     def table(self, only=None) -> str:
@@ -250,9 +292,14 @@ def _mapping(values) -> MappingProxyType:
     return MappingProxyType({lab: int(v) for lab, v in zip(LABELS, values)})
 
 
-@dataclass(frozen=True)
+#: Point-level array fields of :class:`FixedPoints` (one row per point).
+_POINT_FIELDS = ("points", "patterns", "multiplicity", "eigenvalues", "stability",
+                 "unstable_dim", "map_stability", "map_unstable_dim", "in_box", "residual")
+
+
+@dataclass(frozen=True, repr=False)
 class FixedPoints:
-    """The distinct isolated fixed points of eq. 3 and their stability.
+    """The distinct isolated fixed points of eq. 3 and their stability (flow and layer map).
 
     Attributes
     ----------
@@ -272,14 +319,16 @@ class FixedPoints:
     stability : ndarray of str, shape (M,)
         Flow label: ``"stable"``, ``"unstable"``, ``"saddle"`` or ``"non-hyperbolic"``.
     unstable_dim : ndarray of int, shape (M,)
-        Number of eigenvalues with real part ``> tol``.
-    in_box : ndarray of bool, shape (M,)
-        Whether the point lies in [0, 1]^N (the only points sigmoid outputs can approach).
-    residual : ndarray, shape (M,)
-        ``max_i |F(y)_i|``.
+        Number of eigenvalues with real part ``> zero_tol``.
     map_stability : ndarray of str, shape (M,)
         Label of the step-1 layer map for in-box points (multipliers :attr:`multipliers`),
         ``"outside"`` for points outside the box.
+    map_unstable_dim : ndarray of int, shape (M,)
+        Number of multipliers with modulus ``> 1 + zero_tol`` for in-box points, -1 outside.
+    in_box : ndarray of bool, shape (M,)
+        Whether the point lies in [0, 1]^N (the only points sigmoid outputs can approach).
+    residual : ndarray, shape (M,)
+        ``max_i |F(y)_i|`` at the float64 :attr:`points`.
     degenerate : DegeneratePatterns
         Patterns with a singular interior block, by kind.
     only : str or None
@@ -288,8 +337,10 @@ class FixedPoints:
         Whether exact arithmetic produced the points and the labels.
     points_exact : tuple or None
         Exact mode: one tuple of SymPy Rationals per point.
-    tol : float
-        The absolute tolerance used for eigenvalue signs (relative tolerance times max|W|).
+    zero_tol, rank_tol, residual_tol, face_tol : float
+        The absolute tolerances the result was computed with (see :func:`fixed_points`);
+        ``fixed_points(W, only=fp.only, **fp.tolerances)`` reproduces the result. Exact mode
+        stores 0.0 for each: its decisions are exact comparisons with zero.
     """
 
     W: np.ndarray
@@ -299,17 +350,27 @@ class FixedPoints:
     eigenvalues: np.ndarray
     stability: np.ndarray
     unstable_dim: np.ndarray
+    map_stability: np.ndarray
+    map_unstable_dim: np.ndarray
     in_box: np.ndarray
     residual: np.ndarray
-    map_stability: np.ndarray
     degenerate: DegeneratePatterns
     only: str | None = None
     exact: bool = False
     points_exact: tuple | None = field(default=None, repr=False)
-    tol: float = 1e-9
+    zero_tol: float = 0.0
+    rank_tol: float = 0.0
+    residual_tol: float = 0.0
+    face_tol: float = 0.0
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
+
+    def __repr__(self) -> str:
+        return (f"FixedPoints(N={self.n}, points={len(self)}, in_box={int(self.in_box.sum())}, "
+                f"stable={int(np.count_nonzero(self.stability == 'stable'))}, "
+                f"degenerate={len(self.degenerate)}, only={self.only!r}, exact={self.exact}, "
+                f"zero_tol={_fmt_tol(self.zero_tol)})")
 
     @property
     def n(self) -> int:
@@ -320,6 +381,11 @@ class FixedPoints:
     def n_singular(self) -> int:
         """Number of degenerate patterns (singular interior block)."""
         return len(self.degenerate)
+
+    @property
+    def tolerances(self) -> dict:
+        """The tolerances by name, to pass back to :func:`fixed_points`."""
+        return {name: getattr(self, name) for name in TOLERANCE_NAMES}
 
     @property
     def multipliers(self) -> np.ndarray:
@@ -340,12 +406,9 @@ class FixedPoints:
         """A new result with the rows where `mask` (bool (M,) or indices) holds."""
         idx = np.arange(len(self))[mask]
         pe = None if self.points_exact is None else tuple(self.points_exact[i] for i in idx)
-        kw = {}
-        for name in ("points", "patterns", "multiplicity", "eigenvalues", "stability",
-                     "unstable_dim", "in_box", "residual", "map_stability"):
-            kw[name] = _readonly(getattr(self, name)[idx].copy())
+        kw = {name: _readonly(getattr(self, name)[idx].copy()) for name in _POINT_FIELDS}
         return FixedPoints(W=self.W, degenerate=self.degenerate, only=self.only,
-                           exact=self.exact, points_exact=pe, tol=self.tol, **kw)
+                           exact=self.exact, points_exact=pe, **self.tolerances, **kw)
 
     def counts(self) -> FixedPointCounts:
         """The :class:`FixedPointCounts` of the stored points."""
@@ -373,6 +436,7 @@ class FixedPoints:
             n_no_solution=int(self.degenerate.n_no_solution),
             n_continuum=int(self.degenerate.n_continuum),
             n_patterns=3**n,
+            **self.tolerances,
         )
 
     def summary(self) -> str:
@@ -386,7 +450,7 @@ class FixedPoints:
             "n": self.n,
             "exact": self.exact,
             "only": self.only,
-            "tol": self.tol,
+            **self.tolerances,
             "W": self.W.tolist(),
             "points": self.points.tolist(),
             "patterns": self.patterns.tolist(),
@@ -394,9 +458,10 @@ class FixedPoints:
             "eigenvalues": np.stack([self.eigenvalues.real, self.eigenvalues.imag], -1).tolist(),
             "stability": self.stability.tolist(),
             "unstable_dim": self.unstable_dim.tolist(),
+            "map_stability": self.map_stability.tolist(),
+            "map_unstable_dim": self.map_unstable_dim.tolist(),
             "in_box": self.in_box.tolist(),
             "residual": self.residual.tolist(),
-            "map_stability": self.map_stability.tolist(),
             "degenerate": {
                 "patterns": self.degenerate.patterns.tolist(),
                 "kind": self.degenerate.kind.tolist(),
@@ -413,13 +478,16 @@ class FixedPoints:
 
 
 # ----------------------------------------------------------------------------------------
-# helpers
+# inputs: weights and tolerances
 # ----------------------------------------------------------------------------------------
 
 
 def _weights(W) -> tuple[np.ndarray, ResidualSystem | None]:
+    """Float W (N, N) and, when W was given exactly (or as a system), its ResidualSystem."""
     if isinstance(W, ResidualSystem):
         return W.W, W
+    if isinstance(W, Network):
+        return as_weights(W, "W"), None
     try:
         arr = np.asarray(W)
         if arr.dtype == object:
@@ -427,18 +495,41 @@ def _weights(W) -> tuple[np.ndarray, ResidualSystem | None]:
             return sysm.W, sysm
     except Exception:  # noqa: BLE001 - let the validator produce the message
         pass
-    return as_square_matrix(W, "W"), None
+    return as_weights(W, "W"), None
 
 
-def _tolerances(W: np.ndarray, tol: float) -> tuple[np.ndarray, float]:
+def _scale(W: np.ndarray) -> float:
     scale = float(np.max(np.abs(W))) if W.size else 0.0
-    scale = scale if scale > 0.0 else 1.0
-    tol_eig = tol * scale
-    tols = np.array([1e-2 * tol * scale,  # rank (largest remaining pivot)
-                     tol * scale,         # consistency residual per unit right-hand side
-                     tol,                 # y_i equal to 0 or 1
-                     tol_eig], dtype=np.float64)
-    return tols, tol_eig
+    return scale if scale > 0.0 else 1.0
+
+
+def _numeric_tolerances(W, zero_tol, rank_tol, residual_tol, face_tol) -> dict:
+    """Absolute tolerances by name; a None gets its default (relative ones times max|W|)."""
+    scale = _scale(W)
+    given = {"zero_tol": zero_tol, "rank_tol": rank_tol, "residual_tol": residual_tol,
+             "face_tol": face_tol}
+    default = {"zero_tol": _REL * scale,
+               # pivots of the complete-pivoting LU: 100x below the eigenvalue threshold
+               "rank_tol": 1e-2 * _REL * scale,
+               "residual_tol": _REL * scale,
+               "face_tol": _DEFAULT_FACE_TOL}
+    out = {}
+    for name in TOLERANCE_NAMES:
+        value = given[name]
+        out[name] = default[name] if value is None else check_positive_float(value, name)
+    return out
+
+
+def _exact_tolerances(zero_tol, rank_tol, residual_tol, face_tol) -> dict:
+    given = {"zero_tol": zero_tol, "rank_tol": rank_tol, "residual_tol": residual_tol,
+             "face_tol": face_tol}
+    for name, value in given.items():
+        if value is not None and value != 0:
+            raise ValueError(
+                f"`{name}` must be None or 0 with `exact=True` (exact mode compares with zero "
+                f"exactly and has no tolerance); got {value!r}."
+            )
+    return {name: 0.0 for name in TOLERANCE_NAMES}
 
 
 def _n_chunks(n: int) -> int:
@@ -479,7 +570,7 @@ def _check_size(n: int, only, counting: bool) -> None:
         raise ValueError(
             f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are too many to enumerate in "
             f"reasonable time (limit N <= {MAX_N_STREAMING}). For wider networks search for "
-            "fixed points locally (Newton from many starts, as FixedPointFinder does)."
+            "fixed points locally (dynsys.refine_fixed_point from many starts)."
         )
     if not counting and only is None and n > MAX_N_FULL:
         raise ValueError(
@@ -491,12 +582,30 @@ def _check_size(n: int, only, counting: bool) -> None:
         )
 
 
+# ----------------------------------------------------------------------------------------
+# numeric engine
+# ----------------------------------------------------------------------------------------
+
+
+def _tols_array(tols: dict) -> np.ndarray:
+    from ._kernels import enumeration as K
+
+    out = np.empty(4, np.float64)
+    out[K.TOL_RANK] = tols["rank_tol"]
+    out[K.TOL_RESIDUAL] = tols["residual_tol"]
+    out[K.TOL_FACE] = tols["face_tol"]
+    out[K.TOL_ZERO] = tols["zero_tol"]
+    return out
+
+
 def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
+    """Run :func:`enumerate_patterns` (twice in store mode); (counts, layout, outputs)."""
     from ._kernels import enumeration as K
 
     n = W.shape[0]
     nch = _n_chunks(n)
     lay = K.count_layout(n)
+    tarr = _tols_array(tols)
     if minors is None:
         minors = (K.principal_minors(W) if mode == K.MODE_COUNT
                   else np.zeros(1, np.float64))
@@ -507,7 +616,7 @@ def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
     empty_e = np.zeros((0, n), np.complex128)
     empty_k = np.zeros(0, np.int8)
     active = np.zeros((1 << n) if mode == K.MODE_STORE else 0, np.int64)
-    K.enumerate_patterns(W, minors, tols, mode, filt, 0, nch, z_off, z_off, 0,
+    K.enumerate_patterns(W, minors, tarr, mode, filt, 0, nch, z_off, z_off, 0,
                          empty_y, empty_c, empty_e, empty_c, empty_k, empty_c, counts, active)
     if mode == K.MODE_COUNT:
         return counts, lay, None
@@ -524,7 +633,7 @@ def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
     dg_kind = np.zeros(n_dg, np.int8)
     dg_dim = np.zeros(n_dg, np.int64)
     counts2 = np.zeros_like(counts)
-    K.enumerate_patterns(W, minors, tols, mode, filt, 1, nch, pt_off, dg_off, n_dg,
+    K.enumerate_patterns(W, minors, tarr, mode, filt, 1, nch, pt_off, dg_off, n_dg,
                          out_y, out_code, out_eig, dg_code, dg_kind, dg_dim, counts2, active)
     return counts, lay, (out_y, out_code, out_eig, dg_code, dg_kind, dg_dim)
 
@@ -560,42 +669,167 @@ def _dedupe(points: np.ndarray):
     return keep, group
 
 
+def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
+    """Raw fields of :func:`_assemble` from the Numba kernels (see its docstring)."""
+    from ._kernels import enumeration as K
+
+    n = W.shape[0]
+    counts, lay, out = _run_kernel(W, tols, K.MODE_STORE, _FILTER_CODES[only],
+                                   dg_cap=max_degenerate)
+    pts, out_code, eig, dg_code, dg_kind, dg_dim = out
+    pats = decode_patterns(out_code, n)
+    zero_tol = tols["zero_tol"]
+    residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
+        W, pts, pats, eig, float(zero_tol), float(1e3 * zero_tol))
+    # safety net for tolerance-edge cases of non-generic W: merge near-identical rows; only
+    # rows near a tolerance edge can have a near-copy (see _dedupe)
+    cand = np.flatnonzero(near)
+    if cand.size > 1:
+        keep, _ = _dedupe(pts[cand])
+        if keep.size != cand.size:
+            sel = np.ones(pts.shape[0], bool)
+            sel[np.setdiff1d(cand, cand[keep])] = False
+            pts, pats, eig, residual, in_box = pts[sel], pats[sel], eig[sel], residual[sel], \
+                in_box[sel]
+            flow, udim, mapc, mudim, flex = flow[sel], udim[sel], mapc[sel], mudim[sel], \
+                flex[sel]
+    # boundary coordinates whose (W y)_i vanishes could also be interior
+    multiplicity = np.ones(pts.shape[0], np.int64)
+    rows = np.flatnonzero(flex.any(axis=1))
+    if rows.size:
+        multiplicity[rows] = K.multiplicities(
+            W, np.ascontiguousarray(pts[rows]), np.ascontiguousarray(pats[rows], np.int64),
+            np.ascontiguousarray(flex[rows]), float(tols["rank_tol"]))
+    return dict(
+        points=pts, patterns=pats, eigenvalues=eig, flow_code=flow, unstable_dim=udim,
+        map_code=mapc, map_unstable_dim=mudim, in_box=in_box, residual=residual,
+        multiplicity=multiplicity, points_exact=None,
+        dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
+        n_no_solution=int(counts[:, lay["no_solution"]].sum()),
+        n_continuum=int(counts[:, lay["continuum"]].sum()),
+    )
+
+
+# ----------------------------------------------------------------------------------------
+# one result assembly for both engines
+# ----------------------------------------------------------------------------------------
+
+
+def _degenerate(n, dg_code, dg_kind, dg_dim, n_no_solution, n_continuum,
+                max_degenerate) -> DegeneratePatterns:
+    """The degenerate patterns in pattern-index order, at most `max_degenerate` stored."""
+    order = np.argsort(dg_code, kind="stable")[:max_degenerate]
+    kinds = np.where(np.asarray(dg_kind)[order] == 1, KIND_CONTINUUM,
+                     KIND_NO_SOLUTION).astype(_LABEL_DTYPE)
+    total = n_no_solution + n_continuum
+    truncated = order.size < total
+    if truncated:
+        warnings.warn(
+            f"{total} degenerate patterns (singular interior block); only the first "
+            f"{order.size} are stored (raise `max_degenerate` for all). Counts are exact.",
+            RuntimeWarning, stacklevel=4)
+    return DegeneratePatterns(
+        patterns=_readonly(decode_patterns(np.asarray(dg_code, np.int64)[order], n)),
+        kind=_readonly(kinds),
+        dimension=_readonly(np.asarray(dg_dim, np.int64)[order]),
+        n_no_solution=int(n_no_solution), n_continuum=int(n_continuum),
+        truncated=bool(truncated))
+
+
+def _assemble(W: np.ndarray, raw: dict, *, only, exact: bool, tols: dict,
+              max_degenerate: int) -> FixedPoints:
+    """One :class:`FixedPoints` from an engine's raw fields.
+
+    `raw` holds, for M points: ``points`` (M, N) float, ``patterns`` (M, N) int codes,
+    ``eigenvalues`` (M, N) complex, ``flow_code`` / ``map_code`` (M,) indices into
+    :data:`dynsys._stability.LABELS` (map: -1 outside the box), ``unstable_dim`` /
+    ``map_unstable_dim`` (M,), ``in_box`` (M,) bool, ``residual`` (M,), ``multiplicity``
+    (M,), ``points_exact`` (tuple or None), and the degenerate patterns: ``dg_code`` (pattern
+    indices), ``dg_kind`` (0 no solution, 1 continuum), ``dg_dim``, ``n_no_solution``,
+    ``n_continuum``.
+    """
+    n = W.shape[0]
+
+    def arr(name, dtype):
+        return _readonly(np.ascontiguousarray(raw[name], dtype=dtype).copy())
+
+    flow = np.asarray(raw["flow_code"], np.intp)
+    mapc = np.asarray(raw["map_code"], np.intp)
+    m = flow.size
+    return FixedPoints(
+        W=_readonly(np.array(W, dtype=np.float64, copy=True)),
+        points=arr("points", np.float64).reshape(m, n),
+        patterns=arr("patterns", np.int8).reshape(m, n),
+        multiplicity=arr("multiplicity", np.int64),
+        eigenvalues=arr("eigenvalues", np.complex128).reshape(m, n),
+        # labels by one gather each from the 5-entry table, not by building strings per point
+        stability=_readonly(np.take(_CODE_LABELS, flow + 1)),
+        unstable_dim=arr("unstable_dim", np.int64),
+        map_stability=_readonly(np.take(_CODE_LABELS, mapc + 1)),
+        map_unstable_dim=arr("map_unstable_dim", np.int64),
+        in_box=arr("in_box", np.bool_),
+        residual=arr("residual", np.float64),
+        degenerate=_degenerate(n, raw["dg_code"], raw["dg_kind"], raw["dg_dim"],
+                               raw["n_no_solution"], raw["n_continuum"], max_degenerate),
+        only=only,
+        exact=exact,
+        points_exact=raw["points_exact"],
+        **{name: float(tols[name]) for name in TOLERANCE_NAMES},
+    )
+
+
 # ----------------------------------------------------------------------------------------
 # public API
 # ----------------------------------------------------------------------------------------
 
 
-def fixed_points(W, *, exact: bool = False, only=None, tol: float = 1e-9,
-                 max_degenerate: int = 1_000_000) -> FixedPoints:
+def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = None,
+                 rank_tol: float | None = None, residual_tol: float | None = None,
+                 face_tol: float | None = None, max_degenerate: int = 1_000_000) -> FixedPoints:
     """All distinct fixed points of eq. 3, dy/dt = y (1 - y) (W y), with their stability.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
-        The shared weights. Float, integer, Fraction or SymPy Rational entries.
+    W : Network, array_like of shape (N, N), or ResidualSystem
+        The shared weights: a shared-weight :class:`dynsys.Network` or a bare matrix of
+        float, integer, Fraction or SymPy Rational entries.
     exact : bool
-        Rational arithmetic throughout (points, rank decisions and stability labels), for
-        N <= 6; see :mod:`dynsys._fixed_points_exact`. Float entries are converted exactly.
+        Rational arithmetic throughout (points, rank decisions, in-box test, flow and map
+        labels), for N <= 6; see :mod:`dynsys._fixed_points_exact`. Float entries are
+        converted exactly. Exact mode has no tolerances: each must be None or 0, and the
+        result stores 0.0 for each.
     only : {None, "in_box", "stable", "stable_in_box"}
         Keep only points in [0, 1]^N, flow-stable points, or both. The filter is applied
         inside the enumeration, so memory grows with the number of kept points only
         (N <= 20); without a filter N <= 13.
-    tol : float
-        Relative tolerance: rank decisions, ``y_i in {0, 1}`` and eigenvalue signs
-        (``|Re| <= tol * max|W|`` is non-hyperbolic). Numeric mode only.
+    zero_tol : float, optional
+        An eigenvalue real part (flow) or ``|mu| - 1`` (map) within this counts as zero:
+        the point is non-hyperbolic. Default ``1e-9 * max|W|``.
+    rank_tol : float, optional
+        An interior block ``W[I,I]`` is singular when its LU with complete pivoting meets a
+        pivot of at most this size. Default ``1e-11 * max|W|``.
+    residual_tol : float, optional
+        A singular pattern's system is consistent (a continuum of fixed points) when its
+        eliminated residual is at most this per boundary coordinate at 1, else it has no
+        solution. Default ``1e-9 * max|W|``.
+    face_tol : float, optional
+        An interior coordinate within this of 0 or 1 lies on the face: the point is listed
+        at the pattern with code 0 / 1 there instead. Default ``1e-9``.
     max_degenerate : int
         Store at most this many degenerate patterns (their counts are always exact and
-        ``degenerate.truncated`` says when the list is incomplete).
+        ``degenerate.truncated`` says when the list is incomplete). Both modes.
 
     Returns
     -------
     FixedPoints
+        It stores the four tolerances it used (absolute values);
+        ``fixed_points(W, only=fp.only, **fp.tolerances)`` reproduces it.
 
     Raises
     ------
     ValueError
-        If `W` is not a finite square matrix with N >= 1, or N is too large for the request
-        (the message says what to use instead).
+        If `W` is not a finite square matrix with N >= 1, a tolerance is not positive, or N
+        is too large for the request (the message says what to use instead).
 
     Examples
     --------
@@ -607,150 +841,70 @@ def fixed_points(W, *, exact: bool = False, only=None, tol: float = 1e-9,
     W_float, sysm = _weights(W)
     n = W_float.shape[0]
     check_choice(only, "only", ONLY_CHOICES)
-    tol = check_positive_float(tol, "tol")
+    max_degenerate = check_int(max_degenerate, "max_degenerate", minimum=0)
     if exact:
+        tols = _exact_tolerances(zero_tol, rank_tol, residual_tol, face_tol)
         if n > MAX_N_EXACT:
             raise ValueError(
                 f"`exact=True` supports N <= {MAX_N_EXACT} (3^N rational solves with exact "
                 f"stability tests); got N = {n}. Use the numeric mode (exact=False), which "
                 "handles N <= 13 in full and N <= 20 with `only=` or count_fixed_points."
             )
-        from ._fixed_points_exact import exact_fixed_points
+        from ._fixed_points_exact import exact_enumeration
 
-        return exact_fixed_points(sysm if sysm is not None else W_float, only=only)
+        if sysm is None:
+            sysm = ResidualSystem.from_matrix(W_float)
+        raw = exact_enumeration(sysm.exact_W(), only=only)
+        return _assemble(W_float, raw, only=only, exact=True, tols=tols,
+                         max_degenerate=max_degenerate)
+    tols = _numeric_tolerances(W_float, zero_tol, rank_tol, residual_tol, face_tol)
     _check_size(n, only, counting=False)
     # a fresh writable C array: a read-only one (ResidualSystem.W) would compile a new
     # kernel specialisation
     W_c = np.array(W_float, dtype=np.float64, order="C", copy=True)
-    tols, tol_eig = _tolerances(W_c, tol)
-    from ._kernels import enumeration as K
-
     with _threads_for(3**n):
-        counts, lay, out = _run_kernel(W_c, tols, K.MODE_STORE, _FILTER_CODES[only],
-                                       dg_cap=int(max_degenerate))
-        out_y, out_code, out_eig, dg_code, dg_kind, dg_dim = out
-        pats = decode_patterns(out_code, n)
-        degenerate = _degenerate(n, counts, lay, dg_code, dg_kind, dg_dim)
-        return _assemble(W_c, out_y, pats, out_eig, tol_eig, tols[0], degenerate, only, tol)
+        raw = _numeric_engine(W_c, tols, only, max_degenerate)
+    return _assemble(W_c, raw, only=only, exact=False, tols=tols,
+                     max_degenerate=max_degenerate)
 
 
-def _degenerate(n, counts, lay, dg_code, dg_kind, dg_dim) -> DegeneratePatterns:
-    n_nosol = int(counts[:, lay["no_solution"]].sum())
-    n_cont = int(counts[:, lay["continuum"]].sum())
-    order = np.argsort(dg_code, kind="stable")
-    kinds = np.where(dg_kind[order] == 1, KIND_CONTINUUM, KIND_NO_SOLUTION).astype(_LABEL_DTYPE)
-    truncated = dg_code.size < n_nosol + n_cont
-    if truncated:
-        warnings.warn(
-            f"{n_nosol + n_cont} degenerate patterns (singular interior block); only the first "
-            f"{dg_code.size} are stored (raise `max_degenerate` for all). Counts are exact.",
-            RuntimeWarning, stacklevel=3)
-    return DegeneratePatterns(
-        patterns=_readonly(decode_patterns(dg_code[order], n)),
-        kind=_readonly(kinds),
-        dimension=_readonly(dg_dim[order].astype(np.int64)),
-        n_no_solution=n_nosol, n_continuum=n_cont, truncated=bool(truncated))
-
-
-def _assemble(W, pts, pats, eig, tol_eig, tol_rank, degenerate, only, tol,
-              *, exact=False, points_exact=None, stability=None, map_stability=None,
-              multiplicity=None, unstable_dim=None) -> FixedPoints:
-    """Derived fields (labels, residual, multiplicity) from points, patterns and eigenvalues."""
-    from ._kernels import enumeration as K
-
-    pts = np.ascontiguousarray(pts, dtype=np.float64)
-    pats = np.ascontiguousarray(pats, dtype=np.int8)
-    eig = np.ascontiguousarray(eig, dtype=np.complex128)
-    tol_near = 1e3 * tol_eig
-    residual, in_box, flow, udim, mapc, flex, near = K.classify_points(
-        W, pts, pats, eig, float(tol_eig), float(tol_near))
-    if not exact:
-        # safety net for tolerance-edge cases of non-generic W: merge near-identical rows;
-        # only rows near a tolerance edge can have a near-copy (see _dedupe)
-        cand = np.flatnonzero(near)
-        if cand.size > 1:
-            keep, _ = _dedupe(pts[cand])
-            if keep.size != cand.size:
-                drop = np.setdiff1d(cand, cand[keep])
-                sel = np.ones(pts.shape[0], bool)
-                sel[drop] = False
-                pts, pats, eig = pts[sel], pats[sel], eig[sel]
-                residual, in_box, flow, udim = residual[sel], in_box[sel], flow[sel], udim[sel]
-                mapc, flex = mapc[sel], flex[sel]
-    m = pts.shape[0]
-    if unstable_dim is not None:
-        udim = unstable_dim
-    # labels from the integer codes by one gather each from a 5-entry table (OUTSIDE at
-    # code -1, i.e. table row 0), not by building strings per point
-    labels = np.array((OUTSIDE,) + tuple(LABELS), dtype=_LABEL_DTYPE)
-    if stability is None:
-        stability = np.take(labels, flow.astype(np.intp) + 1)
-    stability = np.asarray(stability, dtype=_LABEL_DTYPE).reshape(m)
-    if map_stability is None:
-        map_stability = np.take(labels, mapc.astype(np.intp) + 1)
-    map_stability = np.asarray(map_stability, dtype=_LABEL_DTYPE).reshape(m)
-    if multiplicity is None:
-        # boundary coordinates whose (W y)_i vanishes could also be interior
-        multiplicity = np.ones(m, np.int64)
-        rows = np.flatnonzero(flex.any(axis=1))
-        if rows.size:
-            multiplicity[rows] = K.multiplicities(
-                W, np.ascontiguousarray(pts[rows]), np.ascontiguousarray(pats[rows], np.int64),
-                np.ascontiguousarray(flex[rows]), float(tol_rank))
-    return FixedPoints(
-        W=_readonly(W.copy()),
-        points=_readonly(pts),
-        patterns=_readonly(pats.astype(np.int8)),
-        multiplicity=_readonly(np.asarray(multiplicity, np.int64)),
-        eigenvalues=_readonly(eig),
-        stability=_readonly(stability),
-        unstable_dim=_readonly(np.asarray(udim, np.int64)),
-        in_box=_readonly(in_box),
-        residual=_readonly(residual),
-        map_stability=_readonly(map_stability),
-        degenerate=degenerate,
-        only=only,
-        exact=exact,
-        points_exact=points_exact,
-        tol=float(tol_eig),
-    )
-
-
-def count_fixed_points(W, *, tol: float = 1e-9) -> FixedPointCounts:
+def count_fixed_points(W, *, zero_tol: float | None = None, rank_tol: float | None = None,
+                       residual_tol: float | None = None,
+                       face_tol: float | None = None) -> FixedPointCounts:
     """Count the distinct isolated fixed points of eq. 3 by type, without storing them.
 
     Streams over all 3^N patterns in a parallel Numba kernel (N <= 20; N = 16, 43 million
-    patterns, takes about 30 s on 2 cores).
+    patterns, takes about 20-30 s on 2 cores).
     Every point is counted once, at its canonical pattern. In-box points get both the flow
     and the layer-map label; out-of-box points the flow label (from a Routh-Hurwitz count of
     the characteristic polynomial, with a QR eigen-solve where that is inconclusive).
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
-    tol : float
-        Relative tolerance, as in :func:`fixed_points`.
+    W : Network, array_like of shape (N, N), or ResidualSystem
+    zero_tol, rank_tol, residual_tol, face_tol : float, optional
+        As in :func:`fixed_points`; the counts store the values used.
 
     Returns
     -------
     FixedPointCounts
     """
     W_float, _ = _weights(W)
-    tol = check_positive_float(tol, "tol")
+    tols = _numeric_tolerances(W_float, zero_tol, rank_tol, residual_tol, face_tol)
     n = W_float.shape[0]
     _check_size(n, None, counting=True)
     # a fresh writable C array: a read-only one (ResidualSystem.W) would compile a new
     # kernel specialisation
     W_c = np.array(W_float, dtype=np.float64, order="C", copy=True)
-    tols, _ = _tolerances(W_c, tol)
     from ._kernels import enumeration as K
 
     with _threads_for(3**n):
         counts, lay, _ = _run_kernel(W_c, tols, K.MODE_COUNT, 0)
     c = counts.sum(axis=0)
-    flow_in = c[lay["flow_in"]:lay["flow_in"] + 4]
-    flow_out = c[lay["flow_out"]:lay["flow_out"] + 4]
-    map_in = c[lay["map_in"]:lay["map_in"] + 4]
+    nlab = len(LABELS)
+    flow_in = c[lay["flow_in"]:lay["flow_in"] + nlab]
+    flow_out = c[lay["flow_out"]:lay["flow_out"] + nlab]
+    map_in = c[lay["map_in"]:lay["map_in"] + nlab]
     return FixedPointCounts(
         n=n,
         total=int(flow_in.sum() + flow_out.sum()),
@@ -766,4 +920,5 @@ def count_fixed_points(W, *, tol: float = 1e-9) -> FixedPointCounts:
         n_no_solution=int(c[lay["no_solution"]]),
         n_continuum=int(c[lay["continuum"]]),
         n_patterns=3**n,
+        **tols,
     )

@@ -21,7 +21,14 @@ points and the stability labels are exact:
    outside the unit circle through the Cayley map ``mu = (1 + s) / (1 - s)`` (the disk becomes
    the left half plane; a dropped degree is a root at ``mu = -1``, on the circle).
 
-Float eigenvalues (for display) come from NumPy on the float block; every label is exact.
+5. The in-box test, the canonical pattern and the filters of ``only`` use the exact
+   coordinates.
+
+Float eigenvalues (for display) come from NumPy on the float block, and the residual is that
+of the float64 points; every decision and label is exact. Exact mode therefore has no
+tolerance: :func:`dynsys.fixed_points` accepts each tolerance only as None or 0 and stores
+0.0. ``max_degenerate`` caps the stored degenerate patterns as in the numeric mode (the counts
+are always complete). The raw fields go to the same result assembly as the numeric engine's.
 """
 
 from __future__ import annotations
@@ -31,7 +38,9 @@ from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["exact_fixed_points", "halfplane_counts", "unit_disk_counts", "charpoly_exact"]
+from ._stability import label_index
+
+__all__ = ["exact_enumeration", "halfplane_counts", "unit_disk_counts", "charpoly_exact"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -210,42 +219,27 @@ def unit_disk_counts(coef):
 # ----------------------------------------------------------------------------------------
 
 
-def _to_fraction_matrix(W):
-    from ._system import ResidualSystem
-
-    sysm = W if isinstance(W, ResidualSystem) else ResidualSystem.from_matrix(W)
-    E = sysm.exact_W()
+def _fraction_matrix(E):
+    """Nested lists of Fractions from a SymPy matrix of Rationals."""
     n = E.shape[0]
-    F = [[Fraction(int(E[i, j].p), int(E[i, j].q)) for j in range(n)] for i in range(n)]
-    return sysm, F
+    return [[Fraction(int(E[i, j].p), int(E[i, j].q)) for j in range(n)] for i in range(n)]
 
 
-def _label(n_pos, n_zero, n_neg, n):
-    from ._stability import NON_HYPERBOLIC, SADDLE, STABLE, UNSTABLE
-
-    if n_zero:
-        return NON_HYPERBOLIC
-    if n_neg == n:
-        return STABLE
-    if n_pos == n:
-        return UNSTABLE
-    return SADDLE
+def _pattern_index(pattern) -> int:
+    return sum(c * 3**i for i, c in enumerate(pattern))
 
 
-def exact_fixed_points(W, *, only=None):
-    """Exact counterpart of :func:`dynsys.fixed_points` (see the module docstring)."""
-    import sympy
+def _solve_patterns(Wf):
+    """Solve phase: every pattern's interior system, exactly.
 
-    from ._fixed_points import (
-        KIND_CONTINUUM, KIND_NO_SOLUTION, OUTSIDE, DegeneratePatterns, _assemble, _readonly,
-        _threads_for,
-    )
-
-    sysm, Wf = _to_fraction_matrix(W)
+    Returns ``(points, degenerate)``: a dict from each exact point (tuple of Fractions) to the
+    invertible patterns that give it, and a list of ``(pattern, kind, dimension)`` for the
+    singular ones (kind 0 no solution, 1 continuum).
+    """
     n = len(Wf)
     one, zero = Fraction(1), Fraction(0)
-    points = {}      # exact point -> list of invertible patterns that give it
-    degenerate = []  # (pattern, kind, dimension)
+    points = {}
+    degenerate = []
     for pat in itertools.product((0, 1, 2), repeat=n):
         I = [i for i in range(n) if pat[i] == 2]
         B1 = [i for i in range(n) if pat[i] == 1]
@@ -253,13 +247,78 @@ def exact_fixed_points(W, *, only=None):
         b = [-sum((Wf[r][j] for j in B1), zero) for r in I]
         x, rank, consistent = _solve_exact(A, b)
         if x is None:
-            kind = KIND_CONTINUUM if consistent else KIND_NO_SOLUTION
-            degenerate.append((pat, kind, len(I) - rank if consistent else 0))
+            degenerate.append((pat, 1 if consistent else 0, len(I) - rank if consistent else 0))
             continue
         y = [one if c == 1 else zero for c in pat]
         for i, v in zip(I, x):
             y[i] = v
         points.setdefault(tuple(y), []).append(pat)
+    return points, degenerate
+
+
+def _classify_point(Wf, y, canon):
+    """Classify phase of one point, exactly.
+
+    Returns ``(eigenvalues, flow_code, unstable_dim, map_code, map_unstable_dim, in_box)``;
+    the eigenvalues are floats for display, every other field comes from exact signs.
+    """
+    import sympy
+
+    n = len(Wf)
+    zero, one = Fraction(0), Fraction(1)
+    eig = np.zeros(n, np.complex128)
+    Wy = [sum((Wf[i][j] * y[j] for j in range(n)), zero) for i in range(n)]
+    I = [i for i in range(n) if canon[i] == 2]
+    # boundary rates: the eigenvalues +-(W y)_i are rationals with exact signs
+    bpos = bneg = bzero = 0
+    for i in range(n):
+        if canon[i] == 2:
+            continue
+        lam = Wy[i] if canon[i] == 0 else -Wy[i]
+        eig[i] = float(lam)
+        bpos += lam > 0
+        bneg += lam < 0
+        bzero += lam == 0
+    if I:
+        Mq = [[y[i] * (1 - y[i]) * Wf[i][j] for j in I] for i in I]
+        ev = np.linalg.eigvals(np.array([[float(v) for v in row] for row in Mq]))
+        for i, e in zip(I, ev):
+            eig[i] = e
+        cp = charpoly_exact(Mq)
+        ipos, izero, ineg = halfplane_counts(cp)
+        # q(mu) = p(mu - 1): the multipliers 1 + lambda of the interior block
+        mu = sympy.Symbol("mu")
+        q = sympy.Poly(_poly_from(cp, mu).as_expr().subs(mu, mu - 1), mu)
+        mout, mon, min_ = unit_disk_counts([Fraction(int(c.p), int(c.q)) for c in q.all_coeffs()])
+    else:
+        ipos = izero = ineg = 0
+        mout = mon = min_ = 0
+    in_box = all(zero <= v <= one for v in y)
+    flow = label_index(bpos + ipos, bneg + ineg, bzero + izero, n)
+    if in_box:
+        # |exp(lam)| > 1 iff lam > 0: the boundary multipliers share the eigenvalues' signs
+        mcode = label_index(bpos + mout, bneg + min_, bzero + mon, n)
+        mdim = bpos + mout
+    else:
+        mcode, mdim = -1, -1
+    return eig, flow, bpos + ipos, mcode, mdim, in_box
+
+
+def exact_enumeration(E, *, only=None) -> dict:
+    """The raw fields of :func:`dynsys._fixed_points._assemble`, exactly.
+
+    Parameters
+    ----------
+    E : sympy.Matrix, shape (N, N)
+        Rational weights.
+    only : {None, "in_box", "stable", "stable_in_box"}
+        Applied to the exact in-box test and the exact flow label.
+    """
+    import sympy
+
+    Wf = _fraction_matrix(E)
+    n = len(Wf)
+    points, degenerate = _solve_patterns(Wf)
 
     rows = []
     for y, pats in points.items():
@@ -267,77 +326,48 @@ def exact_fixed_points(W, *, only=None):
         if canon not in pats:
             continue  # lies on the continuum of its (singular) canonical pattern
         rows.append((canon, y, len(pats)))
-    rows.sort(key=lambda r: sum(c * 3**i for i, c in enumerate(r[0])))
+    rows.sort(key=lambda r: _pattern_index(r[0]))
 
-    Wfloat = np.array([[float(v) for v in row] for row in Wf])
-    m = len(rows)
-    pts = np.zeros((m, n))
-    pat_arr = np.zeros((m, n), np.int8)
-    eig = np.zeros((m, n), np.complex128)
-    mult = np.zeros(m, np.int64)
-    stab, mstab, udim, keep = [], [], [], []
+    Wfloat = np.array([[float(v) for v in row] for row in Wf], dtype=np.float64)
+    kept = {name: [] for name in ("points", "patterns", "eigenvalues", "flow_code",
+                                  "unstable_dim", "map_code", "map_unstable_dim", "in_box",
+                                  "multiplicity")}
     exact_rows = []
-    for r, (canon, y, mlt) in enumerate(rows):
-        pts[r] = [float(v) for v in y]
-        pat_arr[r] = canon
-        mult[r] = mlt
-        Wy = [sum((Wf[i][j] * y[j] for j in range(n)), zero) for i in range(n)]
-        I = [i for i in range(n) if canon[i] == 2]
-        # boundary eigenvalues, exact signs
-        bpos = bneg = bzero = 0
-        for i in range(n):
-            if canon[i] == 2:
-                continue
-            lam = Wy[i] if canon[i] == 0 else -Wy[i]
-            eig[r, i] = float(lam)
-            bpos += lam > 0
-            bneg += lam < 0
-            bzero += lam == 0
-        Mq = [[y[i] * (1 - y[i]) * Wf[i][j] for j in I] for i in I]
-        if I:
-            ev = np.linalg.eigvals(np.array([[float(v) for v in row] for row in Mq]))
-            for i, e in zip(I, ev):
-                eig[r, i] = e
-            cp = charpoly_exact(Mq)
-            ipos, izero, ineg = halfplane_counts(cp)
-            # q(mu) = p(mu - 1): multipliers 1 + lambda of the interior block
-            mu = sympy.Symbol("mu")
-            q = sympy.Poly(_poly_from(cp, mu).as_expr().subs(mu, mu - 1), mu)
-            qc = [Fraction(int(c.p), int(c.q)) for c in q.all_coeffs()]
-            mout, mon, min_ = unit_disk_counts(qc)
-        else:
-            ipos = izero = ineg = 0
-            mout = mon = min_ = 0
-        in_box = all(zero <= v <= one for v in y)
-        flow = _label(bpos + ipos, bzero + izero, bneg + ineg, n)
-        # |exp(lam)| > 1 iff lam > 0: the boundary multipliers share the eigenvalues' signs
-        mlab = _label(bpos + mout, bzero + mon, bneg + min_, n) if in_box else OUTSIDE
-        stab.append(flow)
-        mstab.append(mlab)
-        udim.append(bpos + ipos)
+    for canon, y, mlt in rows:
+        eig, flow, udim, mcode, mdim, in_box = _classify_point(Wf, y, canon)
         if only in ("in_box", "stable_in_box") and not in_box:
             continue
-        if only in ("stable", "stable_in_box") and flow != "stable":
+        if only in ("stable", "stable_in_box") and flow != 0:
             continue
-        keep.append(r)
+        for name, value in (("points", [float(v) for v in y]), ("patterns", canon),
+                            ("eigenvalues", eig), ("flow_code", flow), ("unstable_dim", udim),
+                            ("map_code", mcode), ("map_unstable_dim", mdim),
+                            ("in_box", in_box), ("multiplicity", mlt)):
+            kept[name].append(value)
         exact_rows.append(tuple(sympy.Rational(v.numerator, v.denominator) for v in y))
 
-    keep = np.array(keep, dtype=np.int64)
-    deg_sorted = sorted(degenerate, key=lambda d: sum(c * 3**i for i, c in enumerate(d[0])))
-    dg = DegeneratePatterns(
-        patterns=_readonly(np.array([d[0] for d in deg_sorted], np.int8).reshape(-1, n)),
-        kind=_readonly(np.array([d[1] for d in deg_sorted], dtype="<U14")),
-        dimension=_readonly(np.array([d[2] for d in deg_sorted], np.int64)),
-        n_no_solution=sum(1 for d in degenerate if d[1] == KIND_NO_SOLUTION),
-        n_continuum=sum(1 for d in degenerate if d[1] == KIND_CONTINUUM),
-        truncated=False,
+    m = len(exact_rows)
+    pts = np.array(kept["points"], np.float64).reshape(m, n)
+    # the float residual of the rounded points (the exact points have residual 0)
+    with np.errstate(all="ignore"):
+        residual = (np.abs(pts * (1.0 - pts) * (pts @ Wfloat.T)).max(axis=1) if m
+                    else np.zeros(0))
+    degenerate.sort(key=lambda d: _pattern_index(d[0]))
+    return dict(
+        points=pts,
+        patterns=np.array(kept["patterns"], np.int8).reshape(m, n),
+        eigenvalues=np.array(kept["eigenvalues"], np.complex128).reshape(m, n),
+        flow_code=np.array(kept["flow_code"], np.int64),
+        unstable_dim=np.array(kept["unstable_dim"], np.int64),
+        map_code=np.array(kept["map_code"], np.int64),
+        map_unstable_dim=np.array(kept["map_unstable_dim"], np.int64),
+        in_box=np.array(kept["in_box"], np.bool_),
+        residual=residual,
+        multiplicity=np.array(kept["multiplicity"], np.int64),
+        points_exact=tuple(exact_rows),
+        dg_code=np.array([_pattern_index(d[0]) for d in degenerate], np.int64),
+        dg_kind=np.array([d[1] for d in degenerate], np.int8),
+        dg_dim=np.array([d[2] for d in degenerate], np.int64),
+        n_no_solution=sum(1 for d in degenerate if d[1] == 0),
+        n_continuum=sum(1 for d in degenerate if d[1] == 1),
     )
-    scale = float(np.max(np.abs(Wfloat))) or 1.0
-    with _threads_for(0):
-        return _assemble(
-            Wfloat, pts[keep], pat_arr[keep], eig[keep], 1e-9 * scale, 1e-11 * scale, dg, only,
-            1e-9, exact=True, points_exact=tuple(exact_rows),
-            stability=np.array(stab, dtype="<U14")[keep] if m else np.zeros(0, "<U14"),
-            map_stability=np.array(mstab, dtype="<U14")[keep] if m else np.zeros(0, "<U14"),
-            multiplicity=mult[keep], unstable_dim=np.array(udim, np.int64)[keep] if m else None,
-        )

@@ -1,7 +1,7 @@
 """Continuous dynamics: the residual flow (eq. 3), its noise (eq. 5) and the MLP (eq. 6-8).
 
-Lagzi (2018), ``seeds/001``, reads a residual network with shared weights as the forward-Euler
-(step 1) discretization of
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics",
+reads a residual network with shared weights as the forward-Euler (step 1) discretization of
 
     dy/dt = y (1 - y) (W y)                                                 (eq. 3)
 
@@ -17,8 +17,11 @@ fixed-step Dormand-Prince 5 (``"dp5"``) and an adaptive Dormand-Prince 5(4) with
 dense output of Shampine (1986) (``"adaptive"``), all batched over initial conditions and
 parallel over the batch. See ``docs/theory/noise.rst`` and ``docs/benchmarks/integrate.rst``.
 
-Shape policy: the batch axis is always kept. ``y0`` of shape (N,) is a batch of one, and the
-result's ``.y`` has shape (K, B, N) with K = ``len(t_eval)`` in every case.
+The system is a :class:`dynsys.Network` with shared weights (its `kind` and `b` are used) or a
+bare (N, N) weight array. Batch rule (as everywhere in :mod:`dynsys`): an initial state of
+shape (N,) gives results without a batch axis (``.y`` of shape (K, N), scalar step
+statistics); a batch (B, N) keeps it (``.y`` of shape (K, B, N), statistics of shape (B,)),
+also for B = 1.
 """
 
 from __future__ import annotations
@@ -30,18 +33,17 @@ import numba
 import numpy as np
 
 from ._kernels import ode
-from ._validation import as_points, as_square_matrix, check_choice, check_finite
+from ._network import KINDS, Network, as_weights
+from ._validation import _to_float_array, as_points, check_choice, check_finite
 from ._validation import check_int, check_positive_float
-from ._system import ResidualSystem
+from . import _system
 from ._arrays import readonly as _frozen
 
 __all__ = ["Trajectory", "NoiseTrajectory", "integrate", "integrate_noise", "METHODS",
-           "SYSTEMS", "NOISE_ORDERS"]
+           "NOISE_ORDERS"]
 
 #: Integration methods: fixed-step RK4, fixed-step Dormand-Prince 5, adaptive DP5(4).
 METHODS = ("rk4", "dp5", "adaptive")
-#: Systems: eq. 3 (``"residual"``) and eq. 6 (``"mlp"``).
-SYSTEMS = ("residual", "mlp")
 #: Noise equations: exact, first- and second-order expansions, the paper's eq. 7 and eq. 8.
 NOISE_ORDERS = ("exact", 1, 2, "paper1", "paper2")
 
@@ -56,9 +58,24 @@ _STATUS_MESSAGES = {
 }
 
 
+def _shape_text(shape) -> str:
+    return "x".join(str(int(d)) for d in shape)
 
 
-@dataclass(frozen=True)
+def _success(status) -> bool:
+    return bool(np.all(np.asarray(status) == 0))
+
+
+def _message(status) -> str:
+    status = np.atleast_1d(np.asarray(status))
+    if np.all(status == 0):
+        return "success"
+    codes, counts = np.unique(status[status != 0], return_counts=True)
+    return "; ".join(f"{c} trajectories: {_STATUS_MESSAGES[int(k)]}"
+                     for k, c in zip(codes, counts))
+
+
+@dataclass(frozen=True, repr=False)
 class Trajectory:
     """Solution of :func:`integrate` at the requested times (immutable).
 
@@ -66,87 +83,127 @@ class Trajectory:
     ----------
     t : ndarray, shape (K,)
         The output times (``t_eval``).
-    y : ndarray, shape (K, B, N)
-        The state at each output time, for each initial condition (batch axis always kept).
+    y : ndarray, shape (K, N) or (K, B, N)
+        The state at each output time; the batch axis is there when `y0` was (B, N).
         Entries after a failure of that trajectory are NaN.
-    system : str
-        ``"residual"`` (eq. 3) or ``"mlp"`` (eq. 6).
+    kind : str
+        ``"resnet"`` (eq. 3) or ``"mlp"`` (eq. 6).
     method : str
         ``"rk4"``, ``"dp5"`` or ``"adaptive"``.
-    n_steps : ndarray of int64, shape (B,)
+    n_steps : int or ndarray of int64, shape (B,)
         Accepted steps per trajectory.
-    n_rejected : ndarray of int64, shape (B,)
+    n_rejected : int or ndarray of int64, shape (B,)
         Rejected steps per trajectory (0 for the fixed-step methods).
-    n_rhs : ndarray of int64, shape (B,)
+    n_rhs : int or ndarray of int64, shape (B,)
         Right-hand side evaluations per trajectory.
-    status : ndarray of int64, shape (B,)
+    status : int or ndarray of int64, shape (B,)
         0 success, 1 `max_steps` reached, 2 step size underflow, 3 non-finite state.
     """
 
     t: np.ndarray
     y: np.ndarray
-    system: str
+    kind: str
     method: str
-    n_steps: np.ndarray
-    n_rejected: np.ndarray
-    n_rhs: np.ndarray
-    status: np.ndarray
+    n_steps: object
+    n_rejected: object
+    n_rhs: object
+    status: object
 
     @property
     def success(self) -> bool:
         """True if every trajectory reached the last output time."""
-        return bool(np.all(self.status == 0))
+        return _success(self.status)
 
     @property
     def message(self) -> str:
         """A one-line summary of the status of the batch."""
-        if self.success:
-            return "success"
-        codes, counts = np.unique(self.status[self.status != 0], return_counts=True)
-        return "; ".join(f"{c} trajectories: {_STATUS_MESSAGES[int(k)]}"
-                         for k, c in zip(codes, counts))
+        return _message(self.status)
+
+    def __repr__(self) -> str:
+        return (f"Trajectory(kind={self.kind!r}, method={self.method!r}, "
+                f"y={_shape_text(self.y.shape)}, t=[{self.t[0]:g}, {self.t[-1]:g}], "
+                f"{self.message[:80]})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NoiseTrajectory:
     """Solution of :func:`integrate_noise`: a clean trajectory and its noise (immutable).
 
     Attributes
     ----------
     t : ndarray, shape (K,)
-    y : ndarray, shape (K, B, N)
-        The clean trajectory.
-    xi : ndarray, shape (K, B, N)
+    y : ndarray, shape (K, N) or (K, B, N)
+        The clean trajectory (batch axis as in :class:`Trajectory`: there when `y0` or `xi0`
+        was 2-D).
+    xi : ndarray, shape like `y`
         The noise; ``y + xi`` is the noisy trajectory (exactly so for ``order="exact"``).
-    system, method : str
+    kind, method : str
     order : str or int
         ``"exact"``, 1, 2, ``"paper1"`` (eq. 7 as printed) or ``"paper2"`` (eq. 8 as printed).
-    n_steps, n_rejected, n_rhs, status : ndarray of int64, shape (B,)
+    n_steps, n_rejected, n_rhs, status : int or ndarray of int64, shape (B,)
         As in :class:`Trajectory`, for the joint system (y, xi).
     """
 
     t: np.ndarray
     y: np.ndarray
     xi: np.ndarray
-    system: str
+    kind: str
     method: str
     order: object
-    n_steps: np.ndarray
-    n_rejected: np.ndarray
-    n_rhs: np.ndarray
-    status: np.ndarray
+    n_steps: object
+    n_rejected: object
+    n_rhs: object
+    status: object
 
-    success = Trajectory.success
-    message = Trajectory.message
+    @property
+    def success(self) -> bool:
+        """True if every trajectory reached the last output time."""
+        return _success(self.status)
+
+    @property
+    def message(self) -> str:
+        """A one-line summary of the status of the batch."""
+        return _message(self.status)
+
+    def __repr__(self) -> str:
+        return (f"NoiseTrajectory(kind={self.kind!r}, order={self.order!r}, "
+                f"method={self.method!r}, y={_shape_text(self.y.shape)}, "
+                f"t=[{self.t[0]:g}, {self.t[-1]:g}], {self.message[:80]})")
 
 
-def _as_weights(W) -> np.ndarray:
-    if isinstance(W, ResidualSystem):
-        return np.ascontiguousarray(W.W)
-    return np.ascontiguousarray(as_square_matrix(W, "W"))
+def _system_arrays(W, kind, b):
+    """(W, kind, b) from a Network or a bare array; a Network's own kind and b are used.
+
+    A `kind` or `b` passed next to a Network must agree with it: silently preferring one of
+    two contradicting descriptions of the same network would hide a mistake.
+    """
+    if isinstance(W, Network):
+        Wm = as_weights(W, "W")
+        if kind is not None and kind != W.kind:
+            check_choice(kind, "kind", KINDS)
+            raise ValueError(
+                f"`kind`={kind!r} contradicts the network `W` of kind {W.kind!r}; leave `kind` "
+                "out (a Network carries its kind) or build the Network with the kind you mean."
+            )
+        if b is not None:
+            raise ValueError(
+                "`b` was given next to a dynsys.Network `W`, which carries its own bias; leave "
+                "`b` out or build the Network with it."
+            )
+        kind = W.kind
+        bias = np.ascontiguousarray(W.b, dtype=np.float64) if kind == "mlp" else None
+        return np.ascontiguousarray(Wm), kind, bias
+    if isinstance(W, getattr(_system, "ResidualSystem", ())):
+        Wm = W.W
+    else:
+        Wm = as_weights(W, "W")
+    kind = "resnet" if kind is None else check_choice(kind, "kind", KINDS)
+    return np.ascontiguousarray(Wm), kind, b
 
 
 def _as_times(t_eval, t0):
+    if np.iscomplexobj(t_eval):
+        raise TypeError(f"`t_eval` must be real; got complex values {t_eval!r:.80}.")
     try:
         t = np.asarray(t_eval, dtype=np.float64)
     except (TypeError, ValueError):
@@ -164,7 +221,7 @@ def _as_times(t_eval, t0):
     if t0 is None:
         t0 = float(t[0])
     else:
-        if isinstance(t0, (bool, np.bool_)) or not np.isscalar(t0):
+        if isinstance(t0, (bool, np.bool_, complex, np.complexfloating)) or not np.isscalar(t0):
             raise TypeError(f"`t0` must be a real number; got {t0!r:.80}.")
         t0 = float(t0)
         if not np.isfinite(t0) or t0 > t[0]:
@@ -172,14 +229,14 @@ def _as_times(t_eval, t0):
     return np.ascontiguousarray(t), t0
 
 
-def _as_bias(b, n, system):
+def _as_bias(b, n, kind):
     if b is None:
         return np.zeros(n)
-    if system == "residual":
+    if kind == "resnet":
         raise ValueError(
-            "`b` applies to system='mlp' only: the bias drops out of the residual flow (eq. 3)."
+            "`b` applies to kind='mlp' only: the bias drops out of the residual flow (eq. 3)."
         )
-    arr = np.asarray(b, dtype=np.float64)
+    arr = _to_float_array(b, "b")
     if arr.shape != (n,):
         raise ValueError(f"`b` must have shape ({n},) to match `W`; got shape {arr.shape}.")
     return np.ascontiguousarray(check_finite(arr, "b"))
@@ -211,8 +268,8 @@ def _run(code, W, b, Y0, t, t0, method, opts):
     WT = np.ascontiguousarray(W.T)  # the kernels accumulate W y column by column
     out = np.empty((t.size, B, m))
     stats = np.zeros((B, 4), dtype=np.int64)
-    # chunks handed out dynamically (trajectories differ in cost, a shared machine may stall
-    # a thread); the adaptive kernel runs up to _LANES trajectories side by side per chunk
+    # chunks handed out dynamically (trajectories differ in cost, and a busy machine may
+    # stall a thread); the adaptive kernel runs up to _LANES trajectories side by side
     n_threads = numba.get_num_threads()
     with numba.parallel_chunksize(1):
         if method == "adaptive":
@@ -235,35 +292,45 @@ def _run(code, W, b, Y0, t, t0, method, opts):
     return out, stats
 
 
-def integrate(W, y0, t_eval, *, method="adaptive", system="residual", dt=None, rtol=1e-8,
-              atol=1e-10, b=None, t0=None, first_step=None, max_step=None,
+def _stats(stats, batched):
+    """Per-trajectory statistics: arrays (B,) for a batch, Python ints for one state."""
+    if batched:
+        return tuple(_frozen(stats[:, j].copy()) for j in range(4))
+    return tuple(int(stats[0, j]) for j in range(4))
+
+
+def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, rtol=1e-8,
+              atol=1e-10, t0=None, first_step=None, max_step=None,
               max_steps=1_000_000) -> Trajectory:
-    """Integrate eq. 3 (or the MLP's eq. 6) for a batch of initial conditions.
+    """Integrate eq. 3 (or the MLP's eq. 6) for one initial condition or a batch.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
-        The shared weight matrix.
+    W : dynsys.Network or array_like, shape (N, N)
+        The system: a Network with shared weights (its `kind` and `b` are used) or the
+        shared weight matrix.
     y0 : array_like, shape (N,) or (B, N)
-        Initial residuals at time `t0` (one or a batch).
+        Initial state(s) at time `t0`. Shape (N,) gives results without a batch axis.
     t_eval : array_like, shape (K,)
         Strictly increasing output times. The integration runs from `t0` to ``t_eval[-1]``.
     method : {"adaptive", "rk4", "dp5"}
         ``"adaptive"``: Dormand-Prince 5(4) with error control and dense output (the
         algorithm of scipy's ``RK45``). ``"rk4"``: classical Runge-Kutta, fixed step.
         ``"dp5"``: the 5th-order Dormand-Prince formula with a fixed step, no error control.
-    system : {"residual", "mlp"}
-        ``"residual"``: dy/dt = y(1-y)(Wy) (eq. 3). ``"mlp"``: dy/dt = -y + f(Wy + b)
-        (eq. 6), f logistic.
+    kind : {"resnet", "mlp"}, optional
+        ``"resnet"`` (default for an array `W`): dy/dt = y(1-y)(Wy) (eq. 3). ``"mlp"``:
+        dy/dt = -y + f(Wy + b) (eq. 6), f logistic. With a Network `W`, its kind is used and
+        a different `kind` is an error.
+    b : array_like, shape (N,), optional
+        Bias of the MLP (eq. 6) for an array `W`; not accepted for ``kind="resnet"``, where
+        it drops out, nor next to a Network (which carries its own).
     dt : float, optional
         Fixed-step methods only: the largest step (default 0.01). Each interval between
         consecutive output times is split into equal steps no longer than `dt`, so outputs
         are exact steps of the method (no interpolation).
     rtol, atol : float
-        Adaptive method only: relative and absolute tolerances (scipy's error norm: RMS over
-        the state of ``err / (atol + rtol * max(abs(y_old), abs(y_new)))``).
-    b : array_like, shape (N,), optional
-        Bias of the MLP (eq. 6); not accepted for the residual system, where it drops out.
+        Adaptive method only: relative and absolute error tolerances (scipy's error norm:
+        RMS over the state of ``err / (atol + rtol * max(abs(y_old), abs(y_new)))``).
     t0 : float, optional
         Start time, <= ``t_eval[0]`` (default ``t_eval[0]``, so that ``y[0] == y0``).
     first_step, max_step : float, optional
@@ -274,16 +341,16 @@ def integrate(W, y0, t_eval, *, method="adaptive", system="residual", dt=None, r
     Returns
     -------
     Trajectory
-        ``.t`` (K,), ``.y`` (K, B, N) and step statistics per trajectory. A trajectory that
-        fails (see ``.status``) has NaN outputs from then on and a ``RuntimeWarning`` is
-        issued.
+        ``.t`` (K,), ``.y`` (K, N) for a 1-D `y0` or (K, B, N) for a batch, and step
+        statistics per trajectory (ints, or arrays of shape (B,)). A trajectory that fails
+        (see ``.status``) has NaN outputs from then on and a ``RuntimeWarning`` is issued.
 
     Raises
     ------
     ValueError, TypeError
-        On shapes that do not match `W`, non-finite input, `t_eval` not strictly increasing,
-        a non-positive `dt` or tolerance, or an unknown `method` / `system`; the message names
-        the argument.
+        On shapes that do not match `W`, complex or non-finite input, `t_eval` not strictly
+        increasing, a non-positive `dt` or tolerance, an unknown `method` / `kind`, or a
+        `kind` / `b` that contradicts a Network; the message names the argument.
 
     Notes
     -----
@@ -301,59 +368,58 @@ def integrate(W, y0, t_eval, *, method="adaptive", system="residual", dt=None, r
     --------
     >>> import numpy as np, dynsys
     >>> W = np.array([[-1.0, 2.0], [2.0, -1.0]])
-    >>> sol = dynsys.integrate(W, [0.3, 0.6], np.linspace(0, 10, 5))
-    >>> sol.y.shape
-    (5, 1, 2)
+    >>> dynsys.integrate(W, [0.3, 0.6], np.linspace(0, 10, 5)).y.shape
+    (5, 2)
+    >>> dynsys.integrate(W, [[0.3, 0.6], [0.2, 0.1]], np.linspace(0, 10, 5)).y.shape
+    (5, 2, 2)
     """
-    check_choice(system, "system", SYSTEMS)
-    Wm = _as_weights(W)
+    Wm, kind, b = _system_arrays(W, kind, b)
     n = Wm.shape[0]
-    Y0, _ = as_points(y0, n, "y0")
+    Y0, was_1d = as_points(y0, n, "y0")
     t, t0 = _as_times(t_eval, t0)
-    bias = _as_bias(b, n, system)
+    bias = _as_bias(b, n, kind)
     opts = _solver_options(method, dt, rtol, atol, first_step, max_step, max_steps)
-    code = ode.RHS_CODES[system]
+    code = ode.RHS_CODES[kind]
     out, stats = _run(code, Wm, bias, np.ascontiguousarray(Y0), t, t0, method, opts)
-    return Trajectory(
-        t=_frozen(t.copy()), y=_frozen(out), system=system, method=method,
-        n_steps=_frozen(stats[:, 0].copy()), n_rejected=_frozen(stats[:, 1].copy()),
-        n_rhs=_frozen(stats[:, 2].copy()), status=_frozen(stats[:, 3].copy()),
-    )
+    y = np.ascontiguousarray(out[:, 0]) if was_1d else out
+    n_steps, n_rej, n_rhs, status = _stats(stats, not was_1d)
+    return Trajectory(t=_frozen(t.copy()), y=_frozen(y), kind=kind, method=method,
+                      n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status)
 
 
-def _noise_code(system, order):
+def _noise_code(kind, order):
     if isinstance(order, (bool, np.bool_)) or order not in NOISE_ORDERS:
         raise ValueError(
             f"`order` must be one of {', '.join(repr(o) for o in NOISE_ORDERS)}; got {order!r}."
         )
-    if system == "residual":
+    if kind == "resnet":
         if order in ("paper1", "paper2"):
             raise ValueError(
                 f"`order`={order!r} is the paper's MLP expansion (eq. 7 / eq. 8); for "
-                "system='residual' use 'exact' (eq. 5), 1 or 2."
+                "kind='resnet' use 'exact' (eq. 5), 1 or 2."
             )
-        return {"exact": ode.RHS_RESIDUAL_NOISE, 1: ode.RHS_RESIDUAL_NOISE1,
-                2: ode.RHS_RESIDUAL_NOISE2}[order]
+        return {"exact": ode.RHS_RESNET_NOISE, 1: ode.RHS_RESNET_NOISE1,
+                2: ode.RHS_RESNET_NOISE2}[order]
     return {"exact": ode.RHS_MLP_NOISE, 1: ode.RHS_MLP_NOISE1, 2: ode.RHS_MLP_NOISE2,
             "paper1": ode.RHS_MLP_PAPER1, "paper2": ode.RHS_MLP_PAPER2}[order]
 
 
-def integrate_noise(W, y0, xi0, t_eval, *, system="residual", order="exact",
-                    method="adaptive", dt=None, rtol=1e-8, atol=1e-10, b=None, t0=None,
-                    first_step=None, max_step=None, max_steps=1_000_000) -> NoiseTrajectory:
+def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="adaptive",
+                    b=None, dt=None, rtol=1e-8, atol=1e-10, t0=None, first_step=None,
+                    max_step=None, max_steps=1_000_000) -> NoiseTrajectory:
     """Integrate a clean trajectory jointly with its noise xi (eq. 5; MLP: eq. 6-8).
 
     The state (y, xi) of length 2N is integrated as one system, with no linearization unless
     asked for.
 
-    ``system="residual"``:
+    ``kind="resnet"``:
 
     * ``order="exact"``: dxi/dt = y(1-y)(W xi) + xi(1-2y-xi)(W(y+xi)) (eq. 5), so that
       ``y + xi`` is exactly the eq.-3 trajectory from ``y0 + xi0``;
     * ``order=1``: dxi/dt = y(1-y)(W xi) + xi(1-2y)(Wy) = J(y) xi (the variational equation);
     * ``order=2``: order 1 plus xi(1-2y)(W xi) - xi^2 (Wy).
 
-    ``system="mlp"`` (s = f(Wy + b), f logistic):
+    ``kind="mlp"`` (s = f(Wy + b), f logistic):
 
     * ``order="exact"``: dxi/dt = -xi + f(W(y+xi)+b) - f(Wy+b) (difference of two eq.-6
       trajectories; evaluated without cancellation);
@@ -368,23 +434,26 @@ def integrate_noise(W, y0, xi0, t_eval, *, system="residual", order="exact",
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
+    W : dynsys.Network or array_like, shape (N, N)
+        As in :func:`integrate` (a Network's `kind` and `b` are used).
     y0 : array_like, shape (N,) or (B, N)
         Clean initial state.
     xi0 : array_like, shape (N,) or (B, N)
-        Initial noise; broadcast against `y0` along the batch axis.
+        Initial noise; broadcast against `y0` along the batch axis. The results have a batch
+        axis when `y0` or `xi0` is 2-D.
     t_eval : array_like, shape (K,)
         Strictly increasing output times.
-    system : {"residual", "mlp"}
+    kind : {"resnet", "mlp"}, optional
+        As in :func:`integrate` (default ``"resnet"`` for an array `W`).
     order : {"exact", 1, 2, "paper1", "paper2"}
-    method, dt, rtol, atol, b, t0, first_step, max_step, max_steps
+    method, b, dt, rtol, atol, t0, first_step, max_step, max_steps
         As in :func:`integrate`; tolerances apply to the joint state (y, xi), so for tiny
         noise choose `atol` well below the noise amplitude.
 
     Returns
     -------
     NoiseTrajectory
-        ``.t`` (K,), ``.y`` and ``.xi`` (K, B, N), step statistics.
+        ``.t`` (K,), ``.y`` and ``.xi`` (K, N) or (K, B, N), step statistics.
 
     Examples
     --------
@@ -392,14 +461,13 @@ def integrate_noise(W, y0, xi0, t_eval, *, system="residual", order="exact",
     >>> W = np.array([[-1.0, 2.0], [2.0, -1.0]])
     >>> sol = dynsys.integrate_noise(W, [0.3, 0.6], [1e-3, -1e-3], [0.0, 1.0, 2.0])
     >>> sol.xi.shape
-    (3, 1, 2)
+    (3, 2)
     """
-    check_choice(system, "system", SYSTEMS)
-    code = _noise_code(system, order)
-    Wm = _as_weights(W)
+    Wm, kind, b = _system_arrays(W, kind, b)
+    code = _noise_code(kind, order)
     n = Wm.shape[0]
-    Y0, _ = as_points(y0, n, "y0")
-    X0, _ = as_points(xi0, n, "xi0")
+    Y0, y_1d = as_points(y0, n, "y0")
+    X0, x_1d = as_points(xi0, n, "xi0")
     if Y0.shape[0] != X0.shape[0]:
         if Y0.shape[0] == 1:
             Y0 = np.broadcast_to(Y0, X0.shape)
@@ -410,15 +478,18 @@ def integrate_noise(W, y0, xi0, t_eval, *, system="residual", order="exact",
                 f"`xi0` must have shape ({n},) or the batch shape of `y0` {Y0.shape}; got "
                 f"shape {np.shape(xi0)}."
             )
+    batched = not (y_1d and x_1d)
     t, t0 = _as_times(t_eval, t0)
-    bias = _as_bias(b, n, system)
+    bias = _as_bias(b, n, kind)
     opts = _solver_options(method, dt, rtol, atol, first_step, max_step, max_steps)
     U0 = np.ascontiguousarray(np.concatenate([Y0, X0], axis=1))
     out, stats = _run(code, Wm, bias, U0, t, t0, method, opts)
+    y, xi = out[:, :, :n], out[:, :, n:]
+    if not batched:
+        y, xi = y[:, 0], xi[:, 0]
+    n_steps, n_rej, n_rhs, status = _stats(stats, batched)
     return NoiseTrajectory(
-        t=_frozen(t.copy()), y=_frozen(np.ascontiguousarray(out[:, :, :n])),
-        xi=_frozen(np.ascontiguousarray(out[:, :, n:])), system=system, method=method,
-        order=order, n_steps=_frozen(stats[:, 0].copy()),
-        n_rejected=_frozen(stats[:, 1].copy()), n_rhs=_frozen(stats[:, 2].copy()),
-        status=_frozen(stats[:, 3].copy()),
+        t=_frozen(t.copy()), y=_frozen(np.ascontiguousarray(y)),
+        xi=_frozen(np.ascontiguousarray(xi)), kind=kind, method=method, order=order,
+        n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status,
     )

@@ -1,19 +1,23 @@
 """The discrete layer maps: a logistic ResNet (shared or per-layer weights) and an MLP.
 
-Lagzi (2018), ``seeds/001``, eq. 1-2 (see ``../shared/REFERENCE.md`` section 1)::
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics",
+eq. 1-2::
 
     ResNet:  z(t) = W(t) x(t-1) + b(t),  y(t) = f(z(t)),  x(t) = x(t-1) + y(t)
-    MLP:     y(t) = f(W(t) y(t-1) + b(t)),  y(0) = x0
+    MLP:     z(t) = W(t) y(t-1) + b(t),  y(t) = f(z(t)),  y(0) = x(0)
 
-for layers t = 1..T, with f the logistic function. :func:`iterate` runs either map on a batch
-of inputs and records every layer, streaming per-layer statistics, or the final state only,
-and can test each input for convergence (the paper's 1000-layer continuation of a 15-layer
-network).
+for layers t = 1..T, with f the logistic function and x(0) the input (``P u + p`` when the
+:class:`dynsys.Network` has an input projection). :func:`iterate` runs either map on a batch of
+inputs and records every layer, streaming per-layer statistics, or the final state only, and
+can test each input for convergence (the paper's 1000-layer continuation of a 15-layer
+network). It records the pre-activations z next to y: near a face of the cube, y = f(z)
+rounds to 1 or flushes towards 0 in floating point while z keeps the state exactly.
 
 How it is fast: each layer is one BLAS product ``x @ W.T`` into a preallocated buffer
 (multi-threaded), followed by one fused Numba pass (bias, logistic, accumulation and, when
-asked, the change per input and the block moments for the statistics); see
-:mod:`dynsys._kernels.layers`. The batch never grows a layer axis outside ``record="all"``.
+asked, the pre-activations, the change per input and the block moments for the statistics);
+see :mod:`dynsys._kernels.layers`. The batch never grows a layer axis outside
+``record="all"``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._kernels import layers as _K
-from ._validation import check_choice, check_finite, check_int, check_positive_float
 from ._arrays import readonly as _frozen
+from ._kernels import layers as _K
+from ._network import Network
+from ._validation import (
+    _describe,
+    _to_float_array,
+    check_choice,
+    check_finite,
+    check_int,
+    check_positive_float,
+)
 
 __all__ = ["IterateResult", "iterate"]
 
@@ -33,14 +45,17 @@ MAX_RECORD_BYTES = 4 * 2**30
 _BLOCK_ROWS = 64  # rows per parallel work unit: 64 x 784 float32 = 200 kB, stays in L2
 
 
+def _shape(a) -> str:
+    return "x".join(str(n) for n in a.shape) or "scalar"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class IterateResult:
     """Result of :func:`iterate`. Arrays are read-only; fields not recorded are ``None``.
 
-    Shapes are for a batch ``x0`` of shape (B, N); for a single input of shape (N,) the B axis
-    is dropped. Layers are numbered t = 1..T; index ``t - 1`` of a layer axis holds layer t.
+    Shapes are for a batch ``x0`` of shape (B, D); for a single input of shape (D,) the B axis
+    is dropped (also from the per-input `converged_at` and `last_change`). Layers are
+    numbered t = 1..T; index ``t - 1`` of a layer axis holds layer t.
 
     Attributes
     ----------
@@ -51,13 +66,17 @@ class IterateResult:
     shared : bool
         Whether one (W, b) was used for every layer.
     y : ndarray (T, B, N) or None
-        ``record="all"``: the residuals y(t) (ResNet) or activations y(t) (MLP).
+        ``record="all"``: the residuals y(t) = f(z(t)) (ResNet) or activations (MLP).
+    z : ndarray (T, B, N) or None
+        ``record="all"``: the pre-activations z(t) (ResNet ``W(t) x(t-1) + b(t)``, MLP
+        ``W(t) y(t-1) + b(t)``). Near a face y underflows (the logistic kernel floors at
+        about 3e-308 in float64, 1e-38 in float32) or rounds to 1; z tells the truth.
     x : ndarray (T+1, B, N) or None
-        ``record="all"``, ResNet: the cumulative signal, ``x[0] = x0``. ``None`` for the MLP,
-        which has no cumulative signal (its state is y, and ``y(0) = x0``).
-    y_final, x_final : ndarray (B, N)
-        y(T) and x(T) (``x_final`` is ``None`` for the MLP). With T = 0, y_final is
-        ``None`` for the ResNet and x0 for the MLP.
+        ``record="all"``, ResNet: the cumulative signal, ``x[0] = x(0)``. ``None`` for the
+        MLP, which has no cumulative signal (its state is y, and ``y(0) = x(0)``).
+    y_final, z_final, x_final : ndarray (B, N)
+        y(T), z(T) and x(T) (``x_final`` is ``None`` for the MLP). With T = 0, y_final and
+        z_final are ``None`` for the ResNet; the MLP's y_final is x(0).
     y_mean, y_std, x_mean, x_std : ndarray (T, N) or None
         ``record="stats"``: mean and standard deviation (ddof = 0) over the batch of y(t) and
         x(t), t = 1..T, in float64 (x statistics ``None`` for the MLP).
@@ -68,13 +87,15 @@ class IterateResult:
     class_y_mean, class_y_std, class_x_mean, class_x_std : ndarray (T, C, N) or None
         ``record="stats"`` with `labels`: the same statistics per class (NaN for an empty
         class).
-    tol : float or None
+    change_tol : float or None
+        The convergence threshold the run was tested with.
     converged_at : ndarray (B,) of int64 or None
-        With `tol`: per input the first layer t from which ``mean_i |y_i(t') - y_i(t'-1)| <
-        tol`` for every t' = t..T, or -1 if the change at layer T is not below `tol`. The
-        change is defined from t = 2 for the ResNet and from t = 1 for the MLP (y(0) = x0).
+        With `change_tol`: per input the first layer t from which ``mean_i |y_i(t') -
+        y_i(t'-1)| < change_tol`` for every t' = t..T, or -1 if the change at layer T is not
+        below it. The change is defined from t = 2 for the ResNet and from t = 1 for the MLP
+        (y(0) = x(0)).
     last_change : ndarray (B,) of float64 or None
-        With `tol`: ``mean_i |y_i(T) - y_i(T-1)|`` (NaN where undefined).
+        With `change_tol`: ``mean_i |y_i(T) - y_i(T-1)|`` (NaN where undefined).
     """
 
     kind: str
@@ -95,19 +116,27 @@ class IterateResult:
     class_y_std: np.ndarray | None = None
     class_x_mean: np.ndarray | None = None
     class_x_std: np.ndarray | None = None
-    tol: float | None = None
+    change_tol: float | None = None
     converged_at: np.ndarray | None = None
     last_change: np.ndarray | None = None
+    z: np.ndarray | None = None
+    z_final: np.ndarray | None = None
 
-    def __repr__(self) -> str:  # arrays summarised by shape
-        fields = []
-        for name in self.__dataclass_fields__:
-            v = getattr(self, name)
-            if v is None:
-                continue
-            fields.append(f"{name}=<{v.dtype} {v.shape}>" if isinstance(v, np.ndarray)
-                          else f"{name}={v!r}")
-        return f"IterateResult({', '.join(fields)})"
+    def __repr__(self) -> str:  # shapes and counts only
+        parts = [f"kind={self.kind!r}", f"record={self.record!r}", f"depth={self.depth}",
+                 "shared" if self.shared else "per-layer"]
+        ref = self.x_final if self.x_final is not None else self.y_final
+        if ref is not None:
+            parts.append(f"state={_shape(ref)} {ref.dtype}")
+        if self.y is not None:
+            parts.append(f"y,z={_shape(self.y)}")
+        if self.n_classes is not None:
+            parts.append(f"classes={self.n_classes}")
+        if self.change_tol is not None:
+            conv = int(np.count_nonzero(np.asarray(self.converged_at) >= 0))
+            parts.append(f"change_tol={self.change_tol:g}, converged={conv}/"
+                         f"{np.size(self.converged_at)}")
+        return f"IterateResult({', '.join(parts)})"
 
 
 # ---- validation ------------------------------------------------------------------------
@@ -126,6 +155,8 @@ def _resolve_dtype(dtype, x0):
 
 
 def _as_real_array(value, name):
+    if np.iscomplexobj(value):
+        _to_float_array(value, name)  # raises the package's message for complex input
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"`{name}` must be a real numeric array; got dtype {arr.dtype}.")
@@ -145,74 +176,59 @@ def _check_finite(arr, name):
     return check_finite(arr, name)
 
 
-def _validate_network(x0, W, b, depth, dtype):
-    """Shapes, finiteness and depth of a network call; returns arrays in the working dtype.
+def _as_network(net, name: str = "net") -> Network:
+    """`net` if it is a :class:`dynsys.Network`, else a ``TypeError`` saying how to build one."""
+    if isinstance(net, Network):
+        return net
+    raise TypeError(
+        f"`{name}` must be a dynsys.Network; got {_describe(net)}. Build one with "
+        "dynsys.Network(W, b) (W of shape (N, N) shared by every layer or (T, N, N) per layer; "
+        "kind='mlp' for the MLP)."
+    )
 
-    Returns ``(X (B, N) copy, was_1d, Ws (T|1, N, N), bs (T|1, N), T, shared, dt)``.
+
+def _prepare(net, x0, depth, dtype):
+    """Validate a network call; return its arrays in the working dtype.
+
+    Returns ``(X (B, N) own copy, was_1d, Ws (L, N, N), bs (L, N), T, dt)`` with L = 1 for
+    shared weights and L = T per layer.
     """
-    x0 = _as_real_array(x0, "x0")
-    dt = _resolve_dtype(dtype, x0)
-    if x0.ndim not in (1, 2) or x0.shape[-1] < 1 or (x0.ndim == 2 and x0.shape[0] < 1):
-        raise ValueError(f"`x0` must have shape (N,) or (B, N) with B, N >= 1; got {x0.shape}.")
-    was_1d = x0.ndim == 1
-    n = x0.shape[-1]
-    W = _as_real_array(W, "W")
-    if W.ndim == 2:
-        w_layers = None
-    elif W.ndim == 3:
-        w_layers = W.shape[0]
+    net = _as_network(net)
+    raw = _as_real_array(x0, "x0")
+    dt = _resolve_dtype(dtype, raw)
+    N, D = net.width, net.n_features
+    if raw.ndim not in (1, 2) or raw.shape[-1] != D or (raw.ndim == 2 and raw.shape[0] < 1):
+        what = "with N" if net.P is None else "with D"
+        raise ValueError(
+            f"`x0` must have shape ({D},) or (B, {D}) for `net` ({what} = {D}, B >= 1); got "
+            f"shape {raw.shape}."
+        )
+    was_1d = raw.ndim == 1
+    if net.P is None:
+        _check_finite(raw, "x0")
+        X = np.array(raw if not was_1d else raw[None, :], dtype=dt, order="C", copy=True)
     else:
-        raise ValueError(
-            f"`W` must have shape (N, N) for shared weights or (T, N, N) for one matrix per "
-            f"layer; got shape {W.shape}."
-        )
-    if W.shape[-2:] != (n, n):
-        raise ValueError(
-            f"`W` has shape {W.shape} but `x0` has shape {x0.shape}: `W` must be (N, N) or "
-            f"(T, N, N) with N = {n}, the last axis of `x0`."
-        )
-    if b is None:
-        b = np.zeros(n, dt)
-    b = _as_real_array(b, "b")
-    if b.ndim == 1:
-        b_layers = None
-    elif b.ndim == 2:
-        b_layers = b.shape[0]
-    else:
-        raise ValueError(f"`b` must have shape (N,) or (T, N); got shape {b.shape}.")
-    if b.shape[-1] != n:
-        raise ValueError(
-            f"`b` has shape {b.shape} but `x0` has shape {x0.shape}: `b` must be (N,) or "
-            f"(T, N) with N = {n}."
-        )
-    if w_layers is not None and b_layers is not None and w_layers != b_layers:
-        raise ValueError(
-            f"`W` has shape {W.shape} and `b` has shape {b.shape}: per-layer weights and biases "
-            f"must have the same number of layers T."
-        )
-    stack_T = w_layers if w_layers is not None else b_layers
-    if depth is None:
-        if stack_T is None:
+        u = net.embed(raw)
+        X = np.ascontiguousarray((u if not was_1d else u[None, :]), dtype=dt)
+    if net.shared:
+        if depth is None:
             raise ValueError(
-                "`depth` is required with shared weights (`W` of shape (N, N) and `b` of shape "
-                "(N,)); it may be None only for per-layer stacks, whose length sets it."
+                "`depth` is required for a shared-weight `net` (W of shape (N, N)): it may be "
+                "None only for per-layer weights, whose number of layers sets it."
             )
-        T = stack_T
-    else:
         T = check_int(depth, "depth", minimum=0)
-        if stack_T is not None and T != stack_T:
+        Ws, bs = net.W[None], net.b[None]
+    else:
+        T = net.depth
+        if depth is not None and check_int(depth, "depth", minimum=0) != T:
             raise ValueError(
-                f"`depth` = {T} but the per-layer stack has T = {stack_T} layers (`W` shape "
-                f"{W.shape}, `b` shape {b.shape}); pass depth=None or depth={stack_T}."
+                f"`depth` = {depth} but `net` has T = {T} layers (W of shape {net.W.shape}); "
+                f"pass depth=None or depth={T}."
             )
-    _check_finite(x0, "x0")
-    _check_finite(W, "W")
-    _check_finite(b, "b")
-    X = np.array(x0 if not was_1d else x0[None, :], dtype=dt, order="C", copy=True)
-    Ws = np.ascontiguousarray(W if W.ndim == 3 else W[None], dtype=dt)
-    bs = np.ascontiguousarray(b if b.ndim == 2 else b[None], dtype=dt)
-    shared = Ws.shape[0] == 1 and bs.shape[0] == 1
-    return X, was_1d, Ws, bs, T, shared, dt
+        Ws, bs = net.W, net.b
+    Ws = np.ascontiguousarray(Ws, dtype=dt)
+    bs = np.array(bs, dtype=dt, order="C", copy=True)
+    return X, was_1d, Ws, bs, T, dt
 
 
 def _validate_labels(labels, n_classes, B):
@@ -258,7 +274,7 @@ def _stream(X, Ws, bs, T, kind):
     B, N = X.shape
     lo, hi, _ = _K.make_blocks([0], [B], _BLOCK_ROWS)
     resnet_layer, mlp_layer, _ = _K.kernels_for(B * N)
-    dummy = np.empty((1, 1))
+    dummy = np.empty((1, 1), X.dtype)
     ddiff = np.empty(1)
     buf = np.empty_like(X)
     cur = X
@@ -267,11 +283,11 @@ def _stream(X, Ws, bs, T, kind):
         if kind == "resnet":
             np.matmul(X, WT, out=buf)
             resnet_layer(buf, bt, X, buf, lo, hi, True, False, ddiff, False,
-                         dummy, dummy, dummy, dummy)
+                         dummy, dummy, dummy, dummy, False, dummy)
             yield t, buf, X
         else:
             np.matmul(cur, WT, out=buf)
-            mlp_layer(buf, bt, cur, lo, hi, False, ddiff, False, dummy, dummy)
+            mlp_layer(buf, bt, cur, lo, hi, False, ddiff, False, dummy, dummy, False, dummy)
             if cur is X:
                 cur = np.empty_like(X)
             cur, buf = buf, cur
@@ -299,53 +315,54 @@ def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C):
         ) from None
     resnet = kind == "resnet"
     WTs = np.ascontiguousarray(np.swapaxes(Ws, 1, 2))
-    y_out = np.empty_like(X) if T > 0 else None
+    y_out = z_out = None
     if T > 0:
         import numba
 
+        y_out, z_out = np.empty_like(X), np.empty_like(X)
         with threadpool_limits(1, user_api="blas"), numba.parallel_chunksize(1):
-            _K.fused_final(X, WTs, bs, T, resnet, _FUSED_ROWS, y_out)
+            _K.fused_final(X, WTs, bs, T, resnet, _FUSED_ROWS, y_out, z_out)
     y_final = y_out if T > 0 else (None if resnet else X)
     x_final = X if resnet else None
     if was_1d:
-        y_final = None if y_final is None else y_final[0]
-        x_final = None if x_final is None else x_final[0]
+        y_final, x_final, z_out = (None if a is None else a[0] for a in (y_final, x_final, z_out))
     kw = {}
     if lab is not None:
         kw = {"n_classes": C, "class_counts": _frozen(np.bincount(lab, minlength=C))}
     return IterateResult(kind=kind, record="final", depth=T, shared=shared,
-                         y_final=_frozen(y_final), x_final=_frozen(x_final), **kw)
+                         y_final=_frozen(y_final), x_final=_frozen(x_final),
+                         z_final=_frozen(z_out), **kw)
 
 
-def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=None,
-            n_classes=None, tol=None, dtype=None, max_record_bytes=MAX_RECORD_BYTES,
-            engine="auto"):
-    """Run the ResNet or MLP layer map on a batch of inputs.
+def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
+            change_tol=None, dtype=None, max_record_bytes=MAX_RECORD_BYTES, engine="auto"):
+    """Run the ResNet or MLP layer map (eq. 1-2) of `net` on a batch of inputs.
 
     Parameters
     ----------
-    x0 : array_like, shape (N,) or (B, N)
-        Inputs x(0) (for the MLP, y(0)).
-    W : array_like, shape (N, N) or (T, N, N)
-        Shared weights, or one matrix per layer (then `depth` is T or None).
-    b : array_like, shape (N,) or (T, N), optional
-        Biases (shared or per layer); default zero.
+    net : Network
+        The network: ``net.kind`` picks the ResNet ``x(t) = x(t-1) + f(W(t) x(t-1) + b(t))``
+        or the MLP ``y(t) = f(W(t) y(t-1) + b(t))``; ``net.W`` of shape (N, N) is shared by
+        every layer, (T, N, N) gives one matrix per layer.
+    x0 : array_like, shape (D,) or (B, D)
+        Inputs; x(0) = ``net.embed(x0)`` (``P x0 + p`` with an input projection, else x0
+        itself, D = N). For the MLP, y(0) = x(0). A 1-D `x0` gives results without the batch
+        axis; a 2-D one keeps it (also for B = 1).
     depth : int, optional
-        T, the number of layers (>= 0). Required when both W and b are shared; the network may
-        be run far past its training depth this way.
-    kind : {"resnet", "mlp"}
-        ResNet ``x(t) = x(t-1) + f(W(t) x(t-1) + b(t))`` or MLP ``y(t) = f(W(t) y(t-1) + b(t))``.
+        T, the number of layers (>= 0). Required for shared weights (the network may be run
+        far past its training depth this way); None or ``net.depth`` for per-layer weights.
     record : {"all", "stats", "final"}
-        ``"all"``: every layer (``.y`` (T, B, N), ``.x`` (T+1, B, N)). ``"stats"``: per-layer
-        mean and std over the batch (optionally per class) and the final state, in memory
-        independent of T beyond the (T, N) statistics. ``"final"``: the final state only.
+        ``"all"``: every layer (``.y`` and ``.z`` (T, B, N), ``.x`` (T+1, B, N)).
+        ``"stats"``: per-layer mean and std over the batch (optionally per class) and the
+        final state, in memory independent of T beyond the (T, N) statistics. ``"final"``:
+        the final state only.
     labels : array_like of int, shape (B,), optional
         Class label of each input (``record="stats"``: statistics per class as well).
     n_classes : int, optional
         C (default ``max(labels) + 1``).
-    tol : float, optional
-        Convergence test: ``converged_at`` and ``last_change`` per input (see
-        :class:`IterateResult`).
+    change_tol : float, optional
+        Convergence test on the mean absolute change of y between layers: ``converged_at``
+        and ``last_change`` per input (see :class:`IterateResult`).
     dtype : {None, float32, float64}
         Working precision; default float32 if `x0` is float32, else float64. Statistics
         are accumulated in float64 either way.
@@ -354,40 +371,46 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     engine : {"layerwise", "fused", "auto"}
         ``"layerwise"``: per layer one multi-threaded BLAS product for the whole batch, then
         one fused parallel pass (memory-bound: it streams the batch through memory twice per
-        layer). ``"fused"`` (``record="final"`` without `tol`
-        only): one parallel region in which each thread runs every layer on its own blocks of
-        rows, calling single-threaded BLAS (through ``threadpoolctl``), which avoids the
-        interference between the BLAS and Numba thread pools (see
-        :doc:`/benchmarks/forward`). ``"auto"`` (default): "fused" where it applies and the
-        batch has at least 2^20 entries, else "layerwise". All give the same numbers up to rounding.
+        layer). ``"fused"`` (``record="final"`` without `change_tol` only): one parallel
+        region in which each thread runs every layer on its own blocks of rows, calling
+        single-threaded BLAS (through ``threadpoolctl``), which avoids the interference
+        between the BLAS and Numba thread pools (see :doc:`/benchmarks/forward`). ``"auto"``
+        (default): "fused" where it applies and the batch has at least 2^20 entries, else
+        "layerwise". All give the same numbers up to rounding.
 
     Returns
     -------
     IterateResult
+        Always with ``y_final`` and ``z_final`` (and ``x_final`` for the ResNet).
 
     Raises
     ------
+    TypeError
+        `net` is not a :class:`dynsys.Network`; `x0` is complex or not numeric.
     ValueError
-        Shape mismatches between `W`, `b` and `x0` (naming both shapes), NaN or infinite
-        entries, negative `depth`, `labels` of the wrong length, and ``record="all"``
-        requests above `max_record_bytes` (use ``record="stats"``).
+        `x0` of the wrong width (naming both shapes), NaN or infinite entries, a missing or
+        negative `depth`, `labels` of the wrong length, and ``record="all"`` requests above
+        `max_record_bytes` (use ``record="stats"``).
 
     Examples
     --------
     >>> import numpy as np, dynsys
     >>> rng = np.random.default_rng(0)
-    >>> W = rng.normal(size=(4, 4)) / 2
-    >>> res = dynsys.iterate(rng.random((3, 4)), W, np.zeros(4), 15)
-    >>> res.y.shape, res.x.shape
-    ((15, 3, 4), (16, 3, 4))
+    >>> net = dynsys.Network(rng.normal(size=(4, 4)) / 2, np.zeros(4))
+    >>> res = dynsys.iterate(net, rng.random((3, 4)), 15)
+    >>> res.y.shape, res.z.shape, res.x.shape
+    ((15, 3, 4), (15, 3, 4), (16, 3, 4))
     """
-    kind = check_choice(kind, "kind", ("resnet", "mlp"))
+    net = _as_network(net)
+    kind = net.kind
     record = check_choice(record, "record", ("all", "stats", "final"))
-    X, was_1d, Ws, bs, T, shared, dt = _validate_network(x0, W, b, depth, dtype)
+    X, was_1d, Ws, bs, T, dt = _prepare(net, x0, depth, dtype)
+    shared = net.shared
     B, N = X.shape
     resnet = kind == "resnet"
-    if tol is not None:
-        tol = check_positive_float(tol, "tol")
+    tol = None
+    if change_tol is not None:
+        tol = change_tol = check_positive_float(change_tol, "change_tol")
     lab = None
     C = 1
     if labels is not None:
@@ -395,7 +418,7 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     elif n_classes is not None:
         raise ValueError("`n_classes` was given without `labels`.")
     if record == "all":
-        n_arrays = (2 * T + 1) if resnet else T
+        n_arrays = (3 * T + 1) if resnet else 2 * T
         need = n_arrays * B * N * dt.itemsize
         limit = check_int(max_record_bytes, "max_record_bytes", minimum=0)
         if need > limit:
@@ -414,8 +437,8 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     if engine == "fused":
         if record != "final" or tol is not None:
             raise ValueError(
-                f"`engine`='fused' supports record='final' without `tol` only; got "
-                f"record={record!r}, tol={tol!r}. Use engine='layerwise'."
+                f"`engine`='fused' supports record='final' without `change_tol` only; got "
+                f"record={record!r}, change_tol={tol!r}. Use engine='layerwise'."
             )
         return _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C)
 
@@ -455,21 +478,30 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     last = np.full(B, np.nan) if tol is not None else None
     first_diff_layer = 2 if resnet else 1
 
-    Y_all = X_all = None
+    Y_all = X_all = Z_all = None
     if record == "all":
         Y_all = np.empty((T, B, N), dt)
+        Z_all = np.empty((T, B, N), dt)
         if resnet:
             X_all = np.empty((T + 1, B, N), dt)
             X_all[0] = X
     # streaming buffers
     ybuf = np.empty_like(X) if (record != "all" and T > 0) else None
     yprev = np.empty_like(X) if (record != "all" and tol is not None and T > 0) else None
+    z_last = np.empty_like(X) if (record != "all" and T > 0) else None
+    zdummy = np.empty((1, 1), dt)
     cur = X  # MLP: y(t-1); ResNet: x(t-1) (streaming)
     y_last = None if resnet else X
 
     for t in range(1, T + 1):
         WT, bt = _layer(Ws, bs, t)
         want_diff = tol is not None and t >= first_diff_layer
+        if record == "all":
+            store_z, zout = True, Z_all[t - 1]
+        elif t == T:
+            store_z, zout = True, z_last
+        else:
+            store_z, zout = False, zdummy
         if resnet:
             if record == "all":
                 xin, out = X_all[t - 1], Y_all[t - 1]
@@ -481,9 +513,9 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
                 xs, out = X, ybuf
                 np.matmul(xs, WT, out=out)
                 prev = yprev if yprev is not None else out
-            store_y = record == "all" or stats or want_diff or tol is not None or t == T
+            store_y = record == "all" or stats or tol is not None or t == T
             resnet_layer(out, bt, xs, prev, lo, hi, store_y, want_diff, diff, stats,
-                         bym, bym2, bxm, bxm2)
+                         bym, bym2, bxm, bxm2, store_z, zout)
             y_last = out
             if record != "all" and yprev is not None:
                 ybuf, yprev = yprev, ybuf  # yprev now holds y(t)
@@ -494,7 +526,7 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
             else:
                 src, out = cur, ybuf
             np.matmul(src, WT, out=out)
-            mlp_layer(out, bt, src, lo, hi, want_diff, diff, stats, bym, bym2)
+            mlp_layer(out, bt, src, lo, hi, want_diff, diff, stats, bym, bym2, store_z, zout)
             y_last = out
             if record != "all":
                 ybuf, cur = cur, out  # X is our own copy of x0: reuse it as a buffer
@@ -524,10 +556,12 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
 
     if record == "all":
         y_final = Y_all[-1] if T > 0 else (None if resnet else X)
+        z_final = Z_all[-1] if T > 0 else None
         x_final = X_all[-1] if resnet else None
     else:
         # y_last is one of our own work buffers (or our copy of x0): no copy needed
         y_final = unsort(y_last) if y_last is not None else None
+        z_final = unsort(z_last)
         x_final = unsort(X) if resnet else None
     kw = {}
     if stats:
@@ -559,7 +593,7 @@ def iterate(x0, W, b=None, depth=None, *, kind="resnet", record="all", labels=No
     kw = {k: (_frozen(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     return IterateResult(
         kind=kind, record=record, depth=T, shared=shared,
-        y=_frozen(squeeze(Y_all, 1)), x=_frozen(squeeze(X_all, 1)),
+        y=_frozen(squeeze(Y_all, 1)), x=_frozen(squeeze(X_all, 1)), z=_frozen(squeeze(Z_all, 1)),
         y_final=_frozen(squeeze(y_final, 0)), x_final=_frozen(squeeze(x_final, 0)),
-        tol=tol, **kw,
+        z_final=_frozen(squeeze(z_final, 0)), change_tol=change_tol, **kw,
     )

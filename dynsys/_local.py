@@ -1,4 +1,4 @@
-"""Around a point: the Jacobian spectrum of eq. 3 anywhere, and Newton refinement to a fixed point.
+"""Around a point: the spectra of eq. 3 and of the layer map anywhere, and Newton refinement.
 
 For trained networks with N = 784 the 3^N fixed-point patterns cannot be enumerated. The way
 in is local (the FixedPointFinder approach of Golub & Sussillo 2018, after Sussillo & Barak
@@ -7,6 +7,24 @@ residual after 1000 layers -- and solve F(y) = y (1 - y) (W y) = 0 nearby. Fixed
 minimizes ``|F|^2`` by gradient descent because a generic recurrent map has no cheap Jacobian
 solve; eq. 3 has an explicit Jacobian, so :func:`refine_fixed_point` runs damped Newton with
 a backtracking line search on ``|F|^2``, which converges quadratically near a regular root.
+
+Every result reports two dynamics at its point (Lagzi 2018, "Residual networks classify
+inputs based on their neural transient dynamics", eq. 3 and eq. 1-2):
+
+* the flow dy/dt = F(y): eigenvalues of J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W,
+  labelled by :func:`dynsys.classify_spectrum`;
+* the step-1 layer map that a shared-weight ResNet computes, in residual coordinates
+  ``g(y) = f(f^{-1}(y) + W y)``: multipliers (eigenvalues of Dg(y)), labelled by
+  :func:`dynsys.classify_multipliers`.
+
+In residual coordinates ``Dg(y) = diag(r) (I + diag(y (1 - y)) W)`` with
+``r_i = g_i (1 - g_i) / (y_i (1 - y_i)) = exp(a_i) / (1 - y_i + y_i exp(a_i))^2`` and
+``a = W y``. The second form extends Dg continuously to the faces of the cube: a coordinate at
+0 has the multiplier ``exp((W y)_i)``, one at 1 ``exp(-(W y)_i)``. At a fixed point r = 1 on
+the interior coordinates I, so the multipliers are those faces' exponentials and the
+eigenvalues of ``I + diag(y_I (1 - y_I)) W[I, I]``: exactly the multipliers that
+:func:`dynsys.fixed_points` lists. (The logit-coordinate Jacobian ``I + W diag(y (1 - y))`` has
+the same interior multipliers but 1 on every face: a face sits at z = -+ infinity there.)
 
 References
 ----------
@@ -22,23 +40,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import as_points, as_square_matrix, check_int, check_positive_float
-from ._stability import classify_spectrum, unstable_dimension
-from ._system import ResidualSystem, jacobian
+from ._network import Network, as_weights
+from ._validation import as_points, check_int, check_positive_float
+from ._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
+                         unstable_dimension)
+from . import _system
+from ._system import jacobian
+from ._fixed_points import OUTSIDE
 from ._arrays import readonly as _frozen
 
-__all__ = ["LocalSpectrum", "RefinedFixedPoint", "spectrum_at", "refine_fixed_point"]
+__all__ = ["LocalSpectrum", "RefinedFixedPoint", "spectrum_at", "refine_fixed_point",
+           "BOX_SLACK"]
+
+#: A point counts as in the closed unit cube, where the layer map is defined, when no
+#: coordinate lies more than this outside [0, 1] (Newton may land 1e-17 beyond a face); such
+#: coordinates are clipped onto the face for the multipliers.
+BOX_SLACK = 1e-9
 
 
+def resnet_weights(W, name: str = "W") -> np.ndarray:
+    """W (N, N) for the ResNet dynamics of eq. 3 from a Network or a bare array.
+
+    An MLP network is refused: its fixed points and flow are those of eq. 6, not eq. 3, so
+    reading only its W would answer a different question without saying so.
+    """
+    if isinstance(W, Network) and W.kind != "resnet":
+        raise ValueError(
+            f"`{name}` must be a ResNet (kind='resnet'): this analyses eq. 3 and the ResNet "
+            f"layer map; got a network of kind {W.kind!r}."
+        )
+    if isinstance(W, getattr(_system, "ResidualSystem", ())):
+        return W.W
+    return as_weights(W, name)
 
 
-def _weights(W):
-    return W.W if isinstance(W, ResidualSystem) else as_square_matrix(W, "W")
+def _count_text(labels) -> str:
+    values, counts = np.unique(np.asarray(labels, dtype=str), return_counts=True)
+    return ", ".join(f"{c} {v}" for v, c in zip(values, counts))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LocalSpectrum:
-    """Spectrum of the Jacobian of eq. 3 at one point or a batch of points (immutable).
+    """Flow spectrum and layer-map multipliers at one point or a batch of points (immutable).
 
     For a 1-D point the fields are unbatched; for a batch of B points every field has a
     leading axis of length B.
@@ -47,14 +90,26 @@ class LocalSpectrum:
     ----------
     point : ndarray, shape (N,) or (B, N)
     eigenvalues : ndarray of complex, shape (N,) or (B, N)
-        Sorted by decreasing real part.
+        Eigenvalues of the Jacobian of eq. 3, sorted by decreasing real part.
     stability : str or ndarray of str, shape (B,)
-        The label of :func:`dynsys.classify_spectrum` ("stable", "unstable", "saddle",
+        Flow label of :func:`dynsys.classify_spectrum` ("stable", "unstable", "saddle",
         "non-hyperbolic"). Away from a fixed point it describes the linearized flow only.
     unstable_dim : int or ndarray of int, shape (B,)
-        Number of eigenvalues with real part > `tol`.
+        Number of eigenvalues with real part > `zero_tol`.
     max_real : float or ndarray, shape (B,)
         The largest real part.
+    in_box : bool or ndarray of bool, shape (B,)
+        Whether the point lies in [0, 1]^N (up to :data:`BOX_SLACK`), where the layer map is
+        defined.
+    multipliers : ndarray of complex, shape (N,) or (B, N)
+        Eigenvalues of the step-1 layer map's Jacobian Dg(y) in residual coordinates (see
+        the module notes), sorted by decreasing modulus; NaN outside the box.
+    map_stability : str or ndarray of str, shape (B,)
+        Label of :func:`dynsys.classify_multipliers`, ``"outside"`` outside the box.
+    map_unstable_dim : int or ndarray of int, shape (B,)
+        Number of multipliers with ``|mu| - 1 > zero_tol``; -1 outside the box.
+    zero_tol : float
+        Real parts (flow) and ``|mu| - 1`` (map) within this count as zero.
     """
 
     point: np.ndarray
@@ -62,6 +117,20 @@ class LocalSpectrum:
     stability: object
     unstable_dim: object
     max_real: object
+    in_box: object
+    multipliers: np.ndarray
+    map_stability: object
+    map_unstable_dim: object
+    zero_tol: float
+
+    def __repr__(self) -> str:
+        if self.point.ndim == 1:
+            return (f"LocalSpectrum(N={self.point.shape[0]}, stability={self.stability!r}, "
+                    f"unstable_dim={self.unstable_dim}, map_stability={self.map_stability!r}, "
+                    f"map_unstable_dim={self.map_unstable_dim})")
+        B, N = self.point.shape
+        return (f"LocalSpectrum(B={B}, N={N}, flow: {_count_text(self.stability)}; "
+                f"map: {_count_text(self.map_stability)})")[:299]
 
 
 def _sorted_eigvals(J):
@@ -70,47 +139,117 @@ def _sorted_eigvals(J):
     return np.take_along_axis(ev, order, axis=-1).astype(np.complex128)
 
 
-def spectrum_at(W, y, *, tol: float = 1e-9) -> LocalSpectrum:
-    """Eigenvalues and stability label of the Jacobian of eq. 3 at any point(s).
+def _map_ratio(W, y):
+    """r = g (1 - g) / (y (1 - y)) of the layer map, continuous up to the faces (y in [0, 1]).
 
-    J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W, evaluated with the full matrix (no
-    block structure is assumed, so `y` need not be a fixed point).
+    log r = a - 2 log(1 - y + y e^a), a = W y, with the last term as a log-sum-exp so that
+    neither e^a nor a face (log 0 = -inf) overflows or produces NaN.
+    """
+    a = y @ W.T
+    with np.errstate(divide="ignore", over="ignore"):
+        log_r = a - 2.0 * np.logaddexp(np.log1p(-y), np.log(y) + a)
+        return np.exp(log_r)
+
+
+def _map_multipliers(W, y):
+    """Multipliers of the layer map at one point y in [0, 1]^N, by decreasing modulus.
+
+    Rows of Dg at face coordinates (y_i (1 - y_i) = 0) are r_i e_i, so Dg is block
+    triangular: their multipliers are r_i exactly and the others are the eigenvalues of the
+    remaining block (no 0 * inf from an overflowing r_i on a face enters the eigensolver).
+    """
+    g = y * (1.0 - y)
+    r = _map_ratio(W, y)
+    face = g == 0.0
+    mu = np.empty(y.shape[0], dtype=np.complex128)
+    mu[face] = r[face]
+    inner = np.flatnonzero(~face)
+    if inner.size:
+        block = g[inner, None] * W[np.ix_(inner, inner)]
+        block[np.arange(inner.size), np.arange(inner.size)] += 1.0
+        block *= r[inner, None]
+        mu[~face] = np.linalg.eigvals(block)
+    order = np.argsort(-np.abs(mu), kind="stable")
+    return mu[order]
+
+
+def _flow_and_map(W, pts, zero_tol):
+    """All fields of a :class:`LocalSpectrum` for a batch of points (B, N), batched."""
+    B, n = pts.shape
+    ev = _sorted_eigvals(jacobian(W, pts))
+    stab = np.asarray(classify_spectrum(ev, zero_tol), dtype=object).reshape(B)
+    udim = np.asarray(unstable_dimension(ev, zero_tol), dtype=np.int64).reshape(B)
+    in_box = np.all((pts >= -BOX_SLACK) & (pts <= 1.0 + BOX_SLACK), axis=1)
+    mu = np.full((B, n), np.nan + 0j)
+    mstab = np.full(B, OUTSIDE, dtype=object)
+    mdim = np.full(B, -1, dtype=np.int64)
+    for k in np.flatnonzero(in_box):
+        mu[k] = _map_multipliers(W, np.clip(pts[k], 0.0, 1.0))
+    if np.any(in_box):
+        with np.errstate(invalid="ignore"):
+            dev = np.abs(mu[in_box]) - 1.0
+        mstab[in_box] = np.asarray(classify_multipliers(mu[in_box], zero_tol),
+                                   dtype=object).reshape(-1)
+        mdim[in_box] = np.asarray(unstable_dimension(dev, zero_tol)).reshape(-1)
+    return dict(eigenvalues=ev, stability=stab, unstable_dim=udim, max_real=ev.real.max(axis=1),
+                in_box=in_box, multipliers=mu, map_stability=mstab, map_unstable_dim=mdim)
+
+
+def spectrum_at(W, y, *, zero_tol: float = 1e-9) -> LocalSpectrum:
+    """Flow eigenvalues (eq. 3) and layer-map multipliers, with their labels, at any point(s).
+
+    Flow: J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W, evaluated with the full matrix (no
+    block structure is assumed, so `y` need not be a fixed point). Map: the eigenvalues of
+    the step-1 layer map's Jacobian Dg(y) in residual coordinates (module notes); at a fixed
+    point they are the multipliers listed by :func:`dynsys.fixed_points`, also on the faces of
+    the cube.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
+    W : dynsys.Network or array_like, shape (N, N)
+        A ResNet with shared weights, or its weight matrix.
     y : array_like, shape (N,) or (B, N)
-    tol : float
-        Real parts within [-tol, tol] count as zero.
+        Residuals; shape (N,) gives unbatched fields.
+    zero_tol : float
+        Real parts within [-zero_tol, zero_tol] and moduli with ``abs(abs(mu) - 1) <=
+        zero_tol`` count as zero (non-hyperbolic).
 
     Returns
     -------
     LocalSpectrum
+        ``eigenvalues``, ``stability``, ``unstable_dim`` (flow) and ``multipliers``,
+        ``map_stability``, ``map_unstable_dim`` (map), ``in_box``, ``max_real``.
 
     Examples
     --------
     >>> import numpy as np, dynsys
     >>> W = np.array([[-1.0, 2.0], [2.0, -1.0]])
-    >>> dynsys.spectrum_at(W, [1.0, 1.0]).stability
-    'stable'
+    >>> s = dynsys.spectrum_at(W, [1.0, 1.0])
+    >>> s.stability, s.map_stability
+    ('stable', 'stable')
+    >>> np.round(s.multipliers.real, 4).tolist()  # exp(-(W y)_i) on the face y = 1
+    [0.3679, 0.3679]
     """
-    Wm = _weights(W)
+    Wm = resnet_weights(W)
     pts, was_1d = as_points(y, Wm.shape[0], "y")
-    tol = check_positive_float(tol, "tol", allow_zero=True)
-    ev = _sorted_eigvals(jacobian(Wm, pts))
-    stab = classify_spectrum(ev, tol)
-    udim = unstable_dimension(ev, tol)
-    mre = ev.real.max(axis=-1)
+    zero_tol = check_positive_float(zero_tol, "zero_tol", allow_zero=True)
+    f = _flow_and_map(Wm, pts, zero_tol)
     if was_1d:
-        return LocalSpectrum(point=_frozen(pts[0].copy()), eigenvalues=_frozen(ev[0]),
-                             stability=str(stab[0]), unstable_dim=int(udim[0]),
-                             max_real=float(mre[0]))
-    return LocalSpectrum(point=_frozen(pts.copy()), eigenvalues=_frozen(ev),
-                         stability=_frozen(stab), unstable_dim=_frozen(udim),
-                         max_real=_frozen(mre))
+        return LocalSpectrum(
+            point=_frozen(pts[0].copy()), eigenvalues=_frozen(f["eigenvalues"][0]),
+            stability=str(f["stability"][0]), unstable_dim=int(f["unstable_dim"][0]),
+            max_real=float(f["max_real"][0]), in_box=bool(f["in_box"][0]),
+            multipliers=_frozen(f["multipliers"][0]), map_stability=str(f["map_stability"][0]),
+            map_unstable_dim=int(f["map_unstable_dim"][0]), zero_tol=zero_tol)
+    return LocalSpectrum(
+        point=_frozen(pts.copy()), eigenvalues=_frozen(f["eigenvalues"]),
+        stability=_frozen(f["stability"]), unstable_dim=_frozen(f["unstable_dim"]),
+        max_real=_frozen(f["max_real"]), in_box=_frozen(f["in_box"]),
+        multipliers=_frozen(f["multipliers"]), map_stability=_frozen(f["map_stability"]),
+        map_unstable_dim=_frozen(f["map_unstable_dim"]), zero_tol=zero_tol)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RefinedFixedPoint:
     """Result of :func:`refine_fixed_point` (immutable).
 
@@ -121,7 +260,7 @@ class RefinedFixedPoint:
     start : ndarray, shape (N,)
         The starting point.
     converged : bool
-        True if the scaled residual reached `tol` (see :func:`refine_fixed_point`).
+        True if the scaled residual reached `residual_tol` (see :func:`refine_fixed_point`).
     iterations : int
         Newton iterations taken.
     distance_moved : float
@@ -129,16 +268,27 @@ class RefinedFixedPoint:
     residual : float
         ``max(abs(F(point)))``, F(y) = y (1 - y)(W y).
     eigenvalues : ndarray of complex, shape (N,)
-        Jacobian spectrum at `point`, by decreasing real part.
+        Jacobian spectrum of eq. 3 at `point`, by decreasing real part.
     stability : str
-        Label of the spectrum (see :func:`dynsys.classify_spectrum`).
+        Flow label of the spectrum (see :func:`dynsys.classify_spectrum`).
     unstable_dim : int
-        Eigenvalues with real part > `eig_tol`.
+        Eigenvalues with real part > `zero_tol`.
     in_box : bool
-        True if `point` lies in the closed unit cube (up to 1e-9), i.e. is reachable by
-        logistic residuals.
+        True if `point` lies in the closed unit cube (up to 1e-9, :data:`BOX_SLACK`), i.e. is
+        reachable by logistic residuals.
+    multipliers : ndarray of complex, shape (N,)
+        Multipliers of the step-1 layer map at `point` (as in :class:`LocalSpectrum`: at a
+        fixed point ``exp((W y)_i)`` on coordinates at 0, ``exp(-(W y)_i)`` at 1, the
+        eigenvalues of ``I + diag(y_I (1 - y_I)) W[I, I]`` on the interior ones), by
+        decreasing modulus; NaN outside the box.
+    map_stability : str
+        Label of :func:`dynsys.classify_multipliers`; ``"outside"`` outside the box.
+    map_unstable_dim : int
+        Multipliers with ``|mu| - 1 > zero_tol``; -1 outside the box.
     n_lstsq : int
         Iterations that fell back to least-squares steps (singular Jacobian).
+    residual_tol, zero_tol : float
+        The tolerances used (passing them back reproduces this result).
     """
 
     point: np.ndarray
@@ -151,7 +301,18 @@ class RefinedFixedPoint:
     stability: str
     unstable_dim: int
     in_box: bool
+    multipliers: np.ndarray
+    map_stability: str
+    map_unstable_dim: int
     n_lstsq: int
+    residual_tol: float
+    zero_tol: float
+
+    def __repr__(self) -> str:
+        return (f"RefinedFixedPoint(N={self.point.shape[0]}, converged={self.converged}, "
+                f"iterations={self.iterations}, residual={self.residual:.3g}, "
+                f"in_box={self.in_box}, stability={self.stability!r}, "
+                f"map_stability={self.map_stability!r})")
 
 
 def _F(W, y):
@@ -168,7 +329,7 @@ def _scaled_residual(W, y, F):
     return float(np.max(np.abs(F) / scale))
 
 
-def _newton_direction(J, F, rcond):
+def _newton_direction(J, F, rank_tol):
     """Solve J d = -F; least squares (minimum norm) if J is singular or ill-conditioned."""
     try:
         d = np.linalg.solve(J, -F)
@@ -178,20 +339,21 @@ def _newton_direction(J, F, rcond):
                 return d, False
     except np.linalg.LinAlgError:
         pass
-    d = np.linalg.lstsq(J, -F, rcond=rcond)[0]
+    d = np.linalg.lstsq(J, -F, rcond=rank_tol)[0]
     return d, True
 
 
-def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
+def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 100,
                        damping: float = 1.0, min_step: float = 1e-10, armijo: float = 1e-4,
-                       rcond: float | None = None, eig_tol: float = 1e-9) -> RefinedFixedPoint:
+                       rank_tol: float | None = None,
+                       zero_tol: float = 1e-9) -> RefinedFixedPoint:
     """Refine a point to a nearby fixed point of eq. 3 by damped Newton with a line search.
 
     Algorithm (for F(y) = y (1 - y)(W y), merit ``phi(y) = |F(y)|^2 / 2``):
 
     1. Stop if the scaled residual
        ``max_i |F_i| / (max(1, |y_i|) max(1, |1 - y_i|) max(1, sum_j |w_ij y_j|))`` is
-       <= `tol` (for points in the unit cube with ``sum_j |w_ij y_j| <= 1`` this is
+       <= `residual_tol` (for points in the unit cube with ``sum_j |w_ij y_j| <= 1`` this is
        ``max |F|``; the scaling lets far-out fixed points, where rounding in F grows like
        ``|y|^3``, converge too).
     2. Newton direction: solve J(y) d = -F(y); if J is singular (the solve fails or does
@@ -205,13 +367,16 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
     eq. 3 has as a polynomial system; check ``in_box``. This is the FixedPointFinder idea
     (Golub & Sussillo 2018) with the exact Jacobian of eq. 3 in place of gradient descent on
     ``|F|^2``. Each iteration costs one N x N solve: N = 784 takes milliseconds per iteration.
+    The result carries the flow's spectrum and the layer map's multipliers at the point (as
+    :func:`spectrum_at`), so both stabilities come without further work.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
+    W : dynsys.Network or array_like, shape (N, N)
+        A ResNet with shared weights, or its weight matrix.
     y0 : array_like, shape (N,)
         Starting point, e.g. a class's mean residual after many layers.
-    tol : float
+    residual_tol : float
         Convergence threshold on the scaled residual (step 1).
     max_iter : int
         Most Newton iterations.
@@ -222,10 +387,11 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
         iteration may then stall and report ``converged=False``).
     armijo : float
         Sufficient-decrease constant of the line search.
-    rcond : float, optional
-        Cut-off of ``numpy.linalg.lstsq`` for the fallback steps.
-    eig_tol : float
-        Tolerance of the stability label at the result.
+    rank_tol : float, optional
+        Relative cut-off on singular values of the least-squares fallback steps (``rcond`` of
+        ``numpy.linalg.lstsq``; default: machine precision times N).
+    zero_tol : float
+        Real parts (flow) and ``|mu| - 1`` (map) within this count as zero at the result.
 
     Returns
     -------
@@ -236,16 +402,16 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
     >>> import numpy as np, dynsys
     >>> W = np.array([[-1.0, 2.0], [2.0, -1.0]])
     >>> r = dynsys.refine_fixed_point(W, [0.9, 0.95])
-    >>> r.converged, np.round(r.point, 12).tolist(), r.stability
-    (True, [1.0, 1.0], 'stable')
+    >>> r.converged, np.round(r.point, 12).tolist(), r.stability, r.map_stability
+    (True, [1.0, 1.0], 'stable', 'stable')
     """
-    Wm = _weights(W)
+    Wm = resnet_weights(W)
     n = Wm.shape[0]
     pts, was_1d = as_points(y0, n, "y0")
     if not was_1d:
         raise ValueError(f"`y0` must be one point of shape ({n},); got shape {np.shape(y0)}. "
                          "Refine a batch point by point.")
-    tol = check_positive_float(tol, "tol")
+    residual_tol = check_positive_float(residual_tol, "residual_tol")
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     damping = check_positive_float(damping, "damping")
     if damping > 1.0:
@@ -254,6 +420,9 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
     armijo = check_positive_float(armijo, "armijo")
     if armijo >= 0.5:
         raise ValueError(f"`armijo` must lie in (0, 0.5); got {armijo:g}.")
+    if rank_tol is not None:
+        rank_tol = check_positive_float(rank_tol, "rank_tol", allow_zero=True)
+    zero_tol = check_positive_float(zero_tol, "zero_tol", allow_zero=True)
 
     start = pts[0].copy()
     y = start.copy()
@@ -261,8 +430,8 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
     phi = 0.5 * float(F @ F)
     it = 0
     n_lstsq = 0
-    while it < max_iter and _scaled_residual(Wm, y, F) > tol:
-        d, used_lstsq = _newton_direction(jacobian(Wm, y), F, rcond)
+    while it < max_iter and _scaled_residual(Wm, y, F) > residual_tol:
+        d, used_lstsq = _newton_direction(jacobian(Wm, y), F, rank_tol)
         n_lstsq += used_lstsq
         alpha = damping
         while True:
@@ -278,17 +447,20 @@ def refine_fixed_point(W, y0, *, tol: float = 1e-12, max_iter: int = 100,
             break
     finite = bool(np.all(np.isfinite(F)) and np.all(np.isfinite(y)))
     res = float(np.max(np.abs(F))) if finite else float("inf")
-    converged = finite and _scaled_residual(Wm, y, F) <= tol
+    converged = finite and _scaled_residual(Wm, y, F) <= residual_tol
     if np.all(np.isfinite(y)):
-        ev = _sorted_eigvals(jacobian(Wm, y))
-        stab = str(classify_spectrum(ev, eig_tol))
-        udim = int(unstable_dimension(ev, eig_tol))
+        f = _flow_and_map(Wm, y[None, :], zero_tol)
+        ev, mu = f["eigenvalues"][0], f["multipliers"][0]
+        stab, udim = str(f["stability"][0]), int(f["unstable_dim"][0])
+        in_box = bool(f["in_box"][0])
+        mstab, mdim = str(f["map_stability"][0]), int(f["map_unstable_dim"][0])
     else:
-        ev = np.full(n, np.nan + 0j)
-        stab, udim = "non-hyperbolic", 0
+        ev = mu = np.full(n, np.nan + 0j)
+        stab, udim, in_box, mstab, mdim = NON_HYPERBOLIC, 0, False, OUTSIDE, -1
     return RefinedFixedPoint(
         point=_frozen(y), start=_frozen(start), converged=bool(converged), iterations=it,
         distance_moved=float(np.linalg.norm(y - start)), residual=res,
-        eigenvalues=_frozen(ev), stability=stab, unstable_dim=udim,
-        in_box=bool(np.all(y >= -1e-9) and np.all(y <= 1 + 1e-9)), n_lstsq=int(n_lstsq),
+        eigenvalues=_frozen(ev), stability=stab, unstable_dim=udim, in_box=in_box,
+        multipliers=_frozen(mu), map_stability=mstab, map_unstable_dim=mdim,
+        n_lstsq=int(n_lstsq), residual_tol=residual_tol, zero_tol=zero_tol,
     )

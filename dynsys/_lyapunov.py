@@ -1,24 +1,29 @@
 """Lyapunov exponents of the discrete layer maps over a long run (QR method).
 
-The paper (Lagzi 2018, Fig. 2 and 5) says that the residuals of a shared-weight ResNet settle
-while those of an MLP keep oscillating. The largest Lyapunov exponent along the run makes this
-a number: negative when nearby trajectories contract (convergence to a stable fixed point or
-cycle), about zero at marginal or very slow convergence, positive for chaos.
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics"
+(Fig. 2 and 5), says that the residuals of a shared-weight ResNet settle while those of an
+MLP keep oscillating. The largest Lyapunov exponent along the run makes this a number:
+negative when nearby trajectories contract (convergence to a stable fixed point or cycle),
+about zero at marginal or very slow convergence, positive for chaos.
 
-Maps and tangent maps (``s = f'(z) = f(z)(1 - f(z))``, computed from z as
-``exp(-log(1 + e^z) - log(1 + e^-z))`` so that it never loses digits near saturation):
+The state is carried as the pre-activations z (eq. 1-2), never as y = f(z), so a run that
+saturates keeps its digits; the slopes ``s = f'(z) = f(z)(1 - f(z))`` are computed from z as
+``exp(-log(1 + e^z) - log(1 + e^-z))``. Maps and tangent maps:
 
-* ResNet in the residuals (``variable="y"``, shared weights): the network's residuals obey
-  ``y(t+1) = f(f^-1(y(t)) + W y(t))`` exactly, with tangent map
-  ``dy(t+1) = [s(t+1)/s(t)] dy(t) + s(t+1) (W dy(t))``, i.e. ``diag(s(t+1)) (diag(1/s(t)) + W)``.
-  At a fixed point its eigenvalues are the layer map's multipliers (``exp((W y)_i)`` at
-  coordinates 0, ``exp(-(W y)_i)`` at coordinates 1, those of ``I + diag(y(1-y)) W`` inside).
+* ResNet in the residuals (``variable="y"``, shared weights): ``z(t+1) = z(t) + W f(z(t))``
+  and ``y = f(z)``, tangent ``dy(t+1) = [s(t+1)/s(t)] dy(t) + s(t+1) (W dy(t))``, i.e.
+  ``diag(s(t+1)) (diag(1/s(t)) + W)``, with the ratio taken as a difference of log-slopes.
+  At a fixed point its eigenvalues are the residual map's multipliers (``exp((W y)_i)`` at
+  coordinates 0, ``exp(-(W y)_i)`` at coordinates 1, those of ``I + diag(y(1-y)) W``
+  inside).
+* ResNet in logit coordinates (``variable="z"``, shared weights): the same run, tangent
+  ``I + W diag(s(t))`` (:func:`dynsys.layer_map_jacobian`). A saturated coordinate's logit
+  moves at the constant speed ``(W y)_i``, so its exponent is 0, not ``-|W y|_i``.
 * ResNet in the cumulative signal (``variable="x"``, shared or per-layer weights):
-  ``x(t) = x(t-1) + f(W x(t-1) + b)``, tangent ``dx(t) = dx(t-1) + s(t) (W dx(t-1))``. The two
-  are *not* equivalent where residuals saturate: there ``s -> 0``, the x tangent map tends to
-  the identity on that coordinate (a perturbation of x_i is carried forward unchanged), so its
-  exponent tends to 0 while the residual's exponent is ``-|W y|_i``. Use "y" for the question
-  "do the residuals converge?".
+  ``x(t) = x(t-1) + f(W x(t-1) + b)``, tangent ``dx(t) = dx(t-1) + s(t) (W dx(t-1))``, similar
+  to the z tangent (``dz = W dx``). Where residuals saturate ``s -> 0`` and this tangent map
+  tends to the identity on that coordinate, so its exponent tends to 0 while the residual's
+  is ``-|W y|_i``. Use "y" for the question "do the residuals converge?".
 * MLP: ``y(t) = f(W y(t-1) + b)``, tangent ``dy(t) = s(t) (W dy(t-1))``.
 
 The method (Benettin et al. 1980; Shimada & Nagashima 1979): evolve k orthonormal tangent
@@ -33,24 +38,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_choice, check_int
-from ._layers import _validate_network
 from ._arrays import readonly as _frozen
+from ._layers import _as_network, _prepare
+from ._validation import check_choice, check_int
 
 __all__ = ["LyapunovResult", "lyapunov"]
 
 
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class LyapunovResult:
     """Result of :func:`lyapunov` (read-only arrays; a single input drops the B axis).
 
     Attributes
     ----------
     kind : {"resnet", "mlp"}
-    variable : {"y", "x"}
-        The state whose tangent map was used ("x" only for the ResNet).
+    variable : {"y", "z", "x"}
+        The state whose tangent map was used ("z" and "x" only for the ResNet).
     depth : int
         Layers run.
     discard : int
@@ -60,9 +63,9 @@ class LyapunovResult:
     exponents : ndarray (B, k)
         The k largest Lyapunov exponents per input, per layer (natural log), in decreasing
         order.
-    running : ndarray (B, n_steps)
-        The running estimate of the largest exponent after each averaged step (its
-        convergence shows whether the run was long enough).
+    running : ndarray (n_steps, B)
+        The running estimate of the largest exponent after each averaged step, layer first
+        (its convergence shows whether the run was long enough).
     """
 
     kind: str
@@ -79,6 +82,13 @@ class LyapunovResult:
         out = self.exponents[..., 0]
         return float(out) if np.ndim(out) == 0 else out
 
+    def __repr__(self) -> str:
+        lead = np.asarray(self.exponents[..., 0])
+        return (f"LyapunovResult(kind={self.kind!r}, variable={self.variable!r}, "
+                f"depth={self.depth}, n_steps={self.n_steps}, "
+                f"exponents={'x'.join(map(str, self.exponents.shape))}, "
+                f"largest in [{lead.min():.4g}, {lead.max():.4g}])")
+
 
 def _log_s(z):
     """log f'(z) = log f(z) + log f(-z), stable for all z."""
@@ -90,25 +100,34 @@ def _logistic(z):
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def lyapunov(x0, W, b=None, depth=1000, *, kind="resnet", variable="y", n_exponents=1,
-             discard=None, seed=0):
-    """Largest Lyapunov exponent(s) of the ResNet or MLP layer map along a long run.
+class _DefaultDepth(int):
+    """The default depth 1000, told apart from an explicit 1000 for per-layer weights."""
+
+    def __repr__(self) -> str:
+        return "1000"
+
+
+_DEFAULT_DEPTH = _DefaultDepth(1000)
+
+
+def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, discard=None, seed=0):
+    """Largest Lyapunov exponent(s) of the ResNet or MLP layer map (eq. 1-2) along a long run.
 
     Parameters
     ----------
-    x0 : array_like, shape (N,) or (B, N)
-        Inputs (one run per input).
-    W : array_like, shape (N, N) or (T, N, N)
-        Shared weights (run as long as `depth`), or one matrix per layer (``variable="x"``
-        and the MLP only; the residuals alone are not a closed map with per-layer weights).
-    b : array_like, shape (N,) or (T, N), optional
-        Biases (default zero).
-    depth : int
-        Layers to run, T >= 1 (default 1000; None with per-layer stacks).
-    kind : {"resnet", "mlp"}
-    variable : {"y", "x"}
-        ResNet: the tangent map of the residuals (default) or of the cumulative signal x;
-        see the module docstring. Must be "y" for the MLP.
+    net : Network
+        The network (``net.kind``: "resnet" or "mlp"). Shared weights are run as long as
+        `depth`; per-layer weights (``variable="x"`` and the MLP only: neither the residuals
+        nor the logits alone are a closed map with per-layer weights) for their T layers.
+    x0 : array_like, shape (D,) or (B, D)
+        Inputs (one run per input), embedded as x(0) = ``net.embed(x0)``. A 1-D `x0` drops
+        the batch axis of the result.
+    depth : int or None
+        Layers to run, T >= 1 (default 1000). Per-layer weights run their own T layers:
+        leave the default, or pass None or ``net.depth``.
+    variable : {"y", "z", "x"}
+        ResNet: the tangent map of the residuals (default), of the logits z (shared weights)
+        or of the cumulative signal x; see the module docstring. Must be "y" for the MLP.
     n_exponents : int
         k, how many of the largest exponents (1 <= k <= N); k > 1 uses QR factorizations.
     discard : int, optional
@@ -122,34 +141,41 @@ def lyapunov(x0, W, b=None, depth=1000, *, kind="resnet", variable="y", n_expone
 
     Notes
     -----
-    The number of map steps is T - 1 for the ResNet in y (the map takes y(1) to y(T)), and T
-    otherwise (x(0) to x(T), y(0) = x0 to y(T)). The run is done in float64 with NumPy.
+    The number of map steps is T - 1 for the ResNet in y or z (the map takes z(1) to z(T)),
+    and T otherwise (x(0) to x(T), y(0) = x(0) to y(T)). The run is done in float64 with
+    NumPy.
 
     Examples
     --------
     >>> import numpy as np, dynsys
-    >>> r = dynsys.lyapunov(np.array([0.3]), np.array([[2.0]]), np.array([-1.0]), 500,
-    ...                     kind="mlp")
+    >>> net = dynsys.Network(np.array([[2.0]]), np.array([-1.0]), kind="mlp")
+    >>> r = dynsys.lyapunov(net, np.array([0.3]), 500)
     >>> round(r.largest, 6)   # the fixed point y* of y = f(2y - 1): log|2 y*(1-y*)|
     -0.693147
     """
-    kind = check_choice(kind, "kind", ("resnet", "mlp"))
-    variable = check_choice(variable, "variable", ("y", "x"))
+    net = _as_network(net)
+    kind = net.kind
+    variable = check_choice(variable, "variable", ("y", "z", "x"))
     if kind == "mlp" and variable != "y":
-        raise ValueError("`variable` must be 'y' for the MLP, whose state is y.")
-    X, was_1d, Ws, bs, T, shared, _ = _validate_network(x0, W, b, depth, np.float64)
+        raise ValueError(f"`variable` must be 'y' for the MLP, whose state is y; got "
+                         f"{variable!r}.")
+    if not net.shared and depth is _DEFAULT_DEPTH:
+        depth = None  # per-layer weights: the default runs all of their layers
+    X, was_1d, Ws, bs, T, _ = _prepare(net, x0, depth, np.float64)
     if T < 1:
         raise ValueError(f"`depth` must be >= 1; got {T}.")
     B, N = X.shape
     k = check_int(n_exponents, "n_exponents", minimum=1, maximum=N)
-    if kind == "resnet" and variable == "y" and Ws.shape[0] > 1:
+    closed_in_z = kind == "resnet" and variable in ("y", "z")
+    if closed_in_z and Ws.shape[0] > 1:
         raise ValueError(
-            "`variable`='y' needs shared weights (`W` of shape (N, N)): with per-layer weights "
-            "the residuals are not a closed map; use variable='x'."
+            f"`variable`={variable!r} needs shared weights (`net.W` of shape (N, N)): with "
+            "per-layer weights the residuals are not a closed map; use variable='x'."
         )
-    n_map = T - 1 if (kind == "resnet" and variable == "y") else T
+    n_map = T - 1 if closed_in_z else T
     if n_map < 1:
-        raise ValueError(f"`depth` = {T} leaves no map step for variable='y'; use depth >= 2.")
+        raise ValueError(f"`depth` = {T} leaves no map step for variable={variable!r}; use "
+                         "depth >= 2.")
     if discard is None:
         discard = n_map // 10
     discard = check_int(discard, "discard", minimum=0, maximum=n_map - 1)
@@ -182,18 +208,23 @@ def lyapunov(x0, W, b=None, depth=1000, *, kind="resnet", variable="y", n_expone
         return Qn
 
     state = X.copy()
-    if kind == "resnet" and variable == "y":
+    if closed_in_z:
         Wm, bv = layer(1)
         z = state @ Wm.T + bv  # z(1)
         ls = _log_s(z)
         y = _logistic(z)
         for step in range(n_map):
             z_new = z + y @ Wm.T  # z(t+1) = z(t) + W y(t)
-            ls_new = _log_s(z_new)
-            r = np.exp(ls_new - ls)
-            V = r[:, :, None] * Q + np.exp(ls_new)[:, :, None] * np.matmul(Wm, Q)
+            if variable == "y":
+                ls_new = _log_s(z_new)
+                r = np.exp(ls_new - ls)
+                V = r[:, :, None] * Q + np.exp(ls_new)[:, :, None] * np.matmul(Wm, Q)
+                ls = ls_new
+            else:  # I + W diag(s(z(t)))
+                V = Q + np.matmul(Wm, np.exp(ls)[:, :, None] * Q)
+                ls = _log_s(z_new)
             Q = renorm(V, step)
-            z, ls, y = z_new, ls_new, _logistic(z_new)
+            z, y = z_new, _logistic(z_new)
     else:
         for step in range(n_map):
             Wm, bv = layer(step + 1)
@@ -210,8 +241,9 @@ def lyapunov(x0, W, b=None, depth=1000, *, kind="resnet", variable="y", n_expone
     expo = acc / n_avg
     order = np.argsort(-expo, axis=1, kind="stable")
     expo = np.take_along_axis(expo, order, axis=1)
+    running = np.ascontiguousarray(running.T)
     if was_1d:
-        expo, running = expo[0], running[0]
+        expo, running = expo[0], running[:, 0]
     return LyapunovResult(
         kind=kind, variable=variable, depth=T, discard=discard, n_steps=n_avg,
         exponents=_frozen(expo), running=_frozen(running),

@@ -1,8 +1,10 @@
 """Input noise through the layers (Lagzi 2018, Fig. 4 and Sect. 6).
 
-Uniform noise of maximum amplitude a, ``xi(0) ~ U(-a, a)`` independently per input and neuron,
-is added to the inputs x0; the clean and the noisy network run side by side and the noise in
-the residuals is followed layer by layer,
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics".
+Uniform noise of maximum amplitude a, ``xi(0) ~ U(-a, a)`` independently per input and entry,
+is added to the inputs x0 (before the network's input projection, if it has one); the clean
+and the noisy network run side by side and the noise in the residuals is followed layer by
+layer,
 
     xi(t) = y_noisy(t) - y_clean(t),   t = 1..T.
 
@@ -23,16 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_choice, check_int, check_positive_float
-from ._layers import _stream, _validate_network
 from ._arrays import readonly as _frozen
+from ._layers import _as_network, _prepare, _stream
+from ._validation import check_int, check_positive_float
 
 __all__ = ["NoiseResult", "iterate_noise"]
 
 
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class NoiseResult:
     """Result of :func:`iterate_noise`. Arrays are read-only.
 
@@ -47,7 +47,7 @@ class NoiseResult:
     seed : int or None
     depth : int
     xi0_norm : ndarray (R,)
-        ``||xi(0)||`` (the input noise), mean over the batch.
+        ``||xi(0)||`` (the input noise, in the space of `x0`), mean over the batch.
     xi_norm : ndarray (R, T)
         ``||xi(t)||`` for t = 1..T (index t - 1), mean over the batch.
     nsr : ndarray (R, B) ((R,) for a single input x0 of shape (N,))
@@ -67,6 +67,12 @@ class NoiseResult:
     xi_norm: np.ndarray
     nsr: np.ndarray
     cosine: np.ndarray
+
+    def __repr__(self) -> str:
+        return (f"NoiseResult(kind={self.kind!r}, amplitude={self.amplitude:g}, "
+                f"n_realizations={self.n_realizations}, depth={self.depth}, "
+                f"nsr={'x'.join(map(str, self.nsr.shape))}, nsr_mean={self.nsr_mean:.4g}, "
+                f"cosine_mean={self.cosine_mean:.4g})")
 
     @property
     def nsr_mean(self) -> float:
@@ -91,20 +97,26 @@ def _cosine(u, v):
         return np.einsum("ij,ij->i", u, v) / (nu * nv)
 
 
-def iterate_noise(x0, W, b=None, depth=None, amplitude=0.1, *, kind="resnet",
-                  n_realizations=10, seed=0, dtype=None):
+def iterate_noise(net, x0, amplitude, depth=None, *, n_realizations=10, seed=0, dtype=None):
     """Run a network on clean and on noisy inputs and follow the noise through the layers.
 
     Parameters
     ----------
-    x0, W, b, depth, kind, dtype
-        The network and inputs, as in :func:`dynsys.iterate`.
+    net : Network
+        The network (``net.kind``: "resnet" or "mlp"), as in :func:`dynsys.iterate`.
+    x0 : array_like, shape (D,) or (B, D)
+        Clean inputs. A 1-D `x0` drops the batch axis of `nsr` and `cosine`.
     amplitude : float
-        Maximum amplitude a >= 0 of the uniform noise U(-a, a) added to every entry of x0.
+        Maximum amplitude a >= 0 of the uniform noise U(-a, a) added to every entry of x0
+        (before ``net.embed``).
+    depth : int, optional
+        T; required for shared weights, None or ``net.depth`` per layer.
     n_realizations : int
         R, the number of independent noise draws (the paper: 10).
     seed : int or None
         Seed of :func:`numpy.random.default_rng`; the same seed gives the same draws.
+    dtype : {None, float32, float64}
+        Working precision, as in :func:`dynsys.iterate`.
 
     Returns
     -------
@@ -115,14 +127,23 @@ def iterate_noise(x0, W, b=None, depth=None, amplitude=0.1, *, kind="resnet",
     With ``amplitude = 0`` every xi(t) is exactly 0, the ratios are 0 and the cosines 1 (the
     clean and noisy runs are the same computation).
     """
-    kind = check_choice(kind, "kind", ("resnet", "mlp"))
+    net = _as_network(net)
+    kind = net.kind
     a = check_positive_float(amplitude, "amplitude", allow_zero=True)
     R = check_int(n_realizations, "n_realizations", minimum=1)
     if seed is not None:
         seed = check_int(seed, "seed", minimum=0)
-    X, was_1d, Ws, bs, T, _, dt = _validate_network(x0, W, b, depth, dtype)
+    X, was_1d, Ws, bs, T, dt = _prepare(net, x0, depth, dtype)
+    # the noise is drawn in input space (D): the raw inputs, embedded with the noisy copies
+    U = X if net.P is None else np.asarray(x0, dtype=np.float64).reshape(X.shape[0], -1)
     B, N = X.shape
+    D = U.shape[1]
     rng = np.random.default_rng(seed)
+
+    def embed(u):
+        if net.P is None:
+            return u
+        return np.ascontiguousarray(u @ net.P.T + net.p, dtype=dt)
 
     Xc = X.copy()
     # Run the clean and all noisy copies in one batch (R + 1) * B, so each layer is a single
@@ -141,10 +162,10 @@ def iterate_noise(x0, W, b=None, depth=None, amplitude=0.1, *, kind="resnet",
         r1 = min(R, r0 + per_chunk)
         k = r1 - r0
         if a > 0:
-            noise = rng.uniform(-a, a, size=(k, B, N))
+            noise = rng.uniform(-a, a, size=(k, B, D))
             big = np.empty(((k + 1) * B, N), dt)
             big[:B] = Xc
-            big[B:] = (Xc[None] + noise).reshape(k * B, N)
+            big[B:] = embed((U[None] + noise).reshape(k * B, D))
         else:
             big = Xc.copy()
 
@@ -153,8 +174,11 @@ def iterate_noise(x0, W, b=None, depth=None, amplitude=0.1, *, kind="resnet",
                 return arr[B:].reshape(k, B, N)
             return np.broadcast_to(arr[None], (k, B, N))
 
-        xi0 = noisy_part(big) - big[:B].astype(np.float64)[None]
-        xi0_norm[r0:r1] = np.linalg.norm(xi0, axis=2).mean(axis=1)
+        if a > 0 and net.P is not None:
+            xi0_norm[r0:r1] = np.linalg.norm(noise, axis=2).mean(axis=1)
+        else:
+            xi0 = noisy_part(big) - big[:B].astype(np.float64)[None]
+            xi0_norm[r0:r1] = np.linalg.norm(xi0, axis=2).mean(axis=1)
         sum_xi = np.zeros((k, B, N)) if kind == "resnet" else None
         y_fin = None
         for t, y, _ in _stream(big, Ws, bs, T, kind):

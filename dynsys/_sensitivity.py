@@ -1,5 +1,6 @@
 """Sensitivity of the output to perturbations of a layer (Lagzi 2018, appendix A, eq. 9-10).
 
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics".
 For a ResNet ``x(t) = x(t-1) + y(t)``, ``y(t) = f(W(t) x(t-1) + b(t))``, the derivative of a
 layer's residual with respect to its input is
 
@@ -10,14 +11,16 @@ x(T) through the product
 
     M'(s) = [I + M(T)] [I + M(T-1)] ... [I + M(s)],     S(s) = K M'(s)     (eq. 10)
 
-with K the classifier weights. The paper compares det M'(4) with det M'(10). For N = 784
-these determinants over- or underflow float64, so :func:`sensitivity` reports
-``log|det M'(s)|`` and its sign. Because the determinant of a product is the product of the
-determinants, ``log|det M'(s)| = sum_{t=s..T} log|det(I + M(t))|``: each factor goes
-through LAPACK's LU (``numpy.linalg.slogdet``), never the product matrix, so nothing
-overflows and no accuracy is lost to the conditioning of a long product. The products
-themselves (and S) are accumulated backwards, ``M'(s) = M'(s+1) [I + M(s)]``, one matrix
-product per layer: T products of N x N matrices in all (seconds for N = 784, T = 15).
+with K the classifier weights. For the MLP ``y(t) = f(W(t) y(t-1) + b(t))`` the factors are
+M(t) itself (there is no identity path): ``M'(s) = M(T) ... M(s)``. The paper compares
+det M'(4) with det M'(10). For N = 784 these determinants over- or underflow float64, so
+:func:`sensitivity` reports ``log|det M'(s)|`` and its sign. Because the determinant of a
+product is the product of the determinants, ``log|det M'(s)| = sum_{t=s..T} log|det F(t)|``
+(F(t) the layer's factor): each factor goes through LAPACK's LU (as
+``numpy.linalg.slogdet``), never the product matrix, so nothing overflows and no accuracy is
+lost to the conditioning of a long product. The products themselves (and S) are accumulated
+backwards, ``M'(s) = M'(s+1) F(s)``, one matrix product per layer: T products of N x N
+matrices in all (seconds for N = 784, T = 15).
 """
 
 from __future__ import annotations
@@ -26,34 +29,41 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_finite
 from ._arrays import readonly as _frozen
+from ._layers import _as_network
+from ._validation import _to_float_array, check_finite
 
 __all__ = ["SensitivityResult", "sensitivity"]
 
 
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class SensitivityResult:
     """Result of :func:`sensitivity`. Arrays are read-only; layer s = 1..T is index s - 1.
 
-    Shapes are for one input; a batch adds a leading B axis to every array.
+    Shapes are for a batch of B inputs, layer first; states of one input, shape (T, N), drop
+    the B axis.
 
     Attributes
     ----------
-    layer_logabsdet, layer_sign : ndarray (T,)
-        ``log|det(I + M(t))|`` and the sign of ``det(I + M(t))``.
-    logabsdet, sign : ndarray (T,)
+    kind : {"resnet", "mlp"}
+    readout : bool
+        Whether S uses the network's readout K (else K = I: ``S(s) = M'(s)``).
+    layer_logabsdet, layer_sign : ndarray (T, B)
+        ``log|det F(t)|`` and the sign of ``det F(t)``, F(t) = I + M(t) (ResNet) or M(t)
+        (MLP).
+    logabsdet, sign : ndarray (T, B)
         ``log|det M'(s)|`` (natural log) and the sign of ``det M'(s)``, s = 1..T.
-    products : ndarray (T, N, N) or None
+    products : ndarray (T, B, N, N) or None
         M'(s), when asked for (`products`).
-    S : ndarray (T, C, N) or None
-        ``S(s) = K M'(s)`` when `K` is given.
-    S_norm : ndarray (T,) or None
-        Frobenius norm of S(s) when `K` is given.
+    S : ndarray (T, B, C, N) or None
+        ``S(s) = K M'(s)`` (eq. 10) with the network's readout K; ``None`` without one
+        (K = I, S would be `products`).
+    S_norm : ndarray (T, B)
+        Frobenius norm of S(s) (of M'(s) without a readout).
     """
 
+    kind: str
+    readout: bool
     layer_logabsdet: np.ndarray
     layer_sign: np.ndarray
     logabsdet: np.ndarray
@@ -63,56 +73,51 @@ class SensitivityResult:
     S_norm: np.ndarray | None = None
 
     def log10_det_ratio(self, s1: int, s2: int):
-        """``log10(|det M'(s1)| / |det M'(s2)|)`` for layers s1, s2 in 1..T (the paper: 4, 10)."""
-        T = self.logabsdet.shape[-1]
+        """``log10(|det M'(s1)| / |det M'(s2)|)`` for layers s1, s2 in 1..T (the paper: 4, 10).
+
+        A float for one input, shape (B,) for a batch.
+        """
+        T = self.logabsdet.shape[0]
         for name, s in (("s1", s1), ("s2", s2)):
             if not (1 <= int(s) <= T):
                 raise ValueError(f"`{name}` must be a layer in 1..{T}; got {s}.")
-        d = self.logabsdet[..., int(s1) - 1] - self.logabsdet[..., int(s2) - 1]
+        d = self.logabsdet[int(s1) - 1] - self.logabsdet[int(s2) - 1]
         return d / np.log(10.0)
 
+    def __repr__(self) -> str:
+        shape = "x".join(map(str, self.logabsdet.shape))
+        return (f"SensitivityResult(kind={self.kind!r}, logabsdet={shape}, "
+                f"products={self.products is not None}, readout={self.readout})")
 
-def _validate(W, y, K):
-    y = np.asarray(y, dtype=np.float64)
+
+def _validate(net, states):
+    y = _to_float_array(states, "states")
     if y.ndim not in (2, 3):
         raise ValueError(
-            f"`y` must hold the residuals y(t) of one input, shape (T, N), or of a batch, shape "
-            f"(T, B, N) as recorded by dynsys.iterate; got shape {y.shape}."
+            f"`states` must hold the residuals y(t) of one input, shape (T, N), or of a batch, "
+            f"shape (T, B, N) as recorded by dynsys.iterate; got shape {y.shape}."
         )
     T, N = y.shape[0], y.shape[-1]
-    if T < 1 or N < 1:
-        raise ValueError(f"`y` must have T >= 1 layers and N >= 1 neurons; got shape {y.shape}.")
-    check_finite(y, "y")
+    if T < 1 or y.shape[1] < 1:
+        raise ValueError(f"`states` must have T >= 1 layers and B >= 1 inputs; got shape "
+                         f"{y.shape}.")
+    if N != net.width:
+        raise ValueError(
+            f"`states` has shape {y.shape} but `net` has width N = {net.width}: `states` must "
+            f"be (T, {net.width}) or (T, B, {net.width})."
+        )
+    if not net.shared and T != net.depth:
+        raise ValueError(
+            f"`states` has T = {T} layers but `net` has per-layer weights of depth "
+            f"{net.depth}: record all {net.depth} layers (shape ({net.depth}, B, {N}))."
+        )
+    check_finite(y, "states")
     if np.any(y < 0) or np.any(y > 1):
         raise ValueError(
-            f"`y` must hold logistic outputs in [0, 1]; got values in [{y.min():g}, {y.max():g}]."
+            f"`states` must hold logistic outputs y in [0, 1]; got values in "
+            f"[{y.min():g}, {y.max():g}]."
         )
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim == 2:
-        if W.shape != (N, N):
-            raise ValueError(
-                f"`W` has shape {W.shape} but `y` has shape {y.shape}: shared weights must be "
-                f"({N}, {N})."
-            )
-    elif W.ndim == 3:
-        if W.shape != (T, N, N):
-            raise ValueError(
-                f"`W` has shape {W.shape} but `y` has shape {y.shape}: per-layer weights must be "
-                f"({T}, {N}, {N})."
-            )
-    else:
-        raise ValueError(f"`W` must have shape (N, N) or (T, N, N); got shape {W.shape}.")
-    check_finite(W, "W")
-    if K is not None:
-        K = np.asarray(K, dtype=np.float64)
-        if K.ndim == 1:
-            K = K[None, :]
-        if K.ndim != 2 or K.shape[1] != N:
-            raise ValueError(
-                f"`K` has shape {np.shape(K)} but `y` has N = {N} neurons: `K` must be (C, {N})."
-            )
-        check_finite(K, "K")
-    return W, y, K
+    return y
 
 
 def _slogdet_stack(A):
@@ -141,50 +146,70 @@ def _slogdet_stack(A):
     return sign, logabs
 
 
-def _one(W, y, K, products):
-    """Sensitivity of one input: y (T, N)."""
+def _one(W, y, K, products, identity):
+    """Sensitivity of one input: y (T, N); K (C, N) or None (K = I: only the norm of M')."""
     T, N = y.shape
     d = y * (1.0 - y)
     Wt = (lambda t: W) if W.ndim == 2 else (lambda t: W[t])
-    # I + M(t) for all layers, for LAPACK's batched LU
+    # the factors F(t) = [I +] diag(d) W for all layers, for LAPACK's LU
     A = np.empty((T, N, N))
     for t in range(T):
         np.multiply(d[t][:, None], Wt(t), out=A[t])
     idx = np.arange(N)
-    A[:, idx, idx] += 1.0
+    if identity:
+        A[:, idx, idx] += 1.0
     lsign, labs = _slogdet_stack(A)
-    # backwards accumulation of the products and of S
+
+    def step(P, s):
+        # P F(s) = [P +] (P diag(d)) W, one product of the carried rows with W
+        out = (P * d[s][None, :]) @ Wt(s)
+        return out + P if identity else out
+
     P = np.empty((T, N, N)) if products else None
-    S = np.empty((T, K.shape[0], N)) if K is not None else None
+    S_norm = np.empty(T)
+    S = None
+    if K is not None:
+        S = np.empty((T, K.shape[0], N))
+        S[T - 1] = K @ A[T - 1]
     if products:
         P[T - 1] = A[T - 1]
         for s in range(T - 2, -1, -1):
-            # M'(s) = M'(s+1) (I + diag(d) W) = M'(s+1) + (M'(s+1) diag(d)) W
-            P[s] = P[s + 1] + (P[s + 1] * d[s][None, :]) @ Wt(s)
+            P[s] = step(P[s + 1], s)
         if K is not None:
             np.matmul(K[None], P, out=S)
     elif K is not None:
-        S[T - 1] = K @ A[T - 1]
         for s in range(T - 2, -1, -1):
-            S[s] = S[s + 1] + (S[s + 1] * d[s][None, :]) @ Wt(s)
-    # suffix sums: log|det M'(s)| = sum_{t >= s} log|det(I + M(t))|
+            S[s] = step(S[s + 1], s)
+    if S is not None:
+        S_norm[:] = np.sqrt(np.sum(S * S, axis=(-2, -1)))
+    elif P is not None:
+        S_norm[:] = np.sqrt(np.sum(P * P, axis=(-2, -1)))
+    else:  # K = I without stored products: carry M'(s) one layer at a time
+        cur = A[T - 1].copy()
+        S_norm[T - 1] = np.linalg.norm(cur)
+        for s in range(T - 2, -1, -1):
+            cur = step(cur, s)
+            S_norm[s] = np.linalg.norm(cur)
+    # suffix sums: log|det M'(s)| = sum_{t >= s} log|det F(t)|
     logabs = np.cumsum(labs[::-1])[::-1]
     sign = np.cumprod(lsign[::-1])[::-1]
-    return labs, lsign, logabs, sign, P, S
+    return labs, lsign, logabs, sign, P, S, S_norm
 
 
-def sensitivity(W, y, K=None, *, products=None):
-    """Appendix A of Lagzi (2018): layer Jacobians, their products and log-determinants.
+def sensitivity(net, states, *, products=None):
+    """Appendix A of Lagzi (2018), eq. 9-10: layer Jacobians, their products, log-determinants.
 
     Parameters
     ----------
-    W : array_like, shape (N, N) or (T, N, N)
-        Shared or per-layer weights.
-    y : array_like, shape (T, N) or (T, B, N)
+    net : Network
+        The network whose run `states` records: W (shared or per layer), ``net.kind`` (the
+        ResNet's factors are ``I + M(t)``, the MLP's ``M(t)``) and the readout ``net.K``.
+        Without a readout K is the identity: ``S(s) = M'(s)`` (``S`` is then not stored; its
+        norm is).
+    states : array_like, shape (T, N) or (T, B, N)
         The residuals y(1..T) of one input, or of a batch (``IterateResult.y`` of
-        :func:`dynsys.iterate` with ``record="all"``).
-    K : array_like, shape (C, N), optional
-        Classifier weights: S(s) = K M'(s) is returned with its Frobenius norm.
+        :func:`dynsys.iterate` with ``record="all"``). Per-layer weights need all of their T
+        layers.
     products : bool, optional
         Return the products M'(s) (T N^2 numbers per input). Default: True for one input,
         False for a batch.
@@ -192,38 +217,49 @@ def sensitivity(W, y, K=None, *, products=None):
     Returns
     -------
     SensitivityResult
+        Arrays layer first: (T, B, ...) for a batch, (T, ...) for one input.
+
+    Raises
+    ------
+    TypeError
+        `net` is not a :class:`dynsys.Network`; complex `states`.
+    ValueError
+        `states` of the wrong shape, width or depth for `net`, not finite, or outside [0, 1].
 
     Notes
     -----
     ``log|det M'(s)|`` is a suffix sum of per-layer ``slogdet`` values, never the
     determinant of the product: see the module docstring. Cost per input: T LU factorizations
-    and, for the products, T - 1 matrix products of size N.
+    and T - 1 matrix products of size N (of size C x N with a readout and no products).
 
     Examples
     --------
     >>> import numpy as np, dynsys
     >>> rng = np.random.default_rng(0)
-    >>> W = rng.normal(size=(5, 5)); y = rng.random((15, 5))
-    >>> r = dynsys.sensitivity(W, y)
+    >>> net = dynsys.Network(rng.normal(size=(5, 5)))
+    >>> r = dynsys.sensitivity(net, rng.random((15, 5)))
     >>> r.logabsdet.shape, r.products.shape
     ((15,), (15, 5, 5))
     """
-    W, y, K = _validate(W, y, K)
+    net = _as_network(net)
+    y = _validate(net, states)
+    W, K = net.W, net.K
+    identity = net.kind == "resnet"
     batch = y.ndim == 3
     if products is None:
         products = not batch
     products = bool(products)
     if not batch:
-        labs, lsign, logabs, sign, P, S = _one(W, y, K, products)
+        labs, lsign, logabs, sign, P, S, S_norm = _one(W, y, K, products, identity)
     else:
-        outs = [_one(W, y[:, i, :], K, products) for i in range(y.shape[1])]
-        labs, lsign, logabs, sign, P, S = (
-            None if outs[0][k] is None else np.stack([o[k] for o in outs]) for k in range(6)
+        outs = [_one(W, y[:, i, :], K, products, identity) for i in range(y.shape[1])]
+        # stack the inputs on axis 1: layer first, then batch
+        labs, lsign, logabs, sign, P, S, S_norm = (
+            None if outs[0][k] is None else np.stack([o[k] for o in outs], axis=1)
+            for k in range(7)
         )
-    S_norm = None
-    if S is not None:
-        S_norm = np.sqrt(np.sum(S * S, axis=(-2, -1)))
     return SensitivityResult(
+        kind=net.kind, readout=K is not None,
         layer_logabsdet=_frozen(labs), layer_sign=_frozen(lsign), logabsdet=_frozen(logabs),
         sign=_frozen(sign), products=_frozen(P), S=_frozen(S), S_norm=_frozen(S_norm),
     )

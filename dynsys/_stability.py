@@ -1,16 +1,20 @@
-"""Stability of a fixed point from its spectrum: one small pure function per rule.
+"""Stability of a fixed point from its spectrum: the one labelling rule of the project.
 
-Two dynamics share the fixed points of eq. 3 of Lagzi (2018) (``seeds/001``):
+Two dynamics share the fixed points of eq. 3 of Lagzi 2018, "Residual networks classify
+inputs based on their neural transient dynamics":
 
 * the continuous flow dy/dt = y(1-y)(Wy), classified by the real parts of the Jacobian's
   eigenvalues (:func:`classify_spectrum`);
-* the step-1 layer map that the network really computes, classified by the moduli of its
+* the step-1 layer map that the network computes, classified by the moduli of its
   multipliers (:func:`classify_multipliers`).
 
 The labels are the same four strings for both: ``"stable"``, ``"unstable"``, ``"saddle"`` and
 ``"non-hyperbolic"`` (some eigenvalue on the imaginary axis, or some multiplier on the unit
-circle, within `tol`). The functions are vectorised over leading axes: the last axis holds
-the N eigenvalues of one point.
+circle, within `zero_tol`). Every labelling in :mod:`dynsys` goes through :func:`label_index`:
+the vectorised functions here, the Numba enumeration kernel (which compiles this same
+function) and the exact mode of :func:`dynsys.fixed_points` (which feeds it exact counts).
+The functions are vectorised over leading axes: the last axis holds the N eigenvalues of one
+point.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ __all__ = [
     "SADDLE",
     "NON_HYPERBOLIC",
     "LABELS",
+    "DEFAULT_ZERO_TOL",
+    "label_index",
     "unstable_dimension",
     "classify_spectrum",
     "classify_multipliers",
@@ -33,23 +39,47 @@ STABLE = "stable"
 UNSTABLE = "unstable"
 SADDLE = "saddle"
 NON_HYPERBOLIC = "non-hyperbolic"
-#: The four labels, in the order used by counts and tables.
+#: The four labels, in the order used by counts, tables and the integer codes of
+#: :func:`label_index`.
 LABELS = (STABLE, UNSTABLE, SADDLE, NON_HYPERBOLIC)
+#: Default `zero_tol` of the functions here (an absolute bound on a real part or on
+#: ``|mu| - 1``).
+DEFAULT_ZERO_TOL = 1e-9
+
+
+def label_index(n_positive, n_negative, n_zero, n):
+    """Index into :data:`LABELS` of a point with these eigenvalue (or multiplier) counts.
+
+    The rule: any eigenvalue on the boundary (``n_zero > 0``) is non-hyperbolic (3); else all
+    ``n`` on the stable side is stable (0), all on the unstable side unstable (1), a mix a
+    saddle (2). Plain scalar Python, so that the Numba kernels compile this very function.
+    """
+    if n_zero > 0:
+        return 3
+    if n_negative == n:
+        return 0
+    if n_positive == n:
+        return 1
+    return 2
+
+
+_label_index_array = np.vectorize(label_index, otypes=[np.int64])
+_LABEL_ARRAY = np.array(LABELS, dtype=object)
 
 
 def _scalar_or_array(result: np.ndarray, one_point: bool):
     return result[()] if one_point else result
 
 
-def unstable_dimension(eigenvalues, tol: float = 1e-9):
-    """Number of eigenvalues with real part greater than `tol`.
+def unstable_dimension(eigenvalues, zero_tol: float = DEFAULT_ZERO_TOL):
+    """Number of eigenvalues with real part greater than `zero_tol`.
 
     Parameters
     ----------
     eigenvalues : array_like, shape (..., N)
         Spectra, one per row.
-    tol : float
-        Real parts within ``[-tol, tol]`` count as zero.
+    zero_tol : float
+        Real parts within ``[-zero_tol, zero_tol]`` count as zero.
 
     Returns
     -------
@@ -57,67 +87,64 @@ def unstable_dimension(eigenvalues, tol: float = 1e-9):
         The dimension of the unstable manifold (the saddle index).
     """
     ev = np.asarray(eigenvalues)
-    return _scalar_or_array(np.sum(ev.real > tol, axis=-1).astype(np.int64), ev.ndim == 1)
+    return _scalar_or_array(np.sum(ev.real > zero_tol, axis=-1).astype(np.int64), ev.ndim == 1)
 
 
 def classify_counts(n_positive, n_negative, n_zero, n: int):
-    """Label from counts of eigenvalues right of, left of and on the boundary (pure rule).
+    """Label from counts of eigenvalues right of, left of and on the boundary.
 
-    ``n_zero > 0`` gives ``"non-hyperbolic"``; otherwise all negative is ``"stable"``, all
-    positive ``"unstable"``, and a mix ``"saddle"``. Works on scalars or arrays of counts.
+    The rule of :func:`label_index`, on scalars or arrays of counts; returns a str or an
+    object array of str.
     """
-    n_positive = np.asarray(n_positive)
-    n_negative = np.asarray(n_negative)
-    n_zero = np.asarray(n_zero)
-    out = np.where(
-        n_zero > 0,
-        NON_HYPERBOLIC,
-        np.where(n_negative == n, STABLE, np.where(n_positive == n, UNSTABLE, SADDLE)),
-    ).astype(object)
-    return out[()] if out.ndim == 0 else out
+    codes = _label_index_array(np.asarray(n_positive), np.asarray(n_negative),
+                               np.asarray(n_zero), n)
+    if np.ndim(codes) == 0:
+        return LABELS[int(codes)]
+    return _LABEL_ARRAY[codes]
 
 
-def classify_spectrum(eigenvalues, tol: float = 1e-9):
+def classify_spectrum(eigenvalues, zero_tol: float = DEFAULT_ZERO_TOL):
     """Classify a fixed point of a flow from its Jacobian eigenvalues.
 
     Parameters
     ----------
     eigenvalues : array_like, shape (..., N)
-    tol : float
-        Real parts with ``|Re| <= tol`` make the point non-hyperbolic.
+    zero_tol : float
+        Real parts with ``|Re| <= zero_tol`` make the point non-hyperbolic.
 
     Returns
     -------
     str or ndarray of str (object dtype), shape (...)
         ``"stable"`` (all Re < 0), ``"unstable"`` (all Re > 0), ``"saddle"`` (both signs),
-        ``"non-hyperbolic"`` (some Re = 0 within `tol`).
+        ``"non-hyperbolic"`` (some Re = 0 within `zero_tol`).
     """
     ev = np.asarray(eigenvalues)
     re = ev.real
     n = ev.shape[-1]
     return classify_counts(
-        np.sum(re > tol, axis=-1), np.sum(re < -tol, axis=-1), np.sum(np.abs(re) <= tol, axis=-1), n
+        np.sum(re > zero_tol, axis=-1), np.sum(re < -zero_tol, axis=-1),
+        np.sum(np.abs(re) <= zero_tol, axis=-1), n,
     )
 
 
-def classify_multipliers(multipliers, tol: float = 1e-9):
+def classify_multipliers(multipliers, zero_tol: float = DEFAULT_ZERO_TOL):
     """Classify a fixed point of a map from its multipliers (eigenvalues of the map's Jacobian).
 
     Parameters
     ----------
     multipliers : array_like, shape (..., N)
-    tol : float
-        Moduli with ``abs(abs(mu) - 1) <= tol`` make the point non-hyperbolic.
+    zero_tol : float
+        Moduli with ``abs(abs(mu) - 1) <= zero_tol`` make the point non-hyperbolic.
 
     Returns
     -------
     str or ndarray of str (object dtype), shape (...)
         ``"stable"`` (all moduli < 1), ``"unstable"`` (all > 1), ``"saddle"`` (both),
-        ``"non-hyperbolic"`` (some modulus = 1 within `tol`).
+        ``"non-hyperbolic"`` (some modulus = 1 within `zero_tol`).
     """
     mu = np.abs(np.asarray(multipliers))
     n = mu.shape[-1]
     return classify_counts(
-        np.sum(mu > 1 + tol, axis=-1), np.sum(mu < 1 - tol, axis=-1),
-        np.sum(np.abs(mu - 1) <= tol, axis=-1), n,
+        np.sum(mu > 1 + zero_tol, axis=-1), np.sum(mu < 1 - zero_tol, axis=-1),
+        np.sum(np.abs(mu - 1) <= zero_tol, axis=-1), n,
     )

@@ -1,8 +1,8 @@
-"""The residual dynamics as a system: vector field and Jacobian of eq. 3, and the layer map.
+"""The residual dynamics as a system: eq. 3's vector field and Jacobian, and the layer map.
 
-Lagzi (2018), ``seeds/001``: a residual network with shared weights,
-``x(t) = x(t-1) + f(W x(t-1) + b)``, ``f`` logistic, has residuals ``y = f(z)`` whose
-continuous (forward-Euler, step 1) limit is
+Lagzi (2018), "Residual networks classify inputs based on their neural transient dynamics":
+a residual network with shared weights, ``x(t) = x(t-1) + f(W x(t-1) + b)`` (eq. 1-2), ``f``
+logistic, has residuals ``y = f(z)`` whose continuous (forward-Euler, step 1) limit is
 
     dy_i/dt = y_i (1 - y_i) (sum_j w_ij y_j)                              (eq. 3)
 
@@ -10,13 +10,21 @@ The bias drops out. The Jacobian of eq. 3 is
 
     J(y) = diag((1 - 2y) * (W y)) + diag(y (1 - y)) W.
 
-The network itself is not the flow but the step-1 map. Since ``z(t+1) = z(t) + W y(t)``, the
-residuals obey exactly ``y(t+1) = g(y(t)) = f(f^{-1}(y(t)) + W y(t))`` inside the open cube
-(0, 1)^N. Its Jacobian is ``diag(g (1 - g)) (diag(1 / (y (1 - y))) + W)``, which at a fixed
-point equals ``I + diag(y (1 - y)) W``.
+The network itself is not the flow but the step-1 map. Its pre-activations
+``z(t) = W x(t-1) + b`` obey exactly
+
+    z(t+1) = z(t) + W f(z(t))                                             (layer map)
+
+with Jacobian ``I + W diag(s (1 - s))``, ``s = f(z)``: :func:`layer_map` and
+:func:`layer_map_jacobian` work in these logit coordinates, where every finite state is
+representable (a residual of ``1 - 1e-17`` rounds to 1; its logit, 39.1, does not). The same
+map on the residuals, ``y(t+1) = g(y(t)) = f(f^{-1}(y(t)) + W y(t))``, is
+:func:`residual_map` (with :func:`residual_map_jacobian`, which at a fixed point equals
+``I + diag(y (1 - y)) W`` inside the cube and ``exp(+-(W y)_i)`` on face coordinates): the
+coordinates of eq. 3's cube, in which fixed points on faces are points.
 
 The system definition is kept apart from the algorithms (fixed points, integration, ...), which
-take a :class:`ResidualSystem` or a plain W array as their first argument.
+take a :class:`dynsys.Network`, a :class:`ResidualSystem` or a plain W array first.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._network import Network, as_weights
 from ._validation import as_points, as_square_matrix
 
 __all__ = [
@@ -35,6 +44,8 @@ __all__ = [
     "jacobian",
     "layer_map",
     "layer_map_jacobian",
+    "residual_map",
+    "residual_map_jacobian",
     "logistic",
     "logit",
 ]
@@ -93,7 +104,7 @@ def _exact_matrix(W):
     return sympy.Matrix(arr.shape[0], arr.shape[1], [_to_rational(v) for v in entries])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ResidualSystem:
     """The residual dynamics dy/dt = y(1-y)(Wy) (eq. 3) for one shared weight matrix.
 
@@ -120,15 +131,23 @@ class ResidualSystem:
 
     @classmethod
     def from_matrix(cls, W) -> "ResidualSystem":
-        """Build a system from any supported matrix type (see the class docstring)."""
+        """Build a system from any supported matrix type (see the class docstring).
+
+        A shared-weight :class:`dynsys.Network` gives its W.
+        """
         if isinstance(W, ResidualSystem):
             return W
+        if isinstance(W, Network):
+            W = as_weights(W, "W")
         exact = _exact_matrix(W)
         if exact is not None:
             W_float = np.array(exact.tolist(), dtype=np.float64)
         else:
             W_float = W
         return cls(W=W_float, W_exact=exact)
+
+    def __repr__(self) -> str:
+        return f"ResidualSystem(n={self.n}, exact={self.W_exact is not None})"
 
     @property
     def n(self) -> int:
@@ -151,13 +170,21 @@ class ResidualSystem:
         """J(y), see :func:`jacobian`."""
         return jacobian(self.W, y)
 
-    def layer_map(self, y):
-        """g(y) = f(f^{-1}(y) + W y), see :func:`layer_map`."""
-        return layer_map(self.W, y)
+    def layer_map(self, z):
+        """z + W f(z) on pre-activations `z`, see :func:`layer_map`."""
+        return layer_map(self.W, z)
 
-    def layer_map_jacobian(self, y):
-        """Dg(y), see :func:`layer_map_jacobian`."""
-        return layer_map_jacobian(self.W, y)
+    def layer_map_jacobian(self, z):
+        """I + W diag(f'(z)), see :func:`layer_map_jacobian`."""
+        return layer_map_jacobian(self.W, z)
+
+    def residual_map(self, y):
+        """g(y) = f(f^{-1}(y) + W y) on residuals `y`, see :func:`residual_map`."""
+        return residual_map(self.W, y)
+
+    def residual_map_jacobian(self, y):
+        """Dg(y), see :func:`residual_map_jacobian`."""
+        return residual_map_jacobian(self.W, y)
 
 
 def as_system(W) -> ResidualSystem:
@@ -166,7 +193,7 @@ def as_system(W) -> ResidualSystem:
 
 
 def _matrix_and_points(W, y, name="y"):
-    Wm = W.W if isinstance(W, ResidualSystem) else as_square_matrix(W, "W")
+    Wm = W.W if isinstance(W, ResidualSystem) else as_weights(W, "W")
     pts, was_1d = as_points(y, Wm.shape[0], name)
     return Wm, pts, was_1d
 
@@ -176,7 +203,7 @@ def vector_field(W, y):
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N)
 
     Returns
@@ -193,7 +220,7 @@ def jacobian(W, y):
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N)
 
     Returns
@@ -208,51 +235,139 @@ def jacobian(W, y):
     return J[0] if was_1d else J
 
 
-def _check_open_cube(pts, name="y"):
-    if np.any(pts <= 0.0) or np.any(pts >= 1.0):
-        raise ValueError(
-            f"`{name}` must lie in the open unit cube (0, 1)^N, where the layer map is defined "
-            f"(residuals are logistic outputs); got values in [{pts.min():g}, {pts.max():g}]."
-        )
+def _weights_and_points(W, z, name):
+    """W (N, N) from a Network, a ResidualSystem or an array, and `z` as a (B, N) batch."""
+    Wm = W.W if isinstance(W, ResidualSystem) else as_weights(W, "W")
+    pts, was_1d = as_points(z, Wm.shape[0], name)
+    return Wm, pts, was_1d
 
 
-def layer_map(W, y):
-    """The exact step-1 residual map of a shared-weight ResNet, g(y) = f(f^{-1}(y) + W y).
+def _sigmoid_slope(z):
+    """``s (1 - s)`` with ``s = f(z)``, as ``exp(-log(1 + e^z) - log(1 + e^-z))``.
+
+    The product form loses every digit where s rounds to 1 (z > 37); this form is accurate for
+    every finite z and underflows to 0 only below 1e-308.
+    """
+    return np.exp(-(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z)))
+
+
+def layer_map(W, z):
+    """One layer of a shared-weight ResNet in logit coordinates, ``z + W f(z)`` (eq. 1-2).
+
+    With shared weights the pre-activations ``z(t) = W x(t-1) + b`` of Lagzi (2018), eq. 1-2,
+    obey ``z(t+1) = z(t) + W y(t)`` exactly, ``y = f(z)``: the network is this map on the
+    pre-activations, and the bias only sets ``z(1)``. It is defined for every finite `z`: a
+    state at a numerically saturated face (``z = +-40``, ``+-1e3``, where ``y = f(z)`` rounds
+    to 0 or 1) maps and differentiates without loss, which the same map written on the
+    residuals y cannot do (see :func:`residual_map`).
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
-    y : array_like, shape (N,) or (B, N), entries in the open interval (0, 1)
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
+    z : array_like, shape (N,) or (B, N)
+        Pre-activations (logits of the residuals), any finite values.
 
     Returns
     -------
-    ndarray, shape like `y`
+    ndarray, shape like `z`
+        ``z + f(z) @ W.T``.
     """
-    Wm, pts, was_1d = _matrix_and_points(W, y)
-    _check_open_cube(pts)
-    out = logistic(logit(pts) + pts @ Wm.T)
+    Wm, pts, was_1d = _weights_and_points(W, z, "z")
+    out = pts + logistic(pts) @ Wm.T
     return out[0] if was_1d else out
 
 
-def layer_map_jacobian(W, y):
-    """Jacobian of the step-1 map, Dg(y) = diag(g(1-g)) (diag(1/(y(1-y))) + W).
+def layer_map_jacobian(W, z):
+    """Jacobian of :func:`layer_map`, ``I + W diag(s (1 - s))``, ``s = f(z)``.
 
-    At a fixed point (g = y) this is ``I + diag(y (1 - y)) W``.
+    It is similar to ``I + diag(s (1 - s)) W`` (conjugate by ``diag(s (1 - s))`` where that is
+    invertible), so at an interior fixed point of eq. 3 it has the multipliers of the residual
+    map. On a saturated coordinate (``|z_i|`` large) its column is that of the identity: the
+    logit moves at the constant speed ``(W y)_i`` and a perturbation of it is carried forward
+    unchanged.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or ResidualSystem
-    y : array_like, shape (N,) or (B, N), entries in (0, 1)
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
+    z : array_like, shape (N,) or (B, N), any finite values
 
     Returns
     -------
     ndarray, shape (N, N) or (B, N, N)
     """
-    Wm, pts, was_1d = _matrix_and_points(W, y)
-    _check_open_cube(pts)
-    g = logistic(logit(pts) + pts @ Wm.T)
-    s = g * (1.0 - g)
-    J = s[:, :, None] * Wm[None, :, :]
+    Wm, pts, was_1d = _weights_and_points(W, z, "z")
+    d = _sigmoid_slope(pts)
+    J = Wm[None, :, :] * d[:, None, :]
     idx = np.arange(Wm.shape[0])
-    J[:, idx, idx] += s / (pts * (1.0 - pts))
+    J[:, idx, idx] += 1.0
+    return J[0] if was_1d else J
+
+
+def _check_closed_cube(pts, name="y"):
+    if np.any(pts < 0.0) or np.any(pts > 1.0):
+        raise ValueError(
+            f"`{name}` must lie in the unit cube [0, 1]^N (residuals are logistic outputs); got "
+            f"values in [{pts.min():g}, {pts.max():g}]. For pre-activations use "
+            "dynsys.layer_map(W, z)."
+        )
+
+
+def residual_map(W, y):
+    """The layer map written on the residuals, ``g(y) = f(f^{-1}(y) + W y)``.
+
+    The conjugate of :func:`layer_map` by ``y = f(z)``: ``g(f(z)) = f(z + W f(z))``. A
+    convenience for working in the cube of eq. 3, where fixed points on faces live. It is
+    extended to the closed cube by continuity (the faces ``y_i = 0`` and ``y_i = 1`` are
+    invariant). Residuals near a face have lost the digits that their logits keep (``f(40)``
+    rounds to 1): iterate in logit coordinates with :func:`layer_map` when states saturate.
+
+    Parameters
+    ----------
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
+    y : array_like, shape (N,) or (B, N), entries in [0, 1]
+
+    Returns
+    -------
+    ndarray, shape like `y`
+    """
+    Wm, pts, was_1d = _weights_and_points(W, y, "y")
+    _check_closed_cube(pts)
+    with np.errstate(divide="ignore"):
+        z = logit(pts)  # +-inf on faces, where f(+-inf + finite) is the face again
+    out = logistic(z + pts @ Wm.T)
+    return out[0] if was_1d else out
+
+
+def residual_map_jacobian(W, y):
+    """Jacobian of :func:`residual_map`, ``diag(g (1 - g)) (diag(1 / (y (1 - y))) + W)``.
+
+    At a fixed point (``g = y``) inside the cube this is ``I + diag(y (1 - y)) W``. On a face
+    coordinate it is taken by continuity: row i is ``e^{a_i}`` on the diagonal (``y_i = 0``)
+    or ``e^{-a_i}`` (``y_i = 1``), ``a = W y``, and zero elsewhere, so a fixed point on a face
+    has the multipliers ``exp(+-(W y)_i)`` there.
+
+    Parameters
+    ----------
+    W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
+    y : array_like, shape (N,) or (B, N), entries in [0, 1]
+
+    Returns
+    -------
+    ndarray, shape (N, N) or (B, N, N)
+    """
+    Wm, pts, was_1d = _weights_and_points(W, y, "y")
+    _check_closed_cube(pts)
+    a = pts @ Wm.T
+    with np.errstate(divide="ignore"):
+        z = logit(pts)
+    finite = np.isfinite(z)
+    zf = np.where(finite, z, 0.0)
+    # diagonal ratio s(z + a) / s(z) through log s, exact in the limit of a face
+    log_s = lambda u: -(np.logaddexp(0.0, u) + np.logaddexp(0.0, -u))  # noqa: E731
+    ratio = np.where(finite, np.exp(log_s(zf + a) - log_s(zf)),
+                     np.exp(np.where(pts <= 0.0, a, -a)))
+    gs = np.where(finite, _sigmoid_slope(zf + a), 0.0)
+    J = gs[:, :, None] * Wm[None, :, :]
+    idx = np.arange(Wm.shape[0])
+    J[:, idx, idx] += ratio
     return J[0] if was_1d else J

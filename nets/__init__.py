@@ -3,8 +3,14 @@
 Residual networks with shared or per-layer weights and MLPs (:mod:`nets.models`), trained on
 offline data (:mod:`nets.data`) by a seeded, deterministic, resumable loop
 (:mod:`nets.train`, :mod:`nets.checkpoint`), with the adaptive-depth and perturbation rules
-(:mod:`nets.depth`), and exported to float64 arrays that :mod:`dynsys` takes directly
-(:mod:`nets.export`). CPU by default; CUDA is used when present, never required.
+(:mod:`nets.depth`, :mod:`nets.sweep`), and handed to :mod:`dynsys` as a
+:class:`dynsys.Network` (:func:`nets.to_network`, :mod:`nets.export`), from a nets model, a
+run folder, a weights file, a state_dict or any module whose layers are x + sigmoid(W x + b).
+CPU by default; CUDA is used when present, never required.
+
+Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets._atomic`
+(leaves); :mod:`nets.models`, :mod:`nets.data`; :mod:`nets.checkpoint`, :mod:`nets.depth`;
+:mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep`.
 """
 
 from .checkpoint import (
@@ -16,8 +22,10 @@ from .checkpoint import (
     has_checkpoint,
     load_checkpoint,
     load_model,
+    restore_model,
     save_checkpoint,
 )
+from .config import TrainConfig
 from .data import (
     DATASETS,
     FASHION_MNIST_DIR,
@@ -36,7 +44,6 @@ from .depth import (
     DepthSweep,
     PerturbationMagnitudes,
     adaptive_depth_step,
-    depth_sweep,
     loglog_slope,
     perturbation_magnitudes,
     remove_last_layer,
@@ -49,9 +56,11 @@ from .export import (
     load_weights,
     model_from_weights,
     save_weights,
+    to_network,
 )
-from .models import KINDS, MLP, LayeredNet, Recording, ResNet, build_model
-from .train import TrainConfig, TrainResult, model_for_config, resolve_device, resume, train
+from .models import KINDS, MLP, LayeredNet, Recording, ResNet, build_model, model_for_config
+from .sweep import depth_sweep
+from .train import TrainResult, resolve_device, resume, train
 
 __all__ = [
     # data
@@ -62,11 +71,12 @@ __all__ = [
     # training and checkpoints
     "TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device",
     "CHECKPOINT_FILE", "HISTORY_FILE", "WEIGHTS_FILE", "Checkpoint", "CheckpointError",
-    "has_checkpoint", "load_checkpoint", "load_model", "save_checkpoint",
+    "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
     # depth rules
     "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
     "loglog_slope", "perturbation_magnitudes", "remove_last_layer", "residual_change",
     "stopping_depth",
     # export
     "ExportedWeights", "export_weights", "load_weights", "model_from_weights", "save_weights",
+    "to_network",
 ]

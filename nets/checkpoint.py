@@ -15,24 +15,27 @@ A training folder holds only ``.safetensors`` and ``.json`` files:
     The final weights as float64 arrays for :mod:`dynsys` (see :mod:`nets.export`), written
     when training ends.
 
-Writes are atomic: every file is first written under a ``_partial_`` name and then renamed with
-:func:`os.replace`. The tensor file of epoch e is written first; replacing ``checkpoint.json``
-then commits it, and only after that are older tensor files removed. A run killed at any
-moment therefore leaves a consistent checkpoint (the last committed one) plus perhaps a stray
-file that the next save removes. On loading, the tensor file's SHA-256, its key set and every
-shape are checked against ``checkpoint.json``: a truncated or edited checkpoint raises
-:class:`CheckpointError` with a one-line message.
+Writes are atomic (:mod:`nets._atomic`): every file is first written under a ``_partial_`` name
+and then renamed with :func:`os.replace`. The tensor file of epoch e is written first;
+replacing ``checkpoint.json`` then commits it, and only after that are older tensor files
+removed. A run killed at any moment therefore leaves a consistent checkpoint (the last
+committed one) plus perhaps a stray file that the next save removes. On loading, the tensor
+file's SHA-256, its key set and every shape are checked against ``checkpoint.json``: a
+truncated or edited checkpoint raises :class:`CheckpointError` with a one-line message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from ._atomic import atomic_save, atomic_write_json, remove_partial_files
+from .config import TrainConfig
+from .models import model_for_config
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -44,16 +47,15 @@ __all__ = [
     "load_checkpoint",
     "load_model",
     "optimizer_tensors",
+    "restore_model",
     "restore_optimizer",
     "save_checkpoint",
-    "write_json_atomic",
 ]
 
 CHECKPOINT_FILE = "checkpoint.json"
 HISTORY_FILE = "history.json"
 WEIGHTS_FILE = "weights.safetensors"
 _FORMAT = "resdyn-checkpoint/1"
-_PARTIAL = "_partial_"
 
 
 class CheckpointError(ValueError):
@@ -95,18 +97,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def write_json_atomic(path, obj) -> None:
-    """Write `obj` as JSON to `path` atomically (a ``_partial_`` file, fsync, then rename)."""
-    path = Path(path)
-    tmp = path.with_name(_PARTIAL + path.name)
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=1, allow_nan=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def has_checkpoint(directory) -> bool:
@@ -157,12 +147,9 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
     epoch = int(state["epoch"])
     tensor_name = f"state-epoch{epoch:04d}.safetensors"
     tensor_path = directory / tensor_name
-    tmp = directory / (_PARTIAL + tensor_name)
     clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    save_file(clean, str(tmp), metadata={"format": _FORMAT, "epoch": str(epoch)})
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, tensor_path)
+    atomic_save(tensor_path, lambda tmp: save_file(
+        clean, str(tmp), metadata={"format": _FORMAT, "epoch": str(epoch)}))
     record = {
         "format": _FORMAT,
         "torch_version": torch.__version__,
@@ -176,13 +163,12 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
             "dtypes": {k: str(v.dtype).replace("torch.", "") for k, v in sorted(clean.items())},
         },
     }
-    write_json_atomic(directory / CHECKPOINT_FILE, record)  # the commit point
-    write_json_atomic(directory / HISTORY_FILE, record["history"])
+    atomic_write_json(directory / CHECKPOINT_FILE, record, indent=1)  # the commit point
+    atomic_write_json(directory / HISTORY_FILE, record["history"], indent=1)
     for old in directory.glob("state-epoch*.safetensors"):
         if old.name != tensor_name:
             old.unlink(missing_ok=True)
-    for stray in directory.glob(_PARTIAL + "*"):
-        stray.unlink(missing_ok=True)
+    remove_partial_files(directory)
     return directory / CHECKPOINT_FILE
 
 
@@ -251,18 +237,38 @@ def load_checkpoint(directory) -> Checkpoint:
                       tensors)
 
 
-def load_model(directory):
-    """The model stored in the checkpoint in `directory` (in evaluation mode, on the CPU)."""
-    from .train import TrainConfig, model_for_config
+def restore_model(ck: Checkpoint, config: TrainConfig | None = None):
+    """The model a loaded checkpoint holds, on the CPU, in training mode.
 
-    ck = load_checkpoint(directory)
-    config = TrainConfig.from_dict(ck.config)
-    model = model_for_config(config, int(ck.state["n_features"]), int(ck.state["n_classes"]),
-                             depth=int(ck.state["depth"]))
+    The one way a model comes back from a checkpoint: :func:`load_model` and resuming a run
+    (:func:`nets.train`) both go through it. `config` defaults to the checkpoint's own
+    configuration (a resumed run passes its configuration, which equals the stored one up to
+    ``epochs``); the depth is the one the checkpoint recorded.
+
+    Raises
+    ------
+    CheckpointError
+        The stored configuration is invalid, or the model parameters do not fit it.
+    """
+    if config is None:
+        try:
+            config = TrainConfig.from_dict(ck.config)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"the checkpoint's configuration is invalid: {exc}") from None
+    try:
+        n_features, n_classes = int(ck.state["n_features"]), int(ck.state["n_classes"])
+        depth = int(ck.state["depth"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"the checkpoint's state lacks an expected entry ({exc!r}).") from None
+    model = model_for_config(config, n_features, n_classes, depth=depth)
     try:
         model.load_state_dict(ck.model_state(), strict=True)
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise CheckpointError(f"checkpoint model does not fit its configuration: "
-                              f"{' '.join(first)[:300]}") from None
-    return model.eval()
+        raise CheckpointError("checkpoint model does not fit its configuration: "
+                              + " ".join(str(exc).split())[:300]) from None
+    return model
+
+
+def load_model(directory):
+    """The model stored in the checkpoint in `directory` (in evaluation mode, on the CPU)."""
+    return restore_model(load_checkpoint(directory)).eval()

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import DATASETS
+
 __all__ = [
     "DATASETS",
     "DataError",
@@ -46,9 +48,6 @@ __all__ = [
     "make_blobs",
     "read_idx",
 ]
-
-#: Names accepted by :func:`load_dataset`.
-DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -1,6 +1,7 @@
 """Two depth rules: adaptive depth (Lagzi 2018, Sect. 7) and perturbation from identity (Hauser 2019).
 
-Adaptive depth (``seeds/001``, Sect. 7)
+Adaptive depth (Lagzi 2018, "Residual networks classify inputs based on their neural transient
+dynamics", Sect. 7)
     After each training epoch take r1 = y(T) and r2 = y(T-1), the residuals of the last and
     second-to-last layers on training data. If ``mean |r1 - r2|``, the mean absolute difference
     per neuron, averaged over neurons and over the training samples, is below a threshold
@@ -9,19 +10,19 @@ Adaptive depth (``seeds/001``, Sect. 7)
     layer T's W and b together with their optimizer state. Converged residuals are a sufficient
     condition, not a necessary one: shallower networks may still classify as well.
 
-Perturbation from identity (``seeds/002``, only the abstract is at hand)
+Perturbation from identity (Hauser 2019, "On residual networks learning a perturbation from
+identity", arXiv 1902.04106)
     Each residual block is x -> x + F(x) with F(x(t-1)) = y(t). The absolute perturbation
     magnitude of block t is ``|F(x)|_2`` and the scaled one ``|F(x)|_2 / |x|_2`` (x the block's
     input x(t-1)), each averaged over samples; the overall magnitude is their mean over
     blocks. The stopping rule takes the shallowest depth whose average magnitude is below a
-    chosen epsilon; the depth sweep trains at several depths and fits the log-log slope of the
-    average scaled magnitude against depth (the seed reports it roughly inversely
-    proportional to depth, a slope near -1).
+    chosen epsilon; the depth sweep (:func:`nets.depth_sweep`, in :mod:`nets.sweep`) trains at
+    several depths and fits the log-log slope of the average scaled magnitude against depth
+    (the paper reports it roughly inversely proportional to depth, a slope near -1).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -38,7 +39,6 @@ __all__ = [
     "perturbation_magnitudes",
     "stopping_depth",
     "DepthSweep",
-    "depth_sweep",
     "loglog_slope",
 ]
 
@@ -119,7 +119,7 @@ class PerturbationMagnitudes:
     scaled : ndarray, shape (T,)
         Block t: the sample mean of ``|y(t)|_2 / |x(t-1)|_2``.
     mean_absolute, mean_scaled : float
-        The means over blocks (the "average perturbation magnitude" of ``seeds/002``).
+        The means over blocks (the "average perturbation magnitude" of Hauser 2019).
     """
 
     absolute: np.ndarray
@@ -180,7 +180,7 @@ def loglog_slope(depths, values) -> tuple[float, float]:
 
 
 def stopping_depth(depths, magnitudes, epsilon: float):
-    """The stopping rule of ``seeds/002``: the shallowest depth whose magnitude < `epsilon`.
+    """The stopping rule of Hauser 2019: the shallowest depth whose magnitude < `epsilon`.
 
     `depths` and `magnitudes` are paired (for example a :class:`DepthSweep`'s ``depths`` and
     ``mean_scaled``, or ``mean_absolute``). Returns ``None`` when no depth qualifies.
@@ -194,7 +194,7 @@ def stopping_depth(depths, magnitudes, epsilon: float):
 
 @dataclass(frozen=True)
 class DepthSweep:
-    """Result of :func:`depth_sweep`.
+    """Result of :func:`nets.depth_sweep`.
 
     Attributes
     ----------
@@ -203,7 +203,7 @@ class DepthSweep:
         The average (over blocks and samples) absolute and scaled magnitudes per depth.
     test_accuracy : tuple of float
     slope, intercept : float
-        The log-log fit of `mean_scaled` against depth (``seeds/002`` reports about -1).
+        The log-log fit of `mean_scaled` against depth (Hauser 2019 reports about -1).
     magnitudes : tuple of PerturbationMagnitudes
         Per depth, the per-block values.
     """
@@ -220,40 +220,3 @@ class DepthSweep:
         """Shallowest depth whose average (scaled or absolute) magnitude is below `epsilon`."""
         values = self.mean_scaled if scaled else self.mean_absolute
         return stopping_depth(self.depths, values, epsilon)
-
-
-def depth_sweep(config, depths, data=None, progress: bool = False, samples: int = 2000) -> DepthSweep:
-    """Train one residual network per depth (`config` with its depth replaced) and measure.
-
-    Parameters
-    ----------
-    config : TrainConfig
-        Everything but the depth (adaptive depth is switched off for the sweep).
-    depths : sequence of int
-    data : Dataset, optional
-        Preloaded data (else loaded from `config`).
-    samples : int
-        Number of test samples the magnitudes are averaged over.
-    """
-    from .data import load_dataset
-    from .train import train
-
-    depths = tuple(int(d) for d in depths)
-    if len(depths) < 2 or min(depths) < 1:
-        raise ValueError(f"`depths` needs at least two depths >= 1; got {depths}.")
-    if config.kind == "mlp":
-        raise ValueError("a depth sweep of perturbation magnitudes needs a residual network.")
-    if data is None:
-        data = load_dataset(config.dataset, root=config.data_root, seed=config.seed,
-                            n_train=config.n_train, n_test=config.n_test)
-    mags, accs = [], []
-    x_eval = data.x_test[: int(samples)]
-    for d in depths:
-        cfg = dataclasses.replace(config, depth=d, adaptive_depth=False)
-        result = train(cfg, progress=progress, data=data)
-        mags.append(perturbation_magnitudes(result.model, x_eval))
-        accs.append(result.history[-1]["test_accuracy"])
-    mean_scaled = tuple(m.mean_scaled for m in mags)
-    slope, intercept = loglog_slope(depths, mean_scaled)
-    return DepthSweep(depths, tuple(m.mean_absolute for m in mags), mean_scaled, tuple(accs),
-                      slope, intercept, tuple(mags))

@@ -1,29 +1,39 @@
-"""Trained weights <-> plain float64 arrays that :mod:`dynsys` takes directly.
+"""Trained weights <-> plain float64 arrays and the :class:`dynsys.Network` that dynsys takes.
 
->>> w = export_weights(model)                       # doctest: +SKIP
->>> x0 = w.embed(inputs)                            # the projected input x(0), float64
->>> res = dynsys.iterate(x0, w.W, w.b, w.depth, kind=w.dynsys_kind)   # doctest: +SKIP
+>>> net = to_network(model)                         # doctest: +SKIP
+>>> res = dynsys.iterate(net, inputs, model.depth)  # doctest: +SKIP
 
 ``res.y`` then equals the residuals that ``model(inputs, record=True)`` recorded (up to the
-float32 rounding of the torch model). :func:`save_weights` / :func:`load_weights` store them in
-one ``.safetensors`` file (float64 tensors, the kind and depth in its metadata; nothing
-pickled), and :func:`model_from_weights` builds the torch model back.
+float32 rounding of the torch model); the input projection, if any, is part of `net`.
+:func:`to_network` also takes a training run folder, a weights file, a state_dict or any torch
+module whose layers are ``x <- x + sigmoid(Linear(x))`` (the caller names its parameters).
+:func:`export_weights` gives the same weights as an :class:`ExportedWeights` (with the
+training depth and the nets architecture name); :func:`save_weights` / :func:`load_weights`
+store them in one ``.safetensors`` file (float64 tensors, the kind and depth in its metadata;
+nothing pickled), and :func:`model_from_weights` builds the torch model back.
+
+Weight convention: rows are outputs, as in :attr:`torch.nn.Linear.weight`, so a layer computes
+``z = W x + b`` with ``W[i, j]`` the weight from neuron j into neuron i.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .models import KINDS, LayeredNet, build_model
+from ._atomic import atomic_save
+from .checkpoint import WEIGHTS_FILE, load_model
+from .config import KINDS
+from .models import LayeredNet, build_model
 
 __all__ = ["ExportedWeights", "export_weights", "model_from_weights", "save_weights",
-           "load_weights"]
+           "load_weights", "to_network"]
 
 _FORMAT = "resdyn-weights/1"
 
@@ -110,8 +120,20 @@ class ExportedWeights:
 
     @property
     def dynsys_kind(self) -> str:
-        """The `kind` argument of ``dynsys.iterate``: ``"resnet"`` or ``"mlp"``."""
+        """The dynsys kind of the layer map: ``"resnet"`` or ``"mlp"``."""
         return "mlp" if self.kind == "mlp" else "resnet"
+
+    @property
+    def network(self):
+        """The same weights as a :class:`dynsys.Network` (readout and projection included).
+
+        Shared weights give a network of any depth (``depth`` is then the caller's); per-layer
+        weights and the MLP give one of depth T.
+        """
+        from dynsys import Network
+
+        P, p = self.projection if self.projection is not None else (None, None)
+        return Network(self.W, self.b, kind=self.dynsys_kind, K=self.K, c=self.c, P=P, p=p)
 
     def embed(self, inputs) -> np.ndarray:
         """x(0) in float64: the inputs (B, D) projected to width N (unchanged without projection)."""
@@ -133,7 +155,11 @@ class ExportedWeights:
 def export_weights(model: LayeredNet) -> ExportedWeights:
     """The trained weights of `model` as an :class:`ExportedWeights` (float64 copies)."""
     if not isinstance(model, LayeredNet):
-        raise TypeError(f"`model` must be a nets ResNet or MLP; got {type(model).__name__}.")
+        raise TypeError(
+            f"`model` must be a nets ResNet or MLP; got {type(model).__name__}. For another "
+            "module whose layers are x + sigmoid(Linear(x)), name its parameters: "
+            "nets.to_network(module, weight=..., bias=...)."
+        )
 
     def arr(t):
         return t.detach().to("cpu", torch.float64).numpy()
@@ -193,10 +219,7 @@ def save_weights(weights: ExportedWeights, path) -> Path:
         tensors["P"], tensors["p"] = weights.projection
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     meta = {"format": _FORMAT, "kind": weights.kind, "depth": str(weights.depth)}
-    tmp = path.with_name(f"_partial_{path.name}")
-    save_file(tensors, str(tmp), metadata=meta)
-    os.replace(tmp, path)
-    return path
+    return atomic_save(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 def load_weights(path) -> ExportedWeights:
@@ -209,11 +232,9 @@ def load_weights(path) -> ExportedWeights:
 
     path = Path(path)
     if path.is_dir():
-        if (path / "weights.safetensors").is_file():
-            path = path / "weights.safetensors"
+        if (path / WEIGHTS_FILE).is_file():
+            path = path / WEIGHTS_FILE
         else:
-            from .checkpoint import load_model
-
             return export_weights(load_model(path))
     if not path.is_file():
         raise FileNotFoundError(f"weights file {str(path)!r} does not exist.")
@@ -225,7 +246,8 @@ def load_weights(path) -> ExportedWeights:
         raise ValueError(f"weights file {str(path)!r} is not a readable safetensors file: {exc}") from None
     if meta.get("format") != _FORMAT:
         raise ValueError(f"weights file {str(path)!r} is not a resdyn weights file "
-                         f"(format {meta.get('format')!r}).")
+                         f"(format {meta.get('format')!r}); for a foreign safetensors file "
+                         "name its tensors: nets.to_network(path, weight=..., bias=...).")
     missing = [k for k in ("W", "b", "K", "c") if k not in tensors]
     if missing:
         raise ValueError(f"weights file {str(path)!r} lacks the tensors {missing}.")
@@ -233,3 +255,280 @@ def load_weights(path) -> ExportedWeights:
     return ExportedWeights(kind=meta.get("kind"), depth=int(meta.get("depth", 0)),
                            W=tensors["W"], b=tensors["b"], K=tensors["K"], c=tensors["c"],
                            projection=projection)
+
+
+# ---------------------------------------------------------------------------------------------
+# any source -> dynsys.Network
+
+
+def _as_array(value) -> np.ndarray:
+    """A tensor or array as NumPy; complex stays complex, so that dynsys.Network refuses it."""
+    if torch.is_tensor(value):
+        value = value.detach().cpu()
+        if value.is_floating_point():
+            value = value.to(torch.float64)
+        return value.numpy()
+    return np.asarray(value)
+
+
+def _describe_names(tensors: Mapping, limit: int = 40) -> str:
+    items = [f"{k} {tuple(np.shape(v))}" for k, v in tensors.items()]
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more if items else "(none)"
+
+
+def _lookup(tensors: Mapping, name: str, arg: str, owner: str) -> np.ndarray:
+    if not isinstance(name, str):
+        raise TypeError(f"`{arg}` must name a parameter (a str); got {type(name).__name__}.")
+    if name not in tensors:
+        raise ValueError(
+            f"`{arg}` names {name!r}, which {owner} does not have; its parameters are: "
+            f"{_describe_names(tensors)}."
+        )
+    return _as_array(tensors[name])
+
+
+def _layer_names(spec, tensors: Mapping, arg: str, owner: str, first_index: int,
+                 depth: int | None) -> list[str]:
+    """The parameter names of layers 1..T from a pattern, a regex or a list (see to_network)."""
+    if isinstance(spec, re.Pattern):
+        if spec.groups != 1:
+            raise ValueError(f"`{arg}` must be a regex with one group, the layer index; got "
+                             f"{spec.pattern!r} with {spec.groups} groups.")
+        found = []
+        for key in tensors:
+            m = spec.fullmatch(key)
+            if m is not None:
+                try:
+                    found.append((int(m.group(1)), key))
+                except ValueError:
+                    raise ValueError(f"`{arg}` {spec.pattern!r} captured {m.group(1)!r} from "
+                                     f"{key!r}, not a layer index (an integer).") from None
+        if not found:
+            raise ValueError(f"`{arg}` {spec.pattern!r} matches none of the parameters of "
+                             f"{owner}: {_describe_names(tensors)}.")
+        names = [key for _, key in sorted(found)]
+    elif isinstance(spec, str):
+        if depth is not None:
+            names = [spec.format(t=first_index + i) for i in range(depth)]
+        else:
+            names, t = [], first_index
+            while spec.format(t=t) in tensors:
+                names.append(spec.format(t=t))
+                t += 1
+            if not names:
+                raise ValueError(
+                    f"`{arg}` {spec!r} with t = {first_index} names "
+                    f"{spec.format(t=first_index)!r}, which {owner} does not have "
+                    f"(`first_index` sets where t starts); its parameters are: "
+                    f"{_describe_names(tensors)}."
+                )
+    else:
+        names = list(spec)
+        if not names:
+            raise ValueError(f"`{arg}` is an empty list of parameter names.")
+    if depth is not None and len(names) != depth:
+        raise ValueError(f"`{arg}` gives {len(names)} layers but `depth` is {depth}.")
+    return names
+
+
+def _stack(spec, tensors, arg, owner, first_index, depth) -> np.ndarray:
+    """One array from a name (shared, or already stacked) or per-layer names (stacked)."""
+    if isinstance(spec, str) and "{t}" not in spec:
+        return _lookup(tensors, spec, arg, owner)
+    names = _layer_names(spec, tensors, arg, owner, first_index, depth)
+    arrays = [_lookup(tensors, name, arg, owner) for name in names]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"`{arg}` names layers of different shapes: "
+                         f"{', '.join(f'{n} {a.shape}' for n, a in zip(names, arrays))}.")
+    return np.stack(arrays)
+
+
+def _pair(prefix, weight, bias, arg: str):
+    """(weight name, bias name) from a Linear's prefix (``"fc"``) and/or explicit names."""
+    if prefix is None:
+        return weight, bias
+    if not isinstance(prefix, str):
+        raise TypeError(f"`{arg}` must be the name of a Linear submodule (a str); got "
+                        f"{type(prefix).__name__}.")
+    if weight is not None or bias is not None:
+        raise ValueError(f"give either `{arg}` (a Linear's name) or `{arg}_weight` / "
+                         f"`{arg}_bias`, not both.")
+    return f"{prefix}.weight", f"{prefix}.bias"
+
+
+def _network_from_tensors(tensors: Mapping, owner: str, *, weight, bias, readout_weight,
+                          readout_bias, projection_weight, projection_bias, kind, first_index,
+                          depth):
+    from dynsys import Network
+
+    if weight is None:
+        if "layers.0.weight" in tensors and "classifier.weight" in tensors:
+            # the parameter names of a nets model's state_dict
+            weight = "layers.{t}.weight" if "layers.1.weight" in tensors else "layers.0.weight"
+            bias = weight.replace("weight", "bias")
+            readout_weight, readout_bias = "classifier.weight", "classifier.bias"
+            if "projection.weight" in tensors:
+                projection_weight, projection_bias = "projection.weight", "projection.bias"
+        else:
+            raise ValueError(
+                f"name the layer weights of {owner}: `weight=` (shared, e.g. "
+                "'lin.weight'), a pattern with {t} (per layer, e.g. 'blocks.{t}.weight'), a "
+                f"list of names or a compiled regex; its parameters are: "
+                f"{_describe_names(tensors)}."
+            )
+    W = _stack(weight, tensors, "weight", owner, first_index, depth)
+    if W.ndim == 3 and depth is None:
+        depth = W.shape[0]
+    b = None if bias is None else _stack(bias, tensors, "bias", owner, first_index, depth)
+    K = None if readout_weight is None else _lookup(tensors, readout_weight, "readout_weight", owner)
+    c = None if readout_bias is None else _lookup(tensors, readout_bias, "readout_bias", owner)
+    P = None if projection_weight is None else _lookup(tensors, projection_weight,
+                                                       "projection_weight", owner)
+    p = None if projection_bias is None else _lookup(tensors, projection_bias,
+                                                     "projection_bias", owner)
+    return Network(W, b, kind=kind or "resnet", K=K, c=c, P=P, p=p)
+
+
+def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None,
+               readout_bias=None, projection=None, projection_weight=None,
+               projection_bias=None, kind=None, first_index: int = 0, depth: int | None = None):
+    r"""The :class:`dynsys.Network` of a trained network, from whatever holds its weights.
+
+    A network qualifies when every layer is ``x <- x + sigmoid(W(t) x + b(t))`` (ResNet, eq. 1
+    of Lagzi 2018, "Residual networks classify inputs based on their neural transient
+    dynamics") or ``y <- sigmoid(W(t) y + b(t))`` (``kind="mlp"``), with one (W, b) shared by
+    every layer or one per layer, optionally after an input projection ``x(0) = P u + p`` and
+    before a linear readout ``K x(T) + c``.
+
+    Weight convention: rows are outputs, as :attr:`torch.nn.Linear.weight`: a layer computes
+    ``z = W x + b``, ``W[i, j]`` being the weight from neuron j into neuron i. A module that
+    computes ``x @ A`` has ``W = A.T``: transpose it first.
+
+    Parameters
+    ----------
+    obj
+        One of
+
+        * a nets model (:class:`nets.ResNet` shared or per-layer, :class:`nets.MLP`);
+        * an :class:`ExportedWeights`;
+        * a training run folder (its ``weights.safetensors``, else its checkpoint) or a
+          ``.safetensors`` file written by :func:`save_weights`;
+        * a ``state_dict`` (a mapping of names to tensors or arrays), any ``.safetensors``
+          file, or any :class:`torch.nn.Module`: then the parameter names below say where
+          the weights are (a nets model's own names, ``layers.0.weight`` ..., are recognised
+          without them).
+    weight : str, list of str or re.Pattern
+        Where the layer weights are:
+
+        * one name (``"lin.weight"``): shared weights, shape (N, N) (or an already stacked
+          (T, N, N) tensor);
+        * a pattern with ``{t}`` (``"blocks.{t}.weight"``): one name per layer, t counting
+          from `first_index` (0 by default, as in :class:`torch.nn.ModuleList` and
+          :class:`torch.nn.Sequential`; pass ``first_index=1`` for 1-based names) up to the
+          first missing name, or for exactly `depth` layers;
+        * a list of names, layer 1 first;
+        * a compiled regex with one group, the layer index (``re.compile(r"h(\d+)\.w")``):
+          every parameter it matches in full, in the order of the index.
+    bias : same forms as `weight`, optional
+        Layer biases, shape (N,) or per layer (T, N); default zero.
+    readout : str, optional
+        The name of the readout Linear (``"fc"`` means ``fc.weight`` and ``fc.bias``); or give
+        `readout_weight` (K, shape (C, N)) and `readout_bias` (c, shape (C,)) by name.
+    projection : str, optional
+        The name of the input projection Linear; or `projection_weight` (P, shape (N, D)) and
+        `projection_bias` (p, shape (N,)).
+    kind : {"resnet", "mlp"}, optional
+        The layer map; default ``"resnet"``, or the nets model's own (a nets MLP is
+        ``"mlp"``).
+    first_index : int
+        Where t starts in a ``{t}`` pattern (default 0).
+    depth : int, optional
+        T, to check (or, with a pattern, fix) the number of per-layer weights.
+
+    Returns
+    -------
+    dynsys.Network
+        Float64 copies; shared weights give a network of any depth, so pass the depth to
+        ``dynsys.iterate(net, x0, depth)``.
+
+    Raises
+    ------
+    ValueError
+        A name `obj` does not have (the message lists the names it has), shapes that do not
+        fit, or a file that is not a weights file.
+    TypeError
+        An `obj` of another type, or complex weights.
+
+    Examples
+    --------
+    >>> import torch, nets, dynsys
+    >>> class MyRes(torch.nn.Module):
+    ...     def __init__(self, n, depth):
+    ...         super().__init__()
+    ...         self.lin, self.depth = torch.nn.Linear(n, n), depth
+    ...     def forward(self, x):
+    ...         for _ in range(self.depth):
+    ...             x = x + torch.sigmoid(self.lin(x))
+    ...         return x
+    >>> net = nets.to_network(MyRes(4, 10), weight="lin.weight", bias="lin.bias")
+    >>> net
+    Network(kind='resnet', width=4, shared)
+    """
+    if kind is not None and kind not in ("resnet", "mlp"):
+        raise ValueError(f"`kind` must be 'resnet' or 'mlp'; got {kind!r}.")
+    readout_weight, readout_bias = _pair(readout, readout_weight, readout_bias, "readout")
+    projection_weight, projection_bias = _pair(projection, projection_weight, projection_bias,
+                                               "projection")
+    named = weight is not None
+    names = dict(weight=weight, bias=bias, readout_weight=readout_weight,
+                 readout_bias=readout_bias, projection_weight=projection_weight,
+                 projection_bias=projection_bias, first_index=int(first_index), depth=depth)
+    if not named and any(v is not None for k, v in names.items()
+                         if k not in ("first_index", "depth")):
+        raise ValueError("`bias`, `readout...` and `projection...` need `weight` as well.")
+
+    def own(weights: ExportedWeights):
+        if kind is not None and kind != weights.dynsys_kind:
+            raise ValueError(f"`kind` {kind!r} contradicts the network's own kind "
+                             f"{weights.dynsys_kind!r} ({weights.kind}).")
+        if depth is not None and not weights.shared and int(depth) != weights.depth:
+            raise ValueError(f"`depth` {depth} differs from the network's depth {weights.depth}.")
+        return weights.network
+
+    if isinstance(obj, ExportedWeights) and not named:
+        return own(obj)
+    if isinstance(obj, LayeredNet) and not named:
+        return own(export_weights(obj))
+    if isinstance(obj, torch.nn.Module):
+        if not named:
+            raise ValueError(
+                f"name the parameters of the {type(obj).__name__}: for example "
+                "nets.to_network(module, weight='lin.weight', bias='lin.bias'); its "
+                f"parameters are: {_describe_names(obj.state_dict())}."
+            )
+        return _network_from_tensors(obj.state_dict(), f"the {type(obj).__name__}", kind=kind,
+                                     **names)
+    if isinstance(obj, Mapping):
+        return _network_from_tensors(obj, "the state_dict", kind=kind, **names)
+    if isinstance(obj, (str, Path)):
+        path = Path(obj)
+        if not named:
+            return own(load_weights(path))
+        if not path.is_file():
+            raise ValueError(f"`obj` {str(path)!r} is not a file: named parameters are read "
+                             "from a .safetensors file (a run folder needs no names).")
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        try:
+            tensors = load_file(str(path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ValueError(f"`obj` {str(path)!r} is not a readable safetensors file: "
+                             f"{exc}") from None
+        return _network_from_tensors(tensors, f"the file {path.name!r}", kind=kind, **names)
+    raise TypeError(
+        "`obj` must be a nets model, ExportedWeights, a run folder or weights file, a "
+        f"state_dict or a torch.nn.Module; got {type(obj).__name__}."
+    )

@@ -1,6 +1,7 @@
 """The networks: residual networks with shared or per-layer weights, and the MLP.
 
-A residual network of width N and depth T (Lagzi 2018, ``seeds/001``, eq. 1)::
+A residual network of width N and depth T (Lagzi 2018, "Residual networks classify inputs
+based on their neural transient dynamics", eq. 1)::
 
     x(0) = u                    or  x(0) = P u + p   (optional input projection, D -> N)
     z(t) = W(t) x(t-1) + b(t)
@@ -31,10 +32,10 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-__all__ = ["KINDS", "LayeredNet", "ResNet", "MLP", "Recording", "build_model"]
+from .config import KINDS
 
-#: The three architectures: shared-weight ResNet, per-layer ResNet, MLP.
-KINDS = ("shared", "per-layer", "mlp")
+__all__ = ["KINDS", "LayeredNet", "ResNet", "MLP", "Recording", "build_model",
+           "model_for_config"]
 
 
 class Recording(NamedTuple):
@@ -274,3 +275,19 @@ def build_model(kind: str, n_features: int, n_classes: int, width: int | None = 
     if kind == "mlp":
         return MLP(n_features, n_classes, width, depth, shared=False, **kwargs)
     raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {kind!r}.")
+
+
+def model_for_config(config, n_features: int, n_classes: int,
+                     depth: int | None = None) -> LayeredNet:
+    """The freshly initialised model a :class:`nets.TrainConfig` describes.
+
+    `depth` overrides ``config.depth`` (a checkpoint records the depth the adaptive-depth rule
+    reached). Initialises from the global torch RNG.
+    """
+    kwargs = {}
+    if config.init_gain is not None:
+        kwargs["init_gain"] = config.init_gain
+    if config.bias_init is not None:
+        kwargs["bias_init"] = config.bias_init
+    return build_model(config.kind, n_features, n_classes, config.width,
+                       config.depth if depth is None else depth, **kwargs)

@@ -14,9 +14,9 @@ number of threads) gives the same weights bit for bit.
 
 Resume. A checkpoint is written after every epoch (see :mod:`nets.checkpoint`): model,
 optimizer state by parameter name, the global RNG state, the history and the early-stopping
-counters. The learning rate of epoch e is ``learning_rate * lr_decay ** e`` and the data order depends only
-on (seed, e), so a run resumed from the checkpoint of epoch e continues exactly as the
-uninterrupted run did.
+counters. The learning rate of epoch e is ``learning_rate * learning_rate_decay ** e`` and the
+data order depends only on (seed, e), so a run resumed from the checkpoint of epoch e
+continues exactly as the uninterrupted run did.
 
 History. One record per epoch: ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``
 (averaged over the epoch's mini-batches, as they were trained), ``test_loss``,
@@ -45,147 +45,20 @@ from .checkpoint import (
     has_checkpoint,
     load_checkpoint,
     optimizer_tensors,
+    restore_model,
     restore_optimizer,
     save_checkpoint,
 )
-from .data import DATASETS, Dataset, load_dataset
+from .config import TrainConfig
+from .data import Dataset, load_dataset
 from .depth import adaptive_depth_step
 from .export import ExportedWeights, export_weights, save_weights
-from .models import KINDS, LayeredNet, build_model
+from .models import LayeredNet, model_for_config
 
 __all__ = ["TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device"]
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run (frozen; JSON round trip via to_dict/from_dict).
-
-    Attributes
-    ----------
-    dataset : str
-        One of ``digits``, ``mnist5k``, ``fashion-mnist``, ``mnist``, ``blobs``.
-    data_root : str or None
-        Folder of IDX files (fashion-mnist: defaults to the Debian package; mnist: required).
-    n_train, n_test : int or None
-        Keep only the first samples of each part.
-    blobs_features, blobs_classes, blobs_samples : int
-        Shape of the ``blobs`` data.
-    kind : {"shared", "per-layer", "mlp"}
-    width : int or None
-        N; ``None`` means N = D (no input projection).
-    depth : int
-        T, the initial depth.
-    init_gain, bias_init : float or None
-        Initialisation (``None``: the model's default, see :mod:`nets.models`).
-    epochs, batch_size : int
-    lr : float or None
-        Adam's initial learning rate; ``None``: 3e-3 for the ResNets, 1e-3 for the MLP (see
-        :attr:`learning_rate`).
-    lr_decay, weight_decay : float
-        The learning rate of epoch e is ``learning_rate * lr_decay ** e``; L2 weight decay.
-    seed : int
-    patience : int
-        Early stopping: stop after `patience` epochs without a training-loss improvement of
-        more than `min_delta` (0 disables early stopping).
-    min_delta : float
-    adaptive_depth : bool
-        Apply the Sect. 7 rule after every epoch (see :mod:`nets.depth`).
-    depth_threshold : float
-        Its threshold on ``mean |y(T) - y(T-1)|`` (default 0.01).
-    min_depth : int
-        The rule never goes below this depth.
-    depth_check_samples : int or None
-        Number of training samples (a fixed seeded subset, default 1,024) the rule is
-        measured on; ``None``: all training samples. The mean over 1,024 samples and N neurons
-        estimates the mean over the whole training set to far better than the threshold, at
-        a cost below 1 % of an epoch on 60,000 images.
-    device : {"auto", "cpu", "cuda"}
-        ``auto``: CUDA when present, else the CPU.
-    threads : int or None
-        CPU threads torch uses while training (restored afterwards). ``None``: one thread
-        for widths up to 256, whose small matrix products gain nothing from more threads and
-        lose badly when the cores are shared with other processes; torch's default otherwise.
-        Bit-for-bit reproducibility assumes the same number of threads.
-    """
-
-    dataset: str = "digits"
-    data_root: str | None = None
-    n_train: int | None = None
-    n_test: int | None = None
-    blobs_features: int = 4
-    blobs_classes: int = 3
-    blobs_samples: int = 1200
-    kind: str = "shared"
-    width: int | None = None
-    depth: int = 15
-    init_gain: float | None = None
-    bias_init: float | None = None
-    epochs: int = 20
-    batch_size: int = 64
-    lr: float | None = None
-    lr_decay: float = 0.85
-    weight_decay: float = 0.0
-    seed: int = 0
-    patience: int = 5
-    min_delta: float = 1e-4
-    adaptive_depth: bool = False
-    depth_threshold: float = 0.01
-    min_depth: int = 1
-    depth_check_samples: int | None = 1024
-    device: str = "auto"
-    threads: int | None = None
-
-    def __post_init__(self):
-        key = str(self.dataset).lower().replace("_", "-")
-        object.__setattr__(self, "dataset", "fashion-mnist" if key == "fashion" else key)
-        if self.dataset not in DATASETS:
-            raise ValueError(f"`dataset` must be one of {', '.join(DATASETS)}; got {self.dataset!r}.")
-        if self.kind not in KINDS:
-            raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
-        for name, low in (("depth", 1), ("epochs", 1), ("batch_size", 1), ("min_depth", 1),
-                          ("patience", 0), ("blobs_features", 2), ("blobs_classes", 2),
-                          ("blobs_samples", 8)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"`{name}` must be an integer >= {low}; got {value!r}.")
-        for name in ("width", "n_train", "n_test", "depth_check_samples", "threads"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
-                raise ValueError(f"`{name}` must be a positive integer or None; got {value!r}.")
-        for name in ("lr", "lr_decay", "depth_threshold"):
-            value = getattr(self, name)
-            if name == "lr" and value is None:
-                continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"`{name}` must be a positive number; got {value!r}.")
-        if not 0 <= self.weight_decay < math.inf or not 0 <= self.min_delta < math.inf:
-            raise ValueError("`weight_decay` and `min_delta` must be finite and >= 0.")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"`device` must be 'auto', 'cpu' or 'cuda'; got {self.device!r}.")
-        if self.adaptive_depth and self.kind == "mlp":
-            raise ValueError("adaptive depth applies to residual networks, not to the MLP.")
-        if self.data_root is not None:
-            object.__setattr__(self, "data_root", str(self.data_root))
-
-    @property
-    def learning_rate(self) -> float:
-        """The initial learning rate: `lr`, or 3e-3 (ResNets) / 1e-3 (MLP) when it is None."""
-        if self.lr is not None:
-            return float(self.lr)
-        return 1e-3 if self.kind == "mlp" else 3e-3
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
-        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError``."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown training configuration keys: {', '.join(unknown)}.")
-        return cls(**d)
+# TrainConfig (nets.config) and model_for_config (nets.models) are imported above and stay
+# importable from here, where a training script looks for them.
 
 
 @dataclass(frozen=True)
@@ -237,18 +110,6 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("`device` 'cuda' was requested but CUDA is not available.")
     return torch.device(device)
-
-
-def model_for_config(config: TrainConfig, n_features: int, n_classes: int,
-                     depth: int | None = None) -> LayeredNet:
-    """The (freshly initialised) model a configuration describes."""
-    kwargs = {}
-    if config.init_gain is not None:
-        kwargs["init_gain"] = config.init_gain
-    if config.bias_init is not None:
-        kwargs["bias_init"] = config.bias_init
-    return build_model(config.kind, n_features, n_classes, config.width,
-                       config.depth if depth is None else depth, **kwargs)
 
 
 def _load_data(config: TrainConfig) -> Dataset:
@@ -309,6 +170,12 @@ def _rng_tensors(device) -> dict:
     if device.type == "cuda":
         out["rng/cuda"] = torch.cuda.get_rng_state(device)
     return out
+
+
+def _postfix(record: dict) -> dict:
+    """The progress bar's values for one history record (the epoch just finished)."""
+    return {"loss": f"{record['train_loss']:.4f}", "acc": f"{record['train_accuracy']:.3f}",
+            "test": f"{record['test_accuracy']:.3f}", "depth": record["depth_after"]}
 
 
 def _train_epoch(model, optimizer, x, y, batch_size, generator):
@@ -408,13 +275,7 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
             state = dict(ck.state)
             if (state.get("n_features"), state.get("n_classes")) != (data.n_features, data.n_classes):
                 raise CheckpointError("the checkpoint's data shape differs from the data loaded.")
-            model = model_for_config(config, data.n_features, data.n_classes,
-                                     depth=int(state["depth"])).to(device)
-            try:
-                model.load_state_dict(ck.model_state(), strict=True)
-            except RuntimeError as exc:
-                raise CheckpointError("checkpoint model does not fit its configuration: "
-                                      + " ".join(str(exc).split())[:300]) from None
+            model = restore_model(ck, config).to(device)
             optimizer = _make_optimizer(model, config)
             restore_optimizer(model, optimizer, ck.tensors)
             torch.set_rng_state(ck.tensors["rng/torch"])
@@ -429,13 +290,15 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
         if progress and not state["finished"]:
             from tqdm.auto import tqdm
 
+            # mininterval=0: an epoch is a long event, and every frame should be drawn
             bar = tqdm(total=config.epochs, initial=start_epoch, desc=f"train {config.kind}",
-                       unit="epoch", file=sys.stderr, leave=True, dynamic_ncols=True)
+                       unit="epoch", file=sys.stderr, leave=True, dynamic_ncols=True,
+                       mininterval=0)
         try:
             epoch = start_epoch
             while not state["finished"] and epoch < config.epochs:
                 t0 = time.perf_counter()
-                lr = config.learning_rate * config.lr_decay ** epoch
+                lr = config.learning_rate * config.learning_rate_decay ** epoch
                 for group in optimizer.param_groups:
                     group["lr"] = lr
                 depth = model.depth
@@ -473,9 +336,10 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
                     save_checkpoint(out_dir, config=config.to_dict(), state=state,
                                     history=history, tensors=tensors)
                 if bar is not None:
+                    # the values first, then the count: a frame drawn by update() never
+                    # pairs epoch e's count with the values of epoch e - 1
+                    bar.set_postfix(_postfix(record), refresh=False)
                     bar.update(1)
-                    bar.set_postfix(loss=f"{train_loss:.4f}", acc=f"{train_acc:.3f}",
-                                    test=f"{test_acc:.3f}", depth=model.depth)
         finally:
             if bar is not None:
                 bar.close()

@@ -26,11 +26,12 @@ W = rng.normal(0.0, 2.0 / np.sqrt(N), (N, N))
 b = rng.normal(0.0, 0.5, N)
 x0 = rng.random((B, N))
 
-runs = {kind: dynsys.iterate_noise(x0, W, b, T, 0.1, kind=kind, n_realizations=5, seed=1)
+nets = {kind: dynsys.Network(W, b, kind=kind) for kind in ("resnet", "mlp")}
+runs = {kind: dynsys.iterate_noise(nets[kind], x0, 0.1, T, n_realizations=5, seed=1)
         for kind in ("resnet", "mlp")}
 
 amplitudes = np.logspace(-3, 0, 5)
-nsr = {kind: [dynsys.iterate_noise(x0, W, b, T, a, kind=kind, n_realizations=3, seed=2).nsr_mean
+nsr = {kind: [dynsys.iterate_noise(nets[kind], x0, a, T, n_realizations=3, seed=2).nsr_mean
               for a in amplitudes] for kind in ("resnet", "mlp")}
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
@@ -51,7 +52,7 @@ ax2.legend()
 fig.tight_layout()
 
 for kind in ("resnet", "mlp"):
-    lam = dynsys.lyapunov(x0[:20], W, b, 300, kind=kind).largest
+    lam = dynsys.lyapunov(nets[kind], x0[:20], 300).largest
     r = runs[kind]
     print(f"{kind:6s}: noise-to-signal {r.nsr_mean:.3g}, cosine {r.cosine_mean:.4f}, "
           f"largest Lyapunov exponent {np.median(lam):+.3f} per layer")

@@ -35,7 +35,7 @@ print("recorded residuals:", y.shape)
 # %%
 # The same residuals from the exported weights alone, with ``dynsys``.
 w = export_weights(model)
-res = dynsys.iterate(w.embed(data.x_test[:300]), w.W, w.b, 60)
+res = dynsys.iterate(w.network, data.x_test[:300], 60)
 print("max |torch - dynsys| over 60 layers:", float(np.abs(res.y - y).max()))
 
 # %%

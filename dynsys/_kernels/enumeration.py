@@ -6,23 +6,30 @@ Organisation (the fast path of :func:`dynsys.fixed_points`):
 
 1. The 3^N patterns are grouped by their interior set ``I`` (2^N groups). Within a group the
    matrix ``W[I,I]`` is the same for every 0/1 assignment of the boundary coordinates, so it is
-   factored once (LU with complete pivoting, which also decides its rank with a tolerance).
-2. For an invertible ``W[I,I]`` the interior solution is linear in the assignment:
+   factored once (LU with complete pivoting, which also decides its rank against `rank_tol`).
+2. *Solve*: for an invertible ``W[I,I]`` the interior solution is linear in the assignment:
    ``y_I = sum_{j in B1} c_j`` with ``c_j = -W[I,I]^{-1} W[I,j]``, and likewise
-   ``(W y)_B = sum_{j in B1} g_j``. Each pattern costs two short vector sums.
-3. A point is kept only at its *canonical* pattern (no interior coordinate equal to 0 or 1
-   within ``tol_y``); every other pattern that gives it is a copy. This counts distinct points
-   in a streaming pass without storing any.
-4. Boundary eigenvalues ``(W y)_i`` / ``-(W y)_i`` come free and reject most candidates of the
-   stable filters. Interior eigenvalues use closed forms for 1x1 and 2x2 blocks and a
-   hand-written balance + Hessenberg + shifted-QR solver (after Numerical Recipes' ``hqr``)
-   for larger ones. Where only the number of eigenvalues right of the axis is needed
-   (counting out-of-box points), the characteristic polynomial of ``diag(d) W[I,I]`` is
-   assembled from the principal minors of W (precomputed once) and a Routh-Hurwitz count is
-   used, falling back to QR when the Routh array is inconclusive.
-5. The work is split into ``n_chunks`` strided chunks of interior sets processed by
-   ``prange``; every kernel runs twice with the same signature (``phase`` 0 counts per chunk,
-   phase 1 fills preallocated arrays at per-chunk offsets).
+   ``(W y)_B = sum_{j in B1} g_j``. Each pattern costs two short vector sums (Gray-code order:
+   one column update per pattern). A singular block makes every assignment degenerate
+   (continuum or no solution, decided against `residual_tol`).
+3. A point is kept only at its *canonical* pattern (no interior coordinate within `face_tol`
+   of 0 or 1); every other pattern that gives it is a copy. This counts distinct points in a
+   streaming pass without storing any.
+4. *Boundary rates*: the boundary eigenvalues ``(W y)_i`` / ``-(W y)_i`` come free and reject
+   most candidates of the stable filters.
+5. *Classify*: interior eigenvalues use closed forms for 1x1 and 2x2 blocks and a hand-written
+   balance + Hessenberg + shifted-QR solver (after Numerical Recipes' ``hqr``) for larger
+   ones. Where only the number of eigenvalues right of the axis is needed (counting
+   out-of-box points), the characteristic polynomial of ``diag(d) W[I,I]`` is assembled from
+   the principal minors of W (precomputed once) and a Routh-Hurwitz count is used, falling
+   back to QR when the Routh array is inconclusive. Labels come from
+   :func:`dynsys._stability.label_index`, compiled here.
+6. *Store*: the work is split into ``n_chunks`` strided chunks of interior sets processed by
+   ``prange``; in store mode the kernel runs twice with the same signature (``phase`` 0 counts
+   per chunk, phase 1 writes the kept points at per-chunk offsets).
+
+The count table's columns are defined once, by the ``COL_*`` constants and
+:func:`udim_out_column` / :func:`table_width`; :func:`count_layout` reports them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ import math
 
 import numpy as np
 from numba import njit, prange
+
+from .._stability import label_index
 
 __all__ = [
     "principal_minors",
@@ -47,26 +56,55 @@ _EPS = 2.220446049250313e-16
 FILTER_NONE, FILTER_IN_BOX, FILTER_STABLE, FILTER_STABLE_IN_BOX = 0, 1, 2, 3
 MODE_STORE, MODE_COUNT = 0, 1
 
+# Positions in the ``tols`` array of :func:`enumerate_patterns` (absolute tolerances).
+TOL_RANK, TOL_RESIDUAL, TOL_FACE, TOL_ZERO = 0, 1, 2, 3
+
+# Columns of the per-chunk count table. Label blocks hold 4 columns in the order of
+# dynsys._stability.LABELS; the unstable-dimension histograms hold N + 1 columns each.
+COL_FLOW_IN = 0         # flow labels of in-box points
+COL_FLOW_OUT = 4        # flow labels of out-of-box points
+COL_MAP_IN = 8          # layer-map labels of in-box points
+COL_DISAGREE = 12       # in-box points whose flow and map labels differ
+COL_KEPT = 13           # points that passed the filter (store mode)
+COL_NO_SOLUTION = 14    # singular patterns without solution
+COL_CONTINUUM = 15      # singular patterns with a continuum of solutions
+COL_QR_FALLBACK = 16    # Routh counts that fell back to QR
+COL_UDIM_IN = 17        # unstable-dimension histogram of in-box points
+
+
+def udim_out_column(n):
+    """First column of the out-of-box unstable-dimension histogram."""
+    return COL_UDIM_IN + n + 1
+
+
+def table_width(n):
+    """Number of columns of the count table."""
+    return COL_UDIM_IN + 2 * (n + 1)
+
+
+_udim_out_column = njit(cache=True)(udim_out_column)
+_label = njit(cache=True)(label_index)
+
 
 def count_layout(n):
     """Column offsets of the per-chunk count table of :func:`enumerate_patterns`.
 
     Returns a dict of name -> start column; ``width`` is the number of columns.
-    Flow types are ordered stable, unstable, saddle, non-hyperbolic.
+    Label blocks are ordered stable, unstable, saddle, non-hyperbolic.
     """
-    lay = {}
-    lay["flow_in"] = 0            # 4 flow types of in-box points
-    lay["flow_out"] = 4           # 4 flow types of out-of-box points
-    lay["map_in"] = 8             # 4 map types of in-box points
-    lay["disagree"] = 12          # in-box points whose flow and map labels differ
-    lay["kept"] = 13              # points that passed the filter (store mode)
-    lay["no_solution"] = 14       # singular patterns without solution
-    lay["continuum"] = 15         # singular patterns with a continuum of solutions
-    lay["qr_fallback"] = 16       # Routh counts that fell back to QR
-    lay["udim_in"] = 17           # unstable-dimension histogram, in-box (n + 1)
-    lay["udim_out"] = 17 + n + 1  # same, out of the box
-    lay["width"] = 17 + 2 * (n + 1)
-    return lay
+    return {
+        "flow_in": COL_FLOW_IN,
+        "flow_out": COL_FLOW_OUT,
+        "map_in": COL_MAP_IN,
+        "disagree": COL_DISAGREE,
+        "kept": COL_KEPT,
+        "no_solution": COL_NO_SOLUTION,
+        "continuum": COL_CONTINUUM,
+        "qr_fallback": COL_QR_FALLBACK,
+        "udim_in": COL_UDIM_IN,
+        "udim_out": udim_out_column(n),
+        "width": table_width(n),
+    }
 
 
 # ----------------------------------------------------------------------------------------
@@ -548,20 +586,308 @@ def _routh_unstable(coef, k, tol_eig, r0, r1, r2):
 
 
 # ----------------------------------------------------------------------------------------
-# the enumeration
+# the enumeration, phase by phase
 # ----------------------------------------------------------------------------------------
 
 
 @njit(cache=True, error_model="numpy")
-def _flow_label(npos, nneg, nzero, n):
-    # 0 stable, 1 unstable, 2 saddle, 3 non-hyperbolic (the order of dynsys.stability.LABELS)
-    if nzero > 0:
-        return 3
-    if nneg == n:
-        return 0
-    if npos == n:
-        return 1
-    return 2
+def _split(I, n, ii, bb):
+    """Interior coordinates (bits of `I`) into `ii`, boundary ones into `bb`; (k, nb)."""
+    k = 0
+    nb = 0
+    for i in range(n):
+        if (I >> i) & 1:
+            ii[k] = i
+            k += 1
+        else:
+            bb[nb] = i
+            nb += 1
+    return k, nb
+
+
+@njit(cache=True, error_model="numpy")
+def _factor_block(W, ii, k, tol_rank, A, WII, pr, pc):
+    """Copy ``W[I,I]`` into `A` (factored in place) and `WII` (kept); returns the rank."""
+    for r in range(k):
+        for c in range(k):
+            A[r, c] = W[ii[r], ii[c]]
+            WII[r, c] = A[r, c]
+    return _lu_complete(A, k, tol_rank, pr, pc)
+
+
+@njit(cache=True, error_model="numpy")
+def _degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res, base_code, pow3,
+                    store, dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim, local):
+    """Solve phase of a singular block: every assignment is degenerate.
+
+    An assignment is a continuum when the eliminated residual of its right-hand side is at
+    most `tol_res` per boundary coordinate at 1, else it has no solution. Counts go to
+    `local`; with `store` the first `dg_cap` rows are written. Returns the next row.
+    """
+    for t in range(nb):
+        for r in range(k):
+            rhs[r] = -W[ii[r], bb[t]]
+        _lu_forward(A, k, rank, pr, rhs)
+        for r in range(k):
+            Rt[r, t] = rhs[r]
+    for a in range(1 << nb):
+        worst = 0.0
+        for r in range(rank, k):
+            s = 0.0
+            for t in range(nb):
+                if (a >> t) & 1:
+                    s += Rt[r, t]
+            if abs(s) > worst:
+                worst = abs(s)
+        nones = 0
+        for t in range(nb):
+            if (a >> t) & 1:
+                nones += 1
+        kind = 1 if worst <= tol_res * max(1.0, float(nones)) else 0
+        if kind == 1:
+            local[COL_CONTINUUM] += 1
+        else:
+            local[COL_NO_SOLUTION] += 1
+        if store:
+            if dg_row < dg_cap:
+                code = base_code
+                for t in range(nb):
+                    if (a >> t) & 1:
+                        code += pow3[bb[t]]
+                out_dg_code[dg_row] = code
+                out_dg_kind[dg_row] = kind
+                out_dg_dim[dg_row] = (k - rank) if kind == 1 else 0
+            dg_row += 1
+    return dg_row
+
+
+@njit(cache=True, error_model="numpy")
+def _solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G):
+    """Solve phase of an invertible block: the linear maps from the assignment.
+
+    ``Cm[r, t]``: contribution of boundary coordinate t (at 1) to ``y_I[r]``;
+    ``G[u, t]``: its contribution to ``(W y)`` at boundary coordinate u.
+    """
+    for t in range(nb):
+        for r in range(k):
+            rhs[r] = -W[ii[r], bb[t]]
+        _lu_solve(A, k, pr, pc, rhs)
+        for r in range(k):
+            Cm[r, t] = rhs[r]
+    for u in range(nb):
+        for t in range(nb):
+            s = W[bb[u], bb[t]]
+            for r in range(k):
+                s += W[bb[u], ii[r]] * Cm[r, t]
+            G[u, t] = s
+
+
+@njit(cache=True, error_model="numpy")
+def _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt):
+    """Per-subset tables of the block's principal minors for :func:`_routh_interior`."""
+    gmask = np.empty(n_sub, dtype=np.int64)
+    gmask[0] = 0
+    pcnt[0] = 0
+    lowb[0] = 0
+    mloc[0] = 1.0
+    for m in range(1, n_sub):
+        low = 0
+        while not ((m >> low) & 1):
+            low += 1
+        prev = m & (m - 1)
+        lowb[m] = low
+        pcnt[m] = pcnt[prev] + 1
+        gmask[m] = gmask[prev] | (1 << ii[low])
+        mloc[m] = minors[gmask[m]]
+
+
+@njit(cache=True, error_model="numpy")
+def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
+    """Next assignment in Gray-code order with its running sums; returns it."""
+    tf = 0
+    while not ((step >> tf) & 1):
+        tf += 1
+    a ^= 1 << tf
+    if (step & 63) == 0:
+        # refresh the running sums exactly (bounds rounding drift)
+        for r in range(k):
+            sacc = 0.0
+            for t in range(nb):
+                if (a >> t) & 1:
+                    sacc += Cm[r, t]
+            yI[r] = sacc
+        for u in range(nb):
+            sacc = 0.0
+            for t in range(nb):
+                if (a >> t) & 1:
+                    sacc += G[u, t]
+            wyB[u] = sacc
+    elif (a >> tf) & 1:
+        for r in range(k):
+            yI[r] += Cm[r, tf]
+        for u in range(nb):
+            wyB[u] += G[u, tf]
+    else:
+        for r in range(k):
+            yI[r] -= Cm[r, tf]
+        for u in range(nb):
+            wyB[u] -= G[u, tf]
+    return a
+
+
+@njit(cache=True, error_model="numpy")
+def _face_test(yI, k, tol_face):
+    """(canonical, in_box): no interior coordinate within `tol_face` of 0 or 1; y_I in [0, 1]."""
+    in_box = True
+    for r in range(k):
+        v = yI[r]
+        if abs(v) <= tol_face or abs(v - 1.0) <= tol_face:
+            return False, in_box
+        if v < 0.0 or v > 1.0:
+            in_box = False
+    return True, in_box
+
+
+@njit(cache=True, error_model="numpy")
+def _boundary_rates(wyB, a, nb, tol_zero, lamB):
+    """Boundary eigenvalues ``+-(W y)_u`` into `lamB`; (n_positive, n_negative, n_zero)."""
+    npos = 0
+    nneg = 0
+    nzero = 0
+    for u in range(nb):
+        lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+        lamB[u] = lam
+        if lam > tol_zero:
+            npos += 1
+        elif lam < -tol_zero:
+            nneg += 1
+        else:
+            nzero += 1
+    return npos, nneg, nzero
+
+
+@njit(cache=True, error_model="numpy")
+def _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
+    """Exact sums for a stored point instead of the running ones.
+
+    Over the list of boundary coordinates at 1: the same terms in the same order as testing
+    every bit, without the tests.
+    """
+    n1 = 0
+    for t in range(nb):
+        if (a >> t) & 1:
+            ones[n1] = t
+            n1 += 1
+    for r in range(k):
+        sacc = 0.0
+        for q in range(n1):
+            sacc += Cm[r, ones[q]]
+        yI[r] = sacc
+        d[r] = sacc * (1.0 - sacc)
+    for u in range(nb):
+        sacc = 0.0
+        for q in range(n1):
+            sacc += G[u, ones[q]]
+        wyB[u] = sacc
+        lamB[u] = -sacc if (a >> u) & 1 else sacc
+
+
+@njit(cache=True, error_model="numpy")
+def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw1, rw2):
+    """Eigenvalues of ``diag(d) W[I,I]`` with Re > 0 by Routh-Hurwitz; -1 if inconclusive.
+
+    The characteristic polynomial's coefficients are sums of principal minors times products
+    of the `d` entries (tables of :func:`_minor_tables`).
+    """
+    for j in range(k + 1):
+        coef[j] = 0.0
+    prod[0] = 1.0
+    for m in range(1, n_sub):
+        pm = prod[m & (m - 1)] * d[lowb[m]]
+        prod[m] = pm
+        coef[pcnt[m]] += mloc[m] * pm
+    coef[0] = 1.0
+    for j in range(1, k + 1, 2):
+        coef[j] = -coef[j]
+    return _routh_unstable(coef, k, tol_zero, rw0, rw1, rw2)
+
+
+@njit(cache=True, error_model="numpy")
+def _interior_eigs(d, WII, k, M, wr, wi, work):
+    """Eigenvalues of ``diag(d) W[I,I]`` into `wr`/`wi`."""
+    for r in range(k):
+        for c in range(k):
+            M[r, c] = d[r] * WII[r, c]
+    small_eigvals(M, k, wr, wi, work)
+
+
+@njit(cache=True, error_model="numpy")
+def _real_part_counts(wr, k, tol_zero):
+    """(n_positive, n_negative, n_zero) of the real parts ``wr[:k]``."""
+    pos = 0
+    neg = 0
+    zero = 0
+    for r in range(k):
+        if wr[r] > tol_zero:
+            pos += 1
+        elif wr[r] < -tol_zero:
+            neg += 1
+        else:
+            zero += 1
+    return pos, neg, zero
+
+
+@njit(cache=True, error_model="numpy")
+def _interior_modulus_counts(wr, wi, k, tol_zero):
+    """(outside, inside, on) the unit circle of the interior multipliers ``1 + lambda``."""
+    pos = 0
+    neg = 0
+    zero = 0
+    for r in range(k):
+        mod = np.sqrt((1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r])
+        if mod > 1.0 + tol_zero:
+            pos += 1
+        elif mod < 1.0 - tol_zero:
+            neg += 1
+        else:
+            zero += 1
+    return pos, neg, zero
+
+
+@njit(cache=True, error_model="numpy")
+def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, tol_zero):
+    """Classify phase of count mode: one point's flow (and, in the box, map) label."""
+    lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
+    if in_box:
+        local[COL_FLOW_IN + lab] += 1
+        local[COL_UDIM_IN + npos + ipos] += 1
+        # map multipliers: exp(lamB) on the boundary (|exp(lam)| > 1 <=> lam > 0), 1 + eig
+        # on the interior
+        mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_zero)
+        mlab = _label(npos + mpos, nneg + mneg, nzero + mzero, n)
+        local[COL_MAP_IN + mlab] += 1
+        if mlab != lab:
+            local[COL_DISAGREE] += 1
+    else:
+        local[COL_FLOW_OUT + lab] += 1
+        local[_udim_out_column(n) + npos + ipos] += 1
+
+
+@njit(cache=True, error_model="numpy")
+def _store_point(out_y, out_eig, out_code, row, a, k, nb, ii, bb, yI, lamB, wr, wi,
+                 base_code, pow3):
+    """Store phase: write one kept point, its eigenvalues and its pattern index."""
+    for u in range(nb):
+        out_y[row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+        out_eig[row, bb[u]] = complex(lamB[u], 0.0)
+    code = base_code
+    for u in range(nb):
+        if (a >> u) & 1:
+            code += pow3[bb[u]]
+    for r in range(k):
+        out_y[row, ii[r]] = yI[r]
+        out_eig[row, ii[r]] = complex(wr[r], wi[r])
+    out_code[row] = code
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -575,7 +901,8 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
     ----------
     W : (N, N) float64
     minors : (2^N,) float64, principal minors of W (used by MODE_COUNT; may be empty else)
-    tols : (4,) float64, ``[tol_rank, tol_consistency, tol_y, tol_eig]`` (absolute)
+    tols : (4,) float64, absolute tolerances at ``TOL_RANK``, ``TOL_RESIDUAL``, ``TOL_FACE``,
+        ``TOL_ZERO``
     mode : 0 store points, 1 count only
     filt : 0 none, 1 in box, 2 flow-stable, 3 flow-stable in box (store mode)
     phase : 0 count per chunk into `counts`, 1 fill the output arrays (store mode)
@@ -587,33 +914,24 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
         the interior-block eigenvalues at the interior coordinates,
     out_dg_code (D,) int64, out_dg_kind (D,) int8 (0 no solution, 1 continuum),
     out_dg_dim (D,) int64 (dimension of the continuum, 0 for no solution)
-    counts : (n_chunks, width) int64, see :func:`count_layout` (written in phase 0)
+    counts : (n_chunks, table_width(N)) int64, columns ``COL_*`` (written in phase 0)
     active : (2^N,) int64 (store mode): phase 0 marks the interior sets with output, phase 1
         visits only those
     """
     n = W.shape[0]
     n_sets = 1 << n
-    tol_rank = tols[0]
-    tol_cons = tols[1]
-    tol_y = tols[2]
-    tol_eig = tols[3]
-    c_flow_in = 0
-    c_flow_out = 4
-    c_map_in = 8
-    c_disagree = 12
-    c_kept = 13
-    c_nosol = 14
-    c_cont = 15
-    c_fallback = 16
-    c_udim_in = 17
-    c_udim_out = 17 + n + 1
+    tol_rank = tols[TOL_RANK]
+    tol_res = tols[TOL_RESIDUAL]
+    tol_face = tols[TOL_FACE]
+    tol_zero = tols[TOL_ZERO]
     pow3 = np.empty(n, dtype=np.int64)
     acc = 1
     for i in range(n):
         pow3[i] = acc
         acc *= 3
-    want_in_box = filt == 1 or filt == 3
-    want_stable = filt == 2 or filt == 3
+    want_in_box = filt == FILTER_IN_BOX or filt == FILTER_STABLE_IN_BOX
+    want_stable = filt == FILTER_STABLE or filt == FILTER_STABLE_IN_BOX
+    storing = mode == MODE_STORE and phase == 1
 
     for ch in prange(n_chunks):
         ii = np.empty(n, dtype=np.int64)
@@ -644,291 +962,98 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
         dg_row = dg_offsets[ch] if phase == 1 else 0
 
         for I in range(ch, n_sets, n_chunks):
-            k = 0
-            nb = 0
-            for i in range(n):
-                if (I >> i) & 1:
-                    ii[k] = i
-                    k += 1
-                else:
-                    bb[nb] = i
-                    nb += 1
+            k, nb = _split(I, n, ii, bb)
             if phase == 1 and active[I] == 0:
                 continue
             kept_I = 0
             base_code = 0
             for i in range(k):
                 base_code += 2 * pow3[ii[i]]
-            for r in range(k):
-                for c in range(k):
-                    A[r, c] = W[ii[r], ii[c]]
-                    WII[r, c] = A[r, c]
-            rank = _lu_complete(A, k, tol_rank, pr, pc)
-            n_assign = 1 << nb
+            rank = _factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
 
+            # --- solve
             if rank < k:
-                # singular interior block: every assignment is degenerate
-                for t in range(nb):
-                    for r in range(k):
-                        rhs[r] = -W[ii[r], bb[t]]
-                    _lu_forward(A, k, rank, pr, rhs)
-                    for r in range(k):
-                        Rt[r, t] = rhs[r]
-                for a in range(n_assign):
-                    worst = 0.0
-                    bmax = 0.0
-                    for r in range(rank, k):
-                        s = 0.0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                s += Rt[r, t]
-                        if abs(s) > worst:
-                            worst = abs(s)
-                    nones = 0
-                    for t in range(nb):
-                        if (a >> t) & 1:
-                            nones += 1
-                    bmax = tol_cons * max(1.0, float(nones))
-                    kind = 1 if worst <= bmax else 0
-                    if kind == 1:
-                        local[c_cont] += 1
-                    else:
-                        local[c_nosol] += 1
-                    if phase == 0 and mode == 0:
-                        active[I] = 1
-                    if phase == 1 and mode == 0:
-                        if dg_row < dg_cap:
-                            code = base_code
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    code += pow3[bb[t]]
-                            out_dg_code[dg_row] = code
-                            out_dg_kind[dg_row] = kind
-                            out_dg_dim[dg_row] = (k - rank) if kind == 1 else 0
-                        dg_row += 1
+                dg_row = _degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res,
+                                         base_code, pow3, storing, dg_row, dg_cap,
+                                         out_dg_code, out_dg_kind, out_dg_dim, local)
+                if phase == 0 and mode == MODE_STORE:
+                    active[I] = 1
                 continue
-
-            # invertible interior block: precompute the linear maps
-            for t in range(nb):
-                for r in range(k):
-                    rhs[r] = -W[ii[r], bb[t]]
-                _lu_solve(A, k, pr, pc, rhs)
-                for r in range(k):
-                    Cm[r, t] = rhs[r]
-            for u in range(nb):
-                for t in range(nb):
-                    s = W[bb[u], bb[t]]
-                    for r in range(k):
-                        s += W[bb[u], ii[r]] * Cm[r, t]
-                    G[u, t] = s
-
-            # principal-minor tables for the characteristic polynomial (count mode, k >= 3)
-            use_routh = mode == 1 and k >= 3
+            _solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
+            use_routh = mode == MODE_COUNT and k >= 3
             n_sub = (1 << k) if use_routh else 1
             mloc = np.empty(n_sub, dtype=np.float64)
             lowb = np.empty(n_sub, dtype=np.int64)
             pcnt = np.empty(n_sub, dtype=np.int64)
             prod = np.empty(n_sub, dtype=np.float64)
             if use_routh:
-                gmask = np.empty(n_sub, dtype=np.int64)
-                gmask[0] = 0
-                pcnt[0] = 0
-                lowb[0] = 0
-                mloc[0] = 1.0
-                for m in range(1, n_sub):
-                    low = 0
-                    while not ((m >> low) & 1):
-                        low += 1
-                    prev = m & (m - 1)
-                    lowb[m] = low
-                    pcnt[m] = pcnt[prev] + 1
-                    gmask[m] = gmask[prev] | (1 << ii[low])
-                    mloc[m] = minors[gmask[m]]
+                _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
 
             for t in range(k):
                 yI[t] = 0.0
             for u in range(nb):
                 wyB[u] = 0.0
             a = 0
-            for step in range(n_assign):
+            for step in range(1 << nb):
                 if step > 0:
-                    # Gray code: flip one boundary coordinate between 0 and 1
-                    tf = 0
-                    while not ((step >> tf) & 1):
-                        tf += 1
-                    a ^= 1 << tf
-                    if (step & 63) == 0:
-                        # refresh the running sums exactly (bounds rounding drift)
-                        for r in range(k):
-                            sacc = 0.0
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    sacc += Cm[r, t]
-                            yI[r] = sacc
-                        for u in range(nb):
-                            sacc = 0.0
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    sacc += G[u, t]
-                            wyB[u] = sacc
-                    elif (a >> tf) & 1:
-                        for r in range(k):
-                            yI[r] += Cm[r, tf]
-                        for u in range(nb):
-                            wyB[u] += G[u, tf]
-                    else:
-                        for r in range(k):
-                            yI[r] -= Cm[r, tf]
-                        for u in range(nb):
-                            wyB[u] -= G[u, tf]
-                # canonical pattern only (no interior coordinate at 0 or 1)
-                canonical = True
-                in_box = True
-                for r in range(k):
-                    v = yI[r]
-                    if abs(v) <= tol_y or abs(v - 1.0) <= tol_y:
-                        canonical = False
-                        break
-                    if v < 0.0 or v > 1.0:
-                        in_box = False
+                    a = _gray_step(step, a, k, nb, Cm, G, yI, wyB)
+                canonical, in_box = _face_test(yI, k, tol_face)
                 if not canonical:
                     continue
                 if want_in_box and not in_box:
                     continue
-                # boundary eigenvalues
-                npos = 0
-                nneg = 0
-                nzero = 0
-                for u in range(nb):
-                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
-                    lamB[u] = lam
-                    if lam > tol_eig:
-                        npos += 1
-                    elif lam < -tol_eig:
-                        nneg += 1
-                    else:
-                        nzero += 1
+
+                # --- boundary rates
+                npos, nneg, nzero = _boundary_rates(wyB, a, nb, tol_zero, lamB)
                 if want_stable and nneg < nb:
                     continue
                 for r in range(k):
                     d[r] = yI[r] * (1.0 - yI[r])
-                # decide whether this pattern needs the interior eigenvalues; one call site
-                # of the eigen-solver keeps the compiled kernel (and its compile time) small
+
+                # --- classify; one call site of the eigen-solver keeps the compiled kernel
+                # (and its compile time) small
                 need_eigs = False
                 ipos = 0
                 ineg = 0
                 izero = 0
-                if mode == 0:
+                if mode == MODE_STORE:
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
-                        # stored point: exact sums instead of the running ones, over the
-                        # list of boundary coordinates at 1 (same terms in the same order
-                        # as testing every bit, without the tests)
-                        n1 = 0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                ones[n1] = t
-                                n1 += 1
-                        for r in range(k):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += Cm[r, ones[q]]
-                            yI[r] = sacc
-                            d[r] = sacc * (1.0 - sacc)
-                        for u in range(nb):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += G[u, ones[q]]
-                            wyB[u] = sacc
-                            lamB[u] = -sacc if (a >> u) & 1 else sacc
+                        _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
                 elif in_box or k < 3:
                     need_eigs = True
                 else:
-                    # characteristic polynomial from principal minors, Routh count
-                    for j in range(k + 1):
-                        coef[j] = 0.0
-                    prod[0] = 1.0
-                    for m in range(1, n_sub):
-                        pm = prod[m & (m - 1)] * d[lowb[m]]
-                        prod[m] = pm
-                        coef[pcnt[m]] += mloc[m] * pm
-                    coef[0] = 1.0
-                    for j in range(1, k + 1, 2):
-                        coef[j] = -coef[j]
-                    nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+                    nr = _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero,
+                                         rw0, rw1, rw2)
                     if nr < 0:
-                        local[c_fallback] += 1
+                        local[COL_QR_FALLBACK] += 1
                         need_eigs = True
                     else:
                         ipos = nr
                         ineg = k - nr
                 if need_eigs:
-                    for r in range(k):
-                        for c in range(k):
-                            M[r, c] = d[r] * WII[r, c]
-                    small_eigvals(M, k, wr, wi, work)
+                    _interior_eigs(d, WII, k, M, wr, wi, work)
 
-                if mode == 0:
-                    if want_stable:
-                        ok = True
-                        for r in range(k):
-                            if wr[r] >= -tol_eig:
-                                ok = False
-                                break
-                        if not ok:
-                            continue
-                    if phase == 0:
-                        local[c_kept] += 1
-                        kept_I += 1
-                    else:
-                        for u in range(nb):
-                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
-                        code = base_code
-                        for u in range(nb):
-                            if (a >> u) & 1:
-                                code += pow3[bb[u]]
-                        for r in range(k):
-                            out_y[pt_row, ii[r]] = yI[r]
-                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
-                        out_code[pt_row] = code
-                        pt_row += 1
+                if mode == MODE_COUNT:
+                    if need_eigs:
+                        ipos, ineg, izero = _real_part_counts(wr, k, tol_zero)
+                    _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k,
+                           tol_zero)
                     continue
 
-                # count mode
-                if need_eigs:
-                    for r in range(k):
-                        if wr[r] > tol_eig:
-                            ipos += 1
-                        elif wr[r] < -tol_eig:
-                            ineg += 1
-                        else:
-                            izero += 1
-                lab = _flow_label(npos + ipos, nneg + ineg, nzero + izero, n)
-                if in_box:
-                    local[c_flow_in + lab] += 1
-                    local[c_udim_in + npos + ipos] += 1
-                    # map multipliers: exp(lamB) on the boundary, 1 + eig on the interior
-                    mpos = npos  # |exp(lam)| > 1  <=>  lam > 0
-                    mneg = nneg
-                    mzero = nzero
-                    for r in range(k):
-                        mod2 = (1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r]
-                        mod = np.sqrt(mod2)
-                        if mod > 1.0 + tol_eig:
-                            mpos += 1
-                        elif mod < 1.0 - tol_eig:
-                            mneg += 1
-                        else:
-                            mzero += 1
-                    mlab = _flow_label(mpos, mneg, mzero, n)
-                    local[c_map_in + mlab] += 1
-                    if mlab != lab:
-                        local[c_disagree] += 1
+                # --- store
+                if want_stable:
+                    _, sneg, _ = _real_part_counts(wr, k, tol_zero)
+                    if sneg < k:
+                        continue
+                if phase == 0:
+                    local[COL_KEPT] += 1
+                    kept_I += 1
                 else:
-                    local[c_flow_out + lab] += 1
-                    local[c_udim_out + npos + ipos] += 1
-            if phase == 0 and mode == 0:
+                    _store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI, lamB,
+                                 wr, wi, base_code, pow3)
+                    pt_row += 1
+            if phase == 0 and mode == MODE_STORE:
                 active[I] = kept_I
 
         if phase == 0:
@@ -984,13 +1109,16 @@ def multiplicities(W, points, codes_int, flex, tol_rank):
     return out
 
 
+
+
 @njit(parallel=True, cache=True, error_model="numpy")
 def classify_points(W, pts, pats, eig, tol_eig, tol_near):
     """Per-point derived fields in one parallel pass over stored points.
 
-    Returns ``(residual, in_box, flow_code, unstable_dim, map_code, flex, near)``: max |F(y)|,
-    y in [0,1]^N, flow label code (0 stable, 1 unstable, 2 saddle, 3 non-hyperbolic), number
-    of eigenvalues with Re > tol, layer-map label code for in-box points (-1 outside), the
+    Returns ``(residual, in_box, flow_code, unstable_dim, map_code, map_unstable_dim, flex,
+    near)``: max |F(y)|, y in [0,1]^N, flow label code (index into dynsys._stability.LABELS),
+    number of eigenvalues with Re > tol_eig, layer-map label code for in-box points (-1
+    outside), number of multipliers with modulus > 1 + tol_eig (-1 outside), the
     boundary coordinates with (W y)_i = 0 (they may also be interior: multiplicity), and
     whether the point is near a tolerance edge (an interior coordinate within `tol_near` of
     0 or 1, or a boundary eigenvalue within `tol_near` of 0), where near-copies could occur.
@@ -1002,6 +1130,7 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
     flow = np.empty(m, dtype=np.int8)
     udim = np.empty(m, dtype=np.int64)
     mapc = np.empty(m, dtype=np.int8)
+    mudim = np.empty(m, dtype=np.int64)
     flex = np.zeros((m, n), dtype=np.bool_)
     near = np.zeros(m, dtype=np.bool_)
     for p in prange(m):
@@ -1061,7 +1190,8 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
                 mneg += 1
             else:
                 mzero += 1
-        flow[p] = _flow_label(npos, nneg, nzero, n)
+        flow[p] = _label(npos, nneg, nzero, n)
         udim[p] = npos
-        mapc[p] = _flow_label(mpos, mneg, mzero, n) if box else -1
-    return residual, in_box, flow, udim, mapc, flex, near
+        mapc[p] = _label(mpos, mneg, mzero, n) if box else -1
+        mudim[p] = mpos if box else -1
+    return residual, in_box, flow, udim, mapc, mudim, flex, near

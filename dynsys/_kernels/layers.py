@@ -211,13 +211,14 @@ def _mean_abs_diff(u, v):
 
 
 def resnet_layer(buf, b, x, prev, lo, hi, store_y, want_diff, diff, want_stats,
-                 ym, ym2, xm, xm2):
+                 ym, ym2, xm, xm2, store_z, zout):
     """One residual layer after the GEMM ``buf = x(t-1) @ W(t).T``.
 
     In place: ``y = f(buf + b)``; ``x += y``; ``buf = y`` if `store_y` (required when
-    `want_diff` or `want_stats`). With `want_diff`, ``diff[i] = mean_j |y_ij - prev_ij|``.
-    With `want_stats`, block k's moments of y go to ``ym[k], ym2[k]`` and of the updated x to
-    ``xm[k], xm2[k]`` (mean and sum of squared deviations).
+    `want_diff` or `want_stats`). With `store_z` (which needs `store_y`), the pre-activation
+    ``z = buf + b`` goes to `zout` (B, N). With `want_diff`, ``diff[i] = mean_j |y_ij -
+    prev_ij|``. With `want_stats`, block k's moments of y go to ``ym[k], ym2[k]`` and of the
+    updated x to ``xm[k], xm2[k]`` (mean and sum of squared deviations).
     """
     N = buf.shape[1]
     for k in prange(lo.shape[0]):
@@ -226,26 +227,34 @@ def resnet_layer(buf, b, x, prev, lo, hi, store_y, want_diff, diff, want_stats,
         for i in range(r0, r1):
             bi = buf[i]
             xi = x[i]
-            if store_y:
+            if store_z:
+                zi = zout[i]
+                for j in range(N):
+                    z = bi[j] + b[j]
+                    zi[j] = z
+                    y = _logistic(z)
+                    bi[j] = y
+                    xi[j] += y
+            elif store_y:
                 for j in range(N):
                     y = _logistic(bi[j] + b[j])
                     bi[j] = y
                     xi[j] += y
-                if want_diff:
-                    diff[i] = _mean_abs_diff(bi, prev[i])
             else:
                 for j in range(N):
                     xi[j] += _logistic(bi[j] + b[j])
+            if want_diff:
+                diff[i] = _mean_abs_diff(bi, prev[i])
         if want_stats:
             _moments(buf, r0, r1, ym, ym2, k)
             _moments(x, r0, r1, xm, xm2, k)
 
 
-def mlp_layer(buf, b, prev, lo, hi, want_diff, diff, want_stats, ym, ym2):
+def mlp_layer(buf, b, prev, lo, hi, want_diff, diff, want_stats, ym, ym2, store_z, zout):
     """One MLP layer after the GEMM ``buf = y(t-1) @ W(t).T``: ``buf = f(buf + b)`` in place.
 
-    `prev` is y(t-1) (for the change per input, `want_diff`); block moments as in
-    :func:`resnet_layer`.
+    `prev` is y(t-1) (for the change per input, `want_diff`); with `store_z` the
+    pre-activation ``buf + b`` goes to `zout`; block moments as in :func:`resnet_layer`.
     """
     N = buf.shape[1]
     for k in prange(lo.shape[0]):
@@ -253,8 +262,15 @@ def mlp_layer(buf, b, prev, lo, hi, want_diff, diff, want_stats, ym, ym2):
         r1 = hi[k]
         for i in range(r0, r1):
             bi = buf[i]
-            for j in range(N):
-                bi[j] = _logistic(bi[j] + b[j])
+            if store_z:
+                zi = zout[i]
+                for j in range(N):
+                    z = bi[j] + b[j]
+                    zi[j] = z
+                    bi[j] = _logistic(z)
+            else:
+                for j in range(N):
+                    bi[j] = _logistic(bi[j] + b[j])
             if want_diff:
                 diff[i] = _mean_abs_diff(bi, prev[i])
         if want_stats:
@@ -337,7 +353,7 @@ def kernels_for(entries):
 
 
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
-def fused_final(x, WTs, bs, T, resnet, blk, y_out):
+def fused_final(x, WTs, bs, T, resnet, blk, y_out, z_out):
     """All T layers for blocks of `blk` rows, one parallel region, BLAS called per block.
 
     The alternative engine of :func:`dynsys.iterate` (``engine="fused"``, ``record="final"``):
@@ -345,7 +361,8 @@ def fused_final(x, WTs, bs, T, resnet, blk, y_out):
     BLAS: the caller limits BLAS to one thread) then the fused elementwise pass, so that one
     thread team does all the work and no layer ends with a barrier. `WTs` (L, N, N) holds the
     *contiguous transposes* W(t).T (L = 1: shared), `bs` (L', N) the biases. ResNet: `x` is
-    updated to x(T); MLP: `x` holds y(0) and is overwritten by y(T). y(T) goes to `y_out`.
+    updated to x(T); MLP: `x` holds y(0) and is overwritten by y(T). y(T) goes to `y_out`
+    and the last pre-activation z(T) to `z_out` (both (B, N)).
     """
     B, N = x.shape
     nblk = (B + blk - 1) // blk
@@ -363,22 +380,24 @@ def fused_final(x, WTs, bs, T, resnet, blk, y_out):
             for i in range(n):
                 ti = tmp[i]
                 xi = xs[i]
-                if resnet:
-                    if last:
-                        yo = y_out[r0 + i]
-                        for j in range(N):
-                            y = _logistic(ti[j] + b[j])
-                            yo[j] = y
+                if last:
+                    yo = y_out[r0 + i]
+                    zo = z_out[r0 + i]
+                    for j in range(N):
+                        z = ti[j] + b[j]
+                        zo[j] = z
+                        y = _logistic(z)
+                        yo[j] = y
+                        if resnet:
                             xi[j] += y
-                    else:
-                        for j in range(N):
-                            xi[j] += _logistic(ti[j] + b[j])
+                        else:
+                            xi[j] = y
+                elif resnet:
+                    for j in range(N):
+                        xi[j] += _logistic(ti[j] + b[j])
                 else:
                     for j in range(N):
                         xi[j] = _logistic(ti[j] + b[j])
-        if not resnet and T > 0:
-            for i in range(n):
-                y_out[r0 + i] = xs[i]
 
 
 @njit(parallel=True, cache=True)

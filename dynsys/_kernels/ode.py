@@ -11,10 +11,10 @@ the joint state ``u = (y, xi)`` of length ``2N``; the others ``u = y`` of length
 =====  ======================  ============================================================
 code   name                    right-hand side (s = f(W y + b), f logistic)
 =====  ======================  ============================================================
-0      ``residual``            dy/dt = y(1-y)(Wy)                                  (eq. 3)
-1      ``residual_noise``      eq. 3 and dxi/dt = y(1-y)(W xi) + xi(1-2y-xi)(W(y+xi))  (eq. 5)
-2      ``residual_noise1``     eq. 3 and dxi/dt = y(1-y)(W xi) + xi(1-2y)(Wy) = J(y) xi
-3      ``residual_noise2``     eq. 3 and order-1 terms + xi(1-2y)(W xi) - xi^2 (Wy)
+0      ``resnet``              dy/dt = y(1-y)(Wy)                                  (eq. 3)
+1      ``resnet_noise``        eq. 3 and dxi/dt = y(1-y)(W xi) + xi(1-2y-xi)(W(y+xi))  (eq. 5)
+2      ``resnet_noise1``       eq. 3 and dxi/dt = y(1-y)(W xi) + xi(1-2y)(Wy) = J(y) xi
+3      ``resnet_noise2``       eq. 3 and order-1 terms + xi(1-2y)(W xi) - xi^2 (Wy)
 4      ``mlp``                 dy/dt = -y + f(Wy + b)                              (eq. 6)
 5      ``mlp_noise``           eq. 6 and dxi/dt = -xi + f(W(y+xi)+b) - f(Wy+b)  (exact)
 6      ``mlp_noise1``          eq. 6 and dxi/dt = -xi + s(1-s)(W xi)
@@ -35,10 +35,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-RHS_RESIDUAL = 0
-RHS_RESIDUAL_NOISE = 1
-RHS_RESIDUAL_NOISE1 = 2
-RHS_RESIDUAL_NOISE2 = 3
+RHS_RESNET = 0
+RHS_RESNET_NOISE = 1
+RHS_RESNET_NOISE1 = 2
+RHS_RESNET_NOISE2 = 3
 RHS_MLP = 4
 RHS_MLP_NOISE = 5
 RHS_MLP_NOISE1 = 6
@@ -48,10 +48,10 @@ RHS_MLP_PAPER2 = 9
 
 #: name -> integer code of every right-hand side.
 RHS_CODES = {
-    "residual": RHS_RESIDUAL,
-    "residual_noise": RHS_RESIDUAL_NOISE,
-    "residual_noise1": RHS_RESIDUAL_NOISE1,
-    "residual_noise2": RHS_RESIDUAL_NOISE2,
+    "resnet": RHS_RESNET,
+    "resnet_noise": RHS_RESNET_NOISE,
+    "resnet_noise1": RHS_RESNET_NOISE1,
+    "resnet_noise2": RHS_RESNET_NOISE2,
     "mlp": RHS_MLP,
     "mlp_noise": RHS_MLP_NOISE,
     "mlp_noise1": RHS_MLP_NOISE1,
@@ -107,11 +107,6 @@ _MIN_FACTOR = 0.2
 _MAX_FACTOR = 10.0
 
 
-def state_size(code: int, n: int) -> int:
-    """Length of the integrated state for right-hand side `code` and N = `n` neurons."""
-    return n if code in (RHS_RESIDUAL, RHS_MLP) else 2 * n
-
-
 @njit(cache=True, inline="always")
 def _sigmoid(z):
     if z >= 0.0:
@@ -142,7 +137,7 @@ def rhs(code, WT, b, n, u, out):
     independent accumulators and vectorizes (a row-times-vector dot product would be one
     serial chain of N additions). The products are accumulated in `out` itself.
     """
-    noise = code != RHS_RESIDUAL and code != RHS_MLP
+    noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
     for i in range(n):
         out[i] = b[i] if mlp else 0.0
@@ -158,7 +153,7 @@ def rhs(code, WT, b, n, u, out):
             xj = u[n + j]
             for i in range(n):
                 out[n + i] += WT[j, i] * xj
-    if code == RHS_RESIDUAL:
+    if code == RHS_RESNET:
         for i in range(n):
             yi = u[i]
             out[i] = yi * (1.0 - yi) * out[i]
@@ -172,12 +167,12 @@ def rhs(code, WT, b, n, u, out):
         xi = u[n + i]
         wy = out[i]  # (W y + b)_i for the MLP
         wx = out[n + i]
-        if code <= RHS_RESIDUAL_NOISE2:
+        if code <= RHS_RESNET_NOISE2:
             g = yi * (1.0 - yi)
             out[i] = g * wy
-            if code == RHS_RESIDUAL_NOISE:
+            if code == RHS_RESNET_NOISE:
                 out[n + i] = g * wx + xi * (1.0 - 2.0 * yi - xi) * (wy + wx)
-            elif code == RHS_RESIDUAL_NOISE1:
+            elif code == RHS_RESNET_NOISE1:
                 out[n + i] = g * wx + xi * (1.0 - 2.0 * yi) * wy
             else:
                 out[n + i] = (g * wx + xi * (1.0 - 2.0 * yi) * wy
@@ -325,7 +320,7 @@ def integrate_fixed(code, scheme, WT, b, n, Y0, t0, t_eval, dt, out, stats, n_ch
     n : int
         N.
     Y0 : float64 (B, m)
-        Initial states at time `t0` (m = N or 2N, see :func:`state_size`).
+        Initial states at time `t0` (m = N without noise, 2N for the joint state (y, xi)).
     t_eval : float64 (K,), increasing, t_eval[0] >= t0
     dt : float
         Largest step.
@@ -348,16 +343,6 @@ def integrate_fixed(code, scheme, WT, b, n, Y0, t0, t_eval, dt, out, stats, n_ch
         for ib in range(lo, hi):
             _fixed_one(code, scheme, WT, b, n, m, Y0[ib], t0, t_eval, dt, out, ib, K, tmp,
                        y, stats)
-
-
-@njit(cache=True)
-def _rms_scaled(m, a, y, ynew, rtol, atol):
-    acc = 0.0
-    for i in range(m):
-        sc = atol + rtol * max(abs(y[i]), abs(ynew[i]))
-        r = a[i] / sc
-        acc += r * r
-    return math.sqrt(acc / m)
 
 
 @njit(cache=True)
@@ -395,149 +380,22 @@ def _initial_step(code, WT, b, n, m, y, f0, t_span, rtol, atol, max_step, tmp, f
     return min(100.0 * h0, h1, t_span, max_step)
 
 
-@njit(cache=True)
-def _adaptive_one(code, WT, b, n, m, y0, t0, t_eval, rtol, atol, first_step, max_step,
-                  max_steps, out, ib, K, tmp, y, err, stats):
-    """Adaptive Dormand-Prince 5(4) for one trajectory, dense output at `t_eval`.
-
-    The controller is the standard one (Hairer, Norsett & Wanner, Sect. II.4; as in scipy's
-    RK45): RMS error norm scaled by atol + rtol max(|y|, |y_new|), step factor
-    0.9 err^(-1/5) clipped to [0.2, 10], no growth right after a rejection.
-    """
-    n_out = t_eval.shape[0]
-    t_end = t_eval[n_out - 1]
-    for i in range(m):
-        y[i] = y0[i]
-    t = t0
-    k = 0
-    while k < n_out and t_eval[k] <= t:
-        for i in range(m):
-            out[k, ib, i] = y[i]
-        k += 1
-    n_steps = 0
-    n_rej = 0
-    status = STATUS_OK
-    rhs(code, WT, b, n, y, K[0])
-    n_rhs = 1
-    if k < n_out:
-        if first_step > 0.0:
-            h_abs = min(first_step, t_end - t)
-        else:
-            h_abs = _initial_step(code, WT, b, n, m, y, K[0], t_end - t, rtol, atol,
-                                  max_step, tmp, K[1])
-            n_rhs += 1
-    else:
-        h_abs = 0.0
-    while k < n_out:
-        if n_steps >= max_steps:
-            status = STATUS_MAX_STEPS
-            break
-        min_step = 10.0 * abs(np.nextafter(t, np.inf) - t)
-        rejected = False
-        accepted = False
-        t_new = t
-        h = 0.0
-        while not accepted:
-            if h_abs < min_step:
-                status = STATUS_STEP_UNDERFLOW
-                break
-            t_new = t + h_abs
-            if t_new > t_end:
-                t_new = t_end
-            h = t_new - t
-            h_abs = h
-            _dp5_stages(code, WT, b, n, m, y, h, K, tmp)
-            n_rhs += 6
-            ynew = tmp[1]
-            for i in range(m):
-                err[i] = h * (_E1 * K[0, i] + _E3 * K[2, i] + _E4 * K[3, i]
-                              + _E5 * K[4, i] + _E6 * K[5, i] + _E7 * K[6, i])
-            en = _rms_scaled(m, err, y, ynew, rtol, atol)
-            if en < 1.0:
-                if en == 0.0:
-                    factor = _MAX_FACTOR
-                else:
-                    factor = min(_MAX_FACTOR, _SAFETY * en ** -0.2)
-                if rejected:
-                    factor = min(1.0, factor)
-                h_abs = min(h_abs * factor, max_step)
-                accepted = True
-            else:
-                if math.isfinite(en):
-                    h_abs *= max(_MIN_FACTOR, _SAFETY * en ** -0.2)
-                else:
-                    h_abs *= _MIN_FACTOR
-                rejected = True
-                n_rej += 1
-        if not accepted:
-            break
-        n_steps += 1
-        # dense output at every requested time in (t, t_new]
-        while k < n_out and t_eval[k] <= t_new:
-            if t_eval[k] == t_new:
-                for i in range(m):
-                    out[k, ib, i] = tmp[1, i]
-            else:
-                x = (t_eval[k] - t) / h
-                x2 = x * x
-                x3 = x2 * x
-                x4 = x3 * x
-                for i in range(m):
-                    acc = 0.0
-                    for j in range(7):
-                        q = _P[j, 0] * x + _P[j, 1] * x2 + _P[j, 2] * x3 + _P[j, 3] * x4
-                        acc += K[j, i] * q
-                    out[k, ib, i] = y[i] + h * acc
-            k += 1
-        for i in range(m):
-            y[i] = tmp[1, i]
-            K[0, i] = K[6, i]  # first same as last
-        t = t_new
-    for kk in range(k, n_out):
-        for i in range(m):
-            out[kk, ib, i] = np.nan
-    stats[ib, 0] = n_steps
-    stats[ib, 1] = n_rej
-    stats[ib, 2] = n_rhs
-    stats[ib, 3] = status
-
-
-@njit(cache=True, parallel=True)
-def integrate_adaptive(code, WT, b, n, Y0, t0, t_eval, rtol, atol, first_step, max_step,
-                       max_steps, out, stats, n_chunks):
-    """Adaptive Dormand-Prince 5(4) with dense output over a batch (arguments as
-    :func:`integrate_fixed`; `first_step` <= 0 selects the starting step automatically,
-    `max_step` caps the step, `max_steps` caps the accepted steps per trajectory)."""
-    B, m = Y0.shape
-    n_chunks = max(1, min(B, n_chunks))
-    for c in prange(n_chunks):
-        lo = c * B // n_chunks
-        hi = (c + 1) * B // n_chunks
-        K = np.empty((7, m))
-        tmp = np.empty((2, m))
-        y = np.empty(m)
-        err = np.empty(m)
-        for ib in range(lo, hi):
-            _adaptive_one(code, WT, b, n, m, Y0[ib], t0, t_eval, rtol, atol, first_step,
-                          max_step, max_steps, out, ib, K, tmp, y, err, stats)
-
-
-
 # ---- asynchronous lanes: L trajectories side by side, each with its own time and step ----
 #
 # The arithmetic of a Dormand-Prince step is done for L lanes at once with the lane axis
 # innermost and contiguous, so that it vectorizes; but every lane keeps its own time, step
-# size, error test and output counter, exactly as in `_adaptive_one`. A lane whose
-# trajectory reaches the last output time takes the next trajectory of its chunk. The
-# operations per lane are those of `_adaptive_one` in the same order, so the results are
-# bitwise the same as the one-trajectory kernel (a test checks this).
+# size, error test and output counter, as a plain one-trajectory Dormand-Prince loop would.
+# A lane whose trajectory reaches the last output time takes the next trajectory of its chunk. The
+# operations per lane are those of the one-trajectory loop in the same order, so the results
+# are bitwise the same as integrating each trajectory alone (the tests hold the lanes to such a
+# one-trajectory twin, ``tests/_oracles/ode_reference.py``).
 
 
 @njit(cache=True)
 def rhs_lanes(code, W, b, n, U, out):
     """Right-hand side `code` for L lanes at once: U and out have shape (m, L)."""
     L = U.shape[1]
-    noise = code != RHS_RESIDUAL and code != RHS_MLP
+    noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
     for i in range(n):
         o = out[i]
@@ -558,7 +416,7 @@ def rhs_lanes(code, W, b, n, U, out):
                 u = U[n + j]
                 for l in range(L):
                     o2[l] += w * u[l]
-    if code == RHS_RESIDUAL:
+    if code == RHS_RESNET:
         for i in range(n):
             o = out[i]
             y = U[i]
@@ -578,12 +436,12 @@ def rhs_lanes(code, W, b, n, U, out):
             xi = U[n + i, l]
             wy = out[i, l]
             wx = out[n + i, l]
-            if code <= RHS_RESIDUAL_NOISE2:
+            if code <= RHS_RESNET_NOISE2:
                 g = yi * (1.0 - yi)
                 out[i, l] = g * wy
-                if code == RHS_RESIDUAL_NOISE:
+                if code == RHS_RESNET_NOISE:
                     out[n + i, l] = g * wx + xi * (1.0 - 2.0 * yi - xi) * (wy + wx)
-                elif code == RHS_RESIDUAL_NOISE1:
+                elif code == RHS_RESNET_NOISE1:
                     out[n + i, l] = g * wx + xi * (1.0 - 2.0 * yi) * wy
                 else:
                     out[n + i, l] = (g * wx + xi * (1.0 - 2.0 * yi) * wy
@@ -723,7 +581,7 @@ def _adaptive_lanes_chunk(code, W, WT, b, n, Y0, lo, hi, t0, t_eval, rtol, atol,
             stats[ib, 2] = NF[l]
             stats[ib, 3] = STATUS_OK
     while n_active > 0:
-        # 1. per-lane step sizes (the step-start checks of `_adaptive_one`)
+        # 1. per-lane step sizes (the step-start checks of the one-trajectory loop)
         for l in range(L):
             H[l] = 0.0
             if Idx[l] < 0:
@@ -845,8 +703,13 @@ def integrate_adaptive_lanes(code, W, WT, b, n, Y0, t0, t_eval, rtol, atol, firs
                              max_step, max_steps, out, stats, n_chunks, lanes):
     """Adaptive DP5(4) with dense output over a batch, `lanes` trajectories side by side.
 
-    Same arguments and results as :func:`integrate_adaptive` (bitwise), plus `W` (the
-    weights, used by the vectorized lanes) next to `WT` and the number of `lanes` per chunk.
+    Arguments as :func:`integrate_fixed` (without `scheme` and `dt`), plus `W` (the weights,
+    used by the vectorized lanes) next to `WT`, the error tolerances `rtol` and `atol`,
+    `first_step` (<= 0 selects the starting step automatically), `max_step` (a cap on the
+    step), `max_steps` (a cap on the accepted steps per trajectory) and the number of `lanes`
+    per chunk. The controller is the standard one (Hairer, Norsett & Wanner, Sect. II.4; as in
+    scipy's RK45): RMS error norm scaled by atol + rtol max(|y|, |y_new|), step factor
+    0.9 err^(-1/5) clipped to [0.2, 10], no growth right after a rejection.
     """
     B = Y0.shape[0]
     n_chunks = max(1, min(B, n_chunks))

@@ -300,7 +300,7 @@ def test_map_multipliers_match_finite_difference_jacobian(n, seed):
     inner = np.flatnonzero(np.all((fp.points > 1e-3) & (fp.points < 1 - 1e-3), axis=1))
     for i in inner:
         y = fp.points[i]
-        J = _fd_jacobian(lambda v: layer_map(W, v), y, h=1e-7)
+        J = _fd_jacobian(lambda v: dynsys.residual_map(W, v), y, h=1e-7)
         mu = np.linalg.eigvals(J)
         _same_multiset(mu, fp.multipliers[i], 1e-5 * max(1.0, np.abs(mu).max()))
     # points on faces: the layer map near the face has multipliers exp(+-(W y)_i)
@@ -309,7 +309,7 @@ def test_map_multipliers_match_finite_difference_jacobian(n, seed):
         y = fp.points[i].copy()
         eps = 1e-8
         y_in = np.clip(y, eps, 1 - eps)
-        Jm = dynsys.layer_map_jacobian(W, y_in)
+        Jm = dynsys.residual_map_jacobian(W, y_in)
         mu = np.linalg.eigvals(Jm)  # the face is approached to 1e-8: agreement to ~1e-4
         _same_multiset(mu, fp.multipliers[i], 1e-4 * max(1.0, np.abs(mu).max()))
 

@@ -19,7 +19,7 @@ SOLVERS = (
 
 
 def _reference(f, u0, t_eval):
-    """scipy DOP853 at the tightest tolerances the issue asks for."""
+    """scipy DOP853 at tight tolerances (rtol 1e-12, atol 1e-14)."""
     sol = solve_ivp(lambda t, u: f(u), (t_eval[0], t_eval[-1]), u0, method="DOP853",
                     t_eval=t_eval, rtol=1e-12, atol=1e-14)
     assert sol.success
@@ -53,7 +53,7 @@ def test_eq3_against_scipy(opts, problem):
 @pytest.mark.parametrize("opts", SOLVERS, ids=lambda o: o["method"])
 def test_eq6_against_scipy(opts, problem):
     W, b, Y0, _ = problem
-    sol = dynsys.integrate(W, Y0, T_EVAL, system="mlp", b=b, **opts)
+    sol = dynsys.integrate(W, Y0, T_EVAL, kind="mlp", b=b, **opts)
     for i in range(3):
         ref = _reference(lambda y: -y + logistic(W @ y + b), Y0[i], T_EVAL)
         np.testing.assert_allclose(sol.y[:, i], ref, rtol=0, atol=2e-9)
@@ -86,18 +86,18 @@ def test_mlp_noise_exact_against_scipy(opts, problem):
         return np.concatenate([-y + logistic(W @ y + b),
                                -xi + logistic(W @ (y + xi) + b) - logistic(W @ y + b)])
 
-    sol = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, system="mlp", b=b, **opts)
+    sol = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, kind="mlp", b=b, **opts)
     for i in range(3):
         ref = _reference(f, np.concatenate([Y0[i], XI0[i]]), T_EVAL)
         np.testing.assert_allclose(sol.xi[:, i], ref[:, n:], atol=2e-9)
 
 
-@pytest.mark.parametrize("system", ["residual", "mlp"])
-def test_exact_noise_is_difference_of_two_trajectories(system, problem):
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_exact_noise_is_difference_of_two_trajectories(kind, problem):
     """eq. 5 (and the exact MLP noise) integrated jointly = noisy minus clean trajectory."""
     W, b, Y0, XI0 = problem
-    bias = b if system == "mlp" else None
-    kw = dict(rtol=1e-12, atol=1e-14, system=system, b=bias)
+    bias = b if kind == "mlp" else None
+    kw = dict(rtol=1e-12, atol=1e-14, kind=kind, b=bias)
     joint = dynsys.integrate_noise(W, Y0, XI0, T_EVAL, **kw)
     clean = dynsys.integrate(W, Y0, T_EVAL, **kw)
     noisy = dynsys.integrate(W, Y0 + XI0, T_EVAL, **kw)
@@ -105,10 +105,10 @@ def test_exact_noise_is_difference_of_two_trajectories(system, problem):
     np.testing.assert_allclose(joint.xi, noisy.y - clean.y, atol=1e-11)
 
 
-def _noise_errors(system, order, W, b, y0, d, amps, t_eval):
+def _noise_errors(kind, order, W, b, y0, d, amps, t_eval):
     errs = []
     for a in amps:
-        kw = dict(system=system, b=b, rtol=1e-12, atol=1e-16)
+        kw = dict(kind=kind, b=b, rtol=1e-12, atol=1e-16)
         exact = dynsys.integrate_noise(W, y0, a * d, t_eval, order="exact", **kw).xi
         approx = dynsys.integrate_noise(W, y0, a * d, t_eval, order=order, **kw).xi
         errs.append(np.abs(approx - exact).max())
@@ -118,19 +118,19 @@ def _noise_errors(system, order, W, b, y0, d, amps, t_eval):
 AMPS = np.array([1e-1, 3e-2, 1e-2, 3e-3, 1e-3])
 
 
-@pytest.mark.parametrize("system", ["mlp", "residual"])
-def test_first_and_second_order_noise_converge(system):
+@pytest.mark.parametrize("kind", ["mlp", "resnet"])
+def test_first_and_second_order_noise_converge(kind):
     """Error of the order-k expansion against the exact noise ~ a^(k+1): slopes 2 and 3, the
     second order shrinking faster than the first."""
     rng = np.random.default_rng(3)
     n = 5
-    W = rng.normal(size=(n, n)) * (2.0 if system == "mlp" else 1.5)
-    b = rng.normal(size=n) * 0.5 if system == "mlp" else None
+    W = rng.normal(size=(n, n)) * (2.0 if kind == "mlp" else 1.5)
+    b = rng.normal(size=n) * 0.5 if kind == "mlp" else None
     y0 = rng.uniform(0.1, 0.9, n)
     d = rng.uniform(-1, 1, n)
     t_eval = np.linspace(0, 5, 11)
-    e1 = _noise_errors(system, 1, W, b, y0, d, AMPS, t_eval)
-    e2 = _noise_errors(system, 2, W, b, y0, d, AMPS, t_eval)
+    e1 = _noise_errors(kind, 1, W, b, y0, d, AMPS, t_eval)
+    e2 = _noise_errors(kind, 2, W, b, y0, d, AMPS, t_eval)
     s1 = np.polyfit(np.log(AMPS), np.log(e1), 1)[0]
     s2 = np.polyfit(np.log(AMPS), np.log(e2), 1)[0]
     assert 1.8 <= s1 <= 2.2
@@ -163,7 +163,7 @@ def test_paper_eq7_eq8_equal_the_expansions_when_W_is_identity():
     y0 = np.array([0.2, 0.4, 0.6, 0.8])
     xi0 = np.array([0.01, -0.02, 0.015, 0.005])
     t_eval = np.linspace(0, 3, 7)
-    kw = dict(system="mlp", b=b, rtol=1e-12, atol=1e-15)
+    kw = dict(kind="mlp", b=b, rtol=1e-12, atol=1e-15)
     for paper, order in (("paper1", 1), ("paper2", 2)):
         a = dynsys.integrate_noise(W, y0, xi0, t_eval, order=paper, **kw).xi
         c = dynsys.integrate_noise(W, y0, xi0, t_eval, order=order, **kw).xi
@@ -235,13 +235,14 @@ def test_trajectory_near_a_face_example():
 def test_result_is_frozen_and_shapes(problem):
     W, _, Y0, _ = problem
     sol = dynsys.integrate(W, Y0[0], [0.0, 1.0])
-    assert sol.y.shape == (2, 1, 6) and sol.t.shape == (2,)
-    np.testing.assert_array_equal(sol.y[0, 0], Y0[0])
+    assert sol.y.shape == (2, 6) and sol.t.shape == (2,)
+    np.testing.assert_array_equal(sol.y[0], Y0[0])
     with pytest.raises(ValueError):
-        sol.y[0, 0, 0] = 1.0
+        sol.y[0, 0] = 1.0
     with pytest.raises(AttributeError):
         sol.method = "rk4"
-    assert sol.n_steps.shape == (1,) and sol.message == "success"
+    assert isinstance(sol.n_steps, int) and sol.message == "success"
+    assert len(repr(sol)) < 300 and "6" in repr(sol)
 
 
 def test_t0_before_first_output(problem):
@@ -262,7 +263,7 @@ def test_failure_is_reported_not_raised():
     W = np.array([[50.0]])
     with pytest.warns(RuntimeWarning, match="stopped early"):
         sol = dynsys.integrate(W, [0.5], [0.0, 10.0], method="adaptive", max_steps=3)
-    assert not sol.success and sol.status[0] == 1 and np.isnan(sol.y[-1, 0, 0])
+    assert not sol.success and sol.status == 1 and np.isnan(sol.y[-1, 0])
     assert "max_steps" in sol.message
 
 
@@ -282,12 +283,16 @@ def test_failure_is_reported_not_raised():
         (dict(method="rk4", dt=0.0), "`dt`"),
         (dict(method="adaptive", dt=0.1), "`dt`"),
         (dict(method="euler"), "`method`"),
-        (dict(system="hopfield"), "`system`"),
+        (dict(kind="hopfield"), "`kind`"),
+        (dict(kind="residual"), "`kind`"),
+        (dict(W=[[1.0j, 0], [0, 1]]), "`W`"),
+        (dict(y0=[0.3 + 1e-3j, 0.6]), "`y0`"),
         (dict(rtol=-1.0), "`rtol`"),
         (dict(rtol=1e-20), "`rtol`"),
         (dict(atol=-1.0), "`atol`"),
         (dict(b=[0.1, 0.2]), "`b`"),
-        (dict(system="mlp", b=[0.1]), "`b`"),
+        (dict(kind="mlp", b=[0.1]), "`b`"),
+        (dict(kind="mlp", b=[0.1j, 0.0]), "`b`"),
         (dict(t0=5.0), "`t0`"),
         (dict(max_steps=0), "`max_steps`"),
     ],
@@ -360,3 +365,62 @@ def test_noise_equations_symbolically():
     # eq. 7 as printed: xi (s - s^2 - 1) = -xi + f'(z) xi, the first-order term with d = xi_i
     paper1 = x_i * ((ydot + y_i) - (ydot + y_i) ** 2 - 1)
     assert sp.expand(paper1.subs(ydot, s - y_i) - (-x_i + s * (1 - s) * x_i)) == 0
+
+
+def test_batch_rule_one_state_drops_the_batch_axis(problem):
+    """(N,) in: no batch axis out, scalar statistics; (B, N) in, also B = 1: batch axis kept."""
+    W, _, Y0, XI0 = problem
+    t = [0.0, 0.5, 1.0]
+    one = dynsys.integrate(W, Y0[0], t)
+    b1 = dynsys.integrate(W, Y0[:1], t)
+    full = dynsys.integrate(W, Y0, t)
+    assert one.y.shape == (3, 6) and b1.y.shape == (3, 1, 6) and full.y.shape == (3, 3, 6)
+    assert isinstance(one.status, int) and b1.status.shape == (1,)
+    np.testing.assert_array_equal(one.y, b1.y[:, 0])
+    np.testing.assert_array_equal(one.y, full.y[:, 0])
+    assert one.n_steps == b1.n_steps[0] == full.n_steps[0]
+    noise1 = dynsys.integrate_noise(W, Y0[0], XI0[0], t)
+    noise_b = dynsys.integrate_noise(W, Y0[:1], XI0[:1], t)
+    assert noise1.y.shape == noise1.xi.shape == (3, 6) and isinstance(noise1.n_rhs, int)
+    assert noise_b.xi.shape == (3, 1, 6)
+    np.testing.assert_array_equal(noise1.xi, noise_b.xi[:, 0])
+    assert dynsys.integrate_noise(W, Y0[0], XI0, t).xi.shape == (3, 3, 6)
+    assert len(repr(noise1)) < 300
+
+
+def test_network_argument_supplies_kind_and_bias(problem):
+    W, b, Y0, XI0 = problem
+    t = [0.0, 1.0, 2.0]
+    net = dynsys.Network(W, b=b, kind="mlp")
+    a = dynsys.integrate(net, Y0, t)
+    c = dynsys.integrate(W, Y0, t, kind="mlp", b=b)
+    assert a.kind == "mlp"
+    np.testing.assert_array_equal(a.y, c.y)
+    np.testing.assert_array_equal(dynsys.integrate(net, Y0, t, kind="mlp").y, c.y)
+    res = dynsys.Network(W, b=b)  # the bias drops out of eq. 3
+    np.testing.assert_array_equal(dynsys.integrate(res, Y0, t).y, dynsys.integrate(W, Y0, t).y)
+    na = dynsys.integrate_noise(net, Y0, XI0, t, order=1)
+    nc = dynsys.integrate_noise(W, Y0, XI0, t, kind="mlp", b=b, order=1)
+    np.testing.assert_array_equal(na.xi, nc.xi)
+    assert na.kind == "mlp"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(kind="resnet"), "`kind`"),
+        (dict(b=[0.1, 0.2]), "`b`"),
+    ],
+)
+def test_network_conflicting_arguments_are_refused(kwargs, match):
+    net = dynsys.Network([[-1.0, 2.0], [2.0, -1.0]], b=[0.1, 0.2], kind="mlp")
+    with pytest.raises(ValueError, match=match):
+        dynsys.integrate(net, [0.3, 0.6], [0.0, 1.0], **kwargs)
+    with pytest.raises(ValueError, match=match):
+        dynsys.integrate_noise(net, [0.3, 0.6], [0.01, 0.0], [0.0, 1.0], **kwargs)
+
+
+def test_per_layer_network_is_refused():
+    net = dynsys.Network(np.stack([np.eye(2)] * 3))
+    with pytest.raises(ValueError, match="`W`.*last_layer"):
+        dynsys.integrate(net, [0.3, 0.6], [0.0, 1.0])

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import dynsys
 from dynsys._kernels import layers as K
-from dynsys._system import layer_map, logistic, logit
+from dynsys._system import layer_map, logistic, logit, residual_map
 
 # ---- the readable twin ------------------------------------------------------------------
 
@@ -57,7 +57,8 @@ def test_all_matches_numpy_loop(kind, per_layer):
     T = 12
     x0, W, b = network(rng, 70, 9, T, per_layer)
     Y, X = twin(x0, W, b, T, kind)
-    r = dynsys.iterate(x0, W, b, T if not per_layer else None, kind=kind, record="all")
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T if not per_layer else None,
+                       record="all")
     assert r.y.shape == (T, 70, 9)
     np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
     if kind == "resnet":
@@ -81,10 +82,10 @@ def test_final_and_stats_match_numpy_loop(kind, per_layer):
     labels = rng.integers(0, C, B)
     labels[:5] = 2  # unsorted, uneven classes
     Y, X = twin(x0, W, b, T, kind)
-    f = dynsys.iterate(x0, W, b, T, kind=kind, record="final")
+    f = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="final")
     np.testing.assert_allclose(f.y_final, Y[-1], rtol=0, atol=1e-12)
     assert f.y is None and f.y_mean is None
-    s = dynsys.iterate(x0, W, b, T, kind=kind, record="stats", labels=labels)
+    s = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="stats", labels=labels)
     np.testing.assert_allclose(s.y_final, Y[-1], rtol=0, atol=1e-12)  # order restored
     np.testing.assert_allclose(s.y_mean, Y.mean(axis=1), rtol=0, atol=1e-12)
     np.testing.assert_allclose(s.y_std, Y.std(axis=1), rtol=0, atol=1e-12)
@@ -109,14 +110,14 @@ def test_final_and_stats_match_numpy_loop(kind, per_layer):
 def test_stats_without_labels_and_empty_class():
     rng = np.random.default_rng(3)
     x0, W, b = network(rng, 40, 5, 6, False)
-    r = dynsys.iterate(x0, W, b, 6, record="all")
-    s = dynsys.iterate(x0, W, b, 6, record="stats")
+    r = dynsys.iterate(dynsys.Network(W, b), x0, 6, record="all")
+    s = dynsys.iterate(dynsys.Network(W, b), x0, 6, record="stats")
     np.testing.assert_allclose(s.y_mean, r.y.mean(axis=1), atol=1e-12)
     np.testing.assert_allclose(s.x_std, r.x[1:].std(axis=1), atol=1e-12)
     assert s.class_y_mean is None
     labels = np.zeros(40, int)
     labels[20:] = 2  # class 1 empty
-    s = dynsys.iterate(x0, W, b, 6, record="stats", labels=labels, n_classes=4)
+    s = dynsys.iterate(dynsys.Network(W, b), x0, 6, record="stats", labels=labels, n_classes=4)
     assert np.isnan(s.class_y_mean[:, 1]).all() and np.isnan(s.class_y_mean[:, 3]).all()
     np.testing.assert_allclose(s.class_y_mean[:, 2], r.y[:, 20:].mean(axis=1), atol=1e-12)
 
@@ -128,20 +129,23 @@ def test_stats_are_stable_for_large_offsets():
     x0 = 1e4 + 1e-3 * rng.random((B, N))
     W = np.zeros((N, N))
     b = np.zeros(N)
-    s = dynsys.iterate(x0, W, b, T, record="stats")
-    r = dynsys.iterate(x0, W, b, T, record="all")
+    s = dynsys.iterate(dynsys.Network(W, b), x0, T, record="stats")
+    r = dynsys.iterate(dynsys.Network(W, b), x0, T, record="all")
     np.testing.assert_allclose(s.x_std, r.x[1:].std(axis=1), rtol=1e-9)
 
 
 def test_residual_recursion_is_exact_for_shared_weights():
-    """y(t+1) = f(logit(y(t)) + W y(t)) (REFERENCE section 2), checked against system.layer_map."""
+    """z(t+1) = z(t) + W f(z(t)) (the layer map in logit coordinates) and its conjugate on the
+    residuals, y(t+1) = f(logit(y(t)) + W y(t)), checked against dynsys.layer_map and
+    dynsys.residual_map."""
     rng = np.random.default_rng(5)
     x0, W, b = network(rng, 30, 6, 8, False, scale=0.5)
-    r = dynsys.iterate(x0, W, b, 8)
+    r = dynsys.iterate(dynsys.Network(W, b), x0, 8)
     for t in range(7):
         np.testing.assert_allclose(r.y[t + 1], logistic(logit(r.y[t]) + r.y[t] @ W.T),
                                    rtol=0, atol=1e-12)
-        np.testing.assert_allclose(r.y[t + 1], layer_map(W, r.y[t]), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.y[t + 1], residual_map(W, r.y[t]), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(r.z[t + 1], layer_map(W, r.z[t]), rtol=0, atol=1e-12)
 
 
 def test_against_torch():
@@ -164,9 +168,9 @@ def test_against_torch():
             y = torch.from_numpy(x0)
             for t in range(T):
                 y = torch.sigmoid(lin[t](y))
-        r = dynsys.iterate(x0, W, b, T, record="final")
+        r = dynsys.iterate(dynsys.Network(W, b), x0, T, record="final")
         np.testing.assert_allclose(r.x_final, x.numpy(), rtol=0, atol=1e-12)
-        m = dynsys.iterate(x0, W, b, T, kind="mlp", record="final")
+        m = dynsys.iterate(dynsys.Network(W, b, kind="mlp"), x0, T, record="final")
         np.testing.assert_allclose(m.y_final, y.numpy(), rtol=0, atol=1e-12)
 
 
@@ -174,27 +178,28 @@ def test_against_torch():
 def test_float32_follows_input_and_argument(kind):
     rng = np.random.default_rng(7)
     x0, W, b = network(rng, 20, 6, 5, False)
-    ref = dynsys.iterate(x0, W, b, 5, kind=kind)
-    r32 = dynsys.iterate(x0.astype(np.float32), W, b, 5, kind=kind)
+    ref = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, 5)
+    r32 = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0.astype(np.float32), 5)
     assert r32.y.dtype == np.float32
     np.testing.assert_allclose(r32.y, ref.y, atol=2e-6)
-    r = dynsys.iterate(x0, W, b, 5, kind=kind, dtype="float32", record="final")
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, 5, dtype="float32", record="final")
     assert r.y_final.dtype == np.float32
-    r = dynsys.iterate(x0.astype(np.float32), W, b, 5, kind=kind, dtype=np.float64)
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0.astype(np.float32), 5,
+                       dtype=np.float64)
     assert r.y.dtype == np.float64
 
 
 def test_single_input_and_zero_depth():
     rng = np.random.default_rng(8)
     x0, W, b = network(rng, 1, 4, 3, False)
-    r = dynsys.iterate(x0[0], W, b, 3, tol=1e-3)
+    r = dynsys.iterate(dynsys.Network(W, b), x0[0], 3, change_tol=1e-3)
     assert r.y.shape == (3, 4) and r.x.shape == (4, 4) and r.y_final.shape == (4,)
     assert np.ndim(r.converged_at) == 0
-    full = dynsys.iterate(x0, W, b, 3)
+    full = dynsys.iterate(dynsys.Network(W, b), x0, 3)
     np.testing.assert_array_equal(r.y, full.y[:, 0])
-    z = dynsys.iterate(x0, W, b, 0)
+    z = dynsys.iterate(dynsys.Network(W, b), x0, 0)
     assert z.y.shape == (0, 1, 4) and z.x.shape == (1, 1, 4) and z.y_final is None
-    z = dynsys.iterate(x0, W, b, 0, kind="mlp", record="final")
+    z = dynsys.iterate(dynsys.Network(W, b, kind="mlp"), x0, 0, record="final")
     np.testing.assert_array_equal(z.y_final, x0)
 
 
@@ -232,7 +237,7 @@ def test_convergence_layer(kind, record):
     else:
         expected = converged_from(Y, tol, 2)
         last = np.mean(np.abs(Y[-1] - Y[-2]), axis=1)
-    r = dynsys.iterate(x0, W, b, T, kind=kind, record=record, tol=tol)
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record=record, change_tol=tol)
     np.testing.assert_array_equal(r.converged_at, expected)
     np.testing.assert_allclose(r.last_change, last, atol=1e-14)
     assert (r.converged_at > 0).any() or (r.converged_at == -1).all()
@@ -242,7 +247,8 @@ def test_convergence_of_a_long_continuation():
     """Shared weights run far past a short depth: residuals settle, and the layer is found."""
     W = np.array([[-2.0, 1.0], [3.0, 0.5]])  # stable fixed point y = (1/2, 1) of the layer map
     x0 = np.array([[0.1, 0.2], [0.5, 0.5], [0.9, 0.1]])
-    r = dynsys.iterate(x0, W, np.zeros(2), 1000, record="stats", tol=1e-8)
+    r = dynsys.iterate(dynsys.Network(W, np.zeros(2)), x0, 1000, record="stats",
+                       change_tol=1e-8)
     assert (r.converged_at > 1).all() and (r.converged_at < 200).all()
     np.testing.assert_allclose(r.y_final, np.tile([0.5, 1.0], (3, 1)), atol=1e-8)
 
@@ -254,9 +260,10 @@ def test_streaming_memory_does_not_grow_with_depth():
     rng = np.random.default_rng(10)
     B, N, T = 400, 32, 3000
     x0, W, b = network(rng, B, N, T, False)
-    dynsys.iterate(x0[:2], W, b, 2, record="stats", tol=1e-6)  # compile outside the trace
+    # compile outside the trace
+    dynsys.iterate(dynsys.Network(W, b), x0[:2], 2, record="stats", change_tol=1e-6)
     tracemalloc.start()
-    dynsys.iterate(x0, W, b, T, record="stats", tol=1e-6)
+    dynsys.iterate(dynsys.Network(W, b), x0, T, record="stats", change_tol=1e-6)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     per_layer_batch = T * B * N * 8
@@ -269,8 +276,8 @@ def test_record_all_limit_names_record_and_suggests_stats():
     x0 = np.zeros((100, 10))
     W = np.zeros((10, 10))
     with pytest.raises(ValueError, match=r"`record`.*stats"):
-        dynsys.iterate(x0, W, None, 1000, record="all", max_record_bytes=10**6)
-    r = dynsys.iterate(x0, W, None, 1000, record="stats", max_record_bytes=10**6)
+        dynsys.iterate(dynsys.Network(W), x0, 1000, record="all", max_record_bytes=10**6)
+    r = dynsys.iterate(dynsys.Network(W), x0, 1000, record="stats", max_record_bytes=10**6)
     assert r.y_mean.shape == (1000, 10)
 
 
@@ -281,38 +288,52 @@ def test_validation_messages():
     x0 = np.zeros((3, 4))
     W = np.zeros((4, 4))
     b = np.zeros(4)
-    with pytest.raises(ValueError, match=r"`W` has shape \(5, 5\) but `x0` has shape \(3, 4\)"):
-        dynsys.iterate(x0, np.zeros((5, 5)), b, 2)
-    with pytest.raises(ValueError, match=r"`b` has shape \(3,\) but `x0` has shape \(3, 4\)"):
-        dynsys.iterate(x0, W, np.zeros(3), 2)
-    with pytest.raises(ValueError, match=r"`W` has shape \(2, 4, 4\) and `b` has shape"):
-        dynsys.iterate(x0, np.zeros((2, 4, 4)), np.zeros((3, 4)), None)
-    with pytest.raises(ValueError, match=r"`depth` = 3 but the per-layer stack has T = 2"):
-        dynsys.iterate(x0, np.zeros((2, 4, 4)), b, 3)
+    net = dynsys.Network(W, b)
+    with pytest.raises(ValueError, match=r"`x0` must have shape \(5,\) or \(B, 5\) for `net`.*"
+                                         r"got shape \(3, 4\)"):
+        dynsys.iterate(dynsys.Network(np.zeros((5, 5))), x0, 2)
+    with pytest.raises(ValueError, match=r"`b` must have shape \(4,\) to fit `W` of shape "
+                                         r"\(4, 4\); got shape \(3,\)"):
+        dynsys.iterate(dynsys.Network(W, np.zeros(3)), x0, 2)
+    with pytest.raises(ValueError, match=r"`b` must have shape .* to fit `W` of shape \(2, 4, 4\)"):
+        dynsys.iterate(dynsys.Network(np.zeros((2, 4, 4)), np.zeros((3, 4))), x0, None)
+    with pytest.raises(ValueError, match=r"`depth` = 3 but `net` has T = 2 layers"):
+        dynsys.iterate(dynsys.Network(np.zeros((2, 4, 4)), b), x0, 3)
     with pytest.raises(ValueError, match="`depth` must be >= 0"):
-        dynsys.iterate(x0, W, b, -1)
+        dynsys.iterate(net, x0, -1)
     with pytest.raises(ValueError, match="`depth` is required"):
-        dynsys.iterate(x0, W, b)
+        dynsys.iterate(net, x0)
     bad = x0.copy()
     bad[1, 2] = np.nan
     with pytest.raises(ValueError, match="`x0` must be finite"):
-        dynsys.iterate(bad, W, b, 2)
+        dynsys.iterate(net, bad, 2)
     with pytest.raises(ValueError, match="`W` must be finite"):
-        dynsys.iterate(x0, W + np.inf, b, 2)
+        dynsys.iterate(dynsys.Network(W + np.inf, b), x0, 2)
     with pytest.raises(ValueError, match=r"`labels` must have shape \(3,\)"):
-        dynsys.iterate(x0, W, b, 2, record="stats", labels=[0, 1])
+        dynsys.iterate(net, x0, 2, record="stats", labels=[0, 1])
     with pytest.raises(ValueError, match="`labels` holds the label 5"):
-        dynsys.iterate(x0, W, b, 2, record="stats", labels=[0, 1, 5], n_classes=3)
+        dynsys.iterate(net, x0, 2, record="stats", labels=[0, 1, 5], n_classes=3)
     with pytest.raises(ValueError, match="`record` must be one of"):
-        dynsys.iterate(x0, W, b, 2, record="every")
+        dynsys.iterate(net, x0, 2, record="every")
     with pytest.raises(ValueError, match="`kind` must be one of"):
-        dynsys.iterate(x0, W, b, 2, kind="cnn")
-    with pytest.raises(ValueError, match="`tol` must be finite and > 0"):
-        dynsys.iterate(x0, W, b, 2, tol=-1.0)
+        dynsys.iterate(dynsys.Network(W, b, kind="cnn"), x0, 2)
+    with pytest.raises(ValueError, match="`change_tol` must be finite and > 0"):
+        dynsys.iterate(net, x0, 2, change_tol=-1.0)
     with pytest.raises(ValueError, match="`dtype`"):
-        dynsys.iterate(x0, W, b, 2, dtype=np.int32)
+        dynsys.iterate(net, x0, 2, dtype=np.int32)
     with pytest.raises(ValueError, match="`W` must have shape"):
-        dynsys.iterate(x0, np.zeros(4), b, 2)
+        dynsys.iterate(dynsys.Network(np.zeros(4), b), x0, 2)
+    with pytest.raises(TypeError, match="`x0` must be real"):
+        dynsys.iterate(net, x0 + 1j, 2)
+    with pytest.raises(TypeError, match="`kind`|unexpected keyword"):
+        dynsys.iterate(net, x0, 2, kind="mlp")
+
+
+@pytest.mark.parametrize("bad", [np.eye(4), [[0.0] * 4] * 4, None, "W"])
+def test_net_must_be_a_network(bad):
+    with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network; got .* Build one with "
+                                        r"dynsys.Network\(W, b\)"):
+        dynsys.iterate(bad, np.zeros((3, 4)), 2)
 
 
 # ---- kernels -------------------------------------------------------------------------------
@@ -343,10 +364,10 @@ def test_property_all_modes_agree_with_twin(B, N, T, kind, per_layer, seed, scal
     x0, W, b = network(rng, B, N, T, per_layer, scale=scale)
     Y, X = twin(x0, W, b, T, kind)
     depth = None if per_layer else T
-    r = dynsys.iterate(x0, W, b, depth, kind=kind, record="all")
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, depth, record="all")
     np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
-    f = dynsys.iterate(x0, W, b, depth, kind=kind, record="final")
-    s = dynsys.iterate(x0, W, b, depth, kind=kind, record="stats")
+    f = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, depth, record="final")
+    s = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, depth, record="stats")
     if T > 0:
         np.testing.assert_allclose(f.y_final, Y[-1], rtol=0, atol=1e-12)
         np.testing.assert_allclose(s.y_final, Y[-1], rtol=0, atol=1e-12)
@@ -361,7 +382,7 @@ def test_nonfinite_detected_in_large_inputs():
     x0[123, 45] = np.inf
     x0[7, 8] = np.nan
     with pytest.raises(ValueError, match="`x0` must be finite; got 2 NaN or infinite entries"):
-        dynsys.iterate(x0, np.zeros((300, 300)), None, 1)
+        dynsys.iterate(dynsys.Network(np.zeros((300, 300))), x0, 1)
     assert K.count_nonfinite(np.array([1.0, -np.inf, 3.0, np.nan])) == 2
 
 
@@ -374,16 +395,18 @@ def test_parallel_builds_match_numpy_loop(kind, monkeypatch):
     x0, W, b = network(rng, B, N, T, False)
     labels = rng.integers(0, C, B)
     Y, X = twin(x0, W, b, T, kind)
-    r = dynsys.iterate(x0, W, b, T, kind=kind, record="all", tol=1e-3)
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="all", change_tol=1e-3)
     np.testing.assert_allclose(r.y, Y, rtol=0, atol=1e-12)
-    s = dynsys.iterate(x0, W, b, T, kind=kind, record="stats", labels=labels, tol=1e-3)
+    s = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="stats", labels=labels,
+                       change_tol=1e-3)
     np.testing.assert_allclose(s.y_mean, Y.mean(axis=1), rtol=0, atol=1e-12)
     np.testing.assert_allclose(s.y_std, Y.std(axis=1), rtol=0, atol=1e-12)
     for c in range(C):
         np.testing.assert_allclose(s.class_y_std[:, c], Y[:, labels == c].std(axis=1),
                                    atol=1e-12)
     np.testing.assert_array_equal(s.converged_at, r.converged_at)
-    f = dynsys.iterate(x0.astype(np.float32), W, b, T, kind=kind, record="final")
+    f = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0.astype(np.float32), T,
+                       record="final")
     np.testing.assert_allclose(f.y_final, Y[-1], atol=2e-6)
     if kind == "resnet":
         np.testing.assert_allclose(s.x_std, X[1:].std(axis=1), rtol=0, atol=1e-12)
@@ -397,19 +420,20 @@ def test_fused_engine_matches_numpy_loop(kind, per_layer):
     T, B, N = 7, 600, 12  # several blocks of 256 rows, the last one partial
     x0, W, b = network(rng, B, N, T, per_layer)
     Y, X = twin(x0, W, b, T, kind)
-    r = dynsys.iterate(x0, W, b, T, kind=kind, record="final", engine="fused")
+    r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="final", engine="fused")
     np.testing.assert_allclose(r.y_final, Y[-1], rtol=0, atol=1e-12)
     if kind == "resnet":
         np.testing.assert_allclose(r.x_final, X[-1], rtol=0, atol=1e-12)
     else:
         assert r.x_final is None
-    r32 = dynsys.iterate(x0.astype(np.float32), W, b, T, kind=kind, record="final",
-                         engine="fused")
+    r32 = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0.astype(np.float32), T,
+                         record="final", engine="fused")
     np.testing.assert_allclose(r32.y_final, Y[-1], atol=2e-6)
-    one = dynsys.iterate(x0[0], W, b, T, kind=kind, record="final", engine="fused")
+    one = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0[0], T, record="final",
+                         engine="fused")
     np.testing.assert_allclose(one.y_final, Y[-1, 0], atol=1e-12)
     with pytest.raises(ValueError, match="`engine`='fused' supports record='final'"):
-        dynsys.iterate(x0, W, b, T, kind=kind, record="stats", engine="fused")
+        dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record="stats", engine="fused")
 
 
 def test_auto_engine_choice(monkeypatch):
@@ -421,15 +445,130 @@ def test_auto_engine_choice(monkeypatch):
     monkeypatch.setattr(layers_mod, "_fused", lambda *a: used.append(1) or real(*a))
     rng = np.random.default_rng(13)
     x0, W, b = network(rng, 50, 6, 4, False)
-    dynsys.iterate(x0, W, b, 4, record="final", engine="auto")
+    dynsys.iterate(dynsys.Network(W, b), x0, 4, record="final", engine="auto")
     assert not used  # small batch: layerwise
     monkeypatch.setattr(K, "PARALLEL_MIN_ENTRIES", 0)
-    dynsys.iterate(x0, W, b, 4, record="final", engine="layerwise")
+    dynsys.iterate(dynsys.Network(W, b), x0, 4, record="final", engine="layerwise")
     assert not used
-    r = dynsys.iterate(x0, W, b, 4, record="final")
+    r = dynsys.iterate(dynsys.Network(W, b), x0, 4, record="final")
     assert used == [1]  # the default engine is "auto": fused where it applies
-    ref = dynsys.iterate(x0, W, b, 4, record="final", engine="layerwise")
+    ref = dynsys.iterate(dynsys.Network(W, b), x0, 4, record="final", engine="layerwise")
     np.testing.assert_allclose(r.x_final, ref.x_final, rtol=0, atol=1e-13)
-    dynsys.iterate(x0, W, b, 4, record="final", tol=1e-3, engine="auto")
-    dynsys.iterate(x0, W, b, 4, record="stats", engine="auto")
+    dynsys.iterate(dynsys.Network(W, b), x0, 4, record="final", change_tol=1e-3,
+                   engine="auto")
+    dynsys.iterate(dynsys.Network(W, b), x0, 4, record="stats", engine="auto")
     assert used == [1]  # tol and stats need the layerwise engine
+
+
+# ---- pre-activations, the batch rule, the network argument -------------------------------
+
+
+def twin_z(x0, W, b, T, kind):
+    """Readable twin of the pre-activations z(t) = W(t) x(t-1) + b(t) (MLP: W(t) y(t-1) + b(t))."""
+    x = np.array(x0, dtype=np.float64)
+    y = x.copy()
+    zs = []
+    for t in range(T):
+        Wt = W if W.ndim == 2 else W[t]
+        bt = b if b.ndim == 1 else b[t]
+        z = (x if kind == "resnet" else y) @ Wt.T + bt
+        y = logistic(z)
+        if kind == "resnet":
+            x = x + y
+        zs.append(z)
+    return np.array(zs)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("per_layer", [False, True])
+def test_pre_activations_match_numpy_loop(kind, per_layer):
+    rng = np.random.default_rng(14)
+    T, B, N = 9, 40, 7
+    x0, W, b = network(rng, B, N, T, per_layer, scale=3.0)
+    Z = twin_z(x0, W, b, T, kind)
+    net = dynsys.Network(W, b, kind=kind)
+    r = dynsys.iterate(net, x0, T)
+    assert r.z.shape == (T, B, N) and not r.z.flags.writeable
+    np.testing.assert_allclose(r.z, Z, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(r.z_final, Z[-1], rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(r.y, logistic(r.z), rtol=0, atol=1e-15)
+    for record in ("stats", "final"):
+        s = dynsys.iterate(net, x0, T, record=record, change_tol=1e-3)
+        assert s.z is None
+        np.testing.assert_allclose(s.z_final, Z[-1], rtol=1e-13, atol=1e-12)
+    f = dynsys.iterate(net, x0, T, record="final", engine="fused")
+    np.testing.assert_allclose(f.z_final, Z[-1], rtol=1e-13, atol=1e-12)
+    s = dynsys.iterate(net, x0, T, record="stats", labels=rng.integers(0, 3, B))
+    np.testing.assert_allclose(s.z_final, Z[-1], rtol=1e-13, atol=1e-12)  # order restored
+    if not per_layer:
+        zero = dynsys.iterate(net, x0, 0, record="final")
+        assert zero.z_final is None and (zero.y_final is None) == (kind == "resnet")
+
+
+def test_saturation_is_kept_in_z():
+    """Large weights saturate the residuals: y floors (about 3e-308) or rounds to 1, z does not."""
+    W = np.array([[-800.0, 0.0], [0.0, 600.0]])
+    x0 = np.array([[1.0, 1.0]])
+    Z = twin_z(x0, W, np.zeros(2), 5, "resnet")
+    for engine in ("layerwise", "fused"):
+        r = dynsys.iterate(dynsys.Network(W), x0, 5, record="final", engine=engine)
+        np.testing.assert_allclose(r.z_final, Z[-1], rtol=1e-14)
+    r = dynsys.iterate(dynsys.Network(W), x0, 5)
+    assert r.z[-1, 0, 0] < -708 and r.y[-1, 0, 1] == 1.0  # beyond what y can represent
+    np.testing.assert_allclose(r.z, Z, rtol=1e-14)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_batch_rule_one_dimensional_and_batch_of_one(kind):
+    rng = np.random.default_rng(15)
+    x0, W, b = network(rng, 1, 5, 4, False)
+    net = dynsys.Network(W, b, kind=kind)
+    for record in ("all", "stats", "final"):
+        one = dynsys.iterate(net, x0[0], 4, record=record, change_tol=1e-3)
+        batch = dynsys.iterate(net, x0, 4, record=record, change_tol=1e-3)
+        assert one.y_final.shape == (5,) and batch.y_final.shape == (1, 5)
+        assert one.z_final.shape == (5,) and batch.z_final.shape == (1, 5)
+        assert np.shape(one.converged_at) == () and batch.converged_at.shape == (1,)
+        assert np.shape(one.last_change) == () and batch.last_change.shape == (1,)
+        np.testing.assert_array_equal(one.y_final, batch.y_final[0])
+        if record == "all":
+            assert one.y.shape == one.z.shape == (4, 5) and batch.z.shape == (4, 1, 5)
+    n1 = dynsys.iterate_noise(net, x0[0], 0.1, 4, n_realizations=2)
+    nb = dynsys.iterate_noise(net, x0, 0.1, 4, n_realizations=2)
+    assert n1.nsr.shape == (2,) and nb.nsr.shape == (2, 1)
+    l1 = dynsys.lyapunov(net, x0[0], 20)
+    lb = dynsys.lyapunov(net, x0, 20)
+    assert l1.exponents.shape == (1,) and lb.exponents.shape == (1, 1)
+    assert l1.running.shape == (l1.n_steps,) and lb.running.shape == (lb.n_steps, 1)
+
+
+def test_input_projection_embeds_x0():
+    rng = np.random.default_rng(16)
+    N, D, T = 6, 3, 5
+    W = rng.normal(size=(N, N))
+    b = rng.normal(size=N)
+    P = rng.normal(size=(N, D))
+    p = rng.normal(size=N)
+    u = rng.random((4, D))
+    r = dynsys.iterate(dynsys.Network(W, b, P=P, p=p), u, T)
+    ref = dynsys.iterate(dynsys.Network(W, b), u @ P.T + p, T)
+    np.testing.assert_allclose(r.x, ref.x, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(r.x[0], u @ P.T + p, rtol=0, atol=1e-14)
+    r32 = dynsys.iterate(dynsys.Network(W, b, P=P, p=p), u.astype(np.float32), T)
+    assert r32.y.dtype == np.float32
+    with pytest.raises(ValueError, match=r"`x0` must have shape \(3,\) or \(B, 3\) for `net` "
+                                         r"\(with D = 3"):
+        dynsys.iterate(dynsys.Network(W, b, P=P, p=p), rng.random((4, N)), T)
+
+
+def test_reprs_are_short():
+    rng = np.random.default_rng(17)
+    x0, W, b = network(rng, 300, 50, 20, True)
+    labels = rng.integers(0, 10, 300)
+    net = dynsys.Network(W, b)
+    for r in (dynsys.iterate(net, x0, None),
+              dynsys.iterate(net, x0, None, record="stats", labels=labels, change_tol=1e-3),
+              dynsys.iterate(net, x0[0], None, record="final")):
+        text = repr(r)
+        assert text.startswith("IterateResult(") and len(text) < 300
+        assert "array(" not in text

@@ -126,7 +126,10 @@ def test_refine_n784():
         (dict(y0=[0.1, 0.2, 0.3]), "`y0`"),
         (dict(y0=[[0.1, 0.2]]), "`y0`"),
         (dict(y0=[np.nan, 0.2]), "`y0`"),
-        (dict(tol=-1.0), "`tol`"),
+        (dict(residual_tol=-1.0), "`residual_tol`"),
+        (dict(zero_tol=-1.0), "`zero_tol`"),
+        (dict(rank_tol=-1.0), "`rank_tol`"),
+        (dict(y0=[0.3 + 0.1j, 0.6]), "`y0`"),
         (dict(max_iter=-1), "`max_iter`"),
         (dict(damping=1.5), "`damping`"),
         (dict(damping=0.0), "`damping`"),
@@ -145,3 +148,114 @@ def test_spectrum_bad_input():
         dynsys.spectrum_at(np.eye(2), [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="`W`"):
         dynsys.spectrum_at(np.ones((2, 3)), [0.1, 0.2])
+    with pytest.raises(TypeError, match="`W`"):
+        dynsys.spectrum_at(np.eye(2) * 1j, [0.1, 0.2])
+    with pytest.raises(TypeError, match="`y`"):
+        dynsys.spectrum_at(np.eye(2), [0.1j, 0.2])
+    with pytest.raises(ValueError, match="`zero_tol`"):
+        dynsys.spectrum_at(np.eye(2), [0.1, 0.2], zero_tol=-1.0)
+    with pytest.raises(ValueError, match="`W`.*kind"):
+        dynsys.spectrum_at(dynsys.Network(np.eye(2), kind="mlp"), [0.1, 0.2])
+
+
+def _same_multiset(a, b, atol):
+    """Whether the complex values a and b agree as multisets (greedy nearest matching)."""
+    b = list(b)
+    for x in a:
+        k = int(np.argmin([abs(x - v) for v in b]))
+        if abs(x - b[k]) > atol * max(1.0, abs(x)):
+            return False
+        b.pop(k)
+    return True
+
+
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_map_multipliers_match_the_enumeration(seed, scale):
+    """At every in-box fixed point (faces included) spectrum_at reports the enumeration's
+    layer-map multipliers and map label; with W scaled 10x flow and map disagree somewhere,
+    and spectrum_at reproduces both labels there."""
+    W = np.random.default_rng(seed).normal(size=(5, 5)) * scale
+    fps = dynsys.fixed_points(W, only="in_box")
+    spec = dynsys.spectrum_at(W, fps.points)
+    assert np.all(spec.in_box)
+    for mu, ref in zip(spec.multipliers, fps.multipliers):
+        assert _same_multiset(mu, ref, 1e-9), (mu, ref)
+    np.testing.assert_array_equal(spec.map_stability, fps.map_stability)
+    np.testing.assert_array_equal(spec.stability, fps.stability)
+    udim = (np.abs(fps.multipliers) > 1 + 1e-9).sum(axis=1)
+    np.testing.assert_array_equal(spec.map_unstable_dim, udim)
+    # sorted by decreasing modulus
+    assert np.all(np.diff(np.abs(spec.multipliers), axis=1) <= 1e-12)
+    if scale == 10.0:
+        assert np.any(spec.stability != spec.map_stability)
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_refined_points_carry_the_map_multipliers(seed):
+    """refine_fixed_point from near each in-box fixed point: its multipliers and map label
+    are the enumeration's (10x-scaled W, where flow and map labels differ)."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(4, 4)) * 10.0
+    fps = dynsys.fixed_points(W, only="in_box")
+    assert len(fps.disagreements()) > 0
+    keep = np.flatnonzero(fps.multiplicity == 1)
+    for i in keep:
+        p = fps.points[i]
+        start = np.clip(p + 1e-6 * rng.uniform(-1, 1, p.size), 0.0, 1.0)
+        r = dynsys.refine_fixed_point(W, start)
+        assert r.converged and r.in_box
+        np.testing.assert_allclose(r.point, p, atol=1e-9)
+        assert r.map_stability == fps.map_stability[i]
+        assert r.stability == fps.stability[i]
+        assert _same_multiset(r.multipliers, fps.multipliers[i], 1e-7)
+        assert r.map_unstable_dim == int(np.sum(np.abs(fps.multipliers[i]) > 1 + 1e-9))
+
+
+def test_face_multipliers_are_exponentials():
+    """On a face the multiplier is exp((W y)_i) at y_i = 0 and exp(-(W y)_i) at y_i = 1;
+    continuously so: a coordinate 1e-300 off the face gives the same number."""
+    W = np.array([[-1.0, 2.0, 0.5], [0.3, -2.0, 1.0], [1.0, 1.0, -4.0]])
+    y = np.array([0.0, 1.0, 0.5])
+    wy = W @ y
+    y[2] = -W[2, 1] / W[2, 2]  # interior coordinate: (W y)_2 = 0 with y_0 = 0, y_1 = 1
+    wy = W @ y
+    s = dynsys.spectrum_at(W, y)
+    interior = 1.0 + y[2] * (1 - y[2]) * W[2, 2]
+    assert _same_multiset(s.multipliers, [np.exp(wy[0]), np.exp(-wy[1]), interior], 1e-12)
+    near = dynsys.spectrum_at(W, [1e-300, 1.0, y[2]])
+    np.testing.assert_allclose(near.multipliers, s.multipliers, rtol=1e-12)
+    assert s.map_stability == dynsys.classify_multipliers(s.multipliers)
+
+
+def test_outside_the_box_has_no_map_label():
+    W = np.array([[-1.0, 2.0], [2.0, -1.0]])
+    s = dynsys.spectrum_at(W, [[1.5, 0.5], [0.5, 0.5]])
+    assert s.in_box.tolist() == [False, True]
+    assert s.map_stability[0] == "outside" and s.map_unstable_dim[0] == -1
+    assert np.all(np.isnan(s.multipliers[0]))
+    assert s.map_stability[1] in dynsys.LABELS
+
+
+def test_spectrum_and_refine_take_a_network_and_store_tolerances():
+    W = np.array([[-1.0, 2.0], [2.0, -1.0]])
+    net = dynsys.Network(W, b=[0.3, -0.1])
+    a, b = dynsys.spectrum_at(net, [0.4, 0.7]), dynsys.spectrum_at(W, [0.4, 0.7])
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
+    np.testing.assert_array_equal(a.multipliers, b.multipliers)
+    r = dynsys.refine_fixed_point(net, [0.9, 0.95], residual_tol=1e-11, zero_tol=1e-8)
+    assert r.residual_tol == 1e-11 and r.zero_tol == 1e-8
+    again = dynsys.refine_fixed_point(W, [0.9, 0.95], residual_tol=r.residual_tol,
+                                      zero_tol=r.zero_tol)
+    np.testing.assert_array_equal(again.point, r.point)
+    assert dynsys.spectrum_at(W, [0.4, 0.7], zero_tol=a.zero_tol).stability == a.stability
+
+
+def test_short_reprs():
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(50, 50))
+    s = dynsys.spectrum_at(W, rng.uniform(size=(200, 50)))
+    one = dynsys.spectrum_at(W, rng.uniform(size=50))
+    r = dynsys.refine_fixed_point(W, rng.uniform(size=50), max_iter=3)
+    for obj in (s, one, r):
+        assert len(repr(obj)) < 300

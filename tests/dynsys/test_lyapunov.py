@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import dynsys
@@ -16,21 +16,23 @@ W2 = np.array([[-2.0, 1.0], [3.0, 0.5]])
 
 def test_mlp_one_neuron_closed_form():
     # y = f(2y - 1) has the fixed point 1/2 with multiplier 2 * 1/4 = 1/2
-    r = dynsys.lyapunov(np.array([0.3]), np.array([[2.0]]), np.array([-1.0]), 400, kind="mlp")
+    net = dynsys.Network(np.array([[2.0]]), np.array([-1.0]), kind="mlp")
+    r = dynsys.lyapunov(net, np.array([0.3]), 400)
     assert r.largest == pytest.approx(np.log(0.5), abs=1e-9)
     assert r.exponents.shape == (1,) and r.running.shape == (r.n_steps,)
 
 
 def test_resnet_converging_to_a_stable_fixed_point_is_negative():
-    r = dynsys.lyapunov(np.array([[0.1, 0.2], [0.7, 0.4]]), W2, None, 400, n_exponents=2)
+    r = dynsys.lyapunov(dynsys.Network(W2), np.array([[0.1, 0.2], [0.7, 0.4]]), 400, n_exponents=2)
     assert (r.exponents < 0).all()
     np.testing.assert_allclose(r.exponents, [[np.log(0.5), -2.0]] * 2, atol=1e-6)
-    k1 = dynsys.lyapunov(np.array([[0.1, 0.2], [0.7, 0.4]]), W2, None, 400)
+    k1 = dynsys.lyapunov(dynsys.Network(W2), np.array([[0.1, 0.2], [0.7, 0.4]]), 400)
     np.testing.assert_allclose(k1.largest, r.exponents[:, 0], atol=1e-6)
 
 
 def test_x_variable_sees_zero_on_saturated_coordinates():
-    r = dynsys.lyapunov(np.array([0.1, 0.2]), W2, None, 400, variable="x", n_exponents=2)
+    r = dynsys.lyapunov(dynsys.Network(W2), np.array([0.1, 0.2]), 400, variable="x",
+                        n_exponents=2)
     np.testing.assert_allclose(r.exponents, [0.0, np.log(0.5)], atol=1e-3)
 
 
@@ -48,7 +50,7 @@ def test_constant_jacobian_interior_fixed_point():
     J = np.diag(ystar * (1 - ystar)) @ W
     mu = np.sort(np.log(np.abs(np.linalg.eigvals(J))))[::-1]
     assert mu[0] < 0
-    r = dynsys.lyapunov(ystar + 0.01, W, b, 600, kind="mlp", n_exponents=N)
+    r = dynsys.lyapunov(dynsys.Network(W, b, kind="mlp"), ystar + 0.01, 600, n_exponents=N)
     np.testing.assert_allclose(r.exponents, mu, atol=1e-6)
 
 
@@ -56,24 +58,54 @@ def test_batched_and_per_layer():
     rng = np.random.default_rng(1)
     N, T = 6, 50
     Wt = rng.normal(size=(T, N, N))
-    r = dynsys.lyapunov(rng.random((3, N)), Wt, None, None, variable="x")
+    r = dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), None, variable="x")
     assert r.exponents.shape == (3, 1)
-    m = dynsys.lyapunov(rng.random((3, N)), Wt, None, None, kind="mlp", n_exponents=2)
+    m = dynsys.lyapunov(dynsys.Network(Wt, kind="mlp"), rng.random((3, N)), None, n_exponents=2)
     assert m.exponents.shape == (3, 2) and (np.diff(m.exponents, axis=1) <= 0).all()
+    # the default depth runs all T layers of per-layer weights; another depth is refused
+    d = dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), variable="x")
+    assert d.depth == T and d.running.shape == (d.n_steps, 3)
+    with pytest.raises(ValueError, match=r"`depth` = 1000 but `net` has T = 50 layers"):
+        dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), 1000, variable="x")
 
 
 def test_validation():
     W = np.eye(3)
     with pytest.raises(ValueError, match="needs shared weights"):
-        dynsys.lyapunov(np.full(3, 0.5), np.stack([W, W]), None, None)
+        dynsys.lyapunov(dynsys.Network(np.stack([W, W])), np.full(3, 0.5), None)
     with pytest.raises(ValueError, match="`variable` must be 'y' for the MLP"):
-        dynsys.lyapunov(np.full(3, 0.5), W, None, 10, kind="mlp", variable="x")
+        dynsys.lyapunov(dynsys.Network(W, kind="mlp"), np.full(3, 0.5), 10, variable="x")
     with pytest.raises(ValueError, match="`n_exponents` must be <= 3"):
-        dynsys.lyapunov(np.full(3, 0.5), W, None, 10, n_exponents=4)
+        dynsys.lyapunov(dynsys.Network(W), np.full(3, 0.5), 10, n_exponents=4)
     with pytest.raises(ValueError, match="`discard` must be <= 8"):
-        dynsys.lyapunov(np.full(3, 0.5), W, None, 10, discard=50)
-    with pytest.raises(ValueError, match=r"`W` has shape \(3, 3\) but `x0` has shape \(4,\)"):
-        dynsys.lyapunov(np.full(4, 0.5), W, None, 10)
+        dynsys.lyapunov(dynsys.Network(W), np.full(3, 0.5), 10, discard=50)
+    with pytest.raises(ValueError,
+                       match=r"`x0` must have shape \(3,\) or \(B, 3\) for `net`.*got shape \(4,\)"):
+        dynsys.lyapunov(dynsys.Network(W), np.full(4, 0.5), 10)
+
+
+def test_z_variable_is_the_logit_layer_map():
+    """In logit coordinates the tangent map is I + W diag(s(z)): at y* = (1/2, 1) the
+    saturated coordinate's logit moves at constant speed (exponent 0) and the interior one
+    contracts by 1 + w11 / 4 = 1/2, as for the cumulative signal x."""
+    r = dynsys.lyapunov(dynsys.Network(W2), np.array([0.1, 0.2]), 400, variable="z",
+                        n_exponents=2)
+    np.testing.assert_allclose(r.exponents, [0.0, np.log(0.5)], atol=1e-3)
+    # the tangent map is layer_map_jacobian along the run
+    z = np.array([0.3, -0.2])
+    J = dynsys.layer_map_jacobian(W2, z)
+    np.testing.assert_allclose(J, np.eye(2) + W2 @ np.diag(logistic(z) * (1 - logistic(z))))
+
+
+def test_saturated_run_stays_finite_and_net_is_checked():
+    """A run pinned far inside a face (|z| ~ 1e3 after a few layers) keeps finite exponents."""
+    W = np.array([[40.0, 0.0], [0.0, -40.0]])
+    r = dynsys.lyapunov(dynsys.Network(W), np.array([[0.5, 0.5]]), 200, variable="y",
+                        n_exponents=2)
+    assert np.isfinite(r.exponents).all()
+    with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network"):
+        dynsys.lyapunov(W, np.array([0.5, 0.5]), 10)
+    assert len(repr(r)) < 300 and "LyapunovResult" in repr(r)
 
 
 def _attracting_cycle(w, b, max_period=8):
@@ -97,13 +129,11 @@ def test_property_one_neuron_mlp(w, b):
     """1-D MLP on an attracting cycle y_1..y_p: the exponent is the orbit mean of
     log|w y_k (1 - y_k)| (log|w y*(1 - y*)| at a fixed point)."""
     cycle = _attracting_cycle(w, b)
-    if cycle is None or abs(w) < 1e-3:  # no settled cycle of period <= 8: no closed form
-        return
+    assume(cycle is not None and abs(w) >= 1e-3)  # a settled cycle of period <= 8
     logs = np.log(np.abs(w * cycle * (1 - cycle)))
-    if logs.mean() > np.log(0.9):  # weakly attracting: convergence too slow for 400 layers
-        return
-    r = dynsys.lyapunov(np.array([0.5]), np.array([[w]]), np.array([b]), 800, kind="mlp",
-                        discard=400)
+    assume(logs.mean() <= np.log(0.9))  # weakly attracting: convergence too slow for 400 layers
+    net = dynsys.Network(np.array([[w]]), np.array([b]), kind="mlp")
+    r = dynsys.lyapunov(net, np.array([0.5]), 800, discard=400)
     assert r.largest == pytest.approx(logs.mean(), abs=1e-6)
 
 
@@ -112,6 +142,6 @@ def test_one_neuron_mlp_two_cycle():
     (log|f'(y_1)| + log|f'(y_2)|) / 2 = -0.452, differs from log|f'| at either point."""
     cycle = _attracting_cycle(-5.0, 2.0)
     assert cycle.shape == (2,)
-    r = dynsys.lyapunov(np.array([0.5]), np.array([[-5.0]]), np.array([2.0]), 800, kind="mlp",
-                        discard=400)
+    net = dynsys.Network(np.array([[-5.0]]), np.array([2.0]), kind="mlp")
+    r = dynsys.lyapunov(net, np.array([0.5]), 800, discard=400)
     assert r.largest == pytest.approx(-0.452004327536, abs=1e-9)

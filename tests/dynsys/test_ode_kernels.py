@@ -1,7 +1,8 @@
 """The Numba ODE kernels against slow, readable twins and against scipy's RK45.
 
 The kernels are private (:mod:`dynsys._kernels.ode`); these tests call them through
-:func:`dynsys.integrate` / :func:`dynsys.integrate_noise` and compare with plain Python.
+:func:`dynsys.integrate` / :func:`dynsys.integrate_noise` and compare with plain Python, and
+hold the lane kernel to the one-trajectory twin in ``tests/_oracles/ode_reference.py``.
 """
 
 import numpy as np
@@ -11,6 +12,7 @@ from scipy.integrate import solve_ivp
 import dynsys
 from dynsys._kernels import ode
 from dynsys._system import logistic
+from tests._oracles import ode_reference as ref_ode
 
 # ---- readable twins of every right-hand side --------------------------------------------
 
@@ -25,18 +27,18 @@ def f_mlp(W, b, y):
 
 def twin_rhs(name, W, b, u):
     n = W.shape[0]
-    if name == "residual":
+    if name == "resnet":
         return f_residual(W, u)
     if name == "mlp":
         return f_mlp(W, b, u)
     y, xi = u[:n], u[n:]
-    if name.startswith("residual"):
+    if name.startswith("resnet"):
         dy = f_residual(W, y)
         lin = y * (1 - y) * (W @ xi) + xi * (1 - 2 * y) * (W @ y)
         dxi = {
-            "residual_noise": y * (1 - y) * (W @ xi) + xi * (1 - 2 * y - xi) * (W @ (y + xi)),
-            "residual_noise1": lin,
-            "residual_noise2": lin + xi * (1 - 2 * y) * (W @ xi) - xi**2 * (W @ y),
+            "resnet_noise": y * (1 - y) * (W @ xi) + xi * (1 - 2 * y - xi) * (W @ (y + xi)),
+            "resnet_noise1": lin,
+            "resnet_noise2": lin + xi * (1 - 2 * y) * (W @ xi) - xi**2 * (W @ y),
         }[name]
         return np.concatenate([dy, dxi])
     s = logistic(W @ y + b)
@@ -81,7 +83,7 @@ def test_rhs_kernel_matches_twin(name, system):
     W, b, y = system
     n = W.shape[0]
     rng = np.random.default_rng(5)
-    u = y if ode.state_size(ode.RHS_CODES[name], n) == n else np.concatenate(
+    u = y if ref_ode.state_size(ode.RHS_CODES[name], n) == n else np.concatenate(
         [y, rng.uniform(-0.05, 0.05, n)])
     out = np.empty_like(u)
     ode.rhs(ode.RHS_CODES[name], np.ascontiguousarray(W.T), b, n, u, out)
@@ -102,15 +104,15 @@ def test_mlp_noise_difference_is_cancellation_free():
     np.testing.assert_allclose(out[2:], first_order, rtol=1e-9)
 
 
-@pytest.mark.parametrize("system_name", ["residual", "mlp"])
-def test_rk4_kernel_matches_python_twin(system_name, system):
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_rk4_kernel_matches_python_twin(kind, system):
     W, b, y0 = system
-    bias = b if system_name == "mlp" else None
+    bias = b if kind == "mlp" else None
     t_eval = np.array([0.0, 0.3, 1.0, 2.5, 4.0])
-    sol = dynsys.integrate(W, y0, t_eval, method="rk4", dt=0.05, system=system_name, b=bias)
-    f = (lambda y: f_residual(W, y)) if system_name == "residual" else (
+    sol = dynsys.integrate(W, y0, t_eval, method="rk4", dt=0.05, kind=kind, b=bias)
+    f = (lambda y: f_residual(W, y)) if kind == "resnet" else (
         lambda y: f_mlp(W, b, y))
-    np.testing.assert_allclose(sol.y[:, 0], twin_rk4(f, y0, t_eval, 0.05), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(sol.y, twin_rk4(f, y0, t_eval, 0.05), rtol=0, atol=1e-14)
 
 
 @pytest.mark.parametrize("order", ["exact", 1, 2])
@@ -119,27 +121,27 @@ def test_rk4_noise_kernel_matches_python_twin(order, system):
     xi0 = np.full_like(y0, 0.01)
     t_eval = np.linspace(0, 3, 4)
     sol = dynsys.integrate_noise(W, y0, xi0, t_eval, order=order, method="rk4", dt=0.1)
-    name = {"exact": "residual_noise", 1: "residual_noise1", 2: "residual_noise2"}[order]
+    name = {"exact": "resnet_noise", 1: "resnet_noise1", 2: "resnet_noise2"}[order]
     ref = twin_rk4(lambda u: twin_rhs(name, W, None, u), np.concatenate([y0, xi0]), t_eval,
                    0.1)
-    np.testing.assert_allclose(sol.y[:, 0], ref[:, :4], atol=1e-14)
-    np.testing.assert_allclose(sol.xi[:, 0], ref[:, 4:], atol=1e-14)
+    np.testing.assert_allclose(sol.y, ref[:, :4], atol=1e-14)
+    np.testing.assert_allclose(sol.xi, ref[:, 4:], atol=1e-14)
 
 
-@pytest.mark.parametrize("system_name", ["residual", "mlp"])
-def test_adaptive_kernel_is_scipy_rk45_step_for_step(system_name, system):
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_adaptive_kernel_is_scipy_rk45_step_for_step(kind, system):
     """Same tableau, starting step, controller and dense output as scipy's RK45: the two
     must take the same steps and agree to rounding."""
     W, b, y0 = system
-    bias = b if system_name == "mlp" else None
+    bias = b if kind == "mlp" else None
     t_eval = np.linspace(0, 10, 41)
     sol = dynsys.integrate(W, y0, t_eval, method="adaptive", rtol=1e-6, atol=1e-9,
-                           system=system_name, b=bias)
-    f = (lambda t, y: f_residual(W, y)) if system_name == "residual" else (
+                           kind=kind, b=bias)
+    f = (lambda t, y: f_residual(W, y)) if kind == "resnet" else (
         lambda t, y: f_mlp(W, b, y))
     ref = solve_ivp(f, (0, 10), y0, method="RK45", t_eval=t_eval, rtol=1e-6, atol=1e-9)
-    assert sol.n_rhs[0] == ref.nfev
-    np.testing.assert_allclose(sol.y[:, 0], ref.y.T, rtol=0, atol=1e-12)
+    assert sol.n_rhs == ref.nfev
+    np.testing.assert_allclose(sol.y, ref.y.T, rtol=0, atol=1e-12)
 
 
 def test_batch_equals_single_runs(system):
@@ -151,18 +153,18 @@ def test_batch_equals_single_runs(system):
     batch = dynsys.integrate(W, Y0, t_eval)
     for i in (0, 17, 36):
         one = dynsys.integrate(W, Y0[i], t_eval)
-        np.testing.assert_array_equal(batch.y[:, i], one.y[:, 0])
-        assert batch.n_steps[i] == one.n_steps[0]
+        np.testing.assert_array_equal(batch.y[:, i], one.y)
+        assert batch.n_steps[i] == one.n_steps
 
 
-def _fitted_order(method, dts, W, y0, T, system_name="residual", b=None):
-    if system_name == "residual":
+def _fitted_order(method, dts, W, y0, T, kind="resnet", b=None):
+    if kind == "resnet":
         f = lambda t, y: f_residual(W, y)  # noqa: E731
     else:
         f = lambda t, y: f_mlp(W, b, y)  # noqa: E731
     ref = solve_ivp(f, (0, T), y0, method="DOP853", rtol=3e-14, atol=1e-16).y[:, -1]
-    errs = [np.abs(dynsys.integrate(W, y0, [0.0, T], method=method, dt=dt, system=system_name,
-                                    b=b).y[-1, 0] - ref).max() for dt in dts]
+    errs = [np.abs(dynsys.integrate(W, y0, [0.0, T], method=method, dt=dt, kind=kind,
+                                    b=b).y[-1] - ref).max() for dt in dts]
     return np.polyfit(np.log(dts), np.log(errs), 1)[0]
 
 
@@ -200,8 +202,8 @@ def _run_both(code, W, b, Y0, t0, t_eval, rtol=1e-7, atol=1e-10, max_steps=100_0
     B, m = Y0.shape
     out1 = np.empty((t_eval.size, B, m))
     st1 = np.zeros((B, 4), np.int64)
-    ode.integrate_adaptive(code, WT, b, n, Y0, t0, t_eval, rtol, atol, 0.0, np.inf,
-                           max_steps, out1, st1, n_chunks)
+    ref_ode.integrate_adaptive(code, WT, b, n, Y0, t0, t_eval, rtol, atol, 0.0, np.inf,
+                               max_steps, out1, st1, n_chunks)
     out2 = np.empty_like(out1)
     st2 = np.zeros_like(st1)
     ode.integrate_adaptive_lanes(code, W, WT, b, n, Y0, t0, t_eval, rtol, atol, 0.0,
@@ -217,8 +219,8 @@ def test_lanes_kernel_is_bitwise_the_one_trajectory_kernel(name, system):
     n = W.shape[0]
     code = ode.RHS_CODES[name]
     rng = np.random.default_rng(8)
-    Y0 = rng.uniform(0.05, 0.95, size=(29, ode.state_size(code, n)))
-    if ode.state_size(code, n) == 2 * n:
+    Y0 = rng.uniform(0.05, 0.95, size=(29, ref_ode.state_size(code, n)))
+    if ref_ode.state_size(code, n) == 2 * n:
         Y0[:, n:] = rng.uniform(-0.05, 0.05, size=(29, n))
     t_eval = np.array([0.0, 0.5, 1.7, 4.0, 9.0])
     out1, st1, out2, st2 = _run_both(code, W, b, Y0, 0.0, t_eval)

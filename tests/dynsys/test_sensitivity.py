@@ -26,7 +26,7 @@ def test_diagonal_closed_form():
     T, N = 15, 6
     w = rng.normal(size=N) * 3
     y = rng.random((T, N))
-    r = dynsys.sensitivity(np.diag(w), y)
+    r = dynsys.sensitivity(dynsys.Network(np.diag(w)), y)
     factors = 1 + y * (1 - y) * w  # (T, N)
     for s in range(1, T + 1):
         diag = np.prod(factors[s - 1:], axis=0)
@@ -43,7 +43,7 @@ def test_against_numpy_det_and_products(per_layer):
     W = rng.normal(size=(T, N, N) if per_layer else (N, N)) * 2
     y = rng.random((T, N))
     K = rng.normal(size=(C, N))
-    r = dynsys.sensitivity(W, y, K)
+    r = dynsys.sensitivity(dynsys.Network(W, K=K), y)
     P = brute_products(W, y)
     np.testing.assert_allclose(r.products, P, atol=1e-11)
     dets = np.linalg.det(P)
@@ -62,12 +62,17 @@ def test_batch_equals_single_inputs_and_S_without_products():
     W = rng.normal(size=(N, N))
     Y = rng.random((T, B, N))  # the layout of IterateResult.y
     K = rng.normal(size=(2, N))
-    rb = dynsys.sensitivity(W, Y, K)
-    assert rb.products is None and rb.logabsdet.shape == (B, T) and rb.S.shape == (B, T, 2, N)
+    net = dynsys.Network(W, K=K)
+    rb = dynsys.sensitivity(net, Y)
+    assert rb.products is None and rb.logabsdet.shape == (T, B) and rb.S.shape == (T, B, 2, N)
     for i in range(B):
-        ri = dynsys.sensitivity(W, Y[:, i], K)
-        np.testing.assert_allclose(rb.logabsdet[i], ri.logabsdet, atol=1e-12)
-        np.testing.assert_allclose(rb.S[i], ri.S, atol=1e-12)
+        ri = dynsys.sensitivity(net, Y[:, i])
+        np.testing.assert_allclose(rb.logabsdet[:, i], ri.logabsdet, atol=1e-12)
+        np.testing.assert_allclose(rb.S[:, i], ri.S, atol=1e-12)
+    # a batch of one keeps its batch axis
+    one = dynsys.sensitivity(net, Y[:, :1])
+    assert one.logabsdet.shape == (T, 1) and one.S_norm.shape == (T, 1)
+    np.testing.assert_allclose(one.log10_det_ratio(2, 5), rb.log10_det_ratio(2, 5)[:1])
 
 
 def test_no_overflow_where_det_does():
@@ -76,7 +81,7 @@ def test_no_overflow_where_det_does():
     T, N = 15, 400
     W = np.eye(N) * 30 + rng.normal(size=(N, N)) * 0.01
     y = np.full((T, N), 0.5)
-    r = dynsys.sensitivity(W, y, products=False)
+    r = dynsys.sensitivity(dynsys.Network(W), y, products=False)
     # each layer: det(I + 0.25 W) ~ 8.5^400 ~ 1e371
     assert np.isfinite(r.logabsdet).all() and r.logabsdet[0] > 709 * 10
     np.testing.assert_allclose(np.diff(r.logabsdet), -r.layer_logabsdet[:-1], rtol=1e-12)
@@ -87,24 +92,24 @@ def test_from_an_iterate_recording():
     rng = np.random.default_rng(4)
     N, T = 8, 15
     W = rng.normal(size=(N, N)) / np.sqrt(N)
-    rec = dynsys.iterate(rng.random((3, N)), W, np.zeros(N), T)
-    r = dynsys.sensitivity(W, rec.y)
-    assert r.logabsdet.shape == (3, T)
+    rec = dynsys.iterate(dynsys.Network(W, np.zeros(N)), rng.random((3, N)), T)
+    r = dynsys.sensitivity(dynsys.Network(W), rec.y)
+    assert r.logabsdet.shape == (T, 3)
 
 
 def test_validation():
     W = np.eye(3)
-    with pytest.raises(ValueError, match=r"`W` has shape \(3, 3\) but `y` has shape \(4, 5\)"):
-        dynsys.sensitivity(W, np.full((4, 5), 0.5))
-    with pytest.raises(ValueError, match=r"`y` must hold logistic outputs in \[0, 1\]"):
-        dynsys.sensitivity(W, np.full((4, 3), 1.5))
-    with pytest.raises(ValueError, match="`y` must hold the residuals"):
-        dynsys.sensitivity(W, np.full(3, 0.5))
-    with pytest.raises(ValueError, match="`K` has shape"):
-        dynsys.sensitivity(W, np.full((4, 3), 0.5), K=np.ones((2, 4)))
-    with pytest.raises(ValueError, match="`y` must be finite"):
-        dynsys.sensitivity(W, np.full((4, 3), np.nan))
-    r = dynsys.sensitivity(W, np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match=r"`states` has shape \(4, 5\) but `net` has width N = 3"):
+        dynsys.sensitivity(dynsys.Network(W), np.full((4, 5), 0.5))
+    with pytest.raises(ValueError, match=r"`states` must hold logistic outputs y in \[0, 1\]"):
+        dynsys.sensitivity(dynsys.Network(W), np.full((4, 3), 1.5))
+    with pytest.raises(ValueError, match="`states` must hold the residuals"):
+        dynsys.sensitivity(dynsys.Network(W), np.full(3, 0.5))
+    with pytest.raises(ValueError, match=r"`K` must have shape \(C, 3\)"):
+        dynsys.sensitivity(dynsys.Network(W, K=np.ones((2, 4))), np.full((4, 3), 0.5))
+    with pytest.raises(ValueError, match="`states` must be finite"):
+        dynsys.sensitivity(dynsys.Network(W), np.full((4, 3), np.nan))
+    r = dynsys.sensitivity(dynsys.Network(W), np.full((4, 3), 0.5))
     with pytest.raises(ValueError, match="`s1` must be a layer in 1..4"):
         r.log10_det_ratio(0, 2)
 
@@ -116,7 +121,7 @@ def test_property_logdet_is_log_of_det(N, T, seed, scale):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(N, N)) * scale
     y = rng.random((T, N))
-    r = dynsys.sensitivity(W, y)
+    r = dynsys.sensitivity(dynsys.Network(W), y)
     P = brute_products(W, y)
     # Oracle 1, exact identity: log|det M'(s)| = sum_{t >= s} log|det(I + M(t))|, each factor
     # determinant taken separately by numpy (well conditioned: one layer).
@@ -137,3 +142,48 @@ def test_property_logdet_is_log_of_det(N, T, seed, scale):
     tol = 1e-8 + 1e-14 * N * cond[ok]
     assert np.all(np.abs(r.logabsdet[ok] - np.log(np.abs(d[ok]))) <= tol)
     np.testing.assert_allclose(r.products, P, rtol=1e-9, atol=1e-9 * np.abs(P).max())
+
+
+def test_mlp_factors_have_no_identity():
+    """The MLP's layer Jacobian is M(t) itself: M'(s) = M(T) ... M(s)."""
+    rng = np.random.default_rng(5)
+    T, N = 5, 4
+    W = rng.normal(size=(T, N, N)) * 2
+    y = rng.uniform(0.1, 0.9, (T, N))
+    r = dynsys.sensitivity(dynsys.Network(W, kind="mlp"), y)
+    P = np.eye(N)
+    for s in range(T, 0, -1):
+        P = P @ (np.diag(y[s - 1] * (1 - y[s - 1])) @ W[s - 1])
+        np.testing.assert_allclose(r.products[s - 1], P, atol=1e-12)
+        assert r.logabsdet[s - 1] == pytest.approx(np.log(abs(np.linalg.det(P))), abs=1e-9)
+    assert r.kind == "mlp" and r.S is None
+
+
+def test_readout_is_identity_without_K():
+    """Without a readout K = I: S_norm is the Frobenius norm of M'(s), for one input and for
+    a batch (where the products are carried but not stored)."""
+    rng = np.random.default_rng(6)
+    T, B, N = 6, 3, 5
+    W = rng.normal(size=(N, N))
+    Y = rng.random((T, B, N))
+    net = dynsys.Network(W)
+    rb = dynsys.sensitivity(net, Y)
+    assert rb.S is None and not rb.readout and rb.S_norm.shape == (T, B)
+    for i in range(B):
+        P = brute_products(W, Y[:, i])
+        np.testing.assert_allclose(rb.S_norm[:, i], np.linalg.norm(P, axis=(1, 2)), rtol=1e-11)
+    K = np.eye(N)
+    rk = dynsys.sensitivity(dynsys.Network(W, K=K), Y)
+    np.testing.assert_allclose(rk.S_norm, rb.S_norm, rtol=1e-12)
+
+
+def test_net_must_be_a_network_and_repr_is_short():
+    W = np.eye(3)
+    with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network.*dynsys.Network\(W, b\)"):
+        dynsys.sensitivity(W, np.full((4, 3), 0.5))
+    with pytest.raises(TypeError, match="`states` must be real"):
+        dynsys.sensitivity(dynsys.Network(W), np.full((4, 3), 0.5 + 0.1j))
+    with pytest.raises(ValueError, match=r"`states` has T = 4 layers but `net` has per-layer"):
+        dynsys.sensitivity(dynsys.Network(np.stack([W] * 3)), np.full((4, 3), 0.5))
+    r = dynsys.sensitivity(dynsys.Network(np.eye(40)), np.full((15, 20, 40), 0.5), products=True)
+    assert len(repr(r)) < 300 and "15x20" in repr(r)

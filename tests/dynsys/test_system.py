@@ -1,4 +1,5 @@
-"""eq. 3, its Jacobian and the step-1 layer map against finite differences and closed forms."""
+"""eq. 3, its Jacobian and the step-1 layer map (logit and residual coordinates) against finite
+differences and closed forms."""
 
 from fractions import Fraction
 
@@ -10,7 +11,17 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import dynsys
-from dynsys._system import ResidualSystem, jacobian, layer_map, layer_map_jacobian, logistic, logit, vector_field
+from dynsys._system import (
+    ResidualSystem,
+    jacobian,
+    layer_map,
+    layer_map_jacobian,
+    logistic,
+    logit,
+    residual_map,
+    residual_map_jacobian,
+    vector_field,
+)
 
 
 def _fd_jacobian(f, y, eps=1e-6):
@@ -48,26 +59,45 @@ def test_jacobian_matches_finite_differences(W, y):
     W=arrays(np.float64, (3, 3), elements=st.floats(-4, 4)),
     y=arrays(np.float64, (3,), elements=st.floats(0.05, 0.95)),
 )
-def test_layer_map_jacobian_matches_finite_differences(W, y):
-    G = layer_map_jacobian(W, y)
-    Gn = _fd_jacobian(lambda v: layer_map(W, v), y)
+def test_residual_map_jacobian_matches_finite_differences(W, y):
+    G = residual_map_jacobian(W, y)
+    Gn = _fd_jacobian(lambda v: residual_map(W, v), y)
     np.testing.assert_allclose(G, Gn, atol=1e-6)
 
 
+@given(
+    W=arrays(np.float64, (3, 3), elements=st.floats(-4, 4)),
+    z=arrays(np.float64, (3,), elements=st.floats(-60, 60)),
+)
+def test_layer_map_jacobian_matches_finite_differences(W, z):
+    G = layer_map_jacobian(W, z)
+    Gn = _fd_jacobian(lambda v: layer_map(W, v), z)
+    np.testing.assert_allclose(G, Gn, atol=1e-7)
+    s = logistic(z)
+    np.testing.assert_allclose(G, np.eye(3) + W @ np.diag(s * (1 - s)), atol=1e-15)
+
+
 def test_layer_map_is_one_network_layer():
-    # z(t+1) = z(t) + W y(t) exactly, so f(z + W f(z)) equals the layer map of y = f(z).
+    # z(t+1) = z(t) + W y(t) exactly, so f(z + W f(z)) equals the residual map of y = f(z).
     rng = np.random.default_rng(1)
     W = rng.normal(size=(5, 5))
     z = rng.normal(size=5)
     y = logistic(z)
-    np.testing.assert_allclose(layer_map(W, y), logistic(z + W @ y), rtol=1e-13)
-    # and it matches the residual of the next layer of x(t) = x(t-1) + f(W x(t-1) + b)
+    np.testing.assert_allclose(residual_map(W, y), logistic(z + W @ y), rtol=1e-13)
+    np.testing.assert_allclose(layer_map(W, z), z + W @ y, rtol=1e-13)
+    # and it matches the next layer of x(t) = x(t-1) + f(W x(t-1) + b)
     b = rng.normal(size=5)
     x0 = rng.normal(size=5)
-    y1 = logistic(W @ x0 + b)
+    z1 = W @ x0 + b
+    y1 = logistic(z1)
     x1 = x0 + y1
-    y2 = logistic(W @ x1 + b)
-    np.testing.assert_allclose(layer_map(W, y1), y2, rtol=1e-12)
+    z2 = W @ x1 + b
+    y2 = logistic(z2)
+    np.testing.assert_allclose(residual_map(W, y1), y2, rtol=1e-12)
+    np.testing.assert_allclose(layer_map(W, z1), z2, rtol=1e-12, atol=1e-13)
+    net = dynsys.Network(W, b)
+    np.testing.assert_array_equal(layer_map(net, z1), layer_map(W, z1))
+    np.testing.assert_array_equal(layer_map_jacobian(net, z1), layer_map_jacobian(W, z1))
 
 
 def test_layer_map_jacobian_at_fixed_point_is_identity_plus_dw():
@@ -75,7 +105,12 @@ def test_layer_map_jacobian_at_fixed_point_is_identity_plus_dw():
     W = np.array([[1.0, -1.0], [2.0, -2.0]])
     y = np.array([0.4, 0.4])
     expected = np.eye(2) + np.diag(y * (1 - y)) @ W
-    np.testing.assert_allclose(layer_map_jacobian(W, y), expected, atol=1e-14)
+    np.testing.assert_allclose(residual_map_jacobian(W, y), expected, atol=1e-14)
+    # in logit coordinates: I + W diag(y (1 - y)), similar, with the same multipliers
+    Jz = layer_map_jacobian(W, logit(y))
+    np.testing.assert_allclose(Jz, np.eye(2) + W @ np.diag(y * (1 - y)), atol=1e-14)
+    np.testing.assert_allclose(np.sort_complex(np.linalg.eigvals(Jz)),
+                               np.sort_complex(np.linalg.eigvals(expected)), atol=1e-13)
 
 
 def test_batch_shapes():
@@ -85,6 +120,9 @@ def test_batch_shapes():
     assert jacobian(W, y).shape == (7, 3, 3)
     assert layer_map(W, y).shape == (7, 3)
     assert layer_map_jacobian(W, y).shape == (7, 3, 3)
+    assert residual_map(W, y).shape == (7, 3)
+    assert residual_map_jacobian(W, y).shape == (7, 3, 3)
+    assert layer_map(W, y[0]).shape == (3,) and layer_map(W, y[:1]).shape == (1, 3)
 
 
 def test_logistic_and_logit_are_inverse_and_safe():
@@ -128,9 +166,70 @@ def test_bad_W(W, message):
 def test_bad_points():
     with pytest.raises(ValueError, match=r"`y` must have shape \(2,\)"):
         vector_field(np.eye(2), [0.1, 0.2, 0.3])
-    with pytest.raises(ValueError, match="open unit cube"):
-        layer_map(np.eye(2), [0.0, 0.5])
+    with pytest.raises(ValueError, match=r"unit cube \[0, 1\]\^N"):
+        residual_map(np.eye(2), [-0.1, 0.5])
+    with pytest.raises(ValueError, match="`z` must be finite"):
+        layer_map(np.eye(2), [np.inf, 0.5])
+    with pytest.raises(TypeError, match="`z` must be real"):
+        layer_map_jacobian(np.eye(2), [1j, 0.5])
+    with pytest.raises(TypeError, match="`W` must be real"):
+        layer_map(np.eye(2) * 1j, [0.0, 0.5])
+    with pytest.raises(ValueError, match="`W` must be a shared-weight network"):
+        layer_map(dynsys.Network(np.zeros((3, 2, 2))), [0.0, 0.5])
     with pytest.raises(ValueError, match="finite"):
         jacobian(np.eye(2), [np.nan, 0.5])
     with pytest.raises(ValueError, match="rational"):
         ResidualSystem.from_matrix(sympy.Matrix([[sympy.sqrt(2)]]))
+
+
+@pytest.mark.parametrize("face", [50.0, -50.0, 1e3, -1e3])
+def test_layer_map_at_saturated_faces(face):
+    """z = +-50, +-1e3: y = f(z) rounds to 0 or 1 (or underflows), the logit map does not fail,
+    and it agrees with the residual map wherever that one is representable."""
+    rng = np.random.default_rng(2)
+    W = rng.normal(size=(4, 4))
+    z = np.array([face, 0.3, -1.2, face / 2])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # underflow is exact enough
+        out = layer_map(W, z)
+        J = layer_map_jacobian(W, z)
+    y = logistic(z)
+    np.testing.assert_allclose(out, z + W @ y, rtol=1e-15)
+    assert np.isfinite(J).all()
+    # saturated columns are those of the identity (their slope underflows)
+    np.testing.assert_allclose(J[:, 0], np.eye(4)[:, 0], atol=1e-20)
+    # the residual map is the conjugate: f(layer_map(z)) = residual_map(f(z)) inside the cube
+    np.testing.assert_allclose(logistic(out), residual_map(W, y), rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(logistic(out[1:3]), residual_map(W, y)[1:3], rtol=1e-12)
+
+
+def test_iterating_from_just_off_a_face():
+    """Start 1e-6 off a face in y and take 100 steps in z: no error, every state finite,
+    and y = f(z) agrees with the residual map as long as it stays representable."""
+    W = np.array([[3.0, 1.0], [-2.0, 0.5]])
+    y0 = np.array([1 - 1e-6, 0.4])
+    z = logit(y0)
+    y = y0.copy()
+    for _ in range(100):
+        z_next = layer_map(W, z)
+        J = layer_map_jacobian(W, z)
+        assert np.isfinite(z_next).all() and np.isfinite(J).all()
+        y = residual_map(W, y)  # the y map on the closed cube (faces are invariant)
+        assert np.all((y >= 0) & (y <= 1))
+        z = z_next
+    assert z[0] > 100  # saturated: y_0 rounds to 1, z_0 keeps growing at (W y)_0
+    np.testing.assert_allclose(logistic(z), y, atol=1e-12)
+
+
+def test_residual_map_jacobian_on_faces_is_the_limit():
+    """On a face coordinate the residual map's Jacobian row is exp(+-(W y)_i) e_i, the limit
+    from inside the cube, so face fixed points get the multipliers exp(+-(W y)_i)."""
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(3, 3))
+    y = np.array([0.0, 1.0, 0.4])
+    a = W @ y
+    J = residual_map_jacobian(W, y)
+    np.testing.assert_allclose(J[0], [np.exp(a[0]), 0, 0], atol=1e-15)
+    np.testing.assert_allclose(J[1], [0, np.exp(-a[1]), 0], atol=1e-15)
+    inside = residual_map_jacobian(W, np.array([1e-9, 1 - 1e-9, 0.4]))
+    np.testing.assert_allclose(J, inside, atol=1e-6)
+    np.testing.assert_array_equal(residual_map(W, y)[:2], [0.0, 1.0])

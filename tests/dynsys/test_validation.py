@@ -49,3 +49,22 @@ def test_scalars():
     assert check_positive_float(0.0, "a", allow_zero=True) == 0.0
     with pytest.raises(ValueError, match="`kind` must be one of 'resnet', 'mlp'; got 'cnn'"):
         check_choice("cnn", "kind", ("resnet", "mlp"))
+
+
+def test_complex_is_refused_with_the_argument_named():
+    with pytest.raises(TypeError, match=r"`W` must be real; got complex values"):
+        as_square_matrix(np.eye(2) * (1 + 1j))
+    with pytest.raises(TypeError, match=r"`y` must be real"):
+        as_points([0.5 + 0j, 0.5], 2)
+
+
+def test_network_argument_is_checked_by_name():
+    from dynsys._layers import _as_network
+
+    import dynsys
+
+    net = dynsys.Network(np.eye(2))
+    assert _as_network(net) is net
+    with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network; got array of shape "
+                                        r"\(2, 2\).*dynsys.Network\(W, b\)"):
+        _as_network(np.eye(2))

@@ -79,3 +79,24 @@ def test_existing_run_and_corrupt_checkpoint(tmp_path, run):
     r = run(["--resume", out, "--epochs", "2"])
     assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
     assert "truncated or was modified" in r.stderr
+
+
+def test_summary_line_says_how_many_epochs_ran_and_why(tmp_path, run):
+    r = run(["--dataset", "blobs", "--depth", "2", "--epochs", "4", "--out", tmp_path / "a",
+             "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert "shared blobs: 4 epochs, depth 2," in r.stdout
+    assert "(epochs)" not in r.stdout
+
+
+def test_summary_line_of_an_early_stop():
+    from analysis.cli_train import _summary
+    from nets import TrainConfig, train
+
+    cfg = TrainConfig(dataset="blobs", width=8, depth=2, epochs=20, patience=2, min_delta=10.0,
+                      threads=1)
+    result = train(cfg, progress=False)
+    line = _summary(result)
+    assert line.startswith("shared blobs: 3 of 20 epochs (stopped early: no training-loss "
+                           "improvement for 2 epochs), depth 2,"), line
+    assert "(early-stopping)" not in line

@@ -1,4 +1,4 @@
-"""Adaptive depth (Sect. 7) and perturbation from identity (seeds/002)."""
+"""Adaptive depth (Sect. 7) and perturbation from identity (Hauser 2019, arXiv 1902.04106)."""
 
 import math
 

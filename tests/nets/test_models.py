@@ -47,14 +47,13 @@ def test_recorded_residuals_equal_numpy_reference(kind, width, reference_forward
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_recorded_residuals_equal_dynsys_iterate(kind):
-    dynsys = pytest.importorskip("dynsys")
-    if not hasattr(dynsys, "iterate"):
-        pytest.skip("dynsys.iterate (issue #3) not available yet")
+    import dynsys
+
     model = _model(kind, width=8, seed=2)
     u = np.random.default_rng(1).random((13, 6))
     rec = model(torch.from_numpy(u), record=True)
     w = export_weights(model)
-    res = dynsys.iterate(w.embed(u), w.W, w.b, w.depth, kind=w.dynsys_kind)
+    res = dynsys.iterate(w.network, u, w.depth)
     np.testing.assert_allclose(res.y, rec.y.detach().numpy(), rtol=1e-10, atol=1e-12)
     if kind != "mlp":
         np.testing.assert_allclose(res.x, rec.x.detach().numpy(), rtol=1e-10, atol=1e-12)

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 
 import pytest
 import torch
@@ -28,7 +29,7 @@ def _assert_bit_identical(a, b):
 
 
 def test_fifteen_layer_shared_resnet_reaches_95_percent_on_digits(digits):
-    """The issue's floor: >= 95 % test accuracy (well under a minute of CPU)."""
+    """The accuracy floor: >= 95 % test accuracy (well under a minute of CPU)."""
     cfg = TrainConfig(dataset="digits", kind="shared", depth=15, width=128, epochs=10,
                       batch_size=32, seed=0, threads=1)
     result = train(cfg, progress=False, data=digits)
@@ -48,7 +49,7 @@ def test_same_seed_same_weights_bit_for_bit(digits):
 
 
 def test_history_records(digits):
-    result = train(TrainConfig(**FAST), progress=False, data=digits)
+    result = train(TrainConfig(**FAST, lr_decay=0.85), progress=False, data=digits)
     assert isinstance(result, TrainResult)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     for h in result.history:
@@ -139,3 +140,23 @@ def test_device_resolution():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_progress_bar_shows_the_epoch_just_finished(capsys, digits):
+    """Every frame that counts k epochs shows epoch k's loss and accuracies, never epoch k-1's."""
+    result = train(TrainConfig(**{**FAST, "epochs": 3}), progress=True, data=digits)
+    err = capsys.readouterr().err
+    frames = [f for f in re.split(r"[\r\n]", err) if "loss=" in f]
+    assert frames, err
+    seen = set()
+    for frame in frames:
+        k = int(re.search(r"\| *(\d+)/3 ", frame).group(1))
+        h = result.history[k - 1]
+        assert f"loss={h['train_loss']:.4f}" in frame, frame
+        assert f"acc={h['train_accuracy']:.3f}" in frame, frame
+        assert f"test={h['test_accuracy']:.3f}" in frame, frame
+        seen.add(k)
+    assert seen == {1, 2, 3}
+    from nets.train import _postfix
+
+    assert _postfix(result.history[-1])["loss"] == f"{result.history[-1]['train_loss']:.4f}"

@@ -1,0 +1,213 @@
+"""``resdyn census``: what every test input of a trained network converges to.
+
+    resdyn census RUN [--dataset NAME] [--data-dir DIR] [--depth 1000] [--max-depth N]
+                  [--fit-on train|test] [--n-test N] [--out FILE.json|FILE.npz]
+
+RUN is a training run folder (``resdyn train --out RUN``), a weights folder or a
+``.safetensors`` file written by :func:`nets.save_weights`. The inputs are the test split of the
+run's data set (or of ``--dataset``). Prints the distinct end states with their flow and
+layer-map labels, leading eigenvalues and class counts, and the status of the inputs per class
+(see :func:`dynsys.attractor_census`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["add_parser", "run", "census_tables"]
+
+_SUFFIXES = (".json", ".npz")
+
+
+def add_parser(subparsers):
+    """Register ``census`` on `subparsers` (sets ``func=run``)."""
+    p = subparsers.add_parser(
+        "census",
+        help="the exact end state (attractor, saddle, cycle) of every test input of a run",
+        description=(
+            "Run a trained network on its test inputs in logit coordinates and report what "
+            "each input converges to: the distinct fixed points reached, with their flow and "
+            "layer-map stability, and the status of the inputs per class."
+        ),
+    )
+    p.add_argument("run", metavar="RUN",
+                   help="training run folder, weights folder or .safetensors file")
+    p.add_argument("--dataset", default=None,
+                   help="data set whose test split is censused (default: the run's own)")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="folder with IDX files (mnist; fashion-mnist defaults to Debian's)")
+    p.add_argument("--depth", type=int, default=1000,
+                   help="layer at which unsettled inputs are classified (default 1000)")
+    p.add_argument("--max-depth", type=int, default=None, metavar="N",
+                   help="follow unsettled inputs up to layer N (default: stop at --depth)")
+    p.add_argument("--fit-on", choices=("train", "test"), default="train",
+                   help="inputs whose majority class per end point defines the end-point "
+                        "classifier (default: train, scored on test)")
+    p.add_argument("--n-test", type=int, default=None, metavar="N",
+                   help="census only the first N test inputs")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also write the census to FILE (.json or .npz)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _check_out(out) -> Path | None:
+    """Refuse an unusable ``--out`` before any work is done."""
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() not in _SUFFIXES:
+        raise ValueError(f"--out must end in .json or .npz; got {str(path)!r}.")
+    if path.is_dir():
+        raise ValueError(f"--out must be a file name; {str(path)!r} is a directory.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"--out: the folder {str(parent)!r} does not exist.")
+    import os
+
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"--out: the folder {str(parent)!r} is not writable.")
+    return path
+
+
+def _run_dataset(run: Path, dataset, data_dir):
+    """The data set to census: ``--dataset``, else the one the run was trained on."""
+    import nets
+
+    seed = 0
+    kw = {}
+    if dataset is None:
+        if not (run.is_dir() and nets.has_checkpoint(run)):
+            raise ValueError(
+                f"RUN {str(run)!r} is not a training run folder, so it names no data set; "
+                "pass --dataset."
+            )
+        cfg = nets.load_checkpoint(run).config
+        dataset, seed = cfg["dataset"], int(cfg.get("seed", 0))
+        data_dir = data_dir if data_dir is not None else cfg.get("data_root")
+        kw = {"n_train": cfg.get("n_train"), "n_test": cfg.get("n_test")}
+        if dataset == "blobs":
+            kw.update(blobs_features=cfg["blobs_features"], blobs_classes=cfg["blobs_classes"],
+                      blobs_samples=cfg["blobs_samples"])
+    return nets.load_dataset(dataset, root=data_dir, seed=seed, **kw)
+
+
+def census_tables(census, n_classes: int | None = None) -> str:
+    """The census as two plain-text tables: end states, and statuses per class."""
+    from dynsys._census import STATUSES
+
+    C = census.class_counts.shape[1] if census.class_counts is not None else 0
+    if n_classes is not None:
+        C = max(C, n_classes)
+    lines = []
+    n_in = np.bincount(census.assignment[census.assignment >= 0],
+                       minlength=census.points.shape[0])
+    head = (f"{'point':>5}  {'inputs':>6}  {'flow':<14} {'map':<14} {'index':>5}  "
+            f"{'leading eig':>11}  {'box':<3}  classes (count)")
+    lines.append(f"distinct end states: {census.points.shape[0]}")
+    lines.append(head)
+    for m in np.argsort(-n_in, kind="stable"):
+        cls = ""
+        if census.class_counts is not None:
+            cc = census.class_counts[m]
+            top = [f"{k}:{int(cc[k])}" for k in np.argsort(-cc, kind="stable")[:4] if cc[k] > 0]
+            cls = " ".join(top)
+        lines.append(
+            f"{m:>5}  {int(n_in[m]):>6}  {census.stability[m]:<14} {census.map_stability[m]:<14} "
+            f"{int(census.unstable_dim[m]):>5}  {census.leading_eigenvalue[m]:>11.4g}  "
+            f"{'yes' if census.in_box[m] else 'no':<3}  {cls}"
+        )
+    lines.append("")
+    if census.status_counts is not None:
+        lines.append("inputs by status and class:")
+        lines.append(f"{'status':<14}" + "".join(f"{k:>6}" for k in range(C)) + f"{'all':>7}")
+        for s_i, s in enumerate(STATUSES):
+            row = census.status_counts[s_i]
+            lines.append(f"{s:<14}" + "".join(f"{int(v):>6}" for v in row)
+                         + f"{int(row.sum()):>7}")
+    else:
+        lines.append("inputs by status:")
+        for s in STATUSES:
+            lines.append(f"{s:<14}{int(np.sum(census.status == s)):>7}")
+    if census.endpoint_accuracy is not None:
+        lines.append("")
+        lines.append(f"end-point accuracy: {100 * census.endpoint_accuracy:.1f} % "
+                     f"(majority class per end point fitted on {census.endpoint_fit})")
+    return "\n".join(lines)
+
+
+def _arrays(census) -> dict:
+    out = {}
+    for name in census.__dataclass_fields__:
+        v = getattr(census, name)
+        if v is None:
+            continue
+        if isinstance(v, np.ndarray) and v.dtype.kind == "c":
+            out[name + "_real"], out[name + "_imag"] = v.real, v.imag
+        elif isinstance(v, np.ndarray) and v.dtype.kind in "UO":
+            out[name] = v.astype(str)
+        else:
+            out[name] = v
+    return out
+
+
+def _write(path: Path, census, meta: dict) -> None:
+    import io
+
+    from nets._atomic import atomic_write_bytes, atomic_write_json
+
+    data = _arrays(census)
+    if path.suffix.lower() == ".json":
+        atomic_write_json(path, {"meta": meta, **data})
+    else:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **{k: np.asarray(v) for k, v in data.items()},
+                            meta=np.asarray(str(meta)))
+        atomic_write_bytes(path, buf.getvalue())
+
+
+def run(args) -> int:
+    """Run ``resdyn census`` with parsed `args`."""
+    import dynsys
+    import nets
+
+    out = _check_out(args.out)
+    if args.depth < 1:
+        raise ValueError(f"--depth must be >= 1; got {args.depth}.")
+    if args.max_depth is not None and args.max_depth < args.depth:
+        raise ValueError(f"--max-depth must be >= --depth ({args.depth}); got {args.max_depth}.")
+    if args.n_test is not None and args.n_test < 1:
+        raise ValueError(f"--n-test must be >= 1; got {args.n_test}.")
+    path = Path(args.run)
+    if not path.exists():
+        raise ValueError(f"RUN {str(path)!r} does not exist.")
+    net = nets.to_network(path)
+    ds = _run_dataset(path, args.dataset, args.data_dir)
+    if ds.n_features != net.n_features:
+        raise ValueError(
+            f"--dataset {ds.name!r} has {ds.n_features} features, but the network in RUN takes "
+            f"{net.n_features}."
+        )
+    x, y = ds.x_test, ds.y_test
+    if args.n_test is not None:
+        x, y = x[:args.n_test], y[:args.n_test]
+    fit = {}
+    if args.fit_on == "train":
+        fit = {"train_x0": ds.x_train, "train_labels": ds.y_train}
+    if not net.shared:
+        print(f"per-layer network of depth {net.depth}: its trained layers, then its last layer "
+              "repeated")
+    census = dynsys.attractor_census(net, x, args.depth, labels=y, max_depth=args.max_depth,
+                                     progress=not args.no_progress, **fit)
+    print(f"{net!r}: {x.shape[0]} test inputs of {ds.name}, depth {args.depth}"
+          + (f", followed to at most {args.max_depth}" if args.max_depth else ""))
+    print(census_tables(census, ds.n_classes))
+    if out is not None:
+        meta = {"run": str(path), "dataset": ds.name, "depth": args.depth,
+                "max_depth": args.max_depth, "fit_on": args.fit_on, "n_inputs": int(x.shape[0])}
+        _write(out, census, meta)
+        print(f"census: {out}")
+    return 0

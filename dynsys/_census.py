@@ -1,0 +1,926 @@
+"""The attractor census: what every input of a network converges to, exactly, at any width.
+
+A trajectory of the shared-weight ResNet ends near a face of the cube [0, 1]^N: most logits
+z_i = (W x + b)_i run off to -inf or +inf at the constant rate ``(W y)_i`` and only a few stay
+finite. The fixed point of eq. 3 of Lagzi (2018) on that face solves a small linear system on
+the unsaturated coordinates, and its flow spectrum and layer-map multipliers follow from the
+block structure of the Jacobian. :func:`attractor_census` runs every input, decides its face
+from the logits and the rates, solves, verifies and deduplicates the face points and reports per
+input whether it sits at an attractor, passes a saddle (and for how many more layers), cycles,
+or has not converged. See the theory page "The attractor census" for the maths and the error
+bound of the long-horizon engine (:mod:`dynsys._kernels.census`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._arrays import readonly
+from ._network import Network
+from ._stability import (
+    STABLE,
+    classify_multipliers,
+    classify_spectrum,
+    unstable_dimension,
+)
+from ._validation import _describe, _to_float_array, check_finite, check_int, \
+    check_positive_float
+
+__all__ = ["AttractorCensus", "attractor_census", "STATUSES"]
+
+ATTRACTOR = "attractor"
+SADDLE_PASSAGE = "saddle"
+CYCLE = "cycle"
+NOT_CONVERGED = "not converged"
+#: The four per-input statuses, in the order of :attr:`AttractorCensus.status_counts`.
+STATUSES = (ATTRACTOR, SADDLE_PASSAGE, CYCLE, NOT_CONVERGED)
+_STATUS_DTYPE = "<U13"
+_LABEL_DTYPE = "<U14"
+
+#: The largest face (interior coordinates) whose fixed point is solved at the end of a run.
+_MAX_FACE_SOLVE = 1024
+#: Interior convergence at which a saddle's saturated coordinates jump (see the theory page).
+_JUMP_TOL = 1e-12
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class AttractorCensus:
+    """The end states of a batch of inputs: distinct fixed points and what each input does.
+
+    All arrays are read-only. Per-point arrays have M rows (the distinct fixed points that some
+    input was assigned to); per-input arrays have B entries (a 1-D `x0` drops the B axis).
+
+    Attributes
+    ----------
+    kind : {"resnet", "mlp"}
+        The layer map censused (a per-layer network: its last layer repeated).
+    depth : int
+        The layer at which unsettled inputs were classified when `max_depth` is ``None``.
+    max_depth : int or None
+        The layer up to which unsettled inputs were followed.
+    margin, distance_tol, residual_tol, zero_tol : float
+        The tolerances used (see :func:`attractor_census`); passing them back reproduces
+        the result.
+    points : ndarray, shape (M, N)
+        The distinct fixed points (residual coordinates y).
+    patterns : ndarray of int8, shape (M, N)
+        Face of each point: 0 (y_i = 0), 1 (y_i = 1), 2 (interior), as in
+        :func:`dynsys.fixed_points`. For the MLP, 0 / 1 where the point's logit is beyond
+        `margin`, else 2.
+    eigenvalues : ndarray of complex, shape (M, N)
+        Flow spectrum: eq. 3 for the ResNet (``(W y)_i`` at 0, ``-(W y)_i`` at 1, the
+        eigenvalues of ``diag(y_I (1 - y_I)) W[I,I]`` inside); eq. 6 for the MLP
+        (``diag(f'(z)) W - I``).
+    multipliers : ndarray of complex, shape (M, N)
+        Layer-map multipliers: ``exp`` of the boundary eigenvalues and ``1 +`` the interior
+        ones (ResNet); the eigenvalues of ``diag(f'(z)) W`` (MLP).
+    stability, map_stability : ndarray of str, shape (M,)
+        Flow and layer-map labels of :mod:`dynsys._stability`.
+    unstable_dim, map_unstable_dim : ndarray of int, shape (M,)
+        Eigenvalues with real part above `zero_tol`; multipliers with modulus above
+        ``1 + zero_tol``.
+    leading_eigenvalue : ndarray, shape (M,)
+        The largest real part of the flow spectrum.
+    map_radius : ndarray, shape (M,)
+        The largest multiplier modulus.
+    in_box : ndarray of bool, shape (M,)
+        Whether the point lies in [0, 1]^N.
+    residual : ndarray, shape (M,)
+        ``max_i |F(y)_i|`` of the vector field (eq. 3 or eq. 6).
+    assignment : ndarray of int, shape (B,)
+        Index into `points` of the point each input is within `distance_tol` of, or -1.
+    status : ndarray of str, shape (B,)
+        ``"attractor"``, ``"saddle"``, ``"cycle"`` or ``"not converged"``.
+    distance : ndarray, shape (B,)
+        ``max_i |y_i - point_i|`` to the assigned point (NaN when unassigned).
+    layers : ndarray of int, shape (B,)
+        The layer at which the status was reached (attractor, cycle) or classified.
+    layers_to_leave : ndarray of int, shape (B,)
+        Saddles left along a saturated coordinate: the number of further layers until the
+        first leaving coordinate comes within `margin` (from its rate); -1 otherwise.
+    period : ndarray of int, shape (B,)
+        The period of a cycle, 0 otherwise.
+    n_interior : ndarray of int, shape (B,)
+        Coordinates with ``|z_i| <= margin`` in the final state.
+    lyapunov : ndarray, shape (B,)
+        The largest Lyapunov exponent (per layer) of not-converged MLP inputs, NaN otherwise.
+    labels : ndarray of int, shape (B,), or None
+    class_counts : ndarray of int, shape (M, C), or None
+        Inputs per (point, class).
+    status_counts : ndarray of int, shape (4, C), or None
+        Inputs per (status, class), statuses in the order of :data:`STATUSES`.
+    endpoint_accuracy : float or None
+        Fraction of inputs whose class is the majority class of their end point (see
+        `endpoint_fit`). Inputs without an assigned point, and points the fitting inputs never
+        reached, predict the fitting inputs' most frequent class.
+    endpoint_fit : {"train", "same inputs"} or None
+        Where the majority labels come from: the census of `train_x0` ("train") or these
+        inputs themselves ("same inputs", an in-sample score).
+    endpoint_prediction : ndarray of int, shape (B,), or None
+        The class predicted from the end point alone.
+    """
+
+    kind: str
+    depth: int
+    max_depth: int | None
+    margin: float
+    distance_tol: float
+    residual_tol: float
+    zero_tol: float
+    points: np.ndarray
+    patterns: np.ndarray
+    eigenvalues: np.ndarray
+    multipliers: np.ndarray
+    stability: np.ndarray
+    map_stability: np.ndarray
+    unstable_dim: np.ndarray
+    map_unstable_dim: np.ndarray
+    leading_eigenvalue: np.ndarray
+    map_radius: np.ndarray
+    in_box: np.ndarray
+    residual: np.ndarray
+    assignment: np.ndarray
+    status: np.ndarray
+    distance: np.ndarray
+    layers: np.ndarray
+    layers_to_leave: np.ndarray
+    period: np.ndarray
+    n_interior: np.ndarray
+    lyapunov: np.ndarray
+    labels: np.ndarray | None = None
+    class_counts: np.ndarray | None = None
+    status_counts: np.ndarray | None = None
+    endpoint_accuracy: float | None = None
+    endpoint_fit: str | None = None
+    endpoint_prediction: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        """B, the number of inputs."""
+        return int(np.size(self.status))
+
+    def counts(self) -> dict:
+        """Inputs per status, ``{status: count}`` in the order of :data:`STATUSES`."""
+        st = np.atleast_1d(self.status)
+        return {s: int(np.count_nonzero(st == s)) for s in STATUSES}
+
+    def fraction_settled(self, layers) -> np.ndarray:
+        """Fraction of inputs at an attractor or on a cycle by each of `layers` (shape (L,))."""
+        lay = np.asarray(layers, dtype=np.int64).reshape(-1)
+        st = np.atleast_1d(self.status)
+        t = np.where((st == ATTRACTOR) | (st == CYCLE), np.atleast_1d(self.layers),
+                     np.iinfo(np.int64).max)
+        return (t[None, :] <= lay[:, None]).mean(axis=1)
+
+    def table(self) -> str:
+        """Plain-text table: one row per reached point with its inputs per status."""
+        st = np.atleast_1d(self.status)
+        asg = np.atleast_1d(self.assignment)
+        rows = [("point", "flow", "map", "index", "leading eig", "inputs", "attractor",
+                 "saddle")]
+        for m in range(len(self)):
+            sel = asg == m
+            rows.append((str(m), str(self.stability[m]), str(self.map_stability[m]),
+                         str(int(self.unstable_dim[m])), f"{self.leading_eigenvalue[m]:.4g}",
+                         str(int(sel.sum())), str(int((sel & (st == ATTRACTOR)).sum())),
+                         str(int((sel & (st == SADDLE_PASSAGE)).sum()))))
+        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+        lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
+        lines.append(", ".join(f"{k}: {v}" for k, v in self.counts().items()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        c = self.counts()
+        n = self.points.shape[1] if self.points.ndim == 2 else 0
+        acc = ("" if self.endpoint_accuracy is None
+               else f", endpoint_accuracy={self.endpoint_accuracy:.3f}")
+        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, width={n}, "
+                f"points={len(self)}, attractor={c[ATTRACTOR]}, saddle={c[SADDLE_PASSAGE]}, "
+                f"cycle={c[CYCLE]}, not_converged={c[NOT_CONVERGED]}{acc})")
+
+
+# ----------------------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------------------
+
+
+def _sigmoid(z):
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+def _check_net(net) -> Network:
+    if not isinstance(net, Network):
+        raise TypeError(f"`net` must be a dynsys.Network; got {_describe(net)}. Build one with "
+                        "dynsys.Network(W, b) or nets.to_network(model).")
+    return net
+
+
+def _progress_bar(progress, total):
+    if progress is True:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:  # a bar is a convenience, never a requirement
+            return None
+        return tqdm(total=total, unit="input", desc="census")
+    return None
+
+
+class _Progress:
+    """Reports inputs done to a callable ``progress(done, total)`` or a tqdm bar."""
+
+    def __init__(self, progress, total):
+        self.fn = progress if callable(progress) else None
+        self.bar = _progress_bar(progress, total)
+        self.total = total
+        self.done = 0
+
+    def add(self, n):
+        self.done += int(n)
+        if self.fn is not None:
+            self.fn(self.done, self.total)
+        if self.bar is not None:
+            self.bar.update(int(n))
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _initial_logits(net: Network, x: np.ndarray):
+    """z at the first layer of the repeated last layer, and that layer's number.
+
+    Shared weights: z(1) = W x(0) + b. Per-layer weights: layers 1..T-1 run with their own
+    weights, then z(T) = W(T) x(T-1) + b(T), from which W(T) repeats.
+    """
+    if net.shared:
+        return x @ net.W.T + net.b, 1
+    T = net.depth
+    for t in range(1, T):
+        Wt, bt = net.layer(t)
+        x = x + _sigmoid(x @ Wt.T + bt)
+    Wt, bt = net.layer(T)
+    return x @ Wt.T + bt, T
+
+
+def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every=8):
+    """Plain layers z += f(z) W^T (BLAS) on rows of Z, all at layer t0, in place.
+
+    A row stops when at most `kmax` of its coordinates are within the margin or at t_stop.
+    Returns the layer each row stopped at.
+    """
+    from ._kernels import census as K
+
+    B = Z.shape[0]
+    t_out = np.full(B, t0, dtype=np.int64)
+    for lo in range(0, B, batch_size):
+        rows = np.arange(lo, min(B, lo + batch_size))
+        Zc = Z[rows]
+        t = t0
+        alive = np.ones(rows.size, bool)
+        k = K.count_interior(Zc, margin)
+        alive &= k > kmax
+        buf = np.empty_like(Zc)
+        while alive.any() and t < t_stop:
+            if not alive.all():
+                done = ~alive
+                Z[rows[done]] = Zc[done]
+                t_out[rows[done]] = t
+                rows, Zc = rows[alive], Zc[alive]
+                buf = np.empty_like(Zc)
+                alive = np.ones(rows.size, bool)
+            n = min(check_every, t_stop - t)
+            for _ in range(n):
+                np.matmul(_sigmoid(Zc), WT, out=buf)
+                Zc += buf
+            t += n
+            alive = K.count_interior(Zc, margin) > kmax
+        Z[rows] = Zc
+        t_out[rows] = t
+    return t_out
+
+
+def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pmax,
+                batch_size, state, progress):
+    """Advance rows of Z from their layers toward t_stop; updates `state` arrays in place.
+
+    `state` holds ``t`` (B,), ``event`` (B,) and ``period`` (B,) for every row; rows with a
+    settled event are left alone.
+    """
+    from ._kernels import census as K
+
+    WT = np.ascontiguousarray(W.T)
+    Wc = np.ascontiguousarray(W)
+    todo = np.flatnonzero((state["event"] == K.EV_TARGET) | (state["event"] == K.EV_WIDE))
+    todo = todo[state["t"][todo] < t_stop]
+    while todo.size:
+        # dense phase for rows with many interior coordinates, grouped by their layer
+        for t0 in np.unique(state["t"][todo]):
+            rows = todo[state["t"][todo] == t0]
+            Zr = np.ascontiguousarray(Z[rows])
+            state["t"][rows] = _dense_until_sparse(Zr, int(t0), t_stop, WT, margin, kmax,
+                                                   batch_size)
+            Z[rows] = Zr
+        rows = todo[state["t"][todo] < t_stop]
+        if rows.size:
+            Zr = np.ascontiguousarray(Z[rows])
+            tr = np.ascontiguousarray(state["t"][rows])
+            ev = np.zeros(rows.size, np.int64)
+            per = np.zeros(rows.size, np.int64)
+            K.advance(Zr, tr, np.int64(t_stop), Wc, WT, float(margin), np.int64(kmax),
+                      float(distance_tol), float(zero_tol), float(_JUMP_TOL), np.int64(pmax),
+                      ev, per)
+            Z[rows] = Zr
+            state["t"][rows] = tr
+            state["event"][rows] = ev
+            state["period"][rows] = per
+        done = todo[(state["t"][todo] >= t_stop) | ((state["event"][todo] != K.EV_TARGET)
+                                                    & (state["event"][todo] != K.EV_WIDE))]
+        if progress is not None:
+            progress.add(done.size)
+        todo = np.setdiff1d(todo, done)
+        todo = todo[(state["event"][todo] == K.EV_WIDE) | (state["event"][todo] == K.EV_TARGET)]
+
+
+def _resnet_face_point(W, pattern, zero_tol):
+    """The fixed point of eq. 3 on the face `pattern` and its spectra, or None if singular."""
+    n = W.shape[0]
+    I = np.flatnonzero(pattern == 2)
+    B1 = pattern == 1
+    y = np.zeros(n)
+    y[B1] = 1.0
+    k = I.size
+    if k > _MAX_FACE_SOLVE:
+        return None
+    if k:
+        c = W[np.ix_(I, np.flatnonzero(B1))].sum(axis=1)
+        try:
+            y[I] = np.linalg.solve(W[np.ix_(I, I)], -c)
+        except np.linalg.LinAlgError:
+            return None
+        if not np.all(np.isfinite(y)):
+            return None
+    r = W @ y
+    yi = y[I]
+    residual = float(np.max(np.abs(yi * (1.0 - yi) * r[I]))) if k else 0.0
+    ev = np.where(pattern == 1, -r, r).astype(np.complex128)
+    with np.errstate(over="ignore"):
+        mu = np.exp(ev.real).astype(np.complex128)
+    if k:
+        lam = np.linalg.eigvals((yi * (1.0 - yi))[:, None] * W[np.ix_(I, I)])
+        ev[I] = lam
+        mu[I] = 1.0 + lam
+    return y, r, ev, mu, residual
+
+
+def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
+    """Newton on F(y) = f(W y + b) - y from y0; returns (y, residual, converged)."""
+    y = np.array(y0, dtype=np.float64)
+    n = y.size
+    eye = np.eye(n)
+    for _ in range(max_iter):
+        z = W @ y + b
+        s = _sigmoid(z)
+        F = s - y
+        res = float(np.max(np.abs(F)))
+        if res <= residual_tol * 1e-3:
+            break
+        J = (s * (1.0 - s))[:, None] * W - eye
+        try:
+            step = np.linalg.solve(J, -F)
+        except np.linalg.LinAlgError:
+            break
+        y = y + step
+        if not np.all(np.isfinite(y)):
+            return y, np.inf, False
+    z = W @ y + b
+    res = float(np.max(np.abs(_sigmoid(z) - y)))
+    return y, res, res <= residual_tol
+
+
+def _mlp_spectra(W, b, y):
+    z = W @ y + b
+    s = _sigmoid(z)
+    mu = np.linalg.eigvals((s * (1.0 - s))[:, None] * W).astype(np.complex128)
+    return z, mu, mu - 1.0
+
+
+def _resolve_tolerances(margin, distance_tol, residual_tol, zero_tol):
+    margin = check_positive_float(margin, "margin")
+    distance_tol = check_positive_float(distance_tol, "distance_tol")
+    residual_tol = check_positive_float(residual_tol, "residual_tol")
+    zero_tol = check_positive_float(zero_tol, "zero_tol", allow_zero=True)
+    return margin, distance_tol, residual_tol, zero_tol
+
+
+# ----------------------------------------------------------------------------------------
+# the census of the ResNet
+# ----------------------------------------------------------------------------------------
+
+
+def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
+    """Per-input status and per-point table from final logits Z (B, N)."""
+    from ._kernels import census as K
+
+    B, n = Z.shape
+    pats = K.faces(np.ascontiguousarray(Z), float(margin))
+    uniq, inv = np.unique(pats, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
+    assignment = np.full(B, -1, np.int64)
+    distance = np.full(B, np.nan)
+    to_leave = np.full(B, -1, np.int64)
+    period = np.zeros(B, np.int64)
+    cyc = state["event"] == K.EV_CYCLE
+    status[cyc] = CYCLE
+    period[cyc] = state["period"][cyc]
+    point_rows = []  # (pattern row index, y, ev, mu, residual)
+    for u in range(uniq.shape[0]):
+        members = np.flatnonzero((inv == u) & ~cyc)
+        if members.size == 0:
+            continue
+        pat = uniq[u]
+        fp = _resnet_face_point(W, pat, zero_tol)
+        if fp is None:
+            continue
+        y, r, ev, mu, residual = fp
+        in_box = bool(np.all((y >= 0.0) & (y <= 1.0)))
+        if residual > residual_tol or not in_box:
+            continue
+        Yu = _sigmoid(Z[members])
+        d = np.max(np.abs(Yu - y), axis=1)
+        near = d <= distance_tol
+        if not near.any():
+            continue
+        m = len(point_rows)
+        point_rows.append((pat, y, ev, mu, residual))
+        mem = members[near]
+        assignment[mem] = m
+        distance[mem] = d[near]
+        map_label = classify_multipliers(mu, zero_tol)
+        map_udim = int(np.sum(np.abs(mu) > 1.0 + zero_tol))
+        if map_label == STABLE:
+            # every saturated rate at the current state must point into its face too
+            R = Yu[near] @ W.T
+            sat = pat != 2
+            off = np.where(pat == 0, R, -R)[:, sat]
+            ok = np.all(off < 0.0, axis=1)
+            status[mem[ok]] = ATTRACTOR
+        elif map_udim >= 1:
+            status[mem] = SADDLE_PASSAGE
+            sat = pat != 2
+            toward = np.where(pat == 0, r, -r)
+            leaving = sat & (toward > zero_tol)
+            if leaving.any():
+                dist = np.abs(Z[np.ix_(mem, np.flatnonzero(leaving))]) - margin
+                L = np.ceil(np.maximum(dist, 0.0) / toward[leaving])
+                to_leave[mem] = np.minimum(L.min(axis=1), np.iinfo(np.int64).max // 2).astype(
+                    np.int64)
+    n_int = np.sum(pats == 2, axis=1).astype(np.int64)
+    return point_rows, assignment, status, distance, to_leave, period, n_int
+
+
+def _points_table(point_rows, n, zero_tol, W=None):
+    M = len(point_rows)
+    if M == 0:
+        pts = np.zeros((0, n))
+        pats = np.zeros((0, n), np.int8)
+        ev = np.zeros((0, n), np.complex128)
+        mu = np.zeros((0, n), np.complex128)
+        res = np.zeros(0)
+    else:
+        pats = np.stack([r[0] for r in point_rows]).astype(np.int8)
+        pts = np.stack([r[1] for r in point_rows])
+        ev = np.stack([r[2] for r in point_rows])
+        mu = np.stack([r[3] for r in point_rows])
+        res = np.array([r[4] for r in point_rows], dtype=np.float64)
+    stability = np.asarray(classify_spectrum(ev, zero_tol), dtype=_LABEL_DTYPE).reshape(M)
+    map_stability = np.asarray(classify_multipliers(mu, zero_tol), dtype=_LABEL_DTYPE).reshape(M)
+    udim = np.asarray(unstable_dimension(ev, zero_tol), np.int64).reshape(M)
+    map_udim = np.sum(np.abs(mu) > 1.0 + zero_tol, axis=1).astype(np.int64).reshape(M)
+    lead = ev.real.max(axis=1) if M else np.zeros(0)
+    radius = np.abs(mu).max(axis=1) if M else np.zeros(0)
+    in_box = np.all((pts >= 0.0) & (pts <= 1.0), axis=1) if M else np.zeros(0, bool)
+    return dict(points=pts, patterns=pats, eigenvalues=ev, multipliers=mu,
+                stability=stability, map_stability=map_stability, unstable_dim=udim,
+                map_unstable_dim=map_udim, leading_eigenvalue=lead, map_radius=radius,
+                in_box=in_box, residual=res)
+
+
+def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol, zero_tol,
+                   max_period, max_interior, batch_size, progress):
+    from ._kernels import census as K
+
+    Z, t1 = _initial_logits(net, x)
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    W = np.ascontiguousarray(net.last_layer().W)
+    n = W.shape[0]
+    B = Z.shape[0]
+    kmax = (n if n <= 128 else max(64, n // 8)) if max_interior is None else max_interior
+    state = {"t": np.full(B, t1, np.int64), "event": np.zeros(B, np.int64),
+             "period": np.zeros(B, np.int64)}
+    prog = _Progress(progress, B) if progress else None
+    try:
+        _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
+                    batch_size, state, prog)
+        if max_depth is not None and max_depth > depth:
+            # inputs that are only passing a saddle or still moving go on
+            rows, assignment, status, *_ = _classify_resnet(
+                W, Z, state, margin, distance_tol, residual_tol, zero_tol)
+            go = np.flatnonzero(status != ATTRACTOR)
+            go = go[state["event"][go] != K.EV_CYCLE]
+            state["event"][go] = K.EV_TARGET
+            if prog is not None:
+                prog.total += go.size
+            _run_resnet(Z, t1, max_depth, W, margin, kmax, distance_tol, zero_tol, max_period,
+                        batch_size, state, prog)
+    finally:
+        if prog is not None:
+            prog.close()
+    rows, assignment, status, distance, to_leave, period, n_int = _classify_resnet(
+        W, Z, state, margin, distance_tol, residual_tol, zero_tol)
+    table = _points_table(rows, n, zero_tol)
+    per_input = dict(assignment=assignment, status=status, distance=distance,
+                     layers=state["t"].copy(), layers_to_leave=to_leave, period=period,
+                     n_interior=n_int, lyapunov=np.full(B, np.nan))
+    return table, per_input
+
+
+# ----------------------------------------------------------------------------------------
+# the census of the MLP
+# ----------------------------------------------------------------------------------------
+
+
+def _mlp_initial(net, x):
+    """y at the first layer of the repeated last layer, and that layer's number."""
+    y = x
+    T = 1 if net.shared else net.depth
+    for t in range(1, T):
+        Wt, bt = net.layer(t)
+        y = _sigmoid(y @ Wt.T + bt)
+    Wt, bt = net.layer(T)
+    return _sigmoid(y @ Wt.T + bt), T
+
+
+def _find_periods(H, tol, pmax):
+    """Smallest period p in 1..pmax of each trajectory in H (L, B, N) (0 if none).
+
+    Period p is accepted when the last p states repeat the p before them within `tol`; for
+    p >= 2 also within 1e-3 of the amplitude (the largest change between consecutive states),
+    so that a slow oscillating approach to a fixed point is not taken for a cycle.
+    """
+    L, B, _ = H.shape
+    out = np.zeros(B, np.int64)
+    undecided = np.ones(B, bool)
+    last = H[-1]
+    amp = np.max(np.abs(np.diff(H, axis=0)), axis=(0, 2))
+    for p in range(1, min(pmax, (L - 1) // 2) + 1):
+        ptol = tol if p == 1 else np.minimum(tol, 1e-3 * amp)
+        cand = undecided & (np.max(np.abs(last - H[-1 - p]), axis=1) <= ptol)
+        if not cand.any():
+            continue
+        idx = np.flatnonzero(cand)
+        seg = H[L - p:, idx]
+        prev = H[L - 2 * p:L - p, idx]
+        ok = np.max(np.abs(seg - prev), axis=(0, 2)) <= (ptol if p == 1 else ptol[idx])
+        out[idx[ok]] = p
+        undecided[idx[ok]] = False
+    return out
+
+
+def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0):
+    """Largest Lyapunov exponent of y -> f(W y + b) from the rows of Y (B, N)."""
+    rng = np.random.default_rng(seed)
+    V = rng.standard_normal(Y.shape)
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    acc = np.zeros(Y.shape[0])
+    WT = W.T
+    for step in range(n_layers):
+        s = _sigmoid(Y @ WT + b)
+        V = (V @ WT) * (s * (1.0 - s))
+        nv = np.linalg.norm(V, axis=1)
+        nv = np.where(nv > 0, nv, 1e-300)
+        if step >= discard:
+            acc += np.log(nv)
+        V /= nv[:, None]
+        Y = s
+    return acc / (n_layers - discard)
+
+
+def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, zero_tol,
+                max_period, batch_size, progress):
+    last = net.last_layer()
+    W, b = np.ascontiguousarray(last.W), np.ascontiguousarray(last.b)
+    n = W.shape[0]
+    Y, t1 = _mlp_initial(net, x)
+    B = Y.shape[0]
+    stop = depth if max_depth is None else max(depth, max_depth)
+    window = 2 * max_period + 1
+    # history windows of `window` states: keep one window below about 256 MB
+    chunk = int(max(1, min(batch_size, 256e6 // (window * n * 8))))
+    t_end = np.full(B, t1, np.int64)
+    period = np.zeros(B, np.int64)
+    check_every = 512
+    WT = W.T
+    prog = _Progress(progress, B) if progress else None
+    for lo in range(0, B, chunk):
+        rows = np.arange(lo, min(B, lo + chunk))
+        Yc = Y[rows].copy()
+        t = t1
+        alive = np.ones(rows.size, bool)
+        while alive.any():
+            # run plainly to the start of the next window, then record the window
+            nxt = min(stop, t + check_every)
+            if t >= depth and max_depth is None:
+                nxt = t
+            w0 = max(t, nxt - window + 1)
+            for _ in range(w0 - t):
+                Yc[alive] = _sigmoid(Yc[alive] @ WT + b)
+            t = w0
+            idx = np.flatnonzero(alive)
+            H = np.empty((nxt - t + 1, idx.size, n))
+            H[0] = Yc[idx]
+            for j in range(1, nxt - t + 1):
+                H[j] = _sigmoid(H[j - 1] @ WT + b)
+            t = nxt
+            Yc[idx] = H[-1]
+            p = _find_periods(H, distance_tol, max_period) if H.shape[0] >= 3 else \
+                np.zeros(idx.size, np.int64)
+            settled = p > 0
+            if settled.any():
+                # a fixed point only settles when it is map-stable (a saddle is passed)
+                fix = np.flatnonzero(settled & (p == 1))
+                for j in fix:
+                    _, mu, _ = _mlp_spectra(W, b, H[-1, j])
+                    if classify_multipliers(mu, zero_tol) != STABLE:
+                        settled[j] = False
+            period[rows[idx[settled]]] = p[settled]
+            t_end[rows[idx[settled]]] = t
+            alive[idx[settled]] = False
+            if t >= stop or (t >= depth and max_depth is None):
+                period[rows[idx[~settled]]] = p[~settled]
+                t_end[rows[idx[~settled]]] = t
+                break
+        Y[rows] = Yc
+        if prog is not None:
+            prog.add(rows.size)
+    if prog is not None:
+        prog.close()
+    status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
+    cyc = period >= 2
+    status[cyc] = CYCLE
+    # fixed points: Newton from one representative per rounded end state, then dedupe
+    fixed = np.flatnonzero(period == 1)
+    assignment = np.full(B, -1, np.int64)
+    distance = np.full(B, np.nan)
+    point_rows = []
+    if fixed.size:
+        keys = np.round(Y[fixed], 6)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = inv.reshape(-1)
+        refined = []
+        for g, j in enumerate(first):
+            yr, res, ok = _mlp_fixed_point(W, b, Y[fixed[j]], residual_tol)
+            refined.append((yr, res, ok))
+        for g, (yr, res, ok) in enumerate(refined):
+            members = fixed[inv == g]
+            if not ok:
+                continue
+            d = np.max(np.abs(Y[members] - yr), axis=1)
+            near = d <= distance_tol
+            if not near.any():
+                continue
+            # the same point from two rounding groups: reuse its row
+            m = next((i for i, r in enumerate(point_rows)
+                      if np.max(np.abs(r[1] - yr)) <= distance_tol), None)
+            if m is None:
+                z, mu, ev = _mlp_spectra(W, b, yr)
+                pat = np.where(z < -margin, 0, np.where(z > margin, 1, 2)).astype(np.int8)
+                m = len(point_rows)
+                point_rows.append((pat, yr, ev, mu, res))
+            mem = members[near]
+            assignment[mem] = m
+            distance[mem] = d[near]
+            mu = point_rows[m][3]
+            label = classify_multipliers(mu, zero_tol)
+            if label == STABLE:
+                status[mem] = ATTRACTOR
+            elif np.any(np.abs(mu) > 1.0 + zero_tol):
+                status[mem] = SADDLE_PASSAGE
+    lyap = np.full(B, np.nan)
+    nc = np.flatnonzero(status == NOT_CONVERGED)
+    if nc.size:
+        lyap[nc] = _mlp_lyapunov(W, b, Y[nc])
+    table = _points_table(point_rows, n, zero_tol)
+    Zf = Y @ WT + b
+    n_int = np.sum(np.abs(Zf) <= margin, axis=1).astype(np.int64)
+    per_input = dict(assignment=assignment, status=status, distance=distance, layers=t_end,
+                     layers_to_leave=np.full(B, -1, np.int64), period=np.where(cyc, period, 0),
+                     n_interior=n_int, lyapunov=lyap)
+    return table, per_input
+
+
+# ----------------------------------------------------------------------------------------
+# labels
+# ----------------------------------------------------------------------------------------
+
+
+def _point_keys(table, assignment):
+    """A hashable key per input: its point's pattern and rounded coordinates (None if -1)."""
+    keys = []
+    cache = {}
+    for a in np.atleast_1d(assignment):
+        a = int(a)
+        if a < 0:
+            keys.append(None)
+            continue
+        if a not in cache:
+            cache[a] = (table["patterns"][a].tobytes(),
+                        np.round(table["points"][a], 6).tobytes())
+        keys.append(cache[a])
+    return keys
+
+
+def _majority(keys, labels, n_classes):
+    votes = {}
+    for k, lab in zip(keys, labels):
+        if k is None:
+            continue
+        votes.setdefault(k, np.zeros(n_classes, np.int64))[lab] += 1
+    return {k: int(np.argmax(v)) for k, v in votes.items()}
+
+
+def _as_labels(labels, B, name):
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != B:
+        raise ValueError(f"`{name}` must have shape ({B},), one class per input; got shape "
+                         f"{lab.shape}.")
+    if lab.size and (not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0):
+        raise ValueError(f"`{name}` must hold non-negative integer classes; got dtype "
+                         f"{lab.dtype}" + (f" and minimum {lab.min()}." if lab.size else "."))
+    return lab.astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------
+# public API
+# ----------------------------------------------------------------------------------------
+
+
+def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
+                     margin: float = 25.0, distance_tol: float = 1e-6,
+                     residual_tol: float = 1e-9, zero_tol: float | None = None,
+                     max_period: int = 64, max_interior=None, batch_size: int = 2048,
+                     train_x0=None, train_labels=None, progress=False) -> AttractorCensus:
+    """Census of the end states: which fixed point, saddle or cycle each input converges to.
+
+    Shared-weight ResNet (eq. 1-2 of Lagzi 2018) in logit coordinates,
+    ``z(t+1) = z(t) + W f(z(t))`` with ``z(1) = W x(0) + b``. At the end of a run a coordinate
+    with ``z_i < -margin`` is at 0, one with ``z_i > margin`` at 1, the others are interior.
+    The fixed point of eq. 3 on that face solves ``W[I,I] y_I = -W[I,B1] 1`` exactly; it is
+    verified by its residual and shared by every input on the face. A saturated coordinate
+    whose rate ``(W y)_i`` points off its face (positive at 0, negative at 1) will leave it:
+    the input passes a saddle, and ``(|z_i| - margin) / |(W y)_i|`` further layers bring it to
+    the margin. Inputs that settle (attractor or cycle) drop out of the run.
+
+    Parameters
+    ----------
+    net : dynsys.Network
+        Shared weights; a per-layer network runs its trained layers and then repeats its last
+        layer, so the census is that of ``net.last_layer()`` from the state the trained
+        layers reach. ``kind="mlp"``: the map ``y -> f(W y + b)`` (last layer repeated).
+    x0 : array_like, shape (D,) or (B, D)
+        Inputs; x(0) = ``net.embed(x0)``. A 1-D input drops the B axis of per-input fields.
+    depth : int
+        The layer at which unsettled inputs are classified (>= the trained depth T of a
+        per-layer network).
+    labels : array_like of int, shape (B,), optional
+        Classes, for `class_counts`, `status_counts` and `endpoint_accuracy`.
+    max_depth : int, optional
+        Follow inputs that have not settled at `depth` (saddle passages, slow transients) up
+        to this layer. The long-horizon engine makes ``max_depth=10**6`` affordable.
+    margin : float
+        Logit beyond which a coordinate counts as saturated (|y_i - 0 or 1| < exp(-margin)).
+    distance_tol : float
+        An input is at a point when ``max_i |y_i - point_i| <= distance_tol``; also the
+        tolerance of the cycle test.
+    residual_tol : float
+        A face point (MLP: a Newton point) is accepted when its residual is below this.
+    zero_tol : float, optional
+        Eigenvalue real parts (flow) and ``|mu| - 1`` (map) within this count as zero; saturated
+        rates within it neither stay nor leave. Default ``1e-9 * max|W|``, as in
+        :func:`dynsys.fixed_points`.
+    max_period : int
+        Longest cycle period looked for.
+    max_interior : int, optional
+        ResNet: with at most this many interior coordinates an input runs in the long-horizon
+        engine, with more in dense matrix products (default: N up to N = 128, i.e. always the
+        engine, and max(64, N // 8) above).
+    batch_size : int
+        Inputs per dense matrix product (memory: about ``3 * batch_size * N * 8`` bytes).
+    train_x0, train_labels : array_like, optional
+        Training inputs and classes: the majority class per end point is fitted on their census
+        and scored on `x0` / `labels`. Without them it is fitted and scored on `x0` itself.
+    progress : bool or callable
+        ``True`` shows a tqdm bar when tqdm is installed; a callable receives
+        ``(inputs_done, total)``.
+
+    Returns
+    -------
+    AttractorCensus
+
+    Raises
+    ------
+    TypeError
+        `net` is not a :class:`dynsys.Network`, or a tolerance is not a number.
+    ValueError
+        Shapes that do not fit, non-finite inputs, `depth` below the trained depth, labels of
+        the wrong shape.
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> W = np.array([[2.0, -3.0], [-3.0, 2.0]])       # winner-take-all
+    >>> census = dynsys.attractor_census(dynsys.Network(W), [[1.0, 0.0], [0.0, 1.0]], 200)
+    >>> census.status.tolist(), census.points.tolist()
+    (['attractor', 'attractor'], [[0.0, 1.0], [1.0, 0.0]])
+    """
+    net = _check_net(net)
+    x = net.embed(x0)
+    one = np.ndim(x0) == 1 or (np.ndim(x) == 1)
+    x = np.atleast_2d(x)
+    B = x.shape[0]
+    T_trained = 1 if net.shared else net.depth
+    depth = check_int(depth, "depth", minimum=T_trained)
+    if max_depth is not None:
+        max_depth = check_int(max_depth, "max_depth", minimum=depth)
+    if zero_tol is None:
+        scale = float(np.max(np.abs(net.last_layer().W)))
+        zero_tol = 1e-9 * (scale if scale > 0.0 else 1.0)
+    margin, distance_tol, residual_tol, zero_tol = _resolve_tolerances(
+        margin, distance_tol, residual_tol, zero_tol)
+    max_period = check_int(max_period, "max_period", minimum=1, maximum=4096)
+    if max_interior is not None:
+        max_interior = check_int(max_interior, "max_interior", minimum=0)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if labels is not None:
+        labels = _as_labels(labels, B, "labels")
+    if (train_x0 is None) != (train_labels is None):
+        raise ValueError("`train_x0` and `train_labels` go together; got only "
+                         f"`{'train_x0' if train_labels is None else 'train_labels'}`.")
+    if train_x0 is not None and labels is None:
+        raise ValueError("`train_x0` fits the end-point classifier scored on `labels`; pass "
+                         "`labels` too.")
+    args = (depth, max_depth, margin, distance_tol, residual_tol, zero_tol, max_period)
+    if net.kind == "mlp":
+        table, per = _census_mlp(net, x, *args, batch_size, progress)
+    else:
+        table, per = _census_resnet(net, x, *args, max_interior, batch_size, progress)
+    extra = {}
+    if labels is not None:
+        C = int(labels.max()) + 1 if labels.size else 0
+        if net.n_classes is not None:
+            C = max(C, net.n_classes)
+        M = table["points"].shape[0]
+        cc = np.zeros((M, C), np.int64)
+        asg = per["assignment"]
+        ok = asg >= 0
+        np.add.at(cc, (asg[ok], labels[ok]), 1)
+        sc = np.zeros((len(STATUSES), C), np.int64)
+        for s_i, s in enumerate(STATUSES):
+            np.add.at(sc[s_i], labels[per["status"] == s], 1)
+        keys = _point_keys(table, asg)
+        if train_x0 is not None:
+            tx = np.atleast_2d(net.embed(train_x0))
+            tl = _as_labels(train_labels, tx.shape[0], "train_labels")
+            C = max(C, int(tl.max()) + 1 if tl.size else 0)
+            if net.kind == "mlp":
+                t_table, t_per = _census_mlp(net, tx, *args, batch_size, False)
+            else:
+                t_table, t_per = _census_resnet(net, tx, *args, max_interior, batch_size,
+                                                False)
+            fit_keys, fit_labels, fit = _point_keys(t_table, t_per["assignment"]), tl, "train"
+        else:
+            fit_keys, fit_labels, fit = keys, labels, "same inputs"
+        vote = _majority(fit_keys, fit_labels, C)
+        fallback = int(np.argmax(np.bincount(fit_labels, minlength=C))) if fit_labels.size else 0
+        pred = np.array([vote.get(k, fallback) if k is not None else fallback for k in keys],
+                        dtype=np.int64)
+        extra = dict(labels=labels, class_counts=cc, status_counts=sc,
+                     endpoint_accuracy=float(np.mean(pred == labels)) if B else float("nan"),
+                     endpoint_fit=fit, endpoint_prediction=pred)
+    if one:
+        per = {k: v[0] for k, v in per.items()}
+        if extra:
+            extra["labels"] = extra["labels"][0]
+            extra["endpoint_prediction"] = extra["endpoint_prediction"][0]
+    fields = {k: readonly(np.asarray(v)) for k, v in {**table, **per}.items()}
+    for k in ("labels", "class_counts", "status_counts", "endpoint_prediction"):
+        if k in extra:
+            extra[k] = readonly(np.asarray(extra[k]))
+    return AttractorCensus(kind=net.kind, depth=depth, max_depth=max_depth, margin=margin,
+                           distance_tol=distance_tol, residual_tol=residual_tol,
+                           zero_tol=zero_tol, **fields, **extra)

@@ -1,0 +1,489 @@
+"""Numba kernel of the attractor census: the ResNet layer map near faces of the cube.
+
+Private, arrays and scalars only, no validation: :func:`dynsys.attractor_census` validates and
+drives it. The state of one input is its logit vector z (shared weights, logit coordinates):
+
+    z(t+1) = z(t) + W y(t),    y(t) = f(z(t)),  f logistic.
+
+A coordinate with ``|z_i| > margin`` is *saturated* (on the 0-face below ``-margin``, on the
+1-face above ``margin``); the others are *interior* (k of them). On a fixed face the engine
+replaces each saturated ``y_i`` by its limit 0 or 1, an error below ``exp(-margin)`` per
+coordinate, and the map becomes
+
+    z_I(t+1) = z_I(t) + c_I + W[I,I] f(z_I(t)),     z_S(t+1) = z_S(t) + c_S + W[S,I] f(z_I(t)),
+
+with ``c = W[:, B1] 1`` (B1 the coordinates at 1). So only the k interior coordinates are
+iterated (O(k^2) per layer); the saturated ones are advanced once per block by
+``L c_S + W[S,I] sum_t y_I(t)`` (O(N k)). A block is as long as no saturated coordinate can
+reach the margin: with the speed bound ``v_i = c_i + sum_{j in I} max(W_ij, 0)`` toward the
+margin of a coordinate at 0 (mirror image at 1) none can within ``floor((|z_i| - margin) / v_i)``
+layers. When the interior has converged to the fixed point of its face the rates are constant
+and the saturated coordinates jump straight to the layer at which the first leaving one reaches
+the margin.
+
+Events returned per input: ``EV_TARGET`` (reached the requested layer unsettled),
+``EV_ATTRACTOR`` (within `distance_tol` of a map-stable face point, every saturated rate
+pointing into its face), ``EV_CYCLE`` (a periodic orbit of the interior whose mean saturated
+rates point into their faces) and ``EV_WIDE`` (more than `kmax` interior coordinates: the
+driver continues with dense matrix products).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "EV_TARGET", "EV_ATTRACTOR", "EV_CYCLE", "EV_WIDE", "advance", "faces", "count_interior",
+]
+
+EV_TARGET = 0
+EV_ATTRACTOR = 1
+EV_CYCLE = 2
+EV_WIDE = 3
+
+_BIG = np.int64(1) << np.int64(62)
+#: Longest block of interior-only layers: bounds the rounding error of the summed y_I.
+_MAX_BLOCK = 65536
+#: Interior convergence is tested every this many layers once the interior moves slowly.
+_CHECK_EVERY = 16
+#: ... where "slowly" means max |z_I(t+1) - z_I(t)| below this.
+_SLOW = 1e-2
+#: Every this many face updates the column sum c is recomputed (no drift of the incremental sums).
+_REFRESH_C = 64
+
+
+@njit(cache=True, inline="always")
+def _sig(z):
+    if z >= 0.0:
+        return 1.0 / (1.0 + np.exp(-z))
+    e = np.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, inline="always")
+def _code(z, margin):
+    if z < -margin:
+        return 0
+    if z > margin:
+        return 1
+    return 2
+
+
+@njit(cache=True)
+def _solve(A, rhs, out):
+    """Gaussian elimination with partial pivoting; A and rhs are overwritten. False if singular."""
+    k = A.shape[0]
+    for col in range(k):
+        p = col
+        best = abs(A[col, col])
+        for r in range(col + 1, k):
+            if abs(A[r, col]) > best:
+                best = abs(A[r, col])
+                p = r
+        if not best > 1e-300:
+            return False
+        if p != col:
+            for cc in range(k):
+                tmp = A[col, cc]
+                A[col, cc] = A[p, cc]
+                A[p, cc] = tmp
+            tmp = rhs[col]
+            rhs[col] = rhs[p]
+            rhs[p] = tmp
+        piv = A[col, col]
+        for r in range(col + 1, k):
+            f = A[r, col] / piv
+            if f != 0.0:
+                for cc in range(col, k):
+                    A[r, cc] -= f * A[col, cc]
+                rhs[r] -= f * rhs[col]
+    for r in range(k - 1, -1, -1):
+        s = rhs[r]
+        for cc in range(r + 1, k):
+            s -= A[r, cc] * out[cc]
+        out[r] = s / A[r, r]
+    return True
+
+
+@njit(cache=True)
+def _face_point(WII, cI, ystar, scratch):
+    """Solve W[I,I] y_I = -c_I into `ystar`; True when solvable, finite and inside (0, 1)^k."""
+    k = WII.shape[0]
+    rhs = np.empty(k)
+    for a in range(k):
+        rhs[a] = -cI[a]
+        for b in range(k):
+            scratch[a, b] = WII[a, b]
+    if not _solve(scratch[:k, :k], rhs, ystar):
+        return False
+    for a in range(k):
+        v = ystar[a]
+        if not (v > 0.0 and v < 1.0):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _interior_spectral_radius(WII, ystar):
+    """Largest |mu| of I + diag(y(1-y)) W[I,I], the interior multipliers of the layer map."""
+    k = WII.shape[0]
+    M = np.empty((k, k), dtype=np.complex128)
+    for a in range(k):
+        d = ystar[a] * (1.0 - ystar[a])
+        for b in range(k):
+            M[a, b] = d * WII[a, b]
+        M[a, a] += 1.0
+    ev = np.linalg.eigvals(M)
+    rho = 0.0
+    for a in range(k):
+        m = abs(ev[a])
+        if m > rho:
+            rho = m
+    return rho
+
+
+@njit(cache=True)
+def _recompute_c(WT, sgn, c):
+    n = c.size
+    for i in range(n):
+        c[i] = 0.0
+    for j in range(n):
+        if sgn[j] == 1:
+            for i in range(n):
+                c[i] += WT[j, i]
+
+
+@njit(cache=True)
+def _update_faces(z, WT, sgn, c, margin, n_updates):
+    """Recode every coordinate from z; keep c = W[:, B1] 1 in step. Returns (changed, updates)."""
+    n = z.size
+    changed = False
+    for i in range(n):
+        new = _code(z[i], margin)
+        old = sgn[i]
+        if new != old:
+            changed = True
+            if old == 1:
+                for r in range(n):
+                    c[r] -= WT[i, r]
+            if new == 1:
+                for r in range(n):
+                    c[r] += WT[i, r]
+            sgn[i] = new
+            n_updates += 1
+    if n_updates >= _REFRESH_C:
+        _recompute_c(WT, sgn, c)
+        n_updates = 0
+    return changed, n_updates
+
+
+@njit(cache=True)
+def _layers_to_reach(dist, rate):
+    """Number of layers L at which a coordinate at distance `dist` beyond the margin, moving
+    toward it at `rate` > 0 per layer, first comes within the margin: ceil(dist / rate)."""
+    q = dist / rate
+    if q >= 1e18:
+        return _BIG
+    L = np.int64(np.ceil(q))
+    if L < 1:
+        L = 1
+    return L
+
+
+@njit(cache=True)
+def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax):
+    """Advance one input from layer t toward t_stop. Returns (event, t, period)."""
+    n = z.size
+    sgn = np.empty(n, dtype=np.int8)
+    for i in range(n):
+        sgn[i] = _code(z[i], margin)
+    c = np.zeros(n)
+    _recompute_c(WT, sgn, c)
+    n_updates = 0
+    idx = np.empty(n, dtype=np.int64)
+    kcap = min(kmax, n)
+    WII = np.empty((kcap, kcap))
+    scratch = np.empty((kcap, kcap))
+    cI = np.empty(kcap)
+    zI = np.empty(kcap)
+    yI = np.empty(kcap)
+    rI = np.empty(kcap)
+    Y = np.empty(kcap)
+    ystar = np.empty(kcap)
+    rstar = np.empty(n)
+    hist = np.empty((2 * pmax, kcap))
+    hlen = 0
+    hpos = 0
+    while t < t_stop:
+        k = 0
+        for i in range(n):
+            if sgn[i] == 2:
+                if k >= kcap:
+                    return EV_WIDE, t, 0
+                idx[k] = i
+                k += 1
+        if k == 0:
+            # a corner: the rates are the constants c
+            all_in = True
+            Lmin = _BIG
+            for i in range(n):
+                r = c[i] if sgn[i] == 0 else -c[i]  # toward the margin when positive
+                if r > zero_tol:
+                    all_in = False
+                    L = _layers_to_reach(abs(z[i]) - margin, r)
+                    if L < Lmin:
+                        Lmin = L
+                elif r >= -zero_tol:
+                    all_in = False
+            if all_in:
+                return EV_ATTRACTOR, t, 0
+            L = min(Lmin, t_stop - t)
+            for i in range(n):
+                z[i] += L * c[i]
+            t += L
+            _, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
+            hlen = 0
+            continue
+        for a in range(k):
+            ia = idx[a]
+            cI[a] = c[ia]
+            zI[a] = z[ia]
+            for b in range(k):
+                WII[a, b] = W[ia, idx[b]]
+        # safe horizon: no saturated coordinate can reach the margin within Lsafe layers
+        Lsafe = _BIG
+        for i in range(n):
+            if sgn[i] == 2:
+                continue
+            v = c[i]
+            if sgn[i] == 0:
+                for a in range(k):
+                    w = W[i, idx[a]]
+                    if w > 0.0:
+                        v += w
+            else:
+                for a in range(k):
+                    w = W[i, idx[a]]
+                    if w < 0.0:
+                        v += w
+                v = -v
+            if v > 0.0:
+                q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
+                Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
+                if Li < Lsafe:
+                    Lsafe = Li
+        L = min(Lsafe, t_stop - t, _MAX_BLOCK)
+        if L < 1:
+            # one exact layer of the face map: every rate from the current interior
+            for a in range(k):
+                yI[a] = _sig(zI[a])
+            for i in range(n):
+                s = c[i]
+                for a in range(k):
+                    s += W[i, idx[a]] * yI[a]
+                rstar[i] = s
+            for i in range(n):
+                z[i] += rstar[i]
+            t += 1
+            changed, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
+            if changed:
+                hlen = 0
+            continue
+        # a block of interior-only layers
+        for a in range(k):
+            Y[a] = 0.0
+        steps = 0
+        action = 0  # 0 block over, 1 attractor, 2 cycle, 3 jump
+        period = 0
+        while steps < L:
+            for a in range(k):
+                yI[a] = _sig(zI[a])
+                Y[a] += yI[a]
+            for a in range(k):
+                hist[hpos, a] = yI[a]
+            hpos = (hpos + 1) % (2 * pmax)
+            if hlen < 2 * pmax:
+                hlen += 1
+            rmax = 0.0
+            exit_face = False
+            for a in range(k):
+                s = cI[a]
+                for b in range(k):
+                    s += WII[a, b] * yI[b]
+                rI[a] = s
+                if abs(s) > rmax:
+                    rmax = abs(s)
+            for a in range(k):
+                zI[a] += rI[a]
+                if abs(zI[a]) > margin:
+                    exit_face = True
+            steps += 1
+            t += 1
+            if exit_face:
+                break
+            if rmax < _SLOW and steps % _CHECK_EVERY == 0:
+                if _face_point(WII[:k, :k], cI[:k], ystar, scratch):
+                    delta = 0.0
+                    for a in range(k):
+                        d = abs(_sig(zI[a]) - ystar[a])
+                        if d > delta:
+                            delta = d
+                    if delta <= distance_tol:
+                        rho = _interior_spectral_radius(WII[:k, :k], ystar[:k])
+                        interior_stable = rho < 1.0 - zero_tol
+                        into = True      # every saturated rate at the face point into its face
+                        now_into = True  # ... and at the current state
+                        leaving = False
+                        for i in range(n):
+                            if sgn[i] == 2:
+                                continue
+                            s = c[i]
+                            s2 = c[i]
+                            for a in range(k):
+                                w = W[i, idx[a]]
+                                s += w * ystar[a]
+                                s2 += w * _sig(zI[a])
+                            rstar[i] = s
+                            off = s if sgn[i] == 0 else -s
+                            off2 = s2 if sgn[i] == 0 else -s2
+                            if off >= -zero_tol:
+                                into = False
+                            if off > zero_tol:
+                                leaving = True
+                            if off2 >= 0.0:
+                                now_into = False
+                        if interior_stable and into and now_into:
+                            action = 1
+                            break
+                        if interior_stable and leaving and delta <= jump_tol:
+                            action = 3
+                            break
+            if hlen == 2 * pmax and steps % pmax == 0 and rmax > 0.0:
+                # a periodic orbit: the smallest p >= 2 for which the last p states repeat
+                # the p before them, while consecutive states differ (not a fixed point)
+                # amplitude: the largest change between consecutive states of the window
+                amp = 0.0
+                for s_ in range(2 * pmax - 1):
+                    i0 = (hpos - 1 - s_) % (2 * pmax)
+                    i1 = (hpos - 2 - s_) % (2 * pmax)
+                    for a in range(k):
+                        d = abs(hist[i0, a] - hist[i1, a])
+                        if d > amp:
+                            amp = d
+                # a slow oscillating approach to a fixed point (multiplier near -1) repeats
+                # itself only to a fraction of its amplitude; a cycle to rounding
+                ctol = min(distance_tol, 1e-3 * amp)
+                moving = amp > distance_tol
+                if moving:
+                        break
+                if moving:
+                    for p in range(2, pmax + 1):
+                        match = True
+                        for s_ in range(p):
+                            i0 = (hpos - 1 - s_) % (2 * pmax)
+                            i1 = (hpos - 1 - s_ - p) % (2 * pmax)
+                            for a in range(k):
+                                if abs(hist[i0, a] - hist[i1, a]) > ctol:
+                                    match = False
+                                    break
+                            if not match:
+                                break
+                        if match:
+                            into = True
+                            for i in range(n):
+                                if sgn[i] == 2:
+                                    continue
+                                s = c[i]
+                                for a in range(k):
+                                    m = 0.0
+                                    for s_ in range(p):
+                                        m += hist[(hpos - 1 - s_) % (2 * pmax), a]
+                                    s += W[i, idx[a]] * (m / p)
+                                off = s if sgn[i] == 0 else -s
+                                if off >= -zero_tol:
+                                    into = False
+                                    break
+                            if into:
+                                action = 2
+                                period = p
+                            break
+                    if action == 2:
+                        break
+        # materialise the saturated coordinates advanced over the block
+        for i in range(n):
+            if sgn[i] == 2:
+                continue
+            s = steps * c[i]
+            for a in range(k):
+                s += W[i, idx[a]] * Y[a]
+            z[i] += s
+        for a in range(k):
+            z[idx[a]] = zI[a]
+        if action == 1:
+            return EV_ATTRACTOR, t, 0
+        if action == 2:
+            return EV_CYCLE, t, period
+        if action == 3:
+            # on the face point the rates are constant: jump to the first leaving coordinate
+            for a in range(k):
+                z[idx[a]] = np.log(ystar[a]) - np.log1p(-ystar[a])
+            Lj = _BIG
+            for i in range(n):
+                if sgn[i] == 2:
+                    continue
+                r = rstar[i] if sgn[i] == 0 else -rstar[i]
+                if r > zero_tol:
+                    Li = _layers_to_reach(abs(z[i]) - margin, r)
+                    if Li < Lj:
+                        Lj = Li
+            Lj = min(Lj, t_stop - t)
+            for i in range(n):
+                if sgn[i] != 2:
+                    z[i] += Lj * rstar[i]
+            t += Lj
+        changed, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
+        if changed:
+            hlen = 0
+    return EV_TARGET, t, 0
+
+
+@njit(cache=True, parallel=True)
+def advance(Z, T, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
+            event, period):
+    """Advance every row of Z (B, N), at layers T (B,), toward t_stop; in place.
+
+    ``event`` and ``period`` (B,) receive each row's event code and cycle period.
+    """
+    B = Z.shape[0]
+    for b in prange(B):
+        ev, tb, p = _advance_one(Z[b], T[b], t_stop, W, WT, margin, kmax, distance_tol,
+                                 zero_tol, jump_tol, pmax)
+        event[b] = ev
+        T[b] = tb
+        period[b] = p
+
+
+@njit(cache=True, parallel=True)
+def count_interior(Z, margin):
+    """Number of coordinates with |z| <= margin in each row of Z (B, N)."""
+    B, n = Z.shape
+    out = np.empty(B, dtype=np.int64)
+    for b in prange(B):
+        k = 0
+        for i in range(n):
+            if abs(Z[b, i]) <= margin:
+                k += 1
+        out[b] = k
+    return out
+
+
+@njit(cache=True, parallel=True)
+def faces(Z, margin):
+    """Pattern codes (B, N) int8 of the rows of Z: 0 below -margin, 1 above margin, else 2."""
+    B, n = Z.shape
+    out = np.empty((B, n), dtype=np.int8)
+    for b in prange(B):
+        for i in range(n):
+            out[b, i] = _code(Z[b, i], margin)
+    return out

@@ -1,0 +1,489 @@
+"""Numba kernel: the pattern walk of eq. 3 over a chosen range of interior sets.
+
+Private: arrays and scalars in, arrays out, no validation (see :mod:`dynsys._incremental`).
+
+For an interior set ``I`` with invertible ``A = W[I,I]`` (boundary ``B``), a 0/1 assignment
+``a`` of the boundary gives
+
+* ``y_I = -A^{-1} W[I,B] a``: column ``t`` of ``Cm = -A^{-1} W[I,B]`` is what boundary
+  coordinate ``t`` at 1 adds to ``y_I``;
+* ``(W y)_B = S a`` with the Schur complement ``S = W[B,B] - W[B,I] A^{-1} W[I,B]``
+  (array ``G``).
+
+Walking the ``2^|B|`` assignments in Gray-code order changes one boundary coordinate per step,
+so ``y_I`` and ``(W y)_B`` change by one column of ``Cm`` and ``G``: O(N) work per pattern,
+no solve. The running sums are recomputed from scratch every ``refresh`` steps, which bounds
+the rounding they accumulate to that of ``refresh`` additions.
+
+The boundary eigenvalues of the Jacobian are ``(W y)_i`` (coordinate at 0) and ``-(W y)_i``
+(at 1); ``y_I`` decides the box. Only survivors of those cheap tests need the spectrum of the
+interior block ``diag(y_I (1 - y_I)) A`` (closed forms for 1x1 and 2x2, Hessenberg + shifted
+QR above; a Routh-Hurwitz count from principal minors where only the inertia is needed).
+
+Modes
+-----
+``MODE_STORE`` (0)
+    two phases as in :mod:`dynsys._kernels.enumeration` (count per chunk, then fill).
+``MODE_COUNT_FULL`` (1)
+    counts every point with its flow label, in and out of the box.
+``MODE_COUNT_BOX`` (2)
+    counts every point; classifies the in-box points only. Out-of-box points need no
+    ``(W y)_B`` and no spectrum, so their cost is the ``|I|`` additions of the walk.
+
+The chunks are the strided sets ``I = ch, ch + n_chunks, ...`` of the enumeration kernel,
+and points come out in the same order (chunk, then interior set, then Gray order), so a run
+split over chunk ranges and concatenated in chunk order equals the run over all chunks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .._stability import label_index
+from .enumeration import _lu_complete, _lu_forward, _lu_solve, _routh_unstable, small_eigvals
+
+__all__ = ["layout", "walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX"]
+
+MODE_STORE, MODE_COUNT_FULL, MODE_COUNT_BOX = 0, 1, 2
+FILTER_NONE, FILTER_IN_BOX, FILTER_STABLE, FILTER_STABLE_IN_BOX = 0, 1, 2, 3
+
+_label = njit(cache=True)(label_index)
+
+
+def layout(n):
+    """Column offsets of the per-chunk count table of :func:`walk` (name -> start column).
+
+    Flow and map types in the order of :data:`dynsys._stability.LABELS`; ``width`` is the
+    number of columns. ``out_box`` counts out-of-box points in every mode (classified or not).
+    """
+    lay = {"flow_in": 0, "flow_out": 4, "map_in": 8, "disagree": 12, "kept": 13,
+           "no_solution": 14, "continuum": 15, "qr_fallback": 16, "out_box": 17,
+           "udim_in": 18}
+    lay["udim_out"] = 18 + n + 1
+    lay["width"] = 18 + 2 * (n + 1)
+    return lay
+
+
+#: Largest interior block whose in-box inertia comes from the characteristic polynomial
+#: (2^k minor products); larger blocks use the QR eigen-solver (about k^3 operations).
+ROUTH_MAX_K = 10
+
+
+@njit(cache=True, error_model="numpy")
+def _map_unstable(coef, k, tol_eig, mc, r0, r1, r2):
+    """Roots of ``p(lambda) = sum_j coef[j] lambda^(k-j)`` with ``|1 + lambda| > 1``.
+
+    The Moebius map ``s = lambda / (2 + lambda)`` sends the disk ``|1 + lambda| < 1`` to the
+    half-plane Re s < 0, so the count is the Routh count of
+    ``(1 - s)^k p(2 s / (1 - s)) = sum_j coef[j] (2 s)^(k-j) (1 - s)^j``. Returns -1 when
+    inconclusive (a root near the unit circle of mu, or mu = -1 at infinity).
+    """
+    for m in range(k + 1):
+        mc[m] = 0.0
+    p2 = 1.0
+    for j in range(k, -1, -1):
+        # coefficient of s^(k-j+i) is coef[j] 2^(k-j) C(j, i) (-1)^i: index j - i
+        binom = 1.0
+        base = coef[j] * p2
+        for i in range(j + 1):
+            mc[j - i] += base * binom if (i & 1) == 0 else -base * binom
+            binom = binom * (j - i) / (i + 1)
+        p2 *= 2.0
+    big = 0.0
+    for m in range(k + 1):
+        if abs(mc[m]) > big:
+            big = abs(mc[m])
+    lead = mc[0]
+    if abs(lead) <= 1e-9 * big:
+        return -1
+    for m in range(k + 1):
+        mc[m] /= lead
+    return _routh_unstable(mc, k, tol_eig, r0, r1, r2)
+
+
+# nogil: samples of an ensemble walk concurrently from Python threads (the OpenMP layer is
+# safe for concurrent parallel regions)
+@njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refresh,
+         pt_offsets, dg_offsets, dg_cap,
+         out_y, out_code, out_eig, out_dg_code, out_dg_kind, out_dg_dim, counts, active):
+    """Walk the patterns of the interior sets of chunks ``chunk_lo <= ch < chunk_hi``.
+
+    Parameters
+    ----------
+    W : (N, N) float64
+    minors : (2^N,) float64 principal minors (``MODE_COUNT_FULL``; any array otherwise)
+    tols : (4,) float64 ``[tol_rank, tol_consistency, tol_y, tol_eig]`` (absolute)
+    mode, filt : see the module docstring; `filt` applies to ``MODE_STORE``
+    phase : 0 counts into ``counts``, 1 fills the outputs (``MODE_STORE``)
+    n_chunks : total number of strided chunks of the 2^N interior sets
+    chunk_lo, chunk_hi : the chunks this call walks
+    refresh : recompute the running sums from scratch every `refresh` steps (a power of 2)
+    pt_offsets, dg_offsets : (n_chunks,) first output row of each chunk (phase 1)
+    dg_cap : store at most this many degenerate patterns
+    out_y (M, N), out_code (M,), out_eig (M, N) complex: stored points (phase 1)
+    out_dg_code (D,), out_dg_kind (D,) int8, out_dg_dim (D,): degenerate patterns (phase 1)
+    counts : (n_chunks, width) int64, see :func:`layout` (rows ``chunk_lo..chunk_hi-1``)
+    active : (2^N,) int64 (store mode): interior sets with output (phase 0 marks them)
+    """
+    n = W.shape[0]
+    n_sets = 1 << n
+    tol_rank = tols[0]
+    tol_cons = tols[1]
+    tol_y = tols[2]
+    tol_eig = tols[3]
+    width = counts.shape[1]
+    c_udim_in = 18
+    c_udim_out = 18 + n + 1
+    pow3 = np.empty(n, dtype=np.int64)
+    acc = 1
+    for i in range(n):
+        pow3[i] = acc
+        acc *= 3
+    want_in_box = filt == 1 or filt == 3
+    want_stable = filt == 2 or filt == 3
+    track_rates = mode != MODE_COUNT_BOX
+    rmask = refresh - 1
+
+    for ch in prange(chunk_lo, chunk_hi):
+        ii = np.empty(n, dtype=np.int64)
+        bb = np.empty(n, dtype=np.int64)
+        ones = np.empty(n, dtype=np.int64)
+        A = np.empty((n, n), dtype=np.float64)
+        WII = np.empty((n, n), dtype=np.float64)
+        pr = np.empty(n, dtype=np.int64)
+        pc = np.empty(n, dtype=np.int64)
+        Cm = np.empty((n, n), dtype=np.float64)   # Cm[r, t]: -A^{-1} W[I, b_t]
+        CmT = np.empty((n, n), dtype=np.float64)  # its transpose: one contiguous row per flip
+        G = np.empty((n, n), dtype=np.float64)    # G[u, t]: Schur complement
+        GT = np.empty((n, n), dtype=np.float64)
+        Rt = np.empty((n, n), dtype=np.float64)
+        rhs = np.empty(n, dtype=np.float64)
+        yI = np.empty(n, dtype=np.float64)
+        wyB = np.empty(n, dtype=np.float64)
+        lamB = np.empty(n, dtype=np.float64)
+        d = np.empty(n, dtype=np.float64)
+        M = np.empty((n, n), dtype=np.float64)
+        work = np.empty((n, n), dtype=np.float64)
+        wr = np.empty(n, dtype=np.float64)
+        wi = np.empty(n, dtype=np.float64)
+        coef = np.empty(n + 1, dtype=np.float64)
+        mcoef = np.empty(n + 1, dtype=np.float64)
+        map_pos = 0
+        rw0 = np.empty(n // 2 + 2, dtype=np.float64)
+        rw1 = np.empty(n // 2 + 2, dtype=np.float64)
+        rw2 = np.empty(n // 2 + 2, dtype=np.float64)
+        local = np.zeros(width, dtype=np.int64)
+        pt_row = pt_offsets[ch] if phase == 1 else 0
+        dg_row = dg_offsets[ch] if phase == 1 else 0
+
+        for I in range(ch, n_sets, n_chunks):
+            if phase == 1 and active[I] == 0:
+                continue
+            k = 0
+            nb = 0
+            for i in range(n):
+                if (I >> i) & 1:
+                    ii[k] = i
+                    k += 1
+                else:
+                    bb[nb] = i
+                    nb += 1
+            kept_I = 0
+            base_code = 0
+            for i in range(k):
+                base_code += 2 * pow3[ii[i]]
+            for r in range(k):
+                for c in range(k):
+                    A[r, c] = W[ii[r], ii[c]]
+                    WII[r, c] = A[r, c]
+            rank = _lu_complete(A, k, tol_rank, pr, pc)
+            n_assign = 1 << nb
+
+            if rank < k:
+                # singular interior block: every assignment is a degenerate pattern, decided
+                # by the consistency of the eliminated rows (as in the enumeration kernel)
+                for t in range(nb):
+                    for r in range(k):
+                        rhs[r] = -W[ii[r], bb[t]]
+                    _lu_forward(A, k, rank, pr, rhs)
+                    for r in range(k):
+                        Rt[r, t] = rhs[r]
+                for a in range(n_assign):
+                    worst = 0.0
+                    for r in range(rank, k):
+                        s = 0.0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                s += Rt[r, t]
+                        if abs(s) > worst:
+                            worst = abs(s)
+                    nones = 0
+                    for t in range(nb):
+                        if (a >> t) & 1:
+                            nones += 1
+                    kind = 1 if worst <= tol_cons * max(1.0, float(nones)) else 0
+                    if kind == 1:
+                        local[15] += 1
+                    else:
+                        local[14] += 1
+                    if phase == 0 and mode == MODE_STORE:
+                        active[I] = 1
+                    if phase == 1 and mode == MODE_STORE:
+                        if dg_row < dg_cap:
+                            code = base_code
+                            for t in range(nb):
+                                if (a >> t) & 1:
+                                    code += pow3[bb[t]]
+                            out_dg_code[dg_row] = code
+                            out_dg_kind[dg_row] = kind
+                            out_dg_dim[dg_row] = (k - rank) if kind == 1 else 0
+                        dg_row += 1
+                continue
+
+            for t in range(nb):
+                for r in range(k):
+                    rhs[r] = -W[ii[r], bb[t]]
+                _lu_solve(A, k, pr, pc, rhs)
+                for r in range(k):
+                    Cm[r, t] = rhs[r]
+                    CmT[t, r] = rhs[r]
+            for u in range(nb):
+                for t in range(nb):
+                    s = W[bb[u], bb[t]]
+                    for r in range(k):
+                        s += W[bb[u], ii[r]] * Cm[r, t]
+                    G[u, t] = s
+                    GT[t, u] = s
+
+            # inertia from the characteristic polynomial (principal minors): out-of-box points
+            # in MODE_COUNT_FULL, in-box points of both count modes up to ROUTH_MAX_K
+            use_routh = mode != MODE_STORE and k >= 3 and (mode == MODE_COUNT_FULL
+                                                            or k <= ROUTH_MAX_K)
+            n_sub = (1 << k) if use_routh else 1
+            mloc = np.empty(n_sub, dtype=np.float64)
+            lowb = np.empty(n_sub, dtype=np.int64)
+            pcnt = np.empty(n_sub, dtype=np.int64)
+            prod = np.empty(n_sub, dtype=np.float64)
+            if use_routh:
+                gmask = np.empty(n_sub, dtype=np.int64)
+                gmask[0] = 0
+                pcnt[0] = 0
+                lowb[0] = 0
+                mloc[0] = 1.0
+                for m in range(1, n_sub):
+                    low = 0
+                    while not ((m >> low) & 1):
+                        low += 1
+                    prev = m & (m - 1)
+                    lowb[m] = low
+                    pcnt[m] = pcnt[prev] + 1
+                    gmask[m] = gmask[prev] | (1 << ii[low])
+                    mloc[m] = minors[gmask[m]]
+
+            for t in range(k):
+                yI[t] = 0.0
+            for u in range(nb):
+                wyB[u] = 0.0
+            a = 0
+            for step in range(n_assign):
+                if step > 0:
+                    tf = 0
+                    while not ((step >> tf) & 1):
+                        tf += 1
+                    a ^= 1 << tf
+                    if (step & rmask) == 0:
+                        # fresh sums over the boundary coordinates at 1, in coordinate order
+                        for r in range(k):
+                            sacc = 0.0
+                            for t in range(nb):
+                                if (a >> t) & 1:
+                                    sacc += Cm[r, t]
+                            yI[r] = sacc
+                        if track_rates:
+                            for u in range(nb):
+                                sacc = 0.0
+                                for t in range(nb):
+                                    if (a >> t) & 1:
+                                        sacc += G[u, t]
+                                wyB[u] = sacc
+                    elif (a >> tf) & 1:
+                        for r in range(k):
+                            yI[r] += CmT[tf, r]
+                        if track_rates:
+                            for u in range(nb):
+                                wyB[u] += GT[tf, u]
+                    else:
+                        for r in range(k):
+                            yI[r] -= CmT[tf, r]
+                        if track_rates:
+                            for u in range(nb):
+                                wyB[u] -= GT[tf, u]
+                # a point is counted at its canonical pattern only
+                canonical = True
+                in_box = True
+                for r in range(k):
+                    v = yI[r]
+                    if abs(v) <= tol_y or abs(v - 1.0) <= tol_y:
+                        canonical = False
+                        break
+                    if v < 0.0 or v > 1.0:
+                        in_box = False
+                if not canonical:
+                    continue
+                if mode == MODE_COUNT_BOX:
+                    if not in_box:
+                        local[17] += 1
+                        continue
+                    # an in-box survivor: its boundary rates from scratch
+                    for u in range(nb):
+                        sacc = 0.0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                sacc += G[u, t]
+                        wyB[u] = sacc
+                if want_in_box and not in_box:
+                    continue
+                npos = 0
+                nneg = 0
+                nzero = 0
+                for u in range(nb):
+                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+                    lamB[u] = lam
+                    if lam > tol_eig:
+                        npos += 1
+                    elif lam < -tol_eig:
+                        nneg += 1
+                    else:
+                        nzero += 1
+                if want_stable and nneg < nb:
+                    continue
+                for r in range(k):
+                    d[r] = yI[r] * (1.0 - yI[r])
+                need_eigs = False
+                ipos = 0
+                ineg = 0
+                izero = 0
+                if mode == MODE_STORE:
+                    need_eigs = want_stable or phase == 1
+                    if phase == 1:
+                        # a stored point: exact sums instead of the running ones
+                        n1 = 0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                ones[n1] = t
+                                n1 += 1
+                        for r in range(k):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += Cm[r, ones[q]]
+                            yI[r] = sacc
+                            d[r] = sacc * (1.0 - sacc)
+                        for u in range(nb):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += G[u, ones[q]]
+                            wyB[u] = sacc
+                            lamB[u] = -sacc if (a >> u) & 1 else sacc
+                elif k < 3 or (in_box and k > ROUTH_MAX_K):
+                    need_eigs = True
+                else:
+                    # inertia only: characteristic polynomial from principal minors, Routh
+                    for j in range(k + 1):
+                        coef[j] = 0.0
+                    prod[0] = 1.0
+                    for m in range(1, n_sub):
+                        pm = prod[m & (m - 1)] * d[lowb[m]]
+                        prod[m] = pm
+                        coef[pcnt[m]] += mloc[m] * pm
+                    coef[0] = 1.0
+                    for j in range(1, k + 1, 2):
+                        coef[j] = -coef[j]
+                    if in_box:
+                        # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
+                        # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
+                        # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
+                        map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
+                    nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+                    if nr < 0 or (in_box and map_pos < 0):
+                        local[16] += 1
+                        need_eigs = True
+                    else:
+                        ipos = nr
+                        ineg = k - nr
+                if need_eigs:
+                    for r in range(k):
+                        for c in range(k):
+                            M[r, c] = d[r] * WII[r, c]
+                    small_eigvals(M, k, wr, wi, work)
+
+                if mode == MODE_STORE:
+                    if want_stable:
+                        ok = True
+                        for r in range(k):
+                            if wr[r] >= -tol_eig:
+                                ok = False
+                                break
+                        if not ok:
+                            continue
+                    if phase == 0:
+                        local[13] += 1
+                        kept_I += 1
+                    else:
+                        for u in range(nb):
+                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
+                        code = base_code
+                        for u in range(nb):
+                            if (a >> u) & 1:
+                                code += pow3[bb[u]]
+                        for r in range(k):
+                            out_y[pt_row, ii[r]] = yI[r]
+                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
+                        out_code[pt_row] = code
+                        pt_row += 1
+                    continue
+
+                if need_eigs:
+                    for r in range(k):
+                        if wr[r] > tol_eig:
+                            ipos += 1
+                        elif wr[r] < -tol_eig:
+                            ineg += 1
+                        else:
+                            izero += 1
+                lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
+                if in_box:
+                    local[lab] += 1
+                    local[c_udim_in + npos + ipos] += 1
+                    # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
+                    mpos = npos
+                    mneg = nneg
+                    mzero = nzero
+                    if not need_eigs:
+                        mpos += map_pos
+                        mneg += k - map_pos
+                    for r in range(k if need_eigs else 0):
+                        mod = np.sqrt((1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r])
+                        if mod > 1.0 + tol_eig:
+                            mpos += 1
+                        elif mod < 1.0 - tol_eig:
+                            mneg += 1
+                        else:
+                            mzero += 1
+                    mlab = _label(mpos, mneg, mzero, n)
+                    local[8 + mlab] += 1
+                    if mlab != lab:
+                        local[12] += 1
+                else:
+                    local[17] += 1
+                    local[4 + lab] += 1
+                    local[c_udim_out + npos + ipos] += 1
+            if phase == 0 and mode == MODE_STORE:
+                active[I] = kept_I
+
+        if phase == 0:
+            for j in range(width):
+                counts[ch, j] = local[j]
+    return 0

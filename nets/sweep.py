@@ -1,0 +1,50 @@
+"""The depth sweep of Hauser 2019: one residual network trained per depth, then measured.
+
+"On residual networks learning a perturbation from identity", arXiv 1902.04106: the average
+scaled perturbation magnitude of a trained residual network falls roughly as 1 / depth. The
+sweep trains (:func:`nets.train`) and measures (:mod:`nets.depth`), so it sits above both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .data import load_dataset
+from .depth import DepthSweep, loglog_slope, perturbation_magnitudes
+from .train import train
+
+__all__ = ["depth_sweep"]
+
+
+def depth_sweep(config, depths, data=None, progress: bool = False, samples: int = 2000) -> DepthSweep:
+    """Train one residual network per depth (`config` with its depth replaced) and measure.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Everything but the depth (adaptive depth is switched off for the sweep).
+    depths : sequence of int
+    data : Dataset, optional
+        Preloaded data (else loaded from `config`).
+    samples : int
+        Number of test samples the magnitudes are averaged over.
+    """
+    depths = tuple(int(d) for d in depths)
+    if len(depths) < 2 or min(depths) < 1:
+        raise ValueError(f"`depths` needs at least two depths >= 1; got {depths}.")
+    if config.kind == "mlp":
+        raise ValueError("a depth sweep of perturbation magnitudes needs a residual network.")
+    if data is None:
+        data = load_dataset(config.dataset, root=config.data_root, seed=config.seed,
+                            n_train=config.n_train, n_test=config.n_test)
+    mags, accs = [], []
+    x_eval = data.x_test[: int(samples)]
+    for d in depths:
+        cfg = dataclasses.replace(config, depth=d, adaptive_depth=False)
+        result = train(cfg, progress=progress, data=data)
+        mags.append(perturbation_magnitudes(result.model, x_eval))
+        accs.append(result.history[-1]["test_accuracy"])
+    mean_scaled = tuple(m.mean_scaled for m in mags)
+    slope, intercept = loglog_slope(depths, mean_scaled)
+    return DepthSweep(depths, tuple(m.mean_absolute for m in mags), mean_scaled, tuple(accs),
+                      slope, intercept, tuple(mags))

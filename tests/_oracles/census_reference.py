@@ -1,0 +1,118 @@
+"""Private: a slow, readable twin of the attractor census (plain NumPy, every layer computed).
+
+No long-horizon engine, no early exits: the layer map ``z <- z + W f(z)`` is applied to every
+input for every layer, in float64, and the final state is classified by the same rules as
+:func:`dynsys.attractor_census` (face from the margin, exact face solve, distance, the rate's
+sign), written out one input at a time. Cycles are found from the last ``2 * max_period + 1``
+recorded states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dynsys._stability import classify_multipliers, classify_spectrum
+
+__all__ = ["sigmoid", "plain_logits", "face_point", "reference_census"]
+
+
+def sigmoid(z):
+    """Logistic function without overflow warnings."""
+    z = np.asarray(z, dtype=np.float64)
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+def plain_logits(W, z, n_layers, *, keep_last=0):
+    """Apply ``z <- z + W f(z)`` `n_layers` times to the rows of z (B, N).
+
+    Returns the final logits and, with ``keep_last``, the last `keep_last` states in y
+    (shape (keep_last, B, N), the final state last).
+    """
+    z = np.array(z, dtype=np.float64)
+    WT = W.T
+    hist = []
+    for step in range(n_layers):
+        z = z + sigmoid(z) @ WT
+        if keep_last and step >= n_layers - keep_last:
+            hist.append(sigmoid(z))
+    return (z, np.array(hist)) if keep_last else z
+
+
+def face_point(W, pattern):
+    """Fixed point of eq. 3 on a face: y = 0 / 1 where pattern is 0 / 1, solve inside."""
+    n = W.shape[0]
+    y = np.where(pattern == 1, 1.0, 0.0)
+    I = np.flatnonzero(pattern == 2)
+    if I.size:
+        B1 = np.flatnonzero(pattern == 1)
+        rhs = -W[np.ix_(I, B1)].sum(axis=1)
+        y[I] = np.linalg.solve(W[np.ix_(I, I)], rhs)
+    r = W @ y
+    ev = np.where(pattern == 1, -r, r).astype(complex)
+    mu = np.exp(ev.real).astype(complex)
+    if I.size:
+        lam = np.linalg.eigvals(np.diag(y[I] * (1 - y[I])) @ W[np.ix_(I, I)])
+        ev[I] = lam
+        mu[I] = 1 + lam
+    return y, r, ev, mu
+
+
+def _period(hist_b, tol, max_period):
+    """Smallest p >= 2 whose last p states repeat the p before them, to within `tol` and to
+    within 1e-3 of the amplitude (a slow oscillating approach to a point is no cycle)."""
+    L = hist_b.shape[0]
+    amp = np.max(np.abs(np.diff(hist_b, axis=0)))
+    if amp <= tol:
+        return 0
+    ctol = min(tol, 1e-3 * amp)
+    for p in range(2, max_period + 1):
+        if 2 * p > L:
+            break
+        if np.max(np.abs(hist_b[L - p:] - hist_b[L - 2 * p:L - p])) <= ctol:
+            return p
+    return 0
+
+
+def reference_census(W, z1, depth, *, margin=25.0, distance_tol=1e-6, zero_tol=1e-9,
+                     max_period=64):
+    """Classify each input after plain iteration from z(1) = `z1` (B, N) to layer `depth`.
+
+    Returns a list of dicts, one per input: ``status``, ``point`` (or None), ``pattern``,
+    ``layers_to_leave``, ``period``, ``stability``, ``map_stability``, ``z`` (final logits).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    z, hist = plain_logits(W, z1, depth - 1, keep_last=2 * max_period + 1)
+    out = []
+    for b in range(z.shape[0]):
+        zb = z[b]
+        pattern = np.where(zb < -margin, 0, np.where(zb > margin, 1, 2))
+        rec = dict(status="not converged", point=None, pattern=pattern, layers_to_leave=-1,
+                   period=0, stability=None, map_stability=None, z=zb)
+        y_now = sigmoid(zb)
+        try:
+            y, r, ev, mu = face_point(W, pattern)
+        except np.linalg.LinAlgError:
+            y = None
+        if y is not None and np.all((y >= 0) & (y <= 1)) and \
+                np.max(np.abs(y_now - y)) <= distance_tol:
+            rec["point"] = y
+            rec["stability"] = classify_spectrum(ev, zero_tol)
+            rec["map_stability"] = classify_multipliers(mu, zero_tol)
+            if rec["map_stability"] == "stable":
+                rec["status"] = "attractor"
+            elif np.any(np.abs(mu) > 1 + zero_tol):
+                rec["status"] = "saddle"
+                leave = []
+                for i in range(len(zb)):
+                    toward = r[i] if pattern[i] == 0 else -r[i]
+                    if pattern[i] != 2 and toward > zero_tol:
+                        leave.append(int(np.ceil((abs(zb[i]) - margin) / toward)))
+                if leave:
+                    rec["layers_to_leave"] = min(leave)
+        else:
+            p = _period(hist[:, b], distance_tol, max_period)
+            if p >= 2:
+                rec["status"] = "cycle"
+                rec["period"] = p
+        out.append(rec)
+    return out

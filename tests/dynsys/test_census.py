@@ -1,0 +1,370 @@
+"""Tests of dynsys.attractor_census against exact enumeration and plain iteration."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import dynsys
+from dynsys._census import STATUSES
+from dynsys._kernels import census as K
+from dynsys._stability import classify_multipliers
+from tests._oracles.census_reference import face_point, plain_logits, reference_census, sigmoid
+
+
+def _random_net(seed, n, scale=1.5, self_excitation=1.0):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n)) * scale + self_excitation * np.eye(n)
+    return W, rng
+
+
+def _match_in_enumeration(fp, point, pattern):
+    """Index of the enumerated fixed point equal to `point` (with the same pattern), or -1."""
+    d = np.max(np.abs(fp.points - point), axis=1)
+    j = int(np.argmin(d))
+    if d[j] > 1e-9 or not np.array_equal(fp.patterns[j], pattern):
+        return -1
+    return j
+
+
+# ---- exactness at small N -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed,n", [(0, 6), (1, 8), (2, 10), (3, 12), (5, 9)])
+def test_points_are_enumerated_fixed_points_with_equal_labels(seed, n):
+    W, rng = _random_net(seed, n)
+    x0 = rng.normal(size=(400, n)) * 2.0
+    fp = dynsys.fixed_points(W)
+    census = dynsys.attractor_census(dynsys.Network(W), x0, 2000, zero_tol=fp.zero_tol)
+    assert len(census) >= 1
+    assert census.counts()["attractor"] > 0
+    for m in range(len(census)):
+        j = _match_in_enumeration(fp, census.points[m], census.patterns[m])
+        assert j >= 0, f"census point {m} is not among dynsys.fixed_points' points"
+        assert census.stability[m] == fp.stability[j]
+        assert census.map_stability[m] == fp.map_stability[j]
+        assert census.unstable_dim[m] == fp.unstable_dim[j]
+        np.testing.assert_allclose(np.sort_complex(census.eigenvalues[m]),
+                                   np.sort_complex(fp.eigenvalues[j]), atol=1e-9)
+        assert census.in_box[m]
+        assert census.leading_eigenvalue[m] == pytest.approx(fp.eigenvalues[j].real.max())
+        assert census.map_radius[m] == pytest.approx(np.abs(fp.multipliers[j]).max())
+
+
+@pytest.mark.parametrize("seed,n", [(0, 6), (3, 12)])
+def test_attractor_inputs_end_at_their_point_under_plain_iteration(seed, n):
+    W, rng = _random_net(seed, n)
+    x0 = rng.normal(size=(300, n)) * 2.0
+    depth = 2000
+    census = dynsys.attractor_census(dynsys.Network(W), x0, depth)
+    att = np.flatnonzero(census.status == "attractor")
+    assert att.size > 0
+    z = plain_logits(W, x0[att] @ W.T, depth - 1)
+    y = sigmoid(z)
+    dist = np.max(np.abs(y - census.points[census.assignment[att]]), axis=1)
+    assert np.all(dist <= 1e-6)
+    # and the census stopped following them once within tolerance
+    assert np.all(census.layers[att] <= depth)
+    assert np.all(census.distance[att] <= census.distance_tol)
+
+
+def test_statuses_agree_with_the_slow_twin_at_small_n():
+    W, rng = _random_net(2, 8)
+    x0 = rng.normal(size=(300, 8)) * 2.0
+    census = dynsys.attractor_census(dynsys.Network(W), x0, 2000)
+    ref = reference_census(W, x0 @ W.T, 2000)
+    assert [r["status"] for r in ref] == census.status.tolist()
+
+
+# ---- a slow saddle passage -------------------------------------------------------------------
+
+
+def _slow_saddle():
+    # coordinate 0 sits at 1 (rate +1 into its face); coordinate 1 starts at logit -5000 on
+    # the 0-face and is driven off it at the constant rate W[1, 0] * 1 = 0.5 per layer
+    W = np.array([[1.0, 0.0], [0.5, 2.0]])
+    b = np.array([50.0, -5000.0])
+    return dynsys.Network(W, b), np.zeros(2)
+
+
+def test_slow_saddle_passage_is_a_saddle_at_layer_1000():
+    net, x0 = _slow_saddle()
+    census = dynsys.attractor_census(net, x0, 1000)
+    assert census.status == "saddle"
+    m = census.assignment
+    assert census.unstable_dim[m] == 1 and census.map_unstable_dim[m] == 1
+    np.testing.assert_array_equal(census.patterns[m], [1, 0])
+    assert census.leading_eigenvalue[m] == pytest.approx(0.5)
+    # z_1(1000) = -5000 + 0.5 * 999; it comes within the margin after ceil(...) more layers
+    z1 = -5000.0 + 0.5 * 999
+    assert census.layers_to_leave == int(np.ceil((abs(z1) - census.margin) / 0.5))
+    assert census.layers == 1000
+
+
+def test_slow_saddle_reaches_its_attractor_at_the_layer_the_rate_predicts():
+    net, x0 = _slow_saddle()
+    early = dynsys.attractor_census(net, x0, 1000)
+    census = dynsys.attractor_census(net, x0, 1000, max_depth=10**6)
+    assert census.status == "attractor"
+    np.testing.assert_array_equal(census.points[census.assignment], [1.0, 1.0])
+    predicted_leave = 1000 + int(early.layers_to_leave)
+    # plain iteration: the layer at which z_1 leaves the 0-face and the one at which it is
+    # saturated at 1 (where the census declares the corner (1, 1) reached)
+    z = net.b.copy()
+    t, t_leave = 1, None
+    while z[1] <= census.margin:
+        z = z + net.W @ sigmoid(z)
+        t += 1
+        if t_leave is None and z[1] >= -census.margin:
+            t_leave = t
+    assert t_leave == predicted_leave
+    assert census.layers == t
+    assert t - t_leave < 4 * census.margin / 0.5
+
+
+def test_engine_error_bound_on_the_slow_saddle():
+    # the long-horizon engine against plain iteration: saturated logits within
+    # L * max_i sum_j |W_ij| * exp(-margin) plus rounding after L layers
+    net, _ = _slow_saddle()
+    W = np.ascontiguousarray(net.W)
+    margin, L = 25.0, 5000
+    Z = net.b[None, :].copy()
+    T = np.array([1], np.int64)
+    ev, per = np.zeros(1, np.int64), np.zeros(1, np.int64)
+    K.advance(Z, T, np.int64(L), W, np.ascontiguousarray(W.T), margin, np.int64(2), 1e-6,
+              1e-9, 1e-12, np.int64(8), ev, per)
+    assert ev[0] == K.EV_TARGET and T[0] == L
+    z_plain = plain_logits(W, net.b[None, :], L - 1)
+    bound = L * np.abs(W).sum(axis=1).max() * np.exp(-margin) + 1e-12 * np.abs(z_plain).max()
+    assert np.max(np.abs(Z - z_plain)) <= bound
+
+
+# ---- the long-horizon engine over 20,000 layers -----------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [0.3, 0.6])
+def test_long_horizon_engine_matches_plain_iteration_over_20000_layers(scale):
+    n = 64
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(n, n)) * scale * 4 / np.sqrt(n) - 0.05
+    x0 = rng.normal(size=(100, n))
+    depth = 20_000
+    census = dynsys.attractor_census(dynsys.Network(W), x0, depth)
+    ref = reference_census(W, x0 @ W.T, depth)
+    assert [r["status"] for r in ref] == census.status.tolist()
+    counts = census.counts()
+    assert counts["saddle"] > 10 and counts["attractor"] > 0
+    for b, r in enumerate(ref):
+        if r["point"] is None:
+            assert census.assignment[b] == -1
+        else:
+            np.testing.assert_allclose(census.points[census.assignment[b]], r["point"],
+                                       atol=1e-9)
+        if r["status"] == "saddle":
+            assert census.layers_to_leave[b] == r["layers_to_leave"]
+
+
+def test_dense_phase_and_engine_agree():
+    # max_interior=0 runs every layer with more than 0 interior coordinates as dense products
+    n = 64
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(n, n)) * 2.4 / np.sqrt(n) - 0.05
+    x0 = rng.normal(size=(60, n))
+    a = dynsys.attractor_census(dynsys.Network(W), x0, 3000)
+    b = dynsys.attractor_census(dynsys.Network(W), x0, 3000, max_interior=4, batch_size=16)
+    assert a.status.tolist() == b.status.tolist()
+    both = (a.assignment >= 0) & (b.assignment >= 0)
+    np.testing.assert_allclose(a.points[a.assignment[both]], b.points[b.assignment[both]],
+                               atol=1e-9)
+
+
+def test_max_depth_settles_more_inputs():
+    n = 64
+    rng = np.random.default_rng(1)
+    W = rng.normal(size=(n, n)) * 1.2 / np.sqrt(n) - 0.05
+    x0 = rng.normal(size=(50, n))
+    a = dynsys.attractor_census(dynsys.Network(W), x0, 1000)
+    b = dynsys.attractor_census(dynsys.Network(W), x0, 1000, max_depth=200_000)
+    settled = ("attractor", "cycle")
+    assert np.isin(b.status, settled).sum() >= np.isin(a.status, settled).sum()
+    was = np.isin(a.status, settled)
+    assert b.status[was].tolist() == a.status[was].tolist()
+    assert np.all(b.layers[~was] >= 1000)
+    np.testing.assert_array_equal(b.fraction_settled([10**7]), [np.isin(b.status,
+                                                                        settled).mean()])
+
+
+# ---- MLP --------------------------------------------------------------------------------------
+
+
+def test_mlp_two_cycle():
+    # y -> f(10 - 20 y): the fixed point 1/2 has multiplier -5; the orbit flips between
+    # f(10) and f(10 - 20 f(10))
+    net = dynsys.Network([[-20.0]], [10.0], kind="mlp")
+    census = dynsys.attractor_census(net, [[0.3], [0.9]], 1000)
+    assert census.status.tolist() == ["cycle", "cycle"]
+    assert census.period.tolist() == [2, 2]
+    assert np.all(census.assignment == -1)
+    assert np.all(np.isnan(census.lyapunov))
+
+
+def test_mlp_fixed_points_against_newton_from_many_starts():
+    from scipy.optimize import fsolve
+
+    n = 6
+    W = 8.0 * np.eye(n) - 3.0 * (1 - np.eye(n))
+    b = np.full(n, -2.0)
+    net = dynsys.Network(W, b, kind="mlp")
+    rng = np.random.default_rng(0)
+    x0 = rng.uniform(0, 1, size=(200, n))
+    census = dynsys.attractor_census(net, x0, 500)
+    assert len(census) >= 2
+    assert census.counts()["attractor"] == 200
+
+    def F(y):
+        return sigmoid(W @ y + b) - y
+
+    roots = []
+    for y0 in rng.uniform(0, 1, size=(300, n)):
+        y, info, ier, _ = fsolve(F, y0, full_output=True, xtol=1e-13)
+        if ier == 1 and np.max(np.abs(F(y))) < 1e-12:
+            roots.append(y)
+    roots = np.array(roots)
+    for m in range(len(census)):
+        p = census.points[m]
+        assert np.max(np.abs(F(p))) <= 1e-9
+        assert np.min(np.max(np.abs(roots - p), axis=1)) <= 1e-8
+        s = sigmoid(W @ p + b)
+        mu = np.linalg.eigvals(np.diag(s * (1 - s)) @ W)
+        assert census.map_stability[m] == classify_multipliers(mu, census.zero_tol)
+        np.testing.assert_allclose(np.sort_complex(census.multipliers[m]), np.sort_complex(mu),
+                                   atol=1e-10)
+        np.testing.assert_allclose(census.eigenvalues[m], census.multipliers[m] - 1)
+    # every input ends within tolerance of its Newton point under plain iteration
+    y = x0
+    for _ in range(500):
+        y = sigmoid(y @ W.T + b)
+    assert np.all(np.max(np.abs(y - census.points[census.assignment]), axis=1) <= 1e-6)
+
+
+def test_mlp_not_converged_has_a_lyapunov_exponent():
+    rng = np.random.default_rng(3)
+    n = 30
+    W = rng.normal(size=(n, n)) * 12 / np.sqrt(n)
+    net = dynsys.Network(W, kind="mlp")
+    census = dynsys.attractor_census(net, rng.normal(size=(10, n)), 600, max_period=16)
+    nc = census.status == "not converged"
+    assert nc.any()
+    assert np.all(np.isfinite(census.lyapunov[nc]))
+    assert np.all(np.isnan(census.lyapunov[~nc]))
+
+
+# ---- per-layer networks, labels, shapes, errors ---------------------------------------------
+
+
+def test_per_layer_resnet_is_the_census_of_its_last_layer():
+    rng = np.random.default_rng(4)
+    n, T = 6, 3
+    Ws = rng.normal(size=(T, n, n)) * 1.5 + np.eye(n)
+    bs = rng.normal(size=(T, n))
+    x0 = rng.normal(size=(80, n))
+    net = dynsys.Network(Ws, bs)
+    census = dynsys.attractor_census(net, x0, 800)
+    x = x0.copy()
+    for t in range(T - 1):
+        x = x + sigmoid(x @ Ws[t].T + bs[t])
+    last = dynsys.attractor_census(net.last_layer(), x, 800 - (T - 1))
+    assert census.status.tolist() == last.status.tolist()
+    np.testing.assert_array_equal(census.layers, last.layers + (T - 1))
+    np.testing.assert_allclose(census.points, last.points)
+    with pytest.raises(ValueError, match="`depth`"):
+        dynsys.attractor_census(net, x0, 2)
+
+
+def test_labels_counts_and_endpoint_accuracy():
+    W = 2.0 * np.eye(3) - 3.0 * (1 - np.eye(3))  # winner-take-all: the corners e_i
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, size=90)
+    x0 = np.eye(3)[labels] * 2 - 1 + 0.1 * rng.normal(size=(90, 3))
+    net = dynsys.Network(W, K=np.eye(3))
+    census = dynsys.attractor_census(net, x0, 300, labels=labels)
+    assert census.class_counts.shape == (len(census), 3)
+    assert census.class_counts.sum() == np.count_nonzero(census.assignment >= 0)
+    assert census.status_counts.shape == (4, 3)
+    np.testing.assert_array_equal(census.status_counts.sum(axis=0), np.bincount(labels))
+    assert census.endpoint_fit == "same inputs"
+    assert census.endpoint_accuracy == 1.0
+    trained = dynsys.attractor_census(net, x0[:45], 300, labels=labels[:45],
+                                      train_x0=x0[45:], train_labels=labels[45:])
+    assert trained.endpoint_fit == "train"
+    assert trained.endpoint_accuracy == 1.0
+    np.testing.assert_array_equal(trained.endpoint_prediction, labels[:45])
+
+
+def test_one_input_drops_the_batch_axis_and_result_is_frozen():
+    W = np.array([[2.0, -3.0], [-3.0, 2.0]])
+    census = dynsys.attractor_census(dynsys.Network(W), [1.0, 0.0], 200)
+    assert census.status == "attractor" and np.ndim(census.status) == 0
+    assert np.ndim(census.layers) == 0
+    with pytest.raises(ValueError):
+        census.points[0, 0] = 3.0
+    with pytest.raises(AttributeError):
+        census.depth = 3
+    text = repr(census)
+    assert len(text) < 300 and "points=1" in text
+    assert "attractor" in census.table()
+
+
+def test_errors_name_the_argument():
+    net = dynsys.Network(np.eye(2))
+    with pytest.raises(TypeError, match="`net`"):
+        dynsys.attractor_census(np.eye(2), np.zeros((1, 2)), 10)
+    with pytest.raises(ValueError, match="`x0`"):
+        dynsys.attractor_census(net, np.zeros((1, 3)), 10)
+    with pytest.raises(ValueError, match="`max_depth`"):
+        dynsys.attractor_census(net, np.zeros((1, 2)), 10, max_depth=5)
+    with pytest.raises(ValueError, match="`margin`"):
+        dynsys.attractor_census(net, np.zeros((1, 2)), 10, margin=-1.0)
+    with pytest.raises(ValueError, match="`labels`"):
+        dynsys.attractor_census(net, np.zeros((2, 2)), 10, labels=[0])
+    with pytest.raises(ValueError, match="`train_labels`"):
+        dynsys.attractor_census(net, np.zeros((2, 2)), 10, labels=[0, 1],
+                                train_x0=np.zeros((2, 2)))
+
+
+def test_stored_tolerances_reproduce_the_result():
+    W, rng = _random_net(1, 6)
+    x0 = rng.normal(size=(50, 6))
+    a = dynsys.attractor_census(dynsys.Network(W), x0, 500, margin=20.0, distance_tol=1e-5)
+    b = dynsys.attractor_census(dynsys.Network(W), x0, 500, margin=a.margin,
+                                distance_tol=a.distance_tol, residual_tol=a.residual_tol,
+                                zero_tol=a.zero_tol)
+    assert a.status.tolist() == b.status.tolist()
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.layers, b.layers)
+
+
+# ---- property -------------------------------------------------------------------------------
+
+
+@settings(max_examples=25)
+@given(n=st.integers(2, 5), seed=st.integers(0, 10_000), scale=st.floats(0.5, 3.0))
+def test_property_census_points_are_fixed_points(n, seed, scale):
+    W, rng = _random_net(seed, n, scale=scale)
+    x0 = rng.normal(size=(40, n)) * 2
+    fp = dynsys.fixed_points(W)
+    census = dynsys.attractor_census(dynsys.Network(W), x0, 400, zero_tol=fp.zero_tol)
+    assert set(census.status.tolist()) <= set(STATUSES)
+    asg = census.assignment
+    assert np.all(census.distance[asg >= 0] <= census.distance_tol)
+    assert np.all(np.isnan(census.distance[asg < 0]))
+    assert np.all((census.status != "attractor") | (asg >= 0))
+    for m in range(len(census)):
+        j = _match_in_enumeration(fp, census.points[m], census.patterns[m])
+        assert j >= 0
+        assert census.stability[m] == fp.stability[j]
+        assert census.map_stability[m] == fp.map_stability[j]
+        y, _, _, _ = face_point(W, census.patterns[m])
+        np.testing.assert_allclose(y, census.points[m], atol=1e-12)
