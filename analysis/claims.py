@@ -199,8 +199,9 @@ def _judge_error(r, key, paper_pct):
     if base:
         ours += "; scikit-learn on the same split: " + ", ".join(
             f"{name} {_pct(e)}" for name, e in base.items())
-    numbers = {"test_error": err, "paper_error": paper_pct / 100,
-               **{f"{name}_error": e for name, e in base.items()}}
+    numbers = {"test_error": err, "paper_error": paper_pct / 100}
+    if base:
+        numbers["baseline_errors"] = dict(base)
     if dataset not in _MNIST_LIKE:
         return Judgement(ours, NOT_APPLICABLE, numbers)
     d = 100 * err - paper_pct
@@ -473,7 +474,8 @@ def _judge_adaptive(r, key, paper_depth):
     if run is None:
         return None
     dpp = 100 * run.error_change
-    if run.final_depth <= paper_depth + _T["adaptive_depth_slack"] and dpp <= _T["adaptive_error_pp"]:
+    shallow = run.final_depth <= paper_depth + _T["adaptive_depth_slack"]
+    if shallow and dpp <= _T["adaptive_error_pp"]:
         v = REPRODUCED
     elif run.final_depth < run.reference_depth and dpp <= _T["adaptive_error_pp_partly"]:
         v = PARTLY

@@ -1,24 +1,32 @@
-"""``resdyn fixed-points``: every fixed point of eq. 3 for a weight matrix stored in a file.
+"""``resdyn fixed-points``: every fixed point of eq. 3 for a network's shared weights.
 
-    resdyn fixed-points W.npy [--exact] [--in-box] [--stable-only] [--count] [--json]
-                              [--out FILE.npz|FILE.json]
+    resdyn fixed-points W [--exact] [--in-box] [--stable-only] [--count] [--list] [--json]
+                          [--out FILE.npz|FILE.json]
 
-Prints a summary table (counts by stability type for the flow, in and out of the box, the
-layer-map labels of in-box points and the degenerate patterns); ``--json`` prints the same
-as JSON; ``--out`` writes the full result (points, patterns, eigenvalues, labels, degenerate
-patterns) to ``.npz`` or ``.json``.
+``W`` is a weight matrix file (``.npy``; text ``.txt``/``.csv``, whitespace- or
+comma-separated), a training run folder (its ``weights.safetensors`` or checkpoint) or a
+``.safetensors`` weights file. A per-layer network contributes its last layer W(T), and the
+output says so. Prints a summary table (counts by stability type for the flow, in and out of
+the box, the layer-map labels of in-box points and the degenerate patterns); ``--list`` adds
+one line per kept point (pattern, y, flow and map labels, leading eigenvalue); ``--json``
+prints the same as JSON; ``--out`` writes the full result (points, patterns, eigenvalues,
+labels, degenerate patterns) to ``.npz`` or ``.json``. Every option is checked before the
+enumeration starts.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["add_parser", "run", "load_matrix"]
+__all__ = ["add_parser", "run", "load_matrix", "load_source"]
+
+_NPY_MAGIC = b"\x93NUMPY"
+_OUT_SUFFIXES = (".npz", ".json")
+_TEXT_SUFFIXES = (".txt", ".csv")
 
 
 def add_parser(subparsers):
@@ -27,43 +35,173 @@ def add_parser(subparsers):
         "fixed-points",
         help="every fixed point of dy/dt = y(1-y)(Wy) and its stability",
         description=(
-            "Enumerate the 3^N patterns of eq. 3 for the weight matrix W and print the "
+            "Enumerate the 3^N patterns of eq. 3 for the shared weight matrix W and print the "
             "distinct fixed points by stability type (flow and step-1 layer map), in and out "
             "of the unit box, and the degenerate (singular) patterns."
         ),
     )
-    p.add_argument("weights", metavar="W.npy",
-                   help="square weight matrix: .npy, or text (.txt/.csv, whitespace or comma)")
+    p.add_argument("weights", metavar="W",
+                   help="a square weight matrix (.npy, or text .txt/.csv, whitespace or "
+                        "comma), a training run folder, or a .safetensors weights file "
+                        "(a per-layer network gives its last layer)")
     p.add_argument("--exact", action="store_true",
                    help="rational arithmetic and exact stability decisions (N <= 6)")
     p.add_argument("--in-box", action="store_true", help="keep only points in [0, 1]^N")
     p.add_argument("--stable-only", action="store_true", help="keep only flow-stable points")
     p.add_argument("--count", action="store_true",
                    help="count by type without storing points (N <= 20, streaming)")
+    p.add_argument("--list", action="store_true",
+                   help="print every kept point: pattern, y, flow and map labels, leading "
+                        "eigenvalue")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--out", metavar="FILE", help="write the full result to FILE.npz or FILE.json")
     p.set_defaults(func=run)
     return p
 
 
+# ----------------------------------------------------------------------------------------
+# reading W
+# ----------------------------------------------------------------------------------------
+
+
+def _sniff(path: Path) -> str:
+    """What the file holds, from its first bytes: "npy", "safetensors", "text" or "binary"."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(_NPY_MAGIC):
+        return "npy"
+    if len(head) >= 9:
+        header_len = int.from_bytes(head[:8], "little")
+        if 0 < header_len < 100_000_000 and head[8:9] == b"{":
+            return "safetensors"
+    if b"\x00" in head:
+        return "binary"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary"
+    return "text"
+
+
+_WHAT = {"npy": "a NumPy .npy file", "safetensors": "a safetensors file",
+         "text": "a text file", "binary": "a binary file of unknown format"}
+
+
+def _mismatch(path: Path, found: str, expected: str, hint: str) -> ValueError:
+    return ValueError(f"`W` file {path} is {_WHAT[found]}, not {expected}; {hint}")
+
+
 def load_matrix(path) -> np.ndarray:
-    """Read W from ``.npy`` or a text file (whitespace- or comma-separated)."""
+    """Read W from ``.npy`` or a text file (whitespace- or comma-separated).
+
+    The file's content decides how it is read when the suffix is not ``.npy``, ``.txt`` or
+    ``.csv``; a content that contradicts the suffix is an error that says what the file is.
+    """
     path = Path(path)
     if not path.exists():
-        raise OSError(f"weight file not found: {path}")
+        raise OSError(f"`W` file {path} not found")
+    if path.is_dir():
+        raise ValueError(f"`W` {path} is a directory; expected a matrix file here")
+    found = _sniff(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy" and found != "npy":
+        hint = ("rename it to .txt or .csv to read it as text" if found == "text" else
+                "rename it to .safetensors to read it as weights" if found == "safetensors"
+                else "write W with numpy.save")
+        raise _mismatch(path, found, "a NumPy .npy file (as numpy.save writes)", hint)
+    if suffix in _TEXT_SUFFIXES and found != "text":
+        hint = {"npy": "rename it to .npy", "safetensors": "rename it to .safetensors"}.get(
+            found, "write W as rows of numbers")
+        raise _mismatch(path, found, "a text file of numbers", hint)
     try:
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        text = path.read_text()
-        delim = "," if "," in text else None
-        return np.loadtxt(path, delimiter=delim, ndmin=2)
+        if found == "npy":
+            arr = np.load(path, allow_pickle=False)
+        elif found == "text":
+            text = path.read_text()
+            delim = "," if "," in text else None
+            arr = np.loadtxt(path, delimiter=delim, ndmin=2)
+        else:
+            raise _mismatch(path, found, "a .npy or text matrix file",
+                            "name a .safetensors file with that suffix")
     except (ValueError, UnicodeDecodeError, EOFError) as exc:
+        if str(exc).startswith("`W`"):
+            raise
         # np.load's own messages talk about pickles; say what the command expected instead.
-        kind = "a NumPy .npy file" if path.suffix == ".npy" else "a text file of numbers"
+        kind = "a NumPy .npy file" if found == "npy" else "a text file of numbers"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(
             f"`W` file {path} is not {kind} holding a square numeric matrix ({first})"
         ) from None
+    return arr
+
+
+def _network_note(net, origin: str):
+    """(W, note) from a dynsys.Network; a per-layer network gives its last layer."""
+    if net.kind != "resnet":
+        raise ValueError(
+            f"`W` {origin} holds a network of kind {net.kind!r}; eq. 3 is the flow of a "
+            "ResNet (kind 'resnet')"
+        )
+    if net.shared:
+        return np.asarray(net.W, dtype=np.float64), f"shared W of {origin}"
+    return (np.asarray(net.W[-1], dtype=np.float64),
+            f"per-layer network of depth {net.depth} in {origin}: its last layer W({net.depth})")
+
+
+def _from_nets(path: Path, origin: str):
+    try:
+        import nets
+    except ImportError as exc:  # pragma: no cover - nets ships with the project
+        raise RuntimeError(f"reading {origin} needs the nets package ({exc})") from None
+    try:
+        net = nets.to_network(path)
+    except (ValueError, TypeError, OSError) as exc:
+        # the first clause only: nets' hints are Python calls, not this command's options
+        first = (str(exc).splitlines()[0] if str(exc) else type(exc).__name__).split(";")[0]
+        raise ValueError(
+            f"`W` {origin} could not be read as a resdyn network ({first}); expected the "
+            "weights.safetensors or checkpoint of a resdyn training run"
+        ) from None
+    return _network_note(net, origin)
+
+
+def load_source(path):
+    """``(W, note)`` for the ``W`` argument: a matrix file, a run folder or a weights file.
+
+    `note` says where W came from (the last layer of a per-layer network, for example).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise OSError(f"`W` file {path} not found")
+    if path.is_dir():
+        from nets import CHECKPOINT_FILE, WEIGHTS_FILE
+
+        if not ((path / WEIGHTS_FILE).is_file() or (path / CHECKPOINT_FILE).exists()):
+            raise ValueError(
+                f"`W` {path} is a directory without {WEIGHTS_FILE} or {CHECKPOINT_FILE}; "
+                "expected a training run folder, a .safetensors weights file or a matrix "
+                "file (.npy, .txt, .csv)"
+            )
+        return _from_nets(path, f"run folder {path}")
+    found = _sniff(path)
+    if path.suffix.lower() == ".safetensors" or (found == "safetensors"
+                                                 and path.suffix.lower() not in
+                                                 (".npy",) + _TEXT_SUFFIXES):
+        if found != "safetensors":
+            raise _mismatch(path, found, "a safetensors file",
+                            "rename it to .npy or .txt if it holds a matrix"
+                            if found in ("npy", "text") else "write it with nets.save_weights")
+        return _from_nets(path, f"weights file {path}")
+    W = load_matrix(path)
+    if W.ndim == 3:
+        return (np.asarray(W[-1]),
+                f"per-layer stack of {W.shape[0]} matrices in {path}: its last layer")
+    return W, None
+
+
+# ----------------------------------------------------------------------------------------
+# checks before any work
+# ----------------------------------------------------------------------------------------
 
 
 def _only(args):
@@ -76,27 +214,111 @@ def _only(args):
     return None
 
 
+def _check_options(args) -> None:
+    if args.count and (args.exact or args.in_box or args.stable_only):
+        raise ValueError("--count cannot be combined with --exact, --in-box or --stable-only")
+    if args.count and args.list:
+        raise ValueError("--list prints the points, which --count does not store: drop one")
+
+
+def _check_out(args) -> Path | None:
+    """The ``--out`` path, validated (suffix, folder, permission) before any work."""
+    if not args.out:
+        return None
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; name a file in it")
+    suffixes = (".json",) if args.count else _OUT_SUFFIXES
+    if out.suffix.lower() not in suffixes:
+        want = " or ".join(suffixes)
+        extra = " (with --count only the JSON summary is written)" if args.count else ""
+        raise ValueError(f"--out must end in {want}{extra}; got {out.name!r}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: the folder {parent} is not writable")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ValueError(f"--out {out} exists and is not writable")
+    return out
+
+
+def _check_size(n: int, args, only) -> None:
+    from dynsys._fixed_points import MAX_N_EXACT, MAX_N_FULL, MAX_N_STREAMING
+
+    if n > MAX_N_STREAMING:
+        raise ValueError(f"W has N = {n}: 3^N patterns are too many to enumerate (N <= "
+                         f"{MAX_N_STREAMING})")
+    if args.exact and n > MAX_N_EXACT:
+        raise ValueError(f"--exact supports N <= {MAX_N_EXACT}; W has N = {n}: drop --exact")
+    if not args.count and only is None and n > MAX_N_FULL:
+        raise ValueError(
+            f"W has N = {n}: listing every point needs N <= {MAX_N_FULL}; use --count for the "
+            "counts by type, or --in-box and/or --stable-only to keep a subset"
+        )
+
+
+# ----------------------------------------------------------------------------------------
+# output
+# ----------------------------------------------------------------------------------------
+
+
 def _write_npz(path: Path, fp) -> None:
     arrays = {
         "W": fp.W, "points": fp.points, "patterns": fp.patterns,
         "multiplicity": fp.multiplicity, "eigenvalues": fp.eigenvalues,
         "stability": fp.stability, "unstable_dim": fp.unstable_dim, "in_box": fp.in_box,
         "residual": fp.residual, "map_stability": fp.map_stability,
-        "multipliers": fp.multipliers,
+        "map_unstable_dim": fp.map_unstable_dim, "multipliers": fp.multipliers,
         "degenerate_patterns": fp.degenerate.patterns, "degenerate_kind": fp.degenerate.kind,
         "degenerate_dimension": fp.degenerate.dimension,
+        **{name: np.float64(value) for name, value in fp.tolerances.items()},
     }
     if fp.points_exact is not None:
         arrays["points_exact"] = np.array([[str(v) for v in row] for row in fp.points_exact])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from ._io import atomic_save
+
+    # the temporary file keeps the .npz suffix, so savez_compressed writes it as named
+    atomic_save(path, lambda tmp: np.savez_compressed(tmp, **arrays))
+
+
+def _leading(eigenvalues: np.ndarray) -> np.ndarray:
+    """The eigenvalue with the largest real part of each row."""
+    if eigenvalues.shape[0] == 0:
+        return np.zeros(0, np.complex128)
+    idx = np.argmax(eigenvalues.real, axis=1)
+    return eigenvalues[np.arange(eigenvalues.shape[0]), idx]
+
+
+def _fmt_complex(z: complex) -> str:
+    if z.imag == 0:
+        return f"{z.real:.6g}"
+    return f"{z.real:.6g}{z.imag:+.6g}j"
+
+
+def _point_rows(fp) -> list[dict]:
+    lead = _leading(fp.eigenvalues)
+    return [{"pattern": "".join(str(int(c)) for c in fp.patterns[i]),
+             "y": fp.points[i].tolist(),
+             "stability": str(fp.stability[i]),
+             "map_stability": str(fp.map_stability[i]),
+             "leading_eigenvalue": [float(lead[i].real), float(lead[i].imag)]}
+            for i in range(len(fp))]
+
+
+def _print_list(fp) -> None:
+    lead = _leading(fp.eigenvalues)
+    n = fp.n
+    ys = [np.array2string(fp.points[i], precision=4, floatmode="fixed", max_line_width=10**6)
+          for i in range(len(fp))]
+    wy = max([len("y")] + [len(s) for s in ys])
+    wp = max(len("pattern"), n)
+    print(f"{len(fp)} points (pattern: 0 y_i = 0, 1 y_i = 1, 2 interior):")
+    print(f"{'pattern':<{wp}}  {'y':<{wy}}  {'flow':<14}  {'map':<14}  leading eigenvalue")
+    for i in range(len(fp)):
+        pat = "".join(str(int(c)) for c in fp.patterns[i])
+        print(f"{pat:<{wp}}  {ys[i]:<{wy}}  {fp.stability[i]:<14}  {fp.map_stability[i]:<14}  "
+              f"{_fmt_complex(complex(lead[i]))}")
 
 
 def run(args) -> int:
@@ -105,11 +327,16 @@ def run(args) -> int:
 
     from ._io import atomic_write_json
 
-    W = load_matrix(args.weights)
+    _check_options(args)
+    out = _check_out(args)
     only = _only(args)
+    W, note = load_source(args.weights)
+    W = np.asarray(W)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"`W` {args.weights} must hold a square matrix (N, N); got shape "
+                         f"{W.shape}")
+    _check_size(W.shape[0], args, only)
     if args.count:
-        if args.exact or only is not None:
-            raise ValueError("--count cannot be combined with --exact, --in-box or --stable-only")
         counts = dynsys.count_fixed_points(W)
         fp = None
     else:
@@ -118,30 +345,32 @@ def run(args) -> int:
     summary = counts.as_dict()
     summary["filter"] = only
     summary["exact"] = bool(args.exact)
+    summary["source"] = note or str(args.weights)
     if fp is not None:
         summary["disagreement_indices"] = fp.disagreements().tolist()
+        if args.list:
+            summary["points"] = _point_rows(fp)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        if note:
+            print(f"W: {note}")
         if only is not None:
             print(f"filter: only={only!r} (counts below are of the kept points)")
         print(counts.table(only=None if fp is None else fp.only))
-        if fp is not None and fp.disagreements().size:
+        if fp is not None and args.list:
+            _print_list(fp)
+        elif fp is not None and fp.disagreements().size:
             print("in-box points where the flow and the layer map disagree:")
             for i in fp.disagreements()[:20]:
                 print(f"  y = {np.array2string(fp.points[i], precision=4)}  flow: "
                       f"{fp.stability[i]}, map: {fp.map_stability[i]}")
-    if args.out:
-        out = Path(args.out)
+    if out is not None:
         if fp is None:
-            if out.suffix != ".json":
-                raise ValueError("with --count, --out must name a .json file")
             atomic_write_json(out, summary)
-        elif out.suffix == ".npz":
+        elif out.suffix.lower() == ".npz":
             _write_npz(out, fp)
-        elif out.suffix == ".json":
-            atomic_write_json(out, fp.as_dict())
         else:
-            raise ValueError(f"--out must end in .npz or .json; got {out.name!r}")
+            atomic_write_json(out, fp.as_dict())
         print(f"wrote {out}")
     return 0

@@ -20,7 +20,7 @@ def add_parser(subparsers):
         "reproduce",
         help="train the networks, run every analysis, write report.md and results.json",
         description=(
-            "Reproduce the seeds' figures and claims: trains (or reloads) the 15-layer "
+            "Reproduce the papers' figures and claims: trains (or reloads) the 15-layer "
             "shared and per-layer ResNets and the MLP, runs every analysis, and writes "
             "report.md, results.json and figures/*.png into --out."
         ),
@@ -34,7 +34,8 @@ def add_parser(subparsers):
     p.add_argument("--quick", action="store_true",
                    help="fewer epochs, samples and noise amplitudes (minutes on two cores)")
     p.add_argument("--profile", default=None, choices=("full", "quick", "tiny"),
-                   help="explicit settings profile (overrides --quick; 'tiny' is a smoke run of seconds)")
+                   help="explicit settings profile (overrides --quick; 'tiny' is a smoke run "
+                        "of seconds)")
     p.add_argument("--out", default="results/reproduce", metavar="DIR",
                    help="output folder (default: results/reproduce)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

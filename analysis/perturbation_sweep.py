@@ -2,7 +2,8 @@
 identity", arXiv 1902.04106): magnitude against depth.
 
 Each residual block is x -> x + F(x). Only the abstract is at hand, so the magnitudes are
-taken as ``|F(x)|_2`` (absolute) and ``|F(x)|_2 / |x|_2`` (scaled), averaged over samples and blocks.
+taken as ``|F(x)|_2`` (absolute) and ``|F(x)|_2 / |x|_2`` (scaled), averaged over samples and
+blocks.
 The paper finds the average scaled magnitude roughly inversely proportional to the number of
 blocks: a log-log slope near -1. :func:`compute_perturbation_slope` fits that slope by least
 squares on log(scaled magnitude) against log(depth) (:func:`nets.depth.loglog_slope`);
@@ -11,7 +12,7 @@ squares on log(scaled magnitude) against log(depth) (:func:`nets.depth.loglog_sl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Benchmark of the fixed-point enumeration of eq. 3 (issue 2, section 5).
+"""Benchmark of the fixed-point enumeration of eq. 3.
 
 Prints, in one run on one machine:
 
@@ -48,7 +48,7 @@ def best_time(fn, repeats=3):
     return best, out
 
 
-def plain_numpy_pattern(W, code, tol=1e-9):
+def plain_numpy_pattern(W, code, rel_tol=1e-9):
     """What one pattern costs in a plain NumPy loop: cond, solve, eigvals, labels."""
     interior = np.flatnonzero(code == 2)
     ones = np.flatnonzero(code == 1)
@@ -58,19 +58,20 @@ def plain_numpy_pattern(W, code, tol=1e-9):
         if np.linalg.cond(A) > 1e11:
             return None
         y[interior] = np.linalg.solve(A, -W[np.ix_(interior, ones)].sum(axis=1))
-        if np.any(np.abs(y[interior]) <= tol) or np.any(np.abs(y[interior] - 1) <= tol):
+        if np.any(np.abs(y[interior]) <= rel_tol) or np.any(np.abs(y[interior] - 1) <= rel_tol):
             return None
     wy = W @ y
     J = np.diag((1.0 - 2.0 * y) * wy) + np.diag(y * (1.0 - y)) @ W
     ev = np.linalg.eigvals(J)
-    label = classify_spectrum(ev, tol)
+    zero_tol = rel_tol * (np.max(np.abs(W)) or 1.0)
+    label = classify_spectrum(ev, zero_tol)
     if np.all((y >= 0) & (y <= 1)):
         mult = np.exp(np.where(code == 0, wy, -wy)) + 0j
         if interior.size:
             d = y[interior] * (1 - y[interior])
             mult[interior] = np.linalg.eigvals(np.eye(interior.size)
                                                + d[:, None] * W[np.ix_(interior, interior)])
-        classify_multipliers(mult, tol)
+        classify_multipliers(mult, zero_tol)
     return y, label
 
 

@@ -16,7 +16,7 @@ Prints, in one run:
 
 Usage::
 
-    python benchmarks/bench_forward.py            # the sizes of the issue (minutes)
+    python benchmarks/bench_forward.py            # B = 10,000 and 1000 layers (minutes)
     python benchmarks/bench_forward.py --quick    # B = 2,000 and 100 layers (seconds)
 """
 

@@ -11,7 +11,7 @@ at equal or better accuracy, measured as the largest error at the output times a
 DOP853 reference (rtol 1e-13, atol 1e-15) on a subset of trajectories.
 
 Run ``python benchmarks/bench_integrate.py`` (``--quick`` for a smaller batch and subset).
-Prints one table and the two ratios the issue judges by.
+Prints one table and the two speed ratios against the goals above.
 """
 
 from __future__ import annotations

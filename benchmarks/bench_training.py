@@ -107,7 +107,7 @@ SWEEP_GRID = {
 }
 
 
-def sweep(seeds=(0, 1, 2), epochs=20, grid=None, width=None, out=sys.stdout):
+def sweep(seeds=(0, 1, 2), epochs=20, grid=None, width=None, batch_size=64, out=sys.stdout):
     """Learning rate x decay on digits; one row per (kind, lr, lr_decay), means over seeds.
 
     `width` None trains at N = D = 64; another width adds the input projection.
@@ -127,13 +127,14 @@ def sweep(seeds=(0, 1, 2), epochs=20, grid=None, width=None, out=sys.stdout):
                 for seed in seeds:
                     cfg = TrainConfig(dataset="digits", kind=kind, depth=15, epochs=epochs,
                                       lr=lr, lr_decay=decay, seed=seed, threads=1,
-                                      width=width)
+                                      width=width, batch_size=batch_size)
                     result = train(cfg, progress=False, data=data)
                     accs.append(result.test_accuracy)
                     losses.append(result.history[-1]["train_loss"])
                     n_epochs.append(len(result.history))
                 row = {"kind": kind, "width": width or data.n_features, "lr": lr,
                        "lr_decay": decay, "seeds": list(seeds), "epochs_max": epochs,
+                       "batch_size": batch_size,
                        "test_accuracy": statistics.mean(accs),
                        "test_accuracy_min": min(accs), "test_accuracy_max": max(accs),
                        "train_loss": statistics.mean(losses),
@@ -164,6 +165,7 @@ def main(argv=None):
     parser.add_argument("--sweep-epochs", type=int, default=20)
     parser.add_argument("--sweep-width", type=int, default=None,
                         help="width N (default 64 = D, no projection)")
+    parser.add_argument("--sweep-batch-size", type=int, default=64)
     args = parser.parse_args(argv)
     if args.sweep:
         grid = None
@@ -174,7 +176,8 @@ def main(argv=None):
             grid = {args.sweep_kind: {"lr": floats(args.sweep_lr, "lr"),
                                       "lr_decay": floats(args.sweep_decay, "lr_decay")}}
         seeds = tuple(int(v) for v in args.sweep_seeds.split(","))
-        rows = sweep(seeds=seeds, epochs=args.sweep_epochs, grid=grid, width=args.sweep_width)
+        rows = sweep(seeds=seeds, epochs=args.sweep_epochs, grid=grid, width=args.sweep_width,
+                     batch_size=args.sweep_batch_size)
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(rows, fh, indent=1)

@@ -81,3 +81,8 @@ __all__ += [
 from ._census import AttractorCensus, attractor_census
 
 __all__ += ["AttractorCensus", "attractor_census"]
+
+# --- statistics of fixed points over random networks
+from ._ensembles import FixedPointStatistics, fixed_point_statistics
+
+__all__ += ["FixedPointStatistics", "fixed_point_statistics"]

@@ -41,6 +41,8 @@ _LABEL_DTYPE = "<U14"
 
 #: The largest face (interior coordinates) whose fixed point is solved at the end of a run.
 _MAX_FACE_SOLVE = 1024
+#: An interior coordinate of a face point within this of 0 or 1 lies on the face.
+_FACE_TOL = 1e-9
 #: Interior convergence at which a saddle's saturated coordinates jump (see the theory page).
 _JUMP_TOL = 1e-12
 
@@ -438,7 +440,8 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     cyc = state["event"] == K.EV_CYCLE
     status[cyc] = CYCLE
     period[cyc] = state["period"][cyc]
-    point_rows = []  # (pattern row index, y, ev, mu, residual)
+    point_rows = []  # (canonical pattern, y, ev, mu, residual)
+    seen = {}
     for u in range(uniq.shape[0]):
         members = np.flatnonzero((inv == u) & ~cyc)
         if members.size == 0:
@@ -456,8 +459,16 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
         near = d <= distance_tol
         if not near.any():
             continue
-        m = len(point_rows)
-        point_rows.append((pat, y, ev, mu, residual))
+        # the canonical pattern (code 0 / 1 wherever y_i is 0 / 1, as dynsys.fixed_points
+        # lists it): two faces can share a point on their common boundary
+        canon = np.where(np.abs(y) <= _FACE_TOL, 0,
+                         np.where(np.abs(y - 1.0) <= _FACE_TOL, 1, pat)).astype(np.int8)
+        key = canon.tobytes()
+        m = seen.get(key)
+        if m is None:
+            m = len(point_rows)
+            seen[key] = m
+            point_rows.append((canon, y, ev, mu, residual))
         mem = members[near]
         assignment[mem] = m
         distance[mem] = d[near]

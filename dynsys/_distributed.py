@@ -19,7 +19,7 @@ import numpy as np
 from . import _incremental as inc
 
 __all__ = ["require_distributed", "count_distributed", "fixed_points_distributed",
-           "task_ranges"]
+           "task_ranges", "connect", "tqdm_progress"]
 
 _INSTALL_HINT = ("`client=` needs the optional package `distributed` (Dask); install it with "
                  "`pip install resdyn[dask]` (or `pip install distributed`)")
@@ -100,8 +100,8 @@ def _gather(distributed, client, futures, progress):
     return client.gather(futures)
 
 
-def count_distributed(W, client, *, tol: float = 1e-9, tols=None,
-                      classify_out_of_box: bool = False, n_tasks: int | None = None,
+def count_distributed(W, client, *, zero_tol=None, rank_tol=None, residual_tol=None,
+                      face_tol=None, classify_out_of_box: bool = False, n_tasks: int | None = None,
                       numba_threads: int = 1, refresh: int = inc.DEFAULT_REFRESH,
                       progress=None):
     """:func:`dynsys._incremental.count_incremental` split into tasks on a Dask cluster.
@@ -110,7 +110,7 @@ def count_distributed(W, client, *, tol: float = 1e-9, tols=None,
     ----------
     W : array_like, shape (N, N), or a shared-weight Network
     client : distributed.Client
-    tol, tols, classify_out_of_box, refresh
+    zero_tol, rank_tol, residual_tol, face_tol, classify_out_of_box, refresh
         As in :func:`dynsys._incremental.count_incremental`.
     n_tasks : int, optional
         Number of tasks (contiguous ranges of the 256 chunks); default four per worker thread.
@@ -125,21 +125,23 @@ def count_distributed(W, client, *, tol: float = 1e-9, tols=None,
         Equal to the local count.
     """
     distributed = _check_client(client)
-    W_c, tols = inc.prepare(W, tol, tols)
+    W_c, tols, tarr = inc.prepare(W, zero_tol=zero_tol, rank_tol=rank_tol,
+                                  residual_tol=residual_tol, face_tol=face_tol)
     refresh = inc._check_refresh(refresh)
     n = W_c.shape[0]
     ranges = task_ranges(inc.n_chunks(n), n_tasks or _default_tasks(client, n))
     minors = inc._minors(W_c, "full" if classify_out_of_box else "box")
     W_f, m_f = client.scatter([W_c, minors], broadcast=True)
-    futures = [client.submit(_count_task, W_f, tols, bool(classify_out_of_box), lo, hi,
+    futures = [client.submit(_count_task, W_f, tarr, bool(classify_out_of_box), lo, hi,
                              refresh, m_f, numba_threads, pure=False)
                for lo, hi in ranges]
     rows = _gather(distributed, client, futures, progress)
-    return inc.counts_from_table(np.sum(rows, axis=0), n,
+    return inc.counts_from_table(np.sum(rows, axis=0), n, tols,
                                  classify_out_of_box=classify_out_of_box)
 
 
-def fixed_points_distributed(W, client, *, only=None, tol: float = 1e-9, tols=None,
+def fixed_points_distributed(W, client, *, only=None, zero_tol=None, rank_tol=None,
+                             residual_tol=None, face_tol=None,
                              max_degenerate: int = 1_000_000, n_tasks: int | None = None,
                              numba_threads: int = 1, refresh: int = inc.DEFAULT_REFRESH,
                              progress=None):
@@ -153,19 +155,53 @@ def fixed_points_distributed(W, client, *, only=None, tol: float = 1e-9, tols=No
 
     distributed = _check_client(client)
     check_choice(only, "only", tuple(inc._FILTER_CODES))
-    W_c, tols = inc.prepare(W, tol, tols)
+    W_c, tols, tarr = inc.prepare(W, zero_tol=zero_tol, rank_tol=rank_tol,
+                                  residual_tol=residual_tol, face_tol=face_tol)
     refresh = inc._check_refresh(refresh)
     n = W_c.shape[0]
-    if only is None and n > 13:
-        raise ValueError(
-            f"`W` has N = {n}: listing every point needs a filter above N = 13; pass "
-            "`only='stable_in_box'` (or 'in_box', 'stable')."
-        )
+    inc._check_listing(n, only)
     ranges = task_ranges(inc.n_chunks(n), n_tasks or _default_tasks(client, n))
     (W_f,) = client.scatter([W_c], broadcast=True)
-    futures = [client.submit(_store_task, W_f, tols, only, lo, hi, int(max_degenerate),
+    futures = [client.submit(_store_task, W_f, tarr, only, lo, hi, int(max_degenerate),
                              refresh, numba_threads, pure=False)
                for lo, hi in ranges]
     parts = _gather(distributed, client, futures, progress)
     stored = inc.merge_stored(parts, int(max_degenerate))
-    return inc.assemble(W_c, tols, stored, only, tol)
+    return inc.assemble(W_c, tols, stored, only, max_degenerate)
+
+
+def connect(address: str):
+    """A ``distributed.Client`` connected to the scheduler at `address` (``tcp://host:8786``)."""
+    distributed = require_distributed()
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"`address` must be a scheduler address such as 'tcp://host:8786'; "
+                         f"got {address!r}.")
+    return distributed.Client(address)
+
+
+class tqdm_progress:
+    """Context manager giving a ``progress(done, total)`` callable that drives a tqdm bar.
+
+    For the command line: ``with tqdm_progress("patterns") as progress:
+    count_distributed(W, client, progress=progress)``. The bar writes to stderr.
+    """
+
+    def __init__(self, desc: str = "tasks"):
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="task")
+        self.bar.n = done
+        self.bar.refresh()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False

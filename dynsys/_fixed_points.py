@@ -669,18 +669,19 @@ def _dedupe(points: np.ndarray):
     return keep, group
 
 
-def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
-    """Raw fields of :func:`_assemble` from the Numba kernels (see its docstring)."""
+def _point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_kind, dg_dim,
+                  n_no_solution: int, n_continuum: int) -> dict:
+    """Raw fields of :func:`_assemble` from the kernel's stored points (numeric mode).
+
+    One pass of :func:`classify_points` (labels, residual, unstable dimensions), the
+    near-copy safety net of :func:`_dedupe`, and the multiplicities.
+    """
     from ._kernels import enumeration as K
 
-    n = W.shape[0]
-    counts, lay, out = _run_kernel(W, tols, K.MODE_STORE, _FILTER_CODES[only],
-                                   dg_cap=max_degenerate)
-    pts, out_code, eig, dg_code, dg_kind, dg_dim = out
-    pats = decode_patterns(out_code, n)
-    zero_tol = tols["zero_tol"]
+    pts, pats, eig = points, patterns, eigenvalues
+    zero_tol = float(tols["zero_tol"])
     residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
-        W, pts, pats, eig, float(zero_tol), float(1e3 * zero_tol))
+        W, pts, pats, eig, zero_tol, 1e3 * zero_tol)
     # safety net for tolerance-edge cases of non-generic W: merge near-identical rows; only
     # rows near a tolerance edge can have a near-copy (see _dedupe)
     cand = np.flatnonzero(near)
@@ -689,10 +690,10 @@ def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
         if keep.size != cand.size:
             sel = np.ones(pts.shape[0], bool)
             sel[np.setdiff1d(cand, cand[keep])] = False
-            pts, pats, eig, residual, in_box = pts[sel], pats[sel], eig[sel], residual[sel], \
-                in_box[sel]
-            flow, udim, mapc, mudim, flex = flow[sel], udim[sel], mapc[sel], mudim[sel], \
-                flex[sel]
+            pts, pats, eig, residual, in_box = (pts[sel], pats[sel], eig[sel], residual[sel],
+                                                in_box[sel])
+            flow, udim, mapc, mudim, flex = (flow[sel], udim[sel], mapc[sel], mudim[sel],
+                                             flex[sel])
     # boundary coordinates whose (W y)_i vanishes could also be interior
     multiplicity = np.ones(pts.shape[0], np.int64)
     rows = np.flatnonzero(flex.any(axis=1))
@@ -705,9 +706,22 @@ def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
         map_code=mapc, map_unstable_dim=mudim, in_box=in_box, residual=residual,
         multiplicity=multiplicity, points_exact=None,
         dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
-        n_no_solution=int(counts[:, lay["no_solution"]].sum()),
-        n_continuum=int(counts[:, lay["continuum"]].sum()),
+        n_no_solution=int(n_no_solution), n_continuum=int(n_continuum),
     )
+
+
+def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
+    """Raw fields of :func:`_assemble` from the Numba kernels (see its docstring)."""
+    from ._kernels import enumeration as K
+
+    n = W.shape[0]
+    counts, lay, out = _run_kernel(W, tols, K.MODE_STORE, _FILTER_CODES[only],
+                                   dg_cap=max_degenerate)
+    pts, out_code, eig, dg_code, dg_kind, dg_dim = out
+    return _point_fields(W, tols, pts, decode_patterns(out_code, n), eig,
+                         dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
+                         n_no_solution=counts[:, lay["no_solution"]].sum(),
+                         n_continuum=counts[:, lay["continuum"]].sum())
 
 
 # ----------------------------------------------------------------------------------------

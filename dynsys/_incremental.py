@@ -31,6 +31,8 @@ __all__ = [
     "DEFAULT_REFRESH",
     "kernel_tolerances",
     "prepare",
+    "merge_stored",
+    "assemble",
     "n_chunks",
     "count_table",
     "counts_from_table",
@@ -48,42 +50,34 @@ _FILTER_CODES = {None: 0, "in_box": 1, "stable": 2, "stable_in_box": 3}
 _MODE_CODES = {"store": 0, "full": 1, "box": 2}
 
 
-def kernel_tolerances(W: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """Absolute tolerances ``[rank, consistency, y in {0,1}, eigenvalue sign]`` from `tol`.
+def kernel_tolerances(tols: dict) -> np.ndarray:
+    """The kernel's (4,) array of absolute tolerances from the named ones (a dict)."""
+    from ._fixed_points import _tols_array
 
-    The rule of :func:`dynsys.count_fixed_points`: a relative `tol` times ``max|W|`` for the
-    rank (times 1e-2), the consistency residual and the eigenvalue signs; `tol` itself for
-    ``y_i`` equal to 0 or 1.
+    return _tols_array(tols)
+
+
+def prepare(W, *, zero_tol=None, rank_tol=None, residual_tol=None, face_tol=None):
+    """Validated ``(W, tols, tols_array)`` for the walk.
+
+    `W` becomes a fresh writable C float64 copy (a read-only array would compile a second
+    kernel specialisation); `tols` are the absolute tolerances by name, with the defaults
+    and rules of :func:`dynsys.count_fixed_points` (a stored value passed back gives the same
+    numbers), and `tols_array` their kernel form.
     """
-    scale = float(np.max(np.abs(W))) if W.size else 0.0
-    scale = scale if scale > 0.0 else 1.0
-    return np.array([1e-2 * tol * scale, tol * scale, tol, tol * scale], dtype=np.float64)
+    from ._fixed_points import _numeric_tolerances, _weights
 
-
-def prepare(W, tol: float = 1e-9, tols=None) -> tuple[np.ndarray, np.ndarray]:
-    """Validated ``(W, tols)``: a fresh writable C float64 W and the absolute tolerances.
-
-    `tols` (4,) overrides the ones derived from `tol` (callers that derive their own
-    tolerances pass them through unchanged, so both walk with the same numbers).
-    """
-    from ._network import as_weights
-    from ._validation import check_positive_float
-
-    W_f = as_weights(W, "W")
+    W_f, _ = _weights(W)
     n = W_f.shape[0]
     if n > MAX_N_INCREMENTAL:
         raise ValueError(
             f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are beyond the enumeration "
             f"(limit N <= {MAX_N_INCREMENTAL}). For wider networks search for fixed points "
-            "locally (Newton from many starts)."
+            "locally (dynsys.refine_fixed_point from many starts)."
         )
-    # a fresh writable C array: a read-only one would compile a second kernel specialisation
     W_c = np.array(W_f, dtype=np.float64, order="C", copy=True)
-    if tols is None:
-        tols = kernel_tolerances(W_c, check_positive_float(tol, "tol"))
-    else:
-        tols = np.ascontiguousarray(tols, dtype=np.float64).reshape(4)
-    return W_c, tols
+    tols = _numeric_tolerances(W_c, zero_tol, rank_tol, residual_tol, face_tol)
+    return W_c, tols, kernel_tolerances(tols)
 
 
 def n_chunks(n: int) -> int:
@@ -155,7 +149,8 @@ def _mapping(values) -> MappingProxyType:
     return MappingProxyType({lab: int(v) for lab, v in zip(LABELS, values)})
 
 
-def counts_from_table(c: np.ndarray, n: int, *, classify_out_of_box: bool = False):
+def counts_from_table(c: np.ndarray, n: int, tols: dict, *,
+                      classify_out_of_box: bool = False):
     """The :class:`~dynsys.FixedPointCounts` of a summed count row.
 
     Without `classify_out_of_box` the out-of-box points are counted (``out_of_box``,
@@ -186,20 +181,21 @@ def counts_from_table(c: np.ndarray, n: int, *, classify_out_of_box: bool = Fals
         n_no_solution=int(c[lay["no_solution"]]),
         n_continuum=int(c[lay["continuum"]]),
         n_patterns=3**n,
+        **tols,
     )
 
 
-def count_incremental(W, *, tol: float = 1e-9, classify_out_of_box: bool = False,
-                      refresh: int = DEFAULT_REFRESH, tols=None):
+def count_incremental(W, *, zero_tol: float | None = None, rank_tol: float | None = None,
+                      residual_tol: float | None = None, face_tol: float | None = None,
+                      classify_out_of_box: bool = False, refresh: int = DEFAULT_REFRESH):
     """Count the distinct isolated fixed points of eq. 3 by type with the incremental walk.
 
     Parameters
     ----------
-    W : array_like, shape (N, N), or a shared-weight Network
+    W : Network, array_like of shape (N, N), or ResidualSystem
         N <= 24.
-    tol : float
-        Relative tolerance, the rule of :func:`dynsys.count_fixed_points`
-        (see :func:`kernel_tolerances`); ignored when `tols` is given.
+    zero_tol, rank_tol, residual_tol, face_tol : float, optional
+        As in :func:`dynsys.count_fixed_points` (same defaults; the counts store them).
     classify_out_of_box : bool
         Also label the out-of-box points (flow type and unstable dimension by a Routh-Hurwitz
         count): the result then equals :func:`dynsys.count_fixed_points` field by field.
@@ -207,17 +203,16 @@ def count_incremental(W, *, tol: float = 1e-9, classify_out_of_box: bool = False
         are the same, and the out-of-box labels are left at zero.
     refresh : int
         Recompute the running sums from scratch every `refresh` Gray steps (a power of 2).
-    tols : array_like, shape (4,), optional
-        Absolute tolerances ``[rank, consistency, y in {0,1}, eigenvalue sign]``.
 
     Returns
     -------
     FixedPointCounts
     """
-    W_c, tols = prepare(W, tol, tols)
+    W_c, tols, tarr = prepare(W, zero_tol=zero_tol, rank_tol=rank_tol,
+                              residual_tol=residual_tol, face_tol=face_tol)
     refresh = _check_refresh(refresh)
-    c = count_table(W_c, tols, classify_out_of_box=classify_out_of_box, refresh=refresh)
-    return counts_from_table(c, W_c.shape[0], classify_out_of_box=classify_out_of_box)
+    c = count_table(W_c, tarr, classify_out_of_box=classify_out_of_box, refresh=refresh)
+    return counts_from_table(c, W_c.shape[0], tols, classify_out_of_box=classify_out_of_box)
 
 
 def _check_refresh(refresh) -> int:
@@ -287,36 +282,75 @@ def merge_stored(parts: list[dict], dg_cap: int) -> dict:
     return out
 
 
-def assemble(W: np.ndarray, tols: np.ndarray, stored: dict, only, tol: float):
-    """The :class:`~dynsys.FixedPoints` of merged :func:`store_chunks` output."""
-    from ._fixed_points import _assemble, _degenerate, decode_patterns
+def assemble(W: np.ndarray, tols: dict, stored: dict, only, max_degenerate: int):
+    """The :class:`~dynsys.FixedPoints` of merged :func:`store_chunks` output.
+
+    The per-point fields (labels, residual, multiplicity, the near-copy safety net) follow
+    the steps of :func:`dynsys.fixed_points`' numeric engine on the same kernel outputs.
+    """
+    from ._fixed_points import _assemble, _dedupe, decode_patterns
+    from ._kernels import enumeration as K
     from ._kernels.incremental import layout
 
     n = W.shape[0]
     lay = layout(n)
-    counts = stored["counts"][None, :]
-    degenerate = _degenerate(n, counts, lay, stored["dg_code"], stored["dg_kind"],
-                             stored["dg_dim"])
+    pts, eig = stored["y"], stored["eig"]
     pats = decode_patterns(stored["code"], n)
-    return _assemble(W, stored["y"], pats, stored["eig"], float(tols[3]), float(tols[0]),
-                     degenerate, only, tol)
+    zero_tol = float(tols["zero_tol"])
+    residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
+        W, pts, pats, eig, zero_tol, 1e3 * zero_tol)
+    cand = np.flatnonzero(near)
+    if cand.size > 1:
+        keep, _ = _dedupe(pts[cand])
+        if keep.size != cand.size:
+            sel = np.ones(pts.shape[0], bool)
+            sel[np.setdiff1d(cand, cand[keep])] = False
+            pts, pats, eig, residual, in_box = (pts[sel], pats[sel], eig[sel], residual[sel],
+                                                in_box[sel])
+            flow, udim, mapc, mudim, flex = (flow[sel], udim[sel], mapc[sel], mudim[sel],
+                                             flex[sel])
+    multiplicity = np.ones(pts.shape[0], np.int64)
+    rows = np.flatnonzero(flex.any(axis=1))
+    if rows.size:
+        multiplicity[rows] = K.multiplicities(
+            W, np.ascontiguousarray(pts[rows]), np.ascontiguousarray(pats[rows], np.int64),
+            np.ascontiguousarray(flex[rows]), float(tols["rank_tol"]))
+    c = stored["counts"]
+    raw = dict(
+        points=pts, patterns=pats, eigenvalues=eig, flow_code=flow, unstable_dim=udim,
+        map_code=mapc, map_unstable_dim=mudim, in_box=in_box, residual=residual,
+        multiplicity=multiplicity, points_exact=None,
+        dg_code=stored["dg_code"], dg_kind=stored["dg_kind"], dg_dim=stored["dg_dim"],
+        n_no_solution=int(c[lay["no_solution"]]), n_continuum=int(c[lay["continuum"]]),
+    )
+    return _assemble(W, raw, only=only, exact=False, tols=tols,
+                     max_degenerate=int(max_degenerate))
 
 
-def fixed_points_incremental(W, *, only=None, tol: float = 1e-9,
-                             max_degenerate: int = 1_000_000, tols=None):
+def fixed_points_incremental(W, *, only=None, zero_tol: float | None = None,
+                             rank_tol: float | None = None, residual_tol: float | None = None,
+                             face_tol: float | None = None, max_degenerate: int = 1_000_000,
+                             refresh: int = DEFAULT_REFRESH):
     """The fixed points kept by `only` (N <= 24 with a filter), as :func:`dynsys.fixed_points`.
 
     Same walk, order and numbers as the enumeration kernel, so the result equals
-    ``dynsys.fixed_points(W, only=only, tol=tol)`` where both run.
+    ``dynsys.fixed_points(W, only=only)`` (same tolerances) where both run.
     """
     from ._validation import check_choice
 
     check_choice(only, "only", tuple(_FILTER_CODES))
-    W_c, tols = prepare(W, tol, tols)
-    if only is None and W_c.shape[0] > 13:
+    W_c, tols, tarr = prepare(W, zero_tol=zero_tol, rank_tol=rank_tol,
+                              residual_tol=residual_tol, face_tol=face_tol)
+    _check_listing(W_c.shape[0], only)
+    stored = store_chunks(W_c, tarr, only, dg_cap=int(max_degenerate),
+                          refresh=_check_refresh(refresh))
+    return assemble(W_c, tols, stored, only, max_degenerate)
+
+
+def _check_listing(n: int, only) -> None:
+    if only is None and n > 13:
         raise ValueError(
-            f"`W` has N = {W_c.shape[0]}: listing every point needs a filter above N = 13; "
-            "pass `only='stable_in_box'` (or 'in_box', 'stable')."
+            f"`W` has N = {n}: listing every point needs a filter above N = 13; pass "
+            "`only='stable_in_box'` (or 'in_box', 'stable'), or count with "
+            "count_fixed_points(W)."
         )
-    stored = store_chunks(W_c, tols, only, dg_cap=int(max_degenerate))
-    return assemble(W_c, tols, stored, only, tol)

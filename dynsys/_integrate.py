@@ -36,7 +36,7 @@ from ._kernels import ode
 from ._network import KINDS, Network, as_weights
 from ._validation import _to_float_array, as_points, check_choice, check_finite
 from ._validation import check_int, check_positive_float
-from . import _system
+from ._system import ResidualSystem
 from ._arrays import readonly as _frozen
 
 __all__ = ["Trajectory", "NoiseTrajectory", "integrate", "integrate_noise", "METHODS",
@@ -193,7 +193,7 @@ def _system_arrays(W, kind, b):
         kind = W.kind
         bias = np.ascontiguousarray(W.b, dtype=np.float64) if kind == "mlp" else None
         return np.ascontiguousarray(Wm), kind, bias
-    if isinstance(W, getattr(_system, "ResidualSystem", ())):
+    if isinstance(W, ResidualSystem):
         Wm = W.W
     else:
         Wm = as_weights(W, "W")

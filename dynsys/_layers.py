@@ -274,7 +274,8 @@ def _stream(X, Ws, bs, T, kind):
     B, N = X.shape
     lo, hi, _ = _K.make_blocks([0], [B], _BLOCK_ROWS)
     resnet_layer, mlp_layer, _ = _K.kernels_for(B * N)
-    dummy = np.empty((1, 1), X.dtype)
+    dummy = np.empty((1, 1))  # float64, as the statistics buffers of iterate (same builds)
+    zdummy = np.empty((1, 1), X.dtype)
     ddiff = np.empty(1)
     buf = np.empty_like(X)
     cur = X
@@ -283,11 +284,11 @@ def _stream(X, Ws, bs, T, kind):
         if kind == "resnet":
             np.matmul(X, WT, out=buf)
             resnet_layer(buf, bt, X, buf, lo, hi, True, False, ddiff, False,
-                         dummy, dummy, dummy, dummy, False, dummy)
+                         dummy, dummy, dummy, dummy, False, zdummy)
             yield t, buf, X
         else:
             np.matmul(cur, WT, out=buf)
-            mlp_layer(buf, bt, cur, lo, hi, False, ddiff, False, dummy, dummy, False, dummy)
+            mlp_layer(buf, bt, cur, lo, hi, False, ddiff, False, dummy, dummy, False, zdummy)
             if cur is X:
                 cur = np.empty_like(X)
             cur, buf = buf, cur

@@ -17,14 +17,16 @@ inputs based on their neural transient dynamics", eq. 3 and eq. 1-2):
   ``g(y) = f(f^{-1}(y) + W y)``: multipliers (eigenvalues of Dg(y)), labelled by
   :func:`dynsys.classify_multipliers`.
 
-In residual coordinates ``Dg(y) = diag(r) (I + diag(y (1 - y)) W)`` with
-``r_i = g_i (1 - g_i) / (y_i (1 - y_i)) = exp(a_i) / (1 - y_i + y_i exp(a_i))^2`` and
-``a = W y``. The second form extends Dg continuously to the faces of the cube: a coordinate at
-0 has the multiplier ``exp((W y)_i)``, one at 1 ``exp(-(W y)_i)``. At a fixed point r = 1 on
-the interior coordinates I, so the multipliers are those faces' exponentials and the
-eigenvalues of ``I + diag(y_I (1 - y_I)) W[I, I]``: exactly the multipliers that
-:func:`dynsys.fixed_points` lists. (The logit-coordinate Jacobian ``I + W diag(y (1 - y))`` has
-the same interior multipliers but 1 on every face: a face sits at z = -+ infinity there.)
+The multipliers are the eigenvalues of ``Dg(y) = diag(g (1 - g)) (diag(1 / (y (1 - y))) + W)``
+(:func:`dynsys.residual_map_jacobian`), continuous up to the faces of the cube, where a
+coordinate at 0 has the multiplier ``exp((W y)_i)`` and one at 1 ``exp(-(W y)_i)``. At a fixed
+point they are those faces' exponentials and the eigenvalues of
+``I + diag(y_I (1 - y_I)) W[I, I]`` on the interior coordinates I: exactly the multipliers
+that :func:`dynsys.fixed_points` lists. (The logit-coordinate Jacobian
+:func:`dynsys.layer_map_jacobian`, ``I + W diag(y (1 - y))``, has the same interior
+multipliers but 1 on every face: a face sits at z = -+ infinity there. Away from a fixed
+point the two Jacobians are not similar and their eigenvalues differ; the residual-coordinate
+ones are reported because they are continuous up to the faces.)
 
 References
 ----------
@@ -42,10 +44,9 @@ import numpy as np
 
 from ._network import Network, as_weights
 from ._validation import as_points, check_int, check_positive_float
-from ._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
-                         unstable_dimension)
-from . import _system
-from ._system import jacobian
+from ._stability import (DEFAULT_ZERO_TOL, NON_HYPERBOLIC, classify_multipliers,
+                         classify_spectrum, unstable_dimension)
+from ._system import ResidualSystem, jacobian, residual_map_jacobian
 from ._fixed_points import OUTSIDE
 from ._arrays import readonly as _frozen
 
@@ -69,7 +70,7 @@ def resnet_weights(W, name: str = "W") -> np.ndarray:
             f"`{name}` must be a ResNet (kind='resnet'): this analyses eq. 3 and the ResNet "
             f"layer map; got a network of kind {W.kind!r}."
         )
-    if isinstance(W, getattr(_system, "ResidualSystem", ())):
+    if isinstance(W, ResidualSystem):
         return W.W
     return as_weights(W, name)
 
@@ -139,36 +140,21 @@ def _sorted_eigvals(J):
     return np.take_along_axis(ev, order, axis=-1).astype(np.complex128)
 
 
-def _map_ratio(W, y):
-    """r = g (1 - g) / (y (1 - y)) of the layer map, continuous up to the faces (y in [0, 1]).
-
-    log r = a - 2 log(1 - y + y e^a), a = W y, with the last term as a log-sum-exp so that
-    neither e^a nor a face (log 0 = -inf) overflows or produces NaN.
-    """
-    a = y @ W.T
-    with np.errstate(divide="ignore", over="ignore"):
-        log_r = a - 2.0 * np.logaddexp(np.log1p(-y), np.log(y) + a)
-        return np.exp(log_r)
-
-
-def _map_multipliers(W, y):
+def _map_multipliers(D, y):
     """Multipliers of the layer map at one point y in [0, 1]^N, by decreasing modulus.
 
-    Rows of Dg at face coordinates (y_i (1 - y_i) = 0) are r_i e_i, so Dg is block
-    triangular: their multipliers are r_i exactly and the others are the eigenvalues of the
-    remaining block (no 0 * inf from an overflowing r_i on a face enters the eigensolver).
+    `D` is the residual map's Jacobian at y (:func:`dynsys.residual_map_jacobian`). Its rows
+    at face coordinates (y_i = 0 or 1) hold only the diagonal entry exp(+-(W y)_i), so D is
+    block triangular: those multipliers are read off exactly and the others are the
+    eigenvalues of the remaining block (an overflowing face entry never enters the
+    eigensolver).
     """
-    g = y * (1.0 - y)
-    r = _map_ratio(W, y)
-    face = g == 0.0
+    face = (y == 0.0) | (y == 1.0)
     mu = np.empty(y.shape[0], dtype=np.complex128)
-    mu[face] = r[face]
+    mu[face] = np.diagonal(D)[face]
     inner = np.flatnonzero(~face)
     if inner.size:
-        block = g[inner, None] * W[np.ix_(inner, inner)]
-        block[np.arange(inner.size), np.arange(inner.size)] += 1.0
-        block *= r[inner, None]
-        mu[~face] = np.linalg.eigvals(block)
+        mu[~face] = np.linalg.eigvals(D[np.ix_(inner, inner)])
     order = np.argsort(-np.abs(mu), kind="stable")
     return mu[order]
 
@@ -183,9 +169,11 @@ def _flow_and_map(W, pts, zero_tol):
     mu = np.full((B, n), np.nan + 0j)
     mstab = np.full(B, OUTSIDE, dtype=object)
     mdim = np.full(B, -1, dtype=np.int64)
-    for k in np.flatnonzero(in_box):
-        mu[k] = _map_multipliers(W, np.clip(pts[k], 0.0, 1.0))
     if np.any(in_box):
+        boxed = np.clip(pts[in_box], 0.0, 1.0)
+        with np.errstate(over="ignore"):
+            D = residual_map_jacobian(W, boxed)
+        mu[in_box] = [_map_multipliers(Dk, yk) for Dk, yk in zip(D, boxed)]
         with np.errstate(invalid="ignore"):
             dev = np.abs(mu[in_box]) - 1.0
         mstab[in_box] = np.asarray(classify_multipliers(mu[in_box], zero_tol),
@@ -195,7 +183,7 @@ def _flow_and_map(W, pts, zero_tol):
                 in_box=in_box, multipliers=mu, map_stability=mstab, map_unstable_dim=mdim)
 
 
-def spectrum_at(W, y, *, zero_tol: float = 1e-9) -> LocalSpectrum:
+def spectrum_at(W, y, *, zero_tol: float = DEFAULT_ZERO_TOL) -> LocalSpectrum:
     """Flow eigenvalues (eq. 3) and layer-map multipliers, with their labels, at any point(s).
 
     Flow: J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W, evaluated with the full matrix (no
@@ -346,7 +334,7 @@ def _newton_direction(J, F, rank_tol):
 def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 100,
                        damping: float = 1.0, min_step: float = 1e-10, armijo: float = 1e-4,
                        rank_tol: float | None = None,
-                       zero_tol: float = 1e-9) -> RefinedFixedPoint:
+                       zero_tol: float = DEFAULT_ZERO_TOL) -> RefinedFixedPoint:
     """Refine a point to a nearby fixed point of eq. 3 by damped Newton with a line search.
 
     Algorithm (for F(y) = y (1 - y)(W y), merit ``phi(y) = |F(y)|^2 / 2``):

@@ -4,10 +4,11 @@
   for a given N, with symbolic weights ``w_ij`` or a given (rational) W, and lambdified
   NumPy versions of both.
 * :func:`derive_eq3` derives eq. 3 from the network equations (eq. 1-2 of Lagzi 2018,
-  ``seeds/001``): the continuous limit of ``x(t) = x(t-1) + f(W x(t-1) + b)`` is
-  ``dx/dt = y`` with ``y = f(z)``, ``z = W x + b``; the chain rule gives
-  ``dz/dt = W dx/dt = W y`` and ``dy/dt = f'(z) dz/dt = f(z) (1 - f(z)) W y``. The bias ``b`` is
-  constant and drops out. SymPy does each step and checks the result equals eq. 3.
+  "Residual networks classify inputs based on their neural transient dynamics"): the
+  continuous limit of ``x(t) = x(t-1) + f(W x(t-1) + b)`` is ``dx/dt = y`` with
+  ``y = f(z)``, ``z = W x + b``; the chain rule gives ``dz/dt = W dx/dt = W y`` and
+  ``dy/dt = f'(z) dz/dt = f(z) (1 - f(z)) W y``. The bias ``b`` is constant and drops out.
+  SymPy does each step and checks the result equals eq. 3.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from ._network import Network, as_weights
 from ._validation import check_int
 
 __all__ = ["SymbolicSystem", "Derivation", "symbolic_system", "derive_eq3"]
@@ -77,10 +79,19 @@ class SymbolicSystem:
 def _weights(n: int, W):
     if W is None:
         return sympy.Matrix(n, n, lambda i, j: sympy.Symbol(f"w_{i + 1}_{j + 1}"))
+    if isinstance(W, Network):
+        W = as_weights(W, "W")
+    if not isinstance(W, sympy.MatrixBase) and np.iscomplexobj(W):
+        raise TypeError("`W` must be real; got complex values. Pass the real part explicitly "
+                        "if that is what you mean.")
     M = sympy.Matrix(W)
     if M.shape != (n, n):
         raise ValueError(f"`W` must have shape ({n}, {n}); got shape {M.shape}.")
-    return M.applyfunc(sympy.nsimplify)
+    M = M.applyfunc(sympy.nsimplify)
+    bad = [e for e in M if e.is_real is False]
+    if bad:
+        raise TypeError(f"`W` must be real; got the entry {bad[0]!r}.")
+    return M
 
 
 def symbolic_system(n: int, W=None) -> SymbolicSystem:
@@ -90,8 +101,9 @@ def symbolic_system(n: int, W=None) -> SymbolicSystem:
     ----------
     n : int
         The dimension N, 1 <= N <= 12.
-    W : array_like or sympy.Matrix, shape (N, N), optional
-        Exact weights; symbols ``w_ij`` when omitted.
+    W : array_like, sympy.Matrix or dynsys.Network (shared weights), shape (N, N), optional
+        Exact (real) weights; symbols ``w_ij`` when omitted. Floats are made exact with
+        ``sympy.nsimplify``.
 
     Returns
     -------

@@ -50,10 +50,11 @@ class TrainConfig:
         :attr:`learning_rate`).
     lr_decay : float or None
         The learning rate of epoch e (0-based) is ``learning_rate * lr_decay ** e``; ``None``:
-        0.95 for the ResNets, 1.0 (no decay) for the MLP (see :attr:`learning_rate_decay`).
-        These defaults and `lr`'s come from a measured sweep (see the training benchmark page
-        of the documentation): a faster decay such as 0.85 shrinks the rate to a tenth by
-        epoch 15 and stalls training.
+        0.95 for the ResNets, 1.0 (a constant rate) for the MLP (see
+        :attr:`learning_rate_decay`). These defaults and `lr`'s come from a measured sweep
+        (the training benchmark page of the documentation): a decay of 0.85 shrinks the rate
+        to a tenth by epoch 15 and stalls the 64-wide ResNet on digits; any decay slows the
+        MLP.
     weight_decay : float
         L2 weight decay.
     seed : int

@@ -14,8 +14,8 @@ number of threads) gives the same weights bit for bit.
 
 Resume. A checkpoint is written after every epoch (see :mod:`nets.checkpoint`): model,
 optimizer state by parameter name, the global RNG state, the history and the early-stopping
-counters. The learning rate of epoch e is ``learning_rate * learning_rate_decay ** e`` and the
-data order depends only on (seed, e), so a run resumed from the checkpoint of epoch e
+counters. The learning rate of epoch e is ``learning_rate * learning_rate_decay ** e`` and
+the data order depends only on (seed, e), so a run resumed from the checkpoint of epoch e
 continues exactly as the uninterrupted run did.
 
 History. One record per epoch: ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``

@@ -2,7 +2,7 @@
 The exact picture of a small network
 ====================================
 
-The seeds sample trajectories of a 784-dimensional network and guess at its fixed points. For a
+Sampling the trajectories of a 784-dimensional network can only guess at its fixed points. For a
 small width every fixed point of eq. 3 can be enumerated (3^N patterns), so the picture is
 exact: which fixed points lie in the unit cube, which of them are stable for the layer map the
 network computes, how large their basins are, where each class's trajectories end, and whether
@@ -18,7 +18,8 @@ apart; the end points alone cannot separate classes 1 and 2.
 
 import numpy as np
 
-from analysis import exact_picture
+import dynsys
+from analysis import compute_exact_picture, plot_exact_picture
 
 N = 6
 W = 2.0 * np.eye(N) - 2.5 * (1 - np.eye(N))
@@ -33,20 +34,15 @@ centers[2, 1], centers[2, 2] = 1.5, 0.8
 X = centers[labels] + 0.2 * rng.normal(size=(len(labels), N))
 
 
-def cumulative(x, T=5):
-    for _ in range(T):
-        x = x + 1.0 / (1.0 + np.exp(-(x @ W.T + b)))
-    return x
-
-
 # a least-squares linear readout of x(5) (one-hot targets)
-H = np.c_[cumulative(X), np.ones(len(X))]
+x5 = dynsys.iterate(dynsys.Network(W, b), X, 5, record="final").x_final
+H = np.c_[x5, np.ones(len(X))]
 coef = np.linalg.lstsq(H, np.eye(3)[labels], rcond=None)[0]
-K, c = coef[:-1].T, coef[-1]
+net = dynsys.Network(W, b, K=coef[:-1].T, c=coef[-1])
 
-res = exact_picture(W, b, K, c, X, labels, trained_depth=5, long_depth=300, n_basin=1000)
+res = compute_exact_picture(net, X, labels, trained_depth=5, long_depth=300, n_basin=1000)
 print(f"{res.n_fixed_points} fixed points ({res.n_in_box} in the cube), "
       f"{len(res.stable_points)} stable for the layer map")
 print("basin fractions:", np.round(res.basin_fraction, 3))
 print(f"accuracy from x(5): {res.acc_trained:.2f}, from end points alone: {res.acc_endpoint:.2f}")
-res.figure
+plot_exact_picture(res)

@@ -58,7 +58,12 @@ def fields(run, res, page):
         run_time_text=duration(res["run_time_s"]),
         reuse="reused its checkpoints and" if res["reused_checkpoints"]
         else "trained every network and",
-        test_error=", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items()),
+        test_error=", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items())
+        + ("; scikit-learn on the same split (default settings): "
+           + ", ".join(f"{k} {100 * v:.2f} %" for k, v in res["baselines"].items())
+           if res.get("baselines") else ""),
+        banner=(f".. note::\n\n   {cell(res['banner'].replace('**', ''))}\n"
+                if res.get("banner") else ""),
         counts=", ".join(f"{n} {k}" for k, n in res["verdict_counts"].items()),
         table="\n".join(rows),
         rules="\n".join(f"``{c['id']}``\n   {cell(c['rule'])}\n" for c in res["claims"]),

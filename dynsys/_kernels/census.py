@@ -49,6 +49,9 @@ _MAX_BLOCK = 65536
 _CHECK_EVERY = 16
 #: ... where "slowly" means max |z_I(t+1) - z_I(t)| below this.
 _SLOW = 1e-2
+#: Saturated coordinates that could reach the margin within this many layers are followed
+#: layer by layer (O(k) each); the others are advanced once per block.
+_NEAR = 32
 #: Every this many face updates the column sum c is recomputed (no drift of the incremental sums).
 _REFRESH_C = 64
 
@@ -202,6 +205,8 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     _recompute_c(WT, sgn, c)
     n_updates = 0
     idx = np.empty(n, dtype=np.int64)
+    near_idx = np.empty(n, dtype=np.int64)
+    isnear = np.zeros(n, dtype=np.bool_)
     kcap = min(kmax, n)
     WII = np.empty((kcap, kcap))
     scratch = np.empty((kcap, kcap))
@@ -251,9 +256,12 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             zI[a] = z[ia]
             for b in range(k):
                 WII[a, b] = W[ia, idx[b]]
-        # safe horizon: no saturated coordinate can reach the margin within Lsafe layers
-        Lsafe = _BIG
+        # safe horizon: no saturated coordinate can reach the margin within Li layers; those
+        # that could within _NEAR layers are followed layer by layer, the others in one sum
+        n_near = 0
+        Lfar = _BIG
         for i in range(n):
+            isnear[i] = False
             if sgn[i] == 2:
                 continue
             v = c[i]
@@ -271,25 +279,13 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             if v > 0.0:
                 q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
                 Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
-                if Li < Lsafe:
-                    Lsafe = Li
-        L = min(Lsafe, t_stop - t, _MAX_BLOCK)
-        if L < 1:
-            # one exact layer of the face map: every rate from the current interior
-            for a in range(k):
-                yI[a] = _sig(zI[a])
-            for i in range(n):
-                s = c[i]
-                for a in range(k):
-                    s += W[i, idx[a]] * yI[a]
-                rstar[i] = s
-            for i in range(n):
-                z[i] += rstar[i]
-            t += 1
-            changed, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
-            if changed:
-                hlen = 0
-            continue
+                if Li < _NEAR:
+                    isnear[i] = True
+                    near_idx[n_near] = i
+                    n_near += 1
+                elif Li < Lfar:
+                    Lfar = Li
+        L = min(Lfar, t_stop - t, _MAX_BLOCK)
         # a block of interior-only layers
         for a in range(k):
             Y[a] = 0.0
@@ -307,6 +303,14 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 hlen += 1
             rmax = 0.0
             exit_face = False
+            for j in range(n_near):
+                i = near_idx[j]
+                s = c[i]
+                for a in range(k):
+                    s += W[i, idx[a]] * yI[a]
+                z[i] += s
+                if abs(z[i]) <= margin:
+                    exit_face = True
             for a in range(k):
                 s = cI[a]
                 for b in range(k):
@@ -412,7 +416,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                         break
         # materialise the saturated coordinates advanced over the block
         for i in range(n):
-            if sgn[i] == 2:
+            if sgn[i] == 2 or isnear[i]:
                 continue
             s = steps * c[i]
             for a in range(k):

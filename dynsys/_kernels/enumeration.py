@@ -590,7 +590,7 @@ def _routh_unstable(coef, k, tol_eig, r0, r1, r2):
 # ----------------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _split(I, n, ii, bb):
     """Interior coordinates (bits of `I`) into `ii`, boundary ones into `bb`; (k, nb)."""
     k = 0
@@ -701,7 +701,7 @@ def _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt):
         mloc[m] = minors[gmask[m]]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
     """Next assignment in Gray-code order with its running sums; returns it."""
     tf = 0
@@ -735,7 +735,7 @@ def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
     return a
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _face_test(yI, k, tol_face):
     """(canonical, in_box): no interior coordinate within `tol_face` of 0 or 1; y_I in [0, 1]."""
     in_box = True
@@ -748,7 +748,7 @@ def _face_test(yI, k, tol_face):
     return True, in_box
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _boundary_rates(wyB, a, nb, tol_zero, lamB):
     """Boundary eigenvalues ``+-(W y)_u`` into `lamB`; (n_positive, n_negative, n_zero)."""
     npos = 0
@@ -766,7 +766,7 @@ def _boundary_rates(wyB, a, nb, tol_zero, lamB):
     return npos, nneg, nzero
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
     """Exact sums for a stored point instead of the running ones.
 
@@ -792,7 +792,7 @@ def _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
         lamB[u] = -sacc if (a >> u) & 1 else sacc
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw1, rw2):
     """Eigenvalues of ``diag(d) W[I,I]`` with Re > 0 by Routh-Hurwitz; -1 if inconclusive.
 
@@ -812,7 +812,7 @@ def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw
     return _routh_unstable(coef, k, tol_zero, rw0, rw1, rw2)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _interior_eigs(d, WII, k, M, wr, wi, work):
     """Eigenvalues of ``diag(d) W[I,I]`` into `wr`/`wi`."""
     for r in range(k):
@@ -821,7 +821,7 @@ def _interior_eigs(d, WII, k, M, wr, wi, work):
     small_eigvals(M, k, wr, wi, work)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _real_part_counts(wr, k, tol_zero):
     """(n_positive, n_negative, n_zero) of the real parts ``wr[:k]``."""
     pos = 0
@@ -837,7 +837,7 @@ def _real_part_counts(wr, k, tol_zero):
     return pos, neg, zero
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _interior_modulus_counts(wr, wi, k, tol_zero):
     """(outside, inside, on) the unit circle of the interior multipliers ``1 + lambda``."""
     pos = 0
@@ -854,7 +854,7 @@ def _interior_modulus_counts(wr, wi, k, tol_zero):
     return pos, neg, zero
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, tol_zero):
     """Classify phase of count mode: one point's flow (and, in the box, map) label."""
     lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
@@ -873,7 +873,7 @@ def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, to
         local[_udim_out_column(n) + npos + ipos] += 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _store_point(out_y, out_eig, out_code, row, a, k, nb, ii, bb, yI, lamB, wr, wi,
                  base_code, pow3):
     """Store phase: write one kept point, its eigenvalues and its pattern index."""

@@ -6,6 +6,8 @@ matrix product of a layer is not here: the driver computes ``buf = x @ W.T`` wit
 follows, fused into one pass over the batch:
 
 * bias, logistic, and (ResNet) the accumulation ``x += y``;
+* optionally, the pre-activations ``z = x @ W.T + b`` into their own array (every layer for a
+  full recording, the last layer otherwise);
 * optionally, per input, the mean absolute change ``mean_i |y_i(t) - y_i(t-1)|``;
 * optionally, per block of rows, the first and second moments of ``y`` (and ``x``) over the
   rows of the block, in float64 and by two passes over rows that are still in cache.

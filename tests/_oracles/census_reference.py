@@ -112,6 +112,13 @@ def reference_census(W, z1, depth, *, margin=25.0, distance_tol=1e-6, zero_tol=1
         else:
             p = _period(hist[:, b], distance_tol, max_period)
             if p >= 2:
+                # a cycle of the map only when the saturated coordinates stay saturated: their
+                # mean rate over a period points into their face
+                rate = W @ hist[-p:, b].mean(axis=0)
+                off = np.where(pattern == 0, rate, -rate)[pattern != 2]
+                if off.size and off.max() >= -zero_tol:
+                    p = 0
+            if p >= 2:
                 rec["status"] = "cycle"
                 rec["period"] = p
         out.append(rec)

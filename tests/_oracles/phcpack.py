@@ -1,4 +1,4 @@
-"""Private: solve the fixed-point equations of eq. 3 with PHCpack (an independent check).
+"""Test oracle: solve the fixed-point equations of eq. 3 with PHCpack (an independent check).
 
 PHCpack (Debian package ``phcpack``, blackbox solver ``phc -b``) tracks homotopy paths to all
 isolated complex solutions of a polynomial system. PHC 2.4.86 crashes on the plain system

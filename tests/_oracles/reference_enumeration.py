@@ -1,9 +1,10 @@
-"""Private: a slow, readable twin of the enumeration kernel (plain NumPy, one pattern at a time).
+"""A slow, readable twin of the enumeration kernel (plain NumPy, one pattern at a time).
 
 The tests compare the Numba kernel with it, and ``benchmarks/bench_fixed_points.py`` uses it as
 the "plain NumPy loop over patterns" baseline. Same rules as :func:`dynsys.fixed_points`:
-a pattern's interior block must be invertible (``np.linalg.cond`` below ``1 / tol``), a point
-is kept at its canonical pattern only, the spectrum is the full Jacobian's.
+a pattern's interior block must be invertible (``np.linalg.cond`` below
+``1 / (1e-2 rel_tol)``), a point is kept at its canonical pattern only, the spectrum is the
+full Jacobian's.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ import itertools
 
 import numpy as np
 
-from ._stability import classify_multipliers, classify_spectrum
+from dynsys._stability import classify_multipliers, classify_spectrum
 
 __all__ = ["reference_fixed_points"]
 
 
-def reference_fixed_points(W, tol: float = 1e-9):
+def reference_fixed_points(W, rel_tol: float = 1e-9):
     """Return ``(points, patterns, eigenvalues, stability, map_stability, n_singular)``.
+
+    `rel_tol` plays the role of the default tolerances of :func:`dynsys.fixed_points`:
+    ``zero_tol = rel_tol * max|W|``, a singular block when ``cond > 1 / (1e-2 rel_tol)``,
+    ``face_tol = rel_tol``.
 
     ``points`` (M, N), ``patterns`` (M, N) int8 canonical patterns, ``eigenvalues`` (M, N)
     complex (np.linalg.eigvals of the full Jacobian), labels as object arrays (map label
@@ -27,7 +32,7 @@ def reference_fixed_points(W, tol: float = 1e-9):
     W = np.asarray(W, dtype=np.float64)
     n = W.shape[0]
     scale = float(np.max(np.abs(W))) or 1.0
-    tol_eig = tol * scale
+    tol_eig = rel_tol * scale
     pts, pats, eigs, stab, mstab = [], [], [], [], []
     n_singular = 0
     for pattern in itertools.product((0, 1, 2), repeat=n):
@@ -37,13 +42,13 @@ def reference_fixed_points(W, tol: float = 1e-9):
         y = (code == 1).astype(np.float64)
         if interior.size:
             A = W[np.ix_(interior, interior)]
-            if np.linalg.cond(A) > 1.0 / (1e-2 * tol):
+            if np.linalg.cond(A) > 1.0 / (1e-2 * rel_tol):
                 n_singular += 1
                 continue
             b = -W[np.ix_(interior, ones)].sum(axis=1)
             y[interior] = np.linalg.solve(A, b)
             yi = y[interior]
-            if np.any(np.abs(yi) <= tol) or np.any(np.abs(yi - 1.0) <= tol):
+            if np.any(np.abs(yi) <= rel_tol) or np.any(np.abs(yi - 1.0) <= rel_tol):
                 continue  # not canonical: the same point comes from a pattern with a 0 or 1
         wy = W @ y
         J = np.diag((1.0 - 2.0 * y) * wy) + np.diag(y * (1.0 - y)) @ W

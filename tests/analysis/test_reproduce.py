@@ -55,6 +55,18 @@ def test_results_json_fields(first_run):
     verdicts = {c["id"]: c["verdict"] for c in res["claims"]}
     assert verdicts["shared_error"] == "not applicable"
     assert sum(res["verdict_counts"].values()) == len(A.CLAIM_IDS)
+    # the numbers behind every computed value, beside its text
+    assert all(isinstance(c["numbers"], dict) for c in res["claims"])
+    assert verdicts and res["claims"][0]["numbers"]["test_error"] == res["test_error"][
+        "resnet_shared"]
+    # the data's own limit beside the networks' errors, and what a quick run is worth
+    assert set(res["baselines"]) == {"sklearn MLP", "sklearn SVC"}
+    assert all(0 <= e < 0.5 for e in res["baselines"].values())
+    assert "quick" in res["banner"]
+    report = (out / "report.md").read_text()
+    assert report.splitlines()[2].startswith("> This is a **quick** run")
+    assert "scikit-learn on the same split" in report
+    assert r"mean \|y(T)-y(T-1)\|" in report and "/y(T)-y(T-1)/" not in report
 
 
 def test_second_run_reuses_checkpoints(first_run):

@@ -1,4 +1,4 @@
-"""Recording trajectories from trained models through dynsys.iterate: the glue the report runs on."""
+"""Recording trajectories of trained models through dynsys.iterate: the report's glue."""
 
 import numpy as np
 import pytest

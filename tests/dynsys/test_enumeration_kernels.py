@@ -82,7 +82,8 @@ def test_classify_points_matches_numpy():
     pts = np.where(pats == 2, rng.uniform(-0.3, 1.3, size=(m, n)), pats).astype(np.float64)
     eig = rng.normal(size=(m, n)) * rng.choice([1e-4, 0.05, 1.0], size=(m, n)) \
         + 1j * (pats == 2) * rng.normal(size=(m, n))
-    res, box, flow, udim, mapc, flex, near = K.classify_points(W, pts, pats, eig, tol, tol_near)
+    res, box, flow, udim, mapc, mudim, flex, near = K.classify_points(W, pts, pats, eig, tol,
+                                                                     tol_near)
     np.testing.assert_allclose(res, np.abs(pts * (1 - pts) * (pts @ W.T)).max(axis=1),
                                rtol=1e-12, atol=1e-15)
     ref_box = ((pts >= 0) & (pts <= 1)).all(axis=1)
@@ -102,3 +103,31 @@ def test_classify_points_matches_numpy():
     np.testing.assert_array_equal(flow, label(eig.real, 0.0))
     mod = np.where(bnd, np.exp(eig.real), np.abs(1 + eig))
     np.testing.assert_array_equal(mapc, np.where(ref_box, label(mod, 1.0), -1))
+    np.testing.assert_array_equal(mudim, np.where(ref_box, (mod > 1 + tol).sum(axis=1), -1))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 13, 20])
+def test_count_layout_is_the_kernel_layout(n):
+    lay = K.count_layout(n)
+    assert lay["width"] == K.table_width(n)
+    assert lay["udim_out"] == K.udim_out_column(n) == lay["udim_in"] + n + 1
+    blocks = {"flow_in": 4, "flow_out": 4, "map_in": 4, "disagree": 1, "kept": 1,
+              "no_solution": 1, "continuum": 1, "qr_fallback": 1, "udim_in": n + 1,
+              "udim_out": n + 1}
+    assert set(blocks) == set(lay) - {"width"}
+    cols = np.zeros(lay["width"], int)
+    for name, size in blocks.items():
+        cols[lay[name]:lay[name] + size] += 1
+    np.testing.assert_array_equal(cols, 1)  # every column belongs to exactly one block
+
+
+def test_kernel_label_rule_is_the_stability_rule():
+    from dynsys._stability import LABELS, classify_counts, label_index
+
+    for n in range(1, 5):
+        for pos in range(n + 1):
+            for neg in range(n + 1 - pos):
+                zero = n - pos - neg
+                code = K._label(pos, neg, zero, n)
+                assert code == label_index(pos, neg, zero, n)
+                assert LABELS[code] == classify_counts(pos, neg, zero, n)

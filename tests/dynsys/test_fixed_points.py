@@ -1,4 +1,5 @@
-"""Tests of dynsys.fixed_points / count_fixed_points (issue 2, sections 3 and 4)."""
+"""Tests of dynsys.fixed_points / count_fixed_points: closed forms, degenerate patterns,
+random matrices against the readable twin, streaming filters, tolerances and the result."""
 
 from __future__ import annotations
 
@@ -358,7 +359,8 @@ def test_result_is_frozen_and_read_only():
     with pytest.raises(ValueError):
         fp.points[0, 0] = 5.0
     for name in ("points", "patterns", "multiplicity", "eigenvalues", "stability",
-                 "unstable_dim", "in_box", "residual", "map_stability"):
+                 "unstable_dim", "in_box", "residual", "map_stability", "map_unstable_dim",
+                 "multipliers"):
         assert getattr(fp, name).shape[0] == len(fp)
     assert fp.points.dtype == np.float64 and fp.eigenvalues.dtype == np.complex128
     d = fp.as_dict()
@@ -393,7 +395,14 @@ def test_validation_of_size_and_options():
     with pytest.raises(ValueError, match="N <= 6"):
         fixed_points(np.eye(7), exact=True)
     with pytest.raises(ValueError, match="tol"):
-        fixed_points(np.eye(2), tol=-1.0)
+        fixed_points(np.eye(2), zero_tol=-1.0)
+    for name in ("zero_tol", "rank_tol", "residual_tol", "face_tol"):
+        with pytest.raises(ValueError, match=name):
+            fixed_points(np.eye(2), **{name: 0.0})
+        with pytest.raises(ValueError, match=name):
+            count_fixed_points(np.eye(2), **{name: -1.0})
+    with pytest.raises(ValueError, match="max_degenerate"):
+        fixed_points(np.eye(2), max_degenerate=-1)
 
 
 def test_pattern_codes_round_trip():
@@ -432,4 +441,84 @@ def test_stored_points_match_readable_reference_at_n7():
     # both are rounding noise of a true 0: compare on the scale of |y|^3 |W|
     scale = (1 + np.abs(fp.points).max(axis=1)) ** 3 * np.abs(W).max()
     assert np.all(np.abs(fp.residual - np.abs(F).max(axis=1)) <= 1e-12 * scale)
-    np.testing.assert_array_equal(fp.unstable_dim, (fp.eigenvalues.real > fp.tol).sum(axis=1))
+    np.testing.assert_array_equal(fp.unstable_dim,
+                                  (fp.eigenvalues.real > fp.zero_tol).sum(axis=1))
+
+
+# ----------------------------------------------------------------------------------------
+# the network value, tolerances, map unstable dimension, reprs
+# ----------------------------------------------------------------------------------------
+
+
+def test_accepts_a_shared_network_and_refuses_a_per_layer_one():
+    W = np.random.default_rng(4).normal(size=(4, 4))
+    a = fixed_points(W)
+    b = fixed_points(dynsys.Network(W, b=np.zeros(4)))
+    np.testing.assert_array_equal(a.points, b.points)
+    assert a.stability.tolist() == b.stability.tolist()
+    assert count_fixed_points(dynsys.Network(W)).as_dict() == count_fixed_points(W).as_dict()
+    with pytest.raises(ValueError, match="last_layer"):
+        fixed_points(dynsys.Network(np.stack([W, W])))
+
+
+def _assert_same_result(a, b):
+    assert len(a) == len(b)
+    for name in ("points", "patterns", "multiplicity", "eigenvalues", "stability",
+                 "unstable_dim", "map_stability", "map_unstable_dim", "in_box", "residual"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert a.degenerate.patterns.tolist() == b.degenerate.patterns.tolist()
+    assert a.tolerances == b.tolerances
+    assert a.counts().as_dict() == b.counts().as_dict()
+
+
+@SETTINGS
+@given(weight_matrices(), st.sampled_from([None, 1e-6, 1e-3, 0.3]))
+def test_stored_tolerances_reproduce_the_result(kw, zero_tol):
+    _, W = kw
+    fp = fixed_points(W, zero_tol=zero_tol)
+    s = np.max(np.abs(W)) or 1.0
+    # stored values are the absolute ones used: the defaults scale with max|W|
+    assert fp.zero_tol == (1e-9 * s if zero_tol is None else zero_tol)
+    assert fp.rank_tol == 1e-2 * 1e-9 * s and fp.residual_tol == 1e-9 * s
+    assert fp.face_tol == 1e-9
+    _assert_same_result(fp, fixed_points(W, **fp.tolerances))
+    c = count_fixed_points(W, zero_tol=zero_tol)
+    assert c.tolerances == fp.tolerances
+    assert count_fixed_points(W, **c.tolerances).as_dict() == c.as_dict()
+
+
+def test_a_larger_zero_tol_marks_more_points_non_hyperbolic():
+    W = np.random.default_rng(11).normal(size=(5, 5))
+    base = fixed_points(W)
+    rates = np.abs(base.eigenvalues.real)
+    cut = float(np.median(rates[rates > 0]))
+    wide = fixed_points(W, zero_tol=cut)
+    assert wide.zero_tol == cut
+    nh = lambda fp: int(np.count_nonzero(fp.stability == "non-hyperbolic"))  # noqa: E731
+    assert nh(wide) > nh(base)
+    _assert_same_result(wide, fixed_points(W, zero_tol=wide.zero_tol))
+    sub = fixed_points(W, only="stable", **wide.tolerances)
+    assert len(sub) == int(np.count_nonzero(wide.stability == "stable"))
+
+
+@SETTINGS
+@given(weight_matrices())
+def test_map_unstable_dimension(kw):
+    _, W = kw
+    fp = fixed_points(W)
+    mod = np.abs(fp.multipliers)
+    ref = np.where(fp.in_box, (mod > 1 + fp.zero_tol).sum(axis=1), -1)
+    np.testing.assert_array_equal(fp.map_unstable_dim, ref)
+    assert np.all((fp.map_stability == "stable") <= (fp.map_unstable_dim == 0))
+    assert np.all((fp.map_stability == "outside") == (fp.map_unstable_dim == -1))
+
+
+def test_reprs_are_short():
+    W = np.random.default_rng(0).normal(size=(6, 6))
+    fp = fixed_points(W)
+    for obj in (fp, fp.counts(), count_fixed_points(W), fp.degenerate,
+                fixed_points(np.zeros((3, 3))).degenerate, fixed_points(W, only="in_box")):
+        text = repr(obj)
+        assert len(text) < 300, text
+        assert "array" not in text and "\n" not in text
+    assert repr(fp).startswith("FixedPoints(N=6, points=666")

@@ -105,3 +105,68 @@ def test_unit_disk_counts(roots):
     out = sum(1 for r in roots if abs(r) > 1)
     on = sum(1 for r in roots if abs(r) == 1)
     assert unit_disk_counts(coef) == (out, on, len(roots) - out - on)
+
+
+def test_exact_in_box_and_map_labels_come_from_rationals():
+    # pattern (2, 1): -y0 + (1 + 2^-60) = 0 gives y0 = 1 + 2^-60, just outside the box; its
+    # float64 coordinate rounds to 1.0, inside. Exact mode keeps the exact answer.
+    eps = Fraction(1, 2**60)
+    Wq = [[Fraction(-1), 1 + eps], [Fraction(1, 2), Fraction(-3)]]
+    ex = fixed_points(Wq, exact=True)
+    target = (1 + sympy.Rational(1, 2**60), 1)
+    i = [k for k, y in enumerate(ex.points_exact) if tuple(y) == target]
+    assert len(i) == 1
+    i = i[0]
+    assert ex.points[i].tolist() == [1.0, 1.0]  # the float display rounds into the box
+    assert not ex.in_box[i]
+    assert ex.map_stability[i] == "outside" and ex.map_unstable_dim[i] == -1
+    assert ex.patterns[i].tolist() == [2, 1]
+    # the corner (1, 1) itself is a separate exact point, in the box
+    j = [k for k, y in enumerate(ex.points_exact) if tuple(y) == (1, 1)]
+    assert len(j) == 1 and ex.in_box[j[0]] and ex.map_stability[j[0]] != "outside"
+    assert len(fixed_points(Wq, exact=True, only="in_box")) == int(ex.in_box.sum())
+
+
+def test_exact_mode_has_no_tolerances_and_reproduces():
+    Wq = _rational_matrix(np.random.default_rng(9), 3)
+    ex = fixed_points(Wq, exact=True)
+    assert ex.tolerances == {"rank_tol": 0.0, "residual_tol": 0.0, "face_tol": 0.0,
+                             "zero_tol": 0.0}
+    again = fixed_points(Wq, exact=True, **ex.tolerances)
+    assert again.points_exact == ex.points_exact
+    assert again.stability.tolist() == ex.stability.tolist()
+    assert again.map_stability.tolist() == ex.map_stability.tolist()
+    for name in ("zero_tol", "rank_tol", "residual_tol", "face_tol"):
+        with pytest.raises(ValueError, match=f"`{name}` must be None or 0 with `exact=True`"):
+            fixed_points(Wq, exact=True, **{name: 1e-9})
+
+
+def test_exact_mode_caps_the_stored_degenerate_patterns():
+    with pytest.warns(RuntimeWarning, match="degenerate"):
+        ex = fixed_points(np.zeros((3, 3)), exact=True, max_degenerate=5)
+    assert ex.degenerate.truncated and ex.degenerate.patterns.shape == (5, 3)
+    assert ex.degenerate.n_continuum == 19
+    full = fixed_points(np.zeros((3, 3)), exact=True)
+    assert not full.degenerate.truncated
+    assert full.degenerate.patterns[:5].tolist() == ex.degenerate.patterns.tolist()
+
+
+def test_exact_map_unstable_dim_matches_numeric():
+    Wq = _rational_matrix(np.random.default_rng(12), 4)
+    ex = fixed_points(Wq, exact=True)
+    nu = fixed_points(_as_float(Wq))
+    p = _match(ex.points, nu.points)
+    np.testing.assert_array_equal(ex.map_unstable_dim, nu.map_unstable_dim[p])
+    np.testing.assert_array_equal(ex.in_box, nu.in_box[p])
+
+
+def test_exact_and_numeric_modes_do_not_import_each_other():
+    import ast
+    import inspect
+
+    import dynsys._fixed_points_exact as exact_module
+
+    tree = ast.parse(inspect.getsource(exact_module))
+    imported = {node.module for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module}
+    assert "_fixed_points" not in imported and "dynsys._fixed_points" not in imported

@@ -204,8 +204,8 @@ def test_trajectories_stay_in_unit_cube(prob, method):
     method, whose large steps near an attractor on a face may overshoot it.
 
     The allowance for the adaptive method is 1e-6, a hundred times rtol, since the global error
-    can exceed the local tolerance; the first CI run found W = 4 (3 x 3), y0 = 0.5, where the
-    exact 1 - y(2) is about 1e-11 and the adaptive solution rounds to 1."""
+    can exceed the local tolerance: for W = 4 (3 x 3), y0 = 0.5 the exact 1 - y(2) is about
+    1e-11 and the adaptive solution rounds to 1 (pinned in the next test)."""
     W, y0 = prob
     t_eval = np.linspace(0, 40, 81)
     opts = dict(dt=0.01) if method == "rk4" else {}
@@ -219,7 +219,7 @@ def test_trajectories_stay_in_unit_cube(prob, method):
 
 
 def test_trajectory_near_a_face_example():
-    """The case Hypothesis found in CI, pinned: the bound says y(2) is within 1e-6 of the face,
+    """A counterexample of the strict check, pinned: the bound says y(2) is within 1e-6 of the face,
     so it is exempt from the strict check, while y(0.5) is far from it and must be inside."""
     W = np.full((3, 3), 4.0)
     y0 = np.full((3, 3), 0.5)

@@ -239,6 +239,10 @@ def test_convergence_layer(kind, record):
         last = np.mean(np.abs(Y[-1] - Y[-2]), axis=1)
     r = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record=record, change_tol=tol)
     np.testing.assert_array_equal(r.converged_at, expected)
+    assert r.change_tol == tol  # stored under its name; passing it back reproduces the run
+    again = dynsys.iterate(dynsys.Network(W, b, kind=kind), x0, T, record=record,
+                           change_tol=r.change_tol)
+    np.testing.assert_array_equal(again.converged_at, r.converged_at)
     np.testing.assert_allclose(r.last_change, last, atol=1e-14)
     assert (r.converged_at > 0).any() or (r.converged_at == -1).all()
 

@@ -187,11 +187,12 @@ def test_map_multipliers_match_the_enumeration(seed, scale):
     np.testing.assert_array_equal(spec.map_unstable_dim, udim)
     # sorted by decreasing modulus
     assert np.all(np.diff(np.abs(spec.multipliers), axis=1) <= 1e-12)
-    if scale == 10.0:
+    if scale == 10.0 and seed in (1, 2):  # seeds with a flow/map disagreement in the box
         assert np.any(spec.stability != spec.map_stability)
+        assert np.any(spec.unstable_dim != spec.map_unstable_dim)
 
 
-@pytest.mark.parametrize("seed", [1, 4])
+@pytest.mark.parametrize("seed", [4, 7])
 def test_refined_points_carry_the_map_multipliers(seed):
     """refine_fixed_point from near each in-box fixed point: its multipliers and map label
     are the enumeration's (10x-scaled W, where flow and map labels differ)."""
@@ -217,7 +218,6 @@ def test_face_multipliers_are_exponentials():
     continuously so: a coordinate 1e-300 off the face gives the same number."""
     W = np.array([[-1.0, 2.0, 0.5], [0.3, -2.0, 1.0], [1.0, 1.0, -4.0]])
     y = np.array([0.0, 1.0, 0.5])
-    wy = W @ y
     y[2] = -W[2, 1] / W[2, 2]  # interior coordinate: (W y)_2 = 0 with y_0 = 0, y_1 = 1
     wy = W @ y
     s = dynsys.spectrum_at(W, y)

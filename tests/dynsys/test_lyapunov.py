@@ -79,8 +79,8 @@ def test_validation():
         dynsys.lyapunov(dynsys.Network(W), np.full(3, 0.5), 10, n_exponents=4)
     with pytest.raises(ValueError, match="`discard` must be <= 8"):
         dynsys.lyapunov(dynsys.Network(W), np.full(3, 0.5), 10, discard=50)
-    with pytest.raises(ValueError,
-                       match=r"`x0` must have shape \(3,\) or \(B, 3\) for `net`.*got shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"`x0` must have shape \(3,\) or \(B, 3\) for `net`"
+                                         r".*got shape \(4,\)"):
         dynsys.lyapunov(dynsys.Network(W), np.full(4, 0.5), 10)
 
 

@@ -12,7 +12,9 @@ from dynsys._stability import (
     STABLE,
     UNSTABLE,
     classify_multipliers,
+    classify_counts,
     classify_spectrum,
+    label_index,
     unstable_dimension,
 )
 
@@ -63,3 +65,21 @@ def test_flow_and_map_agree_for_small_exponential_multipliers(re):
     re = np.where(np.abs(re) < 1e-3, 1e-3, re)
     assert classify_spectrum(re) == classify_multipliers(np.exp(re))
     assert unstable_dimension(re) == np.sum(np.abs(np.exp(re)) > 1)
+
+
+def test_zero_tol_is_the_boundary_width():
+    assert classify_spectrum(np.array([-1e-3, -1.0]), zero_tol=1e-2) == NON_HYPERBOLIC
+    assert classify_spectrum(np.array([-1e-3, -1.0]), zero_tol=1e-4) == STABLE
+    assert unstable_dimension(np.array([1e-3, 2.0]), zero_tol=1e-2) == 1
+    assert classify_multipliers(np.array([1.001, 0.5]), zero_tol=1e-2) == NON_HYPERBOLIC
+    assert classify_multipliers(np.array([1.001, 0.5]), zero_tol=1e-4) == SADDLE
+
+
+@given(st.integers(0, 6), st.integers(0, 6), st.integers(0, 6))
+def test_one_rule_for_scalars_and_arrays(pos, neg, zero):
+    n = pos + neg + zero
+    label = classify_counts(pos, neg, zero, n)
+    assert isinstance(label, str)
+    assert label == (STABLE, UNSTABLE, SADDLE, NON_HYPERBOLIC)[label_index(pos, neg, zero, n)]
+    arr = classify_counts(np.array([pos, pos]), np.array([neg, neg]), np.array([zero, zero]), n)
+    assert arr.tolist() == [label, label]

@@ -44,3 +44,15 @@ def test_given_rational_weights():
         symbolic_system(2, [[1]])
     with pytest.raises(ValueError, match="`n` must be"):
         symbolic_system(0)
+
+
+def test_symbolic_system_refuses_complex_and_takes_a_network():
+    import dynsys
+
+    with pytest.raises(TypeError, match="`W`"):
+        symbolic_system(2, np.array([[1.0, 1j], [0.0, 1.0]]))
+    with pytest.raises(TypeError, match="`W`"):
+        symbolic_system(2, sympy.Matrix([[1, sympy.I], [0, 1]]))
+    W = np.array([[1.0, -2.0], [0.5, 1.0]])
+    a = symbolic_system(2, dynsys.Network(W))
+    assert a.W == symbolic_system(2, W).W

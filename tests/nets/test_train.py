@@ -160,3 +160,18 @@ def test_progress_bar_shows_the_epoch_just_finished(capsys, digits):
     from nets.train import _postfix
 
     assert _postfix(result.history[-1])["loss"] == f"{result.history[-1]['train_loss']:.4f}"
+
+
+def test_learning_rate_decay_defaults():
+    """The measured defaults: 0.95 per epoch for the ResNets, a constant rate for the MLP."""
+    assert TrainConfig().lr_decay is None
+    assert TrainConfig().learning_rate_decay == 0.95
+    assert TrainConfig(kind="per-layer").learning_rate_decay == 0.95
+    assert TrainConfig(kind="mlp").learning_rate_decay == 1.0
+    assert TrainConfig(kind="mlp", lr_decay=0.5).learning_rate_decay == 0.5
+    for bad in (0.0, -0.9, float("nan")):
+        with pytest.raises(ValueError, match="lr_decay"):
+            TrainConfig(lr_decay=bad)
+    cfg = TrainConfig(**{**FAST, "epochs": 2})
+    result = train(cfg, progress=False)
+    assert result.history[1]["lr"] == pytest.approx(3e-3 * 0.95)

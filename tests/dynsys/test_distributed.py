@@ -1,0 +1,90 @@
+"""The enumeration on a Dask LocalCluster (2 worker processes, loopback, no dashboard)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip(
+    "distributed", reason="the `dask` extra (pip install resdyn[dask]) runs these tests")
+
+from dynsys import count_fixed_points, fixed_points  # noqa: E402
+from dynsys._distributed import (  # noqa: E402
+    count_distributed,
+    fixed_points_distributed,
+    require_distributed,
+    task_ranges,
+)
+from dynsys._ensembles import fixed_point_statistics  # noqa: E402
+from dynsys._incremental import count_incremental  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       host="127.0.0.1", dashboard_address=None)
+    cl = distributed.Client(cluster)
+    try:
+        yield cl
+    finally:
+        cl.close()
+        cluster.close()
+
+
+def _fields(fp):
+    return {f: getattr(fp, f) for f in ("points", "patterns", "eigenvalues", "stability",
+                                         "map_stability", "multiplicity", "in_box")}
+
+
+def test_task_ranges_cover_every_chunk_once():
+    for n_chunks, n_tasks in [(256, 8), (256, 7), (4, 10), (1, 1)]:
+        ranges = task_ranges(n_chunks, n_tasks)
+        covered = [c for lo, hi in ranges for c in range(lo, hi)]
+        assert covered == list(range(n_chunks))
+
+
+def test_counts_identical_to_local(client):
+    W = np.random.default_rng(0).standard_normal((9, 9)) / 3.0
+    seen = []
+    got = count_distributed(W, client, n_tasks=5, progress=lambda d, t: seen.append((d, t)))
+    assert got.as_dict() == count_incremental(W).as_dict()
+    assert seen[0] == (0, 5) and seen[-1] == (5, 5)
+    full = count_distributed(W, client, classify_out_of_box=True, n_tasks=3)
+    assert full.as_dict() == count_fixed_points(W).as_dict()
+
+
+def test_degenerate_counts_identical_to_local(client):
+    rng = np.random.default_rng(1)
+    W = rng.integers(-2, 3, size=(7, 2)).astype(float) @ rng.integers(-2, 3, size=(2, 7))
+    got = count_distributed(W, client, classify_out_of_box=True, n_tasks=4)
+    assert got.as_dict() == count_fixed_points(W).as_dict()
+    assert got.n_degenerate > 0
+
+
+@pytest.mark.parametrize("only,n", [(None, 6), ("in_box", 8), ("stable", 9),
+                                    ("stable_in_box", 9)])
+def test_listing_identical_to_local(client, only, n):
+    W = np.random.default_rng(n).standard_normal((n, n)) * 1.5 / np.sqrt(n)
+    got = fixed_points_distributed(W, client, only=only, n_tasks=6)
+    ref = fixed_points(W, only=only)
+    for name, value in _fields(ref).items():
+        np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+
+
+def test_statistics_on_the_cluster_equal_local(client):
+    a = fixed_point_statistics(5, 6, gain=2.0, seed=3, client=client)
+    b = fixed_point_statistics(5, 6, gain=2.0, seed=3)
+    assert a.as_dict() == b.as_dict()
+
+
+def test_client_must_be_a_client():
+    with pytest.raises(TypeError, match="`client` must be a distributed.Client"):
+        count_distributed(np.eye(2), "tcp://127.0.0.1:8786")
+
+
+def test_missing_extra_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ImportError, match=r"pip install resdyn\[dask\]"):
+        require_distributed()
+    with pytest.raises(ImportError, match=r"pip install resdyn\[dask\]"):
+        count_distributed(np.eye(2), object())

@@ -1,0 +1,117 @@
+"""Fixed-point statistics over random networks: reproducibility, ensembles, intervals."""
+
+import math
+
+import numpy as np
+import pytest
+
+import dynsys
+from dynsys import FixedPointStatistics, count_fixed_points, fixed_point_statistics
+
+
+def test_reproducible_and_independent_of_threads():
+    a = fixed_point_statistics(5, 8, gain=2.0, seed=42)
+    b = fixed_point_statistics(5, 8, gain=2.0, seed=42, workers=2)
+    assert a.as_dict() == b.as_dict()
+    c = fixed_point_statistics(5, 8, gain=2.0, seed=43)
+    assert a.as_dict()["counts"] != c.as_dict()["counts"]
+
+
+def test_samples_are_the_documented_draws():
+    st = fixed_point_statistics(4, 3, gain=1.5, seed=9)
+    seqs = np.random.SeedSequence(9).spawn(3)
+    for s, seq in enumerate(seqs):
+        W = 1.5 / math.sqrt(4) * np.random.default_rng(seq).standard_normal((4, 4))
+        ref = count_fixed_points(W)
+        assert st.counts["total"][s] == ref.total
+        assert st.counts["stable_in_box"][s] == ref.stable_in_box
+        assert st.counts["map_stable_in_box"][s] == ref.map_by_stability_in_box["stable"]
+        assert st.saddle_index_in_box[s].tolist() == ref.unstable_dim_in_box.tolist()
+
+
+@pytest.mark.parametrize("ensemble", ["gaussian", "symmetric", "sparse"])
+def test_builtin_ensembles(ensemble):
+    st = fixed_point_statistics(4, 10, ensemble=ensemble, gain=2.0, density=0.5, seed=1)
+    assert isinstance(st, FixedPointStatistics)
+    assert st.ensemble == ensemble
+    c = st.counts
+    np.testing.assert_array_equal(c["total"], c["in_box"] + c["out_of_box"])
+    np.testing.assert_array_equal(
+        c["in_box"], c["stable_in_box"] + c["unstable_in_box"] + c["saddle_in_box"]
+        + c["non_hyperbolic_in_box"])
+    np.testing.assert_array_equal(st.saddle_index_in_box.sum(axis=1),
+                                  c["in_box"] - c["non_hyperbolic_in_box"] * 0
+                                  - 0 * c["in_box"] + 0)
+    # every W has the 2^N corners in the box
+    assert np.all(c["in_box"] >= 2**4)
+    for q in st.quantities:
+        assert st.ci_low[q] <= st.mean[q] <= st.ci_high[q]
+    assert len(repr(st)) < 300
+
+
+def test_symmetric_draws_are_symmetric():
+    seen = []
+
+    def ens(rng, n):
+        W = rng.standard_normal((n, n))
+        W = (W + W.T) / 2
+        seen.append(W)
+        return W
+
+    st = fixed_point_statistics(3, 4, ensemble=ens, seed=0)
+    assert st.ensemble == "callable" and len(seen) == 4
+    assert all(np.array_equal(W, W.T) for W in seen)
+
+
+def test_callable_ensemble_counts_match():
+    def diagonal(rng, n):
+        return np.diag(rng.uniform(0.5, 1.5, size=n))
+
+    st = fixed_point_statistics(3, 5, ensemble=diagonal, seed=2)
+    # a positive diagonal W: the corners only (an interior y_i needs w_ii y_i = 0); at a
+    # coordinate at 0 the eigenvalue (W y)_i is 0, so only the all-ones corner is stable
+    assert np.all(st.counts["total"] == 8) and np.all(st.counts["in_box"] == 8)
+    assert np.all(st.counts["stable_in_box"] == 1)
+    assert np.all(st.counts["non_hyperbolic_in_box"] == 7)
+
+
+def test_intervals_normal_and_bootstrap():
+    a = fixed_point_statistics(4, 30, gain=3.0, seed=5)
+    b = fixed_point_statistics(4, 30, gain=3.0, seed=5, ci="bootstrap")
+    x = a.counts["stable_in_box"].astype(float)
+    from scipy.stats import t
+
+    half = t.ppf(0.975, 29) * x.std(ddof=1) / math.sqrt(30)
+    assert a.interval("stable_in_box") == pytest.approx((x.mean() - half, x.mean() + half))
+    lo, hi = b.interval("stable_in_box")
+    assert lo <= x.mean() <= hi and hi - lo == pytest.approx(2 * half, rel=0.35)
+    values, freq = a.distribution("stable_in_box")
+    assert freq.sum() == pytest.approx(1.0) and np.all(np.diff(values) > 0)
+
+
+def test_out_of_box_classification_adds_quantities():
+    st = fixed_point_statistics(4, 4, gain=2.0, seed=0, classify_out_of_box=True)
+    np.testing.assert_array_equal(st.counts["stable"],
+                                  st.counts["stable_in_box"] + st.counts["stable_out_of_box"])
+    assert "stable" not in fixed_point_statistics(4, 2, seed=0).counts
+
+
+def test_public_names():
+    assert dynsys.fixed_point_statistics is fixed_point_statistics
+    assert "FixedPointStatistics" in dynsys.__all__
+
+
+@pytest.mark.parametrize("kw,err,match", [
+    (dict(n=0), ValueError, "`n` must be >= 1"),
+    (dict(n=3, n_samples=0), ValueError, "`n_samples` must be >= 1"),
+    (dict(n=3, ensemble="uniform"), ValueError, "`ensemble` must be one of"),
+    (dict(n=3, ensemble="sparse", density=1.5), ValueError, r"`density` must be in \(0, 1\]"),
+    (dict(n=3, confidence=1.0), ValueError, r"`confidence` must be in \(0, 1\)"),
+    (dict(n=3, ci="wilson"), ValueError, "`ci` must be one of"),
+    (dict(n=3, ensemble=lambda rng, n: np.zeros((n + 1, n + 1))), ValueError,
+     r"must return an \(3, 3\) matrix"),
+])
+def test_validation(kw, err, match):
+    kw.setdefault("n_samples", 2)
+    with pytest.raises(err, match=match):
+        fixed_point_statistics(**kw)
