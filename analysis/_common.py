@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "readonly"]
+__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "readonly", "ShortRepr"]
 
 
 def readonly(arr):
@@ -46,3 +46,38 @@ def class_mean(X: np.ndarray, labels: np.ndarray, classes: np.ndarray, axis: int
 def class_std(X: np.ndarray, labels: np.ndarray, classes: np.ndarray, axis: int = 0) -> np.ndarray:
     """Standard deviation of `X` over the samples (along `axis`) of each class: (C, ...)."""
     return np.stack([np.compress(labels == c, X, axis=axis).std(axis=axis) for c in classes])
+
+
+class ShortRepr:
+    """A dataclass repr of names and sizes, never array dumps (under 300 characters).
+
+    Numbers and short strings are shown; arrays by shape, mappings by their keys, sequences
+    by their length. Classes using it pass ``repr=False`` to :func:`dataclasses.dataclass`.
+    """
+
+    def __repr__(self) -> str:
+        from dataclasses import fields
+
+        parts = []
+        for f in fields(self):
+            if not f.repr:
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                s = f"<array {v.shape}>"
+            elif isinstance(v, dict):
+                keys = ", ".join(str(k) for k in list(v)[:4]) + (", ..." if len(v) > 4 else "")
+                s = "{" + keys + "}"
+            elif isinstance(v, (tuple, list)):
+                s = repr(v) if len(v) <= 4 and all(
+                    isinstance(x, (int, float, str, bool, type(None))) for x in v) \
+                    else f"<{len(v)} items>"
+            elif isinstance(v, float):
+                s = f"{v:.4g}"
+            elif isinstance(v, str) and len(v) > 40:
+                s = repr(v[:37] + "...")
+            else:
+                s = repr(v)
+            parts.append(f"{f.name}={s}")
+        text = f"{type(self).__name__}({', '.join(parts)})"
+        return text if len(text) < 300 else text[:292] + ", ...)"

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._common import ShortRepr
+
 __all__ = ["Recording", "network", "record", "final_hidden_forward", "error_rate",
            "long_run_layers"]
 
@@ -38,8 +40,8 @@ def long_run_layers(T: int, n_log: int = 60) -> np.ndarray:
     return np.array(sorted(v for v in lay if 1 <= v <= T), dtype=np.int64)
 
 
-@dataclass(frozen=True)
-class Recording:
+@dataclass(frozen=True, repr=False)
+class Recording(ShortRepr):
     """Trajectories of B inputs at the recorded layers (L of them).
 
     Attributes

@@ -12,8 +12,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load"]
 
 
@@ -70,20 +68,13 @@ def adaptive_or_load(config, ds, *, key, reference_error, ckpt_dir, progress=Tru
 def sweep_or_load(config, ds, *, depths, ckpt_dir, progress=True, samples=1000):
     """Shared ResNets of several depths and their perturbation magnitudes (Hauser 2019).
 
-    The sweep of :func:`nets.depth_sweep`, with each depth's network trained into (or
-    reloaded from) its own checkpoint folder; the magnitudes are
-    :func:`nets.perturbation_magnitudes`. Returns ``((depths, mean_scaled, mean_absolute),
-    reused)``.
+    :func:`nets.depth_sweep`, with the networks checkpointed into (and reloaded from) one
+    folder of `ckpt_dir` named by the settings. Returns ``(DepthSweep, reused)``.
     """
-    from nets import perturbation_magnitudes
+    from nets import depth_sweep, has_checkpoint
 
-    scaled, absolute = [], []
-    reused = True
-    for d in depths:
-        cfg = replace(config, depth=int(d), adaptive_depth=False)
-        result, was = _train(cfg, ds, ckpt_dir, progress, f"{cfg.dataset}-sweep-T{d}")
-        reused &= was
-        m = perturbation_magnitudes(result.model, np.array(ds.x_test[:samples], np.float32))
-        scaled.append(m.mean_scaled)
-        absolute.append(m.mean_absolute)
-    return (np.asarray(depths, float), np.asarray(scaled), np.asarray(absolute)), reused
+    folder = Path(ckpt_dir) / f"{config.dataset}-sweep-{_key(config)}"
+    reused = all(has_checkpoint(folder / f"depth-{int(d)}") for d in depths)
+    sweep = depth_sweep(config, depths, data=ds, progress=progress, samples=samples,
+                        out_dir=folder)
+    return sweep, reused

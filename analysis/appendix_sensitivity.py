@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_trajectories, readonly
+from ._common import ShortRepr, as_trajectories, readonly
 
 __all__ = ["LayerSensitivitySummary", "compute_layer_sensitivity", "plot_layer_sensitivity"]
 
 
-@dataclass(frozen=True)
-class LayerSensitivitySummary:
+@dataclass(frozen=True, repr=False)
+class LayerSensitivitySummary(ShortRepr):
     """Result of :func:`compute_layer_sensitivity` (layer axes indexed by s - 1, s = 1..T).
 
     Attributes

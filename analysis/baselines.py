@@ -15,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._common import ShortRepr
+
 __all__ = ["BaselineErrors", "compute_baselines"]
 
 
-@dataclass(frozen=True)
-class BaselineErrors:
+@dataclass(frozen=True, repr=False)
+class BaselineErrors(ShortRepr):
     """Result of :func:`compute_baselines`: test errors (fractions) by classifier name."""
 
     errors: dict

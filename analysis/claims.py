@@ -29,6 +29,8 @@ from typing import Callable
 
 import numpy as np
 
+from ._common import ShortRepr
+
 __all__ = ["Claim", "ClaimRow", "Judgement", "CLAIMS", "CLAIM_IDS", "VERDICTS", "TOLERANCES",
            "claim", "build_claims", "claims_markdown"]
 
@@ -74,8 +76,8 @@ SUB = "NIPS 2018 submission"
 H19 = "Hauser 2019"
 
 
-@dataclass(frozen=True)
-class Judgement:
+@dataclass(frozen=True, repr=False)
+class Judgement(ShortRepr):
     """What a rule function returns: the computed value as text, the verdict, the numbers."""
 
     ours: str
@@ -87,8 +89,8 @@ class Judgement:
             raise ValueError(f"`verdict` must be one of {VERDICTS}; got {self.verdict!r}.")
 
 
-@dataclass(frozen=True)
-class Claim:
+@dataclass(frozen=True, repr=False)
+class Claim(ShortRepr):
     """One registered claim: everything about it that is written once.
 
     Attributes
@@ -115,8 +117,8 @@ class Claim:
     compares_mlp: bool = False
 
 
-@dataclass(frozen=True)
-class ClaimRow:
+@dataclass(frozen=True, repr=False)
+class ClaimRow(ShortRepr):
     """One row of the claims table: a :class:`Claim` judged on one run."""
 
     id: str

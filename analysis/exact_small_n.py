@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, readonly
+from ._common import ShortRepr, as_labels, readonly
 
 __all__ = ["ExactPictureResult", "compute_exact_picture", "plot_exact_picture"]
 
@@ -45,8 +45,8 @@ def _nearest(states, targets, distance_tol):
     return np.where(d[np.arange(len(k)), k] <= distance_tol, k, -1)
 
 
-@dataclass(frozen=True)
-class ExactPictureResult:
+@dataclass(frozen=True, repr=False)
+class ExactPictureResult(ShortRepr):
     """Result of :func:`compute_exact_picture`.
 
     Attributes

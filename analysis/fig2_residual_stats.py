@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._common import as_labels, as_trajectories, class_mean, readonly
+from ._common import ShortRepr, as_labels, as_trajectories, class_mean, readonly
 
 __all__ = ["NetworkResidualStats", "ResidualStatsResult", "compute_residual_stats",
            "plot_residual_stats", "settling_layer"]
@@ -48,8 +48,8 @@ def settling_layer(curve, spread_tol: float):
     return None if last == c.size - 1 else last + 2
 
 
-@dataclass(frozen=True)
-class NetworkResidualStats:
+@dataclass(frozen=True, repr=False)
+class NetworkResidualStats(ShortRepr):
     """Per-layer statistics of one network's residuals (read-only arrays of length L, the
     number of recorded layers; ``class_mean_curve`` is (C, L))."""
 
@@ -68,8 +68,8 @@ class NetworkResidualStats:
     converged: bool
 
 
-@dataclass(frozen=True)
-class ResidualStatsResult:
+@dataclass(frozen=True, repr=False)
+class ResidualStatsResult(ShortRepr):
     """Result of :func:`compute_residual_stats`: one :class:`NetworkResidualStats` per network.
 
     ``spread_tol`` and ``change_tol`` are the thresholds the result was computed with.

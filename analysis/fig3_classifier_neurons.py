@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, as_trajectories, readonly
+from ._common import ShortRepr, as_labels, as_trajectories, readonly
 
 __all__ = ["ClassifierNeuronsResult", "compute_classifier_neurons", "plot_classifier_neurons"]
 
 
-@dataclass(frozen=True)
-class ClassifierNeuronsResult:
+@dataclass(frozen=True, repr=False)
+class ClassifierNeuronsResult(ShortRepr):
     """Result of :func:`compute_classifier_neurons`.
 
     Attributes

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import readonly
+from ._common import ShortRepr, readonly
 
 __all__ = ["NoiseCurve", "NoiseSweepResult", "compute_noise_sweep", "plot_noise_sweep",
            "misclassification_onset"]
@@ -40,8 +40,8 @@ def misclassification_onset(amplitudes, accuracy, clean_accuracy: float, drop: f
     return None if bad.size == 0 else float(a[bad[0]])
 
 
-@dataclass(frozen=True)
-class NoiseCurve:
+@dataclass(frozen=True, repr=False)
+class NoiseCurve(ShortRepr):
     """Noise sweep of one network; read-only arrays with one entry per amplitude."""
 
     name: str
@@ -53,8 +53,8 @@ class NoiseCurve:
     onset: float | None
 
 
-@dataclass(frozen=True)
-class NoiseSweepResult:
+@dataclass(frozen=True, repr=False)
+class NoiseSweepResult(ShortRepr):
     """Result of :func:`compute_noise_sweep`.
 
     ``mlp_lower_nsr_below`` is the fraction of amplitudes a < `small_a` at which the MLP's

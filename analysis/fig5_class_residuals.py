@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, class_mean, class_std, readonly
+from ._common import ShortRepr, as_labels, class_mean, class_std, readonly
 
 __all__ = ["ClassResiduals", "ClassResidualsResult", "compute_class_residuals",
            "plot_class_residuals", "count_distinct_states"]
@@ -55,8 +55,8 @@ def count_distinct_states(points, distance_tol: float) -> tuple[int, tuple]:
     return len(uniq), tuple(uniq[r] for r in roots)
 
 
-@dataclass(frozen=True)
-class ClassResiduals:
+@dataclass(frozen=True, repr=False)
+class ClassResiduals(ShortRepr):
     """Final-layer statistics of one network."""
 
     name: str
@@ -69,8 +69,8 @@ class ClassResiduals:
     frac_nonzero_state: float
 
 
-@dataclass(frozen=True)
-class ClassResidualsResult:
+@dataclass(frozen=True, repr=False)
+class ClassResidualsResult(ShortRepr):
     """Result of :func:`compute_class_residuals`."""
 
     networks: dict

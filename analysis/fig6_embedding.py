@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, readonly
+from ._common import ShortRepr, as_labels, readonly
 
 __all__ = [
     "EmbeddingResult", "compute_trajectory_embedding", "plot_trajectory_embedding",
@@ -75,8 +75,8 @@ def _knn_accuracy(E, labels, k=5):
     return float(np.mean(pred == labels))
 
 
-@dataclass(frozen=True)
-class EmbeddingResult:
+@dataclass(frozen=True, repr=False)
+class EmbeddingResult(ShortRepr):
     """Result of :func:`compute_trajectory_embedding` (one entry per embedded representation;
     ``embeddings[name]`` is (B, 2), ``labels`` (B,))."""
 
@@ -156,8 +156,8 @@ def _cosine_matrix(H, labels, classes):
     return S
 
 
-@dataclass(frozen=True)
-class CosineSimilarityResult:
+@dataclass(frozen=True, repr=False)
+class CosineSimilarityResult(ShortRepr):
     """Result of :func:`compute_class_cosine_similarity` (``matrices[name]`` is (C, C)).
 
     ``diag_is_row_max[name]``: every row's largest entry is on the diagonal;
@@ -224,8 +224,8 @@ def plot_class_cosine_similarity(result: CosineSimilarityResult):
 
 
 # --------------------------------------------------------------------------- distances
-@dataclass(frozen=True)
-class TrajectoryDistanceResult:
+@dataclass(frozen=True, repr=False)
+class TrajectoryDistanceResult(ShortRepr):
     """Result of :func:`compute_trajectory_distances`.
 
     ``class_distance[c, d]``: mean l2 distance between trajectories of class c and class d

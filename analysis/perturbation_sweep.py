@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import readonly
+from ._common import ShortRepr, readonly
 
 __all__ = ["PerturbationSweepResult", "compute_perturbation_slope", "plot_perturbation_slope"]
 
 
-@dataclass(frozen=True)
-class PerturbationSweepResult:
+@dataclass(frozen=True, repr=False)
+class PerturbationSweepResult(ShortRepr):
     """Result of :func:`compute_perturbation_slope`; ``slope`` is d log(scaled) / d log(depth)."""
 
     depths: np.ndarray

@@ -29,14 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ._common import ShortRepr
 from ._io import atomic_save_figure, atomic_write_json, atomic_write_text
 from .claims import TOLERANCES
 
 __all__ = ["Profile", "PROFILES", "ReproduceResult", "reproduce"]
 
 
-@dataclass(frozen=True)
-class Profile:
+@dataclass(frozen=True, repr=False)
+class Profile(ShortRepr):
     """Settings of one reproduction run (the paper's where the data allow)."""
 
     name: str
@@ -144,8 +145,8 @@ BANNERS = {
 }
 
 
-@dataclass(frozen=True)
-class ReproduceResult:
+@dataclass(frozen=True, repr=False)
+class ReproduceResult(ShortRepr):
     """What :func:`reproduce` wrote and computed.
 
     Attributes
@@ -389,7 +390,8 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
                                    progress=progress)
         if was:
             reused.append("perturbation_sweep")
-        res["perturbation_sweep"] = A.compute_perturbation_slope(*sweep)
+        res["perturbation_sweep"] = A.compute_perturbation_slope(
+            sweep.depths, sweep.mean_scaled, sweep.mean_absolute)
         bar.done()
 
         bar.stage("exact small N")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, class_mean, readonly
+from ._common import ShortRepr, as_labels, class_mean, readonly
 
 __all__ = ["ClassJacobian", "JacobianResult", "compute_jacobian_at_class_means",
            "plot_jacobian_at_class_means", "describe_type"]
@@ -31,8 +31,8 @@ def describe_type(label: str, n_unstable: int) -> str:
     return f"saddle (index {int(n_unstable)})" if label == "saddle" else str(label)
 
 
-@dataclass(frozen=True)
-class ClassJacobian:
+@dataclass(frozen=True, repr=False)
+class ClassJacobian(ShortRepr):
     """Spectrum at one class's mean residual and at the refined fixed point nearby."""
 
     cls: int
@@ -51,8 +51,8 @@ class ClassJacobian:
     eigenvalues: np.ndarray = field(repr=False)
 
 
-@dataclass(frozen=True)
-class JacobianResult:
+@dataclass(frozen=True, repr=False)
+class JacobianResult(ShortRepr):
     """Result of :func:`compute_jacobian_at_class_means`; ``per_class`` is a tuple of
     ClassJacobian. The tolerances it was computed with are stored under their names."""
 

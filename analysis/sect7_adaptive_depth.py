@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._common import ShortRepr
+
 __all__ = ["DepthRun", "AdaptiveDepthResult", "compute_adaptive_depth", "plot_adaptive_depth"]
 
 
-@dataclass(frozen=True)
-class DepthRun:
+@dataclass(frozen=True, repr=False)
+class DepthRun(ShortRepr):
     """One adaptive-depth training run and its full-depth reference.
 
     Attributes
@@ -54,8 +56,8 @@ class DepthRun:
         return float(self.test_error - self.reference_error)
 
 
-@dataclass(frozen=True)
-class AdaptiveDepthResult:
+@dataclass(frozen=True, repr=False)
+class AdaptiveDepthResult(ShortRepr):
     """Result of :func:`compute_adaptive_depth`: the :class:`DepthRun` of each network."""
 
     runs: dict

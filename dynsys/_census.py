@@ -108,6 +108,11 @@ class AttractorCensus:
         Coordinates with ``|z_i| <= margin`` in the final state.
     lyapunov : ndarray, shape (B,)
         The largest Lyapunov exponent (per layer) of not-converged MLP inputs, NaN otherwise.
+    work : dict
+        What the run cost, summed over inputs: ``dense_layers`` (input-layers computed by
+        dense matrix products) and, for the ResNet engine, ``engine_blocks``,
+        ``engine_layers`` (input-layers of interior-only updates), ``near_updates``
+        (saturated coordinates followed layer by layer) and ``face_solves``.
     labels : ndarray of int, shape (B,), or None
     class_counts : ndarray of int, shape (M, C), or None
         Inputs per (point, class).
@@ -151,6 +156,7 @@ class AttractorCensus:
     period: np.ndarray
     n_interior: np.ndarray
     lyapunov: np.ndarray
+    work: dict | None = None
     labels: np.ndarray | None = None
     class_counts: np.ndarray | None = None
     status_counts: np.ndarray | None = None
@@ -286,19 +292,21 @@ def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every
         alive = np.ones(rows.size, bool)
         k = K.count_interior(Zc, margin)
         alive &= k > kmax
-        buf = np.empty_like(Zc)
         while alive.any() and t < t_stop:
             if not alive.all():
                 done = ~alive
                 Z[rows[done]] = Zc[done]
                 t_out[rows[done]] = t
-                rows, Zc = rows[alive], Zc[alive]
-                buf = np.empty_like(Zc)
+                rows, Zc = rows[alive], np.ascontiguousarray(Zc[alive])
                 alive = np.ones(rows.size, bool)
+            buf = np.empty_like(Zc)
+            Yc = np.empty_like(Zc)
             n = min(check_every, t_stop - t)
-            for _ in range(n):
-                np.matmul(_sigmoid(Zc), WT, out=buf)
-                Zc += buf
+            K.sigmoid_into(Zc, Yc)
+            for j in range(n):
+                np.matmul(Yc, WT, out=buf)
+                # z(t+1) = z(t) + W y(t) and y(t+1) in one pass
+                K.add_and_sigmoid(Zc, buf, Yc)
             t += n
             alive = K.count_interior(Zc, margin) > kmax
         Z[rows] = Zc
@@ -324,8 +332,9 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
         for t0 in np.unique(state["t"][todo]):
             rows = todo[state["t"][todo] == t0]
             Zr = np.ascontiguousarray(Z[rows])
-            state["t"][rows] = _dense_until_sparse(Zr, int(t0), t_stop, WT, margin, kmax,
-                                                   batch_size)
+            t_new = _dense_until_sparse(Zr, int(t0), t_stop, WT, margin, kmax, batch_size)
+            state["dense"][rows] += t_new - t0
+            state["t"][rows] = t_new
             Z[rows] = Zr
         rows = todo[state["t"][todo] < t_stop]
         if rows.size:
@@ -333,9 +342,11 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
             tr = np.ascontiguousarray(state["t"][rows])
             ev = np.zeros(rows.size, np.int64)
             per = np.zeros(rows.size, np.int64)
+            work = np.zeros((rows.size, 4), np.int64)
             K.advance(Zr, tr, np.int64(t_stop), Wc, WT, float(margin), np.int64(kmax),
                       float(distance_tol), float(zero_tol), float(_JUMP_TOL), np.int64(pmax),
-                      ev, per)
+                      ev, per, work)
+            state["work"][rows] += work
             Z[rows] = Zr
             state["t"][rows] = tr
             state["event"][rows] = ev
@@ -346,6 +357,11 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
             progress.add(done.size)
         todo = np.setdiff1d(todo, done)
         todo = todo[(state["event"][todo] == K.EV_WIDE) | (state["event"][todo] == K.EV_TARGET)]
+
+
+def _face_margin(margin, distance_tol):
+    """Logit beyond which y_i is within `distance_tol` of 0 or 1 (at most `margin`)."""
+    return float(min(margin, np.log1p(-distance_tol) - np.log(distance_tol)))
 
 
 def _resnet_face_point(W, pattern, zero_tol):
@@ -429,7 +445,10 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     from ._kernels import census as K
 
     B, n = Z.shape
-    pats = K.faces(np.ascontiguousarray(Z), float(margin))
+    # a coordinate within distance_tol of 0 or 1 is on its face: the engine's margin is for
+    # the affine approximation, this one for "at the point within tolerance"
+    face_margin = _face_margin(margin, distance_tol)
+    pats = K.faces(np.ascontiguousarray(Z), float(face_margin))
     uniq, inv = np.unique(pats, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
@@ -487,7 +506,7 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
             toward = np.where(pat == 0, r, -r)
             leaving = sat & (toward > zero_tol)
             if leaving.any():
-                dist = np.abs(Z[np.ix_(mem, np.flatnonzero(leaving))]) - margin
+                dist = np.abs(Z[np.ix_(mem, np.flatnonzero(leaving))]) - face_margin
                 L = np.ceil(np.maximum(dist, 0.0) / toward[leaving])
                 to_leave[mem] = np.minimum(L.min(axis=1), np.iinfo(np.int64).max // 2).astype(
                     np.int64)
@@ -533,7 +552,8 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
     B = Z.shape[0]
     kmax = (n if n <= 128 else max(64, n // 8)) if max_interior is None else max_interior
     state = {"t": np.full(B, t1, np.int64), "event": np.zeros(B, np.int64),
-             "period": np.zeros(B, np.int64)}
+             "period": np.zeros(B, np.int64), "dense": np.zeros(B, np.int64),
+             "work": np.zeros((B, 4), np.int64)}
     prog = _Progress(progress, B) if progress else None
     try:
         _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
@@ -558,7 +578,10 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
     per_input = dict(assignment=assignment, status=status, distance=distance,
                      layers=state["t"].copy(), layers_to_leave=to_leave, period=period,
                      n_interior=n_int, lyapunov=np.full(B, np.nan))
-    return table, per_input
+    w = state["work"].sum(axis=0)
+    work = {"dense_layers": int(state["dense"].sum()), "engine_blocks": int(w[0]),
+            "engine_layers": int(w[1]), "near_updates": int(w[2]), "face_solves": int(w[3])}
+    return table, per_input, work
 
 
 # ----------------------------------------------------------------------------------------
@@ -888,8 +911,9 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     args = (depth, max_depth, margin, distance_tol, residual_tol, zero_tol, max_period)
     if net.kind == "mlp":
         table, per = _census_mlp(net, x, *args, batch_size, progress)
+        work = {"dense_layers": int(np.sum(per["layers"] - (1 if net.shared else net.depth)))}
     else:
-        table, per = _census_resnet(net, x, *args, max_interior, batch_size, progress)
+        table, per, work = _census_resnet(net, x, *args, max_interior, batch_size, progress)
     extra = {}
     if labels is not None:
         C = int(labels.max()) + 1 if labels.size else 0
@@ -911,8 +935,8 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
             if net.kind == "mlp":
                 t_table, t_per = _census_mlp(net, tx, *args, batch_size, False)
             else:
-                t_table, t_per = _census_resnet(net, tx, *args, max_interior, batch_size,
-                                                False)
+                t_table, t_per, _ = _census_resnet(net, tx, *args, max_interior, batch_size,
+                                                   False)
             fit_keys, fit_labels, fit = _point_keys(t_table, t_per["assignment"]), tl, "train"
         else:
             fit_keys, fit_labels, fit = keys, labels, "same inputs"
@@ -934,4 +958,4 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
             extra[k] = readonly(np.asarray(extra[k]))
     return AttractorCensus(kind=net.kind, depth=depth, max_depth=max_depth, margin=margin,
                            distance_tol=distance_tol, residual_tol=residual_tol,
-                           zero_tol=zero_tol, **fields, **extra)
+                           zero_tol=zero_tol, work=work, **fields, **extra)

@@ -765,7 +765,8 @@ def _assemble(W: np.ndarray, raw: dict, *, only, exact: bool, tols: dict,
     n = W.shape[0]
 
     def arr(name, dtype):
-        return _readonly(np.ascontiguousarray(raw[name], dtype=dtype).copy())
+        # the engines hand over fresh arrays: no copy (they are a million rows at N = 13)
+        return _readonly(np.ascontiguousarray(raw[name], dtype=dtype))
 
     flow = np.asarray(raw["flow_code"], np.intp)
     mapc = np.asarray(raw["map_code"], np.intp)

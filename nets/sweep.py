@@ -8,6 +8,7 @@ sweep trains (:func:`nets.train`) and measures (:mod:`nets.depth`), so it sits a
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from .data import load_dataset
 from .depth import DepthSweep, loglog_slope, perturbation_magnitudes
@@ -16,7 +17,8 @@ from .train import train
 __all__ = ["depth_sweep"]
 
 
-def depth_sweep(config, depths, data=None, progress: bool = False, samples: int = 2000) -> DepthSweep:
+def depth_sweep(config, depths, data=None, progress: bool = False, samples: int = 2000,
+                out_dir=None) -> DepthSweep:
     """Train one residual network per depth (`config` with its depth replaced) and measure.
 
     Parameters
@@ -28,6 +30,9 @@ def depth_sweep(config, depths, data=None, progress: bool = False, samples: int 
         Preloaded data (else loaded from `config`).
     samples : int
         Number of test samples the magnitudes are averaged over.
+    out_dir : path, optional
+        Checkpoint each depth's network into ``out_dir / f"depth-{d}"`` and resume from
+        there, so that a second sweep with the same settings reloads instead of training.
     """
     depths = tuple(int(d) for d in depths)
     if len(depths) < 2 or min(depths) < 1:
@@ -41,7 +46,9 @@ def depth_sweep(config, depths, data=None, progress: bool = False, samples: int 
     x_eval = data.x_test[: int(samples)]
     for d in depths:
         cfg = dataclasses.replace(config, depth=d, adaptive_depth=False)
-        result = train(cfg, progress=progress, data=data)
+        folder = None if out_dir is None else Path(out_dir) / f"depth-{d}"
+        result = train(cfg, out_dir=folder, resume=folder is not None, progress=progress,
+                       data=data)
         mags.append(perturbation_magnitudes(result.model, x_eval))
         accs.append(result.history[-1]["test_accuracy"])
     mean_scaled = tuple(m.mean_scaled for m in mags)

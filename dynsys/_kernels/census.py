@@ -51,7 +51,7 @@ _CHECK_EVERY = 16
 _SLOW = 1e-2
 #: Saturated coordinates that could reach the margin within this many layers are followed
 #: layer by layer (O(k) each); the others are advanced once per block.
-_NEAR = 32
+_NEAR = 256
 #: Every this many face updates the column sum c is recomputed (no drift of the incremental sums).
 _REFRESH_C = 64
 
@@ -147,6 +147,19 @@ def _interior_spectral_radius(WII, ystar):
 
 
 @njit(cache=True)
+def _rates(WT, idx, k, c, scale_c, coef, out):
+    """out = scale_c * c + W[:, idx[:k]] coef, by rows of W^T (contiguous, vectorised)."""
+    n = out.size
+    for i in range(n):
+        out[i] = scale_c * c[i]
+    for a in range(k):
+        row = WT[idx[a]]
+        w = coef[a]
+        for i in range(n):
+            out[i] += row[i] * w
+
+
+@njit(cache=True)
 def _recompute_c(WT, sgn, c):
     n = c.size
     for i in range(n):
@@ -195,8 +208,13 @@ def _layers_to_reach(dist, rate):
 
 
 @njit(cache=True)
-def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax):
-    """Advance one input from layer t toward t_stop. Returns (event, t, period)."""
+def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
+                 work):
+    """Advance one input from layer t toward t_stop. Returns (event, t, period).
+
+    ``work`` (4,) accumulates counts: blocks, interior layers, followed near-margin
+    coordinate-layers, face solves.
+    """
     n = z.size
     sgn = np.empty(n, dtype=np.int8)
     for i in range(n):
@@ -217,6 +235,11 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     Y = np.empty(kcap)
     ystar = np.empty(kcap)
     rstar = np.empty(n)
+    rnow = np.empty(n)
+    vp = np.empty(n)
+    vn = np.empty(n)
+    ym = np.empty(kcap)
+    Wnear = np.empty((n, kcap))
     hist = np.empty((2 * pmax, kcap))
     hlen = 0
     hpos = 0
@@ -261,21 +284,19 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
         n_near = 0
         Lfar = _BIG
         for i in range(n):
+            vp[i] = c[i]
+            vn[i] = c[i]
+        for a in range(k):
+            row = WT[idx[a]]
+            for i in range(n):
+                w = row[i]
+                vp[i] += max(w, 0.0)
+                vn[i] += min(w, 0.0)
+        for i in range(n):
             isnear[i] = False
             if sgn[i] == 2:
                 continue
-            v = c[i]
-            if sgn[i] == 0:
-                for a in range(k):
-                    w = W[i, idx[a]]
-                    if w > 0.0:
-                        v += w
-            else:
-                for a in range(k):
-                    w = W[i, idx[a]]
-                    if w < 0.0:
-                        v += w
-                v = -v
+            v = vp[i] if sgn[i] == 0 else -vn[i]
             if v > 0.0:
                 q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
                 Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
@@ -285,7 +306,12 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                     n_near += 1
                 elif Li < Lfar:
                     Lfar = Li
+        for j in range(n_near):
+            i = near_idx[j]
+            for a in range(k):
+                Wnear[j, a] = W[i, idx[a]]
         L = min(Lfar, t_stop - t, _MAX_BLOCK)
+        work[0] += 1
         # a block of interior-only layers
         for a in range(k):
             Y[a] = 0.0
@@ -307,7 +333,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 i = near_idx[j]
                 s = c[i]
                 for a in range(k):
-                    s += W[i, idx[a]] * yI[a]
+                    s += Wnear[j, a] * yI[a]
                 z[i] += s
                 if abs(z[i]) <= margin:
                     exit_face = True
@@ -324,9 +350,12 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                     exit_face = True
             steps += 1
             t += 1
+            work[1] += 1
+            work[2] += n_near
             if exit_face:
                 break
             if rmax < _SLOW and steps % _CHECK_EVERY == 0:
+                work[3] += 1
                 if _face_point(WII[:k, :k], cI[:k], ystar, scratch):
                     delta = 0.0
                     for a in range(k):
@@ -339,18 +368,15 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                         into = True      # every saturated rate at the face point into its face
                         now_into = True  # ... and at the current state
                         leaving = False
+                        for a in range(k):
+                            ym[a] = _sig(zI[a])
+                        _rates(WT, idx, k, c, 1.0, ystar, rstar)
+                        _rates(WT, idx, k, c, 1.0, ym, rnow)
                         for i in range(n):
                             if sgn[i] == 2:
                                 continue
-                            s = c[i]
-                            s2 = c[i]
-                            for a in range(k):
-                                w = W[i, idx[a]]
-                                s += w * ystar[a]
-                                s2 += w * _sig(zI[a])
-                            rstar[i] = s
-                            off = s if sgn[i] == 0 else -s
-                            off2 = s2 if sgn[i] == 0 else -s2
+                            off = rstar[i] if sgn[i] == 0 else -rstar[i]
+                            off2 = rnow[i] if sgn[i] == 0 else -rnow[i]
                             if off >= -zero_tol:
                                 into = False
                             if off > zero_tol:
@@ -380,8 +406,6 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 ctol = min(distance_tol, 1e-3 * amp)
                 moving = amp > distance_tol
                 if moving:
-                        break
-                if moving:
                     for p in range(2, pmax + 1):
                         match = True
                         for s_ in range(p):
@@ -395,16 +419,16 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                                 break
                         if match:
                             into = True
+                            for a in range(k):
+                                m = 0.0
+                                for s_ in range(p):
+                                    m += hist[(hpos - 1 - s_) % (2 * pmax), a]
+                                ym[a] = m / p
+                            _rates(WT, idx, k, c, 1.0, ym, rnow)
                             for i in range(n):
                                 if sgn[i] == 2:
                                     continue
-                                s = c[i]
-                                for a in range(k):
-                                    m = 0.0
-                                    for s_ in range(p):
-                                        m += hist[(hpos - 1 - s_) % (2 * pmax), a]
-                                    s += W[i, idx[a]] * (m / p)
-                                off = s if sgn[i] == 0 else -s
+                                off = rnow[i] if sgn[i] == 0 else -rnow[i]
                                 if off >= -zero_tol:
                                     into = False
                                     break
@@ -415,13 +439,11 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                     if action == 2:
                         break
         # materialise the saturated coordinates advanced over the block
+        _rates(WT, idx, k, c, float(steps), Y, rnow)
         for i in range(n):
             if sgn[i] == 2 or isnear[i]:
                 continue
-            s = steps * c[i]
-            for a in range(k):
-                s += W[i, idx[a]] * Y[a]
-            z[i] += s
+            z[i] += rnow[i]
         for a in range(k):
             z[idx[a]] = zI[a]
         if action == 1:
@@ -454,15 +476,17 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
 
 @njit(cache=True, parallel=True)
 def advance(Z, T, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
-            event, period):
+            event, period, work):
     """Advance every row of Z (B, N), at layers T (B,), toward t_stop; in place.
 
-    ``event`` and ``period`` (B,) receive each row's event code and cycle period.
+    ``event`` and ``period`` (B,) receive each row's event code and cycle period; ``work``
+    (B, 4) accumulates per row the blocks, interior layers, near-margin coordinate-layers and
+    face solves (what the engine cost).
     """
     B = Z.shape[0]
     for b in prange(B):
         ev, tb, p = _advance_one(Z[b], T[b], t_stop, W, WT, margin, kmax, distance_tol,
-                                 zero_tol, jump_tol, pmax)
+                                 zero_tol, jump_tol, pmax, work[b])
         event[b] = ev
         T[b] = tb
         period[b] = p
@@ -491,3 +515,23 @@ def faces(Z, margin):
         for i in range(n):
             out[b, i] = _code(Z[b, i], margin)
     return out
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
+def add_and_sigmoid(Z, D, Y):
+    """Z += D, then Y = f(Z), in one pass over the rows (D may alias nothing)."""
+    B, n = Z.shape
+    for b in prange(B):
+        for i in range(n):
+            z = Z[b, i] + D[b, i]
+            Z[b, i] = z
+            Y[b, i] = 1.0 / (1.0 + np.exp(-z))
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
+def sigmoid_into(Z, Y):
+    """Y = f(Z) for rows of Z (B, N)."""
+    B, n = Z.shape
+    for b in prange(B):
+        for i in range(n):
+            Y[b, i] = 1.0 / (1.0 + np.exp(-Z[b, i]))

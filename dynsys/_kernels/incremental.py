@@ -102,11 +102,12 @@ def _map_unstable(coef, k, tol_eig, mc, r0, r1, r2):
     return _routh_unstable(mc, k, tol_eig, r0, r1, r2)
 
 
-#: The filtered walks (``MODE_STORE`` with `filt`) test blocks of 2^PRUNE_BITS consecutive
-#: Gray steps at once: within a block only the low PRUNE_BITS boundary coordinates change, so
-#: the high ones have fixed target signs and bounds on their rates (and on y_I) can rule out
-#: the whole block. 6 puts block starts on the fresh solves of the default ``refresh`` = 64,
-#: so a walked block sees the very sums of the unpruned walk.
+#: The filtered walks (``MODE_STORE`` with `filt`) branch and bound over the Gray order: the
+#: 2^L consecutive steps from a multiple of 2^L change only the low L boundary coordinates,
+#: so the others have fixed target signs, and bounds on their rates (and on y_I) can rule
+#: out the whole block. Blocks of 2^PRUNE_BITS steps are the leaves that are walked; 6 puts
+#: their starts on the fresh solves of the default ``refresh`` = 64, so a walked block sees
+#: the very sums of the unpruned walk.
 PRUNE_BITS = 6
 
 
@@ -130,73 +131,64 @@ def _fill_tables(minors, ii, n_sub, gmask, mloc, lowb, pcnt):
 
 
 @njit(cache=True, error_model="numpy")
-def _block_ranges(k, nb, Cm, G, ylo, yhi, yabs, glo, ghi, gabs):
-    """Per row: sums of the negative / positive entries over the low PRUNE_BITS columns
-    (how far a block can move y_I and the rates) and the sum of |entries| over all columns
-    (the scale of the rounding slack)."""
+def _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs):
+    """Prefix sums over the boundary columns ``t < L`` (column L of the outputs) of the
+    negative and positive entries of each row of Cm and G: how far the assignments of the
+    low L boundary coordinates can move y_I and the rates. ``*abs``: sums of |entries| over
+    all columns (the scale of the rounding slack)."""
     for r in range(k):
-        lo = 0.0
-        hi = 0.0
+        yneg[r, 0] = 0.0
+        ypos[r, 0] = 0.0
         ab = 0.0
         for t in range(nb):
             v = Cm[r, t]
             ab += abs(v)
-            if t < PRUNE_BITS:
-                if v < 0.0:
-                    lo += v
-                else:
-                    hi += v
-        ylo[r] = lo
-        yhi[r] = hi
+            yneg[r, t + 1] = yneg[r, t] + (v if v < 0.0 else 0.0)
+            ypos[r, t + 1] = ypos[r, t] + (v if v > 0.0 else 0.0)
         yabs[r] = ab
     for u in range(nb):
-        lo = 0.0
-        hi = 0.0
+        gneg[u, 0] = 0.0
+        gpos[u, 0] = 0.0
         ab = 0.0
         for t in range(nb):
             v = G[u, t]
             ab += abs(v)
-            if t < PRUNE_BITS:
-                if v < 0.0:
-                    lo += v
-                else:
-                    hi += v
-        glo[u] = lo
-        ghi[u] = hi
+            gneg[u, t + 1] = gneg[u, t] + (v if v < 0.0 else 0.0)
+            gpos[u, t + 1] = gpos[u, t] + (v if v > 0.0 else 0.0)
         gabs[u] = ab
 
 
 @njit(cache=True, error_model="numpy")
-def _block_infeasible(a, k, nb, Cm, G, ylo, yhi, yabs, glo, ghi, gabs, tol_zero,
+def _block_infeasible(a, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs, tol_zero,
                       want_in_box, want_stable):
-    """Whether no assignment sharing the high bits of `a` passes the filter.
+    """Whether no assignment that shares the bits ``>= L`` of `a` passes the filter.
 
-    Stable needs every boundary eigenvalue below ``-tol_zero``: a high coordinate at 0 needs
-    ``(W y)_u < -tol_zero``, at 1 ``(W y)_u > tol_zero``; in-box needs ``0 <= y_r <= 1``. The
-    bounds are the high part plus the low columns' negative (positive) sums, widened by a
-    slack far above the rounding of any evaluation order, so a block is skipped only when
-    the walk would reject each of its patterns.
+    Stable needs every boundary eigenvalue below ``-tol_zero``: a fixed coordinate
+    (``u >= L``) at 0 needs ``(W y)_u < -tol_zero``, at 1 ``(W y)_u > tol_zero``; in-box needs
+    ``0 <= y_r <= 1``. The bounds are the fixed part plus the low columns' negative (positive)
+    sums, widened by a slack far above the rounding of any evaluation order, so a block is
+    skipped only when the walk would reject each of its patterns.
     """
     if want_stable:
-        for u in range(PRUNE_BITS, nb):
+        for u in range(L, nb):
             h = 0.0
-            for t in range(PRUNE_BITS, nb):
+            for t in range(L, nb):
                 if (a >> t) & 1:
                     h += G[u, t]
             slack = 1e-9 * (abs(h) + gabs[u])
             if (a >> u) & 1:
-                if h + ghi[u] + slack <= tol_zero:
+                if h + gpos[u, L] + slack <= tol_zero:
                     return True
-            elif h + glo[u] - slack >= -tol_zero:
+            elif h + gneg[u, L] - slack >= -tol_zero:
                 return True
     if want_in_box:
         for r in range(k):
             h = 0.0
-            for t in range(PRUNE_BITS, nb):
+            for t in range(L, nb):
                 if (a >> t) & 1:
                     h += Cm[r, t]
             slack = 1e-9 * (abs(h) + yabs[r])
-            if h + yhi[r] + slack < 0.0 or h + ylo[r] - slack > 1.0:
+            if h + ypos[r, L] + slack < 0.0 or h + yneg[r, L] - slack > 1.0:
                 return True
     return False
 
@@ -247,11 +239,11 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     wr = np.empty(n, dtype=np.float64)
     wi = np.empty(n, dtype=np.float64)
     coef = np.empty(n + 1, dtype=np.float64)
-    ylo = np.empty(n, dtype=np.float64)
-    yhi = np.empty(n, dtype=np.float64)
+    yneg = np.empty((n, n + 1), dtype=np.float64)
+    ypos = np.empty((n, n + 1), dtype=np.float64)
     yabs = np.empty(n, dtype=np.float64)
-    glo = np.empty(n, dtype=np.float64)
-    ghi = np.empty(n, dtype=np.float64)
+    gneg = np.empty((n, n + 1), dtype=np.float64)
+    gpos = np.empty((n, n + 1), dtype=np.float64)
     gabs = np.empty(n, dtype=np.float64)
     mcoef = np.empty(n + 1, dtype=np.float64)
     map_pos = 0
@@ -259,6 +251,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     rw1 = np.empty(n // 2 + 2, dtype=np.float64)
     rw2 = np.empty(n // 2 + 2, dtype=np.float64)
     local = np.zeros(width, dtype=np.int64)
+    n_out = 0
     pt_row = pt_offsets[ch] if phase == 1 else 0
     dg_row = dg_offsets[ch] if phase == 1 else 0
 
@@ -357,222 +350,238 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
 
         prune = mode == MODE_STORE and (want_stable or want_in_box) and nb > PRUNE_BITS
         if prune:
-            _block_ranges(k, nb, Cm, G, ylo, yhi, yabs, glo, ghi, gabs)
-        skipping = False
+            _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs)
         for t in range(k):
             yI[t] = 0.0
         for u in range(nb):
             wyB[u] = 0.0
         a = 0
-        for step in range(n_assign):
-            if step > 0:
-                tf = 0
-                while not ((step >> tf) & 1):
-                    tf += 1
-                a ^= 1 << tf
-                block_start = (step & bmask) == 0
-                if skipping and not block_start:
+        block = bmask + 1
+        s0 = 0
+        while s0 < n_assign:
+            if prune:
+                # branch and bound over the Gray order: the steps [s0, s0 + 2^L) with
+                # s0 a multiple of 2^L share the boundary bits >= L. Test the largest such
+                # block first; an infeasible one is jumped over whole, to its last
+                # assignment, the Gray code of its last step
+                g0 = s0 ^ (s0 >> 1)
+                top = nb
+                if s0 > 0:
+                    top = 0
+                    while not ((s0 >> top) & 1):
+                        top += 1
+                jump = 0
+                for L in range(top, PRUNE_BITS - 1, -1):
+                    if _block_infeasible(g0, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos,
+                                         gabs, tol_eig, want_in_box, want_stable):
+                        jump = 1 << L
+                        break
+                if jump:
+                    s0 += jump
+                    a = (s0 - 1) ^ ((s0 - 1) >> 1)
                     continue
-                if (step & rmask) == 0 or (prune and block_start):
-                    # fresh sums over the boundary coordinates at 1, in coordinate order
-                    for r in range(k):
-                        sacc = 0.0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                sacc += Cm[r, t]
-                        yI[r] = sacc
-                    if track_rates:
-                        for u in range(nb):
+            s1 = min(s0 + block, n_assign)
+            for step in range(s0, s1):
+                if step > 0:
+                    tf = 0
+                    while not ((step >> tf) & 1):
+                        tf += 1
+                    a ^= 1 << tf
+                    if (step & rmask) == 0 or (prune and step == s0):
+                        # fresh sums over the boundary coordinates at 1, in coordinate order
+                        for r in range(k):
                             sacc = 0.0
                             for t in range(nb):
                                 if (a >> t) & 1:
-                                    sacc += G[u, t]
-                            wyB[u] = sacc
-                elif (a >> tf) & 1:
-                    for r in range(k):
-                        yI[r] += CmT[tf, r]
-                    if track_rates:
-                        for u in range(nb):
-                            wyB[u] += GT[tf, u]
-                else:
-                    for r in range(k):
-                        yI[r] -= CmT[tf, r]
-                    if track_rates:
-                        for u in range(nb):
-                            wyB[u] -= GT[tf, u]
-            if prune and (step & bmask) == 0:
-                # no pattern of this block of 2^PRUNE_BITS can pass the filter: walk
-                # through it without sums (they are fresh again at the next block)
-                skipping = _block_infeasible(a, k, nb, Cm, G, ylo, yhi, yabs, glo, ghi,
-                                             gabs, tol_eig, want_in_box, want_stable)
-                if skipping:
+                                    sacc += Cm[r, t]
+                            yI[r] = sacc
+                        if track_rates:
+                            for u in range(nb):
+                                sacc = 0.0
+                                for t in range(nb):
+                                    if (a >> t) & 1:
+                                        sacc += G[u, t]
+                                wyB[u] = sacc
+                    elif (a >> tf) & 1:
+                        for r in range(k):
+                            yI[r] += CmT[tf, r]
+                        if track_rates:
+                            for u in range(nb):
+                                wyB[u] += GT[tf, u]
+                    else:
+                        for r in range(k):
+                            yI[r] -= CmT[tf, r]
+                        if track_rates:
+                            for u in range(nb):
+                                wyB[u] -= GT[tf, u]
+                # a point is counted at its canonical pattern only
+                canonical = True
+                in_box = True
+                for r in range(k):
+                    v = yI[r]
+                    if abs(v) <= tol_y or abs(v - 1.0) <= tol_y:
+                        canonical = False
+                        break
+                    if v < 0.0 or v > 1.0:
+                        in_box = False
+                if not canonical:
                     continue
-            # a point is counted at its canonical pattern only
-            canonical = True
-            in_box = True
-            for r in range(k):
-                v = yI[r]
-                if abs(v) <= tol_y or abs(v - 1.0) <= tol_y:
-                    canonical = False
-                    break
-                if v < 0.0 or v > 1.0:
-                    in_box = False
-            if not canonical:
-                continue
-            if mode == MODE_COUNT_BOX:
-                if not in_box:
-                    local[17] += 1
-                    continue
-                # an in-box survivor: its boundary rates from scratch
-                for u in range(nb):
-                    sacc = 0.0
-                    for t in range(nb):
-                        if (a >> t) & 1:
-                            sacc += G[u, t]
-                    wyB[u] = sacc
-            if want_in_box and not in_box:
-                continue
-            npos = 0
-            nneg = 0
-            nzero = 0
-            for u in range(nb):
-                lam = -wyB[u] if (a >> u) & 1 else wyB[u]
-                lamB[u] = lam
-                if lam > tol_eig:
-                    npos += 1
-                elif lam < -tol_eig:
-                    nneg += 1
-                else:
-                    nzero += 1
-            if want_stable and nneg < nb:
-                continue
-            for r in range(k):
-                d[r] = yI[r] * (1.0 - yI[r])
-            need_eigs = False
-            ipos = 0
-            ineg = 0
-            izero = 0
-            if mode == MODE_STORE:
-                need_eigs = want_stable or phase == 1
-                if phase == 1:
-                    # a stored point: exact sums instead of the running ones
-                    n1 = 0
-                    for t in range(nb):
-                        if (a >> t) & 1:
-                            ones[n1] = t
-                            n1 += 1
-                    for r in range(k):
-                        sacc = 0.0
-                        for q in range(n1):
-                            sacc += Cm[r, ones[q]]
-                        yI[r] = sacc
-                        d[r] = sacc * (1.0 - sacc)
+                if mode == MODE_COUNT_BOX:
+                    if not in_box:
+                        n_out += 1  # a scalar: a store to `local` would reload yI
+                        continue
+                    # an in-box survivor: its boundary rates from scratch
                     for u in range(nb):
                         sacc = 0.0
-                        for q in range(n1):
-                            sacc += G[u, ones[q]]
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                sacc += G[u, t]
                         wyB[u] = sacc
-                        lamB[u] = -sacc if (a >> u) & 1 else sacc
-            elif k < 3 or (in_box and k > ROUTH_MAX_K):
-                need_eigs = True
-            else:
-                # inertia only: characteristic polynomial from principal minors, Routh
-                if not tables_ready:
-                    _fill_tables(minors, ii, n_sub, gmask, mloc, lowb, pcnt)
-                    tables_ready = True
-                for j in range(k + 1):
-                    coef[j] = 0.0
-                prod[0] = 1.0
-                for m in range(1, n_sub):
-                    pm = prod[m & (m - 1)] * d[lowb[m]]
-                    prod[m] = pm
-                    coef[pcnt[m]] += mloc[m] * pm
-                coef[0] = 1.0
-                for j in range(1, k + 1, 2):
-                    coef[j] = -coef[j]
-                if in_box:
-                    # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
-                    # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
-                    # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
-                    map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
-                nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
-                if nr < 0 or (in_box and map_pos < 0):
-                    local[16] += 1
+                if want_in_box and not in_box:
+                    continue
+                npos = 0
+                nneg = 0
+                nzero = 0
+                for u in range(nb):
+                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+                    lamB[u] = lam
+                    if lam > tol_eig:
+                        npos += 1
+                    elif lam < -tol_eig:
+                        nneg += 1
+                    else:
+                        nzero += 1
+                if want_stable and nneg < nb:
+                    continue
+                for r in range(k):
+                    d[r] = yI[r] * (1.0 - yI[r])
+                need_eigs = False
+                ipos = 0
+                ineg = 0
+                izero = 0
+                if mode == MODE_STORE:
+                    need_eigs = want_stable or phase == 1
+                    if phase == 1:
+                        # a stored point: exact sums instead of the running ones
+                        n1 = 0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                ones[n1] = t
+                                n1 += 1
+                        for r in range(k):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += Cm[r, ones[q]]
+                            yI[r] = sacc
+                            d[r] = sacc * (1.0 - sacc)
+                        for u in range(nb):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += G[u, ones[q]]
+                            wyB[u] = sacc
+                            lamB[u] = -sacc if (a >> u) & 1 else sacc
+                elif k < 3 or (in_box and k > ROUTH_MAX_K):
                     need_eigs = True
                 else:
-                    ipos = nr
-                    ineg = k - nr
-            if need_eigs:
-                for r in range(k):
-                    for c in range(k):
-                        M[r, c] = d[r] * WII[r, c]
-                small_eigvals(M, k, wr, wi, work)
-
-            if mode == MODE_STORE:
-                if want_stable:
-                    ok = True
+                    # inertia only: characteristic polynomial from principal minors, Routh
+                    if not tables_ready:
+                        _fill_tables(minors, ii, n_sub, gmask, mloc, lowb, pcnt)
+                        tables_ready = True
+                    for j in range(k + 1):
+                        coef[j] = 0.0
+                    prod[0] = 1.0
+                    for m in range(1, n_sub):
+                        pm = prod[m & (m - 1)] * d[lowb[m]]
+                        prod[m] = pm
+                        coef[pcnt[m]] += mloc[m] * pm
+                    coef[0] = 1.0
+                    for j in range(1, k + 1, 2):
+                        coef[j] = -coef[j]
+                    if in_box:
+                        # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
+                        # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
+                        # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
+                        map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
+                    nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+                    if nr < 0 or (in_box and map_pos < 0):
+                        local[16] += 1
+                        need_eigs = True
+                    else:
+                        ipos = nr
+                        ineg = k - nr
+                if need_eigs:
                     for r in range(k):
-                        if wr[r] >= -tol_eig:
-                            ok = False
-                            break
-                    if not ok:
-                        continue
-                if phase == 0:
-                    local[13] += 1
-                    kept_I += 1
+                        for c in range(k):
+                            M[r, c] = d[r] * WII[r, c]
+                    small_eigvals(M, k, wr, wi, work)
+
+                if mode == MODE_STORE:
+                    if want_stable:
+                        ok = True
+                        for r in range(k):
+                            if wr[r] >= -tol_eig:
+                                ok = False
+                                break
+                        if not ok:
+                            continue
+                    if phase == 0:
+                        local[13] += 1
+                        kept_I += 1
+                    else:
+                        for u in range(nb):
+                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
+                        code = base_code
+                        for u in range(nb):
+                            if (a >> u) & 1:
+                                code += pow3[bb[u]]
+                        for r in range(k):
+                            out_y[pt_row, ii[r]] = yI[r]
+                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
+                        out_code[pt_row] = code
+                        pt_row += 1
+                    continue
+
+                if need_eigs:
+                    for r in range(k):
+                        if wr[r] > tol_eig:
+                            ipos += 1
+                        elif wr[r] < -tol_eig:
+                            ineg += 1
+                        else:
+                            izero += 1
+                lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
+                if in_box:
+                    local[lab] += 1
+                    local[c_udim_in + npos + ipos] += 1
+                    # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
+                    mpos = npos
+                    mneg = nneg
+                    mzero = nzero
+                    if not need_eigs:
+                        mpos += map_pos
+                        mneg += k - map_pos
+                    for r in range(k if need_eigs else 0):
+                        mod = np.sqrt((1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r])
+                        if mod > 1.0 + tol_eig:
+                            mpos += 1
+                        elif mod < 1.0 - tol_eig:
+                            mneg += 1
+                        else:
+                            mzero += 1
+                    mlab = _label(mpos, mneg, mzero, n)
+                    local[8 + mlab] += 1
+                    if mlab != lab:
+                        local[12] += 1
                 else:
-                    for u in range(nb):
-                        out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-                        out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
-                    code = base_code
-                    for u in range(nb):
-                        if (a >> u) & 1:
-                            code += pow3[bb[u]]
-                    for r in range(k):
-                        out_y[pt_row, ii[r]] = yI[r]
-                        out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
-                    out_code[pt_row] = code
-                    pt_row += 1
-                continue
-
-            if need_eigs:
-                for r in range(k):
-                    if wr[r] > tol_eig:
-                        ipos += 1
-                    elif wr[r] < -tol_eig:
-                        ineg += 1
-                    else:
-                        izero += 1
-            lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
-            if in_box:
-                local[lab] += 1
-                local[c_udim_in + npos + ipos] += 1
-                # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
-                mpos = npos
-                mneg = nneg
-                mzero = nzero
-                if not need_eigs:
-                    mpos += map_pos
-                    mneg += k - map_pos
-                for r in range(k if need_eigs else 0):
-                    mod = np.sqrt((1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r])
-                    if mod > 1.0 + tol_eig:
-                        mpos += 1
-                    elif mod < 1.0 - tol_eig:
-                        mneg += 1
-                    else:
-                        mzero += 1
-                mlab = _label(mpos, mneg, mzero, n)
-                local[8 + mlab] += 1
-                if mlab != lab:
-                    local[12] += 1
-            else:
-                local[17] += 1
-                local[4 + lab] += 1
-                local[c_udim_out + npos + ipos] += 1
+                    local[17] += 1
+                    local[4 + lab] += 1
+                    local[c_udim_out + npos + ipos] += 1
+            s0 = s1
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
 
+    local[17] += n_out
     if phase == 0:
         for j in range(width):
             counts[ch, j] = local[j]

@@ -267,3 +267,19 @@ def test_results_are_frozen_with_read_only_arrays():
     with pytest.raises(ValueError):
         res.networks["mlp"].std_all[0] = 1.0
     assert len(repr(res)) < 300
+
+
+def test_reprs_are_short_for_ten_classes():
+    lab = _labels(10, 4)
+    Y = np.random.default_rng(2).uniform(0.1, 0.9, (15, 40, 8))
+    results = [
+        A.compute_jacobian_at_class_means(np.diag(-np.arange(1.0, 9)), Y[-1], lab),
+        A.compute_classifier_neurons(np.eye(10, 8), Y, np.zeros((40, 8)), lab),
+        A.compute_noise_sweep({"mlp": lambda x: (x, x[:, :3])}, Y[-1], lab,
+                              np.logspace(-3, 1, 13), n_realizations=1),
+        A.compute_class_residuals({"resnet_shared": Y[-1], "mlp": Y[-1]}, lab),
+        A.PROFILES["full"],
+        A.build_claims(dataset="digits", errors={})[0],
+    ]
+    for res in results:
+        assert len(repr(res)) < 300, type(res).__name__

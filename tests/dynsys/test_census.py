@@ -97,9 +97,11 @@ def test_slow_saddle_passage_is_a_saddle_at_layer_1000():
     assert census.unstable_dim[m] == 1 and census.map_unstable_dim[m] == 1
     np.testing.assert_array_equal(census.patterns[m], [1, 0])
     assert census.leading_eigenvalue[m] == pytest.approx(0.5)
-    # z_1(1000) = -5000 + 0.5 * 999; it comes within the margin after ceil(...) more layers
+    # z_1(1000) = -5000 + 0.5 * 999; y_1 exceeds distance_tol (the input leaves the saddle)
+    # once z_1 passes -log(1 / distance_tol - 1), after ceil(...) more layers
     z1 = -5000.0 + 0.5 * 999
-    assert census.layers_to_leave == int(np.ceil((abs(z1) - census.margin) / 0.5))
+    face = np.log(1 / census.distance_tol - 1)
+    assert census.layers_to_leave == int(np.ceil((abs(z1) - face) / 0.5))
     assert census.layers == 1000
 
 
@@ -110,14 +112,15 @@ def test_slow_saddle_reaches_its_attractor_at_the_layer_the_rate_predicts():
     assert census.status == "attractor"
     np.testing.assert_array_equal(census.points[census.assignment], [1.0, 1.0])
     predicted_leave = 1000 + int(early.layers_to_leave)
-    # plain iteration: the layer at which z_1 leaves the 0-face and the one at which it is
-    # saturated at 1 (where the census declares the corner (1, 1) reached)
+    # plain iteration: the layer at which y_1 leaves the 0-face (exceeds distance_tol) and
+    # the one at which z_1 is saturated at 1 (where the engine declares the corner reached)
+    face = np.log(1 / census.distance_tol - 1)
     z = net.b.copy()
     t, t_leave = 1, None
     while z[1] <= census.margin:
         z = z + net.W @ sigmoid(z)
         t += 1
-        if t_leave is None and z[1] >= -census.margin:
+        if t_leave is None and z[1] >= -face:
             t_leave = t
     assert t_leave == predicted_leave
     assert census.layers == t
@@ -134,7 +137,7 @@ def test_engine_error_bound_on_the_slow_saddle():
     T = np.array([1], np.int64)
     ev, per = np.zeros(1, np.int64), np.zeros(1, np.int64)
     K.advance(Z, T, np.int64(L), W, np.ascontiguousarray(W.T), margin, np.int64(2), 1e-6,
-              1e-9, 1e-12, np.int64(8), ev, per)
+              1e-9, 1e-12, np.int64(8), ev, per, np.zeros((1, 4), np.int64))
     assert ev[0] == K.EV_TARGET and T[0] == L
     z_plain = plain_logits(W, net.b[None, :], L - 1)
     bound = L * np.abs(W).sum(axis=1).max() * np.exp(-margin) + 1e-12 * np.abs(z_plain).max()

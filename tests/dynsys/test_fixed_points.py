@@ -204,18 +204,18 @@ def test_residual_and_block_spectrum(kw):
     _, W = kw
     fp = fixed_points(W)
     assert np.all(_rel_residual(fp) <= 1e-9)
-    if len(fp):
-        J = jacobian(W, fp.points)
-        ev = np.linalg.eigvals(J)
-        for a, b, y in zip(ev, fp.eigenvalues, fp.points):
-            scale = (np.max(np.abs(W)) or 1.0) * max(1.0, np.abs(y).max()) ** 2
-            _same_multiset(a, b, 1e-6 * scale)
+    # the corners 0 and 1 are always points (no interior block): never a vacuous pass
+    assert len(fp) >= 2
+    J = jacobian(W, fp.points)
+    ev = np.linalg.eigvals(J)
+    for a, b, y in zip(ev, fp.eigenvalues, fp.points):
+        scale = (np.max(np.abs(W)) or 1.0) * max(1.0, np.abs(y).max()) ** 2
+        _same_multiset(a, b, 1e-6 * scale)
     # recomputing the residual independently
-    if len(fp):
-        ref = np.abs(vector_field(W, fp.points)).max(axis=1)
-        s = np.max(np.abs(W)) or 1.0
-        bound = 1e-12 * s * np.maximum(1.0, np.abs(fp.points).max(axis=1)) ** 3
-        assert np.all(np.abs(fp.residual - ref) <= bound)
+    ref = np.abs(vector_field(W, fp.points)).max(axis=1)
+    s = np.max(np.abs(W)) or 1.0
+    bound = 1e-12 * s * np.maximum(1.0, np.abs(fp.points).max(axis=1)) ** 3
+    assert np.all(np.abs(fp.residual - ref) <= bound)
 
 
 @SETTINGS
@@ -237,10 +237,10 @@ def test_generic_count_is_3n_minus_2n_plus_1(n, seed):
 def test_points_are_distinct(kw):
     _, W = kw
     fp = fixed_points(W)
-    if len(fp) > 1:
-        d = np.abs(fp.points[:, None, :] - fp.points[None, :, :]).max(axis=2)
-        d[np.diag_indices(len(fp))] = np.inf
-        assert d.min() > 1e-9
+    assert len(fp) >= 2  # the corners 0 and 1
+    d = np.abs(fp.points[:, None, :] - fp.points[None, :, :]).max(axis=2)
+    d[np.diag_indices(len(fp))] = np.inf
+    assert d.min() > 1e-9
 
 
 @SETTINGS
