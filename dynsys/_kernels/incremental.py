@@ -414,6 +414,17 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         if track_rates:
                             for u in range(nb):
                                 wyB[u] -= GT[tf, u]
+                if want_stable:
+                    # the stable filters reject most patterns at their first boundary rates:
+                    # test those before anything else, and stop at the first wrong sign
+                    bad = False
+                    for u in range(nb):
+                        lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+                        if not lam < -tol_eig:
+                            bad = True
+                            break
+                    if bad:
+                        continue
                 # a point is counted at its canonical pattern only
                 canonical = True
                 in_box = True
