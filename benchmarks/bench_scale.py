@@ -18,6 +18,7 @@ Usage::
     python benchmarks/bench_scale.py              # everything (about 15-30 minutes, 2 cores)
     python benchmarks/bench_scale.py --quick      # N = 12 / 14 / 14 stand-ins (a minute)
     python benchmarks/bench_scale.py --skip 22    # leave out a section (16, 20, 22, list)
+    python benchmarks/bench_scale.py --n-stable 20   # the filtered listings at N = 20
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def main(argv=None):
     ap.add_argument("--skip", action="append", default=[],
                     help="leave out a section: 16, 20, 22, list")
     ap.add_argument("--dask", action="store_true", help="also count on a LocalCluster")
+    ap.add_argument("--n-stable", type=int, default=22,
+                    help="N of the filtered listings (default 22; 20 takes a ninth of it)")
     args = ap.parse_args(argv)
     import numba
 
@@ -151,7 +154,7 @@ def main(argv=None):
     count_incremental(weights(4), classify_out_of_box=True)
     fixed_points_incremental(weights(4), only="stable")
     dynsys.count_fixed_points(weights(4))
-    sizes = (12, 14, 14) if args.quick else (16, 20, 22)
+    sizes = (12, 14, 14) if args.quick else (16, 20, args.n_stable)
     if "16" not in args.skip:
         section_count(sizes[0])
     if "20" not in args.skip:

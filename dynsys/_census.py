@@ -105,7 +105,11 @@ class AttractorCensus:
     period : ndarray of int, shape (B,)
         The period of a cycle, 0 otherwise.
     n_interior : ndarray of int, shape (B,)
-        Coordinates with ``|z_i| <= margin`` in the final state.
+        Unsaturated coordinates in the final state: ResNet, y_i farther than `distance_tol`
+        from 0 and 1; MLP, ``|z_i| <= margin``.
+    leaving : ndarray of bool, shape (B,)
+        ResNet: some saturated coordinate's current rate ``(W y)_i`` points off its face (the
+        input is at best passing a saddle). False for the MLP.
     lyapunov : ndarray, shape (B,)
         The largest Lyapunov exponent (per layer) of not-converged MLP inputs, NaN otherwise.
     work : dict
@@ -155,6 +159,7 @@ class AttractorCensus:
     layers_to_leave: np.ndarray
     period: np.ndarray
     n_interior: np.ndarray
+    leaving: np.ndarray
     lyapunov: np.ndarray
     work: dict | None = None
     labels: np.ndarray | None = None
@@ -364,37 +369,6 @@ def _face_margin(margin, distance_tol):
     return float(min(margin, np.log1p(-distance_tol) - np.log(distance_tol)))
 
 
-def _resnet_face_point(W, pattern, zero_tol):
-    """The fixed point of eq. 3 on the face `pattern` and its spectra, or None if singular."""
-    n = W.shape[0]
-    I = np.flatnonzero(pattern == 2)
-    B1 = pattern == 1
-    y = np.zeros(n)
-    y[B1] = 1.0
-    k = I.size
-    if k > _MAX_FACE_SOLVE:
-        return None
-    if k:
-        c = W[np.ix_(I, np.flatnonzero(B1))].sum(axis=1)
-        try:
-            y[I] = np.linalg.solve(W[np.ix_(I, I)], -c)
-        except np.linalg.LinAlgError:
-            return None
-        if not np.all(np.isfinite(y)):
-            return None
-    r = W @ y
-    yi = y[I]
-    residual = float(np.max(np.abs(yi * (1.0 - yi) * r[I]))) if k else 0.0
-    ev = np.where(pattern == 1, -r, r).astype(np.complex128)
-    with np.errstate(over="ignore"):
-        mu = np.exp(ev.real).astype(np.complex128)
-    if k:
-        lam = np.linalg.eigvals((yi * (1.0 - yi))[:, None] * W[np.ix_(I, I)])
-        ev[I] = lam
-        mu[I] = 1.0 + lam
-    return y, r, ev, mu, residual
-
-
 def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
     """Newton on F(y) = f(W y + b) - y from y0; returns (y, residual, converged)."""
     y = np.array(y0, dtype=np.float64)
@@ -448,9 +422,13 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     # a coordinate within distance_tol of 0 or 1 is on its face: the engine's margin is for
     # the affine approximation, this one for "at the point within tolerance"
     face_margin = _face_margin(margin, distance_tol)
-    pats = K.faces(np.ascontiguousarray(Z), float(face_margin))
-    uniq, inv = np.unique(pats, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    Zc = np.ascontiguousarray(Z)
+    pats = K.faces(Zc, float(face_margin))
+    Y = np.empty_like(Zc)
+    K.sigmoid_into(Zc, Y)
+    R_now = Y @ W.T  # the rates (W y)_i at the current states
+    toward_now = np.where(pats == 0, R_now, -R_now)
+    leaving_now = np.any((pats != 2) & (toward_now > zero_tol), axis=1)
     status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
     assignment = np.full(B, -1, np.int64)
     distance = np.full(B, np.nan)
@@ -459,25 +437,58 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     cyc = state["event"] == K.EV_CYCLE
     status[cyc] = CYCLE
     period[cyc] = state["period"][cyc]
+    rows = np.flatnonzero(~cyc)
     point_rows = []  # (canonical pattern, y, ev, mu, residual)
-    seen = {}
-    for u in range(uniq.shape[0]):
-        members = np.flatnonzero((inv == u) & ~cyc)
-        if members.size == 0:
-            continue
+    if rows.size == 0:
+        return point_rows, assignment, status, distance, to_leave, period, \
+            np.sum(pats == 2, axis=1).astype(np.int64), leaving_now
+    uniq, inv = np.unique(pats[rows], axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.searchsorted(inv[order], np.arange(uniq.shape[0] + 1))
+    # the face points of every face reached, solved on their interior coordinates
+    U = uniq.shape[0]
+    ystar = np.zeros((U, n))
+    solved = np.zeros(U, bool)
+    for u in range(U):
         pat = uniq[u]
-        fp = _resnet_face_point(W, pat, zero_tol)
-        if fp is None:
+        I = np.flatnonzero(pat == 2)
+        B1 = pat == 1
+        ystar[u, B1] = 1.0
+        if I.size > _MAX_FACE_SOLVE:
             continue
-        y, r, ev, mu, residual = fp
-        in_box = bool(np.all((y >= 0.0) & (y <= 1.0)))
-        if residual > residual_tol or not in_box:
+        if I.size:
+            c = W[I][:, B1].sum(axis=1)
+            try:
+                ystar[u, I] = np.linalg.solve(W[np.ix_(I, I)], -c)
+            except np.linalg.LinAlgError:
+                continue
+        solved[u] = bool(np.all(np.isfinite(ystar[u])))
+    ystar[~solved] = 0.0
+    R = ystar @ W.T  # the rates at the face points
+    seen = {}
+    for u in np.flatnonzero(solved):
+        pat = uniq[u]
+        y, r = ystar[u], R[u]
+        if not np.all((y >= 0.0) & (y <= 1.0)):
             continue
-        Yu = _sigmoid(Z[members])
-        d = np.max(np.abs(Yu - y), axis=1)
+        I = np.flatnonzero(pat == 2)
+        yi = y[I]
+        residual = float(np.max(np.abs(yi * (1.0 - yi) * r[I]))) if I.size else 0.0
+        if residual > residual_tol:
+            continue
+        members = rows[order[bounds[u]:bounds[u + 1]]]
+        d = np.max(np.abs(Y[members] - y), axis=1)
         near = d <= distance_tol
         if not near.any():
             continue
+        ev = np.where(pat == 1, -r, r).astype(np.complex128)
+        with np.errstate(over="ignore"):
+            mu = np.exp(ev.real).astype(np.complex128)
+        if I.size:
+            lam = np.linalg.eigvals((yi * (1.0 - yi))[:, None] * W[np.ix_(I, I)])
+            ev[I] = lam
+            mu[I] = 1.0 + lam
         # the canonical pattern (code 0 / 1 wherever y_i is 0 / 1, as dynsys.fixed_points
         # lists it): two faces can share a point on their common boundary
         canon = np.where(np.abs(y) <= _FACE_TOL, 0,
@@ -487,7 +498,7 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
         if m is None:
             m = len(point_rows)
             seen[key] = m
-            point_rows.append((canon, y, ev, mu, residual))
+            point_rows.append((canon, y.copy(), ev, mu, residual))
         mem = members[near]
         assignment[mem] = m
         distance[mem] = d[near]
@@ -495,23 +506,20 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
         map_udim = int(np.sum(np.abs(mu) > 1.0 + zero_tol))
         if map_label == STABLE:
             # every saturated rate at the current state must point into its face too
-            R = Yu[near] @ W.T
             sat = pat != 2
-            off = np.where(pat == 0, R, -R)[:, sat]
-            ok = np.all(off < 0.0, axis=1)
+            ok = np.all(toward_now[np.ix_(mem, np.flatnonzero(sat))] < 0.0, axis=1)
             status[mem[ok]] = ATTRACTOR
         elif map_udim >= 1:
             status[mem] = SADDLE_PASSAGE
-            sat = pat != 2
             toward = np.where(pat == 0, r, -r)
-            leaving = sat & (toward > zero_tol)
+            leaving = (pat != 2) & (toward > zero_tol)
             if leaving.any():
                 dist = np.abs(Z[np.ix_(mem, np.flatnonzero(leaving))]) - face_margin
                 L = np.ceil(np.maximum(dist, 0.0) / toward[leaving])
                 to_leave[mem] = np.minimum(L.min(axis=1), np.iinfo(np.int64).max // 2).astype(
                     np.int64)
     n_int = np.sum(pats == 2, axis=1).astype(np.int64)
-    return point_rows, assignment, status, distance, to_leave, period, n_int
+    return point_rows, assignment, status, distance, to_leave, period, n_int, leaving_now
 
 
 def _points_table(point_rows, n, zero_tol, W=None):
@@ -572,12 +580,12 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
     finally:
         if prog is not None:
             prog.close()
-    rows, assignment, status, distance, to_leave, period, n_int = _classify_resnet(
+    rows, assignment, status, distance, to_leave, period, n_int, leaving = _classify_resnet(
         W, Z, state, margin, distance_tol, residual_tol, zero_tol)
     table = _points_table(rows, n, zero_tol)
     per_input = dict(assignment=assignment, status=status, distance=distance,
                      layers=state["t"].copy(), layers_to_leave=to_leave, period=period,
-                     n_interior=n_int, lyapunov=np.full(B, np.nan))
+                     n_interior=n_int, leaving=leaving, lyapunov=np.full(B, np.nan))
     w = state["work"].sum(axis=0)
     work = {"dense_layers": int(state["dense"].sum()), "engine_blocks": int(w[0]),
             "engine_layers": int(w[1]), "near_updates": int(w[2]), "face_solves": int(w[3])}
@@ -603,26 +611,30 @@ def _mlp_initial(net, x):
 def _find_periods(H, tol, pmax):
     """Smallest period p in 1..pmax of each trajectory in H (L, B, N) (0 if none).
 
-    Period p is accepted when the last p states repeat the p before them within `tol`; for
-    p >= 2 also within 1e-3 of the amplitude (the largest change between consecutive states),
-    so that a slow oscillating approach to a fixed point is not taken for a cycle.
+    p = 1 (a fixed point): the last two states agree within `tol`. p >= 2: every state of
+    the window repeats the one p layers before it within `tol` and within 1e-3 of the
+    amplitude (the largest change over the last p layers), so that a slow drift or a slow
+    oscillating approach to a fixed point is not taken for a cycle.
     """
     L, B, _ = H.shape
     out = np.zeros(B, np.int64)
-    undecided = np.ones(B, bool)
-    last = H[-1]
-    amp = np.max(np.abs(np.diff(H, axis=0)), axis=(0, 2))
-    for p in range(1, min(pmax, (L - 1) // 2) + 1):
-        ptol = tol if p == 1 else np.minimum(tol, 1e-3 * amp)
-        cand = undecided & (np.max(np.abs(last - H[-1 - p]), axis=1) <= ptol)
+    fixed = np.max(np.abs(H[-1] - H[-2]), axis=1) <= tol
+    out[fixed] = 1
+    undecided = ~fixed
+    steps = np.max(np.abs(np.diff(H, axis=0)), axis=2)  # (L - 1, B)
+    for p in range(2, min(pmax, L // 2) + 1):
+        idx = np.flatnonzero(undecided)
+        if idx.size == 0:
+            break
+        amp = steps[-p:, idx].max(axis=0)
+        ctol = np.minimum(tol, 1e-3 * amp)
+        cand = (amp > tol) & (np.max(np.abs(H[-1, idx] - H[-1 - p, idx]), axis=1) <= ctol)
         if not cand.any():
             continue
-        idx = np.flatnonzero(cand)
-        seg = H[L - p:, idx]
-        prev = H[L - 2 * p:L - p, idx]
-        ok = np.max(np.abs(seg - prev), axis=(0, 2)) <= (ptol if p == 1 else ptol[idx])
-        out[idx[ok]] = p
-        undecided[idx[ok]] = False
+        j = idx[cand]
+        ok = np.max(np.abs(H[p:, j] - H[:-p, j]), axis=(0, 2)) <= ctol[cand]
+        out[j[ok]] = p
+        undecided[j[ok]] = False
     return out
 
 
@@ -754,7 +766,7 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     n_int = np.sum(np.abs(Zf) <= margin, axis=1).astype(np.int64)
     per_input = dict(assignment=assignment, status=status, distance=distance, layers=t_end,
                      layers_to_leave=np.full(B, -1, np.int64), period=np.where(cyc, period, 0),
-                     n_interior=n_int, lyapunov=lyap)
+                     n_interior=n_int, leaving=np.zeros(B, bool), lyapunov=lyap)
     return table, per_input
 
 

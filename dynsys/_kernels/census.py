@@ -390,54 +390,55 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                             action = 3
                             break
             if hlen == 2 * pmax and steps % pmax == 0 and rmax > 0.0:
-                # a periodic orbit: the smallest p >= 2 for which the last p states repeat
-                # the p before them, while consecutive states differ (not a fixed point)
-                # amplitude: the largest change between consecutive states of the window
+                # a periodic orbit: the smallest p >= 2 such that every state of the window
+                # repeats the one p layers before it, to within distance_tol and to within
+                # 1e-3 of the orbit's amplitude (the largest change over its last p layers):
+                # a slow drift or a slow oscillating approach to a fixed point repeats itself
+                # only to a fraction of its amplitude, a cycle to rounding
+                W2 = 2 * pmax
                 amp = 0.0
-                for s_ in range(2 * pmax - 1):
-                    i0 = (hpos - 1 - s_) % (2 * pmax)
-                    i1 = (hpos - 2 - s_) % (2 * pmax)
+                for p in range(1, pmax + 1):
+                    # amp: the largest change over the last p layers, grown one layer per p
+                    i0 = (hpos - p) % W2
+                    i1 = (hpos - 1 - p) % W2
                     for a in range(k):
                         d = abs(hist[i0, a] - hist[i1, a])
                         if d > amp:
                             amp = d
-                # a slow oscillating approach to a fixed point (multiplier near -1) repeats
-                # itself only to a fraction of its amplitude; a cycle to rounding
-                ctol = min(distance_tol, 1e-3 * amp)
-                moving = amp > distance_tol
-                if moving:
-                    for p in range(2, pmax + 1):
-                        match = True
-                        for s_ in range(p):
-                            i0 = (hpos - 1 - s_) % (2 * pmax)
-                            i1 = (hpos - 1 - s_ - p) % (2 * pmax)
-                            for a in range(k):
-                                if abs(hist[i0, a] - hist[i1, a]) > ctol:
-                                    match = False
-                                    break
-                            if not match:
+                    if p == 1 or amp <= distance_tol:
+                        continue
+                    ctol = min(distance_tol, 1e-3 * amp)
+                    match = True
+                    for s_ in range(W2 - p):
+                        i0 = (hpos - 1 - s_) % W2
+                        i1 = (hpos - 1 - s_ - p) % W2
+                        for a in range(k):
+                            if abs(hist[i0, a] - hist[i1, a]) > ctol:
+                                match = False
                                 break
-                        if match:
-                            into = True
-                            for a in range(k):
-                                m = 0.0
-                                for s_ in range(p):
-                                    m += hist[(hpos - 1 - s_) % (2 * pmax), a]
-                                ym[a] = m / p
-                            _rates(WT, idx, k, c, 1.0, ym, rnow)
-                            for i in range(n):
-                                if sgn[i] == 2:
-                                    continue
-                                off = rnow[i] if sgn[i] == 0 else -rnow[i]
-                                if off >= -zero_tol:
-                                    into = False
-                                    break
-                            if into:
-                                action = 2
-                                period = p
+                        if not match:
                             break
-                    if action == 2:
+                    if match:
+                        into = True
+                        for a in range(k):
+                            m = 0.0
+                            for s_ in range(p):
+                                m += hist[(hpos - 1 - s_) % (2 * pmax), a]
+                            ym[a] = m / p
+                        _rates(WT, idx, k, c, 1.0, ym, rnow)
+                        for i in range(n):
+                            if sgn[i] == 2:
+                                continue
+                            off = rnow[i] if sgn[i] == 0 else -rnow[i]
+                            if off >= -zero_tol:
+                                into = False
+                                break
+                        if into:
+                            action = 2
+                            period = p
                         break
+                if action == 2:
+                    break
         # materialise the saturated coordinates advanced over the block
         _rates(WT, idx, k, c, float(steps), Y, rnow)
         for i in range(n):

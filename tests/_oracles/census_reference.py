@@ -2,7 +2,7 @@
 
 No long-horizon engine, no early exits: the layer map ``z <- z + W f(z)`` is applied to every
 input for every layer, in float64, and the final state is classified by the same rules as
-:func:`dynsys.attractor_census` (face from the margin, exact face solve, distance, the rate's
+:func:`dynsys.attractor_census` (face: y_i within ``distance_tol`` of 0 or 1, exact face solve, distance, the rate's
 sign), written out one input at a time. Cycles are found from the last ``2 * max_period + 1``
 recorded states.
 """
@@ -58,17 +58,17 @@ def face_point(W, pattern):
 
 
 def _period(hist_b, tol, max_period):
-    """Smallest p >= 2 whose last p states repeat the p before them, to within `tol` and to
-    within 1e-3 of the amplitude (a slow oscillating approach to a point is no cycle)."""
+    """Smallest p >= 2 such that every recorded state repeats the one p layers before it,
+    to within `tol` and to within 1e-3 of the amplitude (the largest change over the last p
+    layers): a slow drift or a slow oscillating approach to a point is no cycle."""
     L = hist_b.shape[0]
-    amp = np.max(np.abs(np.diff(hist_b, axis=0)))
-    if amp <= tol:
-        return 0
-    ctol = min(tol, 1e-3 * amp)
     for p in range(2, max_period + 1):
         if 2 * p > L:
             break
-        if np.max(np.abs(hist_b[L - p:] - hist_b[L - 2 * p:L - p])) <= ctol:
+        amp = np.max(np.abs(np.diff(hist_b[L - p - 1:], axis=0)))
+        if amp <= tol:
+            continue
+        if np.max(np.abs(hist_b[p:] - hist_b[:-p])) <= min(tol, 1e-3 * amp):
             return p
     return 0
 
@@ -81,11 +81,13 @@ def reference_census(W, z1, depth, *, margin=25.0, distance_tol=1e-6, zero_tol=1
     ``layers_to_leave``, ``period``, ``stability``, ``map_stability``, ``z`` (final logits).
     """
     W = np.asarray(W, dtype=np.float64)
-    z, hist = plain_logits(W, z1, depth - 1, keep_last=2 * max_period + 1)
+    z, hist = plain_logits(W, z1, depth - 1, keep_last=2 * max_period)
     out = []
+    # a coordinate is on its face when y_i is within distance_tol of 0 or 1
+    face = min(margin, np.log(1.0 / distance_tol - 1.0))
     for b in range(z.shape[0]):
         zb = z[b]
-        pattern = np.where(zb < -margin, 0, np.where(zb > margin, 1, 2))
+        pattern = np.where(zb < -face, 0, np.where(zb > face, 1, 2))
         rec = dict(status="not converged", point=None, pattern=pattern, layers_to_leave=-1,
                    period=0, stability=None, map_stability=None, z=zb)
         y_now = sigmoid(zb)
@@ -106,7 +108,7 @@ def reference_census(W, z1, depth, *, margin=25.0, distance_tol=1e-6, zero_tol=1
                 for i in range(len(zb)):
                     toward = r[i] if pattern[i] == 0 else -r[i]
                     if pattern[i] != 2 and toward > zero_tol:
-                        leave.append(int(np.ceil((abs(zb[i]) - margin) / toward)))
+                        leave.append(int(np.ceil((abs(zb[i]) - face) / toward)))
                 if leave:
                     rec["layers_to_leave"] = min(leave)
         else:
