@@ -11,6 +11,9 @@ from ._style import class_color, class_colors
 from .appendix_sensitivity import (LayerSensitivitySummary, compute_layer_sensitivity,
                                    plot_layer_sensitivity)
 from .baselines import BaselineErrors, compute_baselines
+from .census import (CensusSectionResult, NetworkCensus, compute_census_section,
+                     plot_census_end_states, plot_census_status, plot_saddle_eigenvalues,
+                     plot_settled_fraction, settled_fraction)
 from .claims import (CLAIM_IDS, CLAIMS, VERDICTS, Claim, ClaimRow, Judgement, build_claims,
                      claims_markdown)
 from .exact_small_n import ExactPictureResult, compute_exact_picture, plot_exact_picture
@@ -57,6 +60,9 @@ __all__ = [
     "compute_perturbation_slope", "plot_perturbation_slope", "PerturbationSweepResult",
     "compute_exact_picture", "plot_exact_picture", "ExactPictureResult",
     "compute_baselines", "BaselineErrors",
+    "compute_census_section", "plot_census_status", "plot_census_end_states",
+    "plot_saddle_eigenvalues", "plot_settled_fraction", "settled_fraction",
+    "CensusSectionResult", "NetworkCensus",
     "build_claims", "claims_markdown", "Claim", "ClaimRow", "Judgement", "CLAIMS", "CLAIM_IDS",
     "VERDICTS",
     "reproduce", "Profile", "PROFILES", "ReproduceResult",

@@ -64,6 +64,9 @@ TOLERANCES = {
     "sensitivity_log10": 2.0,  # "orders of magnitude": >= 2 decades
     "slope_band": 0.3,  # perturbation slope within -1 +/- 0.3
     "transient_margin": 0.01,  # transients beat end points by >= 1 pp
+    "census_settled": 0.9,  # census: "converge to fixed points" = this fraction at attractors
+    "census_majority": 0.5,  # census: a class "sits at" a status held by this fraction
+    "census_few_max": 20,  # census: "a few" distinct attractors reached
     "mlp_above_chance": 0.10,  # the MLP counts as trained if its error is 10 pp below chance
 }
 _T = TOLERANCES
@@ -248,15 +251,45 @@ def _net(stats, name):
     return None if stats is None else stats.networks.get(name)
 
 
+def _census(r, name):
+    """The :class:`analysis.census.NetworkCensus` of network `name`, or None."""
+    return _net(r.get("census"), name)
+
+
 @claim("shared_long_fixed_points", "shared weights run to 1000 layers without retraining: a few "
        "non-zero fixed points, small within-class std", f"{L18}, Fig. 2A, 5A-B",
        "a few fixed points, negligible std",
-       f"reproduced if converged (mean |y(T)-y(T-1)| < {_T['step_converged']}), within-class std "
-       f"< {_T['std_small']} and 2..{_T['few_states_max']} distinct class-mean states; partly if "
-       "converged with small std but another number of states; else not")
+       f"from the attractor census of the test inputs: reproduced if at least "
+       f"{_T['census_settled']:.0%} of them sit at attractors of the layer map and they reach "
+       f"2..{_T['census_few_max']} distinct attractors; partly if at least "
+       f"{_T['census_settled']:.0%} sit at fixed points (attractors or saddles, i.e. slow "
+       f"passages) or at least {_T['census_majority']:.0%} at attractors; else not. Without a "
+       f"census: the class means (mean |y(T)-y(T-1)| < {_T['step_converged']}, within-class std "
+       f"< {_T['std_small']}, 2..{_T['few_states_max']} distinct class-mean states)")
 def _shared_long_fixed_points(r):
+    cen = _census(r, "resnet_shared")
     st = _net(r.get("stats"), "resnet_shared")
     cr = _net(r.get("class_res"), "resnet_shared")
+    if cen is not None:
+        f = cen.fractions()
+        att, sad = f["attractor"], f["saddle"]
+        n_att = cen.n_attractors
+        v = (REPRODUCED if att >= _T["census_settled"] and 2 <= n_att <= _T["census_few_max"]
+             else PARTLY if att + sad >= _T["census_settled"] or att >= _T["census_majority"]
+             else NOT_REPRODUCED)
+        nums = {"fraction_attractor": att, "fraction_saddle": sad,
+                "fraction_not_converged": f["not converged"], "fraction_cycle": f["cycle"],
+                "n_attractors": n_att, "n_saddles": cen.n_saddles,
+                "n_end_states": int(cen.census.points.shape[0]),
+                "depth": cen.census.depth, "max_depth": cen.census.max_depth}
+        text = (f"census to layer {cen.census.max_depth or cen.census.depth}: {_pct(att)} at "
+                f"{_plural(n_att, 'attractor')}, {_pct(sad)} at saddles "
+                f"({_plural(cen.n_saddles, 'distinct saddle')}), {_pct(f['not converged'])} not "
+                "converged")
+        if cr is not None:
+            text += f"; {cr.n_distinct_states} distinct class-mean states"
+            nums["n_distinct_class_mean_states"] = cr.n_distinct_states
+        return Judgement(text, v, nums)
     if st is None or cr is None:
         return None
     small = cr.within_std < _T["std_small"]
@@ -272,9 +305,32 @@ def _shared_long_fixed_points(r):
 
 @claim("mlp_long_oscillates", "MLP run to 1000 layers: oscillatory, no convergence",
        f"{L18}, Fig. 2C, 5C-D", "no convergence",
-       f"reproduced if the MLP's mean |y(T)-y(T-1)| >= {_T['step_converged']} at the long depth "
-       "(no convergence); not reproduced otherwise", compares_mlp=True)
+       f"from the census of the MLP with its last layer repeated: reproduced if at least "
+       f"{_T['census_majority']:.0%} of the test inputs end on a cycle or do not converge; "
+       f"partly if some (at least 10 %) do; not reproduced if nearly all reach fixed points. "
+       f"Without a census: reproduced if the MLP's mean |y(T)-y(T-1)| >= "
+       f"{_T['step_converged']} at the long depth", compares_mlp=True)
 def _mlp_long_oscillates(r):
+    cen = _census(r, "mlp")
+    if cen is not None:
+        f = cen.fractions()
+        moving = f["cycle"] + f["not converged"]
+        v = (REPRODUCED if moving >= _T["census_majority"] else PARTLY if moving >= 0.1
+             else NOT_REPRODUCED)
+        c = cen.census
+        per = np.atleast_1d(c.period)[np.atleast_1d(c.status) == "cycle"]
+        lyap = np.atleast_1d(c.lyapunov)[np.atleast_1d(c.status) == "not converged"]
+        periods = sorted({int(p) for p in per.tolist()})
+        text = (f"census to layer {c.max_depth or c.depth}: {_pct(f['attractor'] + f['saddle'])} "
+                f"at fixed points, {_pct(f['cycle'])} on cycles"
+                + (f" (periods {', '.join(map(str, periods[:6]))})" if periods else "")
+                + f", {_pct(f['not converged'])} not converged"
+                + (f" (largest Lyapunov exponent median {np.median(lyap):.3g})"
+                   if lyap.size and np.isfinite(lyap).any() else ""))
+        return Judgement(text, v, {
+            "fraction_fixed_point": f["attractor"] + f["saddle"], "fraction_cycle": f["cycle"],
+            "fraction_not_converged": f["not converged"], "periods": periods,
+            "lyapunov_median": float(np.nanmedian(lyap)) if lyap.size else None})
     st = _net(r.get("stats"), "mlp")
     if st is None:
         return None
@@ -290,27 +346,69 @@ def _mlp_long_oscillates(r):
 @claim("jacobian_saddles", "layer 1000, Jacobian at each class's mean residual: some classes "
        "have one small positive eigenvalue, the rest negative: saddles", f"{L18}, Sect. 6",
        "classes 0, 2, 3; eigenvalue about 0.02",
-       f"reproduced if some classes have exactly one positive eigenvalue below {_T['eig_small']} "
-       "and all other classes none; partly if any class mean has a positive eigenvalue "
-       "(saddle-like); not reproduced if all are stable")
+       f"the class-mean Jacobian (the paper's method) and, beside it, the exact census. From "
+       f"the census: reproduced if some classes have at least {_T['census_majority']:.0%} of "
+       f"their inputs at index-1 saddles with leading eigenvalue below {_T['eig_small']} and "
+       f"every other class that share at attractors; partly if any class has that share at "
+       f"saddles; not reproduced if none has. Without a census: reproduced if some class means "
+       f"have exactly one positive eigenvalue below {_T['eig_small']} and all others none; "
+       f"partly if any class mean has a positive eigenvalue; not reproduced if all are stable")
 def _jacobian_saddles(r):
     jac = r.get("jacobian")
-    if jac is None:
+    cen = _census(r, "resnet_shared")
+    if jac is None and cen is None:
         return None
-    pcs = jac.per_class
-    idx1 = [cj.cls for cj in pcs if cj.small_positive]
-    others_ok = all(cj.n_positive == 0 for cj in pcs if not cj.small_positive)
-    anypos = any(cj.n_positive > 0 for cj in pcs)
-    v = REPRODUCED if idx1 and others_ok else PARTLY if anypos else NOT_REPRODUCED
-    maxre = ", ".join(f"{cj.cls}: {cj.max_real:.2g}" for cj in pcs)
-    fp = "; ".join(sorted({cj.fp_type_flow for cj in pcs}))
-    return Judgement(
-        f"index-1 small: {idx1 or 'none'}; max Re per class {maxre}; refined fixed points "
-        f"({jac.n_distinct_fixed_points} distinct): {fp}", v,
-        {"index1_small_classes": idx1,
-         "max_real": {str(cj.cls): cj.max_real for cj in pcs},
-         "n_positive": {str(cj.cls): cj.n_positive for cj in pcs},
-         "n_distinct_fixed_points": jac.n_distinct_fixed_points})
+    text, nums, v = [], {}, None
+    if jac is not None:
+        pcs = jac.per_class
+        idx1 = [cj.cls for cj in pcs if cj.small_positive]
+        others_ok = all(cj.n_positive == 0 for cj in pcs if not cj.small_positive)
+        anypos = any(cj.n_positive > 0 for cj in pcs)
+        v = REPRODUCED if idx1 and others_ok else PARTLY if anypos else NOT_REPRODUCED
+        maxre = ", ".join(f"{cj.cls}: {cj.max_real:.2g}" for cj in pcs)
+        fp = "; ".join(sorted({cj.fp_type_flow for cj in pcs}))
+        text.append(f"class means: index-1 small {idx1 or 'none'}; max Re per class {maxre}; "
+                    f"refined fixed points ({jac.n_distinct_fixed_points} distinct): {fp}")
+        nums.update({"index1_small_classes": idx1,
+                     "max_real": {str(cj.cls): cj.max_real for cj in pcs},
+                     "n_positive": {str(cj.cls): cj.n_positive for cj in pcs},
+                     "n_distinct_fixed_points": jac.n_distinct_fixed_points,
+                     "verdict_class_means": v})
+    if cen is not None:
+        C = cen.status_fraction.shape[1]
+        per_class, small1, at_att, at_sad = {}, [], [], []
+        for k in range(C):
+            fr = cen.status_fraction[:, k]
+            if not np.isfinite(fr).all():
+                continue
+            sel = cen.saddle_class == k
+            idx = cen.saddle_index[sel]
+            lead = cen.saddle_leading[sel]
+            n1 = int(np.sum((idx == 1) & (lead < _T["eig_small"])))
+            n_k = max(int(np.sum(np.atleast_1d(cen.census.labels) == k)), 1)
+            per_class[str(k)] = {
+                "attractor": float(fr[0]), "saddle": float(fr[1]), "cycle": float(fr[2]),
+                "not_converged": float(fr[3]),
+                "saddle_index": sorted({int(i) for i in idx.tolist()}),
+                "saddle_leading_median": float(np.median(lead)) if lead.size else None,
+                "fraction_index1_small": n1 / n_k}
+            if n1 / n_k >= _T["census_majority"]:
+                small1.append(k)
+            if fr[0] >= _T["census_majority"]:
+                at_att.append(k)
+            if fr[1] >= _T["census_majority"]:
+                at_sad.append(k)
+        rest_ok = all(k in at_att for k in map(int, per_class) if k not in small1)
+        v = (REPRODUCED if small1 and rest_ok else PARTLY if at_sad else NOT_REPRODUCED)
+        lead_all = cen.saddle_leading
+        text.append(
+            f"census: classes mostly at small index-1 saddles {small1 or 'none'}, mostly at "
+            f"saddles {at_sad or 'none'}, mostly at attractors {at_att or 'none'}"
+            + (f"; saddle leading eigenvalue median {np.median(lead_all):.2g}"
+               if lead_all.size else ""))
+        nums.update({"census_per_class": per_class, "classes_index1_small": small1,
+                     "classes_at_saddles": at_sad, "classes_at_attractors": at_att})
+    return Judgement("; ".join(text), v, nums)
 
 
 # --------------------------------------------------------------------------- Fig. 3
@@ -576,10 +674,30 @@ def _fixed_point_count(r):
 
 @claim("transients_classify", "ResNets classify by transients, not by end points",
        f"{L18}, abstract, Sect. 8", "transients",
-       f"reproduced if the trained classifier on x(T) beats the best end-point-only classifier "
-       f"by >= {_T['transient_margin'] * 100:.0f} pp; not reproduced otherwise")
+       f"at full width, from the census: reproduced if the trained readout on x(T) beats the "
+       f"class predicted from the end point alone (majority class per end point, fitted on "
+       f"training inputs) by >= {_T['transient_margin'] * 100:.0f} pp; not reproduced "
+       f"otherwise. Without a census: the same comparison on the small exact network")
 def _transients_classify(r):
+    cen = _census(r, "resnet_shared")
     ex = r.get("exact")
+    if cen is not None:
+        gap = cen.readout_accuracy - cen.endpoint_accuracy
+        v = REPRODUCED if gap >= _T["transient_margin"] else NOT_REPRODUCED
+        n_pts = int(cen.census.points.shape[0])
+        nums = {"accuracy_transients": cen.readout_accuracy,
+                "accuracy_endpoint": cen.endpoint_accuracy,
+                "endpoint_fit": cen.census.endpoint_fit, "n_end_states": n_pts,
+                "width": int(cen.census.points.shape[1]) if n_pts else None}
+        text = (f"full width: accuracy {_pct(cen.readout_accuracy)} from x(T) vs "
+                f"{_pct(cen.endpoint_accuracy)} from end points alone "
+                f"({_plural(n_pts, 'end point')}, fitted on {cen.census.endpoint_fit})")
+        if ex is not None:
+            nums.update({"small_n": ex.n, "small_accuracy_transients": ex.acc_trained,
+                         "small_accuracy_endpoint": ex.acc_endpoint})
+            text += (f"; small net N = {ex.n}: {_pct(ex.acc_trained)} vs "
+                     f"{_pct(ex.acc_endpoint)}")
+        return Judgement(text, v, nums)
     if ex is None:
         return None
     gap = ex.acc_trained - ex.acc_endpoint

@@ -62,6 +62,10 @@ class Profile(ShortRepr):
     exact_classes: int = 4
     exact_epochs: int = 40
     exact_lr: float = 1e-2
+    census_depth: int = 1000  # the attractor census classifies at this layer ...
+    census_max_depth: int | None = 100_000  # ... and follows unsettled inputs to this one
+    census_n_test: int | None = None  # test inputs censused (None: all)
+    census_n_fit: int | None = 10_000  # training inputs that fit the end-point classifier
     seed: int = 0
 
 
@@ -74,14 +78,15 @@ PROFILES = {
         neuron_per_class=100, noise_amplitudes=(0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0, 3.0),
         noise_realizations=5, noise_samples=500, sens_samples=20, embed_method="tsne",
         adaptive_epochs=10, sweep_depths=(2, 4, 8, 16), sweep_epochs=3, sweep_n_train=1000,
-        exact_epochs=40,
+        exact_epochs=40, census_max_depth=10_000, census_n_test=1000, census_n_fit=2000,
     ),
     "tiny": Profile(
         "tiny", epochs=2, n_train=600, n_test=300, per_class=10, long_depth=200,
         long_per_class=5, neuron_per_class=20, noise_amplitudes=(0.01, 0.1, 1.0),
         noise_realizations=2, noise_samples=100, sens_samples=5, embed_method="pca",
         adaptive_epochs=2, sweep_depths=(2, 4, 8), sweep_epochs=1, sweep_n_train=300,
-        exact_n=6, exact_classes=3, exact_epochs=15,
+        exact_n=6, exact_classes=3, exact_epochs=15, census_depth=200,
+        census_max_depth=2000, census_n_test=100, census_n_fit=300,
     ),
 }
 
@@ -105,6 +110,10 @@ FIGURES = {
     "sect7_adaptive_depth": "Sect. 7: adaptive depth",
     "perturbation_sweep": "Hauser 2019: perturbation from identity against depth",
     "exact_small_n": "Every fixed point of a small trained network",
+    "census_status": "Attractor census: end-state status per class",
+    "census_end_states": "Attractor census: distinct end states per class",
+    "census_saddles": "Attractor census: leading eigenvalues of the saddles reached",
+    "census_settled": "Attractor census: fraction of inputs settled against depth",
 }
 
 #: Figure key -> (analysis key in ``ReproduceResult.analyses``, name of its plot function in
@@ -122,6 +131,10 @@ FIGURE_PLOTS = {
     "sect7_adaptive_depth": ("sect7_adaptive_depth", "plot_adaptive_depth"),
     "perturbation_sweep": ("perturbation_sweep", "plot_perturbation_slope"),
     "exact_small_n": ("exact_small_n", "plot_exact_picture"),
+    "census_status": ("census", "plot_census_status"),
+    "census_end_states": ("census", "plot_census_end_states"),
+    "census_saddles": ("census", "plot_saddle_eigenvalues"),
+    "census_settled": ("census", "plot_settled_fraction"),
 }
 
 #: Result key of :func:`analysis.build_claims` -> analysis key: what the claims' rules read.
@@ -132,6 +145,7 @@ CLAIM_INPUTS = {
     "distances": "letter_fig1c_distances", "jacobian": "sect6_jacobian",
     "adaptive": "sect7_adaptive_depth", "sensitivity": "appendix_sensitivity",
     "perturbation": "perturbation_sweep", "exact": "exact_small_n",
+    "census": "census",
 }
 
 #: What the verdicts of a reduced profile are worth (a banner at the top of its report).
@@ -271,7 +285,7 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
         base.update(kw)
         return config_for(ds, kind, **base)
 
-    bar = _Progress(15, progress)
+    bar = _Progress(16, progress)
     reused = []
     res = {}
     try:
@@ -407,9 +421,17 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
             long_depth=prof.long_depth, seed=prof.seed)
         bar.done()
 
-        # Further sections (an attractor census, say) add their results to `res` here,
-        # their figures to FIGURES / FIGURE_PLOTS and the keys their rules read to
-        # CLAIM_INPUTS.
+        bar.stage("attractor census")
+        cn = len(yt) if prof.census_n_test is None else min(prof.census_n_test, len(yt))
+        fn = ds.n_train if prof.census_n_fit is None else min(prof.census_n_fit, ds.n_train)
+        res["census"] = A.compute_census_section(
+            nets_, xt[:cn], yt[:cn], depth=prof.census_depth,
+            max_depth=prof.census_max_depth, x_train=ds.x_train[:fn], y_train=ds.y_train[:fn],
+            trained_depth=depth["resnet_shared"], n_classes=ds.n_classes, progress=progress)
+        bar.done()
+
+        # Further sections add their results to `res` here, their figures to FIGURES /
+        # FIGURE_PLOTS and the keys their rules read to CLAIM_INPUTS.
 
         bar.stage("claims")
         claims = A.build_claims(
