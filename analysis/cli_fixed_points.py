@@ -49,7 +49,13 @@ def add_parser(subparsers):
     p.add_argument("--in-box", action="store_true", help="keep only points in [0, 1]^N")
     p.add_argument("--stable-only", action="store_true", help="keep only flow-stable points")
     p.add_argument("--count", action="store_true",
-                   help="count by type without storing points (N <= 20, streaming)")
+                   help="count by type without storing points (N <= 24, the incremental walk; "
+                        "out-of-box points are counted, not labelled)")
+    p.add_argument("--classify-out-of-box", action="store_true",
+                   help="with --count: also label the out-of-box points (N <= 20, slower)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask scheduler at ADDRESS (tcp://host:8786), with a "
+                        "progress bar; needs pip install 'resdyn[dask]'")
     p.add_argument("--list", action="store_true",
                    help="print every kept point: pattern, y, flow and map labels, leading "
                         "eigenvalue")
@@ -215,10 +221,30 @@ def _only(args):
 
 
 def _check_options(args) -> None:
+    if args.classify_out_of_box and not args.count:
+        raise ValueError("--classify-out-of-box goes with --count (a listing labels every "
+                         "point anyway)")
+    if args.scheduler and args.exact:
+        raise ValueError("--scheduler runs the numeric enumeration: drop --exact")
     if args.count and (args.exact or args.in_box or args.stable_only):
         raise ValueError("--count cannot be combined with --exact, --in-box or --stable-only")
     if args.count and args.list:
         raise ValueError("--list prints the points, which --count does not store: drop one")
+
+
+def _client(address):
+    """A Dask client for ``--scheduler`` and a progress bar over its tasks, or (None, None)."""
+    if not address:
+        return None, None
+    try:
+        from dynsys._distributed import connect, tqdm_progress
+        client = connect(address)
+    except ImportError:
+        raise ValueError("--scheduler needs the optional package `distributed`: "
+                         "pip install 'resdyn[dask]'") from None
+    bar = tqdm_progress("tasks")
+    bar.__enter__()
+    return client, bar
 
 
 def _check_out(args) -> Path | None:
@@ -245,10 +271,14 @@ def _check_out(args) -> Path | None:
 
 def _check_size(n: int, args, only) -> None:
     from dynsys._fixed_points import MAX_N_EXACT, MAX_N_FULL, MAX_N_STREAMING
+    from dynsys._incremental import MAX_N_INCREMENTAL
 
-    if n > MAX_N_STREAMING:
+    if n > MAX_N_INCREMENTAL:
         raise ValueError(f"W has N = {n}: 3^N patterns are too many to enumerate (N <= "
-                         f"{MAX_N_STREAMING})")
+                         f"{MAX_N_INCREMENTAL})")
+    if args.count and args.classify_out_of_box and n > MAX_N_STREAMING:
+        raise ValueError(f"--classify-out-of-box supports N <= {MAX_N_STREAMING}; W has N = {n}: "
+                         "drop it (the in-box points are labelled either way)")
     if args.exact and n > MAX_N_EXACT:
         raise ValueError(f"--exact supports N <= {MAX_N_EXACT}; W has N = {n}: drop --exact")
     if not args.count and only is None and n > MAX_N_FULL:
@@ -336,12 +366,21 @@ def run(args) -> int:
         raise ValueError(f"`W` {args.weights} must hold a square matrix (N, N); got shape "
                          f"{W.shape}")
     _check_size(W.shape[0], args, only)
-    if args.count:
-        counts = dynsys.count_fixed_points(W)
-        fp = None
-    else:
-        fp = dynsys.fixed_points(W, exact=args.exact, only=only)
-        counts = fp.counts()
+    client, bar = _client(args.scheduler)
+    try:
+        kw = {} if client is None else {"client": client, "progress": bar}
+        if args.count:
+            counts = dynsys.count_fixed_points(
+                W, classify_out_of_box=args.classify_out_of_box, **kw)
+            fp = None
+        else:
+            fp = dynsys.fixed_points(W, exact=args.exact, only=only, **kw)
+            counts = fp.counts()
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+        if client is not None:
+            client.close()
     summary = counts.as_dict()
     summary["filter"] = only
     summary["exact"] = bool(args.exact)

@@ -25,8 +25,7 @@ from ._stability import (
     classify_spectrum,
     unstable_dimension,
 )
-from ._validation import _describe, _to_float_array, check_finite, check_int, \
-    check_positive_float
+from ._validation import _describe, check_int, check_positive_float
 
 __all__ = ["AttractorCensus", "attractor_census", "STATUSES"]
 
@@ -98,7 +97,9 @@ class AttractorCensus:
     distance : ndarray, shape (B,)
         ``max_i |y_i - point_i|`` to the assigned point (NaN when unassigned).
     layers : ndarray of int, shape (B,)
-        The layer at which the status was reached (attractor, cycle) or classified.
+        The layer at which the status was reached (attractor, cycle) or classified. The ResNet
+        engine tests every 16 layers once an input moves slowly (dense phases every 8); the
+        MLP at the end of windows of ``2 * max_period + 1`` recorded layers, every 512 layers.
     layers_to_leave : ndarray of int, shape (B,)
         Saddles left along a saturated coordinate: the number of further layers until the
         first leaving coordinate comes within `margin` (from its rate); -1 otherwise.
@@ -825,12 +826,15 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
 
     Shared-weight ResNet (eq. 1-2 of Lagzi 2018) in logit coordinates,
     ``z(t+1) = z(t) + W f(z(t))`` with ``z(1) = W x(0) + b``. At the end of a run a coordinate
-    with ``z_i < -margin`` is at 0, one with ``z_i > margin`` at 1, the others are interior.
+    whose residual y_i is within `distance_tol` of 0 (``z_i < -mu``,
+    ``mu = log(1 / distance_tol - 1)``) is at 0, symmetrically at 1, the others are interior.
     The fixed point of eq. 3 on that face solves ``W[I,I] y_I = -W[I,B1] 1`` exactly; it is
     verified by its residual and shared by every input on the face. A saturated coordinate
     whose rate ``(W y)_i`` points off its face (positive at 0, negative at 1) will leave it:
-    the input passes a saddle, and ``(|z_i| - margin) / |(W y)_i|`` further layers bring it to
-    the margin. Inputs that settle (attractor or cycle) drop out of the run.
+    the input passes a saddle, and ``(|z_i| - mu) / |(W y)_i|`` further layers take it off
+    the face. Inputs that settle (attractor or cycle) drop out of the run; the long-horizon
+    engine follows the others in O(N k) work per block of layers for k unsaturated
+    coordinates (see the theory page "The attractor census" for its error bound).
 
     Parameters
     ----------
@@ -849,7 +853,9 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
         Follow inputs that have not settled at `depth` (saddle passages, slow transients) up
         to this layer. The long-horizon engine makes ``max_depth=10**6`` affordable.
     margin : float
-        Logit beyond which a coordinate counts as saturated (|y_i - 0 or 1| < exp(-margin)).
+        Logit beyond which the long-horizon engine treats a coordinate as exactly saturated
+        (its y_i within exp(-margin) of 0 or 1; the error per layer is below
+        ``max_i sum_j |W_ij| exp(-margin)``).
     distance_tol : float
         An input is at a point when ``max_i |y_i - point_i| <= distance_tol``; also the
         tolerance of the cycle test.

@@ -183,14 +183,18 @@ class FixedPointCounts:
         Distinct isolated fixed points (the origin once).
     in_box, out_of_box : int
         Of those, inside the closed cube [0, 1]^N and outside it.
-    by_stability, by_stability_in_box, by_stability_out_of_box : Mapping[str, int]
-        Flow labels, for all points, in-box points and out-of-box points.
+    by_stability, by_stability_in_box, by_stability_out_of_box : Mapping[str, int] or None
+        Flow labels, for all points, in-box points and out-of-box points. ``by_stability``
+        and ``by_stability_out_of_box`` are ``None`` when the out-of-box points were counted
+        but not classified (``out_of_box_classified`` False).
     map_by_stability_in_box : Mapping[str, int]
         Layer-map labels of the in-box points.
     disagreements : int
         In-box points whose flow and map labels differ.
     unstable_dim_in_box, unstable_dim_out_of_box : ndarray of int, shape (N + 1,)
-        Histograms of the number of eigenvalues with real part above `zero_tol`.
+        Histograms of the number of eigenvalues with real part above `zero_tol`
+        (``unstable_dim_out_of_box`` is ``None`` when the out-of-box points were not
+        classified).
     n_no_solution, n_continuum : int
         Degenerate patterns (singular interior block) by kind.
     n_patterns : int
@@ -198,6 +202,9 @@ class FixedPointCounts:
     zero_tol, rank_tol, residual_tol, face_tol : float
         The tolerances the counts were computed with (see :func:`fixed_points`; all 0.0 in
         exact mode).
+    out_of_box_classified : bool
+        Whether the out-of-box points carry flow labels (``count_fixed_points(W,
+        classify_out_of_box=True)``, or counts taken from a :class:`FixedPoints`).
     """
 
     n: int
@@ -218,6 +225,7 @@ class FixedPointCounts:
     rank_tol: float | None = None
     residual_tol: float | None = None
     face_tol: float | None = None
+    out_of_box_classified: bool = True
 
     def __repr__(self) -> str:
         return (f"FixedPointCounts(N={self.n}, total={self.total}, in_box={self.in_box}, "
@@ -231,8 +239,10 @@ class FixedPointCounts:
         return 3**self.n - 2**self.n + 1
 
     @property
-    def stable(self) -> int:
-        return self.by_stability["stable"]
+    def stable(self) -> int | None:
+        """Flow-stable points, in and out of the box (``None`` if out-of-box points were not
+        classified)."""
+        return None if self.by_stability is None else self.by_stability["stable"]
 
     @property
     def stable_in_box(self) -> int:
@@ -256,15 +266,16 @@ class FixedPointCounts:
             "generic_total": self.generic_total,
             "in_box": self.in_box,
             "out_of_box": self.out_of_box,
-            "by_stability": dict(self.by_stability),
+            "by_stability": _plain_or_none(self.by_stability),
             "by_stability_in_box": dict(self.by_stability_in_box),
-            "by_stability_out_of_box": dict(self.by_stability_out_of_box),
+            "by_stability_out_of_box": _plain_or_none(self.by_stability_out_of_box),
             "map_by_stability_in_box": dict(self.map_by_stability_in_box),
             "disagreements": self.disagreements,
             "unstable_dim_in_box": self.unstable_dim_in_box.tolist(),
-            "unstable_dim_out_of_box": self.unstable_dim_out_of_box.tolist(),
+            "unstable_dim_out_of_box": _plain_or_none(self.unstable_dim_out_of_box),
             "n_no_solution": self.n_no_solution,
             "n_continuum": self.n_continuum,
+            "out_of_box_classified": self.out_of_box_classified,
             **self.tolerances,
         }
 
@@ -272,8 +283,10 @@ class FixedPointCounts:
         """A plain-text summary table (`only`: the filter the counted points passed, if any)."""
         rows = [("type", "all", "in box", "out of box", "map (in box)")]
         for lab in LABELS:
-            rows.append((lab, self.by_stability[lab], self.by_stability_in_box[lab],
-                         self.by_stability_out_of_box[lab], self.map_by_stability_in_box[lab]))
+            every = "-" if self.by_stability is None else self.by_stability[lab]
+            out = "-" if self.by_stability_out_of_box is None else self.by_stability_out_of_box[lab]
+            rows.append((lab, every, self.by_stability_in_box[lab], out,
+                         self.map_by_stability_in_box[lab]))
         rows.append(("total", self.total, self.in_box, self.out_of_box, self.in_box))
         widths = [max(len(str(r[c])) for r in rows) for c in range(5)]
         lines = ["  ".join(str(v).rjust(w) if c else str(v).ljust(w)
@@ -284,8 +297,17 @@ class FixedPointCounts:
             + f" (all points for generic W: 3^N - 2^N + 1 = {self.generic_total}); "
             f"flow/map disagreements in the box: {self.disagreements}; "
             f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution."
+            + ("" if self.out_of_box_classified else
+               " Out-of-box points counted, not classified (-): count_fixed_points(W, "
+               "classify_out_of_box=True) labels them.")
         )
         return "\n".join(lines)
+
+
+def _plain_or_none(value):
+    if value is None:
+        return None
+    return value.tolist() if isinstance(value, np.ndarray) else dict(value)
 
 
 def _mapping(values) -> MappingProxyType:
@@ -569,7 +591,9 @@ def _check_size(n: int, only, counting: bool) -> None:
     if n > MAX_N_STREAMING:
         raise ValueError(
             f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are too many to enumerate in "
-            f"reasonable time (limit N <= {MAX_N_STREAMING}). For wider networks search for "
+            f"reasonable time by a solve per pattern (limit N <= {MAX_N_STREAMING}; the "
+            "incremental walk, count_fixed_points(W) or fixed_points(W, only=...), goes to "
+            "N = 24). For wider networks search for "
             "fixed points locally (dynsys.refine_fixed_point from many starts)."
         )
     if not counting and only is None and n > MAX_N_FULL:
@@ -800,7 +824,8 @@ def _assemble(W: np.ndarray, raw: dict, *, only, exact: bool, tols: dict,
 
 def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = None,
                  rank_tol: float | None = None, residual_tol: float | None = None,
-                 face_tol: float | None = None, max_degenerate: int = 1_000_000) -> FixedPoints:
+                 face_tol: float | None = None, max_degenerate: int = 1_000_000,
+                 client=None, progress=None) -> FixedPoints:
     """All distinct fixed points of eq. 3, dy/dt = y (1 - y) (W y), with their stability.
 
     Parameters
@@ -816,7 +841,8 @@ def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = 
     only : {None, "in_box", "stable", "stable_in_box"}
         Keep only points in [0, 1]^N, flow-stable points, or both. The filter is applied
         inside the enumeration, so memory grows with the number of kept points only
-        (N <= 20); without a filter N <= 13.
+        (N <= 24; beyond N = 20 by the incremental walk of :func:`count_fixed_points`);
+        without a filter N <= 13.
     zero_tol : float, optional
         An eigenvalue real part (flow) or ``|mu| - 1`` (map) within this counts as zero:
         the point is non-hyperbolic. Default ``1e-9 * max|W|``.
@@ -833,6 +859,11 @@ def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = 
     max_degenerate : int
         Store at most this many degenerate patterns (their counts are always exact and
         ``degenerate.truncated`` says when the list is incomplete). Both modes.
+    client : distributed.Client, optional
+        Split the pattern space into tasks on this Dask cluster (numeric mode; ``pip install
+        'resdyn[dask]'``). The points, in the same order, are those of the local run.
+    progress : callable, optional
+        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
 
     Returns
     -------
@@ -858,6 +889,8 @@ def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = 
     check_choice(only, "only", ONLY_CHOICES)
     max_degenerate = check_int(max_degenerate, "max_degenerate", minimum=0)
     if exact:
+        if client is not None:
+            raise ValueError("`client` runs the numeric enumeration; got exact=True.")
         tols = _exact_tolerances(zero_tol, rank_tol, residual_tol, face_tol)
         if n > MAX_N_EXACT:
             raise ValueError(
@@ -872,6 +905,18 @@ def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = 
         raw = exact_enumeration(sysm.exact_W(), only=only)
         return _assemble(W_float, raw, only=only, exact=True, tols=tols,
                          max_degenerate=max_degenerate)
+    if client is not None or (only is not None and n > MAX_N_STREAMING):
+        kw = dict(only=only, zero_tol=zero_tol, rank_tol=rank_tol, residual_tol=residual_tol,
+                  face_tol=face_tol, max_degenerate=max_degenerate)
+        if client is not None:
+            from ._distributed import fixed_points_distributed
+
+            return fixed_points_distributed(W, client, progress=progress, **kw)
+        from ._incremental import fixed_points_incremental
+
+        return fixed_points_incremental(W, **kw)
+    if progress is not None:
+        raise ValueError("`progress` reports the tasks of a cluster run; pass `client` too.")
     tols = _numeric_tolerances(W_float, zero_tol, rank_tol, residual_tol, face_tol)
     _check_size(n, only, counting=False)
     # a fresh writable C array: a read-only one (ResidualSystem.W) would compile a new
@@ -884,26 +929,56 @@ def fixed_points(W, *, exact: bool = False, only=None, zero_tol: float | None = 
 
 
 def count_fixed_points(W, *, zero_tol: float | None = None, rank_tol: float | None = None,
-                       residual_tol: float | None = None,
-                       face_tol: float | None = None) -> FixedPointCounts:
+                       residual_tol: float | None = None, face_tol: float | None = None,
+                       classify_out_of_box: bool = False, client=None,
+                       progress=None) -> FixedPointCounts:
     """Count the distinct isolated fixed points of eq. 3 by type, without storing them.
 
-    Streams over all 3^N patterns in a parallel Numba kernel (N <= 20; N = 16, 43 million
-    patterns, takes about 20-30 s on 2 cores).
     Every point is counted once, at its canonical pattern. In-box points get both the flow
-    and the layer-map label; out-of-box points the flow label (from a Routh-Hurwitz count of
-    the characteristic polynomial, with a QR eigen-solve where that is inconclusive).
+    and the layer-map label. By default the patterns of each interior set I are walked in
+    Gray-code order, so that one boundary coordinate changes per step and the point and its
+    boundary rates move by one column of ``-W[I,I]^{-1} W[I,B]`` and of the Schur complement:
+    O(N) work per pattern, N <= 24 (N = 16, 43 million patterns, in about 1-2 s on 2 cores;
+    see :doc:`/theory/fixed_points`). Out-of-box points are then counted, not labelled.
 
     Parameters
     ----------
     W : Network, array_like of shape (N, N), or ResidualSystem
     zero_tol, rank_tol, residual_tol, face_tol : float, optional
         As in :func:`fixed_points`; the counts store the values used.
+    classify_out_of_box : bool
+        Also give every out-of-box point its flow label and unstable dimension (a solve per
+        pattern with a Routh-Hurwitz count of the characteristic polynomial, QR where that is
+        inconclusive; N <= 20, N = 16 in about 20-60 s on 2 cores).
+    client : distributed.Client, optional
+        Split the pattern space into tasks on this Dask cluster (``pip install
+        'resdyn[dask]'``); the counts are identical to the local run.
+    progress : callable, optional
+        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
 
     Returns
     -------
     FixedPointCounts
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> c = dynsys.count_fixed_points(np.array([[-1.0, 2.0], [3.0, -1.0]]))
+    >>> c.total, c.in_box
+    (6, 4)
     """
+    if client is not None or not classify_out_of_box:
+        kw = dict(zero_tol=zero_tol, rank_tol=rank_tol, residual_tol=residual_tol,
+                  face_tol=face_tol, classify_out_of_box=bool(classify_out_of_box))
+        if client is not None:
+            from ._distributed import count_distributed
+
+            return count_distributed(W, client, progress=progress, **kw)
+        if progress is not None:
+            raise ValueError("`progress` reports the tasks of a cluster run; pass `client` too.")
+        from ._incremental import count_incremental
+
+        return count_incremental(W, **kw)
     W_float, _ = _weights(W)
     tols = _numeric_tolerances(W_float, zero_tol, rank_tol, residual_tol, face_tol)
     n = W_float.shape[0]

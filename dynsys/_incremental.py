@@ -154,8 +154,8 @@ def counts_from_table(c: np.ndarray, n: int, tols: dict, *,
     """The :class:`~dynsys.FixedPointCounts` of a summed count row.
 
     Without `classify_out_of_box` the out-of-box points are counted (``out_of_box``,
-    ``total``) but carry no label: ``by_stability_out_of_box`` and ``unstable_dim_out_of_box``
-    are zero and ``by_stability`` holds the in-box labels only.
+    ``total``) but carry no label: ``by_stability``, ``by_stability_out_of_box`` and
+    ``unstable_dim_out_of_box`` are ``None`` and ``out_of_box_classified`` is False.
     """
     from ._fixed_points import FixedPointCounts
     from ._kernels.incremental import layout
@@ -171,16 +171,18 @@ def counts_from_table(c: np.ndarray, n: int, tols: dict, *,
         total=in_box + out_box,
         in_box=in_box,
         out_of_box=out_box,
-        by_stability=_mapping(flow_in + flow_out),
+        by_stability=_mapping(flow_in + flow_out) if classify_out_of_box else None,
         by_stability_in_box=_mapping(flow_in),
-        by_stability_out_of_box=_mapping(flow_out),
+        by_stability_out_of_box=_mapping(flow_out) if classify_out_of_box else None,
         map_by_stability_in_box=_mapping(map_in),
         disagreements=int(c[lay["disagree"]]),
         unstable_dim_in_box=_readonly(c[lay["udim_in"]:lay["udim_in"] + n + 1].copy()),
-        unstable_dim_out_of_box=_readonly(c[lay["udim_out"]:lay["udim_out"] + n + 1].copy()),
+        unstable_dim_out_of_box=(_readonly(c[lay["udim_out"]:lay["udim_out"] + n + 1].copy())
+                                 if classify_out_of_box else None),
         n_no_solution=int(c[lay["no_solution"]]),
         n_continuum=int(c[lay["continuum"]]),
         n_patterns=3**n,
+        out_of_box_classified=bool(classify_out_of_box),
         **tols,
     )
 
@@ -200,7 +202,7 @@ def count_incremental(W, *, zero_tol: float | None = None, rank_tol: float | Non
         Also label the out-of-box points (flow type and unstable dimension by a Routh-Hurwitz
         count): the result then equals :func:`dynsys.count_fixed_points` field by field.
         Without it every in-box field, ``total``, ``out_of_box`` and the degenerate counts
-        are the same, and the out-of-box labels are left at zero.
+        are the same, and the out-of-box labels are ``None``.
     refresh : int
         Recompute the running sums from scratch every `refresh` Gray steps (a power of 2).
 

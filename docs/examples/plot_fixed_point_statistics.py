@@ -7,7 +7,7 @@ for the flow of eq. 3 and for the layer map the network computes? Each sample is
 exactly (all 3^N patterns); the error bars are 95 % confidence intervals of the ensemble mean
 (Student t). Entries of W are Gaussian with variance g^2 / N.
 
-The docs build runs N = 4..11 with 16 samples per point to stay within seconds; the same call
+The docs build runs N = 4..10 with 12 samples per point to stay within seconds; the same call
 with ``range(4, 19)`` and more samples (or ``client=`` a Dask cluster) gives N up to 18.
 """
 
@@ -16,9 +16,9 @@ import numpy as np
 
 import dynsys
 
-sizes = list(range(4, 12))
+sizes = list(range(4, 11))
 gains = [0.5, 1.0, 2.0]
-n_samples = 16
+n_samples = 12
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
 for g, color in zip(gains, ["tab:blue", "tab:orange", "tab:green"]):

@@ -17,7 +17,9 @@ iterated (O(k^2) per layer); the saturated ones are advanced once per block by
 ``L c_S + W[S,I] sum_t y_I(t)`` (O(N k)). A block is as long as no saturated coordinate can
 reach the margin: with the speed bound ``v_i = c_i + sum_{j in I} max(W_ij, 0)`` toward the
 margin of a coordinate at 0 (mirror image at 1) none can within ``floor((|z_i| - margin) / v_i)``
-layers. When the interior has converged to the fixed point of its face the rates are constant
+layers; coordinates that could arrive within ``_NEAR`` layers are followed layer by layer
+(O(k) each) and the block lasts until the first of the others could. When the interior has
+converged to the fixed point of its face the rates are constant
 and the saturated coordinates jump straight to the layer at which the first leaving one reaches
 the margin.
 

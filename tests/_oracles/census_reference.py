@@ -2,9 +2,9 @@
 
 No long-horizon engine, no early exits: the layer map ``z <- z + W f(z)`` is applied to every
 input for every layer, in float64, and the final state is classified by the same rules as
-:func:`dynsys.attractor_census` (face: y_i within ``distance_tol`` of 0 or 1, exact face solve, distance, the rate's
-sign), written out one input at a time. Cycles are found from the last ``2 * max_period + 1``
-recorded states.
+:func:`dynsys.attractor_census` (face: y_i within ``distance_tol`` of 0 or 1; exact face
+solve; distance; the rate's sign), written out one input at a time. Cycles are found from the
+last ``2 * max_period`` recorded states.
 """
 
 from __future__ import annotations

@@ -236,3 +236,44 @@ def test_list_prints_every_kept_point(wfile, capsys):
     assert len(summary["points"]) == 20
     assert {"pattern", "y", "stability", "map_stability", "leading_eigenvalue"} == set(
         summary["points"][0])
+
+
+def test_count_labels_out_of_box_only_when_asked(wfile, capsys):
+    import dynsys
+
+    assert main(["fixed-points", str(wfile), "--count", "--json"]) == 0
+    fast = json.loads(capsys.readouterr().out)
+    assert fast["out_of_box_classified"] is False and fast["by_stability"] is None
+    assert main(["fixed-points", str(wfile), "--count", "--classify-out-of-box", "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    W = np.load(wfile)
+    assert full["by_stability"] == dict(
+        dynsys.count_fixed_points(W, classify_out_of_box=True).by_stability)
+    assert main(["fixed-points", str(wfile), "--classify-out-of-box"]) == 2
+    assert "--classify-out-of-box goes with --count" in capsys.readouterr().err
+
+
+def test_scheduler_runs_on_a_cluster(tmp_path, capsys):
+    distributed = pytest.importorskip(
+        "distributed", reason="the `dask` extra (pip install resdyn[dask]) runs this test")
+    import dynsys
+
+    W = np.random.default_rng(4).normal(size=(7, 7)) / np.sqrt(7) * 2
+    path = tmp_path / "W7.npy"
+    np.save(path, W)
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       host="127.0.0.1", dashboard_address=None)
+    try:
+        addr = cluster.scheduler_address
+        assert main(["fixed-points", str(path), "--count", "--json", "--scheduler", addr]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["total"] == dynsys.count_fixed_points(W).total
+        assert got["by_stability_in_box"] == dict(dynsys.count_fixed_points(W).by_stability_in_box)
+        assert main(["fixed-points", str(path), "--stable-only", "--json", "--scheduler",
+                     addr]) == 0
+        got = json.loads(capsys.readouterr().out)
+        assert got["total"] == len(dynsys.fixed_points(W, only="stable"))
+    finally:
+        cluster.close()
+    assert main(["fixed-points", str(path), "--exact", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    assert "--scheduler runs the numeric enumeration" in capsys.readouterr().err

@@ -50,14 +50,14 @@ def test_counts_identical_to_local(client):
     assert got.as_dict() == count_incremental(W).as_dict()
     assert seen[0] == (0, 5) and seen[-1] == (5, 5)
     full = count_distributed(W, client, classify_out_of_box=True, n_tasks=3)
-    assert full.as_dict() == count_fixed_points(W).as_dict()
+    assert full.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
 
 
 def test_degenerate_counts_identical_to_local(client):
     rng = np.random.default_rng(1)
     W = rng.integers(-2, 3, size=(7, 2)).astype(float) @ rng.integers(-2, 3, size=(2, 7))
     got = count_distributed(W, client, classify_out_of_box=True, n_tasks=4)
-    assert got.as_dict() == count_fixed_points(W).as_dict()
+    assert got.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
     assert got.n_degenerate > 0
 
 
@@ -69,6 +69,22 @@ def test_listing_identical_to_local(client, only, n):
     ref = fixed_points(W, only=only)
     for name, value in _fields(ref).items():
         np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+
+
+def test_public_functions_take_the_client(client):
+    W = np.random.default_rng(11).standard_normal((8, 8)) * 1.5 / np.sqrt(8)
+    seen = []
+    got = count_fixed_points(W, client=client, progress=lambda d, t: seen.append(d))
+    assert got.as_dict() == count_fixed_points(W).as_dict()
+    assert seen and seen[-1] == max(seen)
+    full = count_fixed_points(W, client=client, classify_out_of_box=True)
+    assert full.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
+    fp = fixed_points(W, only="stable", client=client)
+    ref = fixed_points(W, only="stable")
+    for name, value in _fields(ref).items():
+        np.testing.assert_array_equal(getattr(fp, name), value, err_msg=name)
+    with pytest.raises(ValueError, match="numeric"):
+        fixed_points(W, exact=True, client=client)
 
 
 def test_statistics_on_the_cluster_equal_local(client):

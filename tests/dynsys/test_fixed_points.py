@@ -248,7 +248,7 @@ def test_points_are_distinct(kw):
 def test_counts_match_stored_points(kw):
     _, W = kw
     fp = fixed_points(W)
-    assert count_fixed_points(W).as_dict() == fp.counts().as_dict()
+    assert count_fixed_points(W, classify_out_of_box=True).as_dict() == fp.counts().as_dict()
 
 
 @settings(max_examples=_examples(15), deadline=None)
@@ -331,14 +331,33 @@ def test_filters_equal_selection_of_full_result(seed):
         ref = full.select(mask)
         p = _match(sub.points, ref.points)
         assert sub.stability.tolist() == ref.stability[p].tolist()
-    c = count_fixed_points(W)
+    c = count_fixed_points(W, classify_out_of_box=True)
     assert c.as_dict() == full.counts().as_dict()
     assert c.stable == (full.stability == "stable").sum()
 
 
+def test_default_count_labels_the_box_and_counts_the_rest():
+    W = np.random.default_rng(5).normal(size=(8, 8)) / np.sqrt(8) * 2
+    fast = count_fixed_points(W)
+    full = count_fixed_points(W, classify_out_of_box=True)
+    assert not fast.out_of_box_classified and full.out_of_box_classified
+    assert fast.by_stability is None and fast.stable is None
+    assert fast.by_stability_out_of_box is None and fast.unstable_dim_out_of_box is None
+    for name in ("total", "in_box", "out_of_box", "disagreements", "n_no_solution",
+                 "n_continuum"):
+        assert getattr(fast, name) == getattr(full, name), name
+    assert dict(fast.by_stability_in_box) == dict(full.by_stability_in_box)
+    assert dict(fast.map_by_stability_in_box) == dict(full.map_by_stability_in_box)
+    np.testing.assert_array_equal(fast.unstable_dim_in_box, full.unstable_dim_in_box)
+    assert "not classified" in fast.table()
+    assert fast.as_dict()["by_stability"] is None
+    with pytest.raises(ValueError, match="client"):
+        count_fixed_points(W, progress=print)
+
+
 def test_count_mode_at_n10_matches_generic_formula():
     W = np.random.default_rng(7).normal(size=(10, 10))
-    c = count_fixed_points(W)
+    c = count_fixed_points(W, classify_out_of_box=True)
     assert c.total == generic_count(10)
     assert sum(c.by_stability.values()) == c.total
     assert c.unstable_dim_in_box.sum() + c.unstable_dim_out_of_box.sum() == c.total
@@ -389,7 +408,9 @@ def test_validation_of_size_and_options():
     with pytest.raises(ValueError, match="count_fixed_points"):
         fixed_points(np.eye(14))
     with pytest.raises(ValueError, match="too many"):
-        count_fixed_points(np.eye(21))
+        count_fixed_points(np.eye(21), classify_out_of_box=True)
+    with pytest.raises(ValueError, match="N <= 24"):
+        count_fixed_points(np.eye(25))
     with pytest.raises(ValueError, match="only"):
         fixed_points(np.eye(2), only="bogus")
     with pytest.raises(ValueError, match="N <= 6"):
