@@ -139,11 +139,17 @@ def census_tables(census, n_classes: int | None = None) -> str:
     return "\n".join(lines)
 
 
-def _arrays(census) -> dict:
+def _arrays(census, *, for_npz: bool = False) -> dict:
+    import json
+
     out = {}
     for name in census.__dataclass_fields__:
         v = getattr(census, name)
         if v is None:
+            continue
+        if isinstance(v, dict):
+            # npz holds arrays only: a dict is stored as its JSON text, never pickled
+            out[name] = json.dumps(v, default=float) if for_npz else v
             continue
         if isinstance(v, np.ndarray) and v.dtype.kind == "c":
             out[name + "_real"], out[name + "_imag"] = v.real, v.imag
@@ -159,10 +165,10 @@ def _write(path: Path, census, meta: dict) -> None:
 
     from nets._atomic import atomic_write_bytes, atomic_write_json
 
-    data = _arrays(census)
     if path.suffix.lower() == ".json":
-        atomic_write_json(path, {"meta": meta, **data})
+        atomic_write_json(path, {"meta": meta, **_arrays(census)})
     else:
+        data = _arrays(census, for_npz=True)
         buf = io.BytesIO()
         np.savez_compressed(buf, **{k: np.asarray(v) for k, v in data.items()},
                             meta=np.asarray(str(meta)))

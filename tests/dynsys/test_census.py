@@ -372,3 +372,26 @@ def test_property_census_points_are_fixed_points(n, seed, scale):
         assert census.map_stability[m] == fp.map_stability[j]
         y, _, _, _ = face_point(W, census.patterns[m])
         np.testing.assert_allclose(y, census.points[m], atol=1e-12)
+
+
+def test_long_horizon_engine_on_a_trained_64_wide_network():
+    import nets
+
+    data = nets.load_dataset("digits", seed=0)
+    config = nets.TrainConfig(dataset="digits", kind="shared", depth=15, width=64, epochs=3,
+                              batch_size=32, seed=0, threads=1)
+    net = nets.to_network(nets.train(config, progress=False, data=data).model)
+    x0 = np.asarray(data.x_test[:100], dtype=np.float64)
+    depth = 20_000
+    census = dynsys.attractor_census(net, x0, depth)
+    ref = reference_census(net.W, net.embed(x0) @ net.W.T + net.b, depth)
+    assert [r["status"] for r in ref] == census.status.tolist()
+    assert census.counts()["attractor"] > 0
+    for b, r in enumerate(ref):
+        if r["point"] is None:
+            assert census.assignment[b] == -1
+        else:
+            np.testing.assert_allclose(census.points[census.assignment[b]], r["point"],
+                                       atol=1e-9)
+        if r["status"] == "saddle":
+            assert census.layers_to_leave[b] == r["layers_to_leave"]
