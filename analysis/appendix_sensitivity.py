@@ -38,9 +38,9 @@ class LayerSensitivitySummary(ShortRepr):
         Mean over samples of ``||K M'(s)||_F`` (NaN without a readout K).
     s1, s2 : int
     log10_ratio : float
-        Mean over samples of log10(|det M'(s1)| / |det M'(s2)|).
+        Mean over samples of ``log10(|det M'(s1)| / |det M'(s2)|)``.
     frac_samples_larger : float
-        Fraction of samples with |det M'(s1)| > |det M'(s2)|.
+        Fraction of samples with ``|det M'(s1)| > |det M'(s2)|``.
     log10_frob_ratio : float
         log10(||S(s1)||_F / ||S(s2)||_F) of the sample means; NaN without K.
     """

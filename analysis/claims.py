@@ -287,8 +287,12 @@ def _shared_long_fixed_points(r):
                 f"({_plural(cen.n_saddles, 'distinct saddle')}), {_pct(f['not converged'])} not "
                 "converged")
         if cr is not None:
-            text += f"; {cr.n_distinct_states} distinct class-mean states"
+            text += f"; class means: {cr.n_distinct_states} distinct states"
             nums["n_distinct_class_mean_states"] = cr.n_distinct_states
+            if st is not None:
+                text += (f", within-class std {cr.within_std:.3g}, mean |y(T)-y(T-1)| "
+                         f"{st.final_step:.2g} at T={st.n_layers}")
+                nums.update(within_std=cr.within_std, final_step=st.final_step)
         return Judgement(text, v, nums)
     if st is None or cr is None:
         return None
