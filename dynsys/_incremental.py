@@ -290,41 +290,16 @@ def assemble(W: np.ndarray, tols: dict, stored: dict, only, max_degenerate: int)
     The per-point fields (labels, residual, multiplicity, the near-copy safety net) follow
     the steps of :func:`dynsys.fixed_points`' numeric engine on the same kernel outputs.
     """
-    from ._fixed_points import _assemble, _dedupe, decode_patterns
-    from ._kernels import enumeration as K
+    from ._fixed_points import _assemble, _point_fields, decode_patterns
     from ._kernels.incremental import layout
 
     n = W.shape[0]
     lay = layout(n)
-    pts, eig = stored["y"], stored["eig"]
-    pats = decode_patterns(stored["code"], n)
-    zero_tol = float(tols["zero_tol"])
-    residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
-        W, pts, pats, eig, zero_tol, 1e3 * zero_tol)
-    cand = np.flatnonzero(near)
-    if cand.size > 1:
-        keep, _ = _dedupe(pts[cand])
-        if keep.size != cand.size:
-            sel = np.ones(pts.shape[0], bool)
-            sel[np.setdiff1d(cand, cand[keep])] = False
-            pts, pats, eig, residual, in_box = (pts[sel], pats[sel], eig[sel], residual[sel],
-                                                in_box[sel])
-            flow, udim, mapc, mudim, flex = (flow[sel], udim[sel], mapc[sel], mudim[sel],
-                                             flex[sel])
-    multiplicity = np.ones(pts.shape[0], np.int64)
-    rows = np.flatnonzero(flex.any(axis=1))
-    if rows.size:
-        multiplicity[rows] = K.multiplicities(
-            W, np.ascontiguousarray(pts[rows]), np.ascontiguousarray(pats[rows], np.int64),
-            np.ascontiguousarray(flex[rows]), float(tols["rank_tol"]))
     c = stored["counts"]
-    raw = dict(
-        points=pts, patterns=pats, eigenvalues=eig, flow_code=flow, unstable_dim=udim,
-        map_code=mapc, map_unstable_dim=mudim, in_box=in_box, residual=residual,
-        multiplicity=multiplicity, points_exact=None,
-        dg_code=stored["dg_code"], dg_kind=stored["dg_kind"], dg_dim=stored["dg_dim"],
-        n_no_solution=int(c[lay["no_solution"]]), n_continuum=int(c[lay["continuum"]]),
-    )
+    raw = _point_fields(W, tols, stored["y"], decode_patterns(stored["code"], n), stored["eig"],
+                        dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
+                        dg_dim=stored["dg_dim"], n_no_solution=c[lay["no_solution"]],
+                        n_continuum=c[lay["continuum"]])
     return _assemble(W, raw, only=only, exact=False, tols=tols,
                      max_degenerate=int(max_degenerate))
 

@@ -591,6 +591,20 @@ def _routh_unstable(coef, k, tol_eig, r0, r1, r2):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _masked_row_sum(C, r, a, lo, nb):
+    """Sum of ``C[r, t]`` over the bits ``lo <= t < nb`` set in `a`, in increasing t.
+
+    The one summation order of every exact (non-running) sum, so that sums recomputed in
+    different places agree to the bit.
+    """
+    s = 0.0
+    for t in range(lo, nb):
+        if (a >> t) & 1:
+            s += C[r, t]
+    return s
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _split(I, n, ii, bb):
     """Interior coordinates (bits of `I`) into `ii`, boundary ones into `bb`; (k, nb)."""
     k = 0
@@ -633,10 +647,7 @@ def _degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res, base_code, 
     for a in range(1 << nb):
         worst = 0.0
         for r in range(rank, k):
-            s = 0.0
-            for t in range(nb):
-                if (a >> t) & 1:
-                    s += Rt[r, t]
+            s = _masked_row_sum(Rt, r, a, 0, nb)
             if abs(s) > worst:
                 worst = abs(s)
         nones = 0
@@ -702,6 +713,13 @@ def _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def _exact_sums(a, rows, nb, C, out):
+    """``out[r]`` = sum of the columns of ``C[r]`` at the boundary coordinates at 1 in `a`."""
+    for r in range(rows):
+        out[r] = _masked_row_sum(C, r, a, 0, nb)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
     """Next assignment in Gray-code order with its running sums; returns it."""
     tf = 0
@@ -710,18 +728,8 @@ def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
     a ^= 1 << tf
     if (step & 63) == 0:
         # refresh the running sums exactly (bounds rounding drift)
-        for r in range(k):
-            sacc = 0.0
-            for t in range(nb):
-                if (a >> t) & 1:
-                    sacc += Cm[r, t]
-            yI[r] = sacc
-        for u in range(nb):
-            sacc = 0.0
-            for t in range(nb):
-                if (a >> t) & 1:
-                    sacc += G[u, t]
-            wyB[u] = sacc
+        _exact_sums(a, k, nb, Cm, yI)
+        _exact_sums(a, nb, nb, G, wyB)
     elif (a >> tf) & 1:
         for r in range(k):
             yI[r] += Cm[r, tf]
@@ -794,10 +802,17 @@ def _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw1, rw2):
-    """Eigenvalues of ``diag(d) W[I,I]`` with Re > 0 by Routh-Hurwitz; -1 if inconclusive.
+    """Eigenvalues of ``diag(d) W[I,I]`` with Re > 0 by Routh-Hurwitz; -1 if inconclusive."""
+    _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
+    return _routh_unstable(coef, k, tol_zero, rw0, rw1, rw2)
 
-    The characteristic polynomial's coefficients are sums of principal minors times products
-    of the `d` entries (tables of :func:`_minor_tables`).
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef):
+    """Monic characteristic polynomial of ``diag(d) W[I,I]`` into ``coef[:k + 1]``.
+
+    Its coefficients are sums of principal minors times products of the `d` entries
+    (tables of :func:`_minor_tables`).
     """
     for j in range(k + 1):
         coef[j] = 0.0
@@ -809,7 +824,6 @@ def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw
     coef[0] = 1.0
     for j in range(1, k + 1, 2):
         coef[j] = -coef[j]
-    return _routh_unstable(coef, k, tol_zero, rw0, rw1, rw2)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -857,20 +871,38 @@ def _interior_modulus_counts(wr, wi, k, tol_zero):
 @njit(cache=True, error_model="numpy", inline="always")
 def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, tol_zero):
     """Classify phase of count mode: one point's flow (and, in the box, map) label."""
-    lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
+    mpos = 0
+    mneg = 0
+    mzero = 0
     if in_box:
-        local[COL_FLOW_IN + lab] += 1
-        local[COL_UDIM_IN + npos + ipos] += 1
         # map multipliers: exp(lamB) on the boundary (|exp(lam)| > 1 <=> lam > 0), 1 + eig
         # on the interior
         mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_zero)
+    _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, mneg, mzero,
+                  COL_UDIM_IN, _udim_out_column(n))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, mneg, mzero,
+                  c_udim_in, c_udim_out):
+    """One point's flow label (and, in the box, map label) into the count table `local`.
+
+    ``npos, nneg, nzero``: boundary eigenvalues; ``ipos, ...``: interior real parts;
+    ``mpos, ...``: interior multipliers outside / inside / on the unit circle. The label
+    columns are ``COL_FLOW_IN``, ``COL_FLOW_OUT``, ``COL_MAP_IN``, ``COL_DISAGREE``; the
+    histograms start at `c_udim_in` and `c_udim_out`.
+    """
+    lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
+    if in_box:
+        local[COL_FLOW_IN + lab] += 1
+        local[c_udim_in + npos + ipos] += 1
         mlab = _label(npos + mpos, nneg + mneg, nzero + mzero, n)
         local[COL_MAP_IN + mlab] += 1
         if mlab != lab:
             local[COL_DISAGREE] += 1
     else:
         local[COL_FLOW_OUT + lab] += 1
-        local[_udim_out_column(n) + npos + ipos] += 1
+        local[c_udim_out + npos + ipos] += 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")

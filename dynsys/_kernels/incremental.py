@@ -41,7 +41,25 @@ import numpy as np
 from numba import njit, prange
 
 from .._stability import label_index
-from .enumeration import _lu_complete, _lu_forward, _lu_solve, _routh_unstable, small_eigvals
+from .enumeration import (
+    _boundary_rates,
+    _char_poly,
+    _degenerate_set,
+    _exact_sums,
+    _face_test,
+    _factor_block,
+    _interior_eigs,
+    _interior_modulus_counts,
+    _masked_row_sum,
+    _minor_tables,
+    _real_part_counts,
+    _resum_exact,
+    _routh_unstable,
+    _solve_maps,
+    _split,
+    _store_point,
+    _tally_labels,
+)
 
 __all__ = ["layout", "walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX"]
 
@@ -112,50 +130,29 @@ PRUNE_BITS = 6
 
 
 @njit(cache=True, error_model="numpy")
-def _fill_tables(minors, ii, n_sub, gmask, mloc, lowb, pcnt):
-    """For each subset m of the interior (bit r = interior coordinate ii[r]): its principal
-    minor of W, its lowest bit and its size (the terms of the characteristic polynomial)."""
-    gmask[0] = 0
-    pcnt[0] = 0
-    lowb[0] = 0
-    mloc[0] = 1.0
-    for m in range(1, n_sub):
-        low = 0
-        while not ((m >> low) & 1):
-            low += 1
-        prev = m & (m - 1)
-        lowb[m] = low
-        pcnt[m] = pcnt[prev] + 1
-        gmask[m] = gmask[prev] | (1 << ii[low])
-        mloc[m] = minors[gmask[m]]
-
-
-@njit(cache=True, error_model="numpy")
 def _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs):
     """Prefix sums over the boundary columns ``t < L`` (column L of the outputs) of the
     negative and positive entries of each row of Cm and G: how far the assignments of the
     low L boundary coordinates can move y_I and the rates. ``*abs``: sums of |entries| over
     all columns (the scale of the rounding slack)."""
-    for r in range(k):
-        yneg[r, 0] = 0.0
-        ypos[r, 0] = 0.0
+    _row_ranges(Cm, k, nb, yneg, ypos, yabs)
+    _row_ranges(G, nb, nb, gneg, gpos, gabs)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _row_ranges(C, rows, nb, neg, pos, absum):
+    """Prefix sums of the negative and positive entries of each row of `C` (column t + 1:
+    over the columns < t + 1) and the sums of |entries| (see :func:`_block_ranges`)."""
+    for r in range(rows):
+        neg[r, 0] = 0.0
+        pos[r, 0] = 0.0
         ab = 0.0
         for t in range(nb):
-            v = Cm[r, t]
+            v = C[r, t]
             ab += abs(v)
-            yneg[r, t + 1] = yneg[r, t] + (v if v < 0.0 else 0.0)
-            ypos[r, t + 1] = ypos[r, t] + (v if v > 0.0 else 0.0)
-        yabs[r] = ab
-    for u in range(nb):
-        gneg[u, 0] = 0.0
-        gpos[u, 0] = 0.0
-        ab = 0.0
-        for t in range(nb):
-            v = G[u, t]
-            ab += abs(v)
-            gneg[u, t + 1] = gneg[u, t] + (v if v < 0.0 else 0.0)
-            gpos[u, t + 1] = gpos[u, t] + (v if v > 0.0 else 0.0)
-        gabs[u] = ab
+            neg[r, t + 1] = neg[r, t] + (v if v < 0.0 else 0.0)
+            pos[r, t + 1] = pos[r, t] + (v if v > 0.0 else 0.0)
+        absum[r] = ab
 
 
 @njit(cache=True, error_model="numpy")
@@ -171,10 +168,7 @@ def _block_infeasible(a, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs, to
     """
     if want_stable:
         for u in range(L, nb):
-            h = 0.0
-            for t in range(L, nb):
-                if (a >> t) & 1:
-                    h += G[u, t]
+            h = _masked_row_sum(G, u, a, L, nb)
             slack = 1e-9 * (abs(h) + gabs[u])
             if (a >> u) & 1:
                 if h + gpos[u, L] + slack <= tol_zero:
@@ -183,10 +177,7 @@ def _block_infeasible(a, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs, to
                 return True
     if want_in_box:
         for r in range(k):
-            h = 0.0
-            for t in range(L, nb):
-                if (a >> t) & 1:
-                    h += Cm[r, t]
+            h = _masked_row_sum(Cm, r, a, L, nb)
             slack = 1e-9 * (abs(h) + yabs[r])
             if h + ypos[r, L] + slack < 0.0 or h + yneg[r, L] - slack > 1.0:
                 return True
@@ -258,81 +249,31 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     for I in range(ch, n_sets, n_chunks):
         if phase == 1 and active[I] == 0:
             continue
-        k = 0
-        nb = 0
-        for i in range(n):
-            if (I >> i) & 1:
-                ii[k] = i
-                k += 1
-            else:
-                bb[nb] = i
-                nb += 1
+        k, nb = _split(I, n, ii, bb)
         kept_I = 0
         base_code = 0
         for i in range(k):
             base_code += 2 * pow3[ii[i]]
-        for r in range(k):
-            for c in range(k):
-                A[r, c] = W[ii[r], ii[c]]
-                WII[r, c] = A[r, c]
-        rank = _lu_complete(A, k, tol_rank, pr, pc)
+        rank = _factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
         n_assign = 1 << nb
 
         if rank < k:
             # singular interior block: every assignment is a degenerate pattern, decided
             # by the consistency of the eliminated rows (as in the enumeration kernel)
-            for t in range(nb):
-                for r in range(k):
-                    rhs[r] = -W[ii[r], bb[t]]
-                _lu_forward(A, k, rank, pr, rhs)
-                for r in range(k):
-                    Rt[r, t] = rhs[r]
-            for a in range(n_assign):
-                worst = 0.0
-                for r in range(rank, k):
-                    s = 0.0
-                    for t in range(nb):
-                        if (a >> t) & 1:
-                            s += Rt[r, t]
-                    if abs(s) > worst:
-                        worst = abs(s)
-                nones = 0
-                for t in range(nb):
-                    if (a >> t) & 1:
-                        nones += 1
-                kind = 1 if worst <= tol_cons * max(1.0, float(nones)) else 0
-                if kind == 1:
-                    local[15] += 1
-                else:
-                    local[14] += 1
-                if phase == 0 and mode == MODE_STORE:
-                    active[I] = 1
-                if phase == 1 and mode == MODE_STORE:
-                    if dg_row < dg_cap:
-                        code = base_code
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                code += pow3[bb[t]]
-                        out_dg_code[dg_row] = code
-                        out_dg_kind[dg_row] = kind
-                        out_dg_dim[dg_row] = (k - rank) if kind == 1 else 0
-                    dg_row += 1
+            dg_row = _degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_cons,
+                                     base_code, pow3, phase == 1 and mode == MODE_STORE,
+                                     dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim,
+                                     local)
+            if phase == 0 and mode == MODE_STORE:
+                active[I] = 1
             continue
 
+        _solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
         for t in range(nb):
             for r in range(k):
-                rhs[r] = -W[ii[r], bb[t]]
-            _lu_solve(A, k, pr, pc, rhs)
-            for r in range(k):
-                Cm[r, t] = rhs[r]
-                CmT[t, r] = rhs[r]
-        for u in range(nb):
-            for t in range(nb):
-                s = W[bb[u], bb[t]]
-                for r in range(k):
-                    s += W[bb[u], ii[r]] * Cm[r, t]
-                G[u, t] = s
-                GT[t, u] = s
+                CmT[t, r] = Cm[r, t]
+            for u in range(nb):
+                GT[t, u] = G[u, t]
 
         # inertia from the characteristic polynomial (principal minors): out-of-box points
         # in MODE_COUNT_FULL, in-box points of both count modes up to ROUTH_MAX_K
@@ -343,7 +284,6 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         lowb = np.empty(n_sub, dtype=np.int64)
         pcnt = np.empty(n_sub, dtype=np.int64)
         prod = np.empty(n_sub, dtype=np.float64)
-        gmask = np.empty(n_sub, dtype=np.int64)
         # filled at the set's first survivor that needs them: in MODE_COUNT_BOX most sets
         # with a large interior have no in-box point at all
         tables_ready = False
@@ -389,19 +329,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     a ^= 1 << tf
                     if (step & rmask) == 0 or (prune and step == s0):
                         # fresh sums over the boundary coordinates at 1, in coordinate order
-                        for r in range(k):
-                            sacc = 0.0
-                            for t in range(nb):
-                                if (a >> t) & 1:
-                                    sacc += Cm[r, t]
-                            yI[r] = sacc
+                        _exact_sums(a, k, nb, Cm, yI)
                         if track_rates:
-                            for u in range(nb):
-                                sacc = 0.0
-                                for t in range(nb):
-                                    if (a >> t) & 1:
-                                        sacc += G[u, t]
-                                wyB[u] = sacc
+                            _exact_sums(a, nb, nb, G, wyB)
                     elif (a >> tf) & 1:
                         for r in range(k):
                             yI[r] += CmT[tf, r]
@@ -426,15 +356,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     if bad:
                         continue
                 # a point is counted at its canonical pattern only
-                canonical = True
-                in_box = True
-                for r in range(k):
-                    v = yI[r]
-                    if abs(v) <= tol_y or abs(v - 1.0) <= tol_y:
-                        canonical = False
-                        break
-                    if v < 0.0 or v > 1.0:
-                        in_box = False
+                canonical, in_box = _face_test(yI, k, tol_y)
                 if not canonical:
                     continue
                 if mode == MODE_COUNT_BOX:
@@ -442,26 +364,10 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         n_out += 1  # a scalar: a store to `local` would reload yI
                         continue
                     # an in-box survivor: its boundary rates from scratch
-                    for u in range(nb):
-                        sacc = 0.0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                sacc += G[u, t]
-                        wyB[u] = sacc
+                    _exact_sums(a, nb, nb, G, wyB)
                 if want_in_box and not in_box:
                     continue
-                npos = 0
-                nneg = 0
-                nzero = 0
-                for u in range(nb):
-                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
-                    lamB[u] = lam
-                    if lam > tol_eig:
-                        npos += 1
-                    elif lam < -tol_eig:
-                        nneg += 1
-                    else:
-                        nzero += 1
+                npos, nneg, nzero = _boundary_rates(wyB, a, nb, tol_eig, lamB)
                 if want_stable and nneg < nb:
                     continue
                 for r in range(k):
@@ -474,40 +380,15 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
                         # a stored point: exact sums instead of the running ones
-                        n1 = 0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                ones[n1] = t
-                                n1 += 1
-                        for r in range(k):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += Cm[r, ones[q]]
-                            yI[r] = sacc
-                            d[r] = sacc * (1.0 - sacc)
-                        for u in range(nb):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += G[u, ones[q]]
-                            wyB[u] = sacc
-                            lamB[u] = -sacc if (a >> u) & 1 else sacc
+                        _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
                 elif k < 3 or (in_box and k > ROUTH_MAX_K):
                     need_eigs = True
                 else:
                     # inertia only: characteristic polynomial from principal minors, Routh
                     if not tables_ready:
-                        _fill_tables(minors, ii, n_sub, gmask, mloc, lowb, pcnt)
+                        _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
                         tables_ready = True
-                    for j in range(k + 1):
-                        coef[j] = 0.0
-                    prod[0] = 1.0
-                    for m in range(1, n_sub):
-                        pm = prod[m & (m - 1)] * d[lowb[m]]
-                        prod[m] = pm
-                        coef[pcnt[m]] += mloc[m] * pm
-                    coef[0] = 1.0
-                    for j in range(1, k + 1, 2):
-                        coef[j] = -coef[j]
+                    _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
                     if in_box:
                         # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
                         # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
@@ -521,13 +402,12 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         ipos = nr
                         ineg = k - nr
                 if need_eigs:
-                    for r in range(k):
-                        for c in range(k):
-                            M[r, c] = d[r] * WII[r, c]
-                    small_eigvals(M, k, wr, wi, work)
+                    _interior_eigs(d, WII, k, M, wr, wi, work)
 
                 if mode == MODE_STORE:
                     if want_stable:
+                        # own loop: _real_part_counts counts a NaN real part as zero, this
+                        # test lets it pass
                         ok = True
                         for r in range(k):
                             if wr[r] >= -tol_eig:
@@ -539,55 +419,26 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         local[13] += 1
                         kept_I += 1
                     else:
-                        for u in range(nb):
-                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
-                        code = base_code
-                        for u in range(nb):
-                            if (a >> u) & 1:
-                                code += pow3[bb[u]]
-                        for r in range(k):
-                            out_y[pt_row, ii[r]] = yI[r]
-                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
-                        out_code[pt_row] = code
+                        _store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI,
+                                     lamB, wr, wi, base_code, pow3)
                         pt_row += 1
                     continue
 
                 if need_eigs:
-                    for r in range(k):
-                        if wr[r] > tol_eig:
-                            ipos += 1
-                        elif wr[r] < -tol_eig:
-                            ineg += 1
-                        else:
-                            izero += 1
-                lab = _label(npos + ipos, nneg + ineg, nzero + izero, n)
-                if in_box:
-                    local[lab] += 1
-                    local[c_udim_in + npos + ipos] += 1
-                    # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
-                    mpos = npos
-                    mneg = nneg
-                    mzero = nzero
-                    if not need_eigs:
-                        mpos += map_pos
-                        mneg += k - map_pos
-                    for r in range(k if need_eigs else 0):
-                        mod = np.sqrt((1.0 + wr[r]) * (1.0 + wr[r]) + wi[r] * wi[r])
-                        if mod > 1.0 + tol_eig:
-                            mpos += 1
-                        elif mod < 1.0 - tol_eig:
-                            mneg += 1
-                        else:
-                            mzero += 1
-                    mlab = _label(mpos, mneg, mzero, n)
-                    local[8 + mlab] += 1
-                    if mlab != lab:
-                        local[12] += 1
-                else:
+                    ipos, ineg, izero = _real_part_counts(wr, k, tol_eig)
+                # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
+                mpos = 0
+                mneg = 0
+                mzero = 0
+                if not in_box:
                     local[17] += 1
-                    local[4 + lab] += 1
-                    local[c_udim_out + npos + ipos] += 1
+                elif need_eigs:
+                    mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_eig)
+                else:
+                    mpos = map_pos
+                    mneg = k - map_pos
+                _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
+                              mneg, mzero, c_udim_in, c_udim_out)
             s0 = s1
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
