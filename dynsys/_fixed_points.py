@@ -644,12 +644,7 @@ def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
                          empty_y, empty_c, empty_e, empty_c, empty_k, empty_c, counts, active)
     if mode == K.MODE_COUNT:
         return counts, lay, None
-    kept = counts[:, lay["kept"]]
-    ndeg = counts[:, lay["no_solution"]] + counts[:, lay["continuum"]]
-    pt_off = np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
-    dg_off = np.concatenate([[0], np.cumsum(ndeg)[:-1]]).astype(np.int64)
-    m_pts = int(kept.sum())
-    n_dg = int(min(ndeg.sum(), dg_cap))
+    pt_off, dg_off, m_pts, n_dg = _output_offsets(counts, lay, dg_cap)
     out_y = np.zeros((m_pts, n), np.float64)
     out_code = np.zeros(m_pts, np.int64)
     out_eig = np.zeros((m_pts, n), np.complex128)
@@ -660,6 +655,19 @@ def _run_kernel(W, tols, mode, filt, dg_cap=0, minors=None):
     K.enumerate_patterns(W, minors, tarr, mode, filt, 1, nch, pt_off, dg_off, n_dg,
                          out_y, out_code, out_eig, dg_code, dg_kind, dg_dim, counts2, active)
     return counts, lay, (out_y, out_code, out_eig, dg_code, dg_kind, dg_dim)
+
+
+def _output_offsets(counts: np.ndarray, lay: dict, dg_cap: int):
+    """(first point row, first degenerate row) per chunk, (points, degenerate rows) in all.
+
+    From the phase-0 count table of a store run (columns ``kept``, ``no_solution``,
+    ``continuum`` of `lay`); at most `dg_cap` degenerate rows are stored.
+    """
+    kept = counts[:, lay["kept"]]
+    ndeg = counts[:, lay["no_solution"]] + counts[:, lay["continuum"]]
+    pt_off = np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
+    dg_off = np.concatenate([[0], np.cumsum(ndeg)[:-1]]).astype(np.int64)
+    return pt_off, dg_off, int(kept.sum()), int(min(ndeg.sum(), dg_cap))
 
 
 def _dedupe(points: np.ndarray):

@@ -24,6 +24,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._arrays import readonly as _readonly
+from ._fixed_points import _output_offsets, _threads_for
 from ._stability import LABELS
 
 __all__ = [
@@ -85,29 +86,6 @@ def n_chunks(n: int) -> int:
     return int(min(1 << n, 256))
 
 
-class _threads:
-    """One Numba thread for tiny walks, where waking the pool costs more than the walk."""
-
-    def __init__(self, work: int):
-        self.work = work
-        self.saved = None
-
-    def __enter__(self):
-        if self.work < 200_000:
-            import numba
-
-            self.saved = numba.get_num_threads()
-            numba.set_num_threads(1)
-        return self
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            import numba
-
-            numba.set_num_threads(self.saved)
-        return False
-
-
 def _minors(W: np.ndarray, mode: str) -> np.ndarray:
     if mode != "store":
         from ._kernels.enumeration import principal_minors
@@ -132,17 +110,25 @@ def count_table(W: np.ndarray, tols: np.ndarray, *, classify_out_of_box: bool = 
     mode = "full" if classify_out_of_box else "box"
     if minors is None:
         minors = _minors(W, mode)
-    lay = K.layout(n)
-    counts = np.zeros((nch, lay["width"]), np.int64)
-    z = np.zeros(nch, np.int64)
-    ey = np.zeros((0, n), np.float64)
-    ec = np.zeros(0, np.int64)
-    ee = np.zeros((0, n), np.complex128)
-    ek = np.zeros(0, np.int8)
-    with _threads(3**n * (chunk_hi - chunk_lo) // nch):
-        K.walk(W, minors, tols, _MODE_CODES[mode], 0, 0, nch, int(chunk_lo), chunk_hi,
-               int(refresh), z, z, 0, ey, ec, ee, ec, ek, ec, counts, np.zeros(0, np.int64))
+    counts = np.zeros((nch, K.layout(n)["width"]), np.int64)
+    with _threads_for(3**n * (chunk_hi - chunk_lo) // nch):
+        _count_pass(W, minors, tols, _MODE_CODES[mode], 0, int(chunk_lo), chunk_hi, refresh,
+                    counts, np.zeros(0, np.int64))
     return counts.sum(axis=0)
+
+
+def _count_pass(W, minors, tols, mode: int, filt: int, chunk_lo: int, chunk_hi: int,
+                refresh: int, counts: np.ndarray, active: np.ndarray) -> None:
+    """Phase 0 of :func:`dynsys._kernels.incremental.walk` into `counts` (and `active`):
+    no point is written, so the output arrays are empty."""
+    from ._kernels import incremental as K
+
+    n = W.shape[0]
+    z = np.zeros(counts.shape[0], np.int64)
+    ec = np.zeros(0, np.int64)
+    K.walk(W, minors, tols, mode, filt, 0, counts.shape[0], chunk_lo, chunk_hi, int(refresh),
+           z, z, 0, np.zeros((0, n), np.float64), ec, np.zeros((0, n), np.complex128), ec,
+           np.zeros(0, np.int8), ec, counts, active)
 
 
 def _mapping(values) -> MappingProxyType:
@@ -243,22 +229,11 @@ def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
     lay = K.layout(n)
     filt = _FILTER_CODES[only]
     counts = np.zeros((nch, lay["width"]), np.int64)
-    z = np.zeros(nch, np.int64)
-    ey = np.zeros((0, n), np.float64)
-    ec = np.zeros(0, np.int64)
-    ee = np.zeros((0, n), np.complex128)
-    ek = np.zeros(0, np.int8)
     active = np.zeros(1 << n, np.int64)
     minors = np.zeros(1, np.float64)
-    with _threads(3**n * (chunk_hi - lo) // nch):
-        K.walk(W, minors, tols, 0, filt, 0, nch, lo, chunk_hi, int(refresh), z, z, 0,
-               ey, ec, ee, ec, ek, ec, counts, active)
-        kept = counts[:, lay["kept"]]
-        ndeg = counts[:, lay["no_solution"]] + counts[:, lay["continuum"]]
-        pt_off = np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
-        dg_off = np.concatenate([[0], np.cumsum(ndeg)[:-1]]).astype(np.int64)
-        m = int(kept.sum())
-        n_dg = int(min(ndeg.sum(), dg_cap))
+    with _threads_for(3**n * (chunk_hi - lo) // nch):
+        _count_pass(W, minors, tols, 0, filt, lo, chunk_hi, refresh, counts, active)
+        pt_off, dg_off, m, n_dg = _output_offsets(counts, lay, dg_cap)
         out = {
             "y": np.zeros((m, n), np.float64),
             "code": np.zeros(m, np.int64),
@@ -287,8 +262,8 @@ def merge_stored(parts: list[dict], dg_cap: int) -> dict:
 def assemble(W: np.ndarray, tols: dict, stored: dict, only, max_degenerate: int):
     """The :class:`~dynsys.FixedPoints` of merged :func:`store_chunks` output.
 
-    The per-point fields (labels, residual, multiplicity, the near-copy safety net) follow
-    the steps of :func:`dynsys.fixed_points`' numeric engine on the same kernel outputs.
+    The per-point fields (labels, residual, multiplicity, the near-copy safety net) come
+    from the pass of :func:`dynsys.fixed_points`' numeric engine on the same kernel outputs.
     """
     from ._fixed_points import _assemble, _point_fields, decode_patterns
     from ._kernels.incremental import layout

@@ -75,8 +75,22 @@ def _message(status) -> str:
                      for k, c in zip(codes, counts))
 
 
+class _StatusSummary:
+    """``success`` and ``message`` from the per-trajectory ``status`` of a solution."""
+
+    @property
+    def success(self) -> bool:
+        """True if every trajectory reached the last output time."""
+        return _success(self.status)
+
+    @property
+    def message(self) -> str:
+        """A one-line summary of the status of the batch."""
+        return _message(self.status)
+
+
 @dataclass(frozen=True, repr=False)
-class Trajectory:
+class Trajectory(_StatusSummary):
     """Solution of :func:`integrate` at the requested times (immutable).
 
     Attributes
@@ -109,16 +123,6 @@ class Trajectory:
     n_rhs: object
     status: object
 
-    @property
-    def success(self) -> bool:
-        """True if every trajectory reached the last output time."""
-        return _success(self.status)
-
-    @property
-    def message(self) -> str:
-        """A one-line summary of the status of the batch."""
-        return _message(self.status)
-
     def __repr__(self) -> str:
         return (f"Trajectory(kind={self.kind!r}, method={self.method!r}, "
                 f"y={_shape_text(self.y.shape)}, t=[{self.t[0]:g}, {self.t[-1]:g}], "
@@ -126,7 +130,7 @@ class Trajectory:
 
 
 @dataclass(frozen=True, repr=False)
-class NoiseTrajectory:
+class NoiseTrajectory(_StatusSummary):
     """Solution of :func:`integrate_noise`: a clean trajectory and its noise (immutable).
 
     Attributes
@@ -154,16 +158,6 @@ class NoiseTrajectory:
     n_rejected: object
     n_rhs: object
     status: object
-
-    @property
-    def success(self) -> bool:
-        """True if every trajectory reached the last output time."""
-        return _success(self.status)
-
-    @property
-    def message(self) -> str:
-        """A one-line summary of the status of the batch."""
-        return _message(self.status)
 
     def __repr__(self) -> str:
         return (f"NoiseTrajectory(kind={self.kind!r}, order={self.order!r}, "

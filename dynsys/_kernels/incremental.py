@@ -48,17 +48,15 @@ from .enumeration import (
     _exact_sums,
     _face_test,
     _factor_block,
-    _interior_eigs,
     _interior_modulus_counts,
     _masked_row_sum,
     _minor_tables,
     _real_part_counts,
-    _resum_exact,
     _routh_unstable,
     _solve_maps,
     _split,
-    _store_point,
     _tally_labels,
+    small_eigvals,
 )
 
 __all__ = ["layout", "walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX"]
@@ -379,8 +377,27 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 if mode == MODE_STORE:
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
-                        # a stored point: exact sums instead of the running ones
-                        _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+                        # a stored point: exact sums instead of the running ones. This store
+                        # path spells out enumeration's _resum_exact, _interior_eigs and
+                        # _store_point: calling those inline helpers here measured ~10 %
+                        # slower for the full listing (same bits either way)
+                        n1 = 0
+                        for t in range(nb):
+                            if (a >> t) & 1:
+                                ones[n1] = t
+                                n1 += 1
+                        for r in range(k):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += Cm[r, ones[q]]
+                            yI[r] = sacc
+                            d[r] = sacc * (1.0 - sacc)
+                        for u in range(nb):
+                            sacc = 0.0
+                            for q in range(n1):
+                                sacc += G[u, ones[q]]
+                            wyB[u] = sacc
+                            lamB[u] = -sacc if (a >> u) & 1 else sacc
                 elif k < 3 or (in_box and k > ROUTH_MAX_K):
                     need_eigs = True
                 else:
@@ -402,7 +419,10 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         ipos = nr
                         ineg = k - nr
                 if need_eigs:
-                    _interior_eigs(d, WII, k, M, wr, wi, work)
+                    for r in range(k):
+                        for c in range(k):
+                            M[r, c] = d[r] * WII[r, c]
+                    small_eigvals(M, k, wr, wi, work)
 
                 if mode == MODE_STORE:
                     if want_stable:
@@ -419,8 +439,17 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         local[13] += 1
                         kept_I += 1
                     else:
-                        _store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI,
-                                     lamB, wr, wi, base_code, pow3)
+                        for u in range(nb):
+                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
+                        code = base_code
+                        for u in range(nb):
+                            if (a >> u) & 1:
+                                code += pow3[bb[u]]
+                        for r in range(k):
+                            out_y[pt_row, ii[r]] = yI[r]
+                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
+                        out_code[pt_row] = code
                         pt_row += 1
                     continue
 
