@@ -147,8 +147,15 @@ def _one(name, net, x, labels, C, depth, max_depth, x_train, y_train, trained_de
          progress, depths):
     import dynsys
 
-    fit = {} if x_train is None else {"train_x0": x_train, "train_labels": y_train}
-    cen = dynsys.attractor_census(net, x, depth, labels=labels, max_depth=max_depth,
+    # The MLP has no faces to saturate onto, so the long-horizon engine cannot shortcut it:
+    # each of its inputs costs a dense product per layer. It is censused at `depth` (the
+    # paper's claim is about layer 1000) and its end points are scored in sample; the
+    # ResNets are followed to `max_depth` with the end-point classifier fitted on training
+    # inputs.
+    mlp = net.kind == "mlp"
+    fit = {} if (x_train is None or mlp) else {"train_x0": x_train, "train_labels": y_train}
+    cen = dynsys.attractor_census(net, x, depth, labels=labels,
+                                  max_depth=None if mlp else max_depth,
                                   progress=progress, **fit)
     counts = cen.status_counts[:, :C].astype(float)
     per_class = np.bincount(labels, minlength=C)[:C].astype(float)
@@ -189,10 +196,11 @@ def compute_census_section(networks, x_test, labels, *, depth: int = 1000, max_d
     depth : int
         Layer at which unsettled inputs are classified (the paper's 1000).
     max_depth : int, optional
-        Follow unsettled inputs up to this layer.
+        Follow the ResNets' unsettled inputs up to this layer.
     x_train, y_train : array_like, optional
-        Training inputs whose majority class per end point defines the end-point classifier,
-        scored on the test inputs (without them: fitted and scored on the test inputs).
+        Training inputs whose majority class per end point defines the ResNets' end-point
+        classifier, scored on the test inputs (without them, and for the MLP: fitted and
+        scored on the test inputs).
     trained_depth : int
         T of the shared networks as trained (their readout is scored at this depth).
     n_classes : int, optional
