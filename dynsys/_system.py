@@ -162,6 +162,31 @@ class ResidualSystem:
 
         return sympy.Matrix(self.n, self.n, [sympy.Rational(float(v)) for v in self.W.ravel()])
 
+    # the maps of this system's W (the module functions below, with W bound)
+    def vector_field(self, y):
+        """F(y) = y(1-y)(Wy), see :func:`vector_field`."""
+        return vector_field(self.W, y)
+
+    def jacobian(self, y):
+        """J(y), see :func:`jacobian`."""
+        return jacobian(self.W, y)
+
+    def layer_map(self, z):
+        """z + W f(z) on pre-activations `z`, see :func:`layer_map`."""
+        return layer_map(self.W, z)
+
+    def layer_map_jacobian(self, z):
+        """I + W diag(f'(z)), see :func:`layer_map_jacobian`."""
+        return layer_map_jacobian(self.W, z)
+
+    def residual_map(self, y):
+        """g(y) = f(f^{-1}(y) + W y) on residuals `y`, see :func:`residual_map`."""
+        return residual_map(self.W, y)
+
+    def residual_map_jacobian(self, y):
+        """Dg(y), see :func:`residual_map_jacobian`."""
+        return residual_map_jacobian(self.W, y)
+
 
 def as_system(W) -> ResidualSystem:
     """Return `W` as a :class:`ResidualSystem` (a system passes through unchanged)."""
@@ -347,28 +372,3 @@ def residual_map_jacobian(W, y):
     idx = np.arange(Wm.shape[0])
     J[:, idx, idx] += ratio
     return J[0] if was_1d else J
-
-
-def _on_weights(func, doc):
-    """The method ``system.<name>(arg)`` = ``func(system.W, arg)`` of :class:`ResidualSystem`."""
-
-    def method(self, arg):
-        return func(self.W, arg)
-
-    method.__name__ = func.__name__
-    method.__qualname__ = f"ResidualSystem.{func.__name__}"
-    method.__doc__ = doc
-    return method
-
-
-# the maps of the system's W as methods; defined after the module-level functions they call
-for _func, _doc in (
-        (vector_field, "F(y) = y(1-y)(Wy), see :func:`vector_field`."),
-        (jacobian, "J(y), see :func:`jacobian`."),
-        (layer_map, "z + W f(z) on pre-activations `z`, see :func:`layer_map`."),
-        (layer_map_jacobian, "I + W diag(f'(z)), see :func:`layer_map_jacobian`."),
-        (residual_map, "g(y) = f(f^{-1}(y) + W y) on residuals `y`, see :func:`residual_map`."),
-        (residual_map_jacobian, "Dg(y), see :func:`residual_map_jacobian`."),
-):
-    setattr(ResidualSystem, _func.__name__, _on_weights(_func, _doc))
-del _func, _doc
