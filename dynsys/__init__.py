@@ -9,7 +9,7 @@ from ._network import KINDS, Network
 
 __all__ = ["KINDS", "Network"]
 
-# --- foundation 
+# --- the flow of eq. 3, its stability labels, exact derivation
 from ._stability import (
     LABELS,
     NON_HYPERBOLIC,
@@ -42,7 +42,7 @@ __all__ += [
 from ._system import residual_map, residual_map_jacobian
 __all__ += ["residual_map", "residual_map_jacobian"]
 
-# --- fixed points 
+# --- fixed points
 from ._fixed_points import (
     DegeneratePatterns,
     FixedPointCounts,
@@ -56,7 +56,7 @@ __all__ += [
     "fixed_points",
 ]
 
-# --- layer maps, noise, sensitivity, Lyapunov 
+# --- layer maps, noise, sensitivity, Lyapunov
 from ._layers import IterateResult, iterate
 from ._lyapunov import LyapunovResult, lyapunov
 from ._noise import NoiseResult, iterate_noise
@@ -67,7 +67,7 @@ __all__ += [
     "SensitivityResult", "sensitivity",
 ]
 
-# --- continuous dynamics, local analysis, basins 
+# --- continuous dynamics, local analysis, basins
 from ._basins import Basins, basins
 from ._integrate import NoiseTrajectory, Trajectory, integrate, integrate_noise
 from ._local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
@@ -77,7 +77,7 @@ __all__ += [
     "LocalSpectrum", "RefinedFixedPoint", "refine_fixed_point", "spectrum_at",
 ]
 
-# --- attractor census 
+# --- attractor census
 from ._census import AttractorCensus, attractor_census
 
 __all__ += ["AttractorCensus", "attractor_census"]
