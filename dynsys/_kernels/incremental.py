@@ -23,7 +23,9 @@ QR above; a Routh-Hurwitz count from principal minors where only the inertia is 
 Modes
 -----
 ``MODE_STORE`` (0)
-    two phases as in :mod:`dynsys._kernels.enumeration` (count per chunk, then fill).
+    two phases as in :mod:`dynsys._kernels.enumeration` (count per chunk, then fill). With a
+    filter (`filt`), the walk over the boundary is a table of the low LOW_BITS coordinates'
+    sums and a Gray walk over the rest (see :data:`LOW_BITS`), in the same Gray order.
 ``MODE_COUNT_FULL`` (1)
     counts every point with its flow label, in and out of the box.
 ``MODE_COUNT_BOX`` (2)
@@ -118,13 +120,14 @@ def _map_unstable(coef, k, tol_eig, mc, r0, r1, r2):
     return _routh_unstable(mc, k, tol_eig, r0, r1, r2)
 
 
-#: The filtered walks (``MODE_STORE`` with `filt`) branch and bound over the Gray order: the
-#: 2^L consecutive steps from a multiple of 2^L change only the low L boundary coordinates,
-#: so the others have fixed target signs, and bounds on their rates (and on y_I) can rule
-#: out the whole block. Blocks of 2^PRUNE_BITS steps are the leaves that are walked; 6 puts
-#: their starts on the fresh solves of the default ``refresh`` = 64, so a walked block sees
-#: the very sums of the unpruned walk.
-PRUNE_BITS = 6
+#: The filtered walks (``MODE_STORE`` with `filt`) split the boundary coordinates into the
+#: low LOW_BITS and the rest. The sums of the low columns are tabulated once per interior set,
+#: for every assignment of the low coordinates, and the high coordinates are walked in Gray
+#: order; a pattern's rates (and y_I) are then the high walk's running sums plus one table
+#: row, with no update per pattern, and the stable filters reject nearly every pattern at its
+#: first or second rate. A high assignment whose fixed rates cannot reach their target signs
+#: over any low assignment skips its table. 2^7 rows of N doubles stay in the L1 cache.
+LOW_BITS = 7
 
 
 @njit(cache=True, error_model="numpy")
@@ -153,33 +156,84 @@ def _row_ranges(C, rows, nb, neg, pos, absum):
         absum[r] = ab
 
 
-@njit(cache=True, error_model="numpy")
-def _block_infeasible(a, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs, tol_zero,
-                      want_in_box, want_stable):
-    """Whether no assignment that shares the bits ``>= L`` of `a` passes the filter.
+@njit(cache=True, error_model="numpy", inline="always")
+def _low_tables(k, nb, m, CmT, GT, YL, RL):
+    """``RL[s, u]``, ``YL[s, r]``: the sums of the columns of G and Cm over the low
+    coordinates set in ``s < 2^m`` (each row its parent's, ``s`` less its lowest bit, plus one
+    column)."""
+    for u in range(nb):
+        RL[0, u] = 0.0
+    for r in range(k):
+        YL[0, r] = 0.0
+    for s in range(1, 1 << m):
+        t = 0
+        while not ((s >> t) & 1):
+            t += 1
+        p = s ^ (1 << t)
+        for u in range(nb):
+            RL[s, u] = RL[p, u] + GT[t, u]
+        for r in range(k):
+            YL[s, r] = YL[p, r] + CmT[t, r]
 
-    Stable needs every boundary eigenvalue below ``-tol_zero``: a fixed coordinate
-    (``u >= L``) at 0 needs ``(W y)_u < -tol_zero``, at 1 ``(W y)_u > tol_zero``; in-box needs
-    ``0 <= y_r <= 1``. The bounds are the fixed part plus the low columns' negative (positive)
-    sums, widened by a slack far above the rounding of any evaluation order, so a block is
-    skipped only when the walk would reject each of its patterns.
-    """
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _high_infeasible(ahi, m, k, nb, hh, yh, yneg, ypos, yslack, gneg, gpos, gslack,
+                     tol_zero, want_in_box, want_stable):
+    """Whether no low assignment completes the high assignment `ahi` (sums `hh`, `yh`) to a
+    pattern that passes the filter: a high coordinate at 0 needs a rate below ``-tol_zero``,
+    at 1 above ``tol_zero``; in-box needs ``0 <= y_r <= 1``. The bounds are the high sums
+    plus the low columns' negative (positive) sums, widened by the slack."""
     if want_stable:
-        for u in range(L, nb):
-            h = _masked_row_sum(G, u, a, L, nb)
-            slack = 1e-9 * (abs(h) + gabs[u])
-            if (a >> u) & 1:
-                if h + gpos[u, L] + slack <= tol_zero:
+        for u in range(m, nb):
+            if (ahi >> u) & 1:
+                if hh[u] + gpos[u, m] + gslack[u] <= tol_zero:
                     return True
-            elif h + gneg[u, L] - slack >= -tol_zero:
+            elif hh[u] + gneg[u, m] - gslack[u] >= -tol_zero:
                 return True
     if want_in_box:
         for r in range(k):
-            h = _masked_row_sum(Cm, r, a, L, nb)
-            slack = 1e-9 * (abs(h) + yabs[r])
-            if h + ypos[r, L] + slack < 0.0 or h + yneg[r, L] - slack > 1.0:
+            if yh[r] + ypos[r, m] + yslack[r] < 0.0 or yh[r] + yneg[r, m] - yslack[r] > 1.0:
                 return True
     return False
+
+
+@njit(cache=True, error_model="numpy")
+def _scan_low(j0, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack, gslack, tol_zero,
+              want_in_box, want_stable):
+    """The first low step ``j >= j0`` whose pattern (high sums plus table row ``s``) passes
+    the prefilter, or `n_low`: every rate on the right side of ``-+tol_zero`` and y_I in
+    [0, 1], each up to its slack. Looser than the exact test by more than any rounding, so it
+    never rejects a pattern the exact test keeps.
+
+    Step j has the low assignment ``s = gray(j) ^ flip``: with `flip` the top low bit at odd
+    high steps, the patterns come in the Gray order of all the boundary coordinates.
+
+    One call scans a whole table: its loops are plain loops, where a helper called per
+    pattern would cost a reference count per array argument (measured 20x slower).
+    """
+    for j in range(j0, n_low):
+        s = (j ^ (j >> 1)) ^ flip
+        a = ahi | s
+        ok = True
+        if want_stable:
+            for u in range(nb):
+                v = hh[u] + RL[s, u]
+                if (a >> u) & 1:
+                    if not v > tol_zero - gslack[u]:
+                        ok = False
+                        break
+                elif not v < gslack[u] - tol_zero:
+                    ok = False
+                    break
+        if ok and want_in_box:
+            for r in range(k):
+                v = yh[r] + YL[s, r]
+                if v < -yslack[r] or v > 1.0 + yslack[r]:
+                    ok = False
+                    break
+        if ok:
+            return j
+    return n_low
 
 
 @njit(cache=True, error_model="numpy")
@@ -205,7 +259,6 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     want_stable = filt == 2 or filt == 3
     track_rates = mode != MODE_COUNT_BOX
     rmask = refresh - 1
-    bmask = (1 << PRUNE_BITS) - 1
     ii = np.empty(n, dtype=np.int64)
     bb = np.empty(n, dtype=np.int64)
     ones = np.empty(n, dtype=np.int64)
@@ -234,6 +287,13 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     gneg = np.empty((n, n + 1), dtype=np.float64)
     gpos = np.empty((n, n + 1), dtype=np.float64)
     gabs = np.empty(n, dtype=np.float64)
+    n_low_max = 1 << min(n, LOW_BITS)
+    RL = np.empty((n_low_max, n), dtype=np.float64)   # RL[s]: rates of low assignment s
+    YL = np.empty((n_low_max, n), dtype=np.float64)   # YL[s]: its y_I
+    hh = np.empty(n, dtype=np.float64)                # the high walk's rates
+    yh = np.empty(n, dtype=np.float64)                # and y_I
+    gslack = np.empty(n, dtype=np.float64)
+    yslack = np.empty(n, dtype=np.float64)
     mcoef = np.empty(n + 1, dtype=np.float64)
     map_pos = 0
     rw0 = np.empty(n // 2 + 2, dtype=np.float64)
@@ -286,46 +346,88 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         # with a large interior have no in-box point at all
         tables_ready = False
 
-        prune = mode == MODE_STORE and (want_stable or want_in_box) and nb > PRUNE_BITS
+        prune = mode == MODE_STORE and (want_stable or want_in_box)
+        m = 0
+        n_low = 1
+        n_high = 1
+        hi_step = -1
+        ahi = 0
+        j_low = 1
         if prune:
+            m = min(nb, LOW_BITS)
+            n_low = 1 << m
+            n_high = 1 << (nb - m)
             _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs)
+            # far above the rounding of any order of summing a row's entries
+            for u in range(nb):
+                gslack[u] = 2e-9 * gabs[u]
+            for r in range(k):
+                yslack[r] = 2e-9 * yabs[r]
+            _low_tables(k, nb, m, CmT, GT, YL, RL)
+            hi_step = -1
+            ahi = 0
+            j_low = n_low
         for t in range(k):
             yI[t] = 0.0
         for u in range(nb):
             wyB[u] = 0.0
         a = 0
-        block = bmask + 1
-        s0 = 0
-        while s0 < n_assign:
+        step = -1
+        while True:
             if prune:
-                # branch and bound over the Gray order: the steps [s0, s0 + 2^L) with
-                # s0 a multiple of 2^L share the boundary bits >= L. Test the largest such
-                # block first; an infeasible one is jumped over whole, to its last
-                # assignment, the Gray code of its last step
-                g0 = s0 ^ (s0 >> 1)
-                top = nb
-                if s0 > 0:
-                    top = 0
-                    while not ((s0 >> top) & 1):
-                        top += 1
-                jump = 0
-                for L in range(top, PRUNE_BITS - 1, -1):
-                    if _block_infeasible(g0, L, k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos,
-                                         gabs, tol_eig, want_in_box, want_stable):
-                        jump = 1 << L
+                a = -1
+                while True:
+                    if j_low >= n_low:
+                        hi_step += 1
+                        if hi_step >= n_high:
+                            break
+                        if (hi_step & rmask) == 0:
+                            if hi_step > 0:
+                                tf = 0
+                                while not ((hi_step >> tf) & 1):
+                                    tf += 1
+                                ahi ^= 1 << (m + tf)
+                            for u in range(nb):
+                                hh[u] = _masked_row_sum(G, u, ahi, m, nb)
+                            for r in range(k):
+                                yh[r] = _masked_row_sum(Cm, r, ahi, m, nb)
+                        else:
+                            tf = 0
+                            while not ((hi_step >> tf) & 1):
+                                tf += 1
+                            bit = m + tf
+                            ahi ^= 1 << bit
+                            sg = 1.0 if (ahi >> bit) & 1 else -1.0
+                            for u in range(nb):
+                                hh[u] += sg * GT[bit, u]
+                            for r in range(k):
+                                yh[r] += sg * CmT[bit, r]
+                        if _high_infeasible(ahi, m, k, nb, hh, yh, yneg, ypos, yslack, gneg,
+                                            gpos, gslack, tol_eig, want_in_box, want_stable):
+                            continue
+                        j_low = 0
+                    flip = (hi_step & 1) << (m - 1) if m > 0 else 0
+                    j_low = _scan_low(j_low, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack,
+                                      gslack, tol_eig, want_in_box, want_stable)
+                    if j_low < n_low:
+                        a = ahi | ((j_low ^ (j_low >> 1)) ^ flip)
+                        j_low += 1
                         break
-                if jump:
-                    s0 += jump
-                    a = (s0 - 1) ^ ((s0 - 1) >> 1)
-                    continue
-            s1 = min(s0 + block, n_assign)
-            for step in range(s0, s1):
+                if a < 0:
+                    break
+                # a survivor is decided on the exact sums, as at the Gray walk's fresh solves
+                _exact_sums(a, k, nb, Cm, yI)
+                _exact_sums(a, nb, nb, G, wyB)
+            else:
+                step += 1
+                if step >= n_assign:
+                    break
                 if step > 0:
                     tf = 0
                     while not ((step >> tf) & 1):
                         tf += 1
                     a ^= 1 << tf
-                    if (step & rmask) == 0 or (prune and step == s0):
+                    if (step & rmask) == 0:
                         # fresh sums over the boundary coordinates at 1, in coordinate order
                         _exact_sums(a, k, nb, Cm, yI)
                         if track_rates:
@@ -342,133 +444,132 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         if track_rates:
                             for u in range(nb):
                                 wyB[u] -= GT[tf, u]
-                if want_stable:
-                    # the stable filters reject most patterns at their first boundary rates:
-                    # test those before anything else, and stop at the first wrong sign
-                    bad = False
+            if want_stable:
+                # the stable filters reject most patterns at their first boundary rates:
+                # test those before anything else, and stop at the first wrong sign
+                bad = False
+                for u in range(nb):
+                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+                    if not lam < -tol_eig:
+                        bad = True
+                        break
+                if bad:
+                    continue
+            # a point is counted at its canonical pattern only
+            canonical, in_box = _face_test(yI, k, tol_y)
+            if not canonical:
+                continue
+            if mode == MODE_COUNT_BOX:
+                if not in_box:
+                    n_out += 1  # a scalar: a store to `local` would reload yI
+                    continue
+                # an in-box survivor: its boundary rates from scratch
+                _exact_sums(a, nb, nb, G, wyB)
+            if want_in_box and not in_box:
+                continue
+            npos, nneg, nzero = _boundary_rates(wyB, a, nb, tol_eig, lamB)
+            if want_stable and nneg < nb:
+                continue
+            for r in range(k):
+                d[r] = yI[r] * (1.0 - yI[r])
+            need_eigs = False
+            ipos = 0
+            ineg = 0
+            izero = 0
+            if mode == MODE_STORE:
+                need_eigs = want_stable or phase == 1
+                if phase == 1:
+                    # a stored point: exact sums instead of the running ones. This store
+                    # path spells out enumeration's _resum_exact, _interior_eigs and
+                    # _store_point: calling those inline helpers here measured ~10 %
+                    # slower for the full listing (same bits either way)
+                    n1 = 0
+                    for t in range(nb):
+                        if (a >> t) & 1:
+                            ones[n1] = t
+                            n1 += 1
+                    for r in range(k):
+                        sacc = 0.0
+                        for q in range(n1):
+                            sacc += Cm[r, ones[q]]
+                        yI[r] = sacc
+                        d[r] = sacc * (1.0 - sacc)
                     for u in range(nb):
-                        lam = -wyB[u] if (a >> u) & 1 else wyB[u]
-                        if not lam < -tol_eig:
-                            bad = True
-                            break
-                    if bad:
-                        continue
-                # a point is counted at its canonical pattern only
-                canonical, in_box = _face_test(yI, k, tol_y)
-                if not canonical:
-                    continue
-                if mode == MODE_COUNT_BOX:
-                    if not in_box:
-                        n_out += 1  # a scalar: a store to `local` would reload yI
-                        continue
-                    # an in-box survivor: its boundary rates from scratch
-                    _exact_sums(a, nb, nb, G, wyB)
-                if want_in_box and not in_box:
-                    continue
-                npos, nneg, nzero = _boundary_rates(wyB, a, nb, tol_eig, lamB)
-                if want_stable and nneg < nb:
-                    continue
-                for r in range(k):
-                    d[r] = yI[r] * (1.0 - yI[r])
-                need_eigs = False
-                ipos = 0
-                ineg = 0
-                izero = 0
-                if mode == MODE_STORE:
-                    need_eigs = want_stable or phase == 1
-                    if phase == 1:
-                        # a stored point: exact sums instead of the running ones. This store
-                        # path spells out enumeration's _resum_exact, _interior_eigs and
-                        # _store_point: calling those inline helpers here measured ~10 %
-                        # slower for the full listing (same bits either way)
-                        n1 = 0
-                        for t in range(nb):
-                            if (a >> t) & 1:
-                                ones[n1] = t
-                                n1 += 1
-                        for r in range(k):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += Cm[r, ones[q]]
-                            yI[r] = sacc
-                            d[r] = sacc * (1.0 - sacc)
-                        for u in range(nb):
-                            sacc = 0.0
-                            for q in range(n1):
-                                sacc += G[u, ones[q]]
-                            wyB[u] = sacc
-                            lamB[u] = -sacc if (a >> u) & 1 else sacc
-                elif k < 3 or (in_box and k > ROUTH_MAX_K):
+                        sacc = 0.0
+                        for q in range(n1):
+                            sacc += G[u, ones[q]]
+                        wyB[u] = sacc
+                        lamB[u] = -sacc if (a >> u) & 1 else sacc
+            elif k < 3 or (in_box and k > ROUTH_MAX_K):
+                need_eigs = True
+            else:
+                # inertia only: characteristic polynomial from principal minors, Routh
+                if not tables_ready:
+                    _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
+                    tables_ready = True
+                _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
+                if in_box:
+                    # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
+                    # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
+                    # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
+                    map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
+                nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+                if nr < 0 or (in_box and map_pos < 0):
+                    local[16] += 1
                     need_eigs = True
                 else:
-                    # inertia only: characteristic polynomial from principal minors, Routh
-                    if not tables_ready:
-                        _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
-                        tables_ready = True
-                    _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
-                    if in_box:
-                        # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
-                        # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
-                        # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
-                        map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
-                    nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
-                    if nr < 0 or (in_box and map_pos < 0):
-                        local[16] += 1
-                        need_eigs = True
-                    else:
-                        ipos = nr
-                        ineg = k - nr
-                if need_eigs:
+                    ipos = nr
+                    ineg = k - nr
+            if need_eigs:
+                for r in range(k):
+                    for c in range(k):
+                        M[r, c] = d[r] * WII[r, c]
+                small_eigvals(M, k, wr, wi, work)
+
+            if mode == MODE_STORE:
+                if want_stable:
+                    # own loop: _real_part_counts counts a NaN real part as zero, this
+                    # test lets it pass
+                    ok = True
                     for r in range(k):
-                        for c in range(k):
-                            M[r, c] = d[r] * WII[r, c]
-                    small_eigvals(M, k, wr, wi, work)
-
-                if mode == MODE_STORE:
-                    if want_stable:
-                        # own loop: _real_part_counts counts a NaN real part as zero, this
-                        # test lets it pass
-                        ok = True
-                        for r in range(k):
-                            if wr[r] >= -tol_eig:
-                                ok = False
-                                break
-                        if not ok:
-                            continue
-                    if phase == 0:
-                        local[13] += 1
-                        kept_I += 1
-                    else:
-                        for u in range(nb):
-                            out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-                            out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
-                        code = base_code
-                        for u in range(nb):
-                            if (a >> u) & 1:
-                                code += pow3[bb[u]]
-                        for r in range(k):
-                            out_y[pt_row, ii[r]] = yI[r]
-                            out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
-                        out_code[pt_row] = code
-                        pt_row += 1
-                    continue
-
-                if need_eigs:
-                    ipos, ineg, izero = _real_part_counts(wr, k, tol_eig)
-                # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
-                mpos = 0
-                mneg = 0
-                mzero = 0
-                if not in_box:
-                    local[17] += 1
-                elif need_eigs:
-                    mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_eig)
+                        if wr[r] >= -tol_eig:
+                            ok = False
+                            break
+                    if not ok:
+                        continue
+                if phase == 0:
+                    local[13] += 1
+                    kept_I += 1
                 else:
-                    mpos = map_pos
-                    mneg = k - map_pos
-                _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
-                              mneg, mzero, c_udim_in, c_udim_out)
-            s0 = s1
+                    for u in range(nb):
+                        out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+                        out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
+                    code = base_code
+                    for u in range(nb):
+                        if (a >> u) & 1:
+                            code += pow3[bb[u]]
+                    for r in range(k):
+                        out_y[pt_row, ii[r]] = yI[r]
+                        out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
+                    out_code[pt_row] = code
+                    pt_row += 1
+                continue
+
+            if need_eigs:
+                ipos, ineg, izero = _real_part_counts(wr, k, tol_eig)
+            # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
+            mpos = 0
+            mneg = 0
+            mzero = 0
+            if not in_box:
+                local[17] += 1
+            elif need_eigs:
+                mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_eig)
+            else:
+                mpos = map_pos
+                mneg = k - map_pos
+            _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
+                          mneg, mzero, c_udim_in, c_udim_out)
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
 

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dynsys import count_fixed_points, fixed_points
 from dynsys._incremental import count_incremental, fixed_points_incremental, prepare
@@ -170,3 +172,145 @@ def test_validation_messages():
         fixed_points_incremental(np.zeros((14, 14)))
     with pytest.raises(ValueError, match="`only`"):
         fixed_points_incremental(np.eye(2), only="saddle")
+
+
+# ---------------------------------------------------------------------------------------
+# the filtered walks: low-coordinate tables, their scan and the high-assignment bound
+# ---------------------------------------------------------------------------------------
+
+def _brute_sums(C, a, nb):
+    """Sum of the columns of C at the bits set in `a` (the readable definition)."""
+    cols = [t for t in range(nb) if (a >> t) & 1]
+    return C[:, cols].sum(axis=1) if cols else np.zeros(C.shape[0])
+
+
+def _passes(rates, y, a, tol, want_in_box, want_stable, gslack=None, yslack=None):
+    """The exact filter: each boundary eigenvalue below -tol, y_I in [0, 1]; with slacks, the
+    prefilter's looser version."""
+    gs = np.zeros(len(rates)) if gslack is None else gslack
+    ys = np.zeros(len(y)) if yslack is None else yslack
+    if want_stable:
+        for u, r in enumerate(rates):
+            if not (r > tol - gs[u] if (a >> u) & 1 else r < gs[u] - tol):
+                return False
+    return not want_in_box or bool(np.all((y >= -ys) & (y <= 1.0 + ys)))
+
+
+def _filter_inputs(seed, k, nb, m):
+    from dynsys._kernels.incremental import _low_tables
+
+    rng = np.random.default_rng(seed)
+    Cm = rng.standard_normal((k, nb)) * 0.4 + 0.1
+    G = rng.standard_normal((nb, nb))
+    YL = np.zeros((1 << m, max(k, 1)))
+    RL = np.zeros((1 << m, nb))
+    _low_tables(k, nb, m, np.ascontiguousarray(Cm.T), np.ascontiguousarray(G.T), YL, RL)
+    return Cm, G, YL, RL
+
+
+@pytest.mark.parametrize("k,nb,m", [(0, 3, 3), (3, 5, 5), (2, 9, 4), (4, 10, 7)])
+def test_low_tables_are_the_column_sums(k, nb, m):
+    Cm, G, YL, RL = _filter_inputs(k + nb, k, nb, m)
+    for s in range(1 << m):
+        np.testing.assert_allclose(RL[s], _brute_sums(G, s, nb), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(YL[s, :k], _brute_sums(Cm, s, nb), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("want_in_box,want_stable", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("seed", range(3))
+def test_scan_low_finds_every_passing_pattern_in_gray_order(seed, want_in_box, want_stable):
+    from dynsys._kernels.incremental import _scan_low
+
+    k, nb, m, tol = 3, 9, 4, 1e-9
+    Cm, G, YL, RL = _filter_inputs(seed, k, nb, m)
+    gslack = 2e-9 * np.abs(G).sum(axis=1)
+    yslack = 2e-9 * np.abs(Cm).sum(axis=1)
+    n_low = 1 << m
+    for hi in range(1 << (nb - m)):
+        ahi = (hi ^ (hi >> 1)) << m
+        flip = (hi & 1) << (m - 1)
+        hh = _brute_sums(G, ahi, nb)
+        yh = _brute_sums(Cm, ahi, nb)
+        found, j = [], 0
+        while True:
+            j = _scan_low(j, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack, gslack, tol,
+                          want_in_box, want_stable)
+            if j >= n_low:
+                break
+            found.append(j)
+            j += 1
+        def keeps(j, *slacks):
+            a = ahi | ((j ^ (j >> 1)) ^ flip)
+            return _passes(_brute_sums(G, a, nb), _brute_sums(Cm, a, nb), a, tol,
+                           want_in_box, want_stable, *slacks)
+
+        # every pattern the exact test keeps, and none beyond the slack
+        exact = [j for j in range(n_low) if keeps(j)]
+        loose = [j for j in range(n_low) if keeps(j, gslack, yslack)]
+        assert set(exact) <= set(found) and found == sorted(found)
+        assert set(found) <= set(loose)
+        # step j of high step hi is step (hi << m) + j of the Gray walk of all nb coordinates
+        for j in range(n_low):
+            step = (hi << m) + j
+            assert ahi | ((j ^ (j >> 1)) ^ flip) == step ^ (step >> 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10**6), m=st.integers(1, 6), k=st.integers(0, 4),
+       flags=st.sampled_from([(True, False), (False, True), (True, True)]))
+def test_high_bound_never_cuts_a_passing_pattern(seed, m, k, flags):
+    from dynsys._kernels.incremental import _block_ranges, _high_infeasible
+
+    want_in_box, want_stable = flags
+    nb, tol = m + 3, 1e-9
+    Cm, G, _, _ = _filter_inputs(seed, k, nb, m)
+    n = nb
+    yneg, ypos = np.zeros((n, n + 1)), np.zeros((n, n + 1))
+    gneg, gpos = np.zeros((n, n + 1)), np.zeros((n, n + 1))
+    yabs, gabs = np.zeros(n), np.zeros(n)
+    Cm_p = np.zeros((n, n))
+    Cm_p[:k] = Cm
+    _block_ranges(k, nb, Cm_p, G, yneg, ypos, yabs, gneg, gpos, gabs)
+    gslack, yslack = 2e-9 * gabs, 2e-9 * yabs
+    for hi in range(1 << (nb - m)):
+        ahi = hi << m
+        cut = _high_infeasible(ahi, m, k, nb, _brute_sums(G, ahi, nb),
+                               np.pad(_brute_sums(Cm, ahi, nb), (0, n - k)), yneg, ypos,
+                               yslack, gneg, gpos, gslack, tol, want_in_box, want_stable)
+        some = any(_passes(_brute_sums(G, ahi | s, nb), _brute_sums(Cm, ahi | s, nb),
+                           ahi | s, tol, want_in_box, want_stable) for s in range(1 << m))
+        assert not (cut and some)
+
+
+def test_high_bound_cuts_a_coordinate_that_cannot_reach_its_sign():
+    from dynsys._kernels.incremental import _block_ranges, _high_infeasible
+
+    # coordinate 1 (high) at 1 needs (W y)_1 > 0, but G[1] <= 0: cut whatever bit 0 does;
+    # at 0 it needs (W y)_1 < 0, reached with bit 0 at 1: kept
+    G = np.array([[-1.0, 0.5], [-1.0, -1.0]])
+    Cm = np.zeros((2, 2))
+    bufs = [np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(2), np.zeros((2, 3)), np.zeros((2, 3)),
+            np.zeros(2)]
+    _block_ranges(0, 2, Cm, G, *bufs)
+    yneg, ypos, yabs, gneg, gpos, gabs = bufs
+    args = (yneg, ypos, 2e-9 * yabs, gneg, gpos, 2e-9 * gabs, 1e-9, False, True)
+    assert _high_infeasible(0b10, 1, 0, 2, G[:, 1].copy(), np.zeros(2), *args)
+    assert not _high_infeasible(0b00, 1, 0, 2, np.zeros(2), np.zeros(2), *args)
+
+
+@pytest.mark.parametrize("only", ["in_box", "stable", "stable_in_box"])
+@pytest.mark.parametrize("name,W", [
+    ("gauss10", np.random.default_rng(21).standard_normal((10, 10)) * 2.0 / np.sqrt(10)),
+    ("gauss11", np.random.default_rng(22).standard_normal((11, 11)) / np.sqrt(11)),
+    ("integer10", np.random.default_rng(27).integers(-2, 3, size=(10, 10)).astype(float)),
+], ids=["gauss10", "gauss11", "integer10"])
+def test_filtered_listing_with_high_walk_equals_fixed_points(only, name, W):
+    # boundaries of up to 11 coordinates: tables of 2^7 rows and a Gray walk over the rest
+    ref = fixed_points(W, only=only)
+    got = fixed_points_incremental(W, only=only)
+    assert len(ref) > 0
+    for field in ("points", "patterns", "eigenvalues", "stability", "map_stability",
+                  "multiplicity", "unstable_dim", "in_box"):
+        np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
+    assert got.degenerate.n_continuum == ref.degenerate.n_continuum
+    assert got.degenerate.n_no_solution == ref.degenerate.n_no_solution
