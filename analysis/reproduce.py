@@ -176,6 +176,9 @@ class ReproduceResult(ShortRepr):
     run_time_s : float
     reused_checkpoints : tuple of str
         Networks loaded from ``out_dir/checkpoints`` instead of trained.
+    stage_times_s : dict of str -> float
+        Wall-clock seconds of each stage (training of each network, each analysis, the
+        attractor census, writing the report).
     test_errors : dict of str -> float
         The three networks' test errors.
     baselines : dict of str -> float
@@ -196,6 +199,7 @@ class ReproduceResult(ShortRepr):
     test_errors: dict = field(default_factory=dict)
     baselines: dict = field(default_factory=dict)
     analyses: dict = field(default_factory=dict, repr=False, compare=False)
+    stage_times_s: dict = field(default_factory=dict, repr=False)
 
 
 def _per_class_indices(labels, n, seed):
@@ -208,18 +212,34 @@ def _per_class_indices(labels, n, seed):
 
 
 class _Progress:
-    """A tqdm bar over the pipeline's stages (silent when disabled)."""
+    """A tqdm bar over the pipeline's stages (silent when disabled), and the wall-clock
+    seconds of each stage (``times``: name -> seconds, summed over repeats of a name)."""
 
     def __init__(self, total, enabled):
         self.bar = None
+        self.times = {}
+        self._current = None
         if enabled:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc="reproduce", unit="stage")
 
+    def _lap(self):
+        now = time.perf_counter()
+        if self._current is not None:
+            name, t0 = self._current
+            self.times[name] = round(self.times.get(name, 0.0) + now - t0, 2)
+        return now
+
     def stage(self, name):
+        self._current = (name, self._lap())
         if self.bar is not None:
             self.bar.set_postfix_str(name)
+
+    def stop(self):
+        """End the running stage's timer."""
+        self._lap()
+        self._current = None
 
     def done(self):
         if self.bar is not None:
@@ -445,6 +465,7 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
             a_key, plot_name = FIGURE_PLOTS[key]
             fig = getattr(A, plot_name)(res[a_key])
             figures[key] = atomic_save_figure(fig, figdir / f"{key}.png")
+        bar.stop()
         run_time = time.perf_counter() - t_start
         counts = _verdict_counts(claims)
         summary = {
@@ -458,6 +479,7 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
             "test_error": errors,
             "baselines": baselines,
             "run_time_s": round(run_time, 2),
+            "stage_times_s": dict(bar.times),
             "reused_checkpoints": reused,
             "figures": {k: str(p.relative_to(out)) for k, p in figures.items()},
             "claims": [r.to_dict() for r in claims],
@@ -473,7 +495,8 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     return ReproduceResult(dataset=ds.name, profile=prof.name, out_dir=out, report=report,
                            results_json=results_json, figures=figures, claims=claims,
                            run_time_s=run_time, reused_checkpoints=tuple(reused),
-                           test_errors=dict(errors), baselines=dict(baselines), analyses=res)
+                           test_errors=dict(errors), baselines=dict(baselines), analyses=res,
+                           stage_times_s=dict(bar.times))
 
 
 def _verdict_counts(claims):

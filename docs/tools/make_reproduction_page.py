@@ -69,6 +69,9 @@ def fields(run, res, page):
         rules="\n".join(f"``{c['id']}``\n   {cell(c['rule'])}\n" for c in res["claims"]),
         figures=figures,
         settings=", ".join(f"{k}={v}" for k, v in res["settings"].items()),
+        stages=("Time by stage: " + ", ".join(f"{k} {duration(v)}"
+                                              for k, v in res["stage_times_s"].items()) + "."
+                if res.get("stage_times_s") else ""),
     )
 
 

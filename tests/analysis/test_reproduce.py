@@ -50,6 +50,11 @@ def test_results_json_fields(first_run):
     res = json.loads((out / "results.json").read_text())
     assert res["dataset"] == "digits" and res["profile"] == "quick"
     assert res["run_time_s"] > 0
+    # time by stage: every network's training, the analyses, the census; within the run time
+    stages = res["stage_times_s"]
+    assert {"train resnet_shared", "attractor census", "Fig. 2", "write report"} <= set(stages)
+    assert all(t >= 0 for t in stages.values())
+    assert sum(stages.values()) <= res["run_time_s"] + 0.05
     assert [c["id"] for c in res["claims"]] == list(A.CLAIM_IDS)
     for c in res["claims"]:
         assert set(c) >= {"id", "claim", "paper", "ours", "verdict", "rule"}
