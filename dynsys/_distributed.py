@@ -7,7 +7,10 @@ The 2^N interior sets are dealt into the strided chunks of the enumeration
 (:func:`dynsys._incremental.n_chunks`, 256 for N >= 8); a task walks a contiguous range of
 chunks on one worker. Counts merge by summing, stored points by concatenating the tasks'
 outputs in chunk order, so the merged result equals the local run exactly (same numbers, same
-order). W and the principal minors travel to each worker once (``scatter``, broadcast).
+order). W (at most 24 x 24) travels inside each task; the principal minors of the full count
+(2^N numbers) are computed once, by a task on a worker, whose result the other tasks fetch.
+Nothing is scattered: a broadcast ``scatter`` of data whose key was just released can hang
+(dask/distributed issue 4907), and two counts of the same W in a row did so here.
 
 ``distributed`` is an optional dependency (``pip install resdyn[dask]``).
 """
@@ -130,9 +133,9 @@ def count_distributed(W, client, *, zero_tol=None, rank_tol=None, residual_tol=N
     refresh = inc._check_refresh(refresh)
     n = W_c.shape[0]
     ranges = task_ranges(inc.n_chunks(n), n_tasks or _default_tasks(client, n))
-    minors = inc._minors(W_c, "full" if classify_out_of_box else "box")
-    W_f, m_f = client.scatter([W_c, minors], broadcast=True)
-    futures = [client.submit(_count_task, W_f, tarr, bool(classify_out_of_box), lo, hi,
+    m_f = client.submit(inc._minors, W_c, "full" if classify_out_of_box else "box",
+                        pure=False)
+    futures = [client.submit(_count_task, W_c, tarr, bool(classify_out_of_box), lo, hi,
                              refresh, m_f, numba_threads, pure=False)
                for lo, hi in ranges]
     rows = _gather(distributed, client, futures, progress)
@@ -161,8 +164,7 @@ def fixed_points_distributed(W, client, *, only=None, zero_tol=None, rank_tol=No
     n = W_c.shape[0]
     inc._check_listing(n, only)
     ranges = task_ranges(inc.n_chunks(n), n_tasks or _default_tasks(client, n))
-    (W_f,) = client.scatter([W_c], broadcast=True)
-    futures = [client.submit(_store_task, W_f, tarr, only, lo, hi, int(max_degenerate),
+    futures = [client.submit(_store_task, W_c, tarr, only, lo, hi, int(max_degenerate),
                              refresh, numba_threads, pure=False)
                for lo, hi in ranges]
     parts = _gather(distributed, client, futures, progress)
