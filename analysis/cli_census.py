@@ -166,7 +166,9 @@ def _write(path: Path, census, meta: dict) -> None:
     from nets._atomic import atomic_write_bytes, atomic_write_json
 
     if path.suffix.lower() == ".json":
-        atomic_write_json(path, {"meta": meta, **_arrays(census)})
+        # one line: the indented form goes through json's pure-Python encoder, minutes for
+        # the millions of numbers of a full-width census
+        atomic_write_json(path, {"meta": meta, **_arrays(census)}, indent=None)
     else:
         data = _arrays(census, for_npz=True)
         buf = io.BytesIO()
