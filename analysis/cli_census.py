@@ -1,7 +1,7 @@
 """``resdyn census``: what every test input of a trained network converges to.
 
     resdyn census RUN [--dataset NAME] [--data-dir DIR] [--depth 1000] [--max-depth N]
-                  [--fit-on train|test] [--n-test N] [--out FILE.json|FILE.npz]
+                  [--fit-on train|test] [--n-test N] [--n-fit N] [--out FILE.json|FILE.npz]
 
 RUN is a training run folder (``resdyn train --out RUN``), a weights folder or a
 ``.safetensors`` file written by :func:`nets.save_weights`. The inputs are the test split of the
@@ -47,6 +47,9 @@ def add_parser(subparsers):
                         "classifier (default: train, scored on test)")
     p.add_argument("--n-test", type=int, default=None, metavar="N",
                    help="census only the first N test inputs")
+    p.add_argument("--n-fit", type=int, default=None, metavar="N",
+                   help="fit the end-point classifier on the first N training inputs "
+                        "(default: all; with --fit-on train)")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="also write the census to FILE (.json or .npz)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -189,6 +192,11 @@ def run(args) -> int:
         raise ValueError(f"--max-depth must be >= --depth ({args.depth}); got {args.max_depth}.")
     if args.n_test is not None and args.n_test < 1:
         raise ValueError(f"--n-test must be >= 1; got {args.n_test}.")
+    if args.n_fit is not None:
+        if args.n_fit < 1:
+            raise ValueError(f"--n-fit must be >= 1; got {args.n_fit}.")
+        if args.fit_on != "train":
+            raise ValueError("--n-fit applies to --fit-on train; got --fit-on test.")
     path = Path(args.run)
     if not path.exists():
         raise ValueError(f"RUN {str(path)!r} does not exist.")
@@ -204,7 +212,8 @@ def run(args) -> int:
         x, y = x[:args.n_test], y[:args.n_test]
     fit = {}
     if args.fit_on == "train":
-        fit = {"train_x0": ds.x_train, "train_labels": ds.y_train}
+        nf = ds.n_train if args.n_fit is None else min(args.n_fit, ds.n_train)
+        fit = {"train_x0": ds.x_train[:nf], "train_labels": ds.y_train[:nf]}
     if not net.shared:
         print(f"per-layer network of depth {net.depth}: its trained layers, then its last layer "
               "repeated")
@@ -215,7 +224,8 @@ def run(args) -> int:
     print(census_tables(census, ds.n_classes))
     if out is not None:
         meta = {"run": str(path), "dataset": ds.name, "depth": args.depth,
-                "max_depth": args.max_depth, "fit_on": args.fit_on, "n_inputs": int(x.shape[0])}
+                "max_depth": args.max_depth, "fit_on": args.fit_on, "n_inputs": int(x.shape[0]),
+                "n_fit": int(fit["train_x0"].shape[0]) if fit else None}
         _write(out, census, meta)
         print(f"census: {out}")
     return 0

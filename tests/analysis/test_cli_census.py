@@ -53,7 +53,25 @@ def test_census_npz_and_subset(run_dir, tmp_path, capsys):
         assert z["assignment"].shape == (7,)
 
 
+def test_n_fit_bounds_the_training_inputs(run_dir, tmp_path, monkeypatch):
+    seen = {}
+    real = dynsys.attractor_census
+
+    def spy(net, x0, depth, **kw):
+        seen["n_fit"] = kw["train_x0"].shape[0]
+        return real(net, x0, depth, **kw)
+
+    monkeypatch.setattr(dynsys, "attractor_census", spy)
+    out = tmp_path / "census.json"
+    assert cli.main(["census", str(run_dir), "--depth", "50", "--n-test", "5", "--n-fit", "9",
+                     "--out", str(out), "--no-progress"]) == 0
+    assert seen["n_fit"] == 9
+    assert json.loads(out.read_text())["meta"]["n_fit"] == 9
+
+
 @pytest.mark.parametrize("argv, words", [
+    (["--n-fit", "0"], "--n-fit must be >= 1"),
+    (["--n-fit", "5", "--fit-on", "test"], "--n-fit applies to --fit-on train"),
     (["--out", "census.txt"], "--out must end in .json or .npz"),
     (["--out", "no/such/folder/c.json"], "does not exist"),
     (["--max-depth", "10", "--depth", "100"], "--max-depth must be >= --depth"),
