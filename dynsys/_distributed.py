@@ -10,7 +10,7 @@ outputs in chunk order, so the merged result equals the local run exactly (same 
 order). W (at most 24 x 24) travels inside each task; the principal minors of the full count
 (2^N numbers) are computed once, by a task on a worker, whose result the other tasks fetch.
 Nothing is scattered: a broadcast ``scatter`` of data whose key was just released can hang
-(dask/distributed issue 4907), and two counts of the same W in a row did so here.
+in ``distributed``, and two counts of the same W in a row did so here.
 
 ``distributed`` is an optional dependency (``pip install resdyn[dask]``).
 """

@@ -364,8 +364,6 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             for r in range(k):
                 yslack[r] = 2e-9 * yabs[r]
             _low_tables(k, nb, m, CmT, GT, YL, RL)
-            hi_step = -1
-            ahi = 0
             j_low = n_low
         for t in range(k):
             yI[t] = 0.0
@@ -381,22 +379,20 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         hi_step += 1
                         if hi_step >= n_high:
                             break
-                        if (hi_step & rmask) == 0:
-                            if hi_step > 0:
-                                tf = 0
-                                while not ((hi_step >> tf) & 1):
-                                    tf += 1
-                                ahi ^= 1 << (m + tf)
-                            for u in range(nb):
-                                hh[u] = _masked_row_sum(G, u, ahi, m, nb)
-                            for r in range(k):
-                                yh[r] = _masked_row_sum(Cm, r, ahi, m, nb)
-                        else:
+                        bit = 0
+                        if hi_step > 0:
                             tf = 0
                             while not ((hi_step >> tf) & 1):
                                 tf += 1
                             bit = m + tf
                             ahi ^= 1 << bit
+                        if (hi_step & rmask) == 0:
+                            # fresh sums over the high coordinates at 1, in coordinate order
+                            for u in range(nb):
+                                hh[u] = _masked_row_sum(G, u, ahi, m, nb)
+                            for r in range(k):
+                                yh[r] = _masked_row_sum(Cm, r, ahi, m, nb)
+                        else:
                             sg = 1.0 if (ahi >> bit) & 1 else -1.0
                             for u in range(nb):
                                 hh[u] += sg * GT[bit, u]

@@ -14,6 +14,18 @@ from dynsys._stability import classify_multipliers
 from tests._oracles.census_reference import face_point, plain_logits, reference_census, sigmoid
 
 
+def _assert_points_match_reference(census, ref):
+    """Each input's end point and its layers to leave a saddle, as the slow reference has them."""
+    for b, r in enumerate(ref):
+        if r["point"] is None:
+            assert census.assignment[b] == -1
+        else:
+            np.testing.assert_allclose(census.points[census.assignment[b]], r["point"],
+                                       atol=1e-9)
+        if r["status"] == "saddle":
+            assert census.layers_to_leave[b] == r["layers_to_leave"]
+
+
 def _random_net(seed, n, scale=1.5, self_excitation=1.0):
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(n, n)) * scale + self_excitation * np.eye(n)
@@ -159,14 +171,7 @@ def test_long_horizon_engine_matches_plain_iteration_over_20000_layers(scale):
     assert [r["status"] for r in ref] == census.status.tolist()
     counts = census.counts()
     assert counts["saddle"] > 10 and counts["attractor"] > 0
-    for b, r in enumerate(ref):
-        if r["point"] is None:
-            assert census.assignment[b] == -1
-        else:
-            np.testing.assert_allclose(census.points[census.assignment[b]], r["point"],
-                                       atol=1e-9)
-        if r["status"] == "saddle":
-            assert census.layers_to_leave[b] == r["layers_to_leave"]
+    _assert_points_match_reference(census, ref)
 
 
 def test_dense_phase_and_engine_agree():
@@ -387,11 +392,4 @@ def test_long_horizon_engine_on_a_trained_64_wide_network():
     ref = reference_census(net.W, net.embed(x0) @ net.W.T + net.b, depth)
     assert [r["status"] for r in ref] == census.status.tolist()
     assert census.counts()["attractor"] > 0
-    for b, r in enumerate(ref):
-        if r["point"] is None:
-            assert census.assignment[b] == -1
-        else:
-            np.testing.assert_allclose(census.points[census.assignment[b]], r["point"],
-                                       atol=1e-9)
-        if r["status"] == "saddle":
-            assert census.layers_to_leave[b] == r["layers_to_leave"]
+    _assert_points_match_reference(census, ref)
