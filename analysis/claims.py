@@ -387,14 +387,15 @@ def _jacobian_saddles(r):
                 continue
             sel = cen.saddle_class == k
             idx = cen.saddle_index[sel]
-            lead = cen.saddle_leading[sel]
-            n1 = int(np.sum((idx == 1) & (lead < _T["eig_small"])))
+            leading_eig = cen.saddle_leading[sel]
+            n1 = int(np.sum((idx == 1) & (leading_eig < _T["eig_small"])))
             n_k = max(int(np.sum(np.atleast_1d(cen.census.labels) == k)), 1)
             per_class[str(k)] = {
                 "attractor": float(fr[0]), "saddle": float(fr[1]), "cycle": float(fr[2]),
                 "not_converged": float(fr[3]),
                 "saddle_index": sorted({int(i) for i in idx.tolist()}),
-                "saddle_leading_median": float(np.median(lead)) if lead.size else None,
+                "saddle_leading_median": (float(np.median(leading_eig)) if leading_eig.size
+                                          else None),
                 "fraction_index1_small": n1 / n_k}
             if n1 / n_k >= _T["census_majority"]:
                 small1.append(k)

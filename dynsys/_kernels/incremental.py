@@ -112,11 +112,11 @@ def _map_unstable(coef, k, tol_eig, mc, r0, r1, r2):
     for m in range(k + 1):
         if abs(mc[m]) > big:
             big = abs(mc[m])
-    lead = mc[0]
-    if abs(lead) <= 1e-9 * big:
+    pivot = mc[0]
+    if abs(pivot) <= 1e-9 * big:
         return -1
     for m in range(k + 1):
-        mc[m] /= lead
+        mc[m] /= pivot
     return _routh_unstable(mc, k, tol_eig, r0, r1, r2)
 
 
