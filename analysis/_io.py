@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_json", "atomic_save", "atomic_save_figure"]
+__all__ = ["atomic_write_text", "atomic_write_json", "atomic_write_bytes", "atomic_save",
+           "atomic_save_figure", "remove_partial_files"]
 
 
 def atomic_save(path, writer) -> Path:
@@ -17,6 +18,13 @@ def atomic_save(path, writer) -> Path:
     from nets._atomic import atomic_save as _save
 
     return _save(path, writer)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write `data` to `path` atomically (:func:`nets._atomic.atomic_write_bytes`)."""
+    from nets._atomic import atomic_write_bytes as _write
+
+    return _write(path, data)
 
 
 def atomic_write_text(path, text: str) -> Path:
@@ -36,3 +44,10 @@ def atomic_write_json(path, obj) -> Path:
 def atomic_save_figure(fig, path, dpi: int = 110) -> Path:
     """Save a matplotlib Figure as PNG to `path` atomically."""
     return atomic_save(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"))
+
+
+def remove_partial_files(folder) -> int:
+    """Remove the temporary files a killed writer left in `folder`; returns how many."""
+    from nets._atomic import remove_partial_files as _remove
+
+    return _remove(folder)

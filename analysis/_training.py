@@ -12,12 +12,29 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-__all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load"]
+__all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load", "checkpoint_sha256"]
 
 
 def _key(config) -> str:
     blob = json.dumps(config.to_dict(), sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:10]
+
+
+def checkpoint_sha256(folder) -> str:
+    """The SHA-256 of the tensor file that the checkpoint in `folder` commits.
+
+    :mod:`nets.checkpoint` records it in ``checkpoint.json`` (and checks it on every load), so
+    it identifies the trained weights without hashing them again.
+    """
+    from nets import CHECKPOINT_FILE
+
+    path = Path(folder) / CHECKPOINT_FILE
+    try:
+        return str(json.loads(path.read_text(encoding="utf-8"))["tensors"]["sha256"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"`folder` {str(folder)!r} must hold a committed checkpoint whose "
+                         f"{CHECKPOINT_FILE} records its tensor hash; reading {str(path)!r} "
+                         f"failed ({exc!r}).") from None
 
 
 def config_for(ds, kind, *, depth, epochs, seed, data_root=None, n_train=None, n_test=None,
@@ -52,7 +69,8 @@ def train_or_load(config, ds, *, ckpt_dir, progress=True, label=None):
 
 
 def adaptive_or_load(config, ds, *, key, reference_error, ckpt_dir, progress=True):
-    """Train with the Sect. 7 rule (or reload); returns ``(DepthRun, reused)``."""
+    """Train with the Sect. 7 rule (or reload); returns ``(DepthRun, reused, sha256)``, the
+    last the checkpoint's hash (:func:`checkpoint_sha256`)."""
     from ._runner import error_rate, network
     from .sect7_adaptive_depth import DepthRun
 
@@ -61,15 +79,17 @@ def adaptive_or_load(config, ds, *, key, reference_error, ckpt_dir, progress=Tru
                             f"{cfg.dataset}-{cfg.kind}-adaptive")
     err = error_rate(network(result.model), ds.x_test, ds.y_test, depth=result.model.depth)
     depths = result.depth_history or (cfg.depth,)
-    return DepthRun(key, tuple(int(d) for d in depths), err, float(reference_error),
-                    int(cfg.depth)), reused
+    run = DepthRun(key, tuple(int(d) for d in depths), err, float(reference_error),
+                   int(cfg.depth))
+    return run, reused, checkpoint_sha256(result.out_dir)
 
 
 def sweep_or_load(config, ds, *, depths, ckpt_dir, progress=True, samples=1000):
     """Shared ResNets of several depths and their perturbation magnitudes (Hauser 2019).
 
     :func:`nets.depth_sweep`, with the networks checkpointed into (and reloaded from) one
-    folder of `ckpt_dir` named by the settings. Returns ``(DepthSweep, reused)``.
+    folder of `ckpt_dir` named by the settings. Returns ``(DepthSweep, reused, sha256s)``,
+    the last the checkpoints' hashes by depth (:func:`checkpoint_sha256`).
     """
     from nets import depth_sweep, has_checkpoint
 
@@ -77,4 +97,4 @@ def sweep_or_load(config, ds, *, depths, ckpt_dir, progress=True, samples=1000):
     reused = all(has_checkpoint(folder / f"depth-{int(d)}") for d in depths)
     sweep = depth_sweep(config, depths, data=ds, progress=progress, samples=samples,
                         out_dir=folder)
-    return sweep, reused
+    return sweep, reused, {int(d): checkpoint_sha256(folder / f"depth-{int(d)}") for d in depths}

@@ -41,8 +41,10 @@ VERDICTS = (REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_APPLICABLE)
 
 #: The tolerance bands of the rules (all in the units of the quantity compared).
 TOLERANCES = {
-    "error_pp_reproduced": 1.0,  # test error at most paper + 1 percentage point
+    "error_pp_reproduced": 1.0,  # mnist5k: test error at most paper + 1 percentage point
     "error_pp_partly": 5.0,  # ... at most paper + 5 pp
+    "mnist_error_pp_reproduced": 0.3,  # the paper's own data: at most paper + 0.3 pp
+    "mnist_error_pp_partly": 1.0,  # ... at most paper + 1 pp
     "spread_tol": 0.01,  # Fig. 2: std across samples below this counts as settled
     "settle_layer_slack": 2,  # "after layer 4": settles by layer 4 + 2
     "std_small": 0.05,  # within-class std "small" (residual units)
@@ -70,9 +72,6 @@ TOLERANCES = {
     "mlp_above_chance": 0.10,  # the MLP counts as trained if its error is 10 pp below chance
 }
 _T = TOLERANCES
-
-#: Data sets on which the paper's absolute MNIST error rates are comparable.
-_MNIST_LIKE = ("mnist", "mnist5k")
 
 L18 = "Lagzi 2018"
 SUB = "NIPS 2018 submission"
@@ -190,8 +189,19 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 
 
 # --------------------------------------------------------------------------- test errors
-_ERROR_RULE = (f"on MNIST data: reproduced if error <= paper + {_T['error_pp_reproduced']} pp, "
-               f"partly if <= paper + {_T['error_pp_partly']} pp; other data: not applicable")
+_ERROR_RULE = (f"on the full MNIST (the paper's data): reproduced if error <= paper + "
+               f"{_T['mnist_error_pp_reproduced']} pp, partly if <= paper + "
+               f"{_T['mnist_error_pp_partly']} pp; on mnist5k (4,000 training images): "
+               f"reproduced if <= paper + {_T['error_pp_reproduced']} pp, partly if <= paper + "
+               f"{_T['error_pp_partly']} pp; other data: not applicable")
+
+#: Data set -> (reproduced, partly) bands in percentage points above the paper's test error.
+#: The full MNIST is the paper's own data, so its bands are tight; mnist5k trains on a fifteenth
+#: of it and keeps wider ones.
+_ERROR_BANDS = {
+    "mnist": (_T["mnist_error_pp_reproduced"], _T["mnist_error_pp_partly"]),
+    "mnist5k": (_T["error_pp_reproduced"], _T["error_pp_partly"]),
+}
 
 
 def _judge_error(r, key, paper_pct):
@@ -207,11 +217,12 @@ def _judge_error(r, key, paper_pct):
     numbers = {"test_error": err, "paper_error": paper_pct / 100}
     if base:
         numbers["baseline_errors"] = dict(base)
-    if dataset not in _MNIST_LIKE:
+    if dataset not in _ERROR_BANDS:
         return Judgement(ours, NOT_APPLICABLE, numbers)
+    reproduced_pp, partly_pp = _ERROR_BANDS[dataset]
     d = 100 * err - paper_pct
-    v = (REPRODUCED if d <= _T["error_pp_reproduced"]
-         else PARTLY if d <= _T["error_pp_partly"] else NOT_REPRODUCED)
+    v = (REPRODUCED if d <= reproduced_pp
+         else PARTLY if d <= partly_pp else NOT_REPRODUCED)
     return Judgement(ours, v, numbers)
 
 

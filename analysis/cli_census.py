@@ -37,7 +37,8 @@ def add_parser(subparsers):
     p.add_argument("--dataset", default=None,
                    help="data set whose test split is censused (default: the run's own)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
-                   help="folder with IDX files (mnist; fashion-mnist defaults to Debian's)")
+                   help="folder with IDX files (mnist defaults to the copy `make data` installs; "
+                        "fashion-mnist to Debian's)")
     p.add_argument("--depth", type=int, default=1000,
                    help="layer at which unsettled inputs are classified (default 1000)")
     p.add_argument("--max-depth", type=int, default=None, metavar="N",

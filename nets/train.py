@@ -178,15 +178,40 @@ def _postfix(record: dict) -> dict:
             "test": f"{record['test_accuracy']:.3f}", "depth": record["depth_after"]}
 
 
-def _train_epoch(model, optimizer, x, y, batch_size, generator):
-    """One pass over (x, y) in the generator's order; returns (mean loss, accuracy)."""
+def _shift_images(xb, dy, dx, image_shape, shift):
+    """Translate each flat image of `xb` (B, H*W) by (dy[b], dx[b]) pixels, zero fill.
+
+    One gather from the zero-padded batch: output pixel (r, c) of image b reads padded pixel
+    (r + shift - dy[b], c + shift - dx[b]), so a positive dy moves the content down.
+    """
+    H, W = image_shape
+    B = xb.shape[0]
+    padded = F.pad(xb.view(B, H, W), (shift, shift, shift, shift))
+    rows = torch.arange(H, device=xb.device) + shift - dy[:, None]  # (B, H)
+    cols = torch.arange(W, device=xb.device) + shift - dx[:, None]  # (B, W)
+    b = torch.arange(B, device=xb.device)[:, None, None]
+    return padded[b, rows[:, :, None], cols[:, None, :]].reshape(B, H * W)
+
+
+def _train_epoch(model, optimizer, x, y, batch_size, generator, shift=0, image_shape=None):
+    """One pass over (x, y) in the generator's order; returns (mean loss, accuracy).
+
+    With `shift` > 0 every image is translated by offsets drawn from the same generator after
+    the permutation, so an epoch is still a function of (seed, epoch) alone and a resumed run
+    repeats it exactly.
+    """
     model.train()
     n = len(x)
     perm = torch.randperm(n, generator=generator).to(x.device)
+    if shift:
+        offsets = torch.randint(-shift, shift + 1, (2, n), generator=generator).to(x.device)
     loss_sum, correct, batches = 0.0, 0, 0
     for start in range(0, n, batch_size):
         idx = perm[start:start + batch_size]
         xb, yb = x[idx], y[idx]
+        if shift:
+            xb = _shift_images(xb, offsets[0, start:start + batch_size],
+                               offsets[1, start:start + batch_size], image_shape, shift)
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
         optimizer.zero_grad(set_to_none=True)
@@ -250,6 +275,10 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
             )
     if data is None:
         data = _load_data(config)
+    if config.shift and (data.image_shape is None
+                         or int(np.prod(data.image_shape)) != data.n_features):
+        raise ValueError(f"`shift` = {config.shift} needs image data; dataset {data.name!r} "
+                         f"has image shape {data.image_shape} for {data.n_features} features.")
 
     x_train = torch.from_numpy(np.array(data.x_train, dtype=np.float32)).to(device)
     y_train = torch.from_numpy(np.array(data.y_train, dtype=np.int64)).to(device)
@@ -304,7 +333,7 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
                 depth = model.depth
                 train_loss, train_acc = _train_epoch(
                     model, optimizer, x_train, y_train, config.batch_size,
-                    _epoch_generator(config.seed, epoch))
+                    _epoch_generator(config.seed, epoch), config.shift, data.image_shape)
                 test_loss, test_acc = _evaluate(model, x_test, y_test)
                 change = math.nan
                 if config.adaptive_depth:

@@ -56,8 +56,10 @@ def fields(run, res, page):
         profile=res["profile"], dataset=res["dataset"], n_train=res["n_train"],
         n_test=res["n_test"], run_time=res["run_time_s"],
         run_time_text=duration(res["run_time_s"]),
-        reuse="reused its checkpoints and" if res["reused_checkpoints"]
-        else "trained every network and",
+        reuse=(f"reused its checkpoints and {len(res['reused_stages'])} finished stages of an "
+               "earlier run (whose times they keep) and" if res.get("reused_stages")
+               else "reused its checkpoints and" if res["reused_checkpoints"]
+               else "trained every network and"),
         test_error=", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items())
         + ("; scikit-learn on the same split (default settings): "
            + ", ".join(f"{k} {100 * v:.2f} %" for k, v in res["baselines"].items())

@@ -29,6 +29,22 @@ def test_error_bands():
                          (0.20, "not reproduced")):
         rows = build_claims(dataset="mnist5k", errors={"resnet_shared": err})
         assert _verdict(rows, "shared_error") == verdict
+    # the full MNIST, the paper's own data: 0.3 pp for reproduced, 1.0 pp for partly, on both
+    # error claims (paper 1.4 % shared, 1.8 % per-layer)
+    for key, id_, paper in (("resnet_shared", "shared_error", 1.4),
+                            ("resnet_variable", "variable_error", 1.8)):
+        for pp, verdict in ((-0.5, "reproduced"), (0.29, "reproduced"), (0.31, "partly"),
+                            (0.99, "partly"), (1.01, "not reproduced")):
+            rows = build_claims(dataset="mnist", errors={key: (paper + pp) / 100})
+            assert _verdict(rows, id_) == verdict, (key, pp)
+    # the mnist5k bands are wider: 1.5 pp above the paper is partly there, not on MNIST
+    rows = build_claims(dataset="mnist5k", errors={"resnet_shared": 0.029})
+    assert _verdict(rows, "shared_error") == "partly"
+    rows = build_claims(dataset="mnist", errors={"resnet_shared": 0.029})
+    assert _verdict(rows, "shared_error") == "not reproduced"
+    for other in ("fashion-mnist", "digits"):
+        rows = build_claims(dataset=other, errors={"resnet_shared": 0.014})
+        assert _verdict(rows, "shared_error") == "not applicable"
     rows = build_claims(dataset="digits", errors={"resnet_shared": 0.01})
     assert _verdict(rows, "shared_error") == "not applicable"
     assert "1.00 %" in next(r for r in rows if r.id == "shared_error").ours

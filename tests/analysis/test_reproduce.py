@@ -86,12 +86,23 @@ def test_second_run_reuses_checkpoints(first_run):
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
-    # full MNIST needs IDX files in --data-dir: an empty folder is a one-line error
+    # an empty --data-dir (no IDX files) is a one-line error
     rc, _, err = _resdyn(["reproduce", "--dataset", "mnist", "--data-dir", str(tmp_path),
                           "--out", str(tmp_path / "o"), "--no-progress"], capsys)
     assert rc == 2
     assert err.strip().count("\n") == 0
     assert err.startswith("resdyn reproduce: error:")
+
+
+def test_mnist_without_data_dir_reads_the_default_copy(tmp_path, capsys, monkeypatch):
+    # no --data-dir: the copy `make data` installs; where it is absent, a one-line error says
+    # how to get it
+    monkeypatch.setenv("RESDYN_DATA_DIR", str(tmp_path / "empty"))
+    rc, _, err = _resdyn(["reproduce", "--dataset", "mnist", "--out", str(tmp_path / "o"),
+                          "--no-progress"], capsys)
+    assert rc == 2
+    assert err.strip().count("\n") == 0
+    assert str(tmp_path / "empty" / "mnist") in err and "run `make data`" in err
 
 
 def test_cli_help_lists_options(capsys):

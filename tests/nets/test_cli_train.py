@@ -53,7 +53,6 @@ def test_adaptive_depth_flag_and_mlp(tmp_path, run):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--dataset", "mnist", "--out", "{tmp}/x"], "mnist needs a data folder"),
     (["--dataset", "mnist", "--data-dir", "{tmp}/none", "--out", "{tmp}/x"], "does not exist"),
     (["--resume", "{tmp}/none"], "no checkpoint"),
     (["--dataset", "blobs"], "--out DIR is required"),
@@ -66,6 +65,37 @@ def test_errors_are_one_line(tmp_path, run, args, message):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in r.stderr
     assert message in lines[0]
+
+
+def test_mnist_without_data_dir_says_how_to_get_the_default_copy(tmp_path, run, monkeypatch):
+    monkeypatch.setenv("RESDYN_DATA_DIR", str(tmp_path / "empty"))
+    r = run(["--dataset", "mnist", "--out", tmp_path / "x"])
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert "does not exist; run `make data`" in lines[0] and "--data-dir" in lines[0]
+
+
+def test_mnist_without_data_dir_trains_on_the_default_copy(tmp_path, run, real_mnist):
+    out = tmp_path / "run"
+    r = run(["--dataset", "mnist", "--width", "784", "--depth", "15", "--shared", "--epochs", "1",
+             "--n-train", "64", "--n-test", "32", "--out", out, "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("shared mnist: 1 epoch, depth 15")
+    config = json.loads((out / "checkpoint.json").read_text())["config"]
+    assert config["dataset"] == "mnist" and config["data_root"] is None
+    assert config["width"] == 784
+
+
+def test_mnist_from_a_data_dir_of_your_own(tmp_path, run, write_idx_folder, monkeypatch):
+    monkeypatch.setenv("RESDYN_DATA_DIR", str(tmp_path / "empty"))  # the default is not used
+    write_idx_folder(tmp_path / "idx", gz=True)
+    out = tmp_path / "run"
+    r = run(["--dataset", "mnist", "--data-dir", tmp_path / "idx", "--depth", "2", "--epochs", "1",
+             "--out", out, "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    config = json.loads((out / "checkpoint.json").read_text())["config"]
+    assert config["data_root"] == str(tmp_path / "idx")
 
 
 def test_existing_run_and_corrupt_checkpoint(tmp_path, run):
