@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._network import Network, as_weights
+from ._network import resnet_weights as _network_resnet_weights
 from ._validation import as_points, check_int, check_positive_float
 from ._stability import (DEFAULT_ZERO_TOL, NON_HYPERBOLIC, classify_multipliers,
                          classify_spectrum, unstable_dimension)
@@ -60,19 +60,14 @@ BOX_SLACK = 1e-9
 
 
 def resnet_weights(W, name: str = "W") -> np.ndarray:
-    """W (N, N) for the ResNet dynamics of eq. 3 from a Network or a bare array.
+    """W (N, N) for the ResNet dynamics of eq. 3 from a Network, a ResidualSystem or an array.
 
-    An MLP network is refused: its fixed points and flow are those of eq. 6, not eq. 3, so
-    reading only its W would answer a different question without saying so.
+    The rule (an MLP network is refused) is :func:`dynsys._network.resnet_weights`; this only
+    unwraps a :class:`ResidualSystem` first.
     """
-    if isinstance(W, Network) and W.kind != "resnet":
-        raise ValueError(
-            f"`{name}` must be a ResNet (kind='resnet'): this analyses eq. 3 and the ResNet "
-            f"layer map; got a network of kind {W.kind!r}."
-        )
     if isinstance(W, ResidualSystem):
         return W.W
-    return as_weights(W, name)
+    return _network_resnet_weights(W, name)
 
 
 def _count_text(labels) -> str:
@@ -134,8 +129,61 @@ class LocalSpectrum:
                 f"map: {_count_text(self.map_stability)})")[:299]
 
 
+def _negligible_rows(M):
+    """Rows of the square matrix M whose off-diagonal part is below the eigensolver's own error.
+
+    LAPACK's eigenvalues of M are the exact ones of some M + E with ``|E|_F`` of order
+    ``eps |M|_F``. Setting to zero the off-diagonal entries of rows whose off-diagonal norm is at
+    most ``eps |M|_F / sqrt(N)`` is a perturbation no larger than that, so the eigenvalues of the
+    matrix so cleaned are as accurate as those of M itself. Rows at a face of the cube
+    (``y (1 - y)`` exactly 0, or 1e-40 after a few hundred layers) are of this kind. A non-finite
+    M deflates nothing (the eigensolver then reports it as before).
+    """
+    off = np.abs(M)
+    np.fill_diagonal(off, 0.0)
+    rows = np.sqrt(np.einsum("ij,ij->i", off, off))
+    bound = np.finfo(np.float64).eps * np.linalg.norm(M) / np.sqrt(max(M.shape[0], 1))
+    return rows <= bound if np.isfinite(bound) else np.zeros(M.shape[0], dtype=bool)
+
+
+def _deflated_eigvals(M, face):
+    """Eigenvalues of one matrix M (N, N) whose rows at `face` are taken as diagonal.
+
+    A diagonal row i gives e_i^T M = M_ii e_i^T, so M_ii is an eigenvalue and the others are
+    those of M with row and column i removed (a symmetric permutation makes M block
+    triangular). It turns an N x N eigenproblem into one of the unsaturated coordinates, which
+    after many layers of a trained network are a small minority.
+    """
+    inner = np.flatnonzero(~face)
+    ev = np.empty(M.shape[0], dtype=np.complex128)
+    ev[face] = np.diagonal(M)[face]
+    if inner.size:
+        ev[~face] = np.linalg.eigvals(M[np.ix_(inner, inner)])
+    return ev
+
+
+def _eigvals(M):
+    """Eigenvalues of one square matrix, its negligible rows (:func:`_negligible_rows`) deflated."""
+    face = _negligible_rows(M)
+    if not face.any():
+        return np.linalg.eigvals(M).astype(np.complex128)
+    return _deflated_eigvals(M, face)
+
+
 def _sorted_eigvals(J):
-    ev = np.linalg.eigvals(J)
+    """Eigenvalues of each J (B, N, N), by decreasing real part.
+
+    Matrices with negligible rows (:func:`_negligible_rows`) are deflated one by one; the rest
+    go through one batched eigensolve, which for many small matrices is far cheaper than a loop.
+    """
+    ev = np.empty(J.shape[:-1], dtype=np.complex128)
+    flat_J, flat_ev = J.reshape((-1,) + J.shape[-2:]), ev.reshape((-1, J.shape[-1]))
+    faces = [_negligible_rows(M) for M in flat_J]
+    plain = np.array([not f.any() for f in faces], dtype=bool)
+    if plain.any():
+        flat_ev[plain] = np.linalg.eigvals(flat_J[plain])
+    for k in np.flatnonzero(~plain):
+        flat_ev[k] = _deflated_eigvals(flat_J[k], faces[k])
     order = np.argsort(-ev.real, axis=-1, kind="stable")
     return np.take_along_axis(ev, order, axis=-1).astype(np.complex128)
 
@@ -154,7 +202,7 @@ def _map_multipliers(D, y):
     mu[face] = np.diagonal(D)[face]
     inner = np.flatnonzero(~face)
     if inner.size:
-        mu[~face] = np.linalg.eigvals(D[np.ix_(inner, inner)])
+        mu[~face] = _eigvals(D[np.ix_(inner, inner)])
     order = np.argsort(-np.abs(mu), kind="stable")
     return mu[order]
 
@@ -317,10 +365,30 @@ def _scaled_residual(W, y, F):
     return float(np.max(np.abs(F) / scale))
 
 
+def _solve_deflated(J, F):
+    """Solve J d = -F, its negligible rows (:func:`_negligible_rows`) taken as diagonal.
+
+    Those coordinates decouple, d_i = -F_i / J_ii, and the others solve the remaining block with
+    them substituted: an N x N solve becomes one of the unsaturated coordinates. Falls back to the
+    full solve where a deflated diagonal entry is 0 (the row is then zero: J is singular).
+    """
+    face = _negligible_rows(J)
+    diag = np.diagonal(J)
+    if not face.any() or np.any(diag[face] == 0.0):
+        return np.linalg.solve(J, -F)
+    d = np.empty_like(F)
+    d[face] = -F[face] / diag[face]
+    inner = np.flatnonzero(~face)
+    if inner.size:
+        rhs = -F[inner] - J[np.ix_(inner, np.flatnonzero(face))] @ d[face]
+        d[inner] = np.linalg.solve(J[np.ix_(inner, inner)], rhs)
+    return d
+
+
 def _newton_direction(J, F, rank_tol):
     """Solve J d = -F; least squares (minimum norm) if J is singular or ill-conditioned."""
     try:
-        d = np.linalg.solve(J, -F)
+        d = _solve_deflated(J, F)
         if np.all(np.isfinite(d)):
             # reject numerically singular solves (huge steps from a near-singular J)
             if np.linalg.norm(J @ d + F) <= 1e-6 * max(np.linalg.norm(F), 1e-300) + 1e-300:

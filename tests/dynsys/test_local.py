@@ -259,3 +259,49 @@ def test_short_reprs():
     r = dynsys.refine_fixed_point(W, rng.uniform(size=50), max_iter=3)
     for obj in (s, one, r):
         assert len(repr(obj)) < 300
+
+
+def test_face_rows_are_deflated_exactly():
+    """Coordinates at exactly 0 or 1 (or within 1e-40 of them) give diagonal rows of J: the
+    deflated eigenvalues equal a full eigensolve's, and the labels of spectrum_at do not change."""
+    from dynsys._local import _negligible_rows, _sorted_eigvals
+
+    rng = np.random.default_rng(11)
+    n = 40
+    W = rng.normal(0.0, 1.0, (n, n))
+    Y = rng.uniform(0.05, 0.95, (6, n))
+    Y[1:, :25] = rng.integers(0, 2, (5, 25)).astype(float)  # 25 face coordinates, rows 1..5
+    Y[5, :] = rng.integers(0, 2, n).astype(float)  # a vertex: every row deflated
+    Y[4, 25:30] = 1e-40  # near a face, as after a few hundred layers
+    J = dynsys.jacobian(W, Y)
+    assert [int(_negligible_rows(M).sum()) for M in J] == [0, 25, 25, 25, 30, 40]
+    full = np.linalg.eigvals(J)
+    deflated = _sorted_eigvals(J)
+    assert np.allclose(np.sort_complex(full), np.sort_complex(deflated), rtol=1e-9, atol=1e-9)
+    # face rows give their diagonal entries exactly: (W y)_i at y_i = 0, -(W y)_i at y_i = 1
+    wy = W @ Y[5]
+    assert np.allclose(np.sort(deflated[5].real), np.sort(np.where(Y[5] == 0, wy, -wy)),
+                       rtol=1e-13, atol=0.0)
+    assert np.all(deflated[5].imag == 0.0)
+    s = dynsys.spectrum_at(W, Y)
+    labels = dynsys.classify_spectrum(full, s.zero_tol)
+    assert list(s.stability) == list(np.asarray(labels).reshape(-1))
+
+
+def test_newton_solve_deflates_rows_at_faces():
+    from dynsys._local import _solve_deflated
+
+    rng = np.random.default_rng(12)
+    n = 30
+    W = rng.normal(0.0, 1.0, (n, n))
+    y = rng.uniform(0.05, 0.95, n)
+    y[:12] = 1e-40
+    y[12:20] = 1.0
+    J = dynsys.jacobian(W, y)
+    F = rng.normal(size=n)
+    d = _solve_deflated(J, F)
+    assert np.allclose(d, np.linalg.solve(J, -F), rtol=1e-10, atol=1e-12)
+    # a zero row (a face coordinate whose rate vanishes) is left to the full solve, which fails
+    y[0], W[0] = 1e-300, 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        _solve_deflated(dynsys.jacobian(W, y), F)
