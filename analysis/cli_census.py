@@ -201,6 +201,7 @@ def run(args) -> int:
     path = Path(args.run)
     if not path.exists():
         raise ValueError(f"RUN {str(path)!r} does not exist.")
+    nets.check_run(path, "RUN")  # a finished run, one run's files, not a .npy
     net = nets.to_network(path)
     ds = _run_dataset(path, args.dataset, args.data_dir)
     if ds.n_features != net.n_features:

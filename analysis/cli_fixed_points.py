@@ -159,6 +159,7 @@ def _from_nets(path: Path, origin: str):
         import nets
     except ImportError as exc:  # pragma: no cover - nets ships with the project
         raise RuntimeError(f"reading {origin} needs the nets package ({exc})") from None
+    nets.check_run(path, "`W`")  # a finished run whose files belong together, said as such
     try:
         net = nets.to_network(path)
     except (ValueError, TypeError, OSError) as exc:

@@ -9,8 +9,13 @@
 DIR then holds only ``.safetensors`` and ``.json`` files: the checkpoint
 (``checkpoint.json`` + ``state-epochNNNN.safetensors``), ``history.json`` (one record per
 epoch: epoch, train_loss, train_accuracy, test_loss, test_accuracy, depth, ...) and, once
-training ends, ``weights.safetensors`` (float64 arrays for ``dynsys``). A run killed at any
-moment continues with ``--resume DIR`` and ends as the uninterrupted run would have.
+training ends, ``weights.safetensors`` (float64 arrays for ``dynsys``, recording the
+checkpoint they come from). A run killed at any moment continues with ``--resume DIR`` and
+ends as the uninterrupted run would have.
+
+``--out`` is checked before any work (an existing file, a file on its path or an unwritable
+place is an error naming ``--out``), and the folder is locked while the run writes to it: a
+second ``resdyn train`` on the same folder stops at once with an error naming it.
 """
 
 from __future__ import annotations
@@ -108,7 +113,18 @@ def _summary(result) -> str:
 
 
 def _run(args) -> int:
-    from nets import CheckpointError, TrainConfig, resume, train
+    from nets import FolderLockedError
+
+    flag = "--resume" if args.resume is not None else "--out"
+    try:
+        return _train_or_resume(args)
+    except FolderLockedError as exc:
+        # the library names its argument; the command line names its flag
+        raise FolderLockedError(str(exc).replace("`out_dir`", flag, 1)) from None
+
+
+def _train_or_resume(args) -> int:
+    from nets import CheckpointError, TrainConfig, check_out_dir, resume, train
 
     progress = not args.no_progress
     if args.resume is not None:
@@ -118,10 +134,12 @@ def _run(args) -> int:
 
         if not (Path(args.resume) / "checkpoint.json").is_file():
             raise CheckpointError(f"no checkpoint to resume in {args.resume!r}.")
+        check_out_dir(args.resume, "--resume")
         result = resume(args.resume, progress=progress, epochs=args.epochs)
     else:
         if args.out is None:
             raise ValueError("--out DIR is required (the checkpoint folder), or --resume DIR.")
+        check_out_dir(args.out, "--out")
         config = TrainConfig(
             dataset=args.dataset, data_root=args.data_dir, n_train=args.n_train,
             n_test=args.n_test, blobs_features=args.blobs_features,

@@ -21,6 +21,18 @@ Usage::
     python benchmarks/bench_census.py --weights net.npz          # full run (about 15 min)
     python benchmarks/bench_census.py --quick --weights net.npz  # B = 1,000 (about 2 min)
     python benchmarks/bench_census.py --save-weights net.npz     # train, save, run
+
+``--stage`` times instead the census stage of ``resdyn reproduce --dataset mnist`` (full
+profile) on three trained run folders, as the reproduction runs it:
+:func:`analysis.compute_census_section` on the first ``--n-test`` MNIST test images (default
+all 10,000), depth 1000, the ResNets followed to ``--max-depth`` (default 100,000) with the
+end-point classifier fitted on the first ``--n-fit`` training images (default 10,000), the MLP
+censused at depth 1000. It prints the wall clock and CPU time of each network and of the stage
+(goal: at most 10 minutes on 2 cores) and the load average, since other jobs on the machine
+change the wall clock::
+
+    python benchmarks/bench_census.py --stage --data-dir data/mnist \
+        --shared RUN_SHARED --per-layer RUN_PER_LAYER --mlp RUN_MLP
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ sys.path.insert(0, ROOT)
 GOAL_RATIO = 1.5
 GOAL_BYTES = 2 * 10**9
 GOAL_LONG_S = 300.0
+GOAL_STAGE_S = 600.0
 
 
 def _train(save=None):
@@ -114,13 +127,81 @@ def bench_census(weights, inputs, depth, max_depth):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def bench_stage(runs, data_dir, n_test, n_fit, depth, max_depth, trained_depth=15):
+    """The reproduction's census stage, network by network: times and what the census found."""
+    import analysis
+    import dynsys
+    import nets
+
+    ds = nets.load_dataset("mnist", root=data_dir, seed=0)
+    x, y = np.asarray(ds.x_test[:n_test]), np.asarray(ds.y_test[:n_test])
+    fx, fy = np.asarray(ds.x_train[:n_fit]), np.asarray(ds.y_train[:n_fit])
+    out = {}
+    for name, run in runs.items():
+        net = nets.to_network(run)
+        # load the compiled kernels from Numba's cache, as earlier stages of a reproduction have
+        dynsys.attractor_census(net, x[:4], 50)
+        dynsys.iterate(net, x[:4], 2 if net.shared else None, record="final")
+        load0 = os.getloadavg()[0]
+        w0, c0 = time.perf_counter(), time.process_time()
+        res = analysis.compute_census_section(
+            {name: net}, x, y, depth=depth, max_depth=max_depth, x_train=fx, y_train=fy,
+            trained_depth=trained_depth, n_classes=ds.n_classes)
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        nc = res.networks[name]
+        out[name] = dict(wall_s=wall, cpu_s=cpu, load_before=load0,
+                         load_after=os.getloadavg()[0], counts=nc.census.counts(),
+                         points=len(nc.census), attractors=nc.n_attractors,
+                         saddles=nc.n_saddles, work=nc.census.work,
+                         endpoint_accuracy=nc.endpoint_accuracy)
+        print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU (load {load0:.1f} -> "
+              f"{out[name]['load_after']:.1f}); {nc.census.counts()}, {len(nc.census)} points, "
+              f"{nc.n_attractors} attractors, {nc.n_saddles} saddles", flush=True)
+    return out
+
+
+def main_stage(args):
+    runs = {name: path for name, path in (("resnet_shared", args.shared),
+                                          ("resnet_variable", args.per_layer),
+                                          ("mlp", args.mlp)) if path}
+    if not runs:
+        raise SystemExit("--stage needs at least one of --shared, --per-layer, --mlp (run "
+                         "folders of `resdyn train`).")
+    per = bench_stage(runs, args.data_dir, args.n_test, args.n_fit, args.depth,
+                      args.max_depth, args.trained_depth)
+    wall = sum(v["wall_s"] for v in per.values())
+    cpu = sum(v["cpu_s"] for v in per.values())
+    print(f"census stage: {wall:.1f} s wall ({wall / 60:.1f} min; goal <= "
+          f"{GOAL_STAGE_S / 60:.0f} min on 2 cores), {cpu:.1f} s CPU")
+    summary = dict(platform=platform.platform(), cpus=os.cpu_count(), n_test=args.n_test,
+                   n_fit=args.n_fit, depth=args.depth, max_depth=args.max_depth,
+                   networks=per, wall_s=wall, cpu_s=cpu, stage_ok=wall <= GOAL_STAGE_S)
+    print(json.dumps(summary, indent=1))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="B = 1,000, max_depth 10**5")
     ap.add_argument("--weights", help=".npz with W and b (else train on mnist5k)")
     ap.add_argument("--save-weights", help="write the trained weights here")
     ap.add_argument("--depth", type=int, default=1000)
+    ap.add_argument("--stage", action="store_true",
+                    help="time the reproduction's census stage on MNIST (three run folders)")
+    ap.add_argument("--shared", metavar="RUN", help="--stage: shared-weight ResNet run folder")
+    ap.add_argument("--per-layer", metavar="RUN", help="--stage: per-layer ResNet run folder")
+    ap.add_argument("--mlp", metavar="RUN", help="--stage: MLP run folder")
+    ap.add_argument("--data-dir", default=os.path.join(ROOT, "data", "mnist"),
+                    help="--stage: folder of the MNIST IDX files")
+    ap.add_argument("--n-test", type=int, default=10_000, help="--stage: test images")
+    ap.add_argument("--n-fit", type=int, default=10_000,
+                    help="--stage: training images fitting the end-point classifier")
+    ap.add_argument("--max-depth", type=int, default=100_000,
+                    help="--stage: layer to which the ResNets' unsettled inputs are followed")
+    ap.add_argument("--trained-depth", type=int, default=15,
+                    help="--stage: trained depth T of the shared ResNet (its readout layer)")
     args = ap.parse_args(argv)
+    if args.stage:
+        return main_stage(args)
     B = 1000 if args.quick else 10_000
     long_depth = 10**5 if args.quick else 10**6
     import tempfile

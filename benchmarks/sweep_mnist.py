@@ -101,6 +101,7 @@ def _floats(text):
 def _grid(args):
     axes = {"lr": _floats(args.lr), "lr_decay": _floats(args.lr_decay),
             "weight_decay": _floats(args.weight_decay),
+            "shift": None if args.shift is None else [int(v) for v in args.shift.split(",")],
             "batch_size": None if args.batch_size is None else
             [int(v) for v in args.batch_size.split(",")]}
     axes = {k: v for k, v in axes.items() if v is not None}
@@ -151,6 +152,8 @@ def main(argv=None):
     p.add_argument("--lr-decay", default=None, help="comma-separated per-epoch decays")
     p.add_argument("--weight-decay", default=None, help="comma-separated L2 weight decays")
     p.add_argument("--batch-size", default=None, help="comma-separated batch sizes")
+    p.add_argument("--shift", default=None,
+                   help="comma-separated random-translation ranges in pixels (0: none)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--patience", type=int, default=None,
                    help="early-stopping patience (default: TrainConfig's)")

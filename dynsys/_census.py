@@ -20,8 +20,10 @@ import numpy as np
 from ._arrays import readonly
 from ._network import Network
 from ._stability import (
+    LABELS,
     STABLE,
     classify_multipliers,
+    label_index,
     classify_spectrum,
     unstable_dimension,
 )
@@ -265,6 +267,44 @@ class _Progress:
             self.bar.close()
 
 
+def _unique_rows(A):
+    """``np.unique(A, axis=0, return_index=True, return_inverse=True)`` of a 2-D array, fast.
+
+    NumPy sorts the B rows as records of N fields, O(B log B) comparisons of whole rows (seconds
+    for 10,000 rows of 784). Here the rows are grouped by their bytes in one pass and only the
+    U distinct ones are sorted, column 0 first, so the result is the same: the distinct rows in
+    lexicographic order, the first occurrence of each and every row's index into them. Float
+    rows are taken with -0.0 equal to 0.0, as NumPy compares them; they must hold no NaN.
+
+    Returns
+    -------
+    uniq : ndarray, shape (U, N)
+    first : ndarray of int, shape (U,)
+    inverse : ndarray of int, shape (B,)
+    """
+    A = np.ascontiguousarray(A)
+    if A.dtype.kind == "f":
+        A = A + 0.0  # -0.0 + 0.0 is 0.0: equal values get equal bytes
+    B = A.shape[0]
+    width = A.shape[1] * A.itemsize
+    buf = A.tobytes()
+    groups = {}
+    first = []
+    inverse = np.empty(B, np.int64)
+    for i in range(B):
+        g = groups.setdefault(buf[i * width:(i + 1) * width], len(first))
+        if g == len(first):
+            first.append(i)
+        inverse[i] = g
+    first = np.asarray(first, dtype=np.int64)
+    distinct = A[first]
+    # lexsort's last key is the primary one: the columns reversed put column 0 first
+    order = np.lexsort(distinct.T[::-1]) if A.shape[1] else np.arange(first.size)
+    rank = np.empty(first.size, np.int64)
+    rank[order] = np.arange(first.size)
+    return distinct[order], first[order], rank[inverse]
+
+
 def _initial_logits(net: Network, x: np.ndarray):
     """z at the first layer of the repeated last layer, and that layer's number.
 
@@ -402,6 +442,19 @@ def _mlp_spectra(W, b, y):
     return z, mu, mu - 1.0
 
 
+def _map_label(mu, zero_tol):
+    """:func:`classify_multipliers` of one point's multipliers (N,) and their unstable count.
+
+    The same rule (:func:`label_index` on the counts), without the per-call overhead of the
+    vectorised function: it runs once per distinct point, thousands of times in a census.
+    """
+    a = np.abs(mu)
+    n_out = int(np.count_nonzero(a > 1.0 + zero_tol))
+    n_in = int(np.count_nonzero(a < 1.0 - zero_tol))
+    n_on = int(np.count_nonzero(np.abs(a - 1.0) <= zero_tol))
+    return LABELS[label_index(n_out, n_in, n_on, a.size)], n_out
+
+
 def _resolve_tolerances(margin, distance_tol, residual_tol, zero_tol):
     margin = check_positive_float(margin, "margin")
     distance_tol = check_positive_float(distance_tol, "distance_tol")
@@ -443,8 +496,7 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     if rows.size == 0:
         return point_rows, assignment, status, distance, to_leave, period, \
             np.sum(pats == 2, axis=1).astype(np.int64), leaving_now
-    uniq, inv = np.unique(pats[rows], axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
+    uniq, _, inv = _unique_rows(pats[rows])
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(uniq.shape[0] + 1))
     # the face points of every face reached, solved on their interior coordinates
@@ -503,8 +555,7 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
         mem = members[near]
         assignment[mem] = m
         distance[mem] = d[near]
-        map_label = classify_multipliers(mu, zero_tol)
-        map_udim = int(np.sum(np.abs(mu) > 1.0 + zero_tol))
+        map_label, map_udim = _map_label(mu, zero_tol)
         if map_label == STABLE:
             # every saturated rate at the current state must point into its face too
             sat = pat != 2
@@ -609,6 +660,133 @@ def _mlp_initial(net, x):
     return _sigmoid(y @ Wt.T + bt), T
 
 
+class _Workers:
+    """Independent blocks of MLP rows run side by side: one thread per block, BLAS on one thread.
+
+    A layer of the MLP is a matrix product, which BLAS spreads over the cores, then ``tanh``
+    and four other elementwise passes, which NumPy runs on one core: about 40 % of the layer
+    with the other cores idle. Blocks of rows that never meet (the chunks of the census, the
+    slices of the Lyapunov run) keep every core busy instead when each thread runs its block's
+    layers whole with a single-threaded BLAS. The numbers are those of the same products and
+    ufuncs; only a BLAS's split of one product over its threads can round the last rows of an
+    odd-sized block differently.
+    """
+
+    def __init__(self):
+        from threadpoolctl import threadpool_info
+
+        blas = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+        self.n = max(1, min(blas)) if blas else 1
+
+    def map(self, fn, items):
+        """``fn(item)`` for every item, in order of the items (a generator of the results)."""
+        items = list(items)
+        if self.n == 1 or len(items) < 2:
+            for item in items:
+                yield fn(item)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(min(self.n, len(items))) as pool:
+            yield from pool.map(fn, items)
+
+
+def _sigmoid_of_product(Z, b):
+    """``Z = 0.5 + 0.5 tanh(0.5 (Z + b))`` in place: :func:`_sigmoid` of ``Z + b``."""
+    Z += b
+    Z *= 0.5
+    np.tanh(Z, out=Z)
+    Z *= 0.5
+    Z += 0.5
+
+
+def _mlp_layer(Y, WT, b, out):
+    """``out = f(Y W^T + b)``, i.e. ``0.5 + 0.5 tanh(0.5 (Y W^T + b))``, into `out` (not `Y`).
+
+    The operations of :func:`_sigmoid` of the product in the same order, so the same numbers,
+    without the four temporary (B, N) arrays of the expression.
+    """
+    np.matmul(Y, WT, out=out)
+    _sigmoid_of_product(out, b)
+    return out
+
+
+class _MlpMapStability:
+    """Whether the MLP's layer map is stable at a state y: all multipliers inside the circle.
+
+    The verdict of :func:`_mlp_spectra` and :func:`_map_label` at y (one eigen-decomposition of
+    an (N, N) matrix, as much work as hundreds of layers), computed once per state. The inputs
+    that reach one attractor sit at states a few units of rounding apart (never the same bytes),
+    so a verdict "stable" is also carried over, with a certificate, to states near one already
+    decided (the representative, found by its coordinates rounded to `_REP_DECIMALS`):
+
+    with ``A = diag(s(1-s)) W`` at the representative, its computed eigen-decomposition
+    ``A V = V diag(lam) + R`` and ``E = A' - A`` for the new state (``||E||_F`` bounded from the
+    change of ``s(1-s)`` and the row norms of W), the Bauer-Fike theorem puts every eigenvalue
+    of ``A'`` (and of ``A'`` plus LAPACK's backward error, ``_BACKWARD n eps ||A||_F``) within
+    ``cond(V) (||R||_F / sigma_min(V) + ||E||_F + _BACKWARD n eps ||A||_F)`` of an eigenvalue of
+    A. When that radius plus ``max |lam|`` stays below ``1 - zero_tol`` the new state is
+    stable; otherwise its own multipliers decide, as for a first state.
+    """
+
+    _REP_DECIMALS = 9
+    _BACKWARD = 10.0
+
+    def __init__(self, W, b, zero_tol):
+        self.W, self.b, self.zero_tol = W, b, zero_tol
+        self.row_norm = np.linalg.norm(W, axis=1)
+        self.verdicts = {}  # state bytes -> verdict
+        self.reps = {}  # rounded state bytes -> [f'(z) at the representative, certificate]
+        self.n_eig = 0  # eigen-decompositions computed (verdicts and certificates)
+
+    def _certificate(self, d):
+        """(max |lam|, cond(V), the radius independent of the new state) at f'(z) = d, or None."""
+        A = d[:, None] * self.W
+        self.n_eig += 1
+        try:
+            lam, V = np.linalg.eig(A)
+            sv = np.linalg.svd(V, compute_uv=False)
+        except np.linalg.LinAlgError:
+            return None
+        if not (np.all(np.isfinite(lam)) and sv[-1] > 0.0):
+            return None
+        R = A @ V - V * lam
+        n = A.shape[0]
+        base = (np.linalg.norm(R) / sv[-1]
+                + self._BACKWARD * n * np.finfo(float).eps * np.linalg.norm(A))
+        return float(np.max(np.abs(lam))), float(sv[0] / sv[-1]), float(base)
+
+    def __call__(self, y):
+        key = y.tobytes()
+        verdict = self.verdicts.get(key)
+        if verdict is not None:
+            return verdict
+        s = _sigmoid(self.W @ y + self.b)
+        d = s * (1.0 - s)
+        rkey = np.round(y, self._REP_DECIMALS).tobytes()
+        rep = self.reps.get(rkey)
+        if rep is not None:
+            if rep[1] is None:
+                rep[1] = self._certificate(rep[0]) or False
+            if rep[1]:
+                lead, cond, base = rep[1]
+                dE = float(np.linalg.norm((d - rep[0]) * self.row_norm))
+                if lead + cond * (base + dE) < 1.0 - self.zero_tol:
+                    self.verdicts[key] = True
+                    return True
+        _, mu, _ = _mlp_spectra(self.W, self.b, y)
+        self.n_eig += 1
+        verdict = _map_label(mu, self.zero_tol)[0] == STABLE
+        self.verdicts[key] = verdict
+        if rep is None and verdict:
+            # only a stable verdict is carried over; the certificate is built on a second visit
+            self.reps[rkey] = [d, None]
+        return verdict
+
+
 def _find_periods(H, tol, pmax):
     """Smallest period p in 1..pmax of each trajectory in H (L, B, N) (0 if none).
 
@@ -622,7 +800,13 @@ def _find_periods(H, tol, pmax):
     fixed = np.max(np.abs(H[-1] - H[-2]), axis=1) <= tol
     out[fixed] = 1
     undecided = ~fixed
-    steps = np.max(np.abs(np.diff(H, axis=0)), axis=2)  # (L - 1, B)
+    # the largest change of each state per layer, one layer at a time (no (L, B, N) temporary)
+    steps = np.empty((L - 1, B))
+    buf = np.empty(H.shape[1:])
+    for j in range(L - 1):
+        np.subtract(H[j + 1], H[j], out=buf)
+        np.abs(buf, out=buf)
+        np.max(buf, axis=1, out=steps[j])
     for p in range(2, min(pmax, L // 2) + 1):
         idx = np.flatnonzero(undecided)
         if idx.size == 0:
@@ -639,22 +823,41 @@ def _find_periods(H, tol, pmax):
     return out
 
 
-def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0):
+def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0, workers=None):
     """Largest Lyapunov exponent of y -> f(W y + b) from the rows of Y (B, N)."""
     rng = np.random.default_rng(seed)
     V = rng.standard_normal(Y.shape)
     V /= np.linalg.norm(V, axis=1, keepdims=True)
     acc = np.zeros(Y.shape[0])
     WT = W.T
-    for step in range(n_layers):
-        s = _sigmoid(Y @ WT + b)
-        V = (V @ WT) * (s * (1.0 - s))
-        nv = np.linalg.norm(V, axis=1)
-        nv = np.where(nv > 0, nv, 1e-300)
-        if step >= discard:
-            acc += np.log(nv)
-        V /= nv[:, None]
-        Y = s
+    Y = np.array(Y, dtype=np.float64)
+
+    def run(rows):
+        # s = f(Y W^T + b), V <- (V W^T) * (s (1 - s)), then V normalised row by row, in
+        # preallocated arrays swapped each layer
+        y, v = Y[rows], V[rows]
+        s, d, v_next = np.empty_like(y), np.empty_like(y), np.empty_like(v)
+        for step in range(n_layers):
+            _mlp_layer(y, WT, b, s)
+            np.matmul(v, WT, out=v_next)
+            np.subtract(1.0, s, out=d)
+            d *= s
+            v_next *= d
+            v, v_next = v_next, v
+            nv = np.linalg.norm(v, axis=1)
+            nv = np.where(nv > 0, nv, 1e-300)
+            if step >= discard:
+                acc[rows] += np.log(nv)
+            v /= nv[:, None]
+            y, s = s, y
+
+    workers = workers or _Workers()
+    # slices that start at multiples of 8 rows: BLAS kernels work on blocks of 4 or 8 rows, so
+    # each row is then rounded as in the one product over all the rows
+    edges = np.minimum(8 * np.ceil(np.linspace(0, Y.shape[0], workers.n + 1) / 8),
+                       Y.shape[0]).astype(int)
+    for _ in workers.map(run, [slice(a, z) for a, z in zip(edges[:-1], edges[1:]) if z > a]):
+        pass
     return acc / (n_layers - discard)
 
 
@@ -667,14 +870,17 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     B = Y.shape[0]
     stop = depth if max_depth is None else max(depth, max_depth)
     window = 2 * max_period + 1
-    # history windows of `window` states: keep one window below about 256 MB
+    # history windows of `window` states: keep one window below about 256 MB (one per worker)
     chunk = int(max(1, min(batch_size, 256e6 // (window * n * 8))))
+    workers = _Workers()
     t_end = np.full(B, t1, np.int64)
     period = np.zeros(B, np.int64)
     check_every = 512
     WT = W.T
+    map_stable = _MlpMapStability(W, b, zero_tol)
     prog = _Progress(progress, B) if progress else None
-    for lo in range(0, B, chunk):
+
+    def run_chunk(lo):
         rows = np.arange(lo, min(B, lo + chunk))
         Yc = Y[rows].copy()
         t = t1
@@ -685,14 +891,20 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
             if t >= depth and max_depth is None:
                 nxt = t
             w0 = max(t, nxt - window + 1)
-            for _ in range(w0 - t):
-                Yc[alive] = _sigmoid(Yc[alive] @ WT + b)
+            if w0 > t:
+                # all rows alive (the usual case): no gather and scatter per layer
+                Ya = Yc if alive.all() else Yc[alive]
+                buf = np.empty_like(Ya)
+                for _ in range(w0 - t):
+                    _mlp_layer(Ya, WT, b, buf)
+                    Ya, buf = buf, Ya
+                Yc[alive] = Ya
             t = w0
             idx = np.flatnonzero(alive)
             H = np.empty((nxt - t + 1, idx.size, n))
             H[0] = Yc[idx]
             for j in range(1, nxt - t + 1):
-                H[j] = _sigmoid(H[j - 1] @ WT + b)
+                _mlp_layer(H[j - 1], WT, b, H[j])
             t = nxt
             Yc[idx] = H[-1]
             p = _find_periods(H, distance_tol, max_period) if H.shape[0] >= 3 else \
@@ -702,8 +914,7 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
                 # a fixed point only settles when it is map-stable (a saddle is passed)
                 fix = np.flatnonzero(settled & (p == 1))
                 for j in fix:
-                    _, mu, _ = _mlp_spectra(W, b, H[-1, j])
-                    if classify_multipliers(mu, zero_tol) != STABLE:
+                    if not map_stable(H[-1, j]):
                         settled[j] = False
             period[rows[idx[settled]]] = p[settled]
             t_end[rows[idx[settled]]] = t
@@ -713,8 +924,11 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
                 t_end[rows[idx[~settled]]] = t
                 break
         Y[rows] = Yc
+        return rows.size
+
+    for done in workers.map(run_chunk, range(0, B, chunk)):
         if prog is not None:
-            prog.add(rows.size)
+            prog.add(done)
     if prog is not None:
         prog.close()
     status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
@@ -727,8 +941,7 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     point_rows = []
     if fixed.size:
         keys = np.round(Y[fixed], 6)
-        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        inv = inv.reshape(-1)
+        _, first, inv = _unique_rows(keys)
         refined = []
         for g, j in enumerate(first):
             yr, res, ok = _mlp_fixed_point(W, b, Y[fixed[j]], residual_tol)
@@ -761,7 +974,7 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     lyap = np.full(B, np.nan)
     nc = np.flatnonzero(status == NOT_CONVERGED)
     if nc.size:
-        lyap[nc] = _mlp_lyapunov(W, b, Y[nc])
+        lyap[nc] = _mlp_lyapunov(W, b, Y[nc], workers=workers)
     table = _points_table(point_rows, n, zero_tol)
     Zf = Y @ WT + b
     n_int = np.sum(np.abs(Zf) <= margin, axis=1).astype(np.int64)

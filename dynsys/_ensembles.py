@@ -41,8 +41,12 @@ ENSEMBLES = ("gaussian", "symmetric", "sparse")
 #: Confidence-interval methods for the ensemble mean.
 CI_METHODS = ("normal", "bootstrap")
 #: Per-sample counts always reported (in-box labels are for the flow unless they say "map").
+#: The last four account for the patterns that are not counted points (see
+#: :class:`dynsys.FixedPointCounts`): per sample ``total + origin_copies + merged +
+#: no_solution + continuum == 3^N``.
 QUANTITIES = ("total", "in_box", "out_of_box", "stable_in_box", "unstable_in_box",
-              "saddle_in_box", "non_hyperbolic_in_box", "map_stable_in_box", "disagreements")
+              "saddle_in_box", "non_hyperbolic_in_box", "map_stable_in_box", "disagreements",
+              "origin_copies", "merged", "no_solution", "continuum")
 #: Added with ``classify_out_of_box=True``.
 QUANTITIES_OUT = ("stable", "stable_out_of_box", "saddle_out_of_box")
 
@@ -196,6 +200,10 @@ def _per_sample(rows: np.ndarray, n: int, classify_out_of_box: bool):
         "non_hyperbolic_in_box": flow_in[:, 3],
         "map_stable_in_box": rows[:, mi],
         "disagreements": rows[:, lay["disagree"]],
+        "origin_copies": rows[:, lay["origin_copies"]],
+        "merged": rows[:, lay["merged"]],
+        "no_solution": rows[:, lay["no_solution"]],
+        "continuum": rows[:, lay["continuum"]],
     }
     if classify_out_of_box:
         out["stable"] = flow_in[:, 0] + rows[:, fo]

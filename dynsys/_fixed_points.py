@@ -36,7 +36,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._arrays import readonly as _readonly
-from ._network import Network, as_weights
+from ._network import Network, resnet_weights
 from ._stability import LABELS
 from ._system import ResidualSystem
 from ._validation import check_choice, check_int, check_positive_float
@@ -197,6 +197,18 @@ class FixedPointCounts:
         classified).
     n_no_solution, n_continuum : int
         Degenerate patterns (singular interior block) by kind.
+    n_merged : int or None
+        Patterns with an invertible block and a coordinate at 1 whose point was not counted
+        on its own: one of its interior coordinates lies within `face_tol` of 0 or 1 (exactly
+        on it in exact mode), so the point is taken as that of the neighbouring pattern with
+        code 0 / 1 there (:doc:`/theory/fixed_points`). For a generic W at large N a few
+        points, distinct but closer than `face_tol` to a neighbour, are merged this way.
+        ``None`` for the counts of a filtered listing (``fixed_points(W, only=...)``).
+    n_origin_copies : int or None
+        Patterns with an invertible block, interior coordinates and none at 1: each gives
+        the origin again (``2^N - 1`` unless a principal block ``W[I,I]`` is singular).
+        ``None`` as `n_merged`. Every pattern is a counted point, a copy or degenerate:
+        ``total + n_origin_copies + n_merged + n_no_solution + n_continuum == n_patterns``.
     n_patterns : int
         ``3^N``.
     zero_tol, rank_tol, residual_tol, face_tol : float
@@ -220,6 +232,8 @@ class FixedPointCounts:
     unstable_dim_out_of_box: np.ndarray
     n_no_solution: int
     n_continuum: int
+    n_merged: int | None
+    n_origin_copies: int | None
     n_patterns: int
     zero_tol: float | None = None
     rank_tol: float | None = None
@@ -231,7 +245,7 @@ class FixedPointCounts:
         return (f"FixedPointCounts(N={self.n}, total={self.total}, in_box={self.in_box}, "
                 f"stable={self.stable}, stable_in_box={self.stable_in_box}, "
                 f"disagreements={self.disagreements}, degenerate={self.n_degenerate}, "
-                f"zero_tol={_fmt_tol(self.zero_tol)})")
+                f"merged={self.n_merged}, zero_tol={_fmt_tol(self.zero_tol)})")
 
     @property
     def generic_total(self) -> int:
@@ -275,6 +289,8 @@ class FixedPointCounts:
             "unstable_dim_out_of_box": _plain_or_none(self.unstable_dim_out_of_box),
             "n_no_solution": self.n_no_solution,
             "n_continuum": self.n_continuum,
+            "n_merged": self.n_merged,
+            "n_origin_copies": self.n_origin_copies,
             "out_of_box_classified": self.out_of_box_classified,
             **self.tolerances,
         }
@@ -296,12 +312,22 @@ class FixedPointCounts:
             + ("" if only is None else f" kept by only={only!r}")
             + f" (all points for generic W: 3^N - 2^N + 1 = {self.generic_total}); "
             f"flow/map disagreements in the box: {self.disagreements}; "
-            f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution."
+            f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution; "
+            + self._merged_note()
             + ("" if self.out_of_box_classified else
                " Out-of-box points counted, not classified (-): count_fixed_points(W, "
                "classify_out_of_box=True) labels them.")
         )
         return "\n".join(lines)
+
+    def _merged_note(self) -> str:
+        if self.n_merged is None:
+            return "merged patterns: not counted in a filtered listing."
+        return (f"merged patterns: {self.n_merged}. Patterns: {self.n_patterns} = {self.total} "
+                f"points + {self.n_origin_copies} origin copies + {self.n_merged} merged + "
+                f"{self.n_degenerate} degenerate (merged: a point within face_tol = "
+                f"{_fmt_tol(self.face_tol)} of a face is taken as its neighbouring pattern's, "
+                "so distinct points that close are counted once).")
 
 
 def _plain_or_none(value):
@@ -353,6 +379,12 @@ class FixedPoints:
         ``max_i |F(y)_i|`` at the float64 :attr:`points`.
     degenerate : DegeneratePatterns
         Patterns with a singular interior block, by kind.
+    n_merged, n_origin_copies : int or None
+        Patterns with an invertible block that are not the canonical pattern of a listed
+        point: merged into a neighbouring pattern's point (an interior coordinate within
+        `face_tol` of 0 or 1) and copies of the origin; see :class:`FixedPointCounts`.
+        Without a filter ``len(fp) + n_origin_copies + n_merged + len(fp.degenerate) ==
+        3^N``; ``None`` with a filter (`only`).
     only : str or None
         The filter used (see :func:`fixed_points`).
     exact : bool
@@ -377,6 +409,8 @@ class FixedPoints:
     in_box: np.ndarray
     residual: np.ndarray
     degenerate: DegeneratePatterns
+    n_merged: int | None = None
+    n_origin_copies: int | None = None
     only: str | None = None
     exact: bool = False
     points_exact: tuple | None = field(default=None, repr=False)
@@ -429,7 +463,8 @@ class FixedPoints:
         idx = np.arange(len(self))[mask]
         pe = None if self.points_exact is None else tuple(self.points_exact[i] for i in idx)
         kw = {name: _readonly(getattr(self, name)[idx].copy()) for name in _POINT_FIELDS}
-        return FixedPoints(W=self.W, degenerate=self.degenerate, only=self.only,
+        return FixedPoints(W=self.W, degenerate=self.degenerate, n_merged=self.n_merged,
+                           n_origin_copies=self.n_origin_copies, only=self.only,
                            exact=self.exact, points_exact=pe, **self.tolerances, **kw)
 
     def counts(self) -> FixedPointCounts:
@@ -457,6 +492,8 @@ class FixedPoints:
                 np.bincount(self.unstable_dim[~ib], minlength=n + 1)),
             n_no_solution=int(self.degenerate.n_no_solution),
             n_continuum=int(self.degenerate.n_continuum),
+            n_merged=self.n_merged,
+            n_origin_copies=self.n_origin_copies,
             n_patterns=3**n,
             **self.tolerances,
         )
@@ -492,6 +529,8 @@ class FixedPoints:
                 "n_continuum": self.degenerate.n_continuum,
                 "truncated": self.degenerate.truncated,
             },
+            "n_merged": self.n_merged,
+            "n_origin_copies": self.n_origin_copies,
             "counts": self.counts().as_dict(),
         }
         if self.points_exact is not None:
@@ -509,7 +548,7 @@ def _weights(W) -> tuple[np.ndarray, ResidualSystem | None]:
     if isinstance(W, ResidualSystem):
         return W.W, W
     if isinstance(W, Network):
-        return as_weights(W, "W"), None
+        return resnet_weights(W, "W"), None
     try:
         arr = np.asarray(W)
         if arr.dtype == object:
@@ -517,7 +556,7 @@ def _weights(W) -> tuple[np.ndarray, ResidualSystem | None]:
             return sysm.W, sysm
     except Exception:  # noqa: BLE001 - let the validator produce the message
         pass
-    return as_weights(W, "W"), None
+    return resnet_weights(W, "W"), None
 
 
 def _scale(W: np.ndarray) -> float:
@@ -702,11 +741,14 @@ def _dedupe(points: np.ndarray):
 
 
 def _point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_kind, dg_dim,
-                  n_no_solution: int, n_continuum: int) -> dict:
+                  n_no_solution: int, n_continuum: int, n_merged: int | None,
+                  n_origin_copies: int | None) -> dict:
     """Raw fields of :func:`_assemble` from the kernel's stored points (numeric mode).
 
     One pass of :func:`classify_points` (labels, residual, unstable dimensions), the
-    near-copy safety net of :func:`_dedupe`, and the multiplicities.
+    near-copy safety net of :func:`_dedupe`, and the multiplicities. `n_merged` and
+    `n_origin_copies` are the kernel's counts (None with a filter); the rows the safety net
+    drops are merged points too and are added to `n_merged`.
     """
     from ._kernels import enumeration as K
 
@@ -720,6 +762,8 @@ def _point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_k
     if cand.size > 1:
         keep, _ = _dedupe(pts[cand])
         if keep.size != cand.size:
+            if n_merged is not None:
+                n_merged = int(n_merged) + int(cand.size - keep.size)
             sel = np.ones(pts.shape[0], bool)
             sel[np.setdiff1d(cand, cand[keep])] = False
             pts, pats, eig, residual, in_box = (pts[sel], pats[sel], eig[sel], residual[sel],
@@ -739,7 +783,21 @@ def _point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_k
         multiplicity=multiplicity, points_exact=None,
         dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
         n_no_solution=int(n_no_solution), n_continuum=int(n_continuum),
+        n_merged=None if n_merged is None else int(n_merged),
+        n_origin_copies=None if n_origin_copies is None else int(n_origin_copies),
     )
+
+
+def _pattern_copies(counts_row: np.ndarray, lay: dict, only) -> dict:
+    """``n_merged`` and ``n_origin_copies`` from a summed count row of either kernel.
+
+    Both are None for a filtered listing (`only` not None): the filtered walks skip patterns
+    before their face test, so their counts of copies are partial.
+    """
+    if only is not None:
+        return {"n_merged": None, "n_origin_copies": None}
+    return {"n_merged": int(counts_row[lay["merged"]]),
+            "n_origin_copies": int(counts_row[lay["origin_copies"]])}
 
 
 def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
@@ -750,10 +808,11 @@ def _numeric_engine(W, tols: dict, only, max_degenerate: int) -> dict:
     counts, lay, out = _run_kernel(W, tols, K.MODE_STORE, _FILTER_CODES[only],
                                    dg_cap=max_degenerate)
     pts, out_code, eig, dg_code, dg_kind, dg_dim = out
+    c = counts.sum(axis=0)
     return _point_fields(W, tols, pts, decode_patterns(out_code, n), eig,
                          dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
-                         n_no_solution=counts[:, lay["no_solution"]].sum(),
-                         n_continuum=counts[:, lay["continuum"]].sum())
+                         n_no_solution=c[lay["no_solution"]], n_continuum=c[lay["continuum"]],
+                         **_pattern_copies(c, lay, only))
 
 
 # ----------------------------------------------------------------------------------------
@@ -790,9 +849,9 @@ def _assemble(W: np.ndarray, raw: dict, *, only, exact: bool, tols: dict,
     ``eigenvalues`` (M, N) complex, ``flow_code`` / ``map_code`` (M,) indices into
     :data:`dynsys._stability.LABELS` (map: -1 outside the box), ``unstable_dim`` /
     ``map_unstable_dim`` (M,), ``in_box`` (M,) bool, ``residual`` (M,), ``multiplicity``
-    (M,), ``points_exact`` (tuple or None), and the degenerate patterns: ``dg_code`` (pattern
+    (M,), ``points_exact`` (tuple or None), the degenerate patterns: ``dg_code`` (pattern
     indices), ``dg_kind`` (0 no solution, 1 continuum), ``dg_dim``, ``n_no_solution``,
-    ``n_continuum``.
+    ``n_continuum``, and the copies ``n_merged``, ``n_origin_copies`` (None with a filter).
     """
     n = W.shape[0]
 
@@ -818,6 +877,8 @@ def _assemble(W: np.ndarray, raw: dict, *, only, exact: bool, tols: dict,
         residual=arr("residual", np.float64),
         degenerate=_degenerate(n, raw["dg_code"], raw["dg_kind"], raw["dg_dim"],
                                raw["n_no_solution"], raw["n_continuum"], max_degenerate),
+        n_merged=raw["n_merged"],
+        n_origin_copies=raw["n_origin_copies"],
         only=only,
         exact=exact,
         points_exact=raw["points_exact"],
@@ -1017,6 +1078,7 @@ def count_fixed_points(W, *, zero_tol: float | None = None, rank_tol: float | No
         unstable_dim_out_of_box=_readonly(c[lay["udim_out"]:lay["udim_out"] + n + 1].copy()),
         n_no_solution=int(c[lay["no_solution"]]),
         n_continuum=int(c[lay["continuum"]]),
+        **_pattern_copies(c, lay, None),
         n_patterns=3**n,
         **tols,
     )

@@ -9,7 +9,9 @@ points and the stability labels are exact:
 2. Points are grouped exactly (a dict keyed by the rational coordinates); the multiplicity is
    the number of patterns with an invertible block that give the point. A point is listed
    when its canonical pattern (code 0/1 wherever ``y_i`` is 0/1) is invertible, the same rule
-   as the numeric mode.
+   as the numeric mode; its other patterns are counted as copies of the origin or as merged
+   (``n_origin_copies``, ``n_merged``), so that points, copies and degenerate patterns add up
+   to 3^N.
 3. Flow stability: the boundary eigenvalues ``+-(W y)_i`` are rationals (exact signs); the
    interior block ``diag(y_I (1 - y_I)) W[I,I]`` has a rational characteristic polynomial
    (Berkowitz, SymPy), whose roots right of, on and left of the imaginary axis are counted
@@ -321,9 +323,19 @@ def exact_enumeration(E, *, only=None) -> dict:
     points, degenerate = _solve_patterns(Wf)
 
     rows = []
+    # every invertible pattern other than a listed point's canonical one is a copy: of the
+    # origin (no coordinate at 1), or merged into the point at its canonical pattern (an
+    # interior coordinate exactly 0 or 1), as the numeric kernels count them
+    n_origin_copies = n_merged = 0
     for y, pats in points.items():
         canon = tuple(0 if v == 0 else 1 if v == 1 else 2 for v in y)
-        if canon not in pats:
+        listed = canon in pats
+        copies = len(pats) - listed
+        if not any(y):
+            n_origin_copies += copies
+        else:
+            n_merged += copies
+        if not listed:
             continue  # lies on the continuum of its (singular) canonical pattern
         rows.append((canon, y, len(pats)))
     rows.sort(key=lambda r: _pattern_index(r[0]))
@@ -370,4 +382,6 @@ def exact_enumeration(E, *, only=None) -> dict:
         dg_dim=np.array([d[2] for d in degenerate], np.int64),
         n_no_solution=sum(1 for d in degenerate if d[1] == 0),
         n_continuum=sum(1 for d in degenerate if d[1] == 1),
+        n_merged=None if only is not None else n_merged,
+        n_origin_copies=None if only is not None else n_origin_copies,
     )

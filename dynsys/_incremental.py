@@ -24,7 +24,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ._arrays import readonly as _readonly
-from ._fixed_points import _output_offsets, _threads_for
+from ._fixed_points import _output_offsets, _pattern_copies, _threads_for
 from ._stability import LABELS
 
 __all__ = [
@@ -167,6 +167,7 @@ def counts_from_table(c: np.ndarray, n: int, tols: dict, *,
                                  if classify_out_of_box else None),
         n_no_solution=int(c[lay["no_solution"]]),
         n_continuum=int(c[lay["continuum"]]),
+        **_pattern_copies(c, lay, None),
         n_patterns=3**n,
         out_of_box_classified=bool(classify_out_of_box),
         **tols,
@@ -274,7 +275,7 @@ def assemble(W: np.ndarray, tols: dict, stored: dict, only, max_degenerate: int)
     raw = _point_fields(W, tols, stored["y"], decode_patterns(stored["code"], n), stored["eig"],
                         dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
                         dg_dim=stored["dg_dim"], n_no_solution=c[lay["no_solution"]],
-                        n_continuum=c[lay["continuum"]])
+                        n_continuum=c[lay["continuum"]], **_pattern_copies(c, lay, only))
     return _assemble(W, raw, only=only, exact=False, tols=tols,
                      max_degenerate=int(max_degenerate))
 

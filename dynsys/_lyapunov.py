@@ -110,6 +110,22 @@ class _DefaultDepth(int):
 _DEFAULT_DEPTH = _DefaultDepth(1000)
 
 
+def _check_depth(depth, kind: str, variable: str, closed_in_z: bool) -> int:
+    """The one rule for `depth`: at least one map step to average over.
+
+    The ResNet in y or z maps z(1) to z(T), T - 1 steps; the others map x(0) (or y(0)) to
+    x(T) (y(T)), T steps.
+    """
+    minimum, steps = (2, "T - 1") if closed_in_z else (1, "T")
+    depth = check_int(depth, "depth", minimum=None)
+    if depth < minimum:
+        raise ValueError(
+            f"`depth` must be >= {minimum} for kind={kind!r} with variable={variable!r} (the "
+            f"exponents average over {steps} map steps, at least one); got {depth}."
+        )
+    return depth
+
+
 def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, discard=None, seed=0):
     """Largest Lyapunov exponent(s) of the ResNet or MLP layer map (eq. 1-2) along a long run.
 
@@ -123,8 +139,9 @@ def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, disc
         Inputs (one run per input), embedded as x(0) = ``net.embed(x0)``. A 1-D `x0` drops
         the batch axis of the result.
     depth : int or None
-        Layers to run, T >= 1 (default 1000). Per-layer weights run their own T layers:
-        leave the default, or pass None or ``net.depth``.
+        Layers to run, T (default 1000): T >= 2 for the ResNet in y or z (the map takes z(1)
+        to z(T)), T >= 1 otherwise, so that at least one map step is averaged. Per-layer
+        weights run their own T layers: leave the default, or pass None or ``net.depth``.
     variable : {"y", "z", "x"}
         ResNet: the tangent map of the residuals (default), of the logits z (shared weights)
         or of the cumulative signal x; see the module docstring. Must be "y" for the MLP.
@@ -161,21 +178,19 @@ def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, disc
                          f"{variable!r}.")
     if not net.shared and depth is _DEFAULT_DEPTH:
         depth = None  # per-layer weights: the default runs all of their layers
+    closed_in_z = kind == "resnet" and variable in ("y", "z")
+    if net.shared and depth is not None:
+        # per-layer weights run their own T >= 1 layers (checked against `depth` below)
+        _check_depth(depth, kind, variable, closed_in_z)
     X, was_1d, Ws, bs, T, _ = _prepare(net, x0, depth, np.float64)
-    if T < 1:
-        raise ValueError(f"`depth` must be >= 1; got {T}.")
     B, N = X.shape
     k = check_int(n_exponents, "n_exponents", minimum=1, maximum=N)
-    closed_in_z = kind == "resnet" and variable in ("y", "z")
     if closed_in_z and Ws.shape[0] > 1:
         raise ValueError(
             f"`variable`={variable!r} needs shared weights (`net.W` of shape (N, N)): with "
             "per-layer weights the residuals are not a closed map; use variable='x'."
         )
     n_map = T - 1 if closed_in_z else T
-    if n_map < 1:
-        raise ValueError(f"`depth` = {T} leaves no map step for variable={variable!r}; use "
-                         "depth >= 2.")
     if discard is None:
         discard = n_map // 10
     discard = check_int(discard, "discard", minimum=0, maximum=n_map - 1)

@@ -19,7 +19,7 @@ import numpy as np
 from ._arrays import readonly
 from ._validation import _describe, _to_float_array, check_choice, check_finite
 
-__all__ = ["Network", "KINDS", "as_weights"]
+__all__ = ["Network", "KINDS", "as_weights", "resnet_weights"]
 
 #: The two layer maps: ``"resnet"`` (x <- x + f(W x + b)) and ``"mlp"`` (y <- f(W y + b)).
 KINDS = ("resnet", "mlp")
@@ -208,13 +208,27 @@ class Network:
         return arr @ self.P.T + self.p
 
     def readout(self, state) -> np.ndarray:
-        """Logits ``K x(T) + c`` (MLP: ``K y(T) + c``) for states of shape (N,) or (B, N)."""
+        """Logits ``K x(T) + c`` (MLP: ``K y(T) + c``) for states of shape (N,) or (B, N).
+
+        The state of a :func:`dynsys.iterate` result is ``res.x_final`` for a ResNet and
+        ``res.y_final`` for an MLP, whose classifier reads y(T) (its ``x_final`` is None).
+        """
         if self.K is None:
             raise ValueError("this network has no readout: build it with `K` (and `c`).")
-        arr = np.asarray(state, dtype=np.float64)
-        if arr.shape[-1] != self.width:
+        final = "y_final" if self.kind == "mlp" else "x_final"
+        if state is None:
             raise ValueError(
-                f"`state` must have last axis {self.width}; got shape {arr.shape}."
+                f"`state` must be an array of shape ({self.width},) or (B, {self.width}); got "
+                f"None. This {self.kind} network's classifier reads "
+                f"{'y(T)' if self.kind == 'mlp' else 'x(T)'}: pass `res.{final}` of "
+                "dynsys.iterate" + (" (an MLP result has no x(T): its `x_final` is None)."
+                                    if self.kind == "mlp" else ".")
+            )
+        arr = np.asarray(state, dtype=np.float64)
+        if arr.ndim not in (1, 2) or arr.shape[-1] != self.width:
+            raise ValueError(
+                f"`state` must have shape ({self.width},) or (B, {self.width}) (for a "
+                f"dynsys.iterate result, `res.{final}`); got shape {arr.shape}."
             )
         return arr @ self.K.T + self.c
 
@@ -229,10 +243,11 @@ class Network:
 
 
 def as_weights(system, name: str = "W") -> np.ndarray:
-    """W of shape (N, N) from a shared-weight :class:`Network` or a bare array.
+    """W of shape (N, N) from a shared-weight :class:`Network` of either kind or a bare array.
 
-    For the maths that needs only W (eq. 3's flow, fixed points, spectra). A per-layer
-    network is refused with a pointer to :meth:`Network.last_layer`.
+    Only for maths that reads the network's kind itself (:func:`dynsys.integrate` runs eq. 3
+    or, for an MLP, eq. 6); everything that is eq. 3 goes through :func:`resnet_weights`. A
+    per-layer network is refused with a pointer to :meth:`Network.last_layer`.
     """
     if isinstance(system, Network):
         if not system.shared:
@@ -248,3 +263,25 @@ def as_weights(system, name: str = "W") -> np.ndarray:
         raise TypeError(f"`{name}` must be a dynsys.Network or an (N, N) array; got "
                         f"{_describe(system)}.")
     return as_square_matrix(system, name)
+
+
+def resnet_weights(system, name: str = "W") -> np.ndarray:
+    """W of shape (N, N) for eq. 3, from a shared-weight ResNet :class:`Network` or a bare array.
+
+    The one gate of every function whose maths is eq. 3, dy/dt = y (1 - y) (W y), or the
+    ResNet layer map built on it (fixed points, spectra, the vector field, basins, the
+    symbolic system). An MLP network is refused: its layers are y <- f(W y + b), whose
+    continuous form is eq. 6, dy/dt = -y + f(W y + b), so reading only its W would answer
+    another network's question without saying so. A bare array carries no kind and is taken
+    as a ResNet's W.
+    """
+    if isinstance(system, Network) and system.kind != "resnet":
+        raise ValueError(
+            f"`{name}` must be a ResNet network (kind 'resnet') or an (N, N) array: this "
+            "function analyses eq. 3, dy/dt = y(1-y)(Wy), the flow of a residual network's "
+            f"residuals, and got a network of kind {system.kind!r}. An MLP's layers "
+            "y <- f(W y + b) follow eq. 6, dy/dt = -y + f(W y + b), not eq. 3: analyse it with "
+            "dynsys.iterate, dynsys.attractor_census, dynsys.lyapunov or "
+            "dynsys.integrate(net, ...)."
+        )
+    return as_weights(system, name)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from ._network import Network, as_weights
+from ._network import Network, resnet_weights
 from ._validation import check_int
 
 __all__ = ["SymbolicSystem", "Derivation", "symbolic_system", "derive_eq3"]
@@ -80,7 +80,7 @@ def _weights(n: int, W):
     if W is None:
         return sympy.Matrix(n, n, lambda i, j: sympy.Symbol(f"w_{i + 1}_{j + 1}"))
     if isinstance(W, Network):
-        W = as_weights(W, "W")
+        W = resnet_weights(W, "W")
     if not isinstance(W, sympy.MatrixBase) and np.iscomplexobj(W):
         raise TypeError("`W` must be real; got complex values. Pass the real part explicitly "
                         "if that is what you mean.")

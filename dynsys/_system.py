@@ -34,7 +34,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._network import Network, as_weights
+from ._network import Network, resnet_weights
 from ._validation import as_points, as_square_matrix
 
 __all__ = [
@@ -138,7 +138,7 @@ class ResidualSystem:
         if isinstance(W, ResidualSystem):
             return W
         if isinstance(W, Network):
-            W = as_weights(W, "W")
+            W = resnet_weights(W, "W")
         exact = _exact_matrix(W)
         if exact is not None:
             W_float = np.array(exact.tolist(), dtype=np.float64)
@@ -194,7 +194,7 @@ def as_system(W) -> ResidualSystem:
 
 
 def _matrix_and_points(W, y, name="y"):
-    Wm = W.W if isinstance(W, ResidualSystem) else as_weights(W, "W")
+    Wm = W.W if isinstance(W, ResidualSystem) else resnet_weights(W, "W")
     pts, was_1d = as_points(y, Wm.shape[0], name)
     return Wm, pts, was_1d
 
@@ -238,7 +238,7 @@ def jacobian(W, y):
 
 def _weights_and_points(W, z, name):
     """W (N, N) from a Network, a ResidualSystem or an array, and `z` as a (B, N) batch."""
-    Wm = W.W if isinstance(W, ResidualSystem) else as_weights(W, "W")
+    Wm = W.W if isinstance(W, ResidualSystem) else resnet_weights(W, "W")
     pts, was_1d = as_points(z, Wm.shape[0], name)
     return Wm, pts, was_1d
 

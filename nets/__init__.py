@@ -13,12 +13,16 @@ Module layers, each importing only those above it: :mod:`nets.config` and :mod:`
 :mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep`.
 """
 
+from ._atomic import FolderLockedError
 from .checkpoint import (
     CHECKPOINT_FILE,
     HISTORY_FILE,
+    LOCK_FILE,
     WEIGHTS_FILE,
     Checkpoint,
     CheckpointError,
+    check_out_dir,
+    check_run,
     has_checkpoint,
     load_checkpoint,
     load_model,
@@ -75,6 +79,7 @@ __all__ = [
     "TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device",
     "CHECKPOINT_FILE", "HISTORY_FILE", "WEIGHTS_FILE", "Checkpoint", "CheckpointError",
     "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
+    "LOCK_FILE", "FolderLockedError", "check_out_dir", "check_run",
     # depth rules
     "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
     "loglog_slope", "perturbation_magnitudes", "remove_last_layer", "residual_change",

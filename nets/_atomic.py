@@ -10,23 +10,31 @@ left as it was. A process killed outright can leave a temporary file behind: its
 with :data:`TEMP_PREFIX`, so the next writer of the folder can clear it (see
 :func:`remove_partial_files`).
 
+A folder that one process writes over a long time (a training run) is claimed with
+:func:`folder_lock`: an exclusive :func:`fcntl.flock` on a lock file in the folder, which the
+operating system releases when the process exits or is killed, so a crash never leaves a
+folder locked.
+
 This module imports nothing from the rest of the project, so that both :mod:`nets` and
 :mod:`analysis` use it without import cycles.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
 __all__ = [
+    "FolderLockedError",
     "TEMP_PREFIX",
     "atomic_save",
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "folder_lock",
     "remove_partial_files",
 ]
 
@@ -131,3 +139,79 @@ def remove_partial_files(folder) -> int:
             count += 1
     return count
 
+
+
+class FolderLockedError(RuntimeError):
+    """Another process holds the lock of a folder (see :func:`folder_lock`)."""
+
+
+def _holder(lock_path: Path) -> str:
+    try:
+        text = lock_path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+    return f" (process {text})" if text.isdigit() else ""
+
+
+@contextlib.contextmanager
+def folder_lock(folder, lock_name: str, *, name: str = "folder"):
+    """Hold an exclusive lock on `folder` for the duration of the ``with`` block.
+
+    The lock is :func:`fcntl.flock` on ``folder / lock_name`` (created if needed, holding the
+    owner's process id). The operating system drops it when the process ends, however it
+    ends, so a killed writer never leaves its folder locked; the file itself is removed when
+    the block exits. A second writer, in this process or another, gets
+    :class:`FolderLockedError` at once instead of waiting.
+
+    Parameters
+    ----------
+    folder : str or Path
+        An existing folder.
+    lock_name : str
+        The lock file's name inside `folder`.
+    name : str
+        How errors name the folder (the caller's argument or option).
+
+    Raises
+    ------
+    FolderLockedError
+        Another open lock holds the folder; the message names the folder and the holder.
+    """
+    import fcntl
+
+    folder = Path(folder)
+    lock_path = folder / lock_name
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FolderLockedError(
+                f"{name} {str(folder)!r} is being written by another process"
+                f"{_holder(lock_path)}: one folder takes one writer at a time. Wait for it to "
+                "end, or choose another folder."
+            ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        # A holder that was releasing may have removed the file between our open and our
+        # lock: then we locked an orphan inode, and a third process could lock a new file at
+        # the same path. Only a lock on the file that is at the path now counts.
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield lock_path
+    finally:
+        # unlink while still holding the lock, so no other process can hold this inode's lock
+        # while the file is still reachable at the path
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
+        os.close(fd)

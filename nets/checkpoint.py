@@ -13,7 +13,11 @@ A training folder holds only ``.safetensors`` and ``.json`` files:
     One record per epoch (a copy of the history in ``checkpoint.json``, for readers).
 ``weights.safetensors``
     The final weights as float64 arrays for :mod:`dynsys` (see :mod:`nets.export`), written
-    when training ends.
+    when training ends. Its metadata name the checkpoint it was exported from (epoch and the
+    tensor file's SHA-256), so a weights file never passes for another checkpoint's.
+``.train.lock``
+    Only while a process trains into the folder: the exclusive lock (see
+    :func:`nets._atomic.folder_lock`) that keeps a second writer out.
 
 Writes are atomic (:mod:`nets._atomic`): every file is first written under a ``_partial_`` name
 and then renamed with :func:`os.replace`. The tensor file of epoch e is written first;
@@ -22,18 +26,29 @@ removed. A run killed at any moment therefore leaves a consistent checkpoint (th
 committed one) plus perhaps a stray file that the next save removes. On loading, the tensor
 file's SHA-256, its key set and every shape are checked against ``checkpoint.json``: a
 truncated or edited checkpoint raises :class:`CheckpointError` with a one-line message.
+
+Safetensors files are written byte for byte the same for the same tensors: the library
+writes its metadata in hash order, which differs from process to process, so the header is
+rewritten with sorted metadata (``_canonical_safetensors``). Identical runs therefore give
+identical files and identical checkpoint hashes.
+
+Readers of a run's result (:func:`load_model`, :func:`nets.load_weights`,
+:func:`nets.to_network` on a folder, the ``resdyn`` commands that take RUN) go through
+:func:`check_run`: an unfinished run, or a weights file that does not belong to the folder's
+checkpoint, is refused with a message that says what was found and how to fix it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ._atomic import atomic_save, atomic_write_json, remove_partial_files
+from ._atomic import atomic_write_bytes, atomic_write_json, remove_partial_files
 from .config import TrainConfig
 from .models import model_for_config
 
@@ -43,6 +58,9 @@ __all__ = [
     "WEIGHTS_FILE",
     "Checkpoint",
     "CheckpointError",
+    "LOCK_FILE",
+    "check_out_dir",
+    "check_run",
     "has_checkpoint",
     "load_checkpoint",
     "load_model",
@@ -55,7 +73,13 @@ __all__ = [
 CHECKPOINT_FILE = "checkpoint.json"
 HISTORY_FILE = "history.json"
 WEIGHTS_FILE = "weights.safetensors"
+#: The lock file a training process holds in its run folder.
+LOCK_FILE = ".train.lock"
 _FORMAT = "resdyn-checkpoint/1"
+#: Metadata of a run's weights file: the checkpoint it was exported from.
+BOUND_EPOCH = "checkpoint_epoch"
+BOUND_SHA256 = "checkpoint_sha256"
+_NPY_MAGIC = b"\x93NUMPY"
 
 
 class CheckpointError(ValueError):
@@ -78,6 +102,9 @@ class Checkpoint:
         One record per completed epoch.
     tensors : dict of str to Tensor
         Model (``model/...``), optimizer (``optim/...``) and RNG (``rng/...``) tensors.
+    sha256 : str
+        The SHA-256 of the tensor file, as ``checkpoint.json`` commits it: the checkpoint's
+        identity, which a run's weights file records.
     """
 
     directory: Path
@@ -85,6 +112,7 @@ class Checkpoint:
     state: dict
     history: tuple
     tensors: dict
+    sha256: str = ""
 
     def model_state(self) -> dict:
         """The model's ``state_dict`` (keys without the ``model/`` prefix)."""
@@ -97,6 +125,36 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _canonical_safetensors(data: bytes) -> bytes:
+    """The bytes of a safetensors file with its header in one fixed order.
+
+    The safetensors library keeps metadata in a hash map, so the same tensors and metadata
+    come out with the metadata keys in another order in every process. This rewrites the
+    header as compact JSON with the metadata sorted and the tensors in the order of their
+    data, padded with spaces to a multiple of 8 bytes as the format asks; the data are
+    untouched.
+
+    Parameters
+    ----------
+    data : bytes
+        A safetensors file (``safetensors.torch.save`` / ``safetensors.numpy.save``).
+
+    Returns
+    -------
+    bytes
+        The same file, byte for byte the same for the same tensors and metadata.
+    """
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    ordered = {} if meta is None else {"__metadata__": dict(sorted(meta.items()))}
+    for key in sorted(header, key=lambda k: (header[k]["data_offsets"][0], k)):
+        ordered[key] = header[key]
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
 def has_checkpoint(directory) -> bool:
@@ -140,7 +198,7 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
     `tensors` maps names to tensors (model, optimizer, RNG); `state` holds JSON scalars and
     must contain ``epoch``.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -148,8 +206,8 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
     tensor_name = f"state-epoch{epoch:04d}.safetensors"
     tensor_path = directory / tensor_name
     clean = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    atomic_save(tensor_path, lambda tmp: save_file(
-        clean, str(tmp), metadata={"format": _FORMAT, "epoch": str(epoch)}))
+    data = _canonical_safetensors(save(clean, metadata={"format": _FORMAT, "epoch": str(epoch)}))
+    atomic_write_bytes(tensor_path, data)
     record = {
         "format": _FORMAT,
         "torch_version": torch.__version__,
@@ -158,18 +216,59 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
         "history": [dict(h) for h in history],
         "tensors": {
             "file": tensor_name,
-            "sha256": _sha256(tensor_path),
+            "sha256": hashlib.sha256(data).hexdigest(),
             "shapes": {k: list(v.shape) for k, v in sorted(clean.items())},
             "dtypes": {k: str(v.dtype).replace("torch.", "") for k, v in sorted(clean.items())},
         },
     }
     atomic_write_json(directory / CHECKPOINT_FILE, record, indent=1)  # the commit point
     atomic_write_json(directory / HISTORY_FILE, record["history"], indent=1)
-    for old in directory.glob("state-epoch*.safetensors"):
-        if old.name != tensor_name:
-            old.unlink(missing_ok=True)
-    remove_partial_files(directory)
+    _remove_stale_files(directory)
     return directory / CHECKPOINT_FILE
+
+
+def _committed(directory: Path) -> dict | None:
+    """The record of ``checkpoint.json`` (unverified), or None where there is none or it is
+    unreadable (:func:`load_checkpoint` reports that)."""
+    try:
+        record = json.loads((directory / CHECKPOINT_FILE).read_text(encoding="utf-8"))
+        return record if isinstance(record, dict) else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _remove_stale_files(directory) -> int:
+    """Remove what a killed writer left in a run folder: temporary files, and tensor files
+    that the committed checkpoint does not name. Returns how many files were removed.
+
+    Only its writer (the holder of the folder's lock) may call this. Without a readable
+    commit point nothing but temporary files is removed.
+    """
+    directory = Path(directory)
+    count = remove_partial_files(directory)
+    record = _committed(directory)
+    if record is None and has_checkpoint(directory):
+        return count
+    keep = None
+    if record is not None:
+        try:
+            keep = record["tensors"]["file"]
+        except (KeyError, TypeError):
+            return count
+    for old in directory.glob("state-epoch*.safetensors"):
+        if old.name != keep:
+            old.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
+def _commit_identity(directory) -> dict:
+    """The weights-file metadata that binds an export to the committed checkpoint."""
+    record = _committed(Path(directory))
+    if record is None:
+        raise CheckpointError(f"no readable {CHECKPOINT_FILE} in {str(directory)!r}.")
+    return {BOUND_EPOCH: str(int(record["state"]["epoch"])),
+            BOUND_SHA256: str(record["tensors"]["sha256"])}
 
 
 def load_checkpoint(directory) -> Checkpoint:
@@ -234,7 +333,149 @@ def load_checkpoint(directory) -> Checkpoint:
                 f"recorded {list(shape)}."
             )
     return Checkpoint(directory, dict(config), dict(state), tuple(dict(h) for h in history),
-                      tensors)
+                      tensors, str(sha))
+
+
+def check_out_dir(path, name: str = "`out_dir`") -> Path:
+    """Refuse, before any work, a place where no run folder can be written.
+
+    Parameters
+    ----------
+    path : str or Path
+        The run folder to be (created if it does not exist).
+    name : str
+        How errors name it (``"--out"`` on the command line).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ValueError
+        `path` is an existing file, a file lies on its way (no folder can be made there), or
+        the folder (or its nearest existing parent) is not writable.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} must be a folder (created if it does not exist); got "
+                         f"{str(path)!r}, which is an existing file.")
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f"{name} must be a folder path; got {str(path)!r}, but "
+                         f"{str(probe)!r} on that path is a file, so no folder can be made "
+                         "there.")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "that folder" if probe == path else f"its nearest existing folder {str(probe)!r}"
+        raise ValueError(f"{name} must be a writable location; got {str(path)!r}, and {where} "
+                         "is not writable.")
+    return path
+
+
+def _weights_metadata(path: Path, name: str) -> dict:
+    """The metadata of a safetensors file, or a ValueError naming `name` and what it is."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise ValueError(f"{name} {str(path)!r} cannot be read ({exc}).") from None
+    if head == _NPY_MAGIC:
+        raise ValueError(
+            f"{name} {str(path)!r} is a NumPy .npy file, but a training run folder or a "
+            ".safetensors weights file (nets.save_weights) was expected. A bare W (.npy) is "
+            "taken only where W alone is asked for: np.load it for dynsys.fixed_points and "
+            "the other eq. 3 functions, or give it to `resdyn fixed-points`."
+        )
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            return dict(fh.metadata() or {})
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"{name} {str(path)!r} is not a readable safetensors file ({exc}); "
+                         "expected a training run folder or a .safetensors weights file "
+                         "(nets.save_weights).") from None
+
+
+def check_run(path, name: str = "`run`") -> Checkpoint | None:
+    """Check that `path` holds one finished run's result before anything reads it.
+
+    A run folder qualifies when its checkpoint is finished and its ``weights.safetensors``,
+    if present, was exported from that very checkpoint (its metadata record the epoch and
+    the checkpoint's SHA-256). A folder with only ``weights.safetensors`` (no checkpoint) and
+    a safetensors file pass as they are: passing a weights file explicitly is how to read one
+    that the folder check refuses.
+
+    Parameters
+    ----------
+    path : str or Path
+        A run folder or a ``.safetensors`` file.
+    name : str
+        How errors name it (``"RUN"`` on the command line).
+
+    Returns
+    -------
+    Checkpoint or None
+        The verified checkpoint of a run folder; None for a file or a folder without one.
+
+    Raises
+    ------
+    FileNotFoundError
+        `path` does not exist.
+    CheckpointError
+        An unfinished run, a weights file that belongs to another checkpoint (or records
+        none), or a damaged checkpoint: the message says what was found and how to fix it.
+    ValueError
+        A file that is not safetensors (a NumPy ``.npy`` file is named as such), or a
+        folder with neither ``checkpoint.json`` nor ``weights.safetensors``.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{name} {str(path)!r} does not exist; expected a training run "
+                                "folder or a .safetensors weights file.")
+    if not path.is_dir():
+        _weights_metadata(path, name)
+        return None
+    weights = path / WEIGHTS_FILE
+    if not has_checkpoint(path):
+        if not weights.is_file():
+            raise ValueError(f"{name} {str(path)!r} is a folder without {CHECKPOINT_FILE} or "
+                             f"{WEIGHTS_FILE}; expected a training run folder or a .safetensors "
+                             "weights file.")
+        _weights_metadata(weights, name)
+        return None
+    ck = load_checkpoint(path)
+    epoch = int(ck.state["epoch"])
+    problem = None
+    if weights.is_file():
+        meta = _weights_metadata(weights, f"{name}'s {WEIGHTS_FILE}")
+        bound_epoch, bound_sha = meta.get(BOUND_EPOCH), meta.get(BOUND_SHA256)
+        if bound_sha is None:
+            problem = (f"its {WEIGHTS_FILE} records no checkpoint (written by hand or by an "
+                       "older resdyn), so nothing shows it belongs to this run")
+        elif bound_sha != ck.sha256 or bound_epoch != str(epoch):
+            problem = (f"its {WEIGHTS_FILE} was exported from a checkpoint of epoch "
+                       f"{bound_epoch} (SHA-256 {bound_sha[:12]}...), not from the folder's "
+                       f"checkpoint of epoch {epoch} (SHA-256 {ck.sha256[:12]}...)")
+    if not ck.state.get("finished"):
+        total = ck.config.get("epochs", "?")
+        raise CheckpointError(
+            f"{name} {str(path)!r} is an unfinished training run: its checkpoint is at epoch "
+            f"{epoch} of {total} and training has not ended"
+            + (f", and {problem}" if problem else "")
+            + f". Finish it with `resdyn train --resume {path}` (nets.resume), or pass a "
+            "weights file explicitly (nets.restore_model(nets.load_checkpoint(folder)) gives "
+            "the model as it stands)."
+        )
+    if problem:
+        raise CheckpointError(
+            f"{name} {str(path)!r} does not hold one consistent run: {problem}. Export the "
+            f"checkpoint's weights again with `resdyn train --resume {path}` (nets.resume), "
+            "or pass a weights file explicitly."
+        )
+    return ck
 
 
 def restore_model(ck: Checkpoint, config: TrainConfig | None = None):
@@ -270,5 +511,15 @@ def restore_model(ck: Checkpoint, config: TrainConfig | None = None):
 
 
 def load_model(directory):
-    """The model stored in the checkpoint in `directory` (in evaluation mode, on the CPU)."""
-    return restore_model(load_checkpoint(directory)).eval()
+    """The model of the finished run in `directory` (in evaluation mode, on the CPU).
+
+    Raises
+    ------
+    CheckpointError
+        No checkpoint, a damaged one, an unfinished run or a weights file that belongs to
+        another checkpoint (see :func:`check_run`; the model of an unfinished run as it
+        stands is ``restore_model(load_checkpoint(directory))``).
+    """
+    if not Path(directory).is_dir() or not has_checkpoint(directory):
+        load_checkpoint(directory)  # raises with the reason
+    return restore_model(check_run(directory, "`directory`")).eval()

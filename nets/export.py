@@ -6,11 +6,15 @@
 ``res.y`` then equals the residuals that ``model(inputs, record=True)`` recorded (up to the
 float32 rounding of the torch model); the input projection, if any, is part of `net`.
 :func:`to_network` also takes a training run folder, a weights file, a state_dict or any torch
-module whose layers are ``x <- x + sigmoid(Linear(x))`` (the caller names its parameters).
-:func:`export_weights` gives the same weights as an :class:`ExportedWeights` (with the
-training depth and the nets architecture name); :func:`save_weights` / :func:`load_weights`
-store them in one ``.safetensors`` file (float64 tensors, the kind and depth in its metadata;
-nothing pickled), and :func:`model_from_weights` builds the torch model back.
+module whose layers are ``x <- x + sigmoid(Linear(x))`` (the caller names its parameters); a
+module is run once on test inputs and compared with :func:`dynsys.iterate`, so a module that
+computes something else (another activation, a scaled or normalised residual) is refused,
+never read as if it qualified. :func:`export_weights` gives the same weights as an
+:class:`ExportedWeights` (with the training depth and the nets architecture name);
+:func:`save_weights` / :func:`load_weights` store them in one ``.safetensors`` file (float64
+tensors, the kind and depth in its metadata, byte for byte the same for the same weights;
+nothing pickled), and :func:`model_from_weights` builds the torch model back. A run folder is
+read only when it holds one finished run (:func:`nets.check_run`).
 
 Weight convention: rows are outputs, as in :attr:`torch.nn.Linear.weight`, so a layer computes
 ``z = W x + b`` with ``W[i, j]`` the weight from neuron j into neuron i.
@@ -18,6 +22,7 @@ Weight convention: rows are outputs, as in :attr:`torch.nn.Linear.weight`, so a 
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Mapping
@@ -27,8 +32,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._atomic import atomic_save
-from .checkpoint import WEIGHTS_FILE, load_model
+from ._atomic import atomic_write_bytes
+from .checkpoint import (
+    WEIGHTS_FILE,
+    _canonical_safetensors,
+    _weights_metadata,
+    check_run,
+    restore_model,
+)
 from .config import KINDS
 from .models import LayeredNet, build_model
 
@@ -36,6 +47,12 @@ __all__ = ["ExportedWeights", "export_weights", "model_from_weights", "save_weig
            "load_weights", "to_network"]
 
 _FORMAT = "resdyn-weights/1"
+
+#: A module's output and dynsys.iterate's may differ by this much, relative to the output's
+#: size (both run in float64; the rest is summation order, amplified by the layers).
+CHECK_RTOL = 1e-6
+#: How many seeded random inputs the default check of a module runs.
+CHECK_SAMPLES = 8
 
 
 def _ro(arr) -> np.ndarray:
@@ -98,6 +115,14 @@ class ExportedWeights:
                 raise ValueError(
                     f"projection (P {P.shape}, p {p.shape}) does not fit width {N}."
                 )
+
+    def __repr__(self) -> str:  # shapes only, as the other results
+        def shape(a):
+            return "x".join(str(int(d)) for d in np.shape(a))
+
+        proj = "None" if self.projection is None else shape(self.projection[0])
+        return (f"ExportedWeights(kind={self.kind!r}, depth={self.depth}, W={shape(self.W)}, "
+                f"b={shape(self.b)}, K={shape(self.K)}, c={shape(self.c)}, projection={proj})")
 
     @property
     def width(self) -> int:
@@ -207,37 +232,61 @@ def model_from_weights(weights: ExportedWeights, dtype=torch.float32) -> Layered
     return model
 
 
-def save_weights(weights: ExportedWeights, path) -> Path:
-    """Write `weights` to one ``.safetensors`` file (atomically: temporary file, then rename)."""
-    from safetensors.numpy import save_file
+def _save_weights(weights: ExportedWeights, path, binding: Mapping) -> Path:
+    """:func:`save_weights` with extra metadata (a run's export names its checkpoint)."""
+    from safetensors.numpy import save
 
     if isinstance(weights, LayeredNet):
         weights = export_weights(weights)
-    path = Path(path)
+    if not isinstance(weights, ExportedWeights):
+        raise TypeError(f"`weights` must be ExportedWeights or a nets model; got "
+                        f"{type(weights).__name__}.")
     tensors = {"W": weights.W, "b": weights.b, "K": weights.K, "c": weights.c}
     if weights.projection is not None:
         tensors["P"], tensors["p"] = weights.projection
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    meta = {"format": _FORMAT, "kind": weights.kind, "depth": str(weights.depth)}
-    return atomic_save(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    meta = {"format": _FORMAT, "kind": weights.kind, "depth": str(weights.depth), **binding}
+    return atomic_write_bytes(Path(path), _canonical_safetensors(save(tensors, metadata=meta)))
+
+
+def save_weights(weights: ExportedWeights, path) -> Path:
+    """Write `weights` to one ``.safetensors`` file (atomically: temporary file, then rename).
+
+    The same weights give the same bytes (the header is written in one fixed order).
+    """
+    return _save_weights(weights, path, {})
 
 
 def load_weights(path) -> ExportedWeights:
-    """Read weights written by :func:`save_weights` (or a training checkpoint folder).
+    """Read weights written by :func:`save_weights` (or a training run folder).
 
-    `path` may be a ``.safetensors`` file from :func:`save_weights`, or a training output
-    folder (then its ``weights.safetensors``, else the model in its checkpoint).
+    `path` may be a ``.safetensors`` file from :func:`save_weights`, or a training run
+    folder (then its ``weights.safetensors``, else the model of its finished checkpoint). A
+    folder is read only when it holds one finished run (:func:`nets.check_run`); a weights
+    file given by its own path is read as it is.
+
+    Raises
+    ------
+    FileNotFoundError
+        `path` does not exist.
+    nets.CheckpointError
+        An unfinished run, or a weights file that belongs to another checkpoint.
+    ValueError
+        A file that is not a resdyn weights file (a NumPy ``.npy`` file is named as such).
     """
+    return _load_weights(path, "`path`")
+
+
+def _load_weights(path, name: str) -> ExportedWeights:
+    """:func:`load_weights`, with errors that name the caller's argument."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
+    ck = check_run(path, name)
     if path.is_dir():
-        if (path / WEIGHTS_FILE).is_file():
-            path = path / WEIGHTS_FILE
-        else:
-            return export_weights(load_model(path))
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file {str(path)!r} does not exist.")
+        if not (path / WEIGHTS_FILE).is_file():
+            return export_weights(restore_model(ck).eval())
+        path = path / WEIGHTS_FILE
     try:
         with safe_open(str(path), framework="numpy") as fh:
             meta = fh.metadata() or {}
@@ -391,16 +440,144 @@ def _network_from_tensors(tensors: Mapping, owner: str, *, weight, bias, readout
     return Network(W, b, kind=kind or "resnet", K=K, c=c, P=P, p=p)
 
 
+# ---------------------------------------------------------------------------------------------
+# the check that a module computes the network read from it
+
+#: What qualifies, said once for every error of the check.
+QUALIFYING = (
+    "A network qualifies when it computes, after an optional input projection "
+    "x(0) = P u + p, T layers x(t) = x(t-1) + sigmoid(W(t) x(t-1) + b(t)) (kind 'resnet': "
+    "one Linear shared by every layer, or one per layer) or y(t) = sigmoid(W(t) y(t-1) + b(t)) "
+    "(kind 'mlp', y(0) = x(0)), and returns x(T) (MLP: y(T)) or a linear readout of it, "
+    "K x(T) + c. Other activations (tanh, ReLU), scaled, gated or normalised residuals and "
+    "blocks with two Linears are refused."
+)
+
+
+def _check_inputs(check, n_features: int) -> np.ndarray:
+    """The inputs (B, D) of the check: seeded random ones, or the caller's."""
+    if check is None or check is True:
+        return np.random.default_rng(0).standard_normal((CHECK_SAMPLES, n_features))
+    x = _as_array(check)
+    if np.iscomplexobj(x) or not np.issubdtype(x.dtype, np.number):
+        raise TypeError(f"`check` must be True, False or real inputs of shape (B, "
+                        f"{n_features}); got {x.dtype} values.")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != n_features or x.shape[0] < 1:
+        raise ValueError(f"`check` inputs must have shape (B, {n_features}) (the network's "
+                         f"input width); got shape {np.shape(check)}.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`check` inputs must be finite; got NaN or infinite entries.")
+    return x
+
+
+def _owner_path(weight) -> str | None:
+    """The submodule that holds a shared weight named ``"a.b.weight"`` (``"a.b"``), if any."""
+    if isinstance(weight, str) and "{t}" not in weight and "." in weight:
+        return weight.rsplit(".", 1)[0]
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _check_module(module: torch.nn.Module, net, x: np.ndarray, *, weight, depth) -> None:
+    """Run `module` on `x` in float64 and compare with ``dynsys.iterate(net, x, T)``.
+
+    T is the network's own for per-layer weights; for shared weights `depth` if given, else
+    the number of times the module calls the submodule that holds `weight`.
+    """
+    import dynsys
+
+    owner = type(module).__name__
+    probe = copy.deepcopy(module).to(device="cpu", dtype=torch.float64).eval()
+    calls = [0]
+    handle = None
+    owner_path = _owner_path(weight)
+    if net.shared and depth is None and owner_path is not None:
+        try:
+            sub = probe.get_submodule(owner_path)
+        except AttributeError:
+            sub = None
+        if sub is not None:
+            handle = sub.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
+    try:
+        with torch.no_grad():
+            out = probe(torch.from_numpy(x))
+    except Exception as exc:  # noqa: BLE001 - any failure of foreign code: say what to do
+        raise ValueError(
+            f"the check could not run the {owner} on inputs of shape {x.shape} "
+            f"({type(exc).__name__}: {_first_line(exc)}). Pass inputs it takes as "
+            "`check=` (shape (B, D)), name its input projection (`projection=`), or turn the "
+            "check off with check=False if you have checked the network yourself."
+        ) from None
+    finally:
+        if handle is not None:
+            handle.remove()
+    if not torch.is_tensor(out):
+        raise ValueError(
+            f"the check needs the {owner} to return a tensor (x(T) or logits); it returned "
+            f"a {type(out).__name__}. Pass check=False if you have checked the network "
+            "yourself."
+        )
+    out = out.detach().to("cpu", torch.float64).numpy()
+    if net.shared:
+        T = int(depth) if depth is not None else calls[0]
+        if T < 1:
+            raise ValueError(
+                f"the check cannot tell how many layers the {owner} runs: it never called "
+                f"{owner_path!r} through its forward hook. Pass `depth=T` (the number of "
+                "layers it runs), or check=False."
+            )
+        res = dynsys.iterate(net, x, T, record="final")
+    else:
+        T = int(net.depth)
+        res = dynsys.iterate(net, x, record="final")
+    final = res.y_final if net.kind == "mlp" else res.x_final
+    state = "y(T)" if net.kind == "mlp" else "x(T)"
+    candidates = [(state, final)]
+    if net.K is not None:
+        candidates.append(("the readout K " + state + " + c", net.readout(final)))
+    fitting = [(label, ref) for label, ref in candidates if ref.shape == out.shape]
+    if not fitting:
+        expected = " or ".join(f"{label} {ref.shape}" for label, ref in candidates)
+        raise ValueError(
+            f"the {owner} returns shape {out.shape} on inputs of shape {x.shape}, but the "
+            f"network read from it gives {expected}: it does not compute that network. "
+            f"{QUALIFYING} Check the parameter names (and `readout=`), or pass check=False "
+            "if the module's output is something else and you have checked the layers yourself."
+        )
+    deviations = []
+    for label, ref in fitting:
+        dev = float(np.max(np.abs(out - ref))) if out.size else 0.0
+        scale = 1.0 + float(np.max(np.abs(ref))) if ref.size else 1.0
+        if not np.isnan(dev) and dev <= CHECK_RTOL * scale:
+            return
+        deviations.append(f"{label} by {dev:.3g}")
+    raise ValueError(
+        f"the {owner} does not compute the {net.kind} network read from its parameters: on "
+        f"{x.shape[0]} check inputs, {T} layers, its output differs from dynsys.iterate's "
+        f"{' and from '.join(deviations)} (allowed: {CHECK_RTOL:g} of its size). "
+        f"{QUALIFYING} Pass check=False only if you know why the outputs differ."
+    )
+
+
 def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None,
                readout_bias=None, projection=None, projection_weight=None,
-               projection_bias=None, kind=None, first_index: int = 0, depth: int | None = None):
+               projection_bias=None, kind=None, first_index: int = 0, depth: int | None = None,
+               check=None):
     r"""The :class:`dynsys.Network` of a trained network, from whatever holds its weights.
 
     A network qualifies when every layer is ``x <- x + sigmoid(W(t) x + b(t))`` (ResNet, eq. 1
     of Lagzi 2018, "Residual networks classify inputs based on their neural transient
     dynamics") or ``y <- sigmoid(W(t) y + b(t))`` (``kind="mlp"``), with one (W, b) shared by
     every layer or one per layer, optionally after an input projection ``x(0) = P u + p`` and
-    before a linear readout ``K x(T) + c``.
+    before a linear readout ``K x(T) + c``. A torch module is run to check this (`check`): one
+    that computes anything else is refused, never read as if it qualified.
 
     Weight convention: rows are outputs, as :attr:`torch.nn.Linear.weight`: a layer computes
     ``z = W x + b``, ``W[i, j]`` being the weight from neuron j into neuron i. A module that
@@ -413,8 +590,9 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
 
         * a nets model (:class:`nets.ResNet` shared or per-layer, :class:`nets.MLP`);
         * an :class:`ExportedWeights`;
-        * a training run folder (its ``weights.safetensors``, else its checkpoint) or a
-          ``.safetensors`` file written by :func:`save_weights`;
+        * a training run folder (its ``weights.safetensors``, else its checkpoint), read only
+          when it holds one finished run (:func:`nets.check_run`), or a ``.safetensors`` file
+          written by :func:`save_weights`;
         * a ``state_dict`` (a mapping of names to tensors or arrays), any ``.safetensors``
           file, or any :class:`torch.nn.Module`: then the parameter names below say where
           the weights are (a nets model's own names, ``layers.0.weight`` ..., are recognised
@@ -445,7 +623,18 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     first_index : int
         Where t starts in a ``{t}`` pattern (default 0).
     depth : int, optional
-        T, to check (or, with a pattern, fix) the number of per-layer weights.
+        T, to check (or, with a pattern, fix) the number of per-layer weights; with shared
+        weights, the number of layers the check runs (default: the number of times the
+        module calls the submodule that holds `weight`).
+    check : None, bool or array_like of shape (B, D)
+        Whether to check that a torch module computes the network read from it: the module
+        (a float64 copy, in evaluation mode) is run on inputs and its output compared with
+        :func:`dynsys.iterate`'s x(T) (MLP: y(T)), or with the readout ``K x(T) + c`` where
+        one is named, up to ``CHECK_RTOL`` (1e-6) of its size. Default (None or True): for a
+        module, on ``CHECK_SAMPLES`` (8) seeded standard normal inputs of the network's
+        input width; an array: on those inputs; False: no check. Other sources (a state_dict,
+        a file, a run folder) hold no forward pass to run: `check` other than None is an
+        error there.
 
     Returns
     -------
@@ -456,10 +645,16 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     Raises
     ------
     ValueError
-        A name `obj` does not have (the message lists the names it has), shapes that do not
-        fit, or a file that is not a weights file.
+        A module that does not compute the network read from it (the message says what
+        qualifies), a name `obj` does not have (the message lists the names it has), shapes
+        that do not fit, or a file that is not a weights file (a NumPy ``.npy`` file is named
+        as such).
+    nets.CheckpointError
+        A run folder whose run is unfinished, or whose weights file belongs to another
+        checkpoint (see :func:`nets.check_run`).
     TypeError
-        An `obj` of another type, or complex weights.
+        An `obj` of another type, complex weights, or `check` given for a source without a
+        forward pass.
 
     Examples
     --------
@@ -475,9 +670,26 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     >>> net = nets.to_network(MyRes(4, 10), weight="lin.weight", bias="lin.bias")
     >>> net
     Network(kind='resnet', width=4, shared)
+
+    A module whose layers are ``x + tanh(Linear(x))`` is refused:
+
+    >>> class TanhRes(MyRes):
+    ...     def forward(self, x):
+    ...         for _ in range(self.depth):
+    ...             x = x + torch.tanh(self.lin(x))
+    ...         return x
+    >>> nets.to_network(TanhRes(4, 10), weight="lin.weight", bias="lin.bias")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the TanhRes does not compute the resnet network read from its parameters: ...
     """
     if kind is not None and kind not in ("resnet", "mlp"):
         raise ValueError(f"`kind` must be 'resnet' or 'mlp'; got {kind!r}.")
+    if check is not None and check is not False and not isinstance(obj, torch.nn.Module):
+        raise TypeError(
+            f"`check` runs a torch.nn.Module and compares it with dynsys.iterate; `obj` is a "
+            f"{type(obj).__name__}, which holds no forward pass to run. Leave `check` out."
+        )
     readout_weight, readout_bias = _pair(readout, readout_weight, readout_bias, "readout")
     projection_weight, projection_bias = _pair(projection, projection_weight, projection_bias,
                                                "projection")
@@ -497,10 +709,16 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
             raise ValueError(f"`depth` {depth} differs from the network's depth {weights.depth}.")
         return weights.network
 
+    def checked(module, net, *, weight, depth):
+        if check is not False:
+            _check_module(module, net, _check_inputs(check, net.n_features), weight=weight,
+                          depth=depth)
+        return net
+
     if isinstance(obj, ExportedWeights) and not named:
         return own(obj)
     if isinstance(obj, LayeredNet) and not named:
-        return own(export_weights(obj))
+        return checked(obj, own(export_weights(obj)), weight=None, depth=obj.depth)
     if isinstance(obj, torch.nn.Module):
         if not named:
             raise ValueError(
@@ -508,20 +726,22 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
                 "nets.to_network(module, weight='lin.weight', bias='lin.bias'); its "
                 f"parameters are: {_describe_names(obj.state_dict())}."
             )
-        return _network_from_tensors(obj.state_dict(), f"the {type(obj).__name__}", kind=kind,
-                                     **names)
+        net = _network_from_tensors(obj.state_dict(), f"the {type(obj).__name__}", kind=kind,
+                                    **names)
+        return checked(obj, net, weight=weight, depth=depth)
     if isinstance(obj, Mapping):
         return _network_from_tensors(obj, "the state_dict", kind=kind, **names)
     if isinstance(obj, (str, Path)):
         path = Path(obj)
         if not named:
-            return own(load_weights(path))
+            return own(_load_weights(path, "`obj`"))
         if not path.is_file():
             raise ValueError(f"`obj` {str(path)!r} is not a file: named parameters are read "
                              "from a .safetensors file (a run folder needs no names).")
         from safetensors import SafetensorError
         from safetensors.numpy import load_file
 
+        _weights_metadata(path, "`obj`")  # a .npy or other file: say what it is
         try:
             tensors = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:

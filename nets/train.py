@@ -18,6 +18,15 @@ counters. The learning rate of epoch e is ``learning_rate * learning_rate_decay 
 the data order depends only on (seed, e), so a run resumed from the checkpoint of epoch e
 continues exactly as the uninterrupted run did.
 
+Run folders. ``out_dir`` is checked before any work (an existing file, a file on its path or
+an unwritable place is an error naming it), then claimed with an exclusive lock for the whole
+run (:func:`nets._atomic.folder_lock`, released by the operating system however the process
+ends): a second writer gets :class:`nets.FolderLockedError` naming the folder. Temporary and
+orphaned tensor files a killed writer left are removed, and a run that trains further first
+removes the folder's old ``weights.safetensors``, so the folder never shows weights beside a
+newer checkpoint. The weights written when training ends record the checkpoint they come from
+(:func:`nets.check_run` checks it on every read).
+
 History. One record per epoch: ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``
 (averaged over the epoch's mini-batches, as they were trained), ``test_loss``,
 ``test_accuracy`` (after the epoch), ``depth`` (the depth the epoch trained with),
@@ -39,9 +48,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._atomic import folder_lock
 from .checkpoint import (
+    LOCK_FILE,
     WEIGHTS_FILE,
     CheckpointError,
+    _commit_identity,
+    _remove_stale_files,
+    check_out_dir,
     has_checkpoint,
     load_checkpoint,
     optimizer_tensors,
@@ -52,7 +66,7 @@ from .checkpoint import (
 from .config import TrainConfig
 from .data import Dataset, load_dataset
 from .depth import adaptive_depth_step
-from .export import ExportedWeights, export_weights, save_weights
+from .export import ExportedWeights, _save_weights, export_weights
 from .models import LayeredNet, model_for_config
 
 __all__ = ["TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device"]
@@ -231,11 +245,12 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     ----------
     config : TrainConfig
     out_dir : path, optional
-        Checkpoint folder (created if needed). Without it nothing is written.
+        Checkpoint folder (created if needed), locked against other writers while training
+        runs. Without it nothing is written.
     resume : bool
         Continue from the checkpoint in `out_dir` if there is one (its configuration must
         equal `config` except for ``epochs``, which may grow). Without `resume`, a folder
-        that already holds a checkpoint is refused.
+        that already holds a checkpoint or a weights file is refused.
     progress : bool
         A tqdm bar per epoch (epoch, loss, accuracy, depth) on stderr.
     data : Dataset, optional
@@ -248,15 +263,40 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     Raises
     ------
     ValueError, nets.DataError, nets.CheckpointError
-        Bad configuration, missing data, or an unusable checkpoint.
+        Bad configuration, missing data, an unusable `out_dir` or checkpoint.
+    nets.FolderLockedError
+        Another process is training into `out_dir`.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig; got {type(config).__name__}.")
     out_dir = None if out_dir is None else Path(out_dir)
     if resume and out_dir is None:
         raise ValueError("`resume` needs `out_dir`, the folder of the checkpoint.")
+    if out_dir is None:
+        return _train(config, None, resume, progress, data)
+    check_out_dir(out_dir, "`out_dir`")
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(out_dir, LOCK_FILE, name="`out_dir`"):
+            return _train(config, out_dir, resume, progress, data)
+    except BaseException:
+        if created:  # a run that failed before writing anything leaves no empty folder
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+
+
+def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bool,
+           data: Dataset | None) -> TrainResult:
+    """:func:`train` once `out_dir` is checked and locked."""
     device = resolve_device(config.device)
     ck = None
+    if out_dir is not None and not has_checkpoint(out_dir) and (out_dir / WEIGHTS_FILE).exists():
+        raise CheckpointError(
+            f"`out_dir` {str(out_dir)!r} holds a {WEIGHTS_FILE} but no checkpoint: a new run "
+            "would mix with it. Choose another folder, or move the file away."
+        )
     if out_dir is not None and has_checkpoint(out_dir):
         if not resume:
             raise CheckpointError(
@@ -315,6 +355,11 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
                 state["finished"], state["stop_reason"] = False, None
 
         start_epoch = int(state["epoch"])
+        if out_dir is not None:
+            _remove_stale_files(out_dir)
+            if not state["finished"]:
+                # the weights of an earlier end would sit beside newer checkpoints
+                (out_dir / WEIGHTS_FILE).unlink(missing_ok=True)
         bar = None
         if progress and not state["finished"]:
             from tqdm.auto import tqdm
@@ -376,7 +421,7 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     model.eval()
     weights = export_weights(model)
     if out_dir is not None:
-        save_weights(weights, out_dir / WEIGHTS_FILE)
+        _save_weights(weights, out_dir / WEIGHTS_FILE, _commit_identity(out_dir))
     return TrainResult(config, model, tuple(history), weights,
                        state["stop_reason"] or "epochs", out_dir)
 

@@ -229,6 +229,9 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     isnear = np.zeros(n, dtype=np.bool_)
     kcap = min(kmax, n)
     WII = np.empty((kcap, kcap))
+    # W[I,I] and W[near,I] transposed: the per-layer products run down their columns, a
+    # vectorisable update of every row sum at once in the order of the row-by-row sums
+    WIIT = np.empty((kcap, kcap))
     scratch = np.empty((kcap, kcap))
     cI = np.empty(kcap)
     zI = np.empty(kcap)
@@ -241,7 +244,8 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     vp = np.empty(n)
     vn = np.empty(n)
     ym = np.empty(kcap)
-    Wnear = np.empty((n, kcap))
+    WnearT = np.empty((kcap, n))
+    snear = np.empty(n)
     hist = np.empty((2 * pmax, kcap))
     hlen = 0
     hpos = 0
@@ -280,7 +284,9 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             cI[a] = c[ia]
             zI[a] = z[ia]
             for b in range(k):
-                WII[a, b] = W[ia, idx[b]]
+                w = W[ia, idx[b]]
+                WII[a, b] = w
+                WIIT[b, a] = w
         # safe horizon: no saturated coordinate can reach the margin within Li layers; those
         # that could within _NEAR layers are followed layer by layer, the others in one sum
         n_near = 0
@@ -292,8 +298,9 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             row = WT[idx[a]]
             for i in range(n):
                 w = row[i]
-                vp[i] += max(w, 0.0)
-                vn[i] += min(w, 0.0)
+                # max(w, 0) and min(w, 0) as selects, which vectorise
+                vp[i] += 0.0 if w < 0.0 else w
+                vn[i] += 0.0 if w > 0.0 else w
         for i in range(n):
             isnear[i] = False
             if sgn[i] == 2:
@@ -308,10 +315,10 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                     n_near += 1
                 elif Li < Lfar:
                     Lfar = Li
-        for j in range(n_near):
-            i = near_idx[j]
-            for a in range(k):
-                Wnear[j, a] = W[i, idx[a]]
+        for a in range(k):
+            row = WT[idx[a]]
+            for j in range(n_near):
+                WnearT[a, j] = row[near_idx[j]]
         L = min(Lfar, t_stop - t, _MAX_BLOCK)
         work[0] += 1
         # a block of interior-only layers
@@ -331,21 +338,30 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 hlen += 1
             rmax = 0.0
             exit_face = False
+            # z_near += c_near + W[near,I] y_I and r_I = c_I + W[I,I] y_I, each sum in the
+            # order c + w_0 y_0 + w_1 y_1 + ..., one column of the transposed block at a time
+            for j in range(n_near):
+                snear[j] = c[near_idx[j]]
+            for a in range(k):
+                ya = yI[a]
+                col = WnearT[a]
+                for j in range(n_near):
+                    snear[j] += col[j] * ya
             for j in range(n_near):
                 i = near_idx[j]
-                s = c[i]
-                for a in range(k):
-                    s += Wnear[j, a] * yI[a]
-                z[i] += s
+                z[i] += snear[j]
                 if abs(z[i]) <= margin:
                     exit_face = True
             for a in range(k):
-                s = cI[a]
-                for b in range(k):
-                    s += WII[a, b] * yI[b]
-                rI[a] = s
-                if abs(s) > rmax:
-                    rmax = abs(s)
+                rI[a] = cI[a]
+            for b in range(k):
+                yb = yI[b]
+                col = WIIT[b]
+                for a in range(k):
+                    rI[a] += col[a] * yb
+            for a in range(k):
+                if abs(rI[a]) > rmax:
+                    rmax = abs(rI[a])
             for a in range(k):
                 zI[a] += rI[a]
                 if abs(zI[a]) > margin:
@@ -520,6 +536,18 @@ def faces(Z, margin):
     return out
 
 
+#: From this logit on, 1 + exp(-z) rounds to 1 in float64 (exp(-37) < 2**-53), so f(z) is
+#: exactly 1.0 and the exponential need not be computed.
+_ONE_FROM = 37.0
+
+
+@njit(cache=True, fastmath={"contract", "nsz", "arcp"}, inline="always")
+def _f(z):
+    if z >= _ONE_FROM:
+        return 1.0
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
 def add_and_sigmoid(Z, D, Y):
     """Z += D, then Y = f(Z), in one pass over the rows (D may alias nothing)."""
@@ -528,7 +556,7 @@ def add_and_sigmoid(Z, D, Y):
         for i in range(n):
             z = Z[b, i] + D[b, i]
             Z[b, i] = z
-            Y[b, i] = 1.0 / (1.0 + np.exp(-z))
+            Y[b, i] = _f(z)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
@@ -537,4 +565,4 @@ def sigmoid_into(Z, Y):
     B, n = Z.shape
     for b in prange(B):
         for i in range(n):
-            Y[b, i] = 1.0 / (1.0 + np.exp(-Z[b, i]))
+            Y[b, i] = _f(Z[b, i])

@@ -14,7 +14,8 @@ Organisation (the fast path of :func:`dynsys.fixed_points`):
    (continuum or no solution, decided against `residual_tol`).
 3. A point is kept only at its *canonical* pattern (no interior coordinate within `face_tol`
    of 0 or 1); every other pattern that gives it is a copy. This counts distinct points in a
-   streaming pass without storing any.
+   streaming pass without storing any. The copies are counted too (``COL_ORIGIN_COPIES``,
+   ``COL_MERGED``), so that every one of the 3^N patterns is a point, a copy or degenerate.
 4. *Boundary rates*: the boundary eigenvalues ``(W y)_i`` / ``-(W y)_i`` come free and reject
    most candidates of the stable filters.
 5. *Classify*: interior eigenvalues use closed forms for 1x1 and 2x2 blocks and a hand-written
@@ -69,7 +70,12 @@ COL_KEPT = 13           # points that passed the filter (store mode)
 COL_NO_SOLUTION = 14    # singular patterns without solution
 COL_CONTINUUM = 15      # singular patterns with a continuum of solutions
 COL_QR_FALLBACK = 16    # Routh counts that fell back to QR
-COL_UDIM_IN = 17        # unstable-dimension histogram of in-box points
+COL_MERGED = 17         # invertible patterns with a coordinate at 1 whose point has an
+                        # interior coordinate within face_tol of 0 or 1: counted at the
+                        # neighbouring pattern (code 0 / 1 there), not on their own
+COL_ORIGIN_COPIES = 18  # invertible patterns with interior coordinates and none at 1: the
+                        # origin again (2^N - 1 of them unless a principal block is singular)
+COL_UDIM_IN = 19        # unstable-dimension histogram of in-box points
 
 
 def udim_out_column(n):
@@ -101,6 +107,8 @@ def count_layout(n):
         "no_solution": COL_NO_SOLUTION,
         "continuum": COL_CONTINUUM,
         "qr_fallback": COL_QR_FALLBACK,
+        "merged": COL_MERGED,
+        "origin_copies": COL_ORIGIN_COPIES,
         "udim_in": COL_UDIM_IN,
         "udim_out": udim_out_column(n),
         "width": table_width(n),
@@ -1031,6 +1039,12 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                     a = _gray_step(step, a, k, nb, Cm, G, yI, wyB)
                 canonical, in_box = _face_test(yI, k, tol_face)
                 if not canonical:
+                    # every pattern is accounted for: a copy of the origin (no coordinate
+                    # at 1, so y_I is exactly 0) or a point merged into its neighbour's
+                    if a == 0:
+                        local[COL_ORIGIN_COPIES] += 1
+                    else:
+                        local[COL_MERGED] += 1
                     continue
                 if want_in_box and not in_box:
                     continue

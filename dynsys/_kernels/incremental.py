@@ -44,6 +44,16 @@ from numba import njit, prange
 
 from .._stability import label_index
 from .enumeration import (
+    COL_CONTINUUM,
+    COL_DISAGREE,
+    COL_FLOW_IN,
+    COL_FLOW_OUT,
+    COL_KEPT,
+    COL_MAP_IN,
+    COL_MERGED,
+    COL_NO_SOLUTION,
+    COL_ORIGIN_COPIES,
+    COL_QR_FALLBACK,
     _boundary_rates,
     _char_poly,
     _degenerate_set,
@@ -68,19 +78,28 @@ FILTER_NONE, FILTER_IN_BOX, FILTER_STABLE, FILTER_STABLE_IN_BOX = 0, 1, 2, 3
 
 _label = njit(cache=True)(label_index)
 
+# Columns of the walk's count table: those of the enumeration kernel's table up to
+# COL_ORIGIN_COPIES (the same numbers, so that both tally with one helper), then:
+COL_OUT_BOX = COL_ORIGIN_COPIES + 1  # out-of-box points, classified or not
+COL_UDIM_IN = COL_OUT_BOX + 1         # unstable-dimension histogram of in-box points
+
 
 def layout(n):
     """Column offsets of the per-chunk count table of :func:`walk` (name -> start column).
 
     Flow and map types in the order of :data:`dynsys._stability.LABELS`; ``width`` is the
     number of columns. ``out_box`` counts out-of-box points in every mode (classified or not).
+    ``merged`` and ``origin_copies`` count the patterns that are copies of a point counted at
+    another pattern (see :mod:`dynsys._kernels.enumeration`): complete in the count modes and
+    the unfiltered store, partial in a filtered store (its walk skips patterns before their
+    face test).
     """
-    lay = {"flow_in": 0, "flow_out": 4, "map_in": 8, "disagree": 12, "kept": 13,
-           "no_solution": 14, "continuum": 15, "qr_fallback": 16, "out_box": 17,
-           "udim_in": 18}
-    lay["udim_out"] = 18 + n + 1
-    lay["width"] = 18 + 2 * (n + 1)
-    return lay
+    return {"flow_in": COL_FLOW_IN, "flow_out": COL_FLOW_OUT, "map_in": COL_MAP_IN,
+            "disagree": COL_DISAGREE, "kept": COL_KEPT, "no_solution": COL_NO_SOLUTION,
+            "continuum": COL_CONTINUUM, "qr_fallback": COL_QR_FALLBACK,
+            "merged": COL_MERGED, "origin_copies": COL_ORIGIN_COPIES,
+            "out_box": COL_OUT_BOX, "udim_in": COL_UDIM_IN,
+            "udim_out": COL_UDIM_IN + n + 1, "width": COL_UDIM_IN + 2 * (n + 1)}
 
 
 #: Largest interior block whose in-box inertia comes from the characteristic polynomial
@@ -248,8 +267,8 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     tol_y = tols[2]
     tol_eig = tols[3]
     width = counts.shape[1]
-    c_udim_in = 18
-    c_udim_out = 18 + n + 1
+    c_udim_in = COL_UDIM_IN
+    c_udim_out = COL_UDIM_IN + n + 1
     pow3 = np.empty(n, dtype=np.int64)
     acc = 1
     for i in range(n):
@@ -301,6 +320,8 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     rw2 = np.empty(n // 2 + 2, dtype=np.float64)
     local = np.zeros(width, dtype=np.int64)
     n_out = 0
+    n_merged = 0
+    n_origin = 0
     pt_row = pt_offsets[ch] if phase == 1 else 0
     dg_row = dg_offsets[ch] if phase == 1 else 0
 
@@ -451,9 +472,15 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         break
                 if bad:
                     continue
-            # a point is counted at its canonical pattern only
+            # a point is counted at its canonical pattern only; the other patterns are
+            # counted as copies of the origin (no coordinate at 1: y_I is exactly 0) or as
+            # merged into a neighbour's point
             canonical, in_box = _face_test(yI, k, tol_y)
             if not canonical:
+                if a == 0:
+                    n_origin += 1
+                else:
+                    n_merged += 1
                 continue
             if mode == MODE_COUNT_BOX:
                 if not in_box:
@@ -511,7 +538,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
                 nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
                 if nr < 0 or (in_box and map_pos < 0):
-                    local[16] += 1
+                    local[COL_QR_FALLBACK] += 1
                     need_eigs = True
                 else:
                     ipos = nr
@@ -534,7 +561,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     if not ok:
                         continue
                 if phase == 0:
-                    local[13] += 1
+                    local[COL_KEPT] += 1
                     kept_I += 1
                 else:
                     for u in range(nb):
@@ -558,7 +585,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             mneg = 0
             mzero = 0
             if not in_box:
-                local[17] += 1
+                local[COL_OUT_BOX] += 1
             elif need_eigs:
                 mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_eig)
             else:
@@ -569,7 +596,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
 
-    local[17] += n_out
+    local[COL_OUT_BOX] += n_out
+    local[COL_MERGED] += n_merged
+    local[COL_ORIGIN_COPIES] += n_origin
     if phase == 0:
         for j in range(width):
             counts[ch, j] = local[j]

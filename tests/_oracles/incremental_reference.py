@@ -58,13 +58,15 @@ def reference_counts(W, tol: float = 1e-9, refresh: int = 64) -> dict:
     """Counts of distinct isolated points by the Gray walk: a dict of plain ints / lists.
 
     Keys: ``total``, ``in_box``, ``out_of_box``, ``flow_in`` and ``map_in`` (dicts label ->
-    count), ``udim_in`` (list, N + 1), ``n_singular``.
+    count), ``udim_in`` (list, N + 1), ``n_singular``, and the invertible patterns that are
+    not counted: ``origin_copies`` (no coordinate at 1) and ``merged`` (the others).
     """
     W = np.asarray(W, dtype=np.float64)
     n = W.shape[0]
     scale = float(np.max(np.abs(W))) or 1.0
     tol_eig = tol * scale
-    out = {"total": 0, "in_box": 0, "out_of_box": 0, "n_singular": 0,
+    out = {"total": 0, "in_box": 0, "out_of_box": 0, "n_singular": 0, "origin_copies": 0,
+           "merged": 0,
            "flow_in": dict.fromkeys(LABELS, 0), "map_in": dict.fromkeys(LABELS, 0),
            "udim_in": [0] * (n + 1)}
     for mask in range(2**n):
@@ -75,7 +77,9 @@ def reference_counts(W, tol: float = 1e-9, refresh: int = 64) -> dict:
             continue
         for ones, y, rates in gray_walk(W, I, refresh):
             if np.any(np.abs(y) <= tol) or np.any(np.abs(y - 1.0) <= tol):
-                continue                                  # counted at its canonical pattern
+                # counted at its canonical pattern
+                out["merged" if ones.any() else "origin_copies"] += 1
+                continue
             out["total"] += 1
             if np.any(y < 0.0) or np.any(y > 1.0):
                 out["out_of_box"] += 1

@@ -393,3 +393,200 @@ def test_long_horizon_engine_on_a_trained_64_wide_network():
     assert [r["status"] for r in ref] == census.status.tolist()
     assert census.counts()["attractor"] > 0
     _assert_points_match_reference(census, ref)
+
+
+# ---- the fast paths against the computations they replace -----------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(B=st.integers(1, 200), N=st.integers(1, 9), groups=st.integers(1, 30),
+       seed=st.integers(0, 10_000))
+def test_unique_rows_is_numpys_unique_along_rows(B, N, groups, seed):
+    from dynsys._census import _unique_rows
+
+    rng = np.random.default_rng(seed)
+    patterns = rng.integers(0, 3, size=(groups, N)).astype(np.int8)[rng.integers(0, groups, B)]
+    values = np.round(rng.normal(size=(groups, N)), 1)[rng.integers(0, groups, B)]
+    values[rng.random(values.shape) < 0.2] = -0.0  # -0.0 and 0.0 are one value
+    values[rng.random(values.shape) < 0.2] = 0.0
+    for A in (patterns, values):
+        uniq, first, inverse = _unique_rows(A)
+        ref_uniq, ref_first, ref_inverse = np.unique(A, axis=0, return_index=True,
+                                                     return_inverse=True)
+        np.testing.assert_array_equal(uniq, ref_uniq)
+        np.testing.assert_array_equal(first, ref_first)
+        np.testing.assert_array_equal(inverse, ref_inverse.reshape(-1))
+
+
+def test_map_label_is_classify_multipliers():
+    from dynsys._census import _map_label
+
+    rng = np.random.default_rng(0)
+    zero_tol = 1e-9
+    for _ in range(300):
+        n = int(rng.integers(1, 8))
+        mu = rng.normal(size=n) * 1.2 + 1j * rng.normal(size=n) * rng.integers(0, 2)
+        # some moduli on the unit circle, just inside or just outside the tolerance
+        on = rng.random(n) < 0.3
+        mu[on] = np.exp(1j * rng.uniform(0, 2 * np.pi, on.sum())) * (
+            1 + rng.choice([0.0, 0.5e-9, -0.5e-9, 2e-9, -2e-9], on.sum()))
+        label, n_out = _map_label(mu, zero_tol)
+        assert label == classify_multipliers(mu, zero_tol)
+        assert n_out == int(np.sum(np.abs(mu) > 1 + zero_tol))
+
+
+def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
+    # f(z) is written 1.0 from z = 37 on without the exponential: the very same float
+    z = np.concatenate([np.linspace(-60, 60, 200_001), [36.0, 36.7, 36.8, 37.0, 700.0, 800.0],
+                        np.nextafter(37.0, [-np.inf, np.inf])])[None, :]
+    ref = 1.0 / (1.0 + np.exp(-z))
+    y = np.empty_like(z)
+    K.sigmoid_into(z, y)
+    np.testing.assert_array_equal(y, ref)
+    Z, D = z - 1.0, np.ones_like(z)
+    z_sum = Z + D  # (z - 1) + 1 need not round back to z
+    K.add_and_sigmoid(Z, D, y)
+    np.testing.assert_array_equal(Z, z_sum)
+    np.testing.assert_array_equal(y, 1.0 / (1.0 + np.exp(-z_sum)))
+
+
+def test_mlp_layer_in_place_equals_the_expression():
+    from dynsys._census import _mlp_layer
+
+    rng = np.random.default_rng(1)
+    W, b, Y = rng.normal(size=(50, 50)) * 3, rng.normal(size=50), rng.random((70, 50))
+    out = np.empty_like(Y)
+    _mlp_layer(Y, W.T, b, out)
+    np.testing.assert_array_equal(out, sigmoid(Y @ W.T + b))
+
+
+def _old_find_periods(H, tol, pmax):
+    """The MLP period search as it was written, with the full (L - 1, B, N) difference."""
+    L, B, _ = H.shape
+    out = np.zeros(B, np.int64)
+    fixed = np.max(np.abs(H[-1] - H[-2]), axis=1) <= tol
+    out[fixed] = 1
+    undecided = ~fixed
+    steps = np.max(np.abs(np.diff(H, axis=0)), axis=2)
+    for p in range(2, min(pmax, L // 2) + 1):
+        idx = np.flatnonzero(undecided)
+        if idx.size == 0:
+            break
+        amp = steps[-p:, idx].max(axis=0)
+        ctol = np.minimum(tol, 1e-3 * amp)
+        cand = (amp > tol) & (np.max(np.abs(H[-1, idx] - H[-1 - p, idx]), axis=1) <= ctol)
+        if not cand.any():
+            continue
+        j = idx[cand]
+        ok = np.max(np.abs(H[p:, j] - H[:-p, j]), axis=(0, 2)) <= ctol[cand]
+        out[j[ok]] = p
+        undecided[j[ok]] = False
+    return out
+
+
+def test_find_periods_equals_the_full_difference_version():
+    from dynsys._census import _find_periods
+
+    rng = np.random.default_rng(2)
+    L, N = 33, 5
+    H = rng.random((L, 60, N))
+    t = np.arange(L)[:, None]
+    for j in range(60):
+        kind = j % 4
+        if kind == 1:  # a cycle of period 2..8, to rounding
+            p = 2 + j % 7
+            H[:, j] = rng.random((p, N))[t[:, 0] % p] + 1e-13 * rng.random((L, N))
+        elif kind == 2:  # a fixed point approached
+            H[:, j] = 0.3 + 0.5 ** t * rng.random(N)
+        elif kind == 3:  # a slow oscillating approach, no cycle
+            H[:, j] = 0.5 + (-0.99) ** t * 1e-4
+    np.testing.assert_array_equal(_find_periods(H, 1e-6, 16), _old_find_periods(H, 1e-6, 16))
+    assert set(_find_periods(H, 1e-6, 16).tolist()) >= {0, 1, 2, 5}
+
+
+def _contracting_mlp(n=40, seed=0, gain=0.6):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n)) * gain * 4 / np.sqrt(n)
+    return W, rng.normal(size=n)
+
+
+def _direct_verdict(W, b, y, zero_tol):
+    """The stability check as written before: the multipliers at y, labelled."""
+    from dynsys._census import _mlp_spectra
+
+    _, mu, _ = _mlp_spectra(W, b, y)
+    return classify_multipliers(mu, zero_tol) == "stable"
+
+
+def test_mlp_map_stability_equals_the_eigenvalues_at_every_state():
+    from dynsys._census import _MlpMapStability
+
+    zero_tol = 1e-9
+    W, b = _contracting_mlp()
+    y = np.full(W.shape[0], 0.5)
+    for _ in range(400):
+        y = sigmoid(W @ y + b)
+    # states a few units of rounding from the attractor, all different bytes
+    rng = np.random.default_rng(3)
+    states = [y]
+    for _ in range(30):
+        steps = rng.integers(-3, 4, y.size)
+        states.append(np.array([np.nextafter(v, v + np.sign(s)) if s else v
+                                for v, s in zip(y, steps)]))
+    check = _MlpMapStability(W, b, zero_tol)
+    verdicts = [check(s) for s in states]
+    assert verdicts == [_direct_verdict(W, b, s, zero_tol) for s in states]
+    assert all(verdicts)
+    # the first state and the certificate: two eigen-decompositions for 31 distinct states
+    assert check.n_eig == 2
+    # a map whose attractor is barely stable: the certificate cannot decide, the multipliers do
+    for gain in (1.2, 2.0):
+        W2, b2 = _contracting_mlp(seed=1, gain=gain)
+        y2 = np.full(W2.shape[0], 0.5)
+        for _ in range(400):
+            y2 = sigmoid(W2 @ y2 + b2)
+        check2 = _MlpMapStability(W2, b2, zero_tol)
+        near = [y2, y2 + 1e-12, y2 - 1e-12]
+        assert [check2(s) for s in near] == [_direct_verdict(W2, b2, s, zero_tol) for s in near]
+
+
+def test_mlp_census_equals_the_census_with_one_eigen_check_per_input(monkeypatch):
+    import dynsys._census as C
+
+    W, b = _contracting_mlp(n=30, seed=4, gain=0.5)
+    net = dynsys.Network(np.stack([W, W]), np.stack([b, b]), kind="mlp")
+    x0 = np.random.default_rng(5).random((150, 30))
+    fast = dynsys.attractor_census(net, x0, 600)
+    assert fast.counts()["attractor"] == 150
+
+    class PerInput:  # the check as it was: the multipliers of every input's own state
+        def __init__(self, W, b, zero_tol):
+            self.args = (W, b, zero_tol)
+
+        def __call__(self, y):
+            return _direct_verdict(self.args[0], self.args[1], y, self.args[2])
+
+    monkeypatch.setattr(C, "_MlpMapStability", PerInput)
+    slow = dynsys.attractor_census(net, x0, 600)
+    for name in fast.__dataclass_fields__:
+        a, b_ = getattr(fast, name), getattr(slow, name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b_, err_msg=name)
+        else:
+            assert a == b_ or (a != a and b_ != b_), name
+
+
+def test_long_horizon_engine_at_width_160_matches_plain_iteration():
+    # N > 128: dense products until at most 64 coordinates are unsaturated, then the engine
+    # with up to 64 interior and many near-margin coordinates per layer
+    n = 160
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(n, n)) * 2.4 / np.sqrt(n) - 0.05
+    x0 = rng.normal(size=(60, n))
+    depth = 4000
+    census = dynsys.attractor_census(dynsys.Network(W), x0, depth)
+    assert census.work["engine_layers"] > 0 and census.work["near_updates"] > 0
+    assert census.work["dense_layers"] > 0
+    ref = reference_census(W, x0 @ W.T, depth)
+    assert [r["status"] for r in ref] == census.status.tolist()
+    _assert_points_match_reference(census, ref)

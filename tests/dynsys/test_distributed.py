@@ -104,3 +104,42 @@ def test_missing_extra_says_how_to_install(monkeypatch):
         require_distributed()
     with pytest.raises(ImportError, match=r"pip install resdyn\[dask\]"):
         count_distributed(np.eye(2), object())
+
+
+def _near_face(rng, n):
+    """Gaussian W whose pattern (interior, 1, 0, ...) has y_0 = 1e-12: one merged point."""
+    W = rng.standard_normal((n, n))
+    W[0, 0] = abs(W[0, 0]) + 1.0
+    W[0, 1] = -1e-12 * W[0, 0]
+    return W
+
+
+def _zero_diagonal(rng, n):
+    W = rng.integers(-2, 3, size=(n, n)).astype(float)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def _accounting(c):
+    return (c.total, c.n_origin_copies, c.n_merged, c.n_no_solution, c.n_continuum)
+
+
+@pytest.mark.parametrize("make", [lambda rng, n: rng.standard_normal((n, n)) / np.sqrt(n),
+                                  _near_face, _zero_diagonal],
+                         ids=["gaussian", "near face", "zero diagonal"])
+def test_patterns_add_up_on_the_cluster(client, make):
+    n = 8
+    W = make(np.random.default_rng(12), n)
+    ref = _accounting(count_fixed_points(W))
+    for c in (count_distributed(W, client, n_tasks=5),
+              count_distributed(W, client, classify_out_of_box=True, n_tasks=3),
+              fixed_points_distributed(W, client, n_tasks=4).counts()):
+        assert sum(_accounting(c)) == c.n_patterns == 3**n
+        assert _accounting(c) == ref
+    assert fixed_points_distributed(W, client, only="stable", n_tasks=4).n_merged is None
+    st = fixed_point_statistics(4, 5, ensemble=make, seed=1, client=client)
+    total = sum(st.counts[q] for q in ("total", "origin_copies", "merged", "no_solution",
+                                       "continuum"))
+    np.testing.assert_array_equal(total, 3**4)
+    if make is _near_face:
+        assert ref[2] >= 1 and np.all(st.counts["merged"] >= 1)

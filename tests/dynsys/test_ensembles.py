@@ -115,3 +115,57 @@ def test_validation(kw, err, match):
     kw.setdefault("n_samples", 2)
     with pytest.raises(err, match=match):
         fixed_point_statistics(**kw)
+
+
+def _near_face(rng, n):
+    """Gaussian W whose pattern (interior, 1, 0, ...) has y_0 = 1e-12: one merged point."""
+    W = rng.standard_normal((n, n))
+    W[0, 0] = abs(W[0, 0]) + 1.0
+    W[0, 1] = -1e-12 * W[0, 0]
+    return W
+
+
+def _zero_diagonal(rng, n):
+    W = rng.integers(-2, 3, size=(n, n)).astype(float)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+@pytest.mark.parametrize("ensemble", ["gaussian", "sparse", _near_face, _zero_diagonal])
+@pytest.mark.parametrize("classify_out_of_box", [False, True])
+def test_every_sample_accounts_for_every_pattern(ensemble, classify_out_of_box):
+    n = 5
+    st = fixed_point_statistics(n, 6, ensemble=ensemble, gain=2.0, density=0.3, seed=4,
+                                classify_out_of_box=classify_out_of_box)
+    c = st.counts
+    np.testing.assert_array_equal(
+        c["total"] + c["origin_copies"] + c["merged"] + c["no_solution"] + c["continuum"],
+        3**n)
+    # each sample as count_fixed_points counts its W
+    for s, seq in enumerate(np.random.SeedSequence(4).spawn(6)):
+        rng = np.random.default_rng(seq)
+        if callable(ensemble):
+            W = ensemble(rng, n)
+        elif ensemble == "gaussian":
+            W = 2.0 / math.sqrt(n) * rng.standard_normal((n, n))
+        else:
+            continue
+        ref = count_fixed_points(W)
+        got = tuple(int(c[q][s]) for q in ("total", "origin_copies", "merged", "no_solution",
+                                           "continuum"))
+        assert got == (ref.total, ref.n_origin_copies, ref.n_merged, ref.n_no_solution,
+                       ref.n_continuum)
+    if ensemble is _near_face:
+        assert np.all(c["merged"] >= 1)
+    if ensemble is _zero_diagonal:
+        assert np.all(c["origin_copies"] < 2**n - 1) and np.all(c["continuum"] > 0)
+    for q in ("origin_copies", "merged", "no_solution", "continuum"):
+        assert q in st.quantities and q in st.table()
+
+
+def test_exact_copies_are_counted_as_merged():
+    st = fixed_point_statistics(3, 3, ensemble=lambda rng, n: np.diag(rng.uniform(0.5, 1.5, n)),
+                                seed=2)
+    # diagonal W: an interior y_i solves w_ii y_i = 0, so every pattern with an interior
+    # coordinate is a corner again: 7 with no coordinate at 1 (the origin), 12 with one
+    assert np.all(st.counts["origin_copies"] == 7) and np.all(st.counts["merged"] == 12)

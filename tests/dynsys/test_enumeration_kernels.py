@@ -112,8 +112,8 @@ def test_count_layout_is_the_kernel_layout(n):
     assert lay["width"] == K.table_width(n)
     assert lay["udim_out"] == K.udim_out_column(n) == lay["udim_in"] + n + 1
     blocks = {"flow_in": 4, "flow_out": 4, "map_in": 4, "disagree": 1, "kept": 1,
-              "no_solution": 1, "continuum": 1, "qr_fallback": 1, "udim_in": n + 1,
-              "udim_out": n + 1}
+              "no_solution": 1, "continuum": 1, "qr_fallback": 1, "merged": 1,
+              "origin_copies": 1, "udim_in": n + 1, "udim_out": n + 1}
     assert set(blocks) == set(lay) - {"width"}
     cols = np.zeros(lay["width"], int)
     for name, size in blocks.items():

@@ -543,3 +543,149 @@ def test_reprs_are_short():
         assert len(text) < 300, text
         assert "array" not in text and "\n" not in text
     assert repr(fp).startswith("FixedPoints(N=6, points=666")
+
+
+# every pattern is a counted point, a copy or degenerate, in every engine
+# ----------------------------------------------------------------------------------------
+
+
+def _balance(c):
+    """Patterns left unaccounted for: 0 when points, copies and degenerate make 3^N."""
+    return (c.n_patterns - c.total - c.n_origin_copies - c.n_merged - c.n_no_solution
+            - c.n_continuum)
+
+
+def _accounting(c):
+    return (c.total, c.n_origin_copies, c.n_merged, c.n_no_solution, c.n_continuum)
+
+
+def _local_engines(W, *, exact=False, **tols):
+    """The FixedPointCounts of W from every local engine, by engine name."""
+    from dynsys._incremental import count_incremental, fixed_points_incremental
+
+    out = {
+        "count (incremental walk)": count_fixed_points(W, **tols),
+        "count (enumeration kernel)": count_fixed_points(W, classify_out_of_box=True, **tols),
+        "count (incremental walk, all classified)": count_incremental(
+            W, classify_out_of_box=True, **tols),
+        "listing (enumeration kernel)": fixed_points(W, **tols).counts(),
+        "listing (incremental walk)": fixed_points_incremental(W, **tols).counts(),
+    }
+    if exact:
+        out["listing (exact)"] = fixed_points(W, exact=True).counts()
+    return out
+
+
+def merge_matrix(n, seed):
+    """A Gaussian W whose pattern (interior, 1, 0, ..., 0) has y_0 = 1e-12: the point lies
+    within the default face_tol of its neighbour's, the corner (0, 1, 0, ..., 0)."""
+    W = np.random.default_rng(seed).normal(size=(n, n))
+    W[0, 0] = abs(W[0, 0]) + 1.0
+    W[0, 1] = -1e-12 * W[0, 0]
+    return W
+
+
+def _zero_diagonal(n, seed):
+    W = np.random.default_rng(seed).integers(-2, 3, size=(n, n)).astype(float)
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def _low_rank(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(-2, 3, size=(n, 2)).astype(float) @ rng.integers(-2, 3, size=(2, n))
+
+
+ACCOUNTING_CASES = {
+    **{f"gaussian N={n}": (lambda n=n: np.random.default_rng(40 + n).normal(size=(n, n))
+                           / np.sqrt(n), {}) for n in range(2, 9)},
+    **{f"merge N={n}": (lambda n=n: merge_matrix(n, n), {}) for n in range(2, 9)},
+    # singular principal blocks: fewer origin copies, degenerate patterns
+    **{f"zero diagonal N={n}": (lambda n=n: _zero_diagonal(n, n), {}) for n in (3, 5, 7)},
+    **{f"rank 2 N={n}": (lambda n=n: _low_rank(n, n), {}) for n in (4, 6)},
+    # a wide face_tol merges many distinct points
+    **{f"face_tol 0.05 N={n}": (lambda n=n: np.random.default_rng(n).normal(size=(n, n)),
+                                {"face_tol": 0.05}) for n in (4, 6, 8)},
+}
+
+
+@pytest.mark.parametrize("name", list(ACCOUNTING_CASES))
+def test_every_pattern_is_a_point_a_copy_or_degenerate_in_every_engine(name):
+    make, tols = ACCOUNTING_CASES[name]
+    W = make()
+    n = W.shape[0]
+    got = _local_engines(W, exact=not tols and n <= 4, **tols)
+    for engine, c in got.items():
+        assert c.n_patterns == 3**n
+        assert _balance(c) == 0, (engine, _accounting(c))
+    numeric = {_accounting(c) for engine, c in got.items() if engine != "listing (exact)"}
+    assert len(numeric) == 1, numeric
+    c = got["count (incremental walk)"]
+    # the origin's copies: one per invertible principal block W[I,I], I not empty
+    invertible = sum(np.linalg.matrix_rank(W[np.ix_(I, I)]) == len(I)
+                     for k in range(1, n + 1) for I in map(list, _subsets(n, k)))
+    assert c.n_origin_copies == invertible
+    if name.startswith(("merge", "face_tol")):
+        assert c.n_merged >= 1
+
+
+def _subsets(n, k):
+    from itertools import combinations
+
+    return combinations(range(n), k)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4])
+def test_a_merged_point_is_distinct_exactly_and_a_multiplicity_numerically(n):
+    W = merge_matrix(n, n)
+    c = count_fixed_points(W)
+    exact = fixed_points(W, exact=True).counts()
+    # exactly y_0 = 1e-12 is not 0: the exact count lists the point the tolerance merges
+    assert c.n_merged >= 1 and exact.n_merged == 0
+    assert c.total + c.n_merged == exact.total
+    # below the point's distance from the face nothing is merged
+    fine = count_fixed_points(W, face_tol=1e-14)
+    assert (fine.total, fine.n_merged) == (exact.total, 0)
+    # the listing gives the corner it was merged into the multiplicity 2
+    fp = fixed_points(W)
+    corner = np.zeros(n)
+    corner[1] = 1.0
+    row = np.flatnonzero(np.all(fp.points == corner, axis=1))
+    assert row.size == 1 and fp.multiplicity[row[0]] == 2
+    assert fp.n_merged == c.n_merged and fp.counts().n_merged == c.n_merged
+
+
+@SETTINGS
+@given(weight_matrices())
+def test_patterns_add_up_on_random_matrices(kw):
+    _, W = kw
+    c = count_fixed_points(W)
+    fp = fixed_points(W)
+    assert _balance(c) == 0 and _balance(fp.counts()) == 0
+    assert _accounting(fp.counts()) == _accounting(c)
+    assert len(fp) + fp.n_origin_copies + fp.n_merged + len(fp.degenerate) == 3 ** W.shape[0]
+
+
+@pytest.mark.parametrize("only", ["in_box", "stable", "stable_in_box"])
+def test_a_filtered_listing_does_not_count_copies(only):
+    W = merge_matrix(5, 1)
+    fp = fixed_points(W, only=only)
+    assert fp.n_merged is None and fp.n_origin_copies is None
+    c = fp.counts()
+    assert c.n_merged is None and c.as_dict()["n_merged"] is None
+    assert "merged patterns: not counted in a filtered listing" in c.table(only=only)
+    assert fp.select(np.arange(len(fp)) < 1).n_merged is None
+
+
+def test_merged_patterns_are_shown():
+    W = merge_matrix(3, 0)
+    c = count_fixed_points(W)
+    assert c.n_merged == 1
+    assert "merged=1" in repr(c) and "merged=1" in repr(fixed_points(W).counts())
+    d = c.as_dict()
+    assert d["n_merged"] == 1 and d["n_origin_copies"] == 2**3 - 1
+    table = c.table()
+    assert "merged patterns: 1." in table
+    assert (f"Patterns: 27 = {c.total} points + 7 origin copies + 1 merged + 0 degenerate"
+            in table)
+    assert fixed_points(W).as_dict()["n_merged"] == 1

@@ -48,12 +48,29 @@ def test_exact_matches_numeric_on_random_rational_w(n, seed):
     np.testing.assert_array_equal(ex.unstable_dim, nu.unstable_dim[p])
     assert ex.degenerate.patterns.tolist() == nu.degenerate.patterns.tolist()
     assert ex.degenerate.kind.tolist() == nu.degenerate.kind.tolist()
+    # every pattern a point, a copy or degenerate, and the same copies as the numeric mode
+    # (rational W with small denominators: interior coordinates exactly at 0 or 1 occur)
+    accounting = [(c.total, c.n_origin_copies, c.n_merged, c.n_no_solution, c.n_continuum)
+                  for c in (ex.counts(), nu.counts())]
+    assert accounting[0] == accounting[1] and sum(accounting[0]) == 3**n
+    assert (ex.n_merged, ex.n_origin_copies) == (nu.n_merged, nu.n_origin_copies)
     # exact points are exact fixed points
     Wm = sympy.Matrix(Wq)
     for y in ex.points_exact:
         yv = sympy.Matrix(y)
         F = [y[i] * (1 - y[i]) * (Wm * yv)[i] for i in range(n)]
         assert all(f == 0 for f in F)
+
+
+def test_exact_mode_counts_exact_copies_as_merged():
+    # W = [[1, -1], [0, 2]]: pattern (interior, 1) solves y_0 = 1, exactly the corner (1, 1);
+    # pattern (1, interior) solves 2 y_1 = 0, the corner (1, 0); with no coordinate at 1 the
+    # interior patterns give the origin
+    ex = fixed_points([[Fraction(1), Fraction(-1)], [Fraction(0), Fraction(2)]], exact=True)
+    assert (len(ex), ex.n_origin_copies, ex.n_merged, len(ex.degenerate)) == (4, 3, 2, 0)
+    corners = {tuple(map(int, y)): m for y, m in zip(ex.points_exact, ex.multiplicity)}
+    assert corners == {(0, 0): 4, (1, 1): 2, (1, 0): 2, (0, 1): 1}
+    assert fixed_points([[1, -1], [0, 2]], exact=True, only="in_box").n_merged is None
 
 
 def test_exact_mode_generic_count_and_origin():

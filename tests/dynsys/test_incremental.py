@@ -85,6 +85,41 @@ def test_matches_slow_twin(n, seed):
     assert dict(got.map_by_stability_in_box) == ref["map_in"]
     assert got.unstable_dim_in_box.tolist() == ref["udim_in"]
     assert got.n_degenerate == ref["n_singular"] == 0
+    assert got.n_origin_copies == ref["origin_copies"] == 2**n - 1
+    assert got.n_merged == ref["merged"] == 0
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_merged_patterns_match_slow_twin(n):
+    # pattern (interior, 1, 0, ...) has y_0 = 1e-12, within face_tol of the corner e_1
+    W = np.random.default_rng(n).standard_normal((n, n))
+    W[0, 0] = 2.0
+    W[0, 1] = -2e-12
+    ref = reference_counts(W)
+    for got in (count_incremental(W), count_incremental(W, classify_out_of_box=True)):
+        assert got.total == ref["total"]
+        assert got.n_merged == ref["merged"] >= 1
+        assert got.n_origin_copies == ref["origin_copies"]
+        assert got.total + got.n_origin_copies + got.n_merged == 3**n
+
+
+@pytest.mark.parametrize("n", [1, 5, 20, 24])
+def test_walk_layout_shares_the_enumeration_columns(n):
+    from dynsys._kernels import enumeration as E
+    from dynsys._kernels.incremental import layout
+
+    lay = layout(n)
+    shared = {k: v for k, v in E.count_layout(n).items()
+              if k not in ("udim_in", "udim_out", "width")}
+    assert {k: lay[k] for k in shared} == shared  # one tally helper writes both tables
+    blocks = {"flow_in": 4, "flow_out": 4, "map_in": 4, "disagree": 1, "kept": 1,
+              "no_solution": 1, "continuum": 1, "qr_fallback": 1, "merged": 1,
+              "origin_copies": 1, "out_box": 1, "udim_in": n + 1, "udim_out": n + 1}
+    assert set(blocks) == set(lay) - {"width"}
+    cols = np.zeros(lay["width"], int)
+    for name, size in blocks.items():
+        cols[lay[name]:lay[name] + size] += 1
+    np.testing.assert_array_equal(cols, 1)  # every column belongs to exactly one block
 
 
 def test_twin_walk_matches_direct_solves():

@@ -1,5 +1,6 @@
 """dynsys.iterate: the ResNet and MLP layer maps against a plain NumPy loop and torch."""
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -563,6 +564,40 @@ def test_input_projection_embeds_x0():
     with pytest.raises(ValueError, match=r"`x0` must have shape \(3,\) or \(B, 3\) for `net` "
                                          r"\(with D = 3"):
         dynsys.iterate(dynsys.Network(W, b, P=P, p=p), rng.random((4, N)), T)
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_readout_of_an_iterate_result(kind):
+    """The classifier reads x(T) of a ResNet and y(T) of an MLP, whose x_final is None."""
+    rng = np.random.default_rng(18)
+    N, C, T = 4, 3, 6
+    W, b = rng.normal(size=(N, N)), rng.normal(size=N)
+    K, c = rng.normal(size=(C, N)), rng.normal(size=C)
+    net = dynsys.Network(W, b, kind=kind, K=K, c=c)
+    u = rng.random((5, N))
+    state = u.copy()
+    for _ in range(T):
+        y = 1.0 / (1.0 + np.exp(-(state @ W.T + b)))
+        state = state + y if kind == "resnet" else y
+    res = dynsys.iterate(net, u, T, record="final")
+    final = res.y_final if kind == "mlp" else res.x_final
+    np.testing.assert_allclose(net.readout(final), state @ K.T + c, rtol=1e-12, atol=1e-12)
+    one = dynsys.iterate(net, u[0], T, record="final")
+    np.testing.assert_allclose(net.readout(one.y_final if kind == "mlp" else one.x_final),
+                               state[0] @ K.T + c, rtol=1e-12, atol=1e-12)
+    name = "y_final" if kind == "mlp" else "x_final"
+    with pytest.raises(ValueError, match=rf"`state` must be an array of shape \(4,\) or "
+                                         rf"\(B, 4\); got None\..*pass `res\.{name}`"):
+        net.readout(None)
+    if kind == "mlp":
+        assert res.x_final is None
+        with pytest.raises(ValueError, match=r"an MLP result has no x\(T\)"):
+            net.readout(res.x_final)
+    for bad in (1.0, np.zeros((2, 3, N)), np.zeros(N + 1)):
+        with pytest.raises(ValueError, match=rf"`state` must have shape \(4,\) or \(B, 4\) "
+                                             rf"\(for a dynsys.iterate result, `res\.{name}`\); "
+                                             rf"got shape {re.escape(str(np.shape(bad)))}"):
+            net.readout(bad)
 
 
 def test_reprs_are_short():

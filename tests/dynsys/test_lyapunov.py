@@ -84,6 +84,25 @@ def test_validation():
         dynsys.lyapunov(dynsys.Network(W), np.full(4, 0.5), 10)
 
 
+@pytest.mark.parametrize("kind,variable,minimum", [("resnet", "y", 2), ("resnet", "z", 2),
+                                                   ("resnet", "x", 1), ("mlp", "y", 1)])
+def test_depth_has_one_rule_and_one_message(kind, variable, minimum):
+    """At least one map step: T - 1 of them for the ResNet in y or z, T otherwise."""
+    net = dynsys.Network(W2, kind=kind)
+    x0 = np.array([0.1, 0.2])
+    for depth in sorted({-5, -1, 0, minimum - 1}):
+        with pytest.raises(ValueError) as err:
+            dynsys.lyapunov(net, x0, depth, variable=variable)
+        assert str(err.value).startswith(
+            f"`depth` must be >= {minimum} for kind={kind!r} with variable={variable!r} "), \
+            str(err.value)
+        assert str(err.value).endswith(f"; got {depth}.")
+    r = dynsys.lyapunov(net, x0, minimum, variable=variable)
+    assert r.depth == minimum and r.n_steps == 1
+    with pytest.raises(TypeError, match="`depth` must be an integer; got float"):
+        dynsys.lyapunov(net, x0, 2.5, variable=variable)
+
+
 def test_z_variable_is_the_logit_layer_map():
     """In logit coordinates the tangent map is I + W diag(s(z)): at y* = (1/2, 1) the
     saturated coordinate's logit moves at constant speed (exponent 0) and the interior one

@@ -1,6 +1,7 @@
 """The one atomic writer: a failed write leaves the old file as it was and no temporary file."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +96,74 @@ def test_remove_partial_files(tmp_path):
     (tmp_path / "keep.json").write_text("{}")
     assert remove_partial_files(tmp_path) == 1
     assert _listing(tmp_path) == ["keep.json"]
+
+
+# ---- folder_lock: one writer per folder ---------------------------------------------------
+
+
+def test_folder_lock_refuses_a_second_holder_and_cleans_up(tmp_path):
+    import os
+
+    from nets._atomic import FolderLockedError, folder_lock
+
+    with folder_lock(tmp_path, ".lock", name="`out_dir`") as lock:
+        assert lock == tmp_path / ".lock"
+        assert lock.read_text() == str(os.getpid())
+        with pytest.raises(FolderLockedError) as err:
+            with folder_lock(tmp_path, ".lock", name="`out_dir`"):
+                pass  # pragma: no cover - never entered
+        assert str(err.value).startswith(f"`out_dir` '{tmp_path}' is being written by another "
+                                         f"process (process {os.getpid()})")
+        assert lock.exists()  # the refused attempt leaves the holder's lock alone
+    assert _listing(tmp_path) == []
+    with folder_lock(tmp_path, ".lock"):  # free again
+        pass
+
+
+def test_folder_lock_is_released_when_its_holder_is_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from nets._atomic import FolderLockedError, folder_lock
+
+    code = ("import sys, time; from nets._atomic import folder_lock\n"
+            "with folder_lock(sys.argv[1], '.lock'):\n"
+            "    print('held', flush=True); time.sleep(600)\n")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE,
+                            cwd=root)
+    try:
+        assert proc.stdout.readline() == b"held\n"  # it holds the lock now
+        with pytest.raises(FolderLockedError, match=f"process {proc.pid}"):
+            with folder_lock(tmp_path, ".lock"):
+                pass  # pragma: no cover - never entered
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert (tmp_path / ".lock").exists()  # a killed holder cannot remove its file ...
+    with folder_lock(tmp_path, ".lock"):  # ... but the system has dropped its lock
+        pass
+    assert _listing(tmp_path) == []
+
+
+def test_folder_lock_does_not_count_a_removed_file(tmp_path, monkeypatch):
+    """A lock on a file that was unlinked between open and lock (its holder was releasing) is
+    not a lock on the path: the caller opens the file at the path again."""
+    import fcntl
+    import os
+
+    from nets._atomic import folder_lock
+
+    real_flock, calls = fcntl.flock, []
+
+    def flock(fd, op):
+        calls.append(fd)
+        if len(calls) == 1:  # the holder releases: its file disappears under our open fd
+            os.unlink(tmp_path / ".lock")
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with folder_lock(tmp_path, ".lock") as lock:
+        assert lock.exists() and len(calls) == 2
+        assert os.path.samestat(os.stat(lock), os.fstat(calls[-1]))

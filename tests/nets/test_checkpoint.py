@@ -98,3 +98,82 @@ def test_stray_files_from_a_killed_save_are_ignored_and_cleaned(tmp_path):
     names = sorted(p.name for p in run.iterdir())
     assert names == ["checkpoint.json", "history.json", "state-epoch0003.safetensors",
                      "weights.safetensors"]
+
+
+def test_safetensors_bytes_are_canonical(tmp_path):
+    """The same tensors and metadata give the same bytes, which load back unchanged."""
+    from safetensors.torch import load, save
+
+    from nets.checkpoint import _canonical_safetensors
+
+    tensors = {"b": torch.arange(3.0), "a": torch.eye(2, dtype=torch.float64),
+               "n": torch.tensor([1, 2], dtype=torch.uint8)}
+    meta = {"zeta": "1", "alpha": "2", "mid": "3", "format": "x"}
+    outs = {_canonical_safetensors(save(tensors, metadata=meta)) for _ in range(8)}
+    assert len(outs) == 1
+    data = outs.pop()
+    assert _canonical_safetensors(data) == data
+    n = int.from_bytes(data[:8], "little")
+    assert (8 + n) % 8 == 0
+    header = json.loads(data[8:8 + n])
+    assert list(header["__metadata__"]) == sorted(meta)
+    back = load(data)
+    assert back.keys() == tensors.keys()
+    for key in tensors:
+        assert back[key].dtype == tensors[key].dtype and back[key].equal(tensors[key])
+
+
+def test_checkpoint_records_its_hash(run_dir):
+    record = json.loads((run_dir / "checkpoint.json").read_text())
+    ck = load_checkpoint(run_dir)
+    assert ck.sha256 == record["tensors"]["sha256"] and len(ck.sha256) == 64
+
+
+def test_check_out_dir(tmp_path, monkeypatch):
+    import os
+
+    from nets import check_out_dir
+
+    assert check_out_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking creates nothing
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"^--out must be a folder \(created if it does not "
+                                         r"exist\); got '.*file', which is an existing file"):
+        check_out_dir(tmp_path / "file", "--out")
+    with pytest.raises(ValueError, match="^`out_dir` must be a folder path; got .*on that path "
+                                         "is a file"):
+        check_out_dir(tmp_path / "file" / "run")
+    denied = str(tmp_path / "ro")
+    (tmp_path / "ro").mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == denied else real(p, m))
+    with pytest.raises(ValueError, match="must be a writable location.*nearest existing folder"):
+        check_out_dir(tmp_path / "ro" / "a" / "b")
+
+
+def test_unfinished_run_is_refused_by_load_model(tmp_path, monkeypatch):
+    """Training stopped between epochs (an exception here; the fault suite kills a process)."""
+    import sys
+
+    import nets
+
+    module = sys.modules["nets.train"]
+    real = module.save_checkpoint
+
+    def stop_after_first(directory, **kw):
+        real(directory, **kw)
+        raise KeyboardInterrupt
+
+    data = load_dataset("digits", n_train=300, n_test=100)
+    run = tmp_path / "run"
+    monkeypatch.setattr(module, "save_checkpoint", stop_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        train(CFG, out_dir=run, progress=False, data=data)
+    monkeypatch.undo()
+    assert not (run / nets.LOCK_FILE).exists()  # released and removed on the way out
+    with pytest.raises(CheckpointError, match=r"unfinished training run: its checkpoint is at "
+                                              r"epoch 1 of 2"):
+        nets.load_model(run)
+    assert nets.restore_model(load_checkpoint(run)).depth == 3  # the model as it stands
+    train(CFG, out_dir=run, resume=True, progress=False, data=data)
+    assert nets.load_model(run).depth == 3

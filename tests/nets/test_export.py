@@ -57,3 +57,28 @@ def test_load_weights_rejects_other_files(tmp_path):
         load_weights(bad)
     with pytest.raises(FileNotFoundError):
         load_weights(tmp_path / "absent.safetensors")
+
+
+def test_repr_is_short_and_shows_shapes():
+    torch.manual_seed(0)
+    for kind in KINDS:
+        w = export_weights(build_model(kind, 12, 3, 7, 5))
+        text = repr(w)
+        assert "\n" not in text and len(text) < 200, text
+        assert text.startswith(f"ExportedWeights(kind={kind!r}, depth=5, W=")
+        assert "K=3x7, c=3, projection=7x12)" in text
+
+
+def test_saved_bytes_do_not_depend_on_the_process(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    w = export_weights(build_model("per-layer", 3, 2, None, 2))
+    path = save_weights(w, tmp_path / "here.safetensors")
+    code = ("import sys, nets; nets.save_weights(nets.load_weights(sys.argv[1]), sys.argv[2])")
+    root = Path(__file__).resolve().parents[2]
+    for i in range(3):  # new hash seeds in every process
+        subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / f"{i}.st")],
+                       cwd=root, check=True)
+        assert (tmp_path / f"{i}.st").read_bytes() == path.read_bytes()

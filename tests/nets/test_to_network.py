@@ -118,10 +118,10 @@ def test_iterate_of_a_foreign_per_layer_module_equals_its_forward():
 def test_one_based_patterns_and_regex_order():
     torch.manual_seed(5)
     layers = {f"layer{t}": nn.Linear(4, 4) for t in (1, 2, 10)}
-    module = nn.ModuleDict(layers).double()
-    net = to_network(module, weight="layer{t}.weight", first_index=1)
+    module = nn.ModuleDict(layers).double()  # no forward pass: nothing for the check to run
+    net = to_network(module, weight="layer{t}.weight", first_index=1, check=False)
     assert net.depth == 2  # layer1, layer2; layer3 is missing, so t stops there
-    net = to_network(module, weight=re.compile(r"layer(\d+)\.weight"))
+    net = to_network(module, weight=re.compile(r"layer(\d+)\.weight"), check=False)
     assert net.depth == 3  # 1, 2, 10: numeric order, not text order
     np.testing.assert_array_equal(net.W[2], module["layer10"].weight.detach().numpy())
     np.testing.assert_array_equal(net.b, 0.0)
@@ -200,3 +200,84 @@ def test_a_foreign_safetensors_file_needs_names(tmp_path):
         to_network(tmp_path / "f.safetensors")
     net = to_network(tmp_path / "f.safetensors", weight="lin.weight")
     np.testing.assert_array_equal(net.W, np.eye(3))
+
+
+# ---- the check: a module is run and compared with dynsys.iterate -----------------------------
+
+
+class FunctionalRes(nn.Module):
+    """Shared weights used through F.linear: no submodule call for the check to count."""
+
+    def __init__(self, n, depth):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n, n) * 0.3)
+        self.depth = depth
+
+    def forward(self, x):
+        for _ in range(self.depth):
+            x = x + torch.sigmoid(nn.functional.linear(x, self.weight))
+        return x
+
+
+def test_check_counts_the_layers_of_a_shared_module():
+    torch.manual_seed(6)
+    for depth in (1, 4, 23):
+        to_network(MyRes(4, depth), weight="lin.weight", bias="lin.bias")
+    # with a depth given, the check runs that many layers
+    with pytest.raises(ValueError, match="on 8 check inputs, 5 layers"):
+        to_network(MyRes(4, 4), weight="lin.weight", bias="lin.bias", depth=5)
+    to_network(MyRes(4, 4), weight="lin.weight", bias="lin.bias", depth=4)
+
+
+def test_check_needs_the_depth_of_a_functional_module():
+    torch.manual_seed(7)
+    module = FunctionalRes(3, 6)
+    with pytest.raises(ValueError, match="cannot tell how many layers.*`depth=T`"):
+        to_network(module, weight="weight")
+    net = to_network(module, weight="weight", depth=6)
+    assert net.shared and net.width == 3
+
+
+def test_check_leaves_the_module_as_it_was():
+    torch.manual_seed(8)
+    module = MyRes(4, 3).train()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    to_network(module, weight="lin.weight", bias="lin.bias")
+    assert module.training and module.lin.weight.dtype == torch.float32
+    assert not module.lin._forward_hooks
+    for key, value in module.state_dict().items():
+        assert value.equal(before[key]), key
+
+
+def test_check_says_what_went_wrong_with_the_module():
+    class Pair(MyRes):
+        def forward(self, x):
+            return super().forward(x), x
+
+    class Broken(MyRes):
+        def forward(self, x):
+            raise RuntimeError("needs a mask")
+
+    with pytest.raises(ValueError, match="return a tensor.*returned a tuple"):
+        to_network(Pair(4, 2), weight="lin.weight", bias="lin.bias")
+    with pytest.raises(ValueError, match=r"could not run the Broken on inputs of shape \(8, 4\) "
+                                         r"\(RuntimeError: needs a mask\)"):
+        to_network(Broken(4, 2), weight="lin.weight", bias="lin.bias")
+    # a projection it applies but that was not named: the inputs do not fit the module
+    with pytest.raises(ValueError, match="could not run the MyDeep.*`projection=`"):
+        to_network(MyDeep(3, 5, 2), weight="blocks.{t}.weight", bias="blocks.{t}.bias")
+
+
+def test_check_of_a_nets_model_whose_layer_is_changed():
+    torch.manual_seed(9)
+    model = build_model("shared", 6, 3, None, 4)
+
+    class Scaled(type(model)):
+        def step(self, t, state):
+            y = torch.sigmoid(self.layer(t)(state))
+            return y, state + 0.5 * y
+
+    model.__class__ = Scaled
+    with pytest.raises(ValueError, match="does not compute the resnet network"):
+        to_network(model)
+    assert to_network(model, check=False).width == 6
