@@ -13,7 +13,7 @@ from .appendix_sensitivity import (LayerSensitivitySummary, compute_layer_sensit
 from .baselines import BaselineErrors, compute_baselines
 from .census import (CensusSectionResult, NetworkCensus, compute_census_section,
                      plot_census_end_states, plot_census_status, plot_saddle_eigenvalues,
-                     plot_settled_fraction, settled_fraction)
+                     plot_settled_fraction, section_from_census, settled_fraction)
 from .claims import (CLAIM_IDS, CLAIMS, VERDICTS, Claim, ClaimRow, Judgement, build_claims,
                      claims_markdown)
 from .exact_small_n import ExactPictureResult, compute_exact_picture, plot_exact_picture
@@ -62,7 +62,7 @@ __all__ = [
     "compute_baselines", "BaselineErrors",
     "compute_census_section", "plot_census_status", "plot_census_end_states",
     "plot_saddle_eigenvalues", "plot_settled_fraction", "settled_fraction",
-    "CensusSectionResult", "NetworkCensus",
+    "section_from_census", "CensusSectionResult", "NetworkCensus",
     "build_claims", "claims_markdown", "Claim", "ClaimRow", "Judgement", "CLAIMS", "CLAIM_IDS",
     "VERDICTS",
     "reproduce", "Profile", "PROFILES", "ReproduceResult",

@@ -1,8 +1,8 @@
 """Atomic file output for the analyses, through the project's one helper, :mod:`nets._atomic`.
 
-The helper is imported when a file is written, not when :mod:`analysis` is imported:
-importing :mod:`nets` imports torch, which ``import analysis`` and the command line's start do
-not need.
+The helper is imported when a file is written or an output path checked, not when
+:mod:`analysis` is imported: importing :mod:`nets` imports torch, which ``import analysis``
+and the command line's start do not need.
 """
 
 from __future__ import annotations
@@ -10,7 +10,33 @@ from __future__ import annotations
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_json", "atomic_write_bytes", "atomic_save",
-           "atomic_save_figure", "remove_partial_files"]
+           "atomic_save_figure", "check_output_file", "check_output_folder", "folder_lock",
+           "remove_partial_files"]
+
+
+def check_output_file(path, name: str, suffixes=None) -> Path:
+    """Refuse an unusable output file before any work (``nets._atomic.check_output_file``)."""
+    from nets._atomic import check_output_file as _check
+
+    return _check(path, name, suffixes)
+
+
+def check_output_folder(path, name: str) -> Path:
+    """Refuse an unusable output folder before any work (``nets._atomic.check_output_folder``)."""
+    from nets._atomic import check_output_folder as _check
+
+    return _check(path, name)
+
+
+def folder_lock(folder, lock_name: str, *, name: str = "folder"):
+    """Hold `folder` against other writers in a ``with`` block (:func:`nets._atomic.folder_lock`).
+
+    The lock of every folder the project writes over a long time: a second holder gets
+    :class:`nets.FolderLockedError`, and the lock ends with its process however it ends.
+    """
+    from nets._atomic import folder_lock as _lock
+
+    return _lock(folder, lock_name, name=name)
 
 
 def atomic_save(path, writer) -> Path:

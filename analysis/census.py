@@ -9,7 +9,8 @@ each input ends on, whether it is an attractor of the layer map or a saddle bein
 how many layers the passage still takes. This module runs the census for the three networks
 of the reproduction (shared, per-layer with its last layer repeated, MLP with its last layer
 repeated) and summarises it per class; :func:`compute_census_section` returns the numbers, the
-``plot_*`` functions draw them.
+``plot_*`` functions draw them. The plots also take one :class:`dynsys.AttractorCensus` with
+labels, of any network (:func:`section_from_census`).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from ._common import as_labels, readonly
 from ._style import NET_COLORS, class_colors, new_figure
 
 __all__ = ["NetworkCensus", "CensusSectionResult", "compute_census_section",
-           "plot_census_status", "plot_census_end_states", "plot_saddle_eigenvalues",
-           "plot_settled_fraction", "settled_fraction"]
+           "section_from_census", "plot_census_status", "plot_census_end_states",
+           "plot_saddle_eigenvalues", "plot_settled_fraction", "settled_fraction"]
 
 _STATUS_COLORS = {"attractor": "#1b9e77", "saddle": "#e6ab02", "cycle": "#7570b3",
                   "not converged": "#d95f02"}
-_LABELS = {"resnet_shared": "ResNet, shared", "resnet_variable": "ResNet, per-layer (last repeated)",
+_LABELS = {"resnet_shared": "ResNet, shared",
+           "resnet_variable": "ResNet, per-layer (last repeated)",
            "mlp": "MLP (last layer repeated)"}
 
 
@@ -58,7 +60,8 @@ class NetworkCensus:
     Attributes
     ----------
     name : str
-        ``"resnet_shared"``, ``"resnet_variable"`` or ``"mlp"``.
+        ``"resnet_shared"``, ``"resnet_variable"`` or ``"mlp"`` (:func:`compute_census_section`);
+        any name for :func:`section_from_census`.
     census : dynsys.AttractorCensus
         The full census (per input and per distinct fixed point).
     status_fraction : ndarray, shape (4, C)
@@ -76,7 +79,9 @@ class NetworkCensus:
     saddle_class : ndarray of int, shape (S,)
         The class of each of those inputs.
     readout_accuracy : float
-        The trained readout on the trained-depth state (what the network computes).
+        The trained readout on the trained-depth state (what the network computes); NaN
+        without a readout, or for a section made from a census alone
+        (:func:`section_from_census`).
     depths, settled : ndarray, shape (L,)
         Fraction of inputs settled by each depth (:func:`settled_fraction`).
     """
@@ -157,6 +162,12 @@ def _one(name, net, x, labels, C, depth, max_depth, x_train, y_train, trained_de
     cen = dynsys.attractor_census(net, x, depth, labels=labels,
                                   max_depth=None if mlp else max_depth,
                                   progress=progress, **fit)
+    return _summarise(name, cen, labels, C, _readout_accuracy(net, x, labels, trained_depth),
+                      depths)
+
+
+def _summarise(name, cen, labels, C, readout_accuracy, depths) -> NetworkCensus:
+    """The per-class summary of one census (`labels` (B,) of int, `C` classes)."""
     counts = cen.status_counts[:, :C].astype(float)
     per_class = np.bincount(labels, minlength=C)[:C].astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -176,8 +187,14 @@ def _one(name, net, x, labels, C, depth, max_depth, x_train, y_train, trained_de
         saddle_index=readonly(cen.unstable_dim[sad_pts]),
         saddle_leading=readonly(cen.leading_eigenvalue[sad_pts]),
         saddle_class=readonly(labels[sad & (asg >= 0)]),
-        readout_accuracy=_readout_accuracy(net, x, labels, trained_depth),
+        readout_accuracy=float(readout_accuracy),
         depths=readonly(depths), settled=readonly(settled_fraction(cen, depths)))
+
+
+def _settling_depths(depth, max_depth) -> np.ndarray:
+    """The depths at which a section reports the settled fraction (40, log-spaced)."""
+    top = int(max_depth) if max_depth is not None else int(depth)
+    return np.unique(np.geomspace(1, max(top, 2), 40).astype(np.int64))
 
 
 def compute_census_section(networks, x_test, labels, *, depth: int = 1000, max_depth=None,
@@ -215,14 +232,78 @@ def compute_census_section(networks, x_test, labels, *, depth: int = 1000, max_d
     x = np.asarray(x_test, dtype=np.float64)
     lab = as_labels(labels, x.shape[0], "labels")
     C = int(n_classes) if n_classes is not None else int(lab.max()) + 1
-    top = int(max_depth) if max_depth is not None else int(depth)
-    depths = np.unique(np.geomspace(1, max(top, 2), 40).astype(np.int64))
+    depths = _settling_depths(depth, max_depth)
     out = {}
     for name, net in networks.items():
         out[name] = _one(name, net, x, lab, C, int(depth), max_depth, x_train, y_train,
                          trained_depth, progress, depths)
     return CensusSectionResult(networks=out, n_classes=C, depth=int(depth),
                                max_depth=None if max_depth is None else int(max_depth))
+
+
+def section_from_census(census, *, name: str | None = None,
+                        argument: str = "census") -> CensusSectionResult:
+    """One census as a one-network :class:`CensusSectionResult`, for the ``plot_*`` functions.
+
+    The per-class summaries are those :func:`compute_census_section` makes of each of its
+    censuses, read from the census itself: its labels, status counts, end points and
+    settling layers. Nothing is run again; the readout accuracy, which needs the network,
+    is NaN.
+
+    Parameters
+    ----------
+    census : dynsys.AttractorCensus
+        A census with labels: ``dynsys.attractor_census(net, x, depth, labels=y)``.
+    name : str, optional
+        The network's name in the section and in the plots (default: ``census.kind``).
+    argument : str
+        How errors name `census` (the caller's argument).
+
+    Returns
+    -------
+    CensusSectionResult
+        ``networks`` holds one :class:`NetworkCensus`; ``n_classes`` is C of the census's
+        ``status_counts`` (4, C); ``depth`` and ``max_depth`` are the census's.
+
+    Raises
+    ------
+    TypeError
+        `census` is not a :class:`dynsys.AttractorCensus`.
+    ValueError
+        The census has no labels (per-class summaries need the class of each input).
+    """
+    from dynsys import AttractorCensus
+
+    if not isinstance(census, AttractorCensus):
+        raise TypeError(f"`{argument}` must be a dynsys.AttractorCensus; got "
+                        f"{type(census).__name__}.")
+    if census.labels is None or census.status_counts is None:
+        raise ValueError(
+            f"`{argument}` must be a census with labels (the plots are per class); got a "
+            "dynsys.AttractorCensus without labels. Run it with the class of each input: "
+            "dynsys.attractor_census(net, x, depth, labels=y)."
+        )
+    labels = np.atleast_1d(np.asarray(census.labels)).astype(np.int64)
+    C = int(census.status_counts.shape[1])
+    depths = _settling_depths(census.depth, census.max_depth)
+    label = census.kind if name is None else str(name)
+    nc = _summarise(label, census, labels, C, float("nan"), depths)
+    return CensusSectionResult(networks={label: nc}, n_classes=C, depth=int(census.depth),
+                               max_depth=None if census.max_depth is None
+                               else int(census.max_depth))
+
+
+def _section(result) -> CensusSectionResult:
+    """`result` of a ``plot_*`` function as a section: a census becomes a one-network one."""
+    if isinstance(result, CensusSectionResult):
+        return result
+    from dynsys import AttractorCensus
+
+    if isinstance(result, AttractorCensus):
+        return section_from_census(result, argument="result")
+    raise TypeError("`result` must be a CensusSectionResult (compute_census_section) or a "
+                    f"dynsys.AttractorCensus (dynsys.attractor_census); got "
+                    f"{type(result).__name__}.")
 
 
 # ---------------------------------------------------------------------------------- plots
@@ -232,8 +313,29 @@ def _axes_row(n, width_each=4.2, height=3.6):
     return fig, axes
 
 
-def plot_census_status(result: CensusSectionResult):
-    """Stacked bars: the fraction of each class's inputs per end-state status, per network."""
+def plot_census_status(result):
+    """Stacked bars: the fraction of each class's inputs per end-state status, per network.
+
+    One panel per network; the bar of class k stacks the fractions of its inputs at an
+    attractor, at a saddle, on a cycle and not converged (``NetworkCensus.status_fraction``).
+
+    Parameters
+    ----------
+    result : CensusSectionResult or dynsys.AttractorCensus
+        The result of :func:`compute_census_section`, or one census with labels
+        (``dynsys.attractor_census(net, x, depth, labels=y)``), drawn as a one-network
+        section (:func:`section_from_census`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        A census without labels.
+    """
+    result = _section(result)
     from dynsys._census import STATUSES
 
     nets_ = list(result.networks.values())
@@ -256,8 +358,28 @@ def plot_census_status(result: CensusSectionResult):
     return fig
 
 
-def plot_census_end_states(result: CensusSectionResult):
-    """Grouped bars: the number of distinct fixed points the inputs of each class reach."""
+def plot_census_end_states(result):
+    """Grouped bars: the number of distinct fixed points the inputs of each class reach.
+
+    One bar per class and network (``NetworkCensus.end_states_per_class``).
+
+    Parameters
+    ----------
+    result : CensusSectionResult or dynsys.AttractorCensus
+        The result of :func:`compute_census_section`, or one census with labels
+        (``dynsys.attractor_census(net, x, depth, labels=y)``), drawn as a one-network
+        section (:func:`section_from_census`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        A census without labels.
+    """
+    result = _section(result)
     fig = new_figure(8.0, 4.0)
     ax = fig.add_subplot()
     classes = np.arange(result.n_classes)
@@ -275,8 +397,29 @@ def plot_census_end_states(result: CensusSectionResult):
     return fig
 
 
-def plot_saddle_eigenvalues(result: CensusSectionResult):
-    """The leading flow eigenvalue of the saddle each saddle-status input sits at, by class."""
+def plot_saddle_eigenvalues(result):
+    """The leading flow eigenvalue of the saddle each saddle-status input sits at, by class.
+
+    One row per network, one dot per input with status "saddle", coloured by class; the
+    dashed line is the paper's 0.02 (Lagzi 2018, Sect. 6).
+
+    Parameters
+    ----------
+    result : CensusSectionResult or dynsys.AttractorCensus
+        The result of :func:`compute_census_section`, or one census with labels
+        (``dynsys.attractor_census(net, x, depth, labels=y)``), drawn as a one-network
+        section (:func:`section_from_census`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        A census without labels.
+    """
+    result = _section(result)
     fig = new_figure(8.0, 4.0)
     ax = fig.add_subplot()
     colors = class_colors(result.n_classes)
@@ -300,8 +443,28 @@ def plot_saddle_eigenvalues(result: CensusSectionResult):
     return fig
 
 
-def plot_settled_fraction(result: CensusSectionResult):
-    """The fraction of inputs settled (attractor or cycle) against depth, per network."""
+def plot_settled_fraction(result):
+    """The fraction of inputs settled (attractor or cycle) against depth, per network.
+
+    One curve per network (``NetworkCensus.settled``); the dashed line is the census depth.
+
+    Parameters
+    ----------
+    result : CensusSectionResult or dynsys.AttractorCensus
+        The result of :func:`compute_census_section`, or one census with labels
+        (``dynsys.attractor_census(net, x, depth, labels=y)``), drawn as a one-network
+        section (:func:`section_from_census`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        A census without labels.
+    """
+    result = _section(result)
     fig = new_figure(7.0, 4.0)
     ax = fig.add_subplot()
     for nc in result.networks.values():

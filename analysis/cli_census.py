@@ -59,22 +59,13 @@ def add_parser(subparsers):
 
 
 def _check_out(out) -> Path | None:
-    """Refuse an unusable ``--out`` before any work is done."""
+    """Refuse an unusable ``--out`` before any work is done (a probe file proves the folder
+    writable; see :func:`analysis._io.check_output_file`)."""
     if out is None:
         return None
-    path = Path(out)
-    if path.suffix.lower() not in _SUFFIXES:
-        raise ValueError(f"--out must end in .json or .npz; got {str(path)!r}.")
-    if path.is_dir():
-        raise ValueError(f"--out must be a file name; {str(path)!r} is a directory.")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"--out: the folder {str(parent)!r} does not exist.")
-    import os
+    from ._io import check_output_file
 
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"--out: the folder {str(parent)!r} is not writable.")
-    return path
+    return check_output_file(out, "--out", _SUFFIXES)
 
 
 def _run_dataset(run: Path, dataset, data_dir):
@@ -100,47 +91,9 @@ def _run_dataset(run: Path, dataset, data_dir):
 
 
 def census_tables(census, n_classes: int | None = None) -> str:
-    """The census as two plain-text tables: end states, and statuses per class."""
-    from dynsys._census import STATUSES
-
-    C = census.class_counts.shape[1] if census.class_counts is not None else 0
-    if n_classes is not None:
-        C = max(C, n_classes)
-    lines = []
-    n_in = np.bincount(census.assignment[census.assignment >= 0],
-                       minlength=census.points.shape[0])
-    head = (f"{'point':>5}  {'inputs':>6}  {'flow':<14} {'map':<14} {'index':>5}  "
-            f"{'leading eig':>11}  {'box':<3}  classes (count)")
-    lines.append(f"distinct end states: {census.points.shape[0]}")
-    lines.append(head)
-    for m in np.argsort(-n_in, kind="stable"):
-        cls = ""
-        if census.class_counts is not None:
-            cc = census.class_counts[m]
-            top = [f"{k}:{int(cc[k])}" for k in np.argsort(-cc, kind="stable")[:4] if cc[k] > 0]
-            cls = " ".join(top)
-        lines.append(
-            f"{m:>5}  {int(n_in[m]):>6}  {census.stability[m]:<14} {census.map_stability[m]:<14} "
-            f"{int(census.unstable_dim[m]):>5}  {census.leading_eigenvalue[m]:>11.4g}  "
-            f"{'yes' if census.in_box[m] else 'no':<3}  {cls}"
-        )
-    lines.append("")
-    if census.status_counts is not None:
-        lines.append("inputs by status and class:")
-        lines.append(f"{'status':<14}" + "".join(f"{k:>6}" for k in range(C)) + f"{'all':>7}")
-        for s_i, s in enumerate(STATUSES):
-            row = census.status_counts[s_i]
-            lines.append(f"{s:<14}" + "".join(f"{int(v):>6}" for v in row)
-                         + f"{int(row.sum()):>7}")
-    else:
-        lines.append("inputs by status:")
-        for s in STATUSES:
-            lines.append(f"{s:<14}{int(np.sum(census.status == s)):>7}")
-    if census.endpoint_accuracy is not None:
-        lines.append("")
-        lines.append(f"end-point accuracy: {100 * census.endpoint_accuracy:.1f} % "
-                     f"(majority class per end point fitted on {census.endpoint_fit})")
-    return "\n".join(lines)
+    """The census's own tables, :meth:`dynsys.AttractorCensus.table`: the end states with
+    their classes, and the inputs by status and class (at least `n_classes` columns)."""
+    return census.table(n_classes=n_classes)
 
 
 def _arrays(census, *, for_npz: bool = False) -> dict:

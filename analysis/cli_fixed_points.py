@@ -17,7 +17,6 @@ enumeration starts.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -249,25 +248,21 @@ def _client(address):
 
 
 def _check_out(args) -> Path | None:
-    """The ``--out`` path, validated (suffix, folder, permission) before any work."""
+    """The ``--out`` path, validated (suffix, folder, a probe write) before any work."""
     if not args.out:
         return None
+    from ._io import check_output_file
+
     out = Path(args.out)
     if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; name a file in it")
+        # before the suffix: a folder given for a file is the first thing to say
+        return check_output_file(out, "--out")
     suffixes = (".json",) if args.count else _OUT_SUFFIXES
     if out.suffix.lower() not in suffixes:
         want = " or ".join(suffixes)
         extra = " (with --count only the JSON summary is written)" if args.count else ""
-        raise ValueError(f"--out must end in {want}{extra}; got {out.name!r}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"--out {out}: the folder {parent} is not writable")
-    if out.exists() and not os.access(out, os.W_OK):
-        raise ValueError(f"--out {out} exists and is not writable")
-    return out
+        raise ValueError(f"--out must end in {want}{extra}; got {str(out)!r}")
+    return check_output_file(out, "--out")
 
 
 def _check_size(n: int, args, only) -> None:

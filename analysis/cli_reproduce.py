@@ -6,7 +6,11 @@
 Trains the networks (or reuses the checkpoints in ``DIR/checkpoints``), runs every analysis
 and writes ``DIR/report.md``, ``DIR/results.json`` and ``DIR/figures/*.png``. Every finished
 stage is kept in ``DIR/stages``: a killed run resumes from its last finished stage when run
-again with the same ``--out``; ``--fresh`` recomputes every stage.
+again with the same ``--out``; ``--fresh`` recomputes every stage. ``--out`` is checked before
+any work: an existing file, a file on its path, a symbolic link to a missing target or a
+place where no file can be created is an error naming ``--out``. One run at a time writes
+``--out``: a second ``resdyn reproduce`` on a folder that a run is writing is refused, naming
+``--out`` and the process that holds it.
 """
 
 from __future__ import annotations
@@ -52,11 +56,25 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     """Run ``resdyn reproduce`` with parsed `args`; prints where the report is."""
+    from pathlib import Path
+
+    from nets import FolderLockedError
+
+    from ._io import check_output_folder
     from .reproduce import reproduce
 
-    res = reproduce(args.dataset, quick=args.quick, out_dir=args.out,
-                    progress=not args.no_progress, data_dir=args.data_dir,
-                    profile=args.profile, fresh=args.fresh)
+    # named as the command line names it; reproduce() checks again, naming `out_dir`
+    check_output_folder(args.out, "--out")
+    try:
+        res = reproduce(args.dataset, quick=args.quick, out_dir=args.out,
+                        progress=not args.no_progress, data_dir=args.data_dir,
+                        profile=args.profile, fresh=args.fresh)
+    except FolderLockedError as exc:
+        # the library names its argument, the command line its flag; a lock met deeper down
+        # (a checkpoint folder that a training holds) keeps the library's wording
+        if exc.folder != Path(args.out):
+            raise
+        raise FolderLockedError(str(exc).replace("`out_dir`", "--out", 1), exc.folder) from None
     counts = {}
     for r in res.claims:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1

@@ -17,7 +17,8 @@ network, every analysis, every figure, the claims, the report), each a small fun
 the stages before it, run in order by :class:`analysis._stages.StageRunner`. Every file is
 written atomically, each finished analysis and figure to ``out_dir/stages/<name>.npz``, so a
 killed run resumes on the next call with the same `out_dir` from its last finished stage
-(the networks from their checkpoints). A stage is reused while its key, a hash of all it
+(the networks from their checkpoints). One run at a time writes `out_dir`: it is locked for
+the whole call, as training locks its folder. A stage is reused while its key, a hash of all it
 depends on, is unchanged (see :func:`reproduce`); ``fresh=True`` recomputes every stage.
 
 The MLP has per-layer weights (what :mod:`nets` trains); to run it to 1000 layers (Fig. 2C,
@@ -36,14 +37,20 @@ from pathlib import Path
 import numpy as np
 
 from ._common import ShortRepr
-from ._io import atomic_save_figure, atomic_write_json, atomic_write_text, remove_partial_files
+from ._io import (atomic_save_figure, atomic_write_json, atomic_write_text,
+                  check_output_folder, folder_lock, remove_partial_files)
 from ._stages import ALL_SETTINGS, Stage, StageRunner, clear_stage_files
 from .claims import TOLERANCES
 
-__all__ = ["Profile", "PROFILES", "ReproduceResult", "STAGES", "STAGE_DIR", "reproduce"]
+__all__ = ["LOCK_FILE", "Profile", "PROFILES", "ReproduceResult", "STAGES", "STAGE_DIR",
+           "reproduce"]
 
 #: Folder of ``out_dir`` that holds the finished stages (``<name>.npz``).
 STAGE_DIR = "stages"
+
+#: The lock file a reproduction holds in ``out_dir`` while it runs (the networks it trains
+#: lock their own checkpoint folders, ``out_dir/checkpoints/<run>/.train.lock``).
+LOCK_FILE = ".reproduce.lock"
 
 
 @dataclass(frozen=True, repr=False)
@@ -84,11 +91,11 @@ class Profile(ShortRepr):
 PROFILES = {
     "full": Profile("full"),
     "quick": Profile(
-        "quick", epochs=10, n_train=None, per_class=100, long_per_class=20,
+        "quick", epochs=4, n_train=None, per_class=50, long_per_class=20,
         neuron_per_class=100, noise_amplitudes=(0.001, 0.01, 0.05, 0.1, 0.3, 0.5, 1.0, 3.0),
-        noise_realizations=5, noise_samples=500, sens_samples=20, embed_method="tsne",
-        adaptive_epochs=10, sweep_depths=(2, 4, 8, 16), sweep_epochs=3, sweep_n_train=1000,
-        exact_epochs=40, census_max_depth=10_000, census_n_test=1000, census_n_fit=2000,
+        noise_realizations=5, noise_samples=200, sens_samples=20, embed_method="tsne",
+        adaptive_epochs=8, sweep_depths=(2, 4, 8, 16), sweep_epochs=3, sweep_n_train=1000,
+        exact_epochs=40, census_max_depth=10_000, census_n_test=300, census_n_fit=2000,
     ),
     "tiny": Profile(
         "tiny", epochs=2, n_train=600, n_test=300, per_class=10, long_depth=200,
@@ -757,7 +764,12 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     uses (recorded by :mod:`nets.checkpoint`), the tolerances it uses, the keys of the
     stages it takes and a format version. The networks themselves resume from their
     checkpoints in ``out_dir/checkpoints``. A stage file that cannot be read is recomputed
-    with a :class:`RuntimeWarning`; temporary files left by a killed run are removed.
+    with a :class:`RuntimeWarning`; temporary files left by a killed run are removed. The
+    folder is locked for the whole call (``out_dir/.reproduce.lock``, see
+    :func:`nets._atomic.folder_lock`), before those files are removed: a second call on the
+    same folder, in this process or another, is refused instead of deleting the temporary
+    files of the run in progress and writing the same stage files. A killed run's lock ends
+    with its process.
     The code is not part of a key: after changing what an analysis computes, pass
     ``fresh=True`` (or delete its file in ``out_dir/stages``).
 
@@ -767,8 +779,11 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     quick : bool
         Use the ``quick`` profile (fewer epochs, samples, amplitudes; minutes on two cores).
     out_dir : path
-        Output folder; checkpoints are cached in ``out_dir/checkpoints``, finished stages
-        in ``out_dir/stages``.
+        Output folder (created if it does not exist); checkpoints are cached in
+        ``out_dir/checkpoints``, finished stages in ``out_dir/stages``. It is checked before
+        any work: an existing file, a file on its path, or a place where no file can be
+        created raises a ``ValueError`` naming `out_dir`, and so does a symbolic link to a
+        missing target.
     progress : bool
         Show tqdm progress bars.
     data_dir : path, optional
@@ -785,10 +800,30 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     ReproduceResult
         ``reused_stages`` names the stages loaded from ``out_dir/stages``;
         ``stage_times_s`` gives a reused stage the seconds of the run that computed it.
+
+    Raises
+    ------
+    ValueError
+        `out_dir` is unusable, or a setting is invalid (before any work).
+    nets.FolderLockedError
+        Another run is writing `out_dir` (the message names `out_dir`, the folder and the
+        holder's process id).
     """
     t_start = time.perf_counter()
+    # before the profile, the data and the training: a place where the report cannot be
+    # written is refused now, not after hours of work
+    out = check_output_folder(out_dir, "`out_dir`")
     prof = _profile(profile, quick)
-    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    # held before the clean-up below: a second run would otherwise delete the temporary
+    # files of the run in progress and both would write the same stage files. The trainings
+    # inside lock their own folders below checkpoints/, never this one.
+    with folder_lock(out, LOCK_FILE, name="`out_dir`"):
+        return _reproduce_locked(out, prof, dataset, data_dir, progress, fresh, t_start)
+
+
+def _reproduce_locked(out: Path, prof, dataset, data_dir, progress, fresh, t_start):
+    """:func:`reproduce` once `out` is checked and locked."""
     ckpt = out / "checkpoints"
     (out / "figures").mkdir(parents=True, exist_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)

@@ -109,8 +109,7 @@ def _grid(args):
     base = {"kind": args.kind, "epochs": args.epochs, "split": args.split}
     if args.adaptive:
         base["adaptive_depth"] = True
-        base["patience"] = args.patience
-    elif args.patience is not None:
+    if args.patience is not None:
         base["patience"] = args.patience
     combos = []
     for values in itertools.product(*axes.values()):

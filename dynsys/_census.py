@@ -8,7 +8,8 @@ block structure of the Jacobian. :func:`attractor_census` runs every input, deci
 from the logits and the rates, solves, verifies and deduplicates the face points and reports per
 input whether it sits at an attractor, passes a saddle (and for how many more layers), cycles,
 or has not converged. See the theory page "The attractor census" for the maths and the error
-bound of the long-horizon engine (:mod:`dynsys._kernels.census`).
+bound of the long-horizon engine (:mod:`dynsys._kernels.census`), and for the inputs that approach
+a non-hyperbolic point at an algebraic rate, which no per-layer test recognises.
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ _MAX_FACE_SOLVE = 1024
 _FACE_TOL = 1e-9
 #: Interior convergence at which a saddle's saturated coordinates jump (see the theory page).
 _JUMP_TOL = 1e-12
+#: An approach to a non-hyperbolic point is judged from the distances at three layers
+#: t1 < t2 < t3, each at least this factor beyond the one before: an exponential approach then
+#: steepens its log-log slope from [t1, t2] to [t2, t3] by at least this factor.
+_APPROACH_STEP = 2
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -93,33 +98,52 @@ class AttractorCensus:
     residual : ndarray, shape (M,)
         ``max_i |F(y)_i|`` of the vector field (eq. 3 or eq. 6).
     assignment : ndarray of int, shape (B,)
-        Index into `points` of the point each input is within `distance_tol` of, or -1.
+        Index into `points` of the point each input is within `distance_tol` of or approaches
+        algebraically (see `algebraic`), or -1.
     status : ndarray of str, shape (B,)
-        ``"attractor"``, ``"saddle"``, ``"cycle"`` or ``"not converged"``.
+        ``"attractor"``, ``"saddle"``, ``"cycle"`` or ``"not converged"``. An input that
+        approaches a non-hyperbolic point algebraically is ``"attractor"`` when every rate
+        points into the point's face and ``"saddle"`` when one points off it (`algebraic`).
     distance : ndarray, shape (B,)
-        ``max_i |y_i - point_i|`` to the assigned point (NaN when unassigned).
+        ``max_i |y_i - point_i|`` to the assigned point (NaN when unassigned); at most
+        `distance_tol` except where `algebraic`.
     layers : ndarray of int, shape (B,)
         The layer at which the status was reached (attractor, cycle) or classified. The ResNet
         engine tests every 16 layers once an input moves slowly (dense phases every 8); the
         MLP at the end of windows of ``2 * max_period + 1`` recorded layers, every 512 layers.
     layers_to_leave : ndarray of int, shape (B,)
         Saddles left along a saturated coordinate: the number of further layers until the
-        first leaving coordinate comes within `margin` (from its rate); -1 otherwise.
+        first leaving coordinate comes within `margin` (from its rate); -1 otherwise, also
+        for an algebraic passage of a non-hyperbolic point (its rates decay with the distance).
     period : ndarray of int, shape (B,)
         The period of a cycle, 0 otherwise.
     n_interior : ndarray of int, shape (B,)
         Unsaturated coordinates in the final state: ResNet, y_i farther than `distance_tol`
         from 0 and 1; MLP, ``|z_i| <= margin``.
     leaving : ndarray of bool, shape (B,)
-        ResNet: some saturated coordinate's current rate ``(W y)_i`` points off its face (the
-        input is at best passing a saddle). False for the MLP.
+        ResNet: some saturated coordinate's current rate ``(W y)_i`` points off its face, or,
+        for an algebraic approach, off the face of the point (the input is at best passing a
+        saddle). False for the MLP.
     lyapunov : ndarray, shape (B,)
         The largest Lyapunov exponent (per layer) of not-converged MLP inputs, NaN otherwise.
+    algebraic : ndarray of bool, shape (B,)
+        ResNet: the input approaches ``points[assignment]``, a non-hyperbolic fixed point with
+        no unstable direction (a flow eigenvalue 0, a multiplier of modulus 1, within
+        `zero_tol`; none above), at an algebraic rate ``distance ~ C t^-p``: its distance falls
+        over three layers at a log-log slope that does not grow as an exponential approach's
+        would (see the theory page "The attractor census"). Such an input never passes the
+        per-layer tests, and its `distance` may exceed `distance_tol`. False for the MLP.
+    approach_rate : ndarray, shape (B,)
+        The exponent p of an algebraic approach (the log-log slope of the distance over the
+        later two of the three layers), NaN where `algebraic` is False. The origin of a
+        network approached along ``y ~ v / t`` has p = 1.
     work : dict
         What the run cost, summed over inputs: ``dense_layers`` (input-layers computed by
         dense matrix products) and, for the ResNet engine, ``engine_blocks``,
         ``engine_layers`` (input-layers of interior-only updates), ``near_updates``
-        (saturated coordinates followed layer by layer) and ``face_solves``.
+        (saturated coordinates followed layer by layer), ``face_solves`` and
+        ``approach_layers`` (input-layers run past the last layer only to judge an approach to
+        a non-hyperbolic point; they are included in the other counts).
     labels : ndarray of int, shape (B,), or None
     class_counts : ndarray of int, shape (M, C), or None
         Inputs per (point, class).
@@ -164,6 +188,8 @@ class AttractorCensus:
     n_interior: np.ndarray
     leaving: np.ndarray
     lyapunov: np.ndarray
+    algebraic: np.ndarray
+    approach_rate: np.ndarray
     work: dict | None = None
     labels: np.ndarray | None = None
     class_counts: np.ndarray | None = None
@@ -193,21 +219,69 @@ class AttractorCensus:
                      np.iinfo(np.int64).max)
         return (t[None, :] <= lay[:, None]).mean(axis=1)
 
-    def table(self) -> str:
-        """Plain-text table: one row per reached point with its inputs per status."""
+    def table(self, n_classes: int | None = None) -> str:
+        """Plain-text tables: the points reached, then the inputs by status (and class).
+
+        One row per reached point, most inputs first: its flow and layer-map labels, unstable
+        dimension (``index``), leading eigenvalue, whether it lies in the box, its inputs, how
+        many of them are at it as an attractor, pass it as a saddle and approach it
+        algebraically (`algebraic`), and, with labels, a ``classes (count)`` column: its four
+        most frequent classes as ``class:count``. Then, with labels, the inputs per status and
+        class (`status_counts`); a line of the inputs per status with the number of algebraic
+        approaches; and the end-point accuracy. ``resdyn census`` prints this.
+
+        Parameters
+        ----------
+        n_classes : int, optional
+            The status-by-class table has at least this many class columns (default: the C of
+            `status_counts`).
+
+        Returns
+        -------
+        str
+        """
         st = np.atleast_1d(self.status)
         asg = np.atleast_1d(self.assignment)
-        rows = [("point", "flow", "map", "index", "leading eig", "inputs", "attractor",
-                 "saddle")]
-        for m in range(len(self)):
+        alg = np.atleast_1d(self.algebraic)
+        M = len(self)
+        n_in = np.bincount(asg[asg >= 0], minlength=M)
+        head = ["point", "inputs", "flow", "map", "index", "leading eig", "box", "attractor",
+                "saddle", "algebraic"]
+        with_classes = self.class_counts is not None
+        if with_classes:
+            head.append("classes (count)")
+        rows = [head]
+        for m in np.argsort(-n_in, kind="stable"):
             sel = asg == m
-            rows.append((str(m), str(self.stability[m]), str(self.map_stability[m]),
-                         str(int(self.unstable_dim[m])), f"{self.leading_eigenvalue[m]:.4g}",
-                         str(int(sel.sum())), str(int((sel & (st == ATTRACTOR)).sum())),
-                         str(int((sel & (st == SADDLE_PASSAGE)).sum()))))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in rows]
-        lines.append(", ".join(f"{k}: {v}" for k, v in self.counts().items()))
+            row = [str(m), str(int(n_in[m])), str(self.stability[m]),
+                   str(self.map_stability[m]), str(int(self.unstable_dim[m])),
+                   f"{self.leading_eigenvalue[m] + 0.0:.4g}", "yes" if self.in_box[m] else "no",
+                   str(int(np.count_nonzero(sel & (st == ATTRACTOR)))),
+                   str(int(np.count_nonzero(sel & (st == SADDLE_PASSAGE)))),
+                   str(int(np.count_nonzero(sel & alg)))]
+            if with_classes:
+                cc = self.class_counts[m]
+                top = np.argsort(-cc, kind="stable")[:4]
+                row.append(" ".join(f"{k}:{int(cc[k])}" for k in top if cc[k] > 0))
+            rows.append(row)
+        # labels left-aligned, numbers right-aligned; the last column is not padded
+        left = {"flow", "map", "box", "classes (count)"}
+        lines = [f"distinct end states: {M}", _columns(rows, [h in left for h in head])]
+        if self.status_counts is not None:
+            C = self.status_counts.shape[1]
+            C = C if n_classes is None else max(C, int(n_classes))
+            sc = np.zeros((len(STATUSES), C), np.int64)
+            sc[:, :self.status_counts.shape[1]] = self.status_counts
+            by_class = [["status", *map(str, range(C)), "all"]]
+            by_class += [[s, *map(str, sc[i].tolist()), str(int(sc[i].sum()))]
+                         for i, s in enumerate(STATUSES)]
+            lines += ["", "inputs by status and class:",
+                      _columns(by_class, [True] + [False] * (C + 1))]
+        lines += ["", ", ".join(f"{k}: {v}" for k, v in self.counts().items())
+                  + f"; algebraic approaches: {int(np.count_nonzero(alg))}"]
+        if self.endpoint_accuracy is not None:
+            lines.append(f"end-point accuracy: {100 * self.endpoint_accuracy:.1f} % "
+                         f"(majority class per end point fitted on {self.endpoint_fit})")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -223,6 +297,17 @@ class AttractorCensus:
 # ----------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------
+
+
+def _columns(rows, left) -> str:
+    """`rows` (lists of str, the first the header) as aligned text columns: ``left[c]`` pads
+    column c on the right, else on the left; the last column is not padded on the right."""
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [v.ljust(w) if lf else v.rjust(w) for v, w, lf in zip(r, widths, left)]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out)
 
 
 def _sigmoid(z):
@@ -468,8 +553,18 @@ def _resolve_tolerances(margin, distance_tol, residual_tol, zero_tol):
 # ----------------------------------------------------------------------------------------
 
 
-def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
-    """Per-input status and per-point table from final logits Z (B, N)."""
+def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, others=None):
+    """Per-input status and per-point table from final logits Z (B, N).
+
+    `others`, when given, is ``others(rows) -> [(t, Z), (t, Z)]``: the layers (R,) and logits
+    (R, N) of `rows` at two more layers, the three layers each at least ``_APPROACH_STEP``
+    times the one before. With it, the inputs that approach a non-hyperbolic point are tested
+    for an algebraic approach (:func:`_algebraic_approach`).
+
+    Returns a dict: ``point_rows`` (canonical pattern, y, ev, mu, residual per point) and the
+    per-input ``assignment``, ``status``, ``distance``, ``layers_to_leave``, ``period``,
+    ``n_interior``, ``leaving``, ``algebraic``, ``approach_rate``.
+    """
     from ._kernels import census as K
 
     B, n = Z.shape
@@ -488,14 +583,19 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     distance = np.full(B, np.nan)
     to_leave = np.full(B, -1, np.int64)
     period = np.zeros(B, np.int64)
+    algebraic = np.zeros(B, bool)
+    rate = np.full(B, np.nan)
     cyc = state["event"] == K.EV_CYCLE
     status[cyc] = CYCLE
     period[cyc] = state["period"][cyc]
     rows = np.flatnonzero(~cyc)
     point_rows = []  # (canonical pattern, y, ev, mu, residual)
+    out = dict(point_rows=point_rows, assignment=assignment, status=status, distance=distance,
+               layers_to_leave=to_leave, period=period,
+               n_interior=np.sum(pats == 2, axis=1).astype(np.int64), leaving=leaving_now,
+               algebraic=algebraic, approach_rate=rate)
     if rows.size == 0:
-        return point_rows, assignment, status, distance, to_leave, period, \
-            np.sum(pats == 2, axis=1).astype(np.int64), leaving_now
+        return out
     uniq, _, inv = _unique_rows(pats[rows])
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(uniq.shape[0] + 1))
@@ -520,6 +620,18 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
     ystar[~solved] = 0.0
     R = ystar @ W.T  # the rates at the face points
     seen = {}
+
+    def register(canon, y, ev, mu, residual):
+        # two faces can share a point on their common boundary: one row per canonical pattern
+        key = canon.tobytes()
+        m = seen.get(key)
+        if m is None:
+            m = len(point_rows)
+            seen[key] = m
+            point_rows.append((canon, y + 0.0, ev, mu, residual))  # no -0.0 coordinates
+        return m
+
+    candidates = []  # (inputs, point, canonical pattern, ev, mu, residual)
     for u in np.flatnonzero(solved):
         pat = uniq[u]
         y, r = ystar[u], R[u]
@@ -533,9 +645,13 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
         members = rows[order[bounds[u]:bounds[u + 1]]]
         d = np.max(np.abs(Y[members] - y), axis=1)
         near = d <= distance_tol
-        if not near.any():
-            continue
         ev = np.where(pat == 1, -r, r).astype(np.complex128)
+        # only a non-hyperbolic point with no unstable direction can be approached at an
+        # algebraic rate by inputs that are not within distance_tol (see the theory page); a
+        # saturated rate pointing off its face is an unstable direction, known before the
+        # interior eigensolve, which the faces of inputs in transit would otherwise all pay
+        if not near.any() and (others is None or np.any(ev.real[pat != 2] > zero_tol)):
+            continue
         with np.errstate(over="ignore"):
             mu = np.exp(ev.real).astype(np.complex128)
         if I.size:
@@ -543,19 +659,20 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
             ev[I] = lam
             mu[I] = 1.0 + lam
         # the canonical pattern (code 0 / 1 wherever y_i is 0 / 1, as dynsys.fixed_points
-        # lists it): two faces can share a point on their common boundary
+        # lists it)
         canon = np.where(np.abs(y) <= _FACE_TOL, 0,
                          np.where(np.abs(y - 1.0) <= _FACE_TOL, 1, pat)).astype(np.int8)
-        key = canon.tobytes()
-        m = seen.get(key)
-        if m is None:
-            m = len(point_rows)
-            seen[key] = m
-            point_rows.append((canon, y.copy(), ev, mu, residual))
+        map_label, map_udim = _map_label(mu, zero_tol)
+        if others is not None and map_label != STABLE and map_udim == 0:
+            # near ones too: an approach within distance_tol of a non-hyperbolic point is
+            # no attractor by the per-layer rule, and is told apart by its rate
+            candidates.append((members, y, canon, ev, mu, residual))
+        if not near.any():
+            continue
+        m = register(canon, y, ev, mu, residual)
         mem = members[near]
         assignment[mem] = m
         distance[mem] = d[near]
-        map_label, map_udim = _map_label(mu, zero_tol)
         if map_label == STABLE:
             # every saturated rate at the current state must point into its face too
             sat = pat != 2
@@ -570,8 +687,87 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol):
                 L = np.ceil(np.maximum(dist, 0.0) / toward[leaving])
                 to_leave[mem] = np.minimum(L.min(axis=1), np.iinfo(np.int64).max // 2).astype(
                     np.int64)
-    n_int = np.sum(pats == 2, axis=1).astype(np.int64)
-    return point_rows, assignment, status, distance, to_leave, period, n_int, leaving_now
+    for members, y, canon, ev, mu, residual in candidates:
+        _algebraic_approach(Z, Y, R_now, state["t"], members, y, canon, zero_tol, others,
+                            lambda: register(canon, y, ev, mu, residual), out)
+    return out
+
+
+def _algebraic_rate(t, d):
+    """The exponent p of ``d ~ C t^-p`` and whether an approach is algebraic, per input.
+
+    Parameters
+    ----------
+    t, d : ndarray, shape (3, R)
+        Three layers ``t1 < t2 < t3`` of each input and its distances to the point there.
+
+    Returns
+    -------
+    p : ndarray, shape (R,)
+        The log-log slope ``log(d2 / d3) / log(t3 / t2)`` over the later interval; NaN where the
+        approach is not algebraic.
+    algebraic : ndarray of bool, shape (R,)
+
+    Notes
+    -----
+    Under ``d ~ C t^-p`` the log-log slopes ``s12`` over [t1, t2] and ``s23`` over [t2, t3] are
+    equal. Under exponential convergence ``d ~ C exp(-lambda t)`` the slope over [a, b] is
+    ``lambda (b - a) / log(b / a)``, so ``s23 / s12 = G``, the ratio of these factors (``t2 / t1``
+    for a geometric middle t2, at least ``_APPROACH_STEP``). The approach is algebraic when the
+    distance falls over both intervals and ``|log(s23 / s12)| < log(G) / 2``: the slope is
+    closer to constant than to the growth of an exponential approach (the geometric middle of
+    the two hypotheses). Slopes over whole intervals, not one layer, tolerate approaches whose
+    distance wobbles from layer to layer.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        s12 = np.log(d[0] / d[1]) / np.log(t[1] / t[0])
+        s23 = np.log(d[1] / d[2]) / np.log(t[2] / t[1])
+        g = ((t[2] - t[1]) / np.log(t[2] / t[1])) / ((t[1] - t[0]) / np.log(t[1] / t[0]))
+        ok = (np.isfinite(s12) & np.isfinite(s23) & (s12 > 0.0) & (s23 > 0.0)
+              & (t[1] >= _APPROACH_STEP * t[0]) & (t[2] >= _APPROACH_STEP * t[1])
+              & (np.abs(np.log(s23 / s12)) < 0.5 * np.log(g)))
+    return np.where(ok, s23, np.nan), ok
+
+
+def _algebraic_approach(Z, Y, R_now, t_now, members, y, canon, zero_tol, others, register, out):
+    """Decide which `members` approach the non-hyperbolic point y algebraically; update `out`.
+
+    The point has no unstable direction (checked by the caller). An input is assigned to it
+    when its distance falls over three layers at a constant log-log slope
+    (:func:`_algebraic_rate`); its status is then "attractor" when every rate at the current
+    state points into the point's face (``(W y)_i < 0`` where the point is 0, ``> 0`` where it
+    is 1) and "saddle" when one points off it by more than `zero_tol` (the input passes the
+    point and leaves along that coordinate, after a number of layers the census does not
+    estimate). Inputs with neither keep their status.
+    """
+    mem = members[out["status"][members] == NOT_CONVERGED]
+    if mem.size == 0:
+        return
+    states = [(t_now[mem], Z[mem])] + list(others(mem))
+    t = np.stack([np.asarray(s[0], np.float64) for s in states])
+    d = np.stack([np.max(np.abs(_sigmoid(s[1]) - y), axis=1) for s in states])
+    order = np.argsort(t, axis=0, kind="stable")
+    cols = np.arange(mem.size)
+    p, ok = _algebraic_rate(t[order, cols], d[order, cols])
+    on_face = np.flatnonzero(canon != 2)
+    rates = R_now[np.ix_(mem, on_face)]
+    toward = np.where(canon[on_face] == 0, rates, -rates)
+    into = np.all(toward < 0.0, axis=1)
+    leaving = np.any(toward > zero_tol, axis=1)
+    ok &= into | leaving
+    if not ok.any():
+        return
+    m = register()
+    sel = mem[ok]
+    out["assignment"][sel] = m
+    out["distance"][sel] = np.max(np.abs(Y[sel] - y), axis=1)
+    out["algebraic"][sel] = True
+    out["approach_rate"][sel] = p[ok]
+    out["status"][sel] = np.where(into[ok], ATTRACTOR, SADDLE_PASSAGE)
+    out["layers_to_leave"][sel] = -1
+    out["leaving"][sel[~into[ok]]] = True
 
 
 def _points_table(point_rows, n, zero_tol, W=None):
@@ -615,32 +811,78 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
              "period": np.zeros(B, np.int64), "dense": np.zeros(B, np.int64),
              "work": np.zeros((B, 4), np.int64)}
     prog = _Progress(progress, B) if progress else None
+    snapshots = None
+    step = _APPROACH_STEP
     try:
         _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
                     batch_size, state, prog)
         if max_depth is not None and max_depth > depth:
             # inputs that are only passing a saddle or still moving go on
-            rows, assignment, status, *_ = _classify_resnet(
-                W, Z, state, margin, distance_tol, residual_tol, zero_tol)
-            go = np.flatnonzero(status != ATTRACTOR)
+            first = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol)
+            go = np.flatnonzero(first["status"] != ATTRACTOR)
             go = go[state["event"][go] != K.EV_CYCLE]
             state["event"][go] = K.EV_TARGET
+            stops = [max_depth]
+            if max_depth >= step * step * depth:
+                # the states at depth and at the geometric middle of depth and max_depth are
+                # the earlier two of the three layers an algebraic approach is judged from: the
+                # widest span, so the most power against an exponential approach
+                snapshots = [(go, Z[go].copy(), state["t"][go].copy())]
+                stops = [int(round(np.sqrt(float(depth) * max_depth))), max_depth]
             if prog is not None:
-                prog.total += go.size
-            _run_resnet(Z, t1, max_depth, W, margin, kmax, distance_tol, zero_tol, max_period,
-                        batch_size, state, prog)
+                prog.total += go.size * len(stops)
+            for t_stop in stops:
+                # unsettled rows stop at t_stop with EV_TARGET and go on in the next run
+                _run_resnet(Z, t1, t_stop, W, margin, kmax, distance_tol, zero_tol, max_period,
+                            batch_size, state, prog)
+                if t_stop < max_depth:
+                    snapshots.append((go, Z[go].copy(), state["t"][go].copy()))
+            if prog is not None:
+                prog.add(prog.total - prog.done)  # rows settled before the last stop
     finally:
         if prog is not None:
             prog.close()
-    rows, assignment, status, distance, to_leave, period, n_int, leaving = _classify_resnet(
-        W, Z, state, margin, distance_tol, residual_tol, zero_tol)
-    table = _points_table(rows, n, zero_tol)
-    per_input = dict(assignment=assignment, status=status, distance=distance,
-                     layers=state["t"].copy(), layers_to_leave=to_leave, period=period,
-                     n_interior=n_int, leaving=leaving, lyapunov=np.full(B, np.nan))
+    approach_layers = [0]
+
+    def others(rows):
+        """The rows at two more layers: the snapshots at `depth` and at the geometric middle
+        of `depth` and `max_depth` when `max_depth` is at least _APPROACH_STEP^2 times `depth`,
+        else their states run on to _APPROACH_STEP and _APPROACH_STEP^2 times their layer."""
+        out = [(np.zeros(rows.size, np.int64), np.empty((rows.size, n))) for _ in range(2)]
+        todo = np.ones(rows.size, bool)
+        if snapshots is not None and snapshots[0][0].size:
+            go = snapshots[0][0]
+            pos = np.minimum(np.searchsorted(go, rows), go.size - 1)
+            have = go[pos] == rows
+            ts = [snap[2][pos] for snap in snapshots]
+            have &= (ts[1] >= step * ts[0]) & (state["t"][rows] >= step * ts[1])
+            for (t_o, Z_o), snap in zip(out, snapshots):
+                t_o[have], Z_o[have] = snap[2][pos[have]], snap[1][pos[have]]
+            todo &= ~have
+        for t0 in np.unique(state["t"][rows[todo]]):
+            sel = np.flatnonzero(todo & (state["t"][rows] == t0))
+            Zr = np.ascontiguousarray(Z[rows[sel]])
+            sub = {"t": np.full(sel.size, t0, np.int64), "event": np.zeros(sel.size, np.int64),
+                   "period": np.zeros(sel.size, np.int64),
+                   "dense": np.zeros(sel.size, np.int64),
+                   "work": np.zeros((sel.size, 4), np.int64)}
+            for j, t_stop in enumerate((step * int(t0), step * step * int(t0))):
+                _run_resnet(Zr, t0, t_stop, W, margin, kmax, distance_tol, zero_tol,
+                            max_period, batch_size, sub, None)
+                out[j][0][sel], out[j][1][sel] = sub["t"], Zr
+            state["dense"][rows[sel]] += sub["dense"]
+            state["work"][rows[sel]] += sub["work"]
+            approach_layers[0] += int(np.sum(sub["t"] - t0))
+        return out
+
+    cls = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol,
+                           others)
+    table = _points_table(cls.pop("point_rows"), n, zero_tol)
+    per_input = dict(layers=state["t"].copy(), lyapunov=np.full(B, np.nan), **cls)
     w = state["work"].sum(axis=0)
     work = {"dense_layers": int(state["dense"].sum()), "engine_blocks": int(w[0]),
-            "engine_layers": int(w[1]), "near_updates": int(w[2]), "face_solves": int(w[3])}
+            "engine_layers": int(w[1]), "near_updates": int(w[2]), "face_solves": int(w[3]),
+            "approach_layers": approach_layers[0]}
     return table, per_input, work
 
 
@@ -980,7 +1222,8 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     n_int = np.sum(np.abs(Zf) <= margin, axis=1).astype(np.int64)
     per_input = dict(assignment=assignment, status=status, distance=distance, layers=t_end,
                      layers_to_leave=np.full(B, -1, np.int64), period=np.where(cyc, period, 0),
-                     n_interior=n_int, leaving=np.zeros(B, bool), lyapunov=lyap)
+                     n_interior=n_int, leaving=np.zeros(B, bool), lyapunov=lyap,
+                     algebraic=np.zeros(B, bool), approach_rate=np.full(B, np.nan))
     return table, per_input
 
 
@@ -1015,13 +1258,18 @@ def _majority(keys, labels, n_classes):
 
 
 def _as_labels(labels, B, name):
+    """`labels` as int64 of shape (B,), or a ValueError naming `name` and what it got."""
+    expected = f"integer class labels 0..C-1, one per input (shape ({B},))"
     lab = np.asarray(labels)
+    # the dtype first: strings or floats must not reach min(), which has no loop for strings
+    if lab.size and not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError(f"`{name}` must hold {expected}; got dtype {lab.dtype}. Map other "
+                         f"labels to integers first, e.g. `np.unique({name}, "
+                         "return_inverse=True)[1]`.")
     if lab.ndim != 1 or lab.shape[0] != B:
-        raise ValueError(f"`{name}` must have shape ({B},), one class per input; got shape "
-                         f"{lab.shape}.")
-    if lab.size and (not np.issubdtype(lab.dtype, np.integer) or lab.min() < 0):
-        raise ValueError(f"`{name}` must hold non-negative integer classes; got dtype "
-                         f"{lab.dtype}" + (f" and minimum {lab.min()}." if lab.size else "."))
+        raise ValueError(f"`{name}` must hold {expected}; got shape {lab.shape}.")
+    if lab.size and lab.min() < 0:
+        raise ValueError(f"`{name}` must hold {expected}; got minimum {lab.min()}.")
     return lab.astype(np.int64)
 
 
@@ -1047,7 +1295,11 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     the input passes a saddle, and ``(|z_i| - mu) / |(W y)_i|`` further layers take it off
     the face. Inputs that settle (attractor or cycle) drop out of the run; the long-horizon
     engine follows the others in O(N k) work per block of layers for k unsaturated
-    coordinates (see the theory page "The attractor census" for its error bound).
+    coordinates (see the theory page "The attractor census" for its error bound). Inputs that
+    approach a non-hyperbolic point with no unstable direction, such as the origin (whose flow
+    Jacobian is 0 for every W) as 1/t, never pass a per-layer test; a log-log slope test over
+    three layers assigns them (`AttractorCensus.algebraic`, `AttractorCensus.approach_rate`;
+    theory page, section "Non-hyperbolic points: the algebraic approach").
 
     Parameters
     ----------
@@ -1064,7 +1316,10 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
         Classes, for `class_counts`, `status_counts` and `endpoint_accuracy`.
     max_depth : int, optional
         Follow inputs that have not settled at `depth` (saddle passages, slow transients) up
-        to this layer. The long-horizon engine makes ``max_depth=10**6`` affordable.
+        to this layer. The long-horizon engine makes ``max_depth=10**6`` affordable. At
+        ``4 * depth`` or more, an algebraic approach is judged from the layers `depth`,
+        ``sqrt(depth * max_depth)`` and the last one; otherwise such inputs run on to four
+        times their last layer (``work["approach_layers"]``).
     margin : float
         Logit beyond which the long-horizon engine treats a coordinate as exactly saturated
         (its y_i within exp(-margin) of 0 or 1; the error per layer is below
@@ -1139,6 +1394,10 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     if train_x0 is not None and labels is None:
         raise ValueError("`train_x0` fits the end-point classifier scored on `labels`; pass "
                          "`labels` too.")
+    if train_x0 is not None:
+        # checked before any layer is run
+        train_x = np.atleast_2d(net.embed(train_x0))
+        train_labels = _as_labels(train_labels, train_x.shape[0], "train_labels")
     args = (depth, max_depth, margin, distance_tol, residual_tol, zero_tol, max_period)
     if net.kind == "mlp":
         table, per = _census_mlp(net, x, *args, batch_size, progress)
@@ -1160,8 +1419,7 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
             np.add.at(sc[s_i], labels[per["status"] == s], 1)
         keys = _point_keys(table, asg)
         if train_x0 is not None:
-            tx = np.atleast_2d(net.embed(train_x0))
-            tl = _as_labels(train_labels, tx.shape[0], "train_labels")
+            tx, tl = train_x, train_labels
             C = max(C, int(tl.max()) + 1 if tl.size else 0)
             if net.kind == "mlp":
                 t_table, t_per = _census_mlp(net, tx, *args, batch_size, False)

@@ -10,10 +10,17 @@ left as it was. A process killed outright can leave a temporary file behind: its
 with :data:`TEMP_PREFIX`, so the next writer of the folder can clear it (see
 :func:`remove_partial_files`).
 
-A folder that one process writes over a long time (a training run) is claimed with
-:func:`folder_lock`: an exclusive :func:`fcntl.flock` on a lock file in the folder, which the
-operating system releases when the process exits or is killed, so a crash never leaves a
-folder locked.
+Every command and function that writes files checks its output path first, with
+:func:`check_output_file` or :func:`check_output_folder`, so that a place where nothing can be
+written is refused before any work, not after it. They prove the place writable by creating
+and removing a probe file there: :func:`os.access` answers from the mode bits, which root
+passes even where the kernel or a server refuses every write (``/sys``, ``/proc``, a network
+share that maps root to an unprivileged user).
+
+A folder that one process writes over a long time (a training run, a reproduction) is
+claimed with :func:`folder_lock`: an exclusive :func:`fcntl.flock` on a lock file in the
+folder, which the operating system releases when the process exits or is killed, so a crash
+never leaves a folder locked.
 
 This module imports nothing from the rest of the project, so that both :mod:`nets` and
 :mod:`analysis` use it without import cycles.
@@ -34,6 +41,8 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "check_output_file",
+    "check_output_folder",
     "folder_lock",
     "remove_partial_files",
 ]
@@ -140,9 +149,207 @@ def remove_partial_files(folder) -> int:
     return count
 
 
+# ---------------------------------------------------------------------- output checks
+
+
+def _dangling_link(path: Path):
+    """``(link, what)``: the symbolic link on `path` (`path` itself or a folder on its way)
+    whose target cannot be reached, and the words that say so; None if there is none.
+
+    os.path.exists follows links, so a link to a missing target reads as "nothing there":
+    the checks would pass it, and then the writer's mkdir fails with a raw error, or its
+    rename replaces the link instead of writing where it points. The walk stops at the
+    deepest part of `path` that lstat finds: below a dangling link nothing can be found, so
+    that part is the only link that can dangle.
+    """
+    probe = path
+    while not os.path.lexists(probe) and probe != probe.parent:
+        probe = probe.parent
+    if not os.path.islink(probe) or os.path.exists(probe):
+        return None
+    try:
+        target = os.readlink(probe)
+    except OSError:  # removed or replaced since the lstat: nothing to report on
+        return None
+    # a relative target counts from the link's folder; shown as the path it stands for
+    target = os.path.normpath(os.path.join(os.path.dirname(probe), target))
+    try:
+        os.stat(probe)
+    except FileNotFoundError:
+        what = f"a symbolic link to a missing target {target!r}"
+    except OSError as exc:  # a loop of links, or a target below a folder that refuses search
+        what = (f"a symbolic link whose target {target!r} cannot be reached "
+                f"({exc.strerror or type(exc).__name__})")
+    else:  # the target appeared since the first look
+        return None
+    return probe, what
+
+
+def _nearest_existing(path: Path) -> Path:
+    """`path`, or the nearest of its parents that exists (a folder or a file)."""
+    probe = path
+    # os.path.exists, not Path.exists: it answers False where a parent cannot be searched,
+    # instead of raising, and the probe then names the nearest folder that refuses
+    while not os.path.exists(probe) and probe != probe.parent:
+        probe = probe.parent
+    return probe
+
+
+def _probe_writable(folder: Path, name: str, path: Path, where: str) -> None:
+    """Create and remove a file in `folder`, or raise a ValueError naming `name` and `path`.
+
+    A real write is the only test that holds for every user and file system: os.access
+    answers from the mode bits, and root passes them even on /sys, /proc or an NFS share
+    that maps root to nobody, where the write itself fails.
+    """
+    try:
+        # TEMP_PREFIX: a probe left by a process killed right here is cleared like any
+        # other temporary file (remove_partial_files)
+        fd, probe = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}probe.", dir=folder)
+    except OSError as exc:
+        # the reason only (strerror): the exception's text names the probe file, which the
+        # user never asked for
+        reason = exc.strerror or type(exc).__name__
+        raise ValueError(f"{name} must be a writable location; got {str(path)!r}, and {where} "
+                         f"is not writable (creating a file there failed: {reason}).") from None
+    try:
+        os.close(fd)
+    finally:
+        # removed even if closing fails: the check must leave nothing behind
+        with contextlib.suppress(OSError):
+            os.unlink(probe)
+
+
+def check_output_file(path, name: str, suffixes=None) -> Path:
+    """Refuse, before any work, a file path that cannot be written.
+
+    Checks, in this order: the suffix (when `suffixes` is given), that `path` is not an
+    existing folder, that neither `path` nor a folder on its way is a symbolic link to a
+    missing target, that its folder exists and is a folder, and that a file can be created
+    there (a probe file is created and removed; :func:`os.access` is not asked, since it
+    says yes to root where the kernel refuses the write). An existing file at `path` is
+    fine: it is replaced atomically when the result is written.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to be written.
+    name : str
+        How errors name it: the argument or command-line flag (``"--out"``).
+    suffixes : sequence of str, optional
+        Accepted suffixes, lower case with the dot (``(".json", ".npz")``); the check ignores
+        case.
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ValueError
+        Naming `name`, what was expected and `path`: a wrong suffix, an existing folder, a
+        symbolic link to a missing target, a missing folder, a file where its folder should
+        be, or a folder that takes no files.
+    """
+    path = Path(path)
+    if suffixes is not None:
+        suffixes = tuple(s.lower() for s in suffixes)
+        if path.suffix.lower() not in suffixes:
+            raise ValueError(f"{name} must end in {' or '.join(suffixes)}; got {str(path)!r}.")
+    if os.path.isdir(path):
+        raise ValueError(f"{name} must be a file to write; got {str(path)!r}, which is an "
+                         "existing folder (name a file in it).")
+    dangling = _dangling_link(path)
+    if dangling is not None:
+        # the rename of the finished file would replace the link, not write its target
+        link, what = dangling
+        if link == path:
+            raise ValueError(f"{name} must be a file to write, or a link to one; got "
+                             f"{str(path)!r}, which is {what}.")
+        raise ValueError(f"{name} must be a file in an existing folder; got {str(path)!r}, "
+                         f"but {str(link)!r} on that path is {what}.")
+    parent = path.parent  # Path("c.json").parent is Path("."), the working folder
+    if not os.path.isdir(parent):
+        found = _nearest_existing(parent)
+        if os.path.exists(found) and not os.path.isdir(found):
+            raise ValueError(f"{name} must be a file in a folder; got {str(path)!r}, but "
+                             f"{str(found)!r} on that path is a file.")
+        raise ValueError(f"{name} must be a file in an existing folder; got {str(path)!r}, "
+                         f"but the folder {str(parent)!r} does not exist.")
+    _probe_writable(parent, name, path, f"its folder {str(parent)!r}")
+    return path
+
+
+def check_output_folder(path, name: str) -> Path:
+    """Refuse, before any work, a folder path where no folder can be made or written.
+
+    Checks that `path` is not an existing file, that neither `path` nor a folder on its way
+    is a symbolic link to a missing target (:func:`os.path.exists` calls such a link
+    missing, and no folder can be made there), that no file lies on its way (no folder can
+    be made below a file), and that a file can be created in it or, when it does not exist
+    yet, in its nearest existing parent (a probe file is created and removed;
+    :func:`os.access` is not asked, since it says yes to root where the kernel refuses the
+    write). Nothing is created: a missing folder is made by the writer.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder to be written (created if it does not exist).
+    name : str
+        How errors name it: the argument or command-line flag (``"--out"``).
+
+    Returns
+    -------
+    Path
+        `path`.
+
+    Raises
+    ------
+    ValueError
+        Naming `name`, what was expected and `path`: an existing file, a symbolic link to a
+        missing target, a file on the way, or a place that takes no files.
+    """
+    path = Path(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{name} must be a folder (created if it does not exist); got "
+                         f"{str(path)!r}, which is an existing file.")
+    dangling = _dangling_link(path)
+    if dangling is not None:
+        # no folder can be made where a link already stands, and none through it
+        link, what = dangling
+        if link == path:
+            raise ValueError(f"{name} must be a folder (created if it does not exist), or a "
+                             f"link to one; got {str(path)!r}, which is {what}.")
+        raise ValueError(f"{name} must be a folder path; got {str(path)!r}, but "
+                         f"{str(link)!r} on that path is {what}, so no folder can be made "
+                         "there.")
+    found = _nearest_existing(path)
+    if not os.path.isdir(found):
+        raise ValueError(f"{name} must be a folder path; got {str(path)!r}, but "
+                         f"{str(found)!r} on that path is a file, so no folder can be made "
+                         "there.")
+    where = "that folder" if found == path else f"its nearest existing folder {str(found)!r}"
+    _probe_writable(found, name, path, where)
+    return path
+
+
+# ---------------------------------------------------------------------- folder locks
+
 
 class FolderLockedError(RuntimeError):
-    """Another process holds the lock of a folder (see :func:`folder_lock`)."""
+    """Another process holds the lock of a folder (see :func:`folder_lock`).
+
+    Attributes
+    ----------
+    folder : Path or None
+        The locked folder, so that a caller that names it differently (a command-line flag
+        for a function's argument) can tell its own folder from one locked deeper down.
+    """
+
+    def __init__(self, message: str, folder=None):
+        super().__init__(message)
+        self.folder = None if folder is None else Path(folder)
 
 
 def _holder(lock_path: Path) -> str:
@@ -190,7 +397,8 @@ def folder_lock(folder, lock_name: str, *, name: str = "folder"):
             raise FolderLockedError(
                 f"{name} {str(folder)!r} is being written by another process"
                 f"{_holder(lock_path)}: one folder takes one writer at a time. Wait for it to "
-                "end, or choose another folder."
+                "end, or choose another folder.",
+                folder,
             ) from None
         except BaseException:
             os.close(fd)

@@ -42,13 +42,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from ._atomic import atomic_write_bytes, atomic_write_json, remove_partial_files
+from ._atomic import (atomic_write_bytes, atomic_write_json, check_output_folder,
+                      remove_partial_files)
 from .config import TrainConfig
 from .models import model_for_config
 
@@ -339,6 +339,10 @@ def load_checkpoint(directory) -> Checkpoint:
 def check_out_dir(path, name: str = "`out_dir`") -> Path:
     """Refuse, before any work, a place where no run folder can be written.
 
+    The check of every output folder of the project, :func:`nets._atomic.check_output_folder`:
+    writability is proved by creating and removing a probe file, not by :func:`os.access`
+    (which says yes to root where the kernel refuses writes, e.g. under ``/sys``).
+
     Parameters
     ----------
     path : str or Path
@@ -353,25 +357,11 @@ def check_out_dir(path, name: str = "`out_dir`") -> Path:
     Raises
     ------
     ValueError
-        `path` is an existing file, a file lies on its way (no folder can be made there), or
-        the folder (or its nearest existing parent) is not writable.
+        `path` is an existing file, it or a folder on its way is a symbolic link to a missing
+        target, a file lies on its way (no folder can be made there), or no file can be
+        created in the folder (or its nearest existing parent).
     """
-    path = Path(path)
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"{name} must be a folder (created if it does not exist); got "
-                         f"{str(path)!r}, which is an existing file.")
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir():
-        raise ValueError(f"{name} must be a folder path; got {str(path)!r}, but "
-                         f"{str(probe)!r} on that path is a file, so no folder can be made "
-                         "there.")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        where = "that folder" if probe == path else f"its nearest existing folder {str(probe)!r}"
-        raise ValueError(f"{name} must be a writable location; got {str(path)!r}, and {where} "
-                         "is not writable.")
-    return path
+    return check_output_folder(path, name)
 
 
 def _weights_metadata(path: Path, name: str) -> dict:

@@ -303,9 +303,10 @@ def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bo
                 f"{str(out_dir)!r} already holds a checkpoint; resume it or choose another folder."
             )
         ck = load_checkpoint(out_dir)
-        stored = dict(ck.config)
+        # Compared resolved, so that a stored ``None`` and the value it stood for agree.
+        stored = TrainConfig.from_dict(dict(ck.config)).resolved().to_dict()
         stored.pop("epochs", None)
-        mine = config.to_dict()
+        mine = config.resolved().to_dict()
         mine.pop("epochs")
         if stored != mine:
             diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
@@ -315,9 +316,9 @@ def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bo
             )
     if data is None:
         data = _load_data(config)
-    if config.shift and (data.image_shape is None
-                         or int(np.prod(data.image_shape)) != data.n_features):
-        raise ValueError(f"`shift` = {config.shift} needs image data; dataset {data.name!r} "
+    if config.image_shift and (data.image_shape is None
+                               or int(np.prod(data.image_shape)) != data.n_features):
+        raise ValueError(f"`shift` = {config.image_shift} needs image data; dataset {data.name!r} "
                          f"has image shape {data.image_shape} for {data.n_features} features.")
 
     x_train = torch.from_numpy(np.array(data.x_train, dtype=np.float32)).to(device)
@@ -378,7 +379,7 @@ def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bo
                 depth = model.depth
                 train_loss, train_acc = _train_epoch(
                     model, optimizer, x_train, y_train, config.batch_size,
-                    _epoch_generator(config.seed, epoch), config.shift, data.image_shape)
+                    _epoch_generator(config.seed, epoch), config.image_shift, data.image_shape)
                 test_loss, test_acc = _evaluate(model, x_test, y_test)
                 change = math.nan
                 if config.adaptive_depth:

@@ -13,7 +13,7 @@ import numpy as np
 
 from dynsys._stability import classify_multipliers, classify_spectrum
 
-__all__ = ["sigmoid", "plain_logits", "face_point", "reference_census"]
+__all__ = ["sigmoid", "plain_logits", "plain_states", "face_point", "reference_census"]
 
 
 def sigmoid(z):
@@ -36,6 +36,24 @@ def plain_logits(W, z, n_layers, *, keep_last=0):
         if keep_last and step >= n_layers - keep_last:
             hist.append(sigmoid(z))
     return (z, np.array(hist)) if keep_last else z
+
+
+def plain_states(W, z1, layers):
+    """The residuals y(t) at each of `layers` of the rows of ``z1 = z(1)`` (B, N).
+
+    `layers` are increasing layer numbers >= 1; ``z <- z + W f(z)`` is applied once per layer
+    from layer 1 on. Returns shape (L, B, N).
+    """
+    z = np.array(z1, dtype=np.float64)
+    WT = W.T
+    out = []
+    t = 1
+    for target in layers:
+        while t < target:
+            z = z + sigmoid(z) @ WT
+            t += 1
+        out.append(sigmoid(z))
+    return np.array(out)
 
 
 def face_point(W, pattern):

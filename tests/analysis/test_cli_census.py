@@ -40,6 +40,8 @@ def test_census_prints_tables_and_writes_json(run_dir, tmp_path, capsys):
     np.testing.assert_allclose(np.asarray(data["points"]).reshape(ref.points.shape), ref.points)
     assert sum(data["status_counts"][0]) + sum(map(sum, data["status_counts"][1:])) == len(
         ds.y_test)
+    # the printed tables are the census's own, classes per point included
+    assert ref.table(n_classes=3) in text and "classes (count)" in text
 
 
 def test_census_npz_and_subset(run_dir, tmp_path, capsys):
@@ -74,6 +76,8 @@ def test_n_fit_bounds_the_training_inputs(run_dir, tmp_path, monkeypatch):
     (["--n-fit", "5", "--fit-on", "test"], "--n-fit applies to --fit-on train"),
     (["--out", "census.txt"], "--out must end in .json or .npz"),
     (["--out", "no/such/folder/c.json"], "does not exist"),
+    # os.access says yes to root on /sys; the probe write does not
+    (["--out", "/sys/c.json"], "--out must be a writable location; got '/sys/c.json'"),
     (["--max-depth", "10", "--depth", "100"], "--max-depth must be >= --depth"),
     (["--depth", "0"], "--depth must be >= 1"),
 ])

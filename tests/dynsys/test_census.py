@@ -11,7 +11,13 @@ import dynsys
 from dynsys._census import STATUSES
 from dynsys._kernels import census as K
 from dynsys._stability import classify_multipliers
-from tests._oracles.census_reference import face_point, plain_logits, reference_census, sigmoid
+from tests._oracles.census_reference import (
+    face_point,
+    plain_logits,
+    plain_states,
+    reference_census,
+    sigmoid,
+)
 
 
 def _assert_points_match_reference(census, ref):
@@ -367,7 +373,14 @@ def test_property_census_points_are_fixed_points(n, seed, scale):
     census = dynsys.attractor_census(dynsys.Network(W), x0, 400, zero_tol=fp.zero_tol)
     assert set(census.status.tolist()) <= set(STATUSES)
     asg = census.assignment
-    assert np.all(census.distance[asg >= 0] <= census.distance_tol)
+    alg = census.algebraic
+    # within distance_tol of its point, unless it approaches a non-hyperbolic point
+    # algebraically (then at a positive rate, and the point has no unstable direction)
+    assert np.all(census.distance[(asg >= 0) & ~alg] <= census.distance_tol)
+    assert np.all(asg[alg] >= 0) and np.all(census.approach_rate[alg] > 0)
+    assert np.all(np.isnan(census.approach_rate[~alg]))
+    assert np.all(census.map_stability[asg[alg]] == "non-hyperbolic")
+    assert np.all(census.map_unstable_dim[asg[alg]] == 0)
     assert np.all(np.isnan(census.distance[asg < 0]))
     assert np.all((census.status != "attractor") | (asg >= 0))
     for m in range(len(census)):
@@ -590,3 +603,338 @@ def test_long_horizon_engine_at_width_160_matches_plain_iteration():
     ref = reference_census(W, x0 @ W.T, depth)
     assert [r["status"] for r in ref] == census.status.tolist()
     _assert_points_match_reference(census, ref)
+
+
+# ---- algebraic approach to a non-hyperbolic point ------------------------------------------
+
+
+def _loglog_slope(t, d):
+    """log(d[1] / d[2]) / log(t[2] / t[1]): the exponent p of d ~ C t^-p over [t1, t2]."""
+    return np.log(d[1] / d[2]) / np.log(t[2] / t[1])
+
+
+@pytest.mark.parametrize("a", [0.5, 1.0, 3.0])
+def test_logistic_origin_is_approached_as_one_over_a_t(a):
+    # N = 1, W = -a: the origin's flow Jacobian is 0 and its multiplier 1. In u = exp(-z) the
+    # step-1 map z <- z - a f(z) is exactly u <- u exp(a / (1 + u)) = u + a + (a^2/2 - a) / u
+    # + O(u^-2), so u_t = a t + (a/2 - 1) log t + R_t with R_t converging, and
+    # y_t = 1 / (1 + u_t) = 1 / (a t) (1 + O(log t / t)): algebraic, exponent 1
+    net = dynsys.Network(np.array([[-a]]))
+    x0 = np.array([[-2.0], [0.0], [1.5]])
+    depth, max_depth = 1000, 16_000
+    census = dynsys.attractor_census(net, x0, depth, max_depth=max_depth)
+    # the three layers the census judges from: depth, sqrt(depth * max_depth), max_depth
+    t = np.array([depth, 4000, max_depth], dtype=float)
+    y = plain_states(net.W, x0 @ net.W.T, t.astype(int))[..., 0]  # (3, B)
+    u = (1.0 - y) / y
+    R = u - a * t[:, None] - (a / 2 - 1) * np.log(t)[:, None]
+    assert np.all(np.abs(R[2] - R[1]) < 0.05)  # the remainder has converged
+    assert np.all(np.abs(a * t[2] * y[2] - 1.0) < 0.01)
+
+    assert census.status.tolist() == ["attractor"] * 3
+    assert census.algebraic.tolist() == [True] * 3
+    assert len(census) == 1 and np.all(census.assignment == 0)
+    np.testing.assert_array_equal(census.points, [[0.0]])
+    np.testing.assert_array_equal(census.patterns, [[0]])
+    assert census.stability[0] == census.map_stability[0] == "non-hyperbolic"
+    assert census.multipliers[0, 0] == 1.0 and census.eigenvalues[0, 0] == 0.0
+    assert census.map_unstable_dim[0] == 0
+    np.testing.assert_array_equal(census.layers, max_depth)
+    assert np.all(census.layers_to_leave == -1) and not census.leaving.any()
+    # the census's distance and exponent are those of plain iteration at the same layers
+    np.testing.assert_allclose(census.distance, y[2], rtol=1e-8)
+    np.testing.assert_allclose(census.approach_rate, _loglog_slope(t, y), rtol=1e-6)
+    # p = 1 up to the O(log t / (a t)) correction of the closed form over [4000, 16000]:
+    # below 4e-3 for these a and starts, so 1e-2 leaves room
+    np.testing.assert_allclose(census.approach_rate, 1.0, atol=1e-2)
+    assert np.all(census.distance > census.distance_tol)  # no per-layer test could pass
+    assert census.work["approach_layers"] == 0  # judged from the snapshots of the run
+
+
+def test_logistic_origin_without_max_depth_runs_on_to_judge():
+    # without max_depth the three layers are depth, 2 depth and 4 depth: the rows run on
+    net = dynsys.Network(np.array([[-1.0]]))
+    x0 = np.array([[0.0], [1.5]])
+    census = dynsys.attractor_census(net, x0, 500)
+    assert census.algebraic.all() and np.all(census.status == "attractor")
+    assert census.work["approach_layers"] == 2 * (2000 - 500)
+    np.testing.assert_array_equal(census.layers, 500)
+    t = np.array([500, 1000, 2000], dtype=float)
+    y = plain_states(net.W, x0 @ net.W.T, t.astype(int))[..., 0]
+    np.testing.assert_allclose(census.distance, y[0], rtol=1e-8)
+    np.testing.assert_allclose(census.approach_rate, _loglog_slope(t, y), rtol=1e-6)
+
+
+@pytest.mark.parametrize("W,point", [
+    # -0.7 I: every coordinate creeps to 0 as 1 / (0.7 t)
+    (-0.7 * np.eye(4), [0.0, 0.0, 0.0, 0.0]),
+    # coordinate 2 runs to 1 and drives coordinate 0 to 0 at the rate -0.5 (both
+    # exponentially); coordinates 1 and 3 have rate 0 at the point and creep as 1 / (2 t)
+    # and 1 / (0.5 t)
+    (np.array([[-1.0, 0.0, -0.5, 0.0], [0.0, -2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0],
+               [0.0, 0.0, 0.0, -0.5]]), [0.0, 0.0, 1.0, 0.0]),
+])
+def test_face_point_approached_algebraically_in_some_coordinates(W, point):
+    rng = np.random.default_rng(7)
+    x0 = rng.uniform(0.2, 1.0, size=(20, 4)) * np.sign(np.diag(W))
+    depth, max_depth = 400, 6400
+    census = dynsys.attractor_census(dynsys.Network(W), x0, depth, max_depth=max_depth)
+    assert np.all(census.status == "attractor") and census.algebraic.all()
+    assert len(census) == 1
+    np.testing.assert_array_equal(census.points[0], point)
+    # the point is dynsys.fixed_points' point on that face, with the same labels
+    fp = dynsys.fixed_points(W)
+    j = _match_in_enumeration(fp, census.points[0], census.patterns[0])
+    assert j >= 0 and fp.map_stability[j] == census.map_stability[0] == "non-hyperbolic"
+    assert fp.map_unstable_dim[j] == census.map_unstable_dim[0] == 0
+    t = np.array([depth, 1600, max_depth], dtype=float)
+    Y = plain_states(W, x0 @ W.T, t.astype(int))
+    d = np.max(np.abs(Y - np.asarray(point)), axis=2)
+    np.testing.assert_allclose(census.distance, d[2], rtol=1e-8)
+    np.testing.assert_allclose(census.approach_rate, _loglog_slope(t, d), rtol=1e-6)
+    # the slowest coordinate, at 1 / (min_i |W_ii| t) among the creeping ones, sets p = 1
+    np.testing.assert_allclose(census.approach_rate, 1.0, atol=2e-2)
+
+
+@pytest.mark.parametrize("W,point", [
+    # a hyperbolic interior coordinate: y_0 = 1/2 (eigenvalue -1/2), y_1 at 1 (rate 1)
+    (np.array([[-2.0, 1.0], [0.0, 1.0]]), [0.5, 1.0]),
+    # a face point whose rates point strictly into the face: y_0 at 0 (rate -1), y_1 at 1
+    (np.array([[0.0, -1.0], [0.0, 1.0]]), [0.0, 1.0]),
+])
+def test_exponential_approaches_are_not_algebraic(W, point):
+    rng = np.random.default_rng(8)
+    x0 = rng.normal(size=(30, 2)) + np.array([0.0, 2.0])
+    for max_depth in (None, 10**4):
+        census = dynsys.attractor_census(dynsys.Network(W), x0, 300, max_depth=max_depth)
+        assert np.all(census.status == "attractor")
+        np.testing.assert_array_equal(census.points, [point])
+        assert census.map_stability[0] == "stable"
+        assert not census.algebraic.any()
+        assert np.all(np.isnan(census.approach_rate))
+        assert np.all(census.distance <= census.distance_tol)
+
+
+def test_pre_asymptotic_creep_is_not_flagged():
+    # z(1) = -12: u_1 = e^12 dwarfs a t over the layers judged (100, 200, 400), so the
+    # distance 1 / (1 + u_1 + t) falls by layers as slowly as an exponential approach would
+    # (the slopes double from one interval to the next): not judged algebraic, not assigned
+    net = dynsys.Network(np.array([[-1.0]]), b=np.array([-12.0]))
+    census = dynsys.attractor_census(net, [[0.0]], 100)
+    assert census.status.tolist() == ["not converged"]
+    assert census.algebraic.tolist() == [False] and np.isnan(census.approach_rate[0])
+    assert census.assignment.tolist() == [-1] and len(census) == 0
+
+
+def _creeping_network(n_inputs=300, inhibition=-3.0):
+    """A small network of the trained kind: two self-exciting coordinates that inhibit each
+    other (two winner-take-all corners), six with negative self-coupling, each group
+    inhibiting the other. Inputs whose winner does not emerge creep to the origin."""
+    N = 8
+    rng = np.random.default_rng(0)
+    W = 0.15 * rng.normal(size=(N, N))
+    np.fill_diagonal(W, -rng.uniform(0.5, 2.0, N))
+    W[0, 0] = W[1, 1] = 2.0
+    W[0, 1] = W[1, 0] = -3.0
+    W[2:, :2] = -1.0
+    W[:2, 2:] = inhibition
+    x0 = rng.normal(size=(n_inputs, N)) * 2
+    labels = np.where(x0[:, :2].max(axis=1) > 1.0, np.argmax(x0[:, :2], axis=1), 2)
+    return dynsys.Network(W), x0, labels
+
+
+def test_small_trained_like_network_inputs_creeping_to_the_origin_are_assigned():
+    net, x0, labels = _creeping_network()
+    depth, max_depth = 1000, 10**4
+    census = dynsys.attractor_census(net, x0, depth, labels=labels, max_depth=max_depth)
+    origin = np.flatnonzero(np.all(census.points == 0.0, axis=1))
+    assert origin.size == 1
+    at0 = census.assignment == origin[0]
+    assert at0.sum() > x0.shape[0] // 2  # most inputs creep to the origin
+    assert census.map_stability[origin[0]] == "non-hyperbolic"
+    # exactly the inputs at the origin are algebraic, every other one converges exponentially
+    np.testing.assert_array_equal(census.algebraic, at0)
+    assert np.all(census.status[at0] == "attractor")
+    assert np.all(np.isnan(census.approach_rate[~at0]))
+    assert np.all(census.map_stability[census.assignment[~at0]] == "stable")
+    # the counts add up: every input has one status, per class and in all
+    assert sum(census.counts().values()) == x0.shape[0]
+    np.testing.assert_array_equal(census.status_counts.sum(axis=0), np.bincount(labels))
+    assert census.class_counts[origin[0]].sum() == at0.sum()
+    # plain iteration: the same distances and exponents, and no input within distance_tol
+    rows = np.flatnonzero(at0)
+    t = np.array([depth, 3162, max_depth], dtype=float)
+    d = np.max(plain_states(net.W, x0[rows] @ net.W.T, t.astype(int)), axis=2)
+    np.testing.assert_allclose(census.distance[rows], d[2], rtol=1e-6)
+    np.testing.assert_allclose(census.approach_rate[rows], _loglog_slope(t, d), rtol=1e-6)
+    assert np.all(d[2] > census.distance_tol)
+    # the origin is approached as v / t: p tends to 1 (sub-dominant coordinates and the
+    # inhibited winners decay faster and bend the slope at these depths)
+    assert np.all((census.approach_rate[rows] > 0.5) & (census.approach_rate[rows] < 1.1))
+    assert abs(np.median(census.approach_rate[rows]) - 1.0) < 0.02
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
+def test_algebraic_rate_of_a_power_law(p, t):
+    from dynsys._census import _algebraic_rate
+
+    t = np.array(t, dtype=float)[:, None]
+    d = 3.0 * t ** -p
+    rate, ok = _algebraic_rate(t, d)
+    assert ok.tolist() == [True]
+    np.testing.assert_allclose(rate, p, rtol=1e-12)
+
+
+@pytest.mark.parametrize("lam", [1e-5, 1e-3, 1e-2])
+@pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
+def test_algebraic_rate_of_an_exponential_is_not_algebraic(lam, t):
+    from dynsys._census import _algebraic_rate
+
+    t = np.array(t, dtype=float)[:, None]
+    rate, ok = _algebraic_rate(t, 0.3 * np.exp(-lam * t))
+    assert ok.tolist() == [False] and np.isnan(rate[0])
+
+
+def test_algebraic_rate_needs_a_falling_distance_and_spread_layers():
+    from dynsys._census import _algebraic_rate
+
+    t = np.array([[1000.0] * 5, [4000.0] * 5, [16000.0] * 5])
+    d = np.array([
+        [1e-3, 1e-3, 1e-3],          # constant
+        [1e-3, 2e-3, 4e-3],          # growing
+        [1e-3, 2.5e-4, 4e-4],        # falls, then grows
+        [1e-3, 2.5e-4, 0.0],         # reaches the point exactly
+        [1e-3, 2.5e-4, np.nan],
+    ]).T
+    rate, ok = _algebraic_rate(t, d)
+    assert not ok.any() and np.all(np.isnan(rate))
+    # layers closer than _APPROACH_STEP apart
+    t = np.array([[1000.0], [1500.0], [16000.0]])
+    assert not _algebraic_rate(t, 1.0 / t)[1].any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0.05, 5.0), C=st.floats(1e-3, 1e3), t1=st.floats(1.0, 1e5),
+       r1=st.floats(2.0, 100.0), r2=st.floats(2.0, 100.0), lam_t3=st.floats(1e-4, 600.0))
+def test_property_algebraic_rate_tells_power_laws_from_exponentials(p, C, t1, r1, r2, lam_t3):
+    from dynsys._census import _algebraic_rate
+
+    t = np.array([t1, t1 * r1, t1 * r1 * r2])[:, None]
+    rate, ok = _algebraic_rate(t, C * t ** -p)
+    assert ok[0]
+    np.testing.assert_allclose(rate, p, rtol=1e-6)
+    # an exponential over the same layers, from a fall of 1e-4 to 600 e-foldings by t3 (no
+    # underflow): its slope ratio is the factor G of the notes, never within sqrt(G) of 1
+    d = C * np.exp(-(lam_t3 / t[2]) * t)
+    rate, ok = _algebraic_rate(t, d)
+    assert not ok[0] and np.isnan(rate[0])
+
+
+def test_mlp_census_has_no_algebraic_approach():
+    # a two-cycle, a contracting map (fixed points) and a chaotic one (not converged)
+    rng = np.random.default_rng(3)
+    chaotic = rng.normal(size=(30, 30)) * 8 / np.sqrt(30)
+    for net, x0 in ((dynsys.Network([[-20.0]], [10.0], kind="mlp"), [[0.3], [0.9]]),
+                    (dynsys.Network(*_contracting_mlp(), kind="mlp"),
+                     rng.uniform(size=(20, 40))),
+                    (dynsys.Network(chaotic, -0.5 * chaotic.sum(axis=1), kind="mlp"),
+                     rng.uniform(size=(5, 30)))):
+        census = dynsys.attractor_census(net, x0, 500, max_period=16)
+        assert census.counts()[{1: "cycle", 40: "attractor", 30: "not converged"}[
+            net.width]] == len(x0)
+        assert census.algebraic.dtype == bool and not census.algebraic.any()
+        assert census.approach_rate.shape == (len(x0),)
+        assert np.all(np.isnan(census.approach_rate))
+
+
+@pytest.mark.parametrize("bad", [np.array(["a", "b", "a"]), np.array([0.0, 1.0, 0.0]),
+                                 np.array([0, 1, 0], dtype=object)])
+def test_labels_that_are_not_integers_name_the_argument(bad):
+    net = dynsys.Network(np.array([[2.0, -3.0], [-3.0, 2.0]]))
+    x0 = np.eye(2)[[0, 1, 0]]
+    with pytest.raises(ValueError, match=r"^`labels` must hold integer class labels") as err:
+        dynsys.attractor_census(net, x0, 50, labels=bad)
+    assert f"got dtype {bad.dtype}" in str(err.value)
+    with pytest.raises(ValueError, match=r"^`train_labels` must hold integer class labels"):
+        dynsys.attractor_census(net, x0, 50, labels=[0, 1, 0], train_x0=x0, train_labels=bad)
+
+
+def test_train_labels_are_checked_before_any_layer_runs(monkeypatch):
+    import dynsys._census as census_module
+
+    def never(*args, **kwargs):
+        raise AssertionError("the census ran before its arguments were checked")
+
+    monkeypatch.setattr(census_module, "_census_resnet", never)
+    net = dynsys.Network(np.array([[2.0, -3.0], [-3.0, 2.0]]))
+    x0 = np.eye(2)
+    for bad, match in ((["a", "b"], "got dtype <U1"), ([0, 1, 1], r"got shape \(3,\)"),
+                       ([0, -1], "got minimum -1")):
+        with pytest.raises(ValueError, match=f"^`train_labels`.*{match}"):
+            dynsys.attractor_census(net, x0, 50, labels=[0, 1], train_x0=x0,
+                                    train_labels=bad)
+
+
+# ---- the table --------------------------------------------------------------------------
+
+
+def _table_rows(text):
+    """The point rows of AttractorCensus.table(): {point: whitespace-split fields}."""
+    lines = text.splitlines()
+    start = lines.index(next(x for x in lines if x.startswith("point"))) + 1
+    rows = {}
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        fields = line.split()
+        rows[int(fields[0])] = fields
+    return rows
+
+
+def test_table_has_a_class_column_with_labels():
+    net, x0, labels = _creeping_network(n_inputs=120)
+    census = dynsys.attractor_census(net, x0, 1000, labels=labels, max_depth=10**4)
+    text = census.table()
+    header = next(x for x in text.splitlines() if x.startswith("point"))
+    assert header.split("  ")[-1].strip() == "classes (count)"
+    assert header.split()[:11] == ["point", "inputs", "flow", "map", "index", "leading",
+                                   "eig", "box", "attractor", "saddle", "algebraic"]
+    rows = _table_rows(text)
+    assert sorted(rows) == list(range(len(census)))
+    n_in = np.bincount(census.assignment[census.assignment >= 0], minlength=len(census))
+    assert [int(r[1]) for r in rows.values()] == sorted(n_in.tolist(), reverse=True)
+    for m, fields in rows.items():
+        sel = census.assignment == m
+        assert int(fields[1]) == sel.sum()
+        assert int(fields[7]) == np.sum(sel & (census.status == "attractor"))
+        assert int(fields[9]) == np.sum(sel & census.algebraic)
+        cc = census.class_counts[m]
+        shown = dict(tuple(map(int, f.split(":"))) for f in fields[10:])
+        top = np.argsort(-cc, kind="stable")[:4]
+        assert shown == {int(k): int(cc[k]) for k in top if cc[k] > 0}
+    assert f"algebraic approaches: {int(census.algebraic.sum())}" in text
+    assert int(census.algebraic.sum()) > 0
+    # the inputs by status and class: status_counts, with its row sums
+    lines = text.splitlines()
+    i = lines.index("inputs by status and class:")
+    assert lines[i + 1].split() == ["status", "0", "1", "2", "all"]
+    for s_i, s in enumerate(STATUSES):
+        row = census.status_counts[s_i]
+        assert lines[i + 2 + s_i].split()[-4:] == [*map(str, row.tolist()), str(row.sum())]
+    wide = census.table(n_classes=5)
+    assert wide.splitlines()[i + 1].split() == ["status", "0", "1", "2", "3", "4", "all"]
+    assert "end-point accuracy:" in text
+
+
+def test_table_without_labels_has_no_class_column():
+    net, x0, _ = _creeping_network(n_inputs=40)
+    census = dynsys.attractor_census(net, x0, 1000)
+    text = census.table()
+    assert "classes (count)" not in text and "inputs by status and class" not in text
+    assert "end-point accuracy" not in text
+    assert all(len(f) == 10 for f in _table_rows(text).values())
+    c = census.counts()
+    assert (f"attractor: {c['attractor']}, saddle: {c['saddle']}, cycle: {c['cycle']}, "
+            f"not converged: {c['not converged']}; algebraic approaches: "
+            f"{int(census.algebraic.sum())}") in text

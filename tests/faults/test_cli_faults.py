@@ -5,13 +5,19 @@ Each ``test_fault_*`` replays a fault that was observed (it failed before the fi
 ``test_refused_*`` pins a bad input that was already refused, so that it stays refused.
 """
 
+import importlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import nets
+from nets._atomic import TEMP_PREFIX
 
 
 def _one_line(r) -> str:
@@ -77,23 +83,249 @@ def test_fault_out_below_a_file(tmp_path, resdyn):
     assert "Errno" not in line
 
 
-def test_fault_out_unwritable(tmp_path, resdyn, monkeypatch):
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o555)
-    real_access = os.access
-    # root writes anywhere whatever the mode bits say: let the mode bits speak
-    monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(locked)
-                        else real_access(p, mode))
+def test_fault_out_unwritable(tmp_path, resdyn):
+    """/sys takes no new file from anyone, though os.access says yes to root: the probe write
+    finds out, before any work (the data set is missing: it would be the error otherwise)."""
+    missing = ["--dataset", "mnist", "--data-dir", tmp_path / "none"]
+    line = _one_line(resdyn("train", *missing, "--out", "/sys/run"))
+    assert line.startswith("resdyn train: error: --out must be a writable location; got "
+                           "'/sys/run', and its nearest existing folder '/sys' is not writable "
+                           "(creating a file there failed: ")
+    line = _one_line(resdyn("train", *missing, "--out", "/sys"))
+    assert "got '/sys', and that folder is not writable" in line
+    assert "Errno" not in line and TEMP_PREFIX not in line
+
+
+@pytest.fixture
+def no_census(monkeypatch):
+    """Fail the test if ``resdyn census`` reads its run or starts the census."""
+    import dynsys
+
+    def boom(*a, **k):
+        raise AssertionError("the census started before --out was checked")
+
+    monkeypatch.setattr(dynsys, "attractor_census", boom)
+    monkeypatch.setattr(nets, "to_network", boom)
+
+
+def test_fault_census_out_unwritable(finished_run, resdyn, no_census):
+    """Before: the whole census ran, then the write failed with a raw [Errno 13] naming the
+    temporary file."""
+    line = _one_line(resdyn("census", finished_run, "--depth", 50, "--no-progress",
+                            "--out", "/sys/c.json"))
+    assert line.startswith("resdyn census: error: --out must be a writable location; got "
+                           "'/sys/c.json', and its folder '/sys' is not writable (creating a "
+                           "file there failed: ")
+    assert "Errno" not in line and TEMP_PREFIX not in line
+
+
+def test_fault_fixed_points_out_unwritable(tmp_path, resdyn, monkeypatch):
+    import analysis.cli_fixed_points as cmd
+
+    def boom(*a, **k):
+        raise AssertionError("the command read W before --out was checked")
+
+    monkeypatch.setattr(cmd, "load_source", boom)
+    path = tmp_path / "W.npy"
+    np.save(path, np.eye(3))
+    line = _one_line(resdyn("fixed-points", path, "--out", "/sys/x.json"))
+    assert line.startswith("resdyn fixed-points: error: --out must be a writable location; got "
+                           "'/sys/x.json', and its folder '/sys' is not writable")
+    assert "Errno" not in line and TEMP_PREFIX not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["W.npy"]
+
+
+@pytest.fixture
+def no_stages(monkeypatch):
+    """``analysis.reproduce`` whose stage runner fails the test: no data, no training."""
+    reproduce_module = importlib.import_module("analysis.reproduce")
+
+    def boom(*a, **k):
+        raise AssertionError("reproduce started its stages before its output was checked")
+
+    monkeypatch.setattr(reproduce_module, "StageRunner", boom)
+    return reproduce_module
+
+
+def test_fault_reproduce_out_is_a_file(tmp_path, resdyn, no_stages):
+    """Before: [Errno 17] (an existing file) or [Errno 20] (a file on the path), naming no
+    flag."""
+    path = tmp_path / "existing.json"
+    path.write_text("{}")
+    tiny = ["--dataset", "digits", "--profile", "tiny", "--no-progress"]
+    line = _one_line(resdyn("reproduce", *tiny, "--out", path))
+    assert line == (f"resdyn reproduce: error: --out must be a folder (created if it does not "
+                    f"exist); got '{path}', which is an existing file.")
+    line = _one_line(resdyn("reproduce", *tiny, "--out", path / "below"))
+    assert line == (f"resdyn reproduce: error: --out must be a folder path; got "
+                    f"'{path / 'below'}', but '{path}' on that path is a file, so no folder "
+                    "can be made there.")
+    line = _one_line(resdyn("reproduce", *tiny, "--out", "/sys/reproduce"))
+    assert line.startswith("resdyn reproduce: error: --out must be a writable location; got "
+                           "'/sys/reproduce', and its nearest existing folder '/sys'")
+    assert path.read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.json"]
+
+
+def test_fault_reproduce_out_dir_is_a_file(tmp_path, no_stages):
+    import analysis
+
+    path = tmp_path / "existing.json"
+    path.write_text("{}")
+    with pytest.raises(ValueError) as info:
+        analysis.reproduce("digits", profile="tiny", out_dir=path, progress=False)
+    assert str(info.value) == (f"`out_dir` must be a folder (created if it does not exist); "
+                               f"got '{path}', which is an existing file.")
+    with pytest.raises(ValueError, match=r"^`out_dir` must be a folder path; got "
+                                         r"'.*existing\.json/a/b', but '.*existing\.json' on "
+                                         r"that path is a file"):
+        analysis.reproduce("digits", profile="tiny", out_dir=path / "a" / "b", progress=False)
+    with pytest.raises(ValueError, match=r"^`out_dir` must be a writable location; got "
+                                         r"'/sys/reproduce'"):
+        analysis.reproduce("digits", profile="tiny", out_dir="/sys/reproduce", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.json"]
+
+
+def test_fault_rerun_of_a_killed_reproduce_removes_its_partial_files(tmp_path, resdyn,
+                                                                     monkeypatch):
+    """A killed reproduce leaves the temporary files of the atomic writes it was in; the next
+    run of the same --out removes them before its first stage."""
+    R = importlib.import_module("analysis.reproduce")
+    out = tmp_path / "results"
+    run = out / "checkpoints" / "digits-shared-T15-x"
+    keep = [out / R.STAGE_DIR / "baselines.npz", run / "checkpoint.json"]
+    strays = [out / f"{TEMP_PREFIX}results.json.a1b2.json",
+              out / R.STAGE_DIR / f"{TEMP_PREFIX}census.npz.c3d4.npz",
+              out / "figures" / f"{TEMP_PREFIX}fig2_residual_stats.png.e5f6.png",
+              run / f"{TEMP_PREFIX}state-epoch0003.safetensors.g7h8.safetensors"]
+    for p in keep + strays:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"as a killed writer left it")
+    seen = {}
+
+    class Runner:  # the rerun's stages: see what the folder holds when they start, then stop
+        def __init__(self, stages, folder, *args, **kwargs):
+            seen["partial"] = sorted(str(p.relative_to(out))
+                                     for p in out.rglob(f"{TEMP_PREFIX}*"))
+            raise RuntimeError("stopped before the first stage")
+
+    monkeypatch.setattr(R, "StageRunner", Runner)
+    line = _one_line(resdyn("reproduce", "--dataset", "digits", "--profile", "tiny",
+                            "--no-progress", "--out", out))
+    assert line == "resdyn reproduce: error: stopped before the first stage"
+    assert seen["partial"] == []
+    assert [p for p in keep if p.is_file()] == keep
+_TINY = ["--dataset", "digits", "--profile", "tiny", "--no-progress"]
+
+#: Temporary files of the atomic writes a reproduce run is in, relative to its --out.
+_IN_PROGRESS = (f"{TEMP_PREFIX}results.json.r1.json",
+                f"stages/{TEMP_PREFIX}census.npz.r2.npz",
+                f"checkpoints/digits-shared-T15-x/{TEMP_PREFIX}state-epoch0001.safetensors.r3"
+                ".safetensors")
+
+# `resdyn reproduce ARGS` whose stage runner does no work: inside the run (after the lock and
+# the clean-up of temporary files) it writes the temporary files of atomic writes in
+# progress, creates GATE/paused and waits for GATE/go, then stops with an error.
+_PAUSED_REPRODUCE = r"""
+import importlib, sys, time
+from pathlib import Path
+R = importlib.import_module("analysis.reproduce")  # the module: analysis.reproduce is a function
+gate, in_progress = Path(sys.argv[1]), sys.argv[2].split(",")
+class Runner:
+    def __init__(self, stages, folder, settings, options, **kwargs):
+        for rel in in_progress:
+            path = Path(options["out"], rel)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("being written")
+        (gate / "paused").touch()
+        while not (gate / "go").exists():
+            time.sleep(0.01)
+        raise RuntimeError("the first run stopped")
+R.StageRunner = Runner
+from analysis.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _start_paused_reproduce(out, gate) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    env.pop("RESDYN_DEBUG", None)
+    root = Path(__file__).resolve().parents[2]
+    env["PYTHONPATH"] = str(root) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.Popen([sys.executable, "-c", _PAUSED_REPRODUCE, str(gate),
+                             ",".join(_IN_PROGRESS), "reproduce", *_TINY, "--out", str(out)],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_fault_two_reproduce_runs_on_one_out(tmp_path, resdyn, hooked_train, no_stages):
+    """Before: a second run on the same --out took no lock, removed every temporary file under
+    it (those of the atomic writes the first run was in) and wrote the same stage files."""
+    import analysis
+
+    out, gate = tmp_path / "results", tmp_path / "gate"
+    gate.mkdir()
+    first = _start_paused_reproduce(out, gate)
     try:
-        line = _one_line(resdyn("train", "--dataset", "blobs", "--out", locked / "run"))
-        assert "--out must be a writable location" in line
-        assert f"its nearest existing folder '{locked}' is not writable" in line
-        line = _one_line(resdyn("train", "--dataset", "blobs", "--out", locked))
-        assert "that folder is not writable" in line
+        hooked_train.wait_for(gate / "paused", first)  # the first run is inside its stages
+        line = _one_line(resdyn("reproduce", *_TINY, "--out", out))
+        assert line == (f"resdyn reproduce: error: --out '{out}' is being written by another "
+                        f"process (process {first.pid}): one folder takes one writer at a "
+                        "time. Wait for it to end, or choose another folder.")
+        with pytest.raises(nets.FolderLockedError) as info:  # the error training raises
+            analysis.reproduce("digits", profile="tiny", out_dir=out, progress=False)
+        assert str(info.value).startswith(f"`out_dir` '{out}' is being written by another "
+                                          f"process (process {first.pid}): ")
+        assert [(out / rel).read_text() for rel in _IN_PROGRESS] == ["being written"] * 3
     finally:
-        locked.chmod(0o755)
-    assert not (locked / "run").exists()
+        (gate / "go").touch()
+        stdout, stderr = first.communicate(timeout=600)
+    # the first run went on undisturbed to its end, and released the folder
+    assert stderr.decode().strip() == "resdyn reproduce: error: the first run stopped"
+    assert not (out / no_stages.LOCK_FILE).exists()
+
+
+def test_fault_rerun_after_a_killed_reproduce_is_not_locked(tmp_path, resdyn, hooked_train,
+                                                            monkeypatch):
+    """A run killed outright leaves its lock file behind, but its lock ended with its process:
+    the next run of the same --out takes the folder, clears the temporary files and starts."""
+    R = importlib.import_module("analysis.reproduce")
+    out, gate = tmp_path / "results", tmp_path / "gate"
+    gate.mkdir()
+    first = _start_paused_reproduce(out, gate)
+    try:
+        hooked_train.wait_for(gate / "paused", first)
+    finally:
+        first.kill()
+        first.communicate(timeout=60)
+    assert (out / R.LOCK_FILE).read_text() == str(first.pid)  # left by the killed run
+    seen = {}
+
+    class Runner:  # the rerun's stages: see what the folder holds when they start, then stop
+        def __init__(self, *args, **kwargs):
+            seen["lock"] = (out / R.LOCK_FILE).read_text()
+            seen["partial"] = sorted(str(p.relative_to(out))
+                                     for p in out.rglob(f"{TEMP_PREFIX}*"))
+            raise RuntimeError("stopped before the first stage")
+
+    monkeypatch.setattr(R, "StageRunner", Runner)
+    line = _one_line(resdyn("reproduce", *_TINY, "--out", out))
+    assert line == "resdyn reproduce: error: stopped before the first stage"
+    assert seen == {"lock": str(os.getpid()), "partial": []}
+    assert not (out / R.LOCK_FILE).exists()
+
+
+def test_fault_out_is_a_dangling_link(tmp_path, resdyn, no_stages):
+    """Before: the check passed (os.path.exists is False for a link to a missing target) and
+    making the folder failed with [Errno 17] File exists, naming no flag."""
+    link, target = tmp_path / "results", tmp_path / "gone"
+    link.symlink_to(target)
+    expected = (f"--out must be a folder (created if it does not exist), or a link to one; got "
+                f"'{link}', which is a symbolic link to a missing target '{target}'.")
+    line = _one_line(resdyn("reproduce", *_TINY, "--out", link))
+    assert line == f"resdyn reproduce: error: {expected}"
+    line = _one_line(resdyn("train", "--dataset", "blobs", "--out", link))
+    assert line == f"resdyn train: error: {expected}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"] and link.is_symlink()
 
 
 def test_fault_census_of_a_npy(tmp_path, resdyn):

@@ -1,5 +1,6 @@
 """Fault suite, dynsys: eq. 3's maths never answers for an MLP network; counts account for
-every pattern; messages and readouts say what to pass.
+every pattern; messages and readouts say what to pass; the census assigns the inputs that
+creep to a non-hyperbolic point.
 
 Each ``test_fault_*`` replays a fault that was observed (it failed before the fix); each
 ``test_refused_*`` pins a bad input that was already refused, so that it stays refused.
@@ -151,3 +152,70 @@ def test_fault_readout_of_an_mlp_result_names_y_final():
     with pytest.raises(ValueError, match=r"pass `res\.y_final`"):  # before: IndexError
         mlp.readout(res.x_final)
     np.testing.assert_allclose(mlp.readout(res.y_final), res.y_final @ mlp.K.T + mlp.c)
+
+
+# ---- attractor_census: inputs that creep to a non-hyperbolic point -------------------------
+
+
+def _creeping_network(n_inputs):
+    """Two self-exciting, mutually inhibiting coordinates (the winner-take-all corners of a
+    trained classifier) and six with negative self-coupling, the groups inhibiting each other:
+    inputs whose winner does not emerge creep to the origin, as y ~ v / t."""
+    rng = np.random.default_rng(0)
+    Wc = 0.15 * rng.normal(size=(8, 8))
+    np.fill_diagonal(Wc, -rng.uniform(0.5, 2.0, 8))
+    Wc[0, 0] = Wc[1, 1] = 2.0
+    Wc[0, 1] = Wc[1, 0] = -3.0
+    Wc[2:, :2] = -1.0
+    Wc[:2, 2:] = -3.0
+    x0 = rng.normal(size=(n_inputs, 8)) * 2
+    labels = np.where(x0[:, :2].max(axis=1) > 1.0, np.argmax(x0[:, :2], axis=1), 2)
+    return dynsys.Network(Wc), x0, labels
+
+
+def test_fault_census_inputs_creeping_to_the_origin_are_assigned():
+    # before: two thirds of the inputs (201 of 300 in the report, at max_depth=10**6) were
+    # "not converged" and unassigned: the origin's flow Jacobian is 0, so they approach it as
+    # 1 / t and no per-layer test at a non-hyperbolic point ever passes, at any depth
+    net, x0, labels = _creeping_network(120)
+    census = dynsys.attractor_census(net, x0, 1000, labels=labels, max_depth=10**5)
+    origin = np.flatnonzero(np.all(census.points == 0.0, axis=1))
+    assert origin.size == 1 and census.map_stability[origin[0]] == "non-hyperbolic"
+    creep = census.assignment == origin[0]
+    assert creep.sum() > 60
+    assert census.counts()["not converged"] == 0
+    np.testing.assert_array_equal(census.algebraic, creep)
+    assert np.all(census.status[creep] == "attractor")
+    assert np.all(census.distance[creep] > census.distance_tol)  # never within tolerance
+    rate = census.approach_rate[creep]
+    assert np.all((rate > 0.5) & (rate < 1.1)) and abs(np.median(rate) - 1.0) < 0.02
+    assert np.all(np.isnan(census.approach_rate[~creep]))
+    np.testing.assert_array_equal(census.status_counts.sum(axis=0), np.bincount(labels))
+
+
+def test_fault_census_string_labels_name_the_argument():
+    net, x0, labels = _creeping_network(3)
+    names = np.array(["cat", "dog", "cat"])
+    # before: numpy's UFuncTypeError "did not contain a loop with signature matching types"
+    with pytest.raises(ValueError) as err:
+        dynsys.attractor_census(net, x0, 10, labels=names)
+    assert str(err.value).startswith("`labels` must hold integer class labels 0..C-1, one "
+                                     "per input (shape (3,)); got dtype <U3."), str(err.value)
+    assert "np.unique(labels, return_inverse=True)[1]" in str(err.value)
+    with pytest.raises(ValueError, match="^`train_labels` must hold integer class labels"):
+        dynsys.attractor_census(net, x0, 10, labels=labels, train_x0=x0, train_labels=names)
+
+
+def test_fault_census_table_has_a_class_column():
+    # before: the classes per point were only in `resdyn census`'s own copy of the table
+    from analysis.cli_census import census_tables
+
+    net, x0, labels = _creeping_network(40)
+    census = dynsys.attractor_census(net, x0, 1000, labels=labels, max_depth=10**4)
+    text = census.table()
+    header = next(line for line in text.splitlines() if line.startswith("point"))
+    assert header.endswith("algebraic  classes (count)")
+    assert "inputs by status and class:" in text
+    assert f"algebraic approaches: {int(census.algebraic.sum())}" in text
+    assert "classes (count)" not in dynsys.attractor_census(net, x0, 1000).table()
+    assert census_tables(census, 5) == census.table(n_classes=5)  # one definition

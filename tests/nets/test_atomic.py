@@ -1,4 +1,5 @@
-"""The one atomic writer: a failed write leaves the old file as it was and no temporary file."""
+"""The one atomic writer: a failed write leaves the old file as it was and no temporary file;
+the one check of an output path: refused before any work, proved writable by a real write."""
 
 import json
 from pathlib import Path
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from nets._atomic import (TEMP_PREFIX, atomic_save, atomic_write_bytes, atomic_write_json,
-                          atomic_write_text, remove_partial_files)
+                          atomic_write_text, check_output_file, check_output_folder,
+                          remove_partial_files)
 
 
 class Boom(RuntimeError):
@@ -167,3 +169,168 @@ def test_folder_lock_does_not_count_a_removed_file(tmp_path, monkeypatch):
     with folder_lock(tmp_path, ".lock") as lock:
         assert lock.exists() and len(calls) == 2
         assert os.path.samestat(os.stat(lock), os.fstat(calls[-1]))
+
+
+# ---- check_output_file / check_output_folder ---------------------------------------------
+
+
+def _clean(message: str) -> bool:
+    """An output error names the user's path, never the probe file or a raw errno."""
+    return TEMP_PREFIX not in message and "Errno" not in message and "\n" not in message
+
+
+def test_output_checks_accept_writable_places_and_leave_nothing(tmp_path):
+    (tmp_path / "old.json").write_text("{}")
+    assert check_output_file(tmp_path / "new.npz", "--out", (".json", ".npz")) == \
+        tmp_path / "new.npz"
+    assert check_output_file(tmp_path / "OLD.JSON".lower(), "--out", (".JSON",)) == \
+        tmp_path / "old.json"  # an existing file is replaced later; suffixes ignore case
+    assert check_output_folder(tmp_path, "--out") == tmp_path
+    assert check_output_folder(tmp_path / "a" / "b", "--out") == tmp_path / "a" / "b"
+    assert _listing(tmp_path) == ["old.json"]  # the probes are gone; nothing was created
+
+
+def test_output_checks_refuse_a_folder_for_a_file_and_a_file_for_a_folder(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ValueError) as info:
+        check_output_file(tmp_path, "--out")
+    assert str(info.value) == (f"--out must be a file to write; got '{tmp_path}', which is an "
+                               "existing folder (name a file in it).")
+    with pytest.raises(ValueError) as info:
+        check_output_folder(tmp_path / "f", "`out_dir`")
+    assert str(info.value) == (f"`out_dir` must be a folder (created if it does not exist); "
+                               f"got '{tmp_path / 'f'}', which is an existing file.")
+    with pytest.raises(ValueError, match=r"^--out must be a folder path; got '.*f/a/b', but "
+                                         r"'.*f' on that path is a file"):
+        check_output_folder(tmp_path / "f" / "a" / "b", "--out")
+    with pytest.raises(ValueError, match=r"^--out must be a file in a folder; got '.*f/a/c"
+                                         r"\.json', but '.*f' on that path is a file"):
+        check_output_file(tmp_path / "f" / "a" / "c.json", "--out")
+    assert (tmp_path / "f").read_text() == "x"
+
+
+def test_output_file_refuses_a_missing_folder_and_a_wrong_suffix(tmp_path):
+    with pytest.raises(ValueError) as info:
+        check_output_file(tmp_path / "none" / "c.json", "--out")
+    assert str(info.value) == (f"--out must be a file in an existing folder; got "
+                               f"'{tmp_path / 'none' / 'c.json'}', but the folder "
+                               f"'{tmp_path / 'none'}' does not exist.")
+    with pytest.raises(ValueError, match=r"^--out must end in \.json or \.npz; got '.*c\.txt'"):
+        check_output_file(tmp_path / "c.txt", "--out", (".json", ".npz"))
+    assert _listing(tmp_path) == []
+
+
+def test_output_checks_refuse_a_symbolic_link_to_a_missing_target(tmp_path):
+    """os.path.exists is False for a dangling link: the checks passed it, and the writer's
+    mkdir then failed with [Errno 17] (a folder) or the rename replaced the link (a file)."""
+    link, target = tmp_path / "out", tmp_path / "gone"
+    link.symlink_to(target)
+    with pytest.raises(ValueError) as info:
+        check_output_folder(link, "--out")
+    assert str(info.value) == (f"--out must be a folder (created if it does not exist), or a "
+                               f"link to one; got '{link}', which is a symbolic link to a "
+                               f"missing target '{target}'.")
+    with pytest.raises(ValueError) as info:
+        check_output_folder(link / "run" / "deeper", "`out_dir`")
+    assert str(info.value) == (f"`out_dir` must be a folder path; got "
+                               f"'{link / 'run' / 'deeper'}', but '{link}' on that path is a "
+                               f"symbolic link to a missing target '{target}', so no folder "
+                               "can be made there.")
+    with pytest.raises(ValueError) as info:
+        check_output_file(link, "--out")
+    assert str(info.value) == (f"--out must be a file to write, or a link to one; got "
+                               f"'{link}', which is a symbolic link to a missing target "
+                               f"'{target}'.")
+    with pytest.raises(ValueError) as info:
+        check_output_file(link / "c.json", "--out", (".json",))
+    assert str(info.value) == (f"--out must be a file in an existing folder; got "
+                               f"'{link / 'c.json'}', but '{link}' on that path is a symbolic "
+                               f"link to a missing target '{target}'.")
+    assert _listing(tmp_path) == ["out"] and link.is_symlink()
+
+
+def test_output_checks_name_a_relative_link_target_and_a_loop(tmp_path):
+    (tmp_path / "sub").mkdir()
+    relative = tmp_path / "sub" / "rel"
+    relative.symlink_to(Path("..") / "gone")  # counts from the link's folder
+    with pytest.raises(ValueError, match=f"a symbolic link to a missing target "
+                                         f"'{tmp_path / 'gone'}'"):
+        check_output_folder(relative, "--out")
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    with pytest.raises(ValueError) as info:
+        check_output_file(loop / "c.json", "--out")
+    assert str(info.value).startswith(f"--out must be a file in an existing folder; got "
+                                      f"'{loop / 'c.json'}', but '{loop}' on that path is a "
+                                      f"symbolic link whose target '{loop}' cannot be reached (")
+    assert _clean(str(info.value))
+
+
+def test_output_checks_follow_a_link_to_an_existing_place(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    assert check_output_folder(tmp_path / "link", "--out") == tmp_path / "link"
+    assert check_output_folder(tmp_path / "link" / "new", "--out") == tmp_path / "link" / "new"
+    assert check_output_file(tmp_path / "link" / "c.json", "--out") == \
+        tmp_path / "link" / "c.json"
+    assert _listing(tmp_path / "real") == []
+
+
+@pytest.fixture
+def root_view(monkeypatch):
+    """os.access as root sees it (everything writable), and file creation that obeys the mode
+    bits as it does for any other user: a check that asks os.access passes a read-only
+    folder, one that tries a write refuses it."""
+    import os
+    import stat
+    import tempfile
+
+    monkeypatch.setattr(os, "access", lambda *a, **k: True)
+    real = tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):
+        if dir is not None and not os.stat(dir).st_mode & stat.S_IWUSR:
+            raise PermissionError(13, "Permission denied", os.path.join(dir, TEMP_PREFIX + "x"))
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+
+
+def test_output_checks_refuse_a_read_only_folder(tmp_path, root_view):
+    locked = tmp_path / "ro"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(ValueError) as info:
+            check_output_file(locked / "c.json", "--out")
+        assert str(info.value) == (f"--out must be a writable location; got "
+                                   f"'{locked / 'c.json'}', and its folder '{locked}' is not "
+                                   "writable (creating a file there failed: Permission denied).")
+        with pytest.raises(ValueError) as info:
+            check_output_folder(locked / "run" / "deeper", "--out")
+        assert f"its nearest existing folder '{locked}' is not writable" in str(info.value)
+        with pytest.raises(ValueError, match=r"^--out must be a writable location; got '.*ro', "
+                                             r"and that folder is not writable"):
+            check_output_folder(locked, "--out")
+        assert _clean(str(info.value))
+    finally:
+        locked.chmod(0o755)
+    assert _listing(locked) == []
+
+
+@pytest.mark.parametrize("check, path, where", [
+    (check_output_file, "/sys/c.json", "its folder '/sys'"),
+    (check_output_folder, "/sys/run", "its nearest existing folder '/sys'"),
+    (check_output_folder, "/sys", "that folder"),
+    (check_output_file, "/proc/c.npz", "its folder '/proc'"),
+    (check_output_folder, "/proc/run/deeper", "its nearest existing folder '/proc'"),
+])
+def test_output_checks_refuse_what_the_kernel_refuses_even_root(check, path, where):
+    """/sys and /proc take no new files from anyone, root included, though os.access says
+    yes to root: only a real write finds out."""
+    with pytest.raises(ValueError) as info:
+        check(path, "--out")
+    message = str(info.value)
+    assert message.startswith(f"--out must be a writable location; got '{path}', and {where} "
+                              "is not writable (creating a file there failed: ")
+    assert _clean(message)

@@ -3,6 +3,8 @@
 import json
 import pytest
 
+from nets import TrainConfig
+
 
 
 class _Result:
@@ -85,6 +87,22 @@ def test_mnist_without_data_dir_trains_on_the_default_copy(tmp_path, run, real_m
     config = json.loads((out / "checkpoint.json").read_text())["config"]
     assert config["dataset"] == "mnist" and config["data_root"] is None
     assert config["width"] == 784
+    # with no other flag, the measured MNIST defaults: decay 0.85 and shifts of 2 pixels
+    cfg = TrainConfig.from_dict(config)
+    assert (cfg.learning_rate, cfg.learning_rate_decay, cfg.image_shift) == (3e-3, 0.85, 2)
+    history = json.loads((out / "history.json").read_text())
+    assert history[0]["lr"] == 3e-3
+
+
+def test_shift_and_weight_decay_flags(tmp_path, run):
+    out = tmp_path / "run"
+    r = run(["--dataset", "digits", "--depth", "2", "--epochs", "1", "--shift", "1",
+             "--weight-decay", "1e-4", "--lr-decay", "0.5", "--out", out, "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    config = json.loads((out / "checkpoint.json").read_text())["config"]
+    assert (config["shift"], config["weight_decay"], config["lr_decay"]) == (1, 1e-4, 0.5)
+    r = run(["--dataset", "blobs", "--shift", "1", "--out", tmp_path / "b", "--no-progress"])
+    assert r.returncode != 0 and "`shift` = 1 translates images" in r.stderr
 
 
 def test_mnist_from_a_data_dir_of_your_own(tmp_path, run, write_idx_folder, monkeypatch):

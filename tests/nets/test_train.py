@@ -177,6 +177,35 @@ def test_learning_rate_decay_defaults():
     assert result.history[1]["lr"] == pytest.approx(3e-3 * 0.95)
 
 
+def test_mnist_defaults_and_their_resolution():
+    """The full MNIST's measured defaults (decay 0.85, shifts of 2 pixels) apply to its
+    ResNets only; every other data set and the MLP keep theirs."""
+    for kind in ("shared", "per-layer"):
+        cfg = TrainConfig(dataset="mnist", kind=kind)
+        assert (cfg.learning_rate_decay, cfg.image_shift) == (0.85, 2)
+    mlp = TrainConfig(dataset="mnist", kind="mlp")
+    assert (mlp.learning_rate_decay, mlp.image_shift) == (1.0, 0)
+    for dataset in ("digits", "mnist5k", "fashion-mnist"):
+        cfg = TrainConfig(dataset=dataset)
+        assert (cfg.learning_rate_decay, cfg.image_shift) == (0.95, 0)
+    explicit = TrainConfig(dataset="mnist", lr_decay=0.9, shift=0)
+    assert (explicit.learning_rate_decay, explicit.image_shift) == (0.9, 0)
+    resolved = TrainConfig(dataset="mnist").resolved()
+    assert (resolved.lr, resolved.lr_decay, resolved.shift) == (3e-3, 0.85, 2)
+    assert resolved.resolved() == resolved
+
+
+def test_resume_accepts_a_stored_default_and_the_value_it_stands_for(tmp_path, digits):
+    cfg = TrainConfig(**{**FAST, "epochs": 1})
+    train(cfg, out_dir=tmp_path / "r", progress=False, data=digits)
+    explicit = dataclasses.replace(cfg, epochs=2, shift=0, lr_decay=0.95, lr=3e-3)
+    result = train(explicit, out_dir=tmp_path / "r", resume=True, progress=False, data=digits)
+    assert len(result.history) == 2
+    with pytest.raises(CheckpointError, match="differs in shift"):
+        train(dataclasses.replace(explicit, epochs=3, shift=1), out_dir=tmp_path / "r",
+              resume=True, progress=False, data=digits)
+
+
 def test_shift_translates_images_with_zero_fill():
     from nets.train import _shift_images
 
@@ -211,7 +240,7 @@ def test_shift_augmentation_is_seeded_resumable_and_changes_training(tmp_path, d
 
 
 def test_shift_is_refused_without_images(digits):
-    with pytest.raises(ValueError, match="`shift` must be an integer >= 0; got -1"):
+    with pytest.raises(ValueError, match="`shift` must be an integer >= 0 or None; got -1"):
         TrainConfig(**FAST, shift=-1)
     with pytest.raises(ValueError, match="`dataset` 'blobs' has none"):
         TrainConfig(dataset="blobs", shift=2)
