@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import dynsys  # noqa: E402
 from tests._oracles.phcpack import match_solution_sets, phc_available, phc_solve  # noqa: E402
-from dynsys._stability import classify_multipliers, classify_spectrum  # noqa: E402
+from dynsys import classify_multipliers, classify_spectrum  # noqa: E402
 
 
 def best_time(fn, repeats=3):
