@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_FACE_TOL",
     "Weights",
     "validate_weights",
+    "check_size",
     "numeric_tolerances",
     "exact_tolerances",
     "n_chunks",
@@ -134,6 +135,31 @@ def validate_weights(W) -> Weights:
         if W_float is None:
             W_float = resnet_weights(W, "W")
     return Weights(W=np.array(W_float, dtype=np.float64, order="C", copy=True), system=system)
+
+
+def check_size(n: int, only, *, counting: bool, engine: str, max_n: int) -> None:
+    """A ValueError when N is beyond an engine: its limit and what to use instead.
+
+    `max_n` is the engine's limit for counts and filtered listings; a listing of every point
+    (`only` None, not `counting`) stops at :data:`MAX_N_FULL` for every engine.
+    """
+    if n > max_n:
+        wider = ("The 'incremental' engine (the default of count_fixed_points(W), and of "
+                 "fixed_points(W, only=...) beyond N = 20) goes to N = 24. "
+                 if max_n < MAX_N_INCREMENTAL else "")
+        raise ValueError(
+            f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are too many for the {engine!r} "
+            f"engine (limit N <= {max_n}). {wider}For wider networks search for fixed points "
+            "locally (dynsys.refine_fixed_point from many starts)."
+        )
+    if not counting and only is None and n > MAX_N_FULL:
+        raise ValueError(
+            f"`W` has N = {n}: listing every point needs a filter above N = {MAX_N_FULL} "
+            f"(its 3^N = {3**n:,} fixed points with their eigenvalues need about "
+            f"{3**n * n * 26 / 1e9:.1f} GB). Use dynsys.count_fixed_points(W) for the counts by "
+            "type, or fixed_points(W, only='stable_in_box') (or 'in_box', 'stable') to keep a "
+            "subset in bounded memory."
+        )
 
 
 # ----------------------------------------------------------------------------------------

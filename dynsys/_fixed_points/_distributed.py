@@ -24,14 +24,13 @@ from .._threads import numba_threads as _numba_threads
 from ._incremental import (
     DEFAULT_REFRESH,
     check_refresh,
-    check_size,
     count_minors,
     count_table,
     merge_stored,
     store_chunks,
     stored_fields,
 )
-from ._common import Weights, assemble, n_chunks
+from ._common import MAX_N_INCREMENTAL, Weights, assemble, check_size, n_chunks
 from ._results import FixedPointCounts, FixedPoints
 
 __all__ = ["OPTIONS", "require_distributed", "check_client", "task_ranges", "fixed_points",
@@ -118,7 +117,7 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool, client,
     """
     distributed = check_client(client)
     n = weights.n
-    check_size(n, None, counting=True)
+    check_size(n, None, counting=True, engine="distributed", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     tarr = tolerance_array(tols)
     m_f = client.submit(count_minors, weights.W, pure=False)
@@ -137,7 +136,7 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int, cli
     (same points in the same order). Options as in :func:`count`."""
     distributed = check_client(client)
     n = weights.n
-    check_size(n, only, counting=False)
+    check_size(n, only, counting=False, engine="distributed", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     tarr = tolerance_array(tols)
     futures = [client.submit(_store_task, weights.W, tarr, only, lo, hi, int(max_degenerate),

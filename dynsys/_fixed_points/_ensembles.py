@@ -34,8 +34,8 @@ import numpy as np
 from .._arrays import readonly as _readonly
 from .._kernels._common import tolerance_array
 from .._threads import numba_threads
-from ._common import numeric_tolerances, validate_weights
-from ._incremental import check_size, count_table
+from ._common import MAX_N_INCREMENTAL, check_size, numeric_tolerances, validate_weights
+from ._incremental import count_table
 from ._results import decode_counts
 
 __all__ = ["FixedPointStatistics", "fixed_point_statistics", "ENSEMBLES", "CI_METHODS",
@@ -175,7 +175,7 @@ def _count_row(W, zero_tol, classify_out_of_box: bool) -> np.ndarray:
     """The incremental engine's count row of one W (validated here: it is drawn per sample),
     with the defaults of :func:`dynsys.count_fixed_points`."""
     weights = validate_weights(W)
-    check_size(weights.n, None, counting=True)
+    check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
     tols = numeric_tolerances(weights.W, zero_tol=zero_tol)
     return count_table(weights.W, tolerance_array(tols),
                        classify_out_of_box=classify_out_of_box)

@@ -24,10 +24,10 @@ from .._kernels._common import (
 )
 from .._threads import threads_for
 from ._common import (
-    MAX_N_FULL,
     MAX_N_STREAMING,
     Weights,
     assemble,
+    check_size,
     n_chunks,
     output_offsets,
     pattern_copies,
@@ -35,30 +35,10 @@ from ._common import (
 )
 from ._results import FixedPointCounts, FixedPoints, decode_patterns
 
-__all__ = ["check_size", "run_kernel", "fixed_points", "count"]
+__all__ = ["OPTIONS", "run_kernel", "fixed_points", "count"]
 
 #: Options of this engine beyond the common arguments (none).
 OPTIONS = ()
-
-
-def check_size(n: int, only, counting: bool) -> None:
-    """A ValueError saying what to use instead when N is beyond this engine."""
-    if n > MAX_N_STREAMING:
-        raise ValueError(
-            f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are too many for the "
-            f"'enumeration' engine, a solve per pattern (limit N <= {MAX_N_STREAMING}; the "
-            "'incremental' engine, the default of count_fixed_points(W) and of "
-            "fixed_points(W, only=...) beyond N = 20, goes to N = 24). For wider networks "
-            "search for fixed points locally (dynsys.refine_fixed_point from many starts)."
-        )
-    if not counting and only is None and n > MAX_N_FULL:
-        raise ValueError(
-            f"`W` has N = {n}: storing all of its 3^N = {3**n:,} fixed points with their "
-            f"eigenvalues needs about {3**n * n * 26 / 1e9:.1f} GB (limit N <= {MAX_N_FULL} "
-            "without a filter). Use dynsys.count_fixed_points(W) for the counts by type, or "
-            "fixed_points(W, only='stable_in_box') (or 'in_box', 'stable') to keep a subset "
-            "in bounded memory."
-        )
 
 
 def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None):
@@ -105,7 +85,7 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> 
     from .._kernels import fixed_points_enumeration as K
 
     W, n = weights.W, weights.n
-    check_size(n, only, counting=False)
+    check_size(n, only, counting=False, engine="enumeration", max_n=MAX_N_STREAMING)
     with threads_for(3**n):
         counts, out = run_kernel(W, tols, K.MODE_STORE, FILTER_CODES[only],
                                  dg_cap=max_degenerate)
@@ -123,7 +103,7 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool) -> FixedPo
     from .._kernels import fixed_points_enumeration as K
 
     W, n = weights.W, weights.n
-    check_size(n, None, counting=True)
+    check_size(n, None, counting=True, engine="enumeration", max_n=MAX_N_STREAMING)
     with threads_for(3**n):
         counts, _ = run_kernel(W, tols, K.MODE_COUNT, 0)
     return FixedPointCounts.from_table(counts.sum(axis=0), n, tolerances=tols,

@@ -34,10 +34,10 @@ from .._kernels._common import (
 )
 from .._threads import threads_for
 from ._common import (
-    MAX_N_FULL,
     MAX_N_INCREMENTAL,
     Weights,
     assemble,
+    check_size,
     n_chunks,
     output_offsets,
     pattern_copies,
@@ -48,7 +48,6 @@ from ._results import FixedPointCounts, FixedPoints, decode_patterns
 __all__ = [
     "DEFAULT_REFRESH",
     "OPTIONS",
-    "check_size",
     "check_refresh",
     "count_minors",
     "count_table",
@@ -64,22 +63,6 @@ __all__ = [
 DEFAULT_REFRESH = REFRESH
 #: Options of this engine beyond the common arguments.
 OPTIONS = ("refresh",)
-
-
-def check_size(n: int, only, counting: bool) -> None:
-    """A ValueError saying what to use instead when N is beyond this engine."""
-    if n > MAX_N_INCREMENTAL:
-        raise ValueError(
-            f"`W` has N = {n}: its 3^N = {3**n:.3g} patterns are beyond the enumeration "
-            f"(limit N <= {MAX_N_INCREMENTAL}). For wider networks search for fixed points "
-            "locally (dynsys.refine_fixed_point from many starts)."
-        )
-    if not counting and only is None and n > MAX_N_FULL:
-        raise ValueError(
-            f"`W` has N = {n}: listing every point needs a filter above N = {MAX_N_FULL}; "
-            "pass `only='stable_in_box'` (or 'in_box', 'stable'), or count with "
-            "count_fixed_points(W)."
-        )
 
 
 def check_refresh(refresh) -> int:
@@ -203,7 +186,7 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int,
     ``"enumeration"`` engine's (same tolerances) where both run.
     """
     W = weights.W
-    check_size(weights.n, only, counting=False)
+    check_size(weights.n, only, counting=False, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     stored = store_chunks(W, tolerance_array(tols), only, dg_cap=int(max_degenerate),
                           refresh=refresh)
@@ -215,7 +198,7 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool,
           refresh: int = DEFAULT_REFRESH) -> FixedPointCounts:
     """Counts by type. With `classify_out_of_box` the out-of-box points are labelled too
     (a Routh-Hurwitz count each); without, they are counted and their labels are None."""
-    check_size(weights.n, None, counting=True)
+    check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     row = count_table(weights.W, tolerance_array(tols),
                       classify_out_of_box=classify_out_of_box, refresh=refresh)
