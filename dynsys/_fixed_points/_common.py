@@ -8,8 +8,7 @@
 * The result assembly of every listing engine (:func:`assemble`): raw per-point fields in,
   one :class:`~dynsys.FixedPoints` out; and the per-point pass that turns the numeric
   kernels' stored rows into those fields (:func:`point_fields`).
-* The bookkeeping of the chunked kernels: :func:`n_chunks`, :func:`output_offsets`,
-  :func:`pattern_copies`.
+* The bookkeeping of the chunked kernels: :func:`n_chunks`, :func:`output_offsets`.
 
 Nothing here chooses an engine; the entry point (:mod:`dynsys._fixed_points`) does.
 """
@@ -22,15 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._arrays import readonly as _readonly
-from .._kernels._common import (
-    COL_CONTINUUM,
-    COL_KEPT,
-    COL_MERGED,
-    COL_NO_SOLUTION,
-    COL_ORIGIN_COPIES,
-    FILTER_CODES,
-    TOLERANCE_NAMES,
-)
+from .._kernels._common import FILTER_CODES, TOLERANCE_NAMES
 from .._network import Network, resnet_weights
 from .._stability import LABELS, ZERO_TOL_REL, default_zero_tol, weight_scale
 from .._system import ResidualSystem
@@ -42,6 +33,7 @@ from ._results import (
     OUTSIDE,
     DegeneratePatterns,
     FixedPoints,
+    decode_counts,
     decode_patterns,
 )
 
@@ -59,7 +51,6 @@ __all__ = [
     "exact_tolerances",
     "n_chunks",
     "output_offsets",
-    "pattern_copies",
     "point_fields",
     "assemble",
 ]
@@ -212,28 +203,18 @@ def n_chunks(n: int) -> int:
     return int(min(1 << n, 256))
 
 
-def output_offsets(counts: np.ndarray, dg_cap: int):
+def output_offsets(counts: np.ndarray, n: int, dg_cap: int):
     """(first point row, first degenerate row) per chunk, (points, degenerate rows) in all.
 
-    From the phase-0 count table (n_chunks, width) of a store run (columns ``kept``,
-    ``no_solution``, ``continuum``); at most `dg_cap` degenerate rows are stored.
+    From the phase-0 count table (n_chunks, width) of a store run (its ``kept``,
+    ``no_solution`` and ``continuum`` counts); at most `dg_cap` degenerate rows are stored.
     """
-    kept = counts[:, COL_KEPT]
-    ndeg = counts[:, COL_NO_SOLUTION] + counts[:, COL_CONTINUUM]
+    c = decode_counts(counts, n)
+    kept = c["kept"]
+    ndeg = c["no_solution"] + c["continuum"]
     pt_off = np.concatenate([[0], np.cumsum(kept)[:-1]]).astype(np.int64)
     dg_off = np.concatenate([[0], np.cumsum(ndeg)[:-1]]).astype(np.int64)
     return pt_off, dg_off, int(kept.sum()), int(min(ndeg.sum(), dg_cap))
-
-
-def pattern_copies(row: np.ndarray, only) -> dict:
-    """``n_merged`` and ``n_origin_copies`` from a summed count row of either kernel.
-
-    Both are None for a filtered listing (`only` not None): the filtered walks skip patterns
-    before their face test, so their counts of copies are partial.
-    """
-    if only is not None:
-        return {"n_merged": None, "n_origin_copies": None}
-    return {"n_merged": int(row[COL_MERGED]), "n_origin_copies": int(row[COL_ORIGIN_COPIES])}
 
 
 # ----------------------------------------------------------------------------------------
@@ -272,19 +253,25 @@ def _dedupe(points: np.ndarray):
     return keep, group
 
 
-def point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_kind, dg_dim,
-                 n_no_solution: int, n_continuum: int, n_merged: int | None,
-                 n_origin_copies: int | None) -> dict:
+def point_fields(W, tols: dict, points, codes, eigenvalues, *, dg_code, dg_kind, dg_dim,
+                 row, only) -> dict:
     """Raw fields of :func:`assemble` from a numeric kernel's stored points.
 
-    One pass of the per-point kernel (labels, residual, unstable dimensions), the near-copy
-    safety net of :func:`_dedupe`, and the multiplicities. `n_merged` and `n_origin_copies`
-    are the kernel's counts (None with a filter); the rows the safety net drops are merged
-    points too and are added to `n_merged`.
+    `points` (M, N), `codes` (M,) pattern indices and `eigenvalues` (M, N) are the stored
+    rows, ``dg_*`` the stored degenerate patterns, `row` the summed count row of the store
+    run. One pass of the per-point kernel (labels, residual, unstable dimensions), the
+    near-copy safety net of :func:`_dedupe`, and the multiplicities. The copies are the
+    row's (None with a filter, `only`); the rows the safety net drops are merged points too
+    and are added to `n_merged`.
     """
     from .._kernels import fixed_points_assembly as K
 
-    pts, pats, eig = points, patterns, eigenvalues
+    n = W.shape[0]
+    counts = decode_counts(row, n)
+    # a filtered walk skips patterns before their face test: its copies are partial
+    n_merged = None if only is not None else int(counts["merged"])
+    n_origin_copies = None if only is not None else int(counts["origin_copies"])
+    pts, pats, eig = points, decode_patterns(codes, n), eigenvalues
     zero_tol = float(tols["zero_tol"])
     residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
         W, pts, pats, eig, zero_tol, 1e3 * zero_tol)
@@ -314,7 +301,7 @@ def point_fields(W, tols: dict, points, patterns, eigenvalues, *, dg_code, dg_ki
         map_code=mapc, map_unstable_dim=mudim, in_box=in_box, residual=residual,
         multiplicity=multiplicity, points_exact=None,
         dg_code=dg_code, dg_kind=dg_kind, dg_dim=dg_dim,
-        n_no_solution=int(n_no_solution), n_continuum=int(n_continuum),
+        n_no_solution=int(counts["no_solution"]), n_continuum=int(counts["continuum"]),
         n_merged=None if n_merged is None else int(n_merged),
         n_origin_copies=None if n_origin_copies is None else int(n_origin_copies),
     )

@@ -15,13 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels._common import (
-    COL_CONTINUUM,
-    COL_NO_SOLUTION,
-    FILTER_CODES,
-    table_width,
-    tolerance_array,
-)
+from .._kernels._common import FILTER_CODES, table_width, tolerance_array
 from .._threads import threads_for
 from ._common import (
     MAX_N_STREAMING,
@@ -30,10 +24,9 @@ from ._common import (
     check_size,
     n_chunks,
     output_offsets,
-    pattern_copies,
     point_fields,
 )
-from ._results import FixedPointCounts, FixedPoints, decode_patterns
+from ._results import FixedPointCounts, FixedPoints
 
 __all__ = ["OPTIONS", "run_kernel", "fixed_points", "count"]
 
@@ -67,7 +60,7 @@ def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None
                          empty_y, empty_c, empty_e, empty_c, empty_k, empty_c, counts, active)
     if mode == K.MODE_COUNT:
         return counts, None
-    pt_off, dg_off, m_pts, n_dg = output_offsets(counts, dg_cap)
+    pt_off, dg_off, m_pts, n_dg = output_offsets(counts, n, dg_cap)
     out_y = np.zeros((m_pts, n), np.float64)
     out_code = np.zeros(m_pts, np.int64)
     out_eig = np.zeros((m_pts, n), np.complex128)
@@ -90,10 +83,8 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> 
         counts, out = run_kernel(W, tols, K.MODE_STORE, FILTER_CODES[only],
                                  dg_cap=max_degenerate)
     pts, code, eig, dg_code, dg_kind, dg_dim = out
-    row = counts.sum(axis=0)
-    raw = point_fields(W, tols, pts, decode_patterns(code, n), eig, dg_code=dg_code,
-                       dg_kind=dg_kind, dg_dim=dg_dim, n_no_solution=row[COL_NO_SOLUTION],
-                       n_continuum=row[COL_CONTINUUM], **pattern_copies(row, only))
+    raw = point_fields(W, tols, pts, code, eig, dg_code=dg_code, dg_kind=dg_kind,
+                       dg_dim=dg_dim, row=counts.sum(axis=0), only=only)
     return assemble(W, raw, only=only, exact=False, tols=tols, max_degenerate=max_degenerate)
 
 

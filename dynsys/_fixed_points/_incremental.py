@@ -25,8 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels._common import (
-    COL_CONTINUUM,
-    COL_NO_SOLUTION,
     FILTER_CODES,
     REFRESH,
     table_width,
@@ -40,10 +38,9 @@ from ._common import (
     check_size,
     n_chunks,
     output_offsets,
-    pattern_copies,
     point_fields,
 )
-from ._results import FixedPointCounts, FixedPoints, decode_patterns
+from ._results import FixedPointCounts, FixedPoints
 
 __all__ = [
     "DEFAULT_REFRESH",
@@ -140,7 +137,7 @@ def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
     with threads_for(3**n * (chunk_hi - lo) // nch):
         _count_pass(W, minors, tols, K.MODE_STORE, filt, lo, chunk_hi, refresh, counts,
                     active)
-        pt_off, dg_off, m, n_dg = output_offsets(counts, dg_cap)
+        pt_off, dg_off, m, n_dg = output_offsets(counts, n, dg_cap)
         out = {
             "y": np.zeros((m, n), np.float64),
             "code": np.zeros(m, np.int64),
@@ -170,12 +167,9 @@ def stored_fields(W: np.ndarray, tols: dict, stored: dict, only) -> dict:
     """The raw fields of :func:`~dynsys._fixed_points._common.assemble` from (merged)
     :func:`store_chunks` output: the per-point pass of the enumeration engine on the same
     kernel outputs (labels, residual, multiplicity, the near-copy safety net)."""
-    n = W.shape[0]
-    row = stored["counts"]
-    return point_fields(W, tols, stored["y"], decode_patterns(stored["code"], n),
-                        stored["eig"], dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
-                        dg_dim=stored["dg_dim"], n_no_solution=row[COL_NO_SOLUTION],
-                        n_continuum=row[COL_CONTINUUM], **pattern_copies(row, only))
+    return point_fields(W, tols, stored["y"], stored["code"], stored["eig"],
+                        dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
+                        dg_dim=stored["dg_dim"], row=stored["counts"], only=only)
 
 
 def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int,
