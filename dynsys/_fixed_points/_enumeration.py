@@ -79,12 +79,13 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> 
 
     W, n = weights.W, weights.n
     check_size(n, only, counting=False, engine="enumeration", max_n=MAX_N_STREAMING)
+    # the per-point pass too: its parallel region would cost more than a small listing
     with threads_for(3**n):
         counts, out = run_kernel(W, tols, K.MODE_STORE, FILTER_CODES[only],
                                  dg_cap=max_degenerate)
-    pts, code, eig, dg_code, dg_kind, dg_dim = out
-    raw = point_fields(W, tols, pts, code, eig, dg_code=dg_code, dg_kind=dg_kind,
-                       dg_dim=dg_dim, row=counts.sum(axis=0), only=only)
+        pts, code, eig, dg_code, dg_kind, dg_dim = out
+        raw = point_fields(W, tols, pts, code, eig, dg_code=dg_code, dg_kind=dg_kind,
+                           dg_dim=dg_dim, row=counts.sum(axis=0), only=only)
     return assemble(W, raw, only=only, exact=False, tols=tols, max_degenerate=max_degenerate)
 
 
