@@ -19,7 +19,7 @@ dynamics", eq. 3):
    layer map (in logit coordinates ``z(t+1) = z(t) + W sigmoid(z(t))``) has the multipliers
    ``exp`` of the boundary eigenvalues and ``1 + lambda`` for the interior ones.
 
-The family, one file per part (nothing imports around a circle; the arrows run downwards):
+The family, one file per part (no file imports another around a circle):
 
 ``__init__`` (this module)
     :func:`fixed_points` and :func:`count_fixed_points`: validate W and the arguments once,

@@ -164,8 +164,8 @@ def numeric_tolerances(W, zero_tol=None, rank_tol=None, residual_tol=None,
 
     ``zero_tol`` defaults to :func:`dynsys._stability.default_zero_tol` (``1e-9 max|W|``),
     ``residual_tol`` to the same, ``rank_tol`` to a hundredth of it (pivots of the
-    complete-pivoting LU: 100x below the eigenvalue threshold; computed as
-    ``(1e-2 1e-9) max|W|``, the rounding the stored results were made with), ``face_tol`` to
+    complete-pivoting LU: 100x below the eigenvalue threshold; the float
+    ``(1e-2 * 1e-9) * max|W|``, which stored results hold), ``face_tol`` to
     :data:`DEFAULT_FACE_TOL`. A given value must be a positive float.
     """
     scale = weight_scale(W)

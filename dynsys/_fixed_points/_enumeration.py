@@ -17,15 +17,8 @@ import numpy as np
 
 from .._kernels._common import FILTER_CODES, table_width, tolerance_array
 from .._threads import threads_for
-from ._common import (
-    MAX_N_STREAMING,
-    Weights,
-    assemble,
-    check_size,
-    n_chunks,
-    output_offsets,
-    point_fields,
-)
+from ._common import (MAX_N_STREAMING, Weights, assemble, check_size, n_chunks, output_offsets,
+                      point_fields)
 from ._results import FixedPointCounts, FixedPoints
 
 __all__ = ["OPTIONS", "run_kernel", "fixed_points", "count"]

@@ -227,8 +227,9 @@ class FixedPointCounts:
 
         Parameters
         ----------
-        row : array_like of int, shape (width,)
-            A summed count row (layout :func:`dynsys._kernels._common.count_layout`).
+        row : array_like of int
+            A summed count row, one entry per column of the kernels' count table (layout
+            ``dynsys._kernels._common.count_layout(n)``).
         n : int
             The dimension N.
         tolerances : Mapping[str, float]

@@ -5,7 +5,7 @@ code that fills a kernel's inputs or reads its outputs:
 
 * the count table of the fixed-point kernels (:data:`COL_FLOW_IN` ... :func:`count_layout`),
   one layout for the enumeration kernel and the incremental walk, so that one decoder reads
-  either (:func:`dynsys._fixed_points._common.decode_counts`);
+  either (:func:`dynsys._fixed_points._results.decode_counts`);
 * the filter codes of ``fixed_points(W, only=...)`` (:data:`FILTER_CODES`) and the slots of
   the tolerance array (:data:`TOLERANCE_NAMES`, :func:`tolerance_array`);
 * the labelling rule in the plain-Python form the kernels compile (:func:`label_index`; the

@@ -193,7 +193,8 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
         the interior-block eigenvalues at the interior coordinates,
     out_dg_code (D,) int64, out_dg_kind (D,) int8 (0 no solution, 1 continuum),
     out_dg_dim (D,) int64 (dimension of the continuum, 0 for no solution)
-    counts : (n_chunks, table_width(N)) int64, the count table of :mod:`._common` (phase 0)
+    counts : (n_chunks, table_width(N)) int64, the count table of
+        :mod:`dynsys._kernels._common` (phase 0)
     active : (2^N,) int64 (store mode): phase 0 marks the interior sets with output, phase 1
         visits only those
     """

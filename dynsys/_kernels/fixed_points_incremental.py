@@ -592,7 +592,7 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
     W : (N, N) float64
     minors : (2^N,) float64 principal minors (``MODE_COUNT_FULL``; any array otherwise)
     tols : (4,) float64 absolute tolerances at the slots ``TOL_RANK``, ``TOL_RESIDUAL``,
-        ``TOL_FACE``, ``TOL_ZERO`` of :mod:`._common`
+        ``TOL_FACE``, ``TOL_ZERO`` of :mod:`dynsys._kernels._common`
     mode, filt : see the module docstring; `filt` applies to ``MODE_STORE``
     phase : 0 counts into ``counts``, 1 fills the outputs (``MODE_STORE``)
     n_chunks : total number of strided chunks of the 2^N interior sets
@@ -602,7 +602,7 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
     dg_cap : store at most this many degenerate patterns
     out_y (M, N), out_code (M,), out_eig (M, N) complex: stored points (phase 1)
     out_dg_code (D,), out_dg_kind (D,) int8, out_dg_dim (D,): degenerate patterns (phase 1)
-    counts : (n_chunks, width) int64, the count table of :mod:`._common` (rows
+    counts : (n_chunks, width) int64, the count table of :mod:`dynsys._kernels._common` (rows
         ``chunk_lo..chunk_hi-1``)
     active : (2^N,) int64 (store mode): interior sets with output (phase 0 marks them)
     """

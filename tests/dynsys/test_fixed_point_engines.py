@@ -211,3 +211,12 @@ def test_weights_are_validated_once(engine, monkeypatch):
     fixed_points(W, engine=engine, only="stable")
     count_fixed_points(W, engine=engine)
     assert calls == ["W", "W"]
+
+
+def test_api_page_lists_every_engine():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "api" / "dynsys.rst").read_text()
+    for name, entry in FIXED_POINT_ENGINES.items():
+        assert f'``"{name}"``' in page, name
+        assert f"N <= {entry.max_n}" in page, name
