@@ -232,19 +232,37 @@ def _check_options(args) -> None:
         raise ValueError("--list prints the points, which --count does not store: drop one")
 
 
+class _TaskBar:
+    """A ``progress(done, total)`` callable that drives a tqdm bar on stderr (``close()``
+    when done)."""
+
+    def __init__(self, desc: str = "tasks"):
+        self.desc = desc
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="task")
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _client(address):
     """A Dask client for ``--scheduler`` and a progress bar over its tasks, or (None, None)."""
     if not address:
         return None, None
     try:
-        from dynsys._distributed import connect, tqdm_progress
-        client = connect(address)
+        import distributed
     except ImportError:
         raise ValueError("--scheduler needs the optional package `distributed`: "
                          "pip install 'resdyn[dask]'") from None
-    bar = tqdm_progress("tasks")
-    bar.__enter__()
-    return client, bar
+    return distributed.Client(address), _TaskBar("tasks")
 
 
 def _check_out(args) -> Path | None:
@@ -266,20 +284,24 @@ def _check_out(args) -> Path | None:
 
 
 def _check_size(n: int, args, only) -> None:
-    from dynsys._fixed_points import MAX_N_EXACT, MAX_N_FULL, MAX_N_STREAMING
-    from dynsys._incremental import MAX_N_INCREMENTAL
+    from dynsys import FIXED_POINT_ENGINES as engines
 
-    if n > MAX_N_INCREMENTAL:
+    max_n = engines["incremental"].max_n
+    if n > max_n:
         raise ValueError(f"W has N = {n}: 3^N patterns are too many to enumerate (N <= "
-                         f"{MAX_N_INCREMENTAL})")
-    if args.count and args.classify_out_of_box and n > MAX_N_STREAMING:
-        raise ValueError(f"--classify-out-of-box supports N <= {MAX_N_STREAMING}; W has N = {n}: "
+                         f"{max_n})")
+    # --classify-out-of-box counts with the enumeration engine, --exact with the exact one
+    max_n = engines["enumeration"].max_n
+    if args.count and args.classify_out_of_box and n > max_n:
+        raise ValueError(f"--classify-out-of-box supports N <= {max_n}; W has N = {n}: "
                          "drop it (the in-box points are labelled either way)")
-    if args.exact and n > MAX_N_EXACT:
-        raise ValueError(f"--exact supports N <= {MAX_N_EXACT}; W has N = {n}: drop --exact")
-    if not args.count and only is None and n > MAX_N_FULL:
+    max_n = engines["exact"].max_n
+    if args.exact and n > max_n:
+        raise ValueError(f"--exact supports N <= {max_n}; W has N = {n}: drop --exact")
+    max_n = engines["enumeration"].max_n_listing
+    if not args.count and only is None and n > max_n:
         raise ValueError(
-            f"W has N = {n}: listing every point needs N <= {MAX_N_FULL}; use --count for the "
+            f"W has N = {n}: listing every point needs N <= {max_n}; use --count for the "
             "counts by type, or --in-box and/or --stable-only to keep a subset"
         )
 
@@ -374,7 +396,7 @@ def run(args) -> int:
             counts = fp.counts()
     finally:
         if bar is not None:
-            bar.__exit__(None, None, None)
+            bar.close()
         if client is not None:
             client.close()
     summary = counts.as_dict()

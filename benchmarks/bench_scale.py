@@ -8,9 +8,9 @@ Prints, in one run on one machine:
    (goal >= 5x) and a check that the counts agree;
 2. N = 20 (3.5e9 patterns): the incremental count (goal < 120 s on 2 cores);
 3. N = 22: ``only="stable"`` and ``only="stable_in_box"`` listings (goal < 10 min each);
-4. a profile of listing every point at N = 10 and 12 (``fixed_points(W)``): kernel time
-   against the time of the per-point assembly, and the patterns/s against the plain NumPy loop
-   of ``benchmarks/bench_fixed_points.py`` (goal 300x, or what bounds it);
+4. listing every point at N = 10 and 12 (``fixed_points(W)``): the patterns/s against the
+   plain NumPy loop of ``benchmarks/bench_fixed_points.py`` (goal 300x, or what bounds it),
+   and the cost per listed point of the incremental engine;
 5. with ``--dask``, N = 20 counted on a LocalCluster of 2 worker processes.
 
 Usage::
@@ -34,7 +34,6 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import dynsys  # noqa: E402
-from dynsys._incremental import count_incremental, fixed_points_incremental  # noqa: E402
 
 
 def timed(fn):
@@ -58,10 +57,12 @@ def _box_fields(c):
 def section_count(n):
     W = weights(n)
     print(f"== counting, N = {n} ({3**n:.3g} patterns)")
-    t_old, c_old, ref = timed(lambda: dynsys.count_fixed_points(W))
-    t_box, c_box, box = timed(lambda: count_incremental(W))
-    t_full, c_full, full = timed(lambda: count_incremental(W, classify_out_of_box=True))
-    t_box2, _, _ = timed(lambda: count_incremental(W))
+    t_old, c_old, ref = timed(lambda: dynsys.count_fixed_points(W, engine="enumeration",
+                                                               classify_out_of_box=True))
+    t_box, c_box, box = timed(lambda: dynsys.count_fixed_points(W, engine="incremental"))
+    t_full, c_full, full = timed(lambda: dynsys.count_fixed_points(W, engine="incremental",
+                                                                classify_out_of_box=True))
+    t_box2, _, _ = timed(lambda: dynsys.count_fixed_points(W, engine="incremental"))
     t_box = min(t_box, t_box2)
     print(f"  count_fixed_points (all classified):     {t_old:8.2f} s wall  {c_old:8.2f} s cpu")
     print(f"  incremental, in-box classified:          {t_box:8.2f} s wall  {c_box:8.2f} s cpu"
@@ -78,7 +79,7 @@ def section_count(n):
 def section_large(n):
     W = weights(n)
     print(f"== counting, N = {n} ({3**n:.3g} patterns), in-box points classified")
-    t, c, res = timed(lambda: count_incremental(W))
+    t, c, res = timed(lambda: dynsys.count_fixed_points(W, engine="incremental"))
     print(f"  {t:.1f} s wall, {c:.1f} s cpu ({t / 3**n * 1e9:.1f} ns per pattern wall); "
           f"total {res.total}, in box {res.in_box}, stable in box {res.stable_in_box}, "
           f"map-stable in box {res.map_by_stability_in_box['stable']}")
@@ -88,7 +89,7 @@ def section_stable(n):
     W = weights(n)
     print(f"== listing with a filter, N = {n} ({3**n:.3g} patterns)")
     for only in ("stable_in_box", "stable"):
-        t, c, fp = timed(lambda: fixed_points_incremental(W, only=only))
+        t, c, fp = timed(lambda: dynsys.fixed_points(W, engine="incremental", only=only))
         print(f"  only={only!r}: {t:.1f} s wall, {c:.1f} s cpu, {len(fp)} points")
 
 
@@ -100,7 +101,7 @@ def section_list(sizes):
         W = weights(n)
         dynsys.fixed_points(W)
         t, c, fp = timed(lambda: dynsys.fixed_points(W))
-        tk, _, _ = timed(lambda: fixed_points_incremental(W, only="stable"))
+        tk, _, _ = timed(lambda: dynsys.fixed_points(W, engine="incremental", only="stable"))
         base, count = plain_numpy_seconds_per_pattern(W, sample=None if n <= 10 else 20000)
         per = t / 3**n
         print(f"  N = {n}: {t:.3f} s ({per * 1e9:.0f} ns/pattern), {len(fp)} points; plain "
@@ -110,30 +111,24 @@ def section_list(sizes):
 
 
 def profile_listing(n):
-    """Where the time of fixed_points(W) goes: kernel phases against per-point assembly."""
-    from dynsys._incremental import assemble, prepare, store_chunks
-
+    """What one listed point costs: fixed_points(W) by the incremental engine, per point."""
     W = weights(n)
-    W_c, tols, tarr = prepare(W)
-    t_walk, _, stored = timed(lambda: store_chunks(W_c, tarr, None))
-    t_asm, _, fp = timed(lambda: assemble(W_c, tols, stored, None, 1_000_000))
+    t, _, fp = timed(lambda: dynsys.fixed_points(W, engine="incremental"))
     m = len(fp)
-    print(f"  profile N = {n}: walk + eigenvalues of {m} points {t_walk:.3f} s "
-          f"({t_walk / m * 1e9:.0f} ns/point), assembly (residual, labels, multiplicity, "
-          f"result arrays) {t_asm:.3f} s ({t_asm / m * 1e9:.0f} ns/point)")
+    print(f"  profile N = {n}: the incremental engine lists {m} points in {t:.3f} s "
+          f"({t / m * 1e9:.0f} ns/point: the walk, an eigen-solve of the interior block per "
+          "point, the per-point assembly)")
 
 
 def section_dask(n):
     from distributed import Client, LocalCluster
 
-    from dynsys._distributed import count_distributed
-
     W = weights(n)
     print(f"== Dask LocalCluster, 2 worker processes, N = {n}")
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
-        count_distributed(W[:8, :8], client)  # compile on the workers
-        t, _, res = timed(lambda: count_distributed(W, client))
+        dynsys.count_fixed_points(W[:8, :8], client=client)  # compile on the workers
+        t, _, res = timed(lambda: dynsys.count_fixed_points(W, client=client))
     print(f"  {t:.1f} s wall; total {res.total}, in box {res.in_box}")
 
 
@@ -150,10 +145,10 @@ def main(argv=None):
 
     print(f"resdyn bench_scale: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, Numba {numba.__version__} ({numba.get_num_threads()} threads)")
-    count_incremental(weights(4))
-    count_incremental(weights(4), classify_out_of_box=True)
-    fixed_points_incremental(weights(4), only="stable")
-    dynsys.count_fixed_points(weights(4))
+    dynsys.count_fixed_points(weights(4), engine="incremental")
+    dynsys.count_fixed_points(weights(4), engine="incremental", classify_out_of_box=True)
+    dynsys.fixed_points(weights(4), engine="incremental", only="stable")
+    dynsys.count_fixed_points(weights(4), engine="enumeration", classify_out_of_box=True)
     sizes = (12, 14, 14) if args.quick else (16, 20, args.n_stable)
     if "16" not in args.skip:
         section_count(sizes[0])

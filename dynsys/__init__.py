@@ -42,10 +42,12 @@ __all__ += [
 from ._system import residual_map, residual_map_jacobian
 __all__ += ["residual_map", "residual_map_jacobian"]
 
-# --- fixed points
+# --- fixed points: one entry point, an engine registry (dynsys/_fixed_points/)
 from ._fixed_points import (
+    FIXED_POINT_ENGINES,
     DegeneratePatterns,
     FixedPointCounts,
+    FixedPointEngine,
     FixedPoints,
     count_fixed_points,
     fixed_points,
@@ -53,7 +55,7 @@ from ._fixed_points import (
 
 __all__ += [
     "DegeneratePatterns", "FixedPointCounts", "FixedPoints", "count_fixed_points",
-    "fixed_points",
+    "fixed_points", "FIXED_POINT_ENGINES", "FixedPointEngine",
 ]
 
 # --- layer maps, noise, sensitivity, Lyapunov
@@ -70,7 +72,7 @@ __all__ += [
 # --- continuous dynamics, local analysis, basins
 from ._basins import Basins, basins
 from ._integrate import NoiseTrajectory, Trajectory, integrate, integrate_noise
-from ._local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
+from ._fixed_points import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
 
 __all__ += [
     "Basins", "basins", "NoiseTrajectory", "Trajectory", "integrate", "integrate_noise",
@@ -83,6 +85,6 @@ from ._census import AttractorCensus, attractor_census
 __all__ += ["AttractorCensus", "attractor_census"]
 
 # --- statistics of fixed points over random networks
-from ._ensembles import FixedPointStatistics, fixed_point_statistics
+from ._fixed_points import FixedPointStatistics, fixed_point_statistics
 
 __all__ += ["FixedPointStatistics", "fixed_point_statistics"]

@@ -30,7 +30,7 @@ import numpy as np
 from ._validation import _to_float_array, as_points, check_choice, check_int, check_positive_float
 from ._fixed_points import fixed_points
 from ._integrate import integrate
-from ._local import resnet_weights
+from ._fixed_points._local import resnet_weights
 from ._stability import STABLE
 from ._system import logistic, logit
 from ._arrays import readonly as _frozen

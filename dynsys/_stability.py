@@ -10,16 +10,18 @@ inputs based on their neural transient dynamics":
 
 The labels are the same four strings for both: ``"stable"``, ``"unstable"``, ``"saddle"`` and
 ``"non-hyperbolic"`` (some eigenvalue on the imaginary axis, or some multiplier on the unit
-circle, within `zero_tol`). Every labelling in :mod:`dynsys` goes through :func:`label_index`:
-the vectorised functions here, the Numba enumeration kernel (which compiles this same
-function) and the exact mode of :func:`dynsys.fixed_points` (which feeds it exact counts).
-The functions are vectorised over leading axes: the last axis holds the N eigenvalues of one
-point.
+circle, within `zero_tol`). Every labelling in :mod:`dynsys` goes through :func:`label_index`,
+defined once beside the Numba kernels (:mod:`dynsys._kernels._common`, which compile it) and
+imported here: the vectorised functions here, the kernels and the exact mode of
+:func:`dynsys.fixed_points` (which feeds it exact counts). The functions are vectorised over
+leading axes: the last axis holds the N eigenvalues of one point.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ._kernels._common import label_index
 
 __all__ = [
     "STABLE",
@@ -28,6 +30,9 @@ __all__ = [
     "NON_HYPERBOLIC",
     "LABELS",
     "DEFAULT_ZERO_TOL",
+    "ZERO_TOL_REL",
+    "default_zero_tol",
+    "weight_scale",
     "label_index",
     "unstable_dimension",
     "classify_spectrum",
@@ -45,22 +50,27 @@ LABELS = (STABLE, UNSTABLE, SADDLE, NON_HYPERBOLIC)
 #: Default `zero_tol` of the functions here (an absolute bound on a real part or on
 #: ``|mu| - 1``).
 DEFAULT_ZERO_TOL = 1e-9
+#: The default `zero_tol` of an analysis of one W is this times ``max|W|``
+#: (:func:`default_zero_tol`).
+ZERO_TOL_REL = 1e-9
 
 
-def label_index(n_positive, n_negative, n_zero, n):
-    """Index into :data:`LABELS` of a point with these eigenvalue (or multiplier) counts.
+def default_zero_tol(W) -> float:
+    """``1e-9 * max|W|`` (``1e-9`` for W = 0): the default `zero_tol` for the points of W.
 
-    The rule: any eigenvalue on the boundary (``n_zero > 0``) is non-hyperbolic (3); else all
-    ``n`` on the stable side is stable (0), all on the unstable side unstable (1), a mix a
-    saddle (2). Plain scalar Python, so that the Numba kernels compile this very function.
+    The eigenvalues of eq. 3 at a fixed point scale with W, so the bound under which a real
+    part (or ``|mu| - 1``) counts as zero does too. The one definition of the default of
+    :func:`dynsys.fixed_points`, :func:`dynsys.count_fixed_points` and
+    :func:`dynsys.fixed_point_statistics`.
     """
-    if n_zero > 0:
-        return 3
-    if n_negative == n:
-        return 0
-    if n_positive == n:
-        return 1
-    return 2
+    return ZERO_TOL_REL * weight_scale(W)
+
+
+def weight_scale(W) -> float:
+    """``max|W|``, or 1.0 for W = 0: the scale of the tolerances relative to W."""
+    W = np.asarray(W, dtype=np.float64)
+    scale = float(np.max(np.abs(W))) if W.size else 0.0
+    return scale if scale > 0.0 else 1.0
 
 
 _label_index_array = np.vectorize(label_index, otypes=[np.int64])

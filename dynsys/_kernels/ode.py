@@ -35,6 +35,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ._common import logistic as _sigmoid
+
 RHS_RESNET = 0
 RHS_RESNET_NOISE = 1
 RHS_RESNET_NOISE1 = 2
@@ -105,14 +107,6 @@ _P = np.array([
 _SAFETY = 0.9
 _MIN_FACTOR = 0.2
 _MAX_FACTOR = 10.0
-
-
-@njit(cache=True, inline="always")
-def _sigmoid(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, inline="always")

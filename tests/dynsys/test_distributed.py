@@ -8,15 +8,8 @@ import pytest
 distributed = pytest.importorskip(
     "distributed", reason="the `dask` extra (pip install resdyn[dask]) runs these tests")
 
-from dynsys import count_fixed_points, fixed_points  # noqa: E402
-from dynsys._distributed import (  # noqa: E402
-    count_distributed,
-    fixed_points_distributed,
-    require_distributed,
-    task_ranges,
-)
-from dynsys._ensembles import fixed_point_statistics  # noqa: E402
-from dynsys._incremental import count_incremental  # noqa: E402
+from dynsys import count_fixed_points, fixed_point_statistics, fixed_points  # noqa: E402
+from dynsys._fixed_points._distributed import require_distributed, task_ranges  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -46,17 +39,18 @@ def test_task_ranges_cover_every_chunk_once():
 def test_counts_identical_to_local(client):
     W = np.random.default_rng(0).standard_normal((9, 9)) / 3.0
     seen = []
-    got = count_distributed(W, client, n_tasks=5, progress=lambda d, t: seen.append((d, t)))
-    assert got.as_dict() == count_incremental(W).as_dict()
+    got = count_fixed_points(W, client=client, n_tasks=5,
+                             progress=lambda d, t: seen.append((d, t)))
+    assert got.as_dict() == count_fixed_points(W, engine="incremental").as_dict()
     assert seen[0] == (0, 5) and seen[-1] == (5, 5)
-    full = count_distributed(W, client, classify_out_of_box=True, n_tasks=3)
+    full = count_fixed_points(W, client=client, classify_out_of_box=True, n_tasks=3)
     assert full.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
 
 
 def test_degenerate_counts_identical_to_local(client):
     rng = np.random.default_rng(1)
     W = rng.integers(-2, 3, size=(7, 2)).astype(float) @ rng.integers(-2, 3, size=(2, 7))
-    got = count_distributed(W, client, classify_out_of_box=True, n_tasks=4)
+    got = count_fixed_points(W, client=client, classify_out_of_box=True, n_tasks=4)
     assert got.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
     assert got.n_degenerate > 0
 
@@ -65,7 +59,7 @@ def test_degenerate_counts_identical_to_local(client):
                                     ("stable_in_box", 9)])
 def test_listing_identical_to_local(client, only, n):
     W = np.random.default_rng(n).standard_normal((n, n)) * 1.5 / np.sqrt(n)
-    got = fixed_points_distributed(W, client, only=only, n_tasks=6)
+    got = fixed_points(W, client=client, only=only, n_tasks=6)
     ref = fixed_points(W, only=only)
     for name, value in _fields(ref).items():
         np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
@@ -95,7 +89,7 @@ def test_statistics_on_the_cluster_equal_local(client):
 
 def test_client_must_be_a_client():
     with pytest.raises(TypeError, match="`client` must be a distributed.Client"):
-        count_distributed(np.eye(2), "tcp://127.0.0.1:8786")
+        count_fixed_points(np.eye(2), client="tcp://127.0.0.1:8786")
 
 
 def test_missing_extra_says_how_to_install(monkeypatch):
@@ -103,7 +97,7 @@ def test_missing_extra_says_how_to_install(monkeypatch):
     with pytest.raises(ImportError, match=r"pip install resdyn\[dask\]"):
         require_distributed()
     with pytest.raises(ImportError, match=r"pip install resdyn\[dask\]"):
-        count_distributed(np.eye(2), object())
+        count_fixed_points(np.eye(2), client=object())
 
 
 def _near_face(rng, n):
@@ -131,12 +125,12 @@ def test_patterns_add_up_on_the_cluster(client, make):
     n = 8
     W = make(np.random.default_rng(12), n)
     ref = _accounting(count_fixed_points(W))
-    for c in (count_distributed(W, client, n_tasks=5),
-              count_distributed(W, client, classify_out_of_box=True, n_tasks=3),
-              fixed_points_distributed(W, client, n_tasks=4).counts()):
+    for c in (count_fixed_points(W, client=client, n_tasks=5),
+              count_fixed_points(W, client=client, classify_out_of_box=True, n_tasks=3),
+              fixed_points(W, client=client, n_tasks=4).counts()):
         assert sum(_accounting(c)) == c.n_patterns == 3**n
         assert _accounting(c) == ref
-    assert fixed_points_distributed(W, client, only="stable", n_tasks=4).n_merged is None
+    assert fixed_points(W, client=client, only="stable", n_tasks=4).n_merged is None
     st = fixed_point_statistics(4, 5, ensemble=make, seed=1, client=client)
     total = sum(st.counts[q] for q in ("total", "origin_copies", "merged", "no_solution",
                                        "continuum"))

@@ -1,11 +1,14 @@
-"""Unit tests of the private Numba helpers of the fixed-point enumeration."""
+"""Unit tests of the private Numba helpers of the fixed-point kernels (linear algebra, the
+per-point pass, the count-table layout and the label rule)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dynsys._kernels import enumeration as K
+from dynsys._kernels import _common as C
+from dynsys._kernels import _linalg as L
+from dynsys._kernels import fixed_points_assembly as A
 
 
 @pytest.mark.parametrize("k", range(1, 9))
@@ -15,7 +18,7 @@ def test_small_eigvals_match_numpy(k):
         M = rng.normal(size=(k, k)) * rng.choice([1e-3, 1.0, 1e3])
         wr = np.empty(k)
         wi = np.empty(k)
-        K.small_eigvals(M.copy(), k, wr, wi, np.empty((k, k)))
+        L.small_eigvals(M.copy(), k, wr, wi, np.empty((k, k)))
         ours = np.sort_complex(wr + 1j * wi)
         ref = np.sort_complex(np.linalg.eigvals(M))
         np.testing.assert_allclose(ours, ref, atol=1e-9 * np.abs(M).max() * k)
@@ -26,7 +29,7 @@ def test_small_eigvals_on_structured_matrices():
               np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], float)):
         k = M.shape[0]
         wr, wi = np.empty(k), np.empty(k)
-        K.small_eigvals(M, k, wr, wi, np.empty((k, k)))
+        L.small_eigvals(M, k, wr, wi, np.empty((k, k)))
         ref = np.linalg.eigvals(M)
         for v in ref:
             assert np.min(np.abs(wr + 1j * wi - v)) < 1e-6
@@ -44,13 +47,13 @@ def test_routh_count_matches_roots(k):
         coef = np.real(np.poly(roots))
         ref = int(np.sum(np.roots(coef).real > 0))
         w = [np.empty(k // 2 + 2) for _ in range(3)]
-        got = K._routh_unstable(coef.astype(np.float64), k, 1e-12, *w)
+        got = L.routh_unstable(coef.astype(np.float64), k, 1e-12, *w)
         assert got in (-1, ref)  # -1: inconclusive (the caller then uses QR)
 
 
 def test_principal_minors_match_numpy():
     W = np.random.default_rng(0).normal(size=(5, 5))
-    minors = K.principal_minors(W)
+    minors = L.principal_minors(W)
     for S in range(1 << 5):
         idx = [i for i in range(5) if S >> i & 1]
         ref = np.linalg.det(W[np.ix_(idx, idx)]) if idx else 1.0
@@ -64,12 +67,12 @@ def test_lu_rank_and_solve():
     Af = A.copy()
     pr = np.empty(4, np.int64)
     pc = np.empty(4, np.int64)
-    assert K._lu_complete(Af, 4, 1e-12, pr, pc) == 4
+    assert L.lu_complete(Af, 4, 1e-12, pr, pc) == 4
     x = b.copy()
-    K._lu_solve(Af, 4, pr, pc, x)
+    L.lu_solve(Af, 4, pr, pc, x)
     np.testing.assert_allclose(A @ x, b, atol=1e-12)
     S = np.outer([1.0, 2.0, 3.0], [1.0, -1.0, 2.0])
-    assert K._lu_complete(S.copy(), 3, 1e-12, np.empty(3, np.int64), np.empty(3, np.int64)) == 1
+    assert L.lu_complete(S.copy(), 3, 1e-12, np.empty(3, np.int64), np.empty(3, np.int64)) == 1
 
 
 def test_classify_points_matches_numpy():
@@ -82,7 +85,7 @@ def test_classify_points_matches_numpy():
     pts = np.where(pats == 2, rng.uniform(-0.3, 1.3, size=(m, n)), pats).astype(np.float64)
     eig = rng.normal(size=(m, n)) * rng.choice([1e-4, 0.05, 1.0], size=(m, n)) \
         + 1j * (pats == 2) * rng.normal(size=(m, n))
-    res, box, flow, udim, mapc, mudim, flex, near = K.classify_points(W, pts, pats, eig, tol,
+    res, box, flow, udim, mapc, mudim, flex, near = A.classify_points(W, pts, pats, eig, tol,
                                                                      tol_near)
     np.testing.assert_allclose(res, np.abs(pts * (1 - pts) * (pts @ W.T)).max(axis=1),
                                rtol=1e-12, atol=1e-15)
@@ -108,12 +111,12 @@ def test_classify_points_matches_numpy():
 
 @pytest.mark.parametrize("n", [1, 2, 5, 13, 20])
 def test_count_layout_is_the_kernel_layout(n):
-    lay = K.count_layout(n)
-    assert lay["width"] == K.table_width(n)
-    assert lay["udim_out"] == K.udim_out_column(n) == lay["udim_in"] + n + 1
+    lay = C.count_layout(n)
+    assert lay["width"] == C.table_width(n)
+    assert lay["udim_out"] == C.udim_out_column(n) == lay["udim_in"] + n + 1
     blocks = {"flow_in": 4, "flow_out": 4, "map_in": 4, "disagree": 1, "kept": 1,
               "no_solution": 1, "continuum": 1, "qr_fallback": 1, "merged": 1,
-              "origin_copies": 1, "udim_in": n + 1, "udim_out": n + 1}
+              "origin_copies": 1, "out_box": 1, "udim_in": n + 1, "udim_out": n + 1}
     assert set(blocks) == set(lay) - {"width"}
     cols = np.zeros(lay["width"], int)
     for name, size in blocks.items():
@@ -128,6 +131,6 @@ def test_kernel_label_rule_is_the_stability_rule():
         for pos in range(n + 1):
             for neg in range(n + 1 - pos):
                 zero = n - pos - neg
-                code = K._label(pos, neg, zero, n)
+                code = C.label_code(pos, neg, zero, n)
                 assert code == label_index(pos, neg, zero, n)
                 assert LABELS[code] == classify_counts(pos, neg, zero, n)

@@ -14,7 +14,7 @@ from scipy.integrate import solve_ivp
 import dynsys
 from dynsys import count_fixed_points, fixed_points, jacobian, layer_map, vector_field
 from tests._oracles.reference_enumeration import reference_fixed_points
-from dynsys._fixed_points import decode_patterns, encode_patterns
+from dynsys._fixed_points._results import decode_patterns, encode_patterns
 
 
 def _examples(n):
@@ -561,15 +561,13 @@ def _accounting(c):
 
 def _local_engines(W, *, exact=False, **tols):
     """The FixedPointCounts of W from every local engine, by engine name."""
-    from dynsys._incremental import count_incremental, fixed_points_incremental
-
     out = {
         "count (incremental walk)": count_fixed_points(W, **tols),
         "count (enumeration kernel)": count_fixed_points(W, classify_out_of_box=True, **tols),
-        "count (incremental walk, all classified)": count_incremental(
-            W, classify_out_of_box=True, **tols),
+        "count (incremental walk, all classified)": count_fixed_points(
+            W, engine="incremental", classify_out_of_box=True, **tols),
         "listing (enumeration kernel)": fixed_points(W, **tols).counts(),
-        "listing (incremental walk)": fixed_points_incremental(W, **tols).counts(),
+        "listing (incremental walk)": fixed_points(W, engine="incremental", **tols).counts(),
     }
     if exact:
         out["listing (exact)"] = fixed_points(W, exact=True).counts()

@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from dynsys import fixed_points
-from dynsys._fixed_points_exact import halfplane_counts, unit_disk_counts
+from dynsys._fixed_points._exact import halfplane_counts, unit_disk_counts
 
 
 def _rational_matrix(rng, n, den=4, lo=-5, hi=5):
@@ -181,9 +181,10 @@ def test_exact_and_numeric_modes_do_not_import_each_other():
     import ast
     import inspect
 
-    import dynsys._fixed_points_exact as exact_module
+    import dynsys._fixed_points._exact as exact_module
 
     tree = ast.parse(inspect.getsource(exact_module))
     imported = {node.module for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module}
-    assert "_fixed_points" not in imported and "dynsys._fixed_points" not in imported
+    numeric = {"_enumeration", "_incremental", "_distributed"}
+    assert not imported & numeric and not any("_kernels" in m for m in imported)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynsys import count_fixed_points, fixed_points
-from dynsys._incremental import count_incremental, fixed_points_incremental, prepare
+from dynsys._fixed_points._common import numeric_tolerances, validate_weights
 from tests._oracles.incremental_reference import gray_walk, reference_counts
 
 _OUT_FIELDS = ("by_stability", "by_stability_out_of_box", "unstable_dim_out_of_box",
@@ -48,14 +48,14 @@ MATRICES = _matrices()
 @pytest.mark.parametrize("name,W", MATRICES, ids=[m[0] for m in MATRICES])
 def test_full_classification_equals_todays_count(name, W):
     ref = count_fixed_points(W, classify_out_of_box=True)
-    got = count_incremental(W, classify_out_of_box=True)
+    got = count_fixed_points(W, engine="incremental", classify_out_of_box=True)
     assert got.as_dict() == ref.as_dict()
 
 
 @pytest.mark.parametrize("name,W", MATRICES, ids=[m[0] for m in MATRICES])
 def test_in_box_count_equals_todays_count(name, W):
     ref = count_fixed_points(W, classify_out_of_box=True)
-    got = count_incremental(W)
+    got = count_fixed_points(W, engine="incremental")
     assert _box_fields(got) == _box_fields(ref)
     assert got.total == ref.total and got.out_of_box == ref.out_of_box
     # out-of-box points are counted, not labelled: no zeros that read as labels
@@ -67,10 +67,10 @@ def test_in_box_count_equals_todays_count(name, W):
 def test_n12_exact_agreement(seed):
     W = np.random.default_rng(100 + seed).standard_normal((12, 12)) * (0.5 + seed) / np.sqrt(12)
     if seed < 3:
-        assert (_box_fields(count_incremental(W))
+        assert (_box_fields(count_fixed_points(W, engine="incremental"))
                 == _box_fields(count_fixed_points(W, classify_out_of_box=True)))
     else:
-        assert (count_incremental(W, classify_out_of_box=True).as_dict()
+        assert (count_fixed_points(W, engine="incremental", classify_out_of_box=True).as_dict()
                 == count_fixed_points(W, classify_out_of_box=True).as_dict())
 
 
@@ -78,7 +78,7 @@ def test_n12_exact_agreement(seed):
 def test_matches_slow_twin(n, seed):
     W = np.random.default_rng(seed).standard_normal((n, n)) * 2.0 / np.sqrt(n)
     ref = reference_counts(W)
-    got = count_incremental(W)
+    got = count_fixed_points(W, engine="incremental")
     assert got.total == ref["total"]
     assert got.in_box == ref["in_box"] and got.out_of_box == ref["out_of_box"]
     assert dict(got.by_stability_in_box) == ref["flow_in"]
@@ -96,7 +96,8 @@ def test_merged_patterns_match_slow_twin(n):
     W[0, 0] = 2.0
     W[0, 1] = -2e-12
     ref = reference_counts(W)
-    for got in (count_incremental(W), count_incremental(W, classify_out_of_box=True)):
+    for got in (count_fixed_points(W, engine="incremental"),
+                count_fixed_points(W, engine="incremental", classify_out_of_box=True)):
         assert got.total == ref["total"]
         assert got.n_merged == ref["merged"] >= 1
         assert got.n_origin_copies == ref["origin_copies"]
@@ -105,13 +106,9 @@ def test_merged_patterns_match_slow_twin(n):
 
 @pytest.mark.parametrize("n", [1, 5, 20, 24])
 def test_walk_layout_shares_the_enumeration_columns(n):
-    from dynsys._kernels import enumeration as E
-    from dynsys._kernels.incremental import layout
+    from dynsys._kernels._common import count_layout
 
-    lay = layout(n)
-    shared = {k: v for k, v in E.count_layout(n).items()
-              if k not in ("udim_in", "udim_out", "width")}
-    assert {k: lay[k] for k in shared} == shared  # one tally helper writes both tables
+    lay = count_layout(n)  # the one layout of both kernels' tables
     blocks = {"flow_in": 4, "flow_out": 4, "map_in": 4, "disagree": 1, "kept": 1,
               "no_solution": 1, "continuum": 1, "qr_fallback": 1, "merged": 1,
               "origin_copies": 1, "out_box": 1, "udim_in": n + 1, "udim_out": n + 1}
@@ -120,6 +117,22 @@ def test_walk_layout_shares_the_enumeration_columns(n):
     for name, size in blocks.items():
         cols[lay[name]:lay[name] + size] += 1
     np.testing.assert_array_equal(cols, 1)  # every column belongs to exactly one block
+
+
+@pytest.mark.parametrize("name,W", [MATRICES[4], MATRICES[8], MATRICES[10]],
+                         ids=["gauss6", "integer6", "rank2"])
+def test_both_kernels_write_the_same_count_row(name, W):
+    from dynsys._fixed_points._enumeration import run_kernel
+    from dynsys._fixed_points._incremental import count_table
+    from dynsys._kernels._common import COL_QR_FALLBACK, tolerance_array
+    from dynsys._kernels.fixed_points_enumeration import MODE_COUNT
+
+    Wc = validate_weights(W).W
+    tols = numeric_tolerances(Wc)
+    walk = count_table(Wc, tolerance_array(tols), classify_out_of_box=True)
+    enum = run_kernel(Wc, tols, MODE_COUNT, 0)[0].sum(axis=0)
+    keep = np.arange(walk.size) != COL_QR_FALLBACK  # each kernel falls back on its own terms
+    np.testing.assert_array_equal(walk[keep], enum[keep])
 
 
 def test_twin_walk_matches_direct_solves():
@@ -142,8 +155,8 @@ def test_twin_walk_matches_direct_solves():
 @pytest.mark.parametrize("refresh", [1, 4, 2**20])
 def test_refresh_period_does_not_change_counts(refresh):
     W = np.random.default_rng(11).standard_normal((9, 9)) / 3.0
-    assert (count_incremental(W, refresh=refresh).as_dict()
-            == count_incremental(W).as_dict())
+    assert (count_fixed_points(W, engine="incremental", refresh=refresh).as_dict()
+            == count_fixed_points(W, engine="incremental").as_dict())
 
 
 def test_rounding_of_long_walks_stays_bounded():
@@ -164,7 +177,7 @@ def test_rounding_of_long_walks_stays_bounded():
                          ids=["gauss6", "symmetric7", "integer6", "rank2"])
 def test_filtered_listing_equals_fixed_points(only, name, W):
     ref = fixed_points(W, only=only)
-    got = fixed_points_incremental(W, only=only)
+    got = fixed_points(W, engine="incremental", only=only)
     for field in ("points", "patterns", "eigenvalues", "stability", "map_stability",
                   "multiplicity", "unstable_dim", "in_box"):
         np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
@@ -175,22 +188,23 @@ def test_filtered_listing_equals_fixed_points(only, name, W):
 
 def test_stable_filter_beyond_the_full_listing_limit():
     W = np.random.default_rng(2).standard_normal((14, 14)) / np.sqrt(14)
-    got = fixed_points_incremental(W, only="stable_in_box")
-    ref = count_incremental(W)
+    got = fixed_points(W, engine="incremental", only="stable_in_box")
+    ref = count_fixed_points(W, engine="incremental")
     assert len(got) == ref.stable_in_box
     assert np.all(got.in_box) and np.all(got.stability == "stable")
 
 
 def test_tolerances_are_those_of_count_fixed_points():
     W = np.random.default_rng(4).standard_normal((6, 6)) * 3.0
-    _, tols, _ = prepare(W)
+    tols = numeric_tolerances(validate_weights(W).W)
     ref = count_fixed_points(W, classify_out_of_box=True)
     assert tols == ref.tolerances
-    got = count_incremental(W)
+    got = count_fixed_points(W, engine="incremental")
     assert got.tolerances == ref.tolerances
     # a stored value passed back reproduces the counts; a wide zero band changes them
-    assert count_incremental(W, **got.tolerances).as_dict() == got.as_dict()
-    wide = count_incremental(W, zero_tol=10.0)
+    assert (count_fixed_points(W, engine="incremental", **got.tolerances).as_dict()
+            == got.as_dict())
+    wide = count_fixed_points(W, engine="incremental", zero_tol=10.0)
     assert wide.by_stability_in_box["non-hyperbolic"] == wide.in_box
     assert (_box_fields(wide)
             == _box_fields(count_fixed_points(W, zero_tol=10.0, classify_out_of_box=True)))
@@ -198,15 +212,15 @@ def test_tolerances_are_those_of_count_fixed_points():
 
 def test_validation_messages():
     with pytest.raises(ValueError, match="`refresh` must be a power of 2"):
-        count_incremental(np.eye(2), refresh=3)
+        count_fixed_points(np.eye(2), engine="incremental", refresh=3)
     with pytest.raises(ValueError, match="N <= 24"):
-        prepare(np.zeros((25, 25)))
+        count_fixed_points(np.zeros((25, 25)), engine="incremental")
     with pytest.raises(ValueError, match="`W`"):
-        count_incremental(np.ones((2, 3)))
+        count_fixed_points(np.ones((2, 3)), engine="incremental")
     with pytest.raises(ValueError, match="filter above N = 13"):
-        fixed_points_incremental(np.zeros((14, 14)))
+        fixed_points(np.zeros((14, 14)), engine="incremental")
     with pytest.raises(ValueError, match="`only`"):
-        fixed_points_incremental(np.eye(2), only="saddle")
+        fixed_points(np.eye(2), engine="incremental", only="saddle")
 
 
 # ---------------------------------------------------------------------------------------
@@ -232,7 +246,7 @@ def _passes(rates, y, a, tol, want_in_box, want_stable, gslack=None, yslack=None
 
 
 def _filter_inputs(seed, k, nb, m):
-    from dynsys._kernels.incremental import _low_tables
+    from dynsys._kernels.fixed_points_incremental import _low_tables
 
     rng = np.random.default_rng(seed)
     Cm = rng.standard_normal((k, nb)) * 0.4 + 0.1
@@ -254,7 +268,7 @@ def test_low_tables_are_the_column_sums(k, nb, m):
 @pytest.mark.parametrize("want_in_box,want_stable", [(True, False), (False, True), (True, True)])
 @pytest.mark.parametrize("seed", range(3))
 def test_scan_low_finds_every_passing_pattern_in_gray_order(seed, want_in_box, want_stable):
-    from dynsys._kernels.incremental import _scan_low
+    from dynsys._kernels.fixed_points_incremental import _scan_low
 
     k, nb, m, tol = 3, 9, 4, 1e-9
     Cm, G, YL, RL = _filter_inputs(seed, k, nb, m)
@@ -294,7 +308,7 @@ def test_scan_low_finds_every_passing_pattern_in_gray_order(seed, want_in_box, w
 @given(seed=st.integers(0, 10**6), m=st.integers(1, 6), k=st.integers(0, 4),
        flags=st.sampled_from([(True, False), (False, True), (True, True)]))
 def test_high_bound_never_cuts_a_passing_pattern(seed, m, k, flags):
-    from dynsys._kernels.incremental import _block_ranges, _high_infeasible
+    from dynsys._kernels.fixed_points_incremental import _block_ranges, _high_infeasible
 
     want_in_box, want_stable = flags
     nb, tol = m + 3, 1e-9
@@ -318,7 +332,7 @@ def test_high_bound_never_cuts_a_passing_pattern(seed, m, k, flags):
 
 
 def test_high_bound_cuts_a_coordinate_that_cannot_reach_its_sign():
-    from dynsys._kernels.incremental import _block_ranges, _high_infeasible
+    from dynsys._kernels.fixed_points_incremental import _block_ranges, _high_infeasible
 
     # coordinate 1 (high) at 1 needs (W y)_1 > 0, but G[1] <= 0: cut whatever bit 0 does;
     # at 0 it needs (W y)_1 < 0, reached with bit 0 at 1: kept
@@ -342,7 +356,7 @@ def test_high_bound_cuts_a_coordinate_that_cannot_reach_its_sign():
 def test_filtered_listing_with_high_walk_equals_fixed_points(only, name, W):
     # boundaries of up to 11 coordinates: tables of 2^7 rows and a Gray walk over the rest
     ref = fixed_points(W, only=only)
-    got = fixed_points_incremental(W, only=only)
+    got = fixed_points(W, engine="incremental", only=only)
     assert len(ref) > 0
     for field in ("points", "patterns", "eigenvalues", "stability", "map_stability",
                   "multiplicity", "unstable_dim", "in_box"):

@@ -264,7 +264,7 @@ def test_short_reprs():
 def test_face_rows_are_deflated_exactly():
     """Coordinates at exactly 0 or 1 (or within 1e-40 of them) give diagonal rows of J: the
     deflated eigenvalues equal a full eigensolve's, and the labels of spectrum_at do not change."""
-    from dynsys._local import _negligible_rows, _sorted_eigvals
+    from dynsys._fixed_points._local import _negligible_rows, _sorted_eigvals
 
     rng = np.random.default_rng(11)
     n = 40
@@ -289,7 +289,7 @@ def test_face_rows_are_deflated_exactly():
 
 
 def test_newton_solve_deflates_rows_at_faces():
-    from dynsys._local import _solve_deflated
+    from dynsys._fixed_points._local import _solve_deflated
 
     rng = np.random.default_rng(12)
     n = 30

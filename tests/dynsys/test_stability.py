@@ -83,3 +83,28 @@ def test_one_rule_for_scalars_and_arrays(pos, neg, zero):
     assert label == (STABLE, UNSTABLE, SADDLE, NON_HYPERBOLIC)[label_index(pos, neg, zero, n)]
     arr = classify_counts(np.array([pos, pos]), np.array([neg, neg]), np.array([zero, zero]), n)
     assert arr.tolist() == [label, label]
+
+
+def test_label_rule_is_defined_once_beside_the_kernels():
+    from dynsys._kernels import _common
+
+    assert label_index is _common.label_index
+    assert _common.N_LABELS == len(__import__("dynsys").LABELS)
+
+
+@pytest.mark.parametrize("W, scale", [([[0.0]], 1.0), ([[2.0, -3.0], [0.5, 1.0]], 3.0),
+                                      ([[-1e-3]], 1e-3), (np.zeros((3, 3)), 1.0)])
+def test_default_zero_tol_is_relative_to_max_abs_W(W, scale):
+    from dynsys._stability import ZERO_TOL_REL, default_zero_tol, weight_scale
+
+    assert weight_scale(W) == scale
+    assert default_zero_tol(W) == ZERO_TOL_REL * scale == 1e-9 * scale
+
+
+def test_counts_store_the_default_zero_tol():
+    import dynsys
+    from dynsys._stability import default_zero_tol
+
+    W = np.array([[-1.0, 2.0], [3.0, -4.0]])
+    assert dynsys.count_fixed_points(W).zero_tol == default_zero_tol(W) == 4e-9
+    assert dynsys.fixed_points(W).zero_tol == default_zero_tol(W)

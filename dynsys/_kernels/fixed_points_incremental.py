@@ -1,6 +1,10 @@
-"""Numba kernel: the pattern walk of eq. 3 over a chosen range of interior sets.
+"""Numba kernel of the incremental engine: the pattern walk of eq. 3 over a range of chunks.
 
-Private: arrays and scalars in, arrays out, no validation (see :mod:`dynsys._incremental`).
+Private: arrays and scalars in, arrays out, no validation (the engine is
+:mod:`dynsys._fixed_points._incremental`). The count table, filter codes and tolerance slots
+are those of :mod:`dynsys._kernels._common`, shared with the enumeration kernel
+(:mod:`dynsys._kernels.fixed_points_enumeration`); the linear algebra is
+:mod:`dynsys._kernels._linalg`.
 
 For an interior set ``I`` with invertible ``A = W[I,I]`` (boundary ``B``), a 0/1 assignment
 ``a`` of the boundary gives
@@ -23,7 +27,7 @@ QR above; a Routh-Hurwitz count from principal minors where only the inertia is 
 Modes
 -----
 ``MODE_STORE`` (0)
-    two phases as in :mod:`dynsys._kernels.enumeration` (count per chunk, then fill). With a
+    two phases as in the enumeration kernel (count per chunk, then fill). With a
     filter (`filt`), the walk over the boundary is a table of the low LOW_BITS coordinates'
     sums and a Gray walk over the rest (see :data:`LOW_BITS`), in the same Gray order.
 ``MODE_COUNT_FULL`` (1)
@@ -42,64 +46,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .._stability import label_index
-from .enumeration import (
-    COL_CONTINUUM,
-    COL_DISAGREE,
-    COL_FLOW_IN,
-    COL_FLOW_OUT,
+from ._common import (
     COL_KEPT,
-    COL_MAP_IN,
     COL_MERGED,
-    COL_NO_SOLUTION,
     COL_ORIGIN_COPIES,
+    COL_OUT_BOX,
     COL_QR_FALLBACK,
-    _boundary_rates,
-    _char_poly,
-    _degenerate_set,
-    _exact_sums,
-    _face_test,
-    _factor_block,
-    _interior_modulus_counts,
-    _masked_row_sum,
-    _minor_tables,
-    _real_part_counts,
-    _routh_unstable,
-    _solve_maps,
-    _split,
-    _tally_labels,
+    TOL_FACE,
+    TOL_RANK,
+    TOL_RESIDUAL,
+    TOL_ZERO,
+    boundary_rates,
+    degenerate_set,
+    exact_sums,
+    face_test,
+    filter_flags,
+    masked_row_sum,
+    pow3_table,
+    split_interior,
+    tally_labels,
+)
+from ._linalg import (
+    char_poly,
+    factor_block,
+    minor_tables,
+    multiplier_counts,
+    real_part_counts,
+    routh_unstable,
     small_eigvals,
+    solve_maps,
 )
 
-__all__ = ["layout", "walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX"]
+__all__ = ["walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX", "LOW_BITS",
+           "ROUTH_MAX_K"]
 
+#: Modes of :func:`walk` (see the module docstring).
 MODE_STORE, MODE_COUNT_FULL, MODE_COUNT_BOX = 0, 1, 2
-FILTER_NONE, FILTER_IN_BOX, FILTER_STABLE, FILTER_STABLE_IN_BOX = 0, 1, 2, 3
-
-_label = njit(cache=True)(label_index)
-
-# Columns of the walk's count table: those of the enumeration kernel's table up to
-# COL_ORIGIN_COPIES (the same numbers, so that both tally with one helper), then:
-COL_OUT_BOX = COL_ORIGIN_COPIES + 1  # out-of-box points, classified or not
-COL_UDIM_IN = COL_OUT_BOX + 1         # unstable-dimension histogram of in-box points
-
-
-def layout(n):
-    """Column offsets of the per-chunk count table of :func:`walk` (name -> start column).
-
-    Flow and map types in the order of :data:`dynsys._stability.LABELS`; ``width`` is the
-    number of columns. ``out_box`` counts out-of-box points in every mode (classified or not).
-    ``merged`` and ``origin_copies`` count the patterns that are copies of a point counted at
-    another pattern (see :mod:`dynsys._kernels.enumeration`): complete in the count modes and
-    the unfiltered store, partial in a filtered store (its walk skips patterns before their
-    face test).
-    """
-    return {"flow_in": COL_FLOW_IN, "flow_out": COL_FLOW_OUT, "map_in": COL_MAP_IN,
-            "disagree": COL_DISAGREE, "kept": COL_KEPT, "no_solution": COL_NO_SOLUTION,
-            "continuum": COL_CONTINUUM, "qr_fallback": COL_QR_FALLBACK,
-            "merged": COL_MERGED, "origin_copies": COL_ORIGIN_COPIES,
-            "out_box": COL_OUT_BOX, "udim_in": COL_UDIM_IN,
-            "udim_out": COL_UDIM_IN + n + 1, "width": COL_UDIM_IN + 2 * (n + 1)}
 
 
 #: Largest interior block whose in-box inertia comes from the characteristic polynomial
@@ -136,7 +118,7 @@ def _map_unstable(coef, k, tol_eig, mc, r0, r1, r2):
         return -1
     for m in range(k + 1):
         mc[m] /= pivot
-    return _routh_unstable(mc, k, tol_eig, r0, r1, r2)
+    return routh_unstable(mc, k, tol_eig, r0, r1, r2)
 
 
 #: The filtered walks (``MODE_STORE`` with `filt`) split the boundary coordinates into the
@@ -262,20 +244,13 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     """The walk of one chunk (interior sets ``ch, ch + n_chunks, ...``); see :func:`walk`."""
     n = W.shape[0]
     n_sets = 1 << n
-    tol_rank = tols[0]
-    tol_cons = tols[1]
-    tol_y = tols[2]
-    tol_eig = tols[3]
+    tol_rank = tols[TOL_RANK]
+    tol_cons = tols[TOL_RESIDUAL]
+    tol_y = tols[TOL_FACE]
+    tol_eig = tols[TOL_ZERO]
     width = counts.shape[1]
-    c_udim_in = COL_UDIM_IN
-    c_udim_out = COL_UDIM_IN + n + 1
-    pow3 = np.empty(n, dtype=np.int64)
-    acc = 1
-    for i in range(n):
-        pow3[i] = acc
-        acc *= 3
-    want_in_box = filt == 1 or filt == 3
-    want_stable = filt == 2 or filt == 3
+    pow3 = pow3_table(n)
+    want_in_box, want_stable = filter_flags(filt)
     track_rates = mode != MODE_COUNT_BOX
     rmask = refresh - 1
     ii = np.empty(n, dtype=np.int64)
@@ -328,18 +303,18 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     for I in range(ch, n_sets, n_chunks):
         if phase == 1 and active[I] == 0:
             continue
-        k, nb = _split(I, n, ii, bb)
+        k, nb = split_interior(I, n, ii, bb)
         kept_I = 0
         base_code = 0
         for i in range(k):
             base_code += 2 * pow3[ii[i]]
-        rank = _factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
+        rank = factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
         n_assign = 1 << nb
 
         if rank < k:
             # singular interior block: every assignment is a degenerate pattern, decided
             # by the consistency of the eliminated rows (as in the enumeration kernel)
-            dg_row = _degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_cons,
+            dg_row = degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_cons,
                                      base_code, pow3, phase == 1 and mode == MODE_STORE,
                                      dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim,
                                      local)
@@ -347,7 +322,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 active[I] = 1
             continue
 
-        _solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
+        solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
         for t in range(nb):
             for r in range(k):
                 CmT[t, r] = Cm[r, t]
@@ -410,9 +385,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         if (hi_step & rmask) == 0:
                             # fresh sums over the high coordinates at 1, in coordinate order
                             for u in range(nb):
-                                hh[u] = _masked_row_sum(G, u, ahi, m, nb)
+                                hh[u] = masked_row_sum(G, u, ahi, m, nb)
                             for r in range(k):
-                                yh[r] = _masked_row_sum(Cm, r, ahi, m, nb)
+                                yh[r] = masked_row_sum(Cm, r, ahi, m, nb)
                         else:
                             sg = 1.0 if (ahi >> bit) & 1 else -1.0
                             for u in range(nb):
@@ -433,8 +408,8 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 if a < 0:
                     break
                 # a survivor is decided on the exact sums, as at the Gray walk's fresh solves
-                _exact_sums(a, k, nb, Cm, yI)
-                _exact_sums(a, nb, nb, G, wyB)
+                exact_sums(a, k, nb, Cm, yI)
+                exact_sums(a, nb, nb, G, wyB)
             else:
                 step += 1
                 if step >= n_assign:
@@ -446,9 +421,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     a ^= 1 << tf
                     if (step & rmask) == 0:
                         # fresh sums over the boundary coordinates at 1, in coordinate order
-                        _exact_sums(a, k, nb, Cm, yI)
+                        exact_sums(a, k, nb, Cm, yI)
                         if track_rates:
-                            _exact_sums(a, nb, nb, G, wyB)
+                            exact_sums(a, nb, nb, G, wyB)
                     elif (a >> tf) & 1:
                         for r in range(k):
                             yI[r] += CmT[tf, r]
@@ -475,7 +450,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             # a point is counted at its canonical pattern only; the other patterns are
             # counted as copies of the origin (no coordinate at 1: y_I is exactly 0) or as
             # merged into a neighbour's point
-            canonical, in_box = _face_test(yI, k, tol_y)
+            canonical, in_box = face_test(yI, k, tol_y)
             if not canonical:
                 if a == 0:
                     n_origin += 1
@@ -487,10 +462,10 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     n_out += 1  # a scalar: a store to `local` would reload yI
                     continue
                 # an in-box survivor: its boundary rates from scratch
-                _exact_sums(a, nb, nb, G, wyB)
+                exact_sums(a, nb, nb, G, wyB)
             if want_in_box and not in_box:
                 continue
-            npos, nneg, nzero = _boundary_rates(wyB, a, nb, tol_eig, lamB)
+            npos, nneg, nzero = boundary_rates(wyB, a, nb, tol_eig, lamB)
             if want_stable and nneg < nb:
                 continue
             for r in range(k):
@@ -503,8 +478,8 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 need_eigs = want_stable or phase == 1
                 if phase == 1:
                     # a stored point: exact sums instead of the running ones. This store
-                    # path spells out enumeration's _resum_exact, _interior_eigs and
-                    # _store_point: calling those inline helpers here measured ~10 %
+                    # path spells out the enumeration kernel's _resum_exact, _interior_eigs
+                    # and _store_point: calling such inline helpers here measured ~10 %
                     # slower for the full listing (same bits either way)
                     n1 = 0
                     for t in range(nb):
@@ -528,15 +503,15 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             else:
                 # inertia only: characteristic polynomial from principal minors, Routh
                 if not tables_ready:
-                    _minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
+                    minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
                     tables_ready = True
-                _char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
+                char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
                 if in_box:
                     # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
                     # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
                     # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
                     map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
-                nr = _routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+                nr = routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
                 if nr < 0 or (in_box and map_pos < 0):
                     local[COL_QR_FALLBACK] += 1
                     need_eigs = True
@@ -551,7 +526,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
 
             if mode == MODE_STORE:
                 if want_stable:
-                    # own loop: _real_part_counts counts a NaN real part as zero, this
+                    # own loop: real_part_counts counts a NaN real part as zero, this
                     # test lets it pass
                     ok = True
                     for r in range(k):
@@ -579,20 +554,19 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 continue
 
             if need_eigs:
-                ipos, ineg, izero = _real_part_counts(wr, k, tol_eig)
+                ipos, ineg, izero = real_part_counts(wr, k, tol_eig)
             # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
             mpos = 0
             mneg = 0
             mzero = 0
-            if not in_box:
-                local[COL_OUT_BOX] += 1
-            elif need_eigs:
-                mpos, mneg, mzero = _interior_modulus_counts(wr, wi, k, tol_eig)
-            else:
-                mpos = map_pos
-                mneg = k - map_pos
-            _tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
-                          mneg, mzero, c_udim_in, c_udim_out)
+            if in_box:
+                if need_eigs:
+                    mpos, mneg, mzero = multiplier_counts(wr, wi, k, tol_eig)
+                else:
+                    mpos = map_pos
+                    mneg = k - map_pos
+            tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
+                         mneg, mzero)
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
 
@@ -617,7 +591,8 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
     ----------
     W : (N, N) float64
     minors : (2^N,) float64 principal minors (``MODE_COUNT_FULL``; any array otherwise)
-    tols : (4,) float64 ``[tol_rank, tol_consistency, tol_y, tol_eig]`` (absolute)
+    tols : (4,) float64 absolute tolerances at the slots ``TOL_RANK``, ``TOL_RESIDUAL``,
+        ``TOL_FACE``, ``TOL_ZERO`` of :mod:`dynsys._kernels._common`
     mode, filt : see the module docstring; `filt` applies to ``MODE_STORE``
     phase : 0 counts into ``counts``, 1 fills the outputs (``MODE_STORE``)
     n_chunks : total number of strided chunks of the 2^N interior sets
@@ -627,7 +602,8 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
     dg_cap : store at most this many degenerate patterns
     out_y (M, N), out_code (M,), out_eig (M, N) complex: stored points (phase 1)
     out_dg_code (D,), out_dg_kind (D,) int8, out_dg_dim (D,): degenerate patterns (phase 1)
-    counts : (n_chunks, width) int64, see :func:`layout` (rows ``chunk_lo..chunk_hi-1``)
+    counts : (n_chunks, width) int64, the count table of :mod:`dynsys._kernels._common` (rows
+        ``chunk_lo..chunk_hi-1``)
     active : (2^N,) int64 (store mode): interior sets with output (phase 0 marks them)
     """
     for ch in prange(chunk_lo, chunk_hi):

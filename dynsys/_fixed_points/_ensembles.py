@@ -31,7 +31,12 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ._arrays import readonly as _readonly
+from .._arrays import readonly as _readonly
+from .._kernels._common import tolerance_array
+from .._threads import numba_threads
+from ._common import MAX_N_INCREMENTAL, check_size, numeric_tolerances, validate_weights
+from ._incremental import count_table
+from ._results import decode_counts
 
 __all__ = ["FixedPointStatistics", "fixed_point_statistics", "ENSEMBLES", "CI_METHODS",
            "QUANTITIES"]
@@ -150,7 +155,7 @@ class FixedPointStatistics:
 
 def _draw(ensemble, rng, n: int, gain: float, density: float) -> np.ndarray:
     if callable(ensemble):
-        from ._network import as_weights
+        from .._network import as_weights
 
         W = as_weights(ensemble(rng, n), "ensemble(rng, N)")
         if W.shape != (n, n):
@@ -166,51 +171,48 @@ def _draw(ensemble, rng, n: int, gain: float, density: float) -> np.ndarray:
     return np.where(mask, gain / math.sqrt(density * n) * rng.standard_normal((n, n)), 0.0)
 
 
+def _count_row(W, zero_tol, classify_out_of_box: bool) -> np.ndarray:
+    """The incremental engine's count row of one W (validated here: it is drawn per sample),
+    with the defaults of :func:`dynsys.count_fixed_points`."""
+    weights = validate_weights(W)
+    check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
+    tols = numeric_tolerances(weights.W, zero_tol=zero_tol)
+    return count_table(weights.W, tolerance_array(tols),
+                       classify_out_of_box=classify_out_of_box)
+
+
 def _sample_row(ensemble, seq, n, gain, density, zero_tol, classify_out_of_box, threads):
     """One sample: draw W from its own SeedSequence, count, return the count row."""
-    from ._incremental import count_table, prepare
-
     rng = np.random.default_rng(seq)
-    W_c, _, tarr = prepare(_draw(ensemble, rng, n, gain, density), zero_tol=zero_tol)
-    if threads is None:
-        return count_table(W_c, tarr, classify_out_of_box=classify_out_of_box)
-    import numba
-
-    saved = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        return count_table(W_c, tarr, classify_out_of_box=classify_out_of_box)
-    finally:
-        numba.set_num_threads(saved)
+    W = _draw(ensemble, rng, n, gain, density)
+    with numba_threads(threads):
+        return _count_row(W, zero_tol, classify_out_of_box)
 
 
 def _per_sample(rows: np.ndarray, n: int, classify_out_of_box: bool):
-    from ._kernels.incremental import layout
-
-    lay = layout(n)
-    fi, fo, mi = lay["flow_in"], lay["flow_out"], lay["map_in"]
-    flow_in = rows[:, fi:fi + 4]
+    c = decode_counts(rows, n)
+    flow_in, flow_out = c["flow_in"], c["flow_out"]
     out = {
-        "total": flow_in.sum(axis=1) + rows[:, lay["out_box"]],
+        "total": flow_in.sum(axis=1) + c["out_box"],
         "in_box": flow_in.sum(axis=1),
-        "out_of_box": rows[:, lay["out_box"]],
+        "out_of_box": c["out_box"],
         "stable_in_box": flow_in[:, 0],
         "unstable_in_box": flow_in[:, 1],
         "saddle_in_box": flow_in[:, 2],
         "non_hyperbolic_in_box": flow_in[:, 3],
-        "map_stable_in_box": rows[:, mi],
-        "disagreements": rows[:, lay["disagree"]],
-        "origin_copies": rows[:, lay["origin_copies"]],
-        "merged": rows[:, lay["merged"]],
-        "no_solution": rows[:, lay["no_solution"]],
-        "continuum": rows[:, lay["continuum"]],
+        "map_stable_in_box": c["map_in"][:, 0],
+        "disagreements": c["disagree"],
+        "origin_copies": c["origin_copies"],
+        "merged": c["merged"],
+        "no_solution": c["no_solution"],
+        "continuum": c["continuum"],
     }
     if classify_out_of_box:
-        out["stable"] = flow_in[:, 0] + rows[:, fo]
-        out["stable_out_of_box"] = rows[:, fo]
-        out["saddle_out_of_box"] = rows[:, fo + 2]
-    udim = rows[:, lay["udim_in"]:lay["udim_in"] + n + 1]
-    return {k: np.asarray(v, np.int64) for k, v in out.items()}, np.asarray(udim, np.int64)
+        out["stable"] = flow_in[:, 0] + flow_out[:, 0]
+        out["stable_out_of_box"] = flow_out[:, 0]
+        out["saddle_out_of_box"] = flow_out[:, 2]
+    return ({k: np.asarray(v, np.int64) for k, v in out.items()},
+            np.asarray(c["udim_in"], np.int64))
 
 
 def _interval(x: np.ndarray, confidence: float, method: str, rng) -> tuple[float, float, float]:
@@ -248,7 +250,7 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     n_samples : int
         Ensemble size S (>= 1; intervals need S >= 2).
     ensemble : {"gaussian", "symmetric", "sparse"} or callable
-        The distribution of W (see :mod:`dynsys._ensembles`); a callable ``f(rng, N)``
+        The distribution of W (see :doc:`/theory/random_networks`); a callable ``f(rng, N)``
         returns one W (N, N) from the ``numpy.random.Generator`` `rng`.
     gain : float
         The gain g: entries have variance g^2 / N (built-in ensembles).
@@ -284,7 +286,7 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     >>> st.n_samples, st.counts["total"].shape
     (20, (20,))
     """
-    from ._validation import check_choice, check_int, check_positive_float
+    from .._validation import check_choice, check_int, check_positive_float
 
     n = check_int(n, "n", minimum=1, maximum=24)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
@@ -313,12 +315,11 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     args = (n, gain_v, dens_v, zero_tol, bool(classify_out_of_box))
 
     if client is not None:
-        from ._distributed import _check_client
+        from ._distributed import check_client
 
-        distributed = _check_client(client)
+        check_client(client)
         futures = [client.submit(_sample_row, ensemble, s, *args, 1, pure=False) for s in seqs]
         rows = client.gather(futures)
-        del distributed
     elif workers is not None and workers > 1 and _threads_safe():
         from concurrent.futures import ThreadPoolExecutor
 
@@ -350,9 +351,5 @@ def _threads_safe() -> bool:
     try:
         return numba.threading_layer() in ("omp", "tbb")
     except ValueError:  # no parallel region has run yet: run one to select the layer
-        from ._kernels.incremental import layout  # noqa: F401 - cheap import
-        from ._incremental import count_table, prepare
-
-        W, _, tarr = prepare(np.eye(1))
-        count_table(W, tarr)
+        _count_row(np.eye(1), None, False)
         return numba.threading_layer() in ("omp", "tbb")

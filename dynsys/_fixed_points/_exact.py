@@ -1,4 +1,6 @@
-"""Exact mode of :func:`dynsys.fixed_points`: rational arithmetic, no floating point.
+"""The exact engine: rational arithmetic, no floating point (``fixed_points(W, exact=True)``).
+
+Private: the engine ``"exact"`` of :data:`dynsys.FIXED_POINT_ENGINES`.
 
 For N <= 6 (at most 729 patterns) every pattern is solved with :class:`fractions.Fraction`
 Gaussian elimination, so rank decisions, the points, the grouping of patterns into distinct
@@ -30,7 +32,8 @@ Float eigenvalues (for display) come from NumPy on the float block, and the resi
 of the float64 points; every decision and label is exact. Exact mode therefore has no
 tolerance: :func:`dynsys.fixed_points` accepts each tolerance only as None or 0 and stores
 0.0. ``max_degenerate`` caps the stored degenerate patterns as in the numeric mode (the counts
-are always complete). The raw fields go to the same result assembly as the numeric engine's.
+are always complete). The raw fields go to the same result assembly as the numeric engines'
+(:func:`dynsys._fixed_points._common.assemble`); this module shares nothing else with them.
 """
 
 from __future__ import annotations
@@ -40,9 +43,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._stability import label_index
+from .._stability import label_index
+from ._common import MAX_N_EXACT, Weights, assemble
+from ._results import FixedPointCounts, FixedPoints
 
-__all__ = ["exact_enumeration", "halfplane_counts", "unit_disk_counts", "charpoly_exact"]
+__all__ = ["OPTIONS", "check_size", "exact_enumeration", "halfplane_counts",
+           "unit_disk_counts", "charpoly_exact", "fixed_points", "count"]
+
+#: Options of this engine beyond the common arguments (none).
+OPTIONS = ()
 
 
 # ----------------------------------------------------------------------------------------
@@ -307,7 +316,7 @@ def _classify_point(Wf, y, canon):
 
 
 def exact_enumeration(E, *, only=None) -> dict:
-    """The raw fields of :func:`dynsys._fixed_points._assemble`, exactly.
+    """The raw fields of :func:`dynsys._fixed_points._common.assemble`, exactly.
 
     Parameters
     ----------
@@ -385,3 +394,31 @@ def exact_enumeration(E, *, only=None) -> dict:
         n_merged=None if only is not None else n_merged,
         n_origin_copies=None if only is not None else n_origin_copies,
     )
+
+
+def check_size(n: int) -> None:
+    """A ValueError saying what to use instead when N is beyond exact mode."""
+    if n > MAX_N_EXACT:
+        raise ValueError(
+            f"`exact=True` (the 'exact' engine) supports N <= {MAX_N_EXACT} (3^N rational "
+            f"solves with exact stability tests); got N = {n}. Use a numeric engine "
+            "(exact=False), which handles N <= 13 in full and N <= 24 with `only=` or "
+            "count_fixed_points."
+        )
+
+
+def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> FixedPoints:
+    """Every point kept by `only`, with exact decisions and labels; `tols` are the zeros of
+    :func:`~dynsys._fixed_points._common.exact_tolerances`."""
+    check_size(weights.n)
+    raw = exact_enumeration(weights.exact_system().exact_W(), only=only)
+    return assemble(weights.W, raw, only=only, exact=True, tols=tols,
+                    max_degenerate=max_degenerate)
+
+
+def count(weights: Weights, *, tols: dict, classify_out_of_box: bool) -> FixedPointCounts:
+    """The counts of the exact listing (every point is labelled; the out-of-box labels are
+    kept when `classify_out_of_box`)."""
+    fp = fixed_points(weights, only=None, tols=tols, max_degenerate=3**weights.n)
+    return FixedPointCounts.from_table(fp.count_row(), weights.n, tolerances=tols,
+                                       out_of_box_classified=classify_out_of_box)

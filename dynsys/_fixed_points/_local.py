@@ -1,5 +1,8 @@
 """Around a point: the spectra of eq. 3 and of the layer map anywhere, and Newton refinement.
 
+Private: the local member of the fixed-point family (:func:`dynsys.spectrum_at`,
+:func:`dynsys.refine_fixed_point`), for networks too wide to enumerate.
+
 For trained networks with N = 784 the 3^N fixed-point patterns cannot be enumerated. The way
 in is local (the FixedPointFinder approach of Golub & Sussillo 2018, after Sussillo & Barak
 2013): start from a point where the dynamics slows down -- for instance a class's mean
@@ -42,13 +45,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._network import resnet_weights as _network_resnet_weights
-from ._validation import as_points, check_int, check_positive_float
-from ._stability import (DEFAULT_ZERO_TOL, NON_HYPERBOLIC, classify_multipliers,
+from .._arrays import readonly as _frozen
+from .._network import resnet_weights as _network_resnet_weights
+from .._stability import (DEFAULT_ZERO_TOL, NON_HYPERBOLIC, classify_multipliers,
                          classify_spectrum, unstable_dimension)
-from ._system import ResidualSystem, jacobian, residual_map_jacobian
-from ._fixed_points import OUTSIDE
-from ._arrays import readonly as _frozen
+from .._system import ResidualSystem, jacobian, residual_map_jacobian
+from .._validation import as_points, check_int, check_positive_float
+from ._results import OUTSIDE
 
 __all__ = ["LocalSpectrum", "RefinedFixedPoint", "spectrum_at", "refine_fixed_point",
            "BOX_SLACK"]

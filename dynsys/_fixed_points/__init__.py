@@ -1,0 +1,337 @@
+"""The fixed points of eq. 3, dy/dt = y (1 - y) (W y): one entry point, several engines.
+
+Algorithm (Lagzi 2018, "Residual networks classify inputs based on their neural transient
+dynamics", eq. 3):
+
+1. At a fixed point every coordinate has a vanishing factor: ``y_i = 0``, ``y_i = 1`` or
+   ``(W y)_i = 0``. A *pattern* picks one per coordinate, coded 0, 1, 2 (interior).
+2. With ``B1`` the coordinates at 1 and ``I`` the interior ones, the interior coordinates solve
+   the linear system ``W[I,I] y_I = -W[I,B1] 1``. An invertible ``W[I,I]`` gives one point; a
+   singular one gives no point ("no solution") or an affine set of fixed points
+   ("continuum"), reported in :attr:`FixedPoints.degenerate`, never dropped.
+3. Several patterns can give the same point: a point ``y`` is given by every pattern that
+   agrees with it, i.e. ``2^m`` patterns with ``m = #{i : y_i in {0, 1}, (W y)_i = 0}`` (those
+   with an invertible block). The origin gets ``2^N``, so a generic W has ``3^N - 2^N + 1``
+   distinct points, not the paper's ``3^N``. Each point is counted once, at its *canonical*
+   pattern (code 0/1 wherever ``y_i`` is 0/1), which also makes streaming counts exact.
+4. At a fixed point the Jacobian is block-triangular: eigenvalues ``(W y)_i`` at coordinates at
+   0, ``-(W y)_i`` at coordinates at 1, and those of ``diag(y_I (1 - y_I)) W[I,I]``. The step-1
+   layer map (in logit coordinates ``z(t+1) = z(t) + W sigmoid(z(t))``) has the multipliers
+   ``exp`` of the boundary eigenvalues and ``1 + lambda`` for the interior ones.
+
+The family, one file per part (no file imports another around a circle):
+
+``__init__`` (this module)
+    :func:`fixed_points` and :func:`count_fixed_points`: validate W and the arguments once,
+    pick the engine (:data:`FIXED_POINT_ENGINES`, ``engine="auto"``), call it.
+``_enumeration``, ``_incremental``, ``_exact``, ``_distributed``
+    the engines; each takes the validated input and says when it cannot take a request.
+    ``_distributed`` runs ``_incremental``'s walk as tasks.
+``_ensembles``, ``_local``
+    statistics over random W (counts by the incremental walk), and the local analysis at any
+    point (spectra, Newton refinement) for networks too wide to enumerate.
+``_common``
+    the validated input, tolerances, size limits, the one result assembly.
+``_results``
+    the frozen results and the one decoder of the kernels' count rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from .._validation import check_choice, check_int
+from . import _distributed, _enumeration, _exact, _incremental
+from ._common import (
+    MAX_N_EXACT,
+    MAX_N_FULL,
+    MAX_N_INCREMENTAL,
+    MAX_N_STREAMING,
+    ONLY_CHOICES,
+    exact_tolerances,
+    numeric_tolerances,
+    validate_weights,
+)
+from ._ensembles import FixedPointStatistics, fixed_point_statistics
+from ._local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
+from ._results import DegeneratePatterns, FixedPointCounts, FixedPoints
+
+__all__ = [
+    "FIXED_POINT_ENGINES",
+    "FixedPointEngine",
+    "fixed_points",
+    "count_fixed_points",
+    "FixedPoints",
+    "FixedPointCounts",
+    "DegeneratePatterns",
+    "FixedPointStatistics",
+    "fixed_point_statistics",
+    "LocalSpectrum",
+    "RefinedFixedPoint",
+    "refine_fixed_point",
+    "spectrum_at",
+]
+
+
+@dataclass(frozen=True)
+class FixedPointEngine:
+    """One engine of :func:`fixed_points` and :func:`count_fixed_points`.
+
+    Attributes
+    ----------
+    name : str
+        The value of ``engine=``.
+    description : str
+        What it does, in one line.
+    max_n : int
+        Largest N it counts, or lists with a filter (``only=``).
+    max_n_listing : int
+        Largest N of which it lists every point (no filter).
+    options : tuple of str
+        Its own keyword options, beyond the arguments every engine takes.
+    needs_client : bool
+        Whether it runs on a Dask cluster (``client=`` a ``distributed.Client``).
+    """
+
+    name: str
+    description: str
+    max_n: int
+    max_n_listing: int
+    options: tuple = ()
+    needs_client: bool = False
+
+    def __repr__(self) -> str:
+        return f"FixedPointEngine({self.name!r}: {self.description})"
+
+
+#: The engines of :func:`fixed_points` and :func:`count_fixed_points`, by name (the values
+#: of ``engine=`` besides ``"auto"``); every engine returns the same result for the same W
+#: and tolerances, where it runs.
+FIXED_POINT_ENGINES = MappingProxyType({
+    "enumeration": FixedPointEngine(
+        "enumeration", "a linear solve per pattern in floating point; every point labelled "
+        "(Numba)", MAX_N_STREAMING, MAX_N_FULL, _enumeration.OPTIONS),
+    "incremental": FixedPointEngine(
+        "incremental", "a Gray-code walk, one column update per pattern; out-of-box points "
+        "labelled on request (Numba)", MAX_N_INCREMENTAL, MAX_N_FULL, _incremental.OPTIONS),
+    "exact": FixedPointEngine(
+        "exact", "rational arithmetic, exact decisions and labels, no tolerances (SymPy)",
+        MAX_N_EXACT, MAX_N_EXACT, _exact.OPTIONS),
+    "distributed": FixedPointEngine(
+        "distributed", "the incremental walk split into tasks on a Dask cluster (`client=`)",
+        MAX_N_INCREMENTAL, MAX_N_FULL, _distributed.OPTIONS, needs_client=True),
+})
+
+_MODULES = {"enumeration": _enumeration, "incremental": _incremental, "exact": _exact,
+            "distributed": _distributed}
+_ENGINE_CHOICES = ("auto",) + tuple(FIXED_POINT_ENGINES)
+
+
+def _engine_for_listing(engine: str, *, exact: bool, only, n: int, client) -> str:
+    """The engine of :func:`fixed_points` (the rule of ``engine="auto"``) after the checks
+    that a request and an engine agree."""
+    check_choice(engine, "engine", _ENGINE_CHOICES)
+    if exact and engine not in ("auto", "exact"):
+        raise ValueError(f"`exact=True` is the 'exact' engine; got engine={engine!r}. Drop "
+                         "one of them.")
+    if engine == "auto":
+        if exact:
+            engine = "exact"
+        elif client is not None:
+            engine = "distributed"
+        elif only is not None and n > MAX_N_STREAMING:
+            engine = "incremental"
+        else:
+            engine = "enumeration"
+    return engine
+
+
+def _engine_for_counts(engine: str, *, classify_out_of_box: bool, client) -> str:
+    """The engine of :func:`count_fixed_points` (the rule of ``engine="auto"``)."""
+    check_choice(engine, "engine", _ENGINE_CHOICES)
+    if engine == "auto":
+        if client is not None:
+            engine = "distributed"
+        elif classify_out_of_box:
+            engine = "enumeration"
+        else:
+            engine = "incremental"
+    return engine
+
+
+def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
+    """The engine's own keyword arguments, after checking `client`, `progress` and the
+    options against what the engine takes."""
+    info = FIXED_POINT_ENGINES[engine]
+    if info.needs_client:
+        if client is None:
+            raise ValueError(f"engine={engine!r} runs on a Dask cluster: pass `client=` (a "
+                             "distributed.Client, e.g. Client('tcp://host:8786')); got "
+                             "client=None.")
+        extra = {"client": client, "progress": progress}
+    else:
+        if client is not None:
+            raise ValueError(f"`client` runs the 'distributed' engine (the numeric walk on a "
+                             f"Dask cluster); got engine={engine!r}. Pass engine='distributed' "
+                             "or 'auto', or drop `client`.")
+        if progress is not None:
+            raise ValueError("`progress` reports the tasks of a cluster run; pass `client` "
+                             "too.")
+        extra = {}
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        takes = ", ".join(repr(o) for o in info.options) or "none"
+        raise TypeError(f"engine={engine!r} takes no option {unknown[0]!r} (its options: "
+                        f"{takes}).")
+    return {**extra, **options}
+
+
+def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
+                 zero_tol: float | None = None, rank_tol: float | None = None,
+                 residual_tol: float | None = None, face_tol: float | None = None,
+                 max_degenerate: int = 1_000_000, client=None, progress=None,
+                 **options) -> FixedPoints:
+    """All distinct fixed points of eq. 3, dy/dt = y (1 - y) (W y), with their stability.
+
+    Parameters
+    ----------
+    W : Network, array_like of shape (N, N), or ResidualSystem
+        The shared weights: a shared-weight :class:`dynsys.Network` or a bare matrix of
+        float, integer, Fraction or SymPy Rational entries.
+    engine : {"auto", "enumeration", "incremental", "exact", "distributed"}
+        The algorithm (:data:`FIXED_POINT_ENGINES`). ``"auto"``: ``"exact"`` with
+        ``exact=True``, ``"distributed"`` with a `client`, ``"incremental"`` with a filter
+        (`only`) beyond N = 20, ``"enumeration"`` otherwise. Every engine gives the same
+        points, labels and counts where it runs (the exact engine: exact decisions, no
+        tolerances).
+    exact : bool
+        Rational arithmetic throughout (points, rank decisions, in-box test, flow and map
+        labels), for N <= 6: the ``"exact"`` engine. Float entries are converted exactly.
+        Exact mode has no tolerances: each must be None or 0, and the result stores 0.0 for
+        each.
+    only : {None, "in_box", "stable", "stable_in_box"}
+        Keep only points in [0, 1]^N, flow-stable points, or both. The filter is applied
+        inside the enumeration, so memory grows with the number of kept points only
+        (N <= 24; beyond N = 20 by the incremental walk); without a filter N <= 13.
+    zero_tol : float, optional
+        An eigenvalue real part (flow) or ``|mu| - 1`` (map) within this counts as zero:
+        the point is non-hyperbolic. Default ``1e-9 * max|W|``.
+    rank_tol : float, optional
+        An interior block ``W[I,I]`` is singular when its LU with complete pivoting meets a
+        pivot of at most this size. Default ``1e-11 * max|W|``.
+    residual_tol : float, optional
+        A singular pattern's system is consistent (a continuum of fixed points) when its
+        eliminated residual is at most this per boundary coordinate at 1, else it has no
+        solution. Default ``1e-9 * max|W|``.
+    face_tol : float, optional
+        An interior coordinate within this of 0 or 1 lies on the face: the point is listed
+        at the pattern with code 0 / 1 there instead. Default ``1e-9``.
+    max_degenerate : int
+        Store at most this many degenerate patterns (their counts are always exact and
+        ``degenerate.truncated`` says when the list is incomplete). Every engine.
+    client : distributed.Client, optional
+        Split the pattern space into tasks on this Dask cluster (the ``"distributed"``
+        engine; ``pip install 'resdyn[dask]'``). The points, in the same order, are those of
+        the local run.
+    progress : callable, optional
+        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+    **options
+        The engine's own options (:attr:`FixedPointEngine.options`): ``refresh`` (incremental
+        and distributed: recompute the walk's running sums every `refresh` Gray steps, a
+        power of 2, default 64); ``n_tasks`` (distributed: contiguous ranges of the 256
+        chunks, default four per worker thread) and ``numba_threads`` (distributed: Numba
+        threads inside each task, default 1). An option the engine does not take is a
+        ``TypeError``.
+
+    Returns
+    -------
+    FixedPoints
+        It stores the four tolerances it used (absolute values);
+        ``fixed_points(W, only=fp.only, **fp.tolerances)`` reproduces it.
+
+    Raises
+    ------
+    ValueError
+        If `W` is not a finite square matrix with N >= 1, `engine` is not a known engine, a
+        tolerance is not positive, the engine cannot take the request (N too large, no
+        `client` for ``"distributed"``; the message says what to use instead).
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> fp = dynsys.fixed_points(np.array([[-1.0, 2.0], [3.0, -1.0]]))
+    >>> len(fp)   # 3^2 - 2^2 + 1
+    6
+    >>> len(dynsys.fixed_points(np.array([[-1, 2], [3, -1]]), engine="exact"))
+    6
+    """
+    weights = validate_weights(W)
+    check_choice(only, "only", ONLY_CHOICES)
+    max_degenerate = check_int(max_degenerate, "max_degenerate", minimum=0)
+    engine = _engine_for_listing(engine, exact=bool(exact), only=only, n=weights.n,
+                                 client=client)
+    kw = _engine_arguments(engine, client, progress, options)
+    tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
+    tols = (exact_tolerances(*tol_args) if engine == "exact"
+            else numeric_tolerances(weights.W, *tol_args))
+    return _MODULES[engine].fixed_points(weights, only=only, tols=tols,
+                                         max_degenerate=max_degenerate, **kw)
+
+
+def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None,
+                       rank_tol: float | None = None, residual_tol: float | None = None,
+                       face_tol: float | None = None, classify_out_of_box: bool = False,
+                       client=None, progress=None, **options) -> FixedPointCounts:
+    """Count the distinct isolated fixed points of eq. 3 by type, without storing them.
+
+    Every point is counted once, at its canonical pattern. In-box points get both the flow
+    and the layer-map label. By default the patterns of each interior set I are walked in
+    Gray-code order, so that one boundary coordinate changes per step and the point and its
+    boundary rates move by one column of ``-W[I,I]^{-1} W[I,B]`` and of the Schur complement:
+    O(N) work per pattern, N <= 24 (N = 16, 43 million patterns, in about 1-2 s on 2 cores;
+    see :doc:`/theory/fixed_points`). Out-of-box points are then counted, not labelled.
+
+    Parameters
+    ----------
+    W : Network, array_like of shape (N, N), or ResidualSystem
+    engine : {"auto", "enumeration", "incremental", "exact", "distributed"}
+        The algorithm (:data:`FIXED_POINT_ENGINES`). ``"auto"``: ``"distributed"`` with a
+        `client`, ``"enumeration"`` with `classify_out_of_box`, ``"incremental"`` otherwise.
+        Every engine gives the same counts where it runs (``"exact"``: exact decisions, the
+        tolerances must be None or 0).
+    zero_tol, rank_tol, residual_tol, face_tol : float, optional
+        As in :func:`fixed_points`; the counts store the values used.
+    classify_out_of_box : bool
+        Also give every out-of-box point its flow label and unstable dimension (a solve per
+        pattern with a Routh-Hurwitz count of the characteristic polynomial, QR where that is
+        inconclusive; N <= 20, N = 16 in about 20-60 s on 2 cores). Without it the
+        out-of-box labels are None, whichever engine counts.
+    client : distributed.Client, optional
+        Split the pattern space into tasks on this Dask cluster (the ``"distributed"``
+        engine; ``pip install 'resdyn[dask]'``); the counts are identical to the local run.
+    progress : callable, optional
+        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+    **options
+        The engine's own options, as in :func:`fixed_points`.
+
+    Returns
+    -------
+    FixedPointCounts
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> c = dynsys.count_fixed_points(np.array([[-1.0, 2.0], [3.0, -1.0]]))
+    >>> c.total, c.in_box
+    (6, 4)
+    """
+    weights = validate_weights(W)
+    engine = _engine_for_counts(engine, classify_out_of_box=bool(classify_out_of_box),
+                                client=client)
+    kw = _engine_arguments(engine, client, progress, options)
+    tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
+    tols = (exact_tolerances(*tol_args) if engine == "exact"
+            else numeric_tolerances(weights.W, *tol_args))
+    return _MODULES[engine].count(weights, tols=tols,
+                                  classify_out_of_box=bool(classify_out_of_box), **kw)

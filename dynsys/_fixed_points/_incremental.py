@@ -1,0 +1,200 @@
+"""The incremental engine: counting and filtered listing by the incremental pattern walk.
+
+Private: the engine ``"incremental"`` of :data:`dynsys.FIXED_POINT_ENGINES` (the default of
+:func:`dynsys.count_fixed_points`, and of the filtered :func:`dynsys.fixed_points` beyond
+N = 20), and the unit of work of the ``"distributed"`` engine.
+
+For each interior set ``I`` the interior block ``A = W[I,I]`` is factored once; its ``2^|B|``
+boundary assignments are walked in Gray-code order, so each pattern costs one column update
+of ``y_I`` (and of the boundary rates ``(W y)_B``, a column of the Schur complement) instead
+of a solve (see :mod:`dynsys._kernels.fixed_points_incremental`). Out-of-box points are
+counted without classifying them unless ``classify_out_of_box=True``: an out-of-box point then
+costs the ``|I|`` additions of the walk and nothing else, which is what makes N = 20
+countable in minutes on two cores.
+
+Work is cut into the strided chunks of interior sets used by the enumeration kernel
+(:func:`~dynsys._fixed_points._common.n_chunks`): any range of chunks can run on its own (a
+Dask task) and the results merge by summing counts, or by concatenating points in chunk
+order, to exactly the local result.
+
+The inputs come validated from the entry point (:mod:`dynsys._fixed_points`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._kernels._common import (
+    FILTER_CODES,
+    REFRESH,
+    table_width,
+    tolerance_array,
+)
+from .._threads import threads_for
+from ._common import (
+    MAX_N_INCREMENTAL,
+    Weights,
+    assemble,
+    check_size,
+    n_chunks,
+    output_offsets,
+    point_fields,
+)
+from ._results import FixedPointCounts, FixedPoints
+
+__all__ = [
+    "DEFAULT_REFRESH",
+    "OPTIONS",
+    "check_refresh",
+    "count_minors",
+    "count_table",
+    "store_chunks",
+    "merge_stored",
+    "stored_fields",
+    "fixed_points",
+    "count",
+]
+
+#: Fresh sums (running sums recomputed) every this many Gray steps by default: the value of
+#: the enumeration kernel, so that both see bit-identical ``y_I``.
+DEFAULT_REFRESH = REFRESH
+#: Options of this engine beyond the common arguments.
+OPTIONS = ("refresh",)
+
+
+def check_refresh(refresh) -> int:
+    """`refresh` as an int, or a ValueError: it must be a power of 2."""
+    r = int(refresh)
+    if r < 1 or (r & (r - 1)) != 0:
+        raise ValueError(f"`refresh` must be a power of 2 (>= 1); got {refresh!r}.")
+    return r
+
+
+def count_minors(W: np.ndarray) -> np.ndarray:
+    """The 2^N principal minors of W that the counting walk reads (both count modes)."""
+    from .._kernels._linalg import principal_minors
+
+    return principal_minors(W)
+
+
+def count_table(W: np.ndarray, tols: np.ndarray, *, classify_out_of_box: bool = False,
+                chunk_lo: int = 0, chunk_hi: int | None = None,
+                refresh: int = DEFAULT_REFRESH, minors=None) -> np.ndarray:
+    """Summed count row (layout :func:`dynsys._kernels._common.count_layout`) of a chunk range.
+
+    `W` is the validated float array, `tols` the kernel's tolerance array. Summing the rows
+    of disjoint chunk ranges that cover ``0 .. n_chunks(N)`` gives the row of the whole walk.
+    """
+    from .._kernels import fixed_points_incremental as K
+
+    n = W.shape[0]
+    nch = n_chunks(n)
+    chunk_hi = nch if chunk_hi is None else int(chunk_hi)
+    mode = K.MODE_COUNT_FULL if classify_out_of_box else K.MODE_COUNT_BOX
+    if minors is None:
+        minors = count_minors(W)
+    counts = np.zeros((nch, table_width(n)), np.int64)
+    with threads_for(3**n * (chunk_hi - chunk_lo) // nch):
+        _count_pass(W, minors, tols, mode, 0, int(chunk_lo), chunk_hi, refresh,
+                    counts, np.zeros(0, np.int64))
+    return counts.sum(axis=0)
+
+
+def _count_pass(W, minors, tols, mode: int, filt: int, chunk_lo: int, chunk_hi: int,
+                refresh: int, counts: np.ndarray, active: np.ndarray) -> None:
+    """Phase 0 of the walk into `counts` (and `active`): no point is written, so the output
+    arrays are empty."""
+    from .._kernels import fixed_points_incremental as K
+
+    n = W.shape[0]
+    z = np.zeros(counts.shape[0], np.int64)
+    ec = np.zeros(0, np.int64)
+    K.walk(W, minors, tols, mode, filt, 0, counts.shape[0], chunk_lo, chunk_hi, int(refresh),
+           z, z, 0, np.zeros((0, n), np.float64), ec, np.zeros((0, n), np.complex128), ec,
+           np.zeros(0, np.int8), ec, counts, active)
+
+
+def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
+                 chunk_hi: int | None = None, dg_cap: int = 1_000_000,
+                 refresh: int = DEFAULT_REFRESH) -> dict:
+    """Points kept by the filter `only` in a chunk range, in walk order.
+
+    Returns a dict of arrays: ``y`` (M, N), ``code`` (M,) pattern indices, ``eig`` (M, N)
+    complex, the stored degenerate patterns ``dg_code``, ``dg_kind``, ``dg_dim`` (at most
+    `dg_cap`) and the summed count row ``counts``. Concatenating the dicts of consecutive
+    chunk ranges (and summing ``counts``) gives the dict of their union.
+    """
+    from .._kernels import fixed_points_incremental as K
+
+    n = W.shape[0]
+    nch = n_chunks(n)
+    chunk_hi = nch if chunk_hi is None else int(chunk_hi)
+    lo = int(chunk_lo)
+    filt = FILTER_CODES[only]
+    counts = np.zeros((nch, table_width(n)), np.int64)
+    active = np.zeros(1 << n, np.int64)
+    minors = np.zeros(1, np.float64)
+    with threads_for(3**n * (chunk_hi - lo) // nch):
+        _count_pass(W, minors, tols, K.MODE_STORE, filt, lo, chunk_hi, refresh, counts,
+                    active)
+        pt_off, dg_off, m, n_dg = output_offsets(counts, n, dg_cap)
+        out = {
+            "y": np.zeros((m, n), np.float64),
+            "code": np.zeros(m, np.int64),
+            "eig": np.zeros((m, n), np.complex128),
+            "dg_code": np.zeros(n_dg, np.int64),
+            "dg_kind": np.zeros(n_dg, np.int8),
+            "dg_dim": np.zeros(n_dg, np.int64),
+        }
+        K.walk(W, minors, tols, K.MODE_STORE, filt, 1, nch, lo, chunk_hi, int(refresh),
+               pt_off, dg_off, n_dg, out["y"], out["code"], out["eig"], out["dg_code"],
+               out["dg_kind"], out["dg_dim"], np.zeros_like(counts), active)
+    out["counts"] = counts.sum(axis=0)
+    return out
+
+
+def merge_stored(parts: list[dict], dg_cap: int) -> dict:
+    """Concatenate :func:`store_chunks` dicts of consecutive chunk ranges (in order)."""
+    out = {key: np.concatenate([p[key] for p in parts]) for key in
+           ("y", "code", "eig", "dg_code", "dg_kind", "dg_dim")}
+    for key in ("dg_code", "dg_kind", "dg_dim"):
+        out[key] = out[key][:dg_cap]
+    out["counts"] = np.sum([p["counts"] for p in parts], axis=0)
+    return out
+
+
+def stored_fields(W: np.ndarray, tols: dict, stored: dict, only) -> dict:
+    """The raw fields of :func:`~dynsys._fixed_points._common.assemble` from (merged)
+    :func:`store_chunks` output: the per-point pass of the enumeration engine on the same
+    kernel outputs (labels, residual, multiplicity, the near-copy safety net)."""
+    return point_fields(W, tols, stored["y"], stored["code"], stored["eig"],
+                        dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
+                        dg_dim=stored["dg_dim"], row=stored["counts"], only=only)
+
+
+def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int,
+                 refresh: int = DEFAULT_REFRESH) -> FixedPoints:
+    """The fixed points kept by `only` (N <= 24 with a filter, N <= 13 without).
+
+    Same walk, order and numbers as the enumeration kernel, so the result equals the
+    ``"enumeration"`` engine's (same tolerances) where both run.
+    """
+    W = weights.W
+    check_size(weights.n, only, counting=False, engine="incremental", max_n=MAX_N_INCREMENTAL)
+    refresh = check_refresh(refresh)
+    stored = store_chunks(W, tolerance_array(tols), only, dg_cap=int(max_degenerate),
+                          refresh=refresh)
+    return assemble(W, stored_fields(W, tols, stored, only), only=only, exact=False,
+                    tols=tols, max_degenerate=int(max_degenerate))
+
+
+def count(weights: Weights, *, tols: dict, classify_out_of_box: bool,
+          refresh: int = DEFAULT_REFRESH) -> FixedPointCounts:
+    """Counts by type. With `classify_out_of_box` the out-of-box points are labelled too
+    (a Routh-Hurwitz count each); without, they are counted and their labels are None."""
+    check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
+    refresh = check_refresh(refresh)
+    row = count_table(weights.W, tolerance_array(tols),
+                      classify_out_of_box=classify_out_of_box, refresh=refresh)
+    return FixedPointCounts.from_table(row, weights.n, tolerances=tols,
+                                       out_of_box_classified=classify_out_of_box)

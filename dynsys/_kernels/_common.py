@@ -1,0 +1,354 @@
+"""What the Numba kernels share: table layouts, codes, tolerance slots, rules, activation.
+
+Private. Defined once here and imported by every kernel that needs it, and by the Python
+code that fills a kernel's inputs or reads its outputs:
+
+* the count table of the fixed-point kernels (:data:`COL_FLOW_IN` ... :func:`count_layout`),
+  one layout for the enumeration kernel and the incremental walk, so that one decoder reads
+  either (:func:`dynsys._fixed_points._results.decode_counts`);
+* the filter codes of ``fixed_points(W, only=...)`` (:data:`FILTER_CODES`) and the slots of
+  the tolerance array (:data:`TOLERANCE_NAMES`, :func:`tolerance_array`);
+* the labelling rule in the plain-Python form the kernels compile (:func:`label_index`; the
+  vectorised labels of :mod:`dynsys._stability` use this same function);
+* the logistic activation of the kernels (:func:`logistic`);
+* the steps of the pattern walk that both fixed-point kernels take: split an interior set,
+  sum the columns of the boundary coordinates at 1, test the faces, read the boundary rates,
+  decide a singular block's patterns, tally one point into the count table.
+
+Everything that costs a call inside a hot loop is compiled with ``inline="always"``.
+"""
+
+from __future__ import annotations
+
+import math
+from types import MappingProxyType
+
+import numpy as np
+from numba import njit
+
+from ._linalg import lu_forward
+
+__all__ = [
+    "TOLERANCE_NAMES",
+    "TOL_RANK",
+    "TOL_RESIDUAL",
+    "TOL_FACE",
+    "TOL_ZERO",
+    "tolerance_array",
+    "FILTER_NONE",
+    "FILTER_IN_BOX",
+    "FILTER_STABLE",
+    "FILTER_STABLE_IN_BOX",
+    "FILTER_CODES",
+    "filter_flags",
+    "REFRESH",
+    "N_LABELS",
+    "COL_FLOW_IN",
+    "COL_FLOW_OUT",
+    "COL_MAP_IN",
+    "COL_DISAGREE",
+    "COL_KEPT",
+    "COL_NO_SOLUTION",
+    "COL_CONTINUUM",
+    "COL_QR_FALLBACK",
+    "COL_MERGED",
+    "COL_ORIGIN_COPIES",
+    "COL_OUT_BOX",
+    "COL_UDIM_IN",
+    "udim_out_column",
+    "table_width",
+    "count_layout",
+    "label_index",
+    "label_code",
+    "logistic",
+    "pow3_table",
+    "masked_row_sum",
+    "exact_sums",
+    "split_interior",
+    "face_test",
+    "boundary_rates",
+    "degenerate_set",
+    "tally_labels",
+]
+
+# ----------------------------------------------------------------------------------------
+# tolerance slots and filter codes
+# ----------------------------------------------------------------------------------------
+
+#: The tolerances of the numeric engines by name, in the order of the kernels' ``tols`` array.
+TOLERANCE_NAMES = ("rank_tol", "residual_tol", "face_tol", "zero_tol")
+#: Positions in the ``tols`` array (absolute tolerances).
+TOL_RANK, TOL_RESIDUAL, TOL_FACE, TOL_ZERO = 0, 1, 2, 3
+
+
+def tolerance_array(tols) -> np.ndarray:
+    """The kernels' (4,) float64 array from a mapping of the named tolerances."""
+    return np.array([float(tols[name]) for name in TOLERANCE_NAMES], dtype=np.float64)
+
+
+#: Filters of the stored points (the ``filt`` argument of the kernels).
+FILTER_NONE, FILTER_IN_BOX, FILTER_STABLE, FILTER_STABLE_IN_BOX = 0, 1, 2, 3
+#: ``only`` of :func:`dynsys.fixed_points` -> the kernels' filter code.
+FILTER_CODES = MappingProxyType({None: FILTER_NONE, "in_box": FILTER_IN_BOX,
+                                 "stable": FILTER_STABLE,
+                                 "stable_in_box": FILTER_STABLE_IN_BOX})
+
+
+@njit(cache=True, inline="always")
+def filter_flags(filt):
+    """(want_in_box, want_stable) of a filter code."""
+    return (filt == FILTER_IN_BOX or filt == FILTER_STABLE_IN_BOX,
+            filt == FILTER_STABLE or filt == FILTER_STABLE_IN_BOX)
+
+
+#: The walks recompute their running sums from scratch every this many Gray steps (the
+#: default of the incremental walk, fixed in the enumeration kernel), so that both see
+#: bit-identical ``y_I``.
+REFRESH = 64
+
+# ----------------------------------------------------------------------------------------
+# the count table of the fixed-point kernels
+# ----------------------------------------------------------------------------------------
+
+#: Columns of a label block: the labels of :data:`dynsys.LABELS`, in that order.
+N_LABELS = 4
+COL_FLOW_IN = 0         # flow labels of in-box points
+COL_FLOW_OUT = 4        # flow labels of classified out-of-box points
+COL_MAP_IN = 8          # layer-map labels of in-box points
+COL_DISAGREE = 12       # in-box points whose flow and map labels differ
+COL_KEPT = 13           # points that passed the filter (store mode)
+COL_NO_SOLUTION = 14    # singular patterns without solution
+COL_CONTINUUM = 15      # singular patterns with a continuum of solutions
+COL_QR_FALLBACK = 16    # Routh counts that fell back to QR
+COL_MERGED = 17         # invertible patterns with a coordinate at 1 whose point has an
+                        # interior coordinate within face_tol of 0 or 1: counted at the
+                        # neighbouring pattern (code 0 / 1 there), not on their own
+COL_ORIGIN_COPIES = 18  # invertible patterns with interior coordinates and none at 1: the
+                        # origin again (2^N - 1 of them unless a principal block is singular)
+COL_OUT_BOX = 19        # out-of-box points, classified or not (count modes)
+COL_UDIM_IN = 20        # unstable-dimension histogram of in-box points (N + 1 columns),
+                        # then that of the classified out-of-box points (N + 1 columns)
+
+
+def udim_out_column(n):
+    """First column of the out-of-box unstable-dimension histogram."""
+    return COL_UDIM_IN + n + 1
+
+
+def table_width(n):
+    """Number of columns of the count table."""
+    return COL_UDIM_IN + 2 * (n + 1)
+
+
+def count_layout(n):
+    """Column offsets of the count table (name -> first column; ``width``: the columns).
+
+    Label blocks hold :data:`N_LABELS` columns (stable, unstable, saddle, non-hyperbolic),
+    the unstable-dimension histograms N + 1. ``merged`` and ``origin_copies`` count the
+    patterns that are copies of a point counted at another pattern: complete in the count
+    modes and the unfiltered store, partial in a filtered store (its walk skips patterns
+    before their face test).
+    """
+    return {
+        "flow_in": COL_FLOW_IN,
+        "flow_out": COL_FLOW_OUT,
+        "map_in": COL_MAP_IN,
+        "disagree": COL_DISAGREE,
+        "kept": COL_KEPT,
+        "no_solution": COL_NO_SOLUTION,
+        "continuum": COL_CONTINUUM,
+        "qr_fallback": COL_QR_FALLBACK,
+        "merged": COL_MERGED,
+        "origin_copies": COL_ORIGIN_COPIES,
+        "out_box": COL_OUT_BOX,
+        "udim_in": COL_UDIM_IN,
+        "udim_out": udim_out_column(n),
+        "width": table_width(n),
+    }
+
+
+# ----------------------------------------------------------------------------------------
+# the labelling rule and the activation
+# ----------------------------------------------------------------------------------------
+
+
+def label_index(n_positive, n_negative, n_zero, n):
+    """Index into :data:`dynsys.LABELS` of a point with these eigenvalue (or multiplier) counts.
+
+    The rule: any eigenvalue on the boundary (``n_zero > 0``) is non-hyperbolic (3); else all
+    ``n`` on the stable side is stable (0), all on the unstable side unstable (1), a mix a
+    saddle (2). Plain scalar Python, so that the kernels compile this very function
+    (:func:`label_code`) and :mod:`dynsys._stability` vectorises it.
+    """
+    if n_zero > 0:
+        return 3
+    if n_negative == n:
+        return 0
+    if n_positive == n:
+        return 1
+    return 2
+
+
+#: :func:`label_index` compiled for the kernels.
+label_code = njit(cache=True)(label_index)
+
+
+@njit(cache=True, inline="always")
+def logistic(z):
+    """The logistic function ``1 / (1 + exp(-z))`` of a float64, exp of ``-|z|`` only.
+
+    Exact to rounding for every finite `z`: neither branch overflows.
+    """
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+# ----------------------------------------------------------------------------------------
+# the steps of the pattern walk shared by the fixed-point kernels
+# ----------------------------------------------------------------------------------------
+
+
+@njit(cache=True, inline="always")
+def pow3_table(n):
+    """``3^i`` for i < n (int64): a pattern's index is ``sum_i code_i 3^i``."""
+    pow3 = np.empty(n, dtype=np.int64)
+    acc = 1
+    for i in range(n):
+        pow3[i] = acc
+        acc *= 3
+    return pow3
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def masked_row_sum(C, r, a, lo, nb):
+    """Sum of ``C[r, t]`` over the bits ``lo <= t < nb`` set in `a`, in increasing t.
+
+    The one summation order of every exact (non-running) sum, so that sums recomputed in
+    different places agree to the bit.
+    """
+    s = 0.0
+    for t in range(lo, nb):
+        if (a >> t) & 1:
+            s += C[r, t]
+    return s
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def exact_sums(a, rows, nb, C, out):
+    """``out[r]`` = sum of the columns of ``C[r]`` at the boundary coordinates at 1 in `a`."""
+    for r in range(rows):
+        out[r] = masked_row_sum(C, r, a, 0, nb)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def split_interior(I, n, ii, bb):
+    """Interior coordinates (bits of `I`) into `ii`, boundary ones into `bb`; (k, nb)."""
+    k = 0
+    nb = 0
+    for i in range(n):
+        if (I >> i) & 1:
+            ii[k] = i
+            k += 1
+        else:
+            bb[nb] = i
+            nb += 1
+    return k, nb
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def face_test(yI, k, tol_face):
+    """(canonical, in_box): no interior coordinate within `tol_face` of 0 or 1; y_I in [0, 1]."""
+    in_box = True
+    for r in range(k):
+        v = yI[r]
+        if abs(v) <= tol_face or abs(v - 1.0) <= tol_face:
+            return False, in_box
+        if v < 0.0 or v > 1.0:
+            in_box = False
+    return True, in_box
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def boundary_rates(wyB, a, nb, tol_zero, lamB):
+    """Boundary eigenvalues ``+-(W y)_u`` into `lamB`; (n_positive, n_negative, n_zero)."""
+    npos = 0
+    nneg = 0
+    nzero = 0
+    for u in range(nb):
+        lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+        lamB[u] = lam
+        if lam > tol_zero:
+            npos += 1
+        elif lam < -tol_zero:
+            nneg += 1
+        else:
+            nzero += 1
+    return npos, nneg, nzero
+
+
+@njit(cache=True, error_model="numpy")
+def degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res, base_code, pow3,
+                   store, dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim, local):
+    """Solve phase of a singular block: every assignment is degenerate.
+
+    An assignment is a continuum when the eliminated residual of its right-hand side is at
+    most `tol_res` per boundary coordinate at 1, else it has no solution. Counts go to
+    `local`; with `store` the first `dg_cap` rows are written. Returns the next row.
+    """
+    for t in range(nb):
+        for r in range(k):
+            rhs[r] = -W[ii[r], bb[t]]
+        lu_forward(A, k, rank, pr, rhs)
+        for r in range(k):
+            Rt[r, t] = rhs[r]
+    for a in range(1 << nb):
+        worst = 0.0
+        for r in range(rank, k):
+            s = masked_row_sum(Rt, r, a, 0, nb)
+            if abs(s) > worst:
+                worst = abs(s)
+        nones = 0
+        for t in range(nb):
+            if (a >> t) & 1:
+                nones += 1
+        kind = 1 if worst <= tol_res * max(1.0, float(nones)) else 0
+        if kind == 1:
+            local[COL_CONTINUUM] += 1
+        else:
+            local[COL_NO_SOLUTION] += 1
+        if store:
+            if dg_row < dg_cap:
+                code = base_code
+                for t in range(nb):
+                    if (a >> t) & 1:
+                        code += pow3[bb[t]]
+                out_dg_code[dg_row] = code
+                out_dg_kind[dg_row] = kind
+                out_dg_dim[dg_row] = (k - rank) if kind == 1 else 0
+            dg_row += 1
+    return dg_row
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, mneg, mzero):
+    """One point's flow label (and, in the box, map label) into the count table `local`.
+
+    ``npos, nneg, nzero``: boundary eigenvalues; ``ipos, ...``: interior real parts;
+    ``mpos, ...``: interior multipliers outside / inside / on the unit circle. An in-box
+    point goes to ``COL_FLOW_IN``, ``COL_MAP_IN``, ``COL_DISAGREE`` and the in-box
+    histogram, an out-of-box one to ``COL_FLOW_OUT``, ``COL_OUT_BOX`` and its histogram.
+    """
+    lab = label_code(npos + ipos, nneg + ineg, nzero + izero, n)
+    if in_box:
+        local[COL_FLOW_IN + lab] += 1
+        local[COL_UDIM_IN + npos + ipos] += 1
+        mlab = label_code(npos + mpos, nneg + mneg, nzero + mzero, n)
+        local[COL_MAP_IN + mlab] += 1
+        if mlab != lab:
+            local[COL_DISAGREE] += 1
+    else:
+        local[COL_FLOW_OUT + lab] += 1
+        local[COL_OUT_BOX] += 1
+        local[COL_UDIM_IN + n + 1 + npos + ipos] += 1

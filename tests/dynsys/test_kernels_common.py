@@ -1,0 +1,134 @@
+"""Unit tests of the shared kernel vocabulary (dynsys._kernels._common) against plain NumPy."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import dynsys
+from dynsys._fixed_points._common import ONLY_CHOICES
+from dynsys._fixed_points._results import decode_counts
+from dynsys._kernels import _common as C
+from dynsys._kernels import _linalg as L
+
+
+def test_tolerance_array_follows_the_slots():
+    tols = {"zero_tol": 4.0, "rank_tol": 1.0, "residual_tol": 2.0, "face_tol": 3.0}
+    arr = C.tolerance_array(tols)
+    assert arr.dtype == np.float64 and arr.shape == (4,)
+    assert arr[C.TOL_RANK] == 1.0 and arr[C.TOL_RESIDUAL] == 2.0
+    assert arr[C.TOL_FACE] == 3.0 and arr[C.TOL_ZERO] == 4.0
+    assert [arr[i] for i in range(4)] == [tols[name] for name in C.TOLERANCE_NAMES]
+
+
+def test_filter_codes_are_the_choices_of_only():
+    assert tuple(C.FILTER_CODES) == ONLY_CHOICES == (None, "in_box", "stable", "stable_in_box")
+    for only, code in C.FILTER_CODES.items():
+        want_in_box, want_stable = C.filter_flags(code)
+        assert want_in_box == (only in ("in_box", "stable_in_box"))
+        assert want_stable == (only in ("stable", "stable_in_box"))
+
+
+@given(st.floats(-1e308, 1e308, allow_nan=False))
+def test_logistic_is_the_closed_form(z):
+    with np.errstate(over="ignore"):
+        ref = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
+    got = C.logistic(z)
+    assert 0.0 <= got <= 1.0
+    assert got == pytest.approx(ref, rel=1e-15, abs=1e-300)
+
+
+def test_logistic_at_the_extremes():
+    assert C.logistic(0.0) == 0.5
+    assert C.logistic(800.0) == 1.0 and C.logistic(-800.0) == 0.0
+    assert C.logistic(-30.0) == pytest.approx(np.exp(-30.0) / (1.0 + np.exp(-30.0)), rel=1e-15)
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 24])
+def test_pow3_table(n):
+    np.testing.assert_array_equal(C.pow3_table(n), 3 ** np.arange(n, dtype=np.int64))
+
+
+def test_masked_row_sums_take_the_bits_in_order():
+    rng = np.random.default_rng(0)
+    Cm = rng.standard_normal((3, 6))
+    for a in range(1 << 6):
+        bits = [(a >> t) & 1 for t in range(6)]
+        for lo in (0, 2):
+            ref = 0.0
+            for t in range(lo, 6):
+                if bits[t]:
+                    ref += Cm[1, t]  # increasing t: the bits of the sum
+            assert C.masked_row_sum(Cm, 1, a, lo, 6) == ref
+        out = np.empty(3)
+        C.exact_sums(a, 3, 6, Cm, out)
+        np.testing.assert_array_equal(out, [C.masked_row_sum(Cm, r, a, 0, 6) for r in range(3)])
+
+
+def test_split_interior():
+    ii, bb = np.empty(5, np.int64), np.empty(5, np.int64)
+    k, nb = C.split_interior(0b10110, 5, ii, bb)
+    assert (k, nb) == (3, 2)
+    assert ii[:k].tolist() == [1, 2, 4] and bb[:nb].tolist() == [0, 3]
+
+
+@pytest.mark.parametrize("yI, canonical, in_box", [
+    ([0.5, 0.25], True, True),
+    ([0.5, 1.5], True, False),
+    ([-0.1, 0.5], True, False),
+    ([0.5, 1e-12], False, True),
+    ([1.0 - 1e-12, 2.0], False, True),  # stops at the face: the box test is not finished
+    ([], True, True),
+])
+def test_face_test(yI, canonical, in_box):
+    y = np.array(yI, dtype=np.float64)
+    assert C.face_test(y, y.size, 1e-9) == (canonical, in_box)
+
+
+def test_boundary_rates_take_the_sign_of_the_face():
+    wyB = np.array([2.0, -1.0, 1e-12, 0.5])
+    lamB = np.empty(4)
+    # coordinates 1 and 3 at 1: their eigenvalue is -(W y)_i
+    assert C.boundary_rates(wyB, 0b1010, 4, 1e-9, lamB) == (2, 1, 1)
+    np.testing.assert_array_equal(lamB, [2.0, 1.0, 1e-12, -0.5])
+
+
+def test_tally_labels_fills_the_one_layout():
+    n = 3
+    local = np.zeros(C.table_width(n), np.int64)
+    # in the box: flow stable (3 negative), map saddle (1 multiplier outside the circle)
+    C.tally_labels(local, n, True, 0, 1, 0, 0, 2, 0, 1, 1, 0)
+    # out of the box: flow saddle with unstable dimension 2
+    C.tally_labels(local, n, False, 1, 0, 0, 1, 1, 0, 0, 0, 0)
+    c = decode_counts(local, n)
+    assert c["flow_in"].tolist() == [1, 0, 0, 0] and c["map_in"].tolist() == [0, 0, 1, 0]
+    assert c["flow_out"].tolist() == [0, 0, 1, 0] and int(c["out_box"]) == 1
+    assert int(c["disagree"]) == 1
+    assert c["udim_in"].tolist() == [1, 0, 0, 0] and c["udim_out"].tolist() == [0, 0, 1, 0]
+
+
+def test_label_code_is_the_label_rule():
+    for n in range(1, 5):
+        for pos, neg in itertools.product(range(n + 1), repeat=2):
+            if pos + neg <= n:
+                zero = n - pos - neg
+                assert C.label_code(pos, neg, zero, n) == C.label_index(pos, neg, zero, n)
+                assert dynsys.LABELS[C.label_index(pos, neg, zero, n)] == (
+                    dynsys.NON_HYPERBOLIC if zero else dynsys.STABLE if neg == n
+                    else dynsys.UNSTABLE if pos == n else dynsys.SADDLE)
+
+
+def test_real_part_and_multiplier_counts():
+    wr = np.array([-1.0, 0.5, 1e-12, -2.5])
+    wi = np.array([0.0, 0.0, 0.0, 0.0])
+    assert L.real_part_counts(wr, 4, 1e-9) == (1, 2, 1)
+    # multipliers 1 + lambda: 0, 1.5, 1 + 1e-12, -1.5 -> inside, outside, on, outside
+    assert L.multiplier_counts(wr, wi, 4, 1e-9) == (2, 1, 1)
+    mu = np.abs(1.0 + wr + 1j * wi)
+    assert L.multiplier_counts(wr, wi, 4, 1e-9) == (
+        int(np.sum(mu > 1 + 1e-9)), int(np.sum(mu < 1 - 1e-9)),
+        int(np.sum(np.abs(mu - 1) <= 1e-9)))
