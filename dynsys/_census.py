@@ -24,6 +24,7 @@ from ._stability import (
     LABELS,
     STABLE,
     classify_multipliers,
+    default_zero_tol,
     label_index,
     classify_spectrum,
     unstable_dimension,
@@ -1378,8 +1379,7 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     if max_depth is not None:
         max_depth = check_int(max_depth, "max_depth", minimum=depth)
     if zero_tol is None:
-        scale = float(np.max(np.abs(net.last_layer().W)))
-        zero_tol = 1e-9 * (scale if scale > 0.0 else 1.0)
+        zero_tol = default_zero_tol(net.last_layer().W)
     margin, distance_tol, residual_tol, zero_tol = _resolve_tolerances(
         margin, distance_tol, residual_tol, zero_tol)
     max_period = check_int(max_period, "max_period", minimum=1, maximum=4096)
