@@ -289,8 +289,8 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     and the layer-map label. By default the patterns of each interior set I are walked in
     Gray-code order, so that one boundary coordinate changes per step and the point and its
     boundary rates move by one column of ``-W[I,I]^{-1} W[I,B]`` and of the Schur complement:
-    O(N) work per pattern, N <= 24 (N = 16, 43 million patterns, in about 1-2 s on 2 cores;
-    see :doc:`/theory/fixed_points`). Out-of-box points are then counted, not labelled.
+    O(N) work per pattern, N <= 24 (see :doc:`/theory/fixed_points`; measured run times are
+    on :doc:`/benchmarks/fixed_points`). Out-of-box points are then counted, not labelled.
 
     Parameters
     ----------
@@ -305,7 +305,7 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     classify_out_of_box : bool
         Also give every out-of-box point its flow label and unstable dimension (a solve per
         pattern with a Routh-Hurwitz count of the characteristic polynomial, QR where that is
-        inconclusive; N <= 20, N = 16 in about 20-60 s on 2 cores). Without it the
+        inconclusive; O(N^3) per pattern, N <= 20). Without it the
         out-of-box labels are None, whichever engine counts.
     client : distributed.Client, optional
         Split the pattern space into tasks on this Dask cluster (the ``"distributed"``

@@ -240,8 +240,8 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     """Distribution of the exact fixed-point counts of eq. 3 over random networks of size N.
 
     Every sample's W is enumerated in full (all 3^N patterns, see
-    :func:`dynsys.count_fixed_points`); N up to about 14 takes seconds per sample on two
-    cores, N = 18 minutes (a Dask `client` spreads the samples over a cluster).
+    :func:`dynsys.count_fixed_points`), O(N 3^N) work per sample (measured times on
+    :doc:`/benchmarks/fixed_points`; a Dask `client` spreads the samples over a cluster).
 
     Parameters
     ----------
