@@ -18,6 +18,7 @@ from ._stability import (
     UNSTABLE,
     classify_multipliers,
     classify_spectrum,
+    default_zero_tol,
     unstable_dimension,
 )
 from ._symbolic import Derivation, SymbolicSystem, derive_eq3, symbolic_system
@@ -34,7 +35,7 @@ from ._system import (
 
 __all__ += [
     "LABELS", "NON_HYPERBOLIC", "SADDLE", "STABLE", "UNSTABLE",
-    "classify_multipliers", "classify_spectrum", "unstable_dimension",
+    "classify_multipliers", "classify_spectrum", "default_zero_tol", "unstable_dimension",
     "Derivation", "SymbolicSystem", "derive_eq3", "symbolic_system",
     "ResidualSystem", "as_system", "jacobian", "layer_map", "layer_map_jacobian",
     "logistic", "logit", "vector_field",
