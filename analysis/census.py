@@ -106,7 +106,7 @@ class NetworkCensus:
 
     def fractions(self) -> dict:
         """Fraction of all inputs per status."""
-        from dynsys._census import STATUSES
+        from dynsys import CENSUS_STATUSES as STATUSES
 
         st = np.atleast_1d(self.census.status)
         return {s: float(np.mean(st == s)) if st.size else 0.0 for s in STATUSES}
@@ -336,7 +336,7 @@ def plot_census_status(result):
         A census without labels.
     """
     result = _section(result)
-    from dynsys._census import STATUSES
+    from dynsys import CENSUS_STATUSES as STATUSES
 
     nets_ = list(result.networks.values())
     fig, axes = _axes_row(len(nets_))

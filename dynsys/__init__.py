@@ -81,9 +81,10 @@ __all__ += [
 ]
 
 # --- attractor census
+from ._census import STATUSES as CENSUS_STATUSES
 from ._census import AttractorCensus, attractor_census
 
-__all__ += ["AttractorCensus", "attractor_census"]
+__all__ += ["AttractorCensus", "CENSUS_STATUSES", "attractor_census"]
 
 # --- statistics of fixed points over random networks
 from ._fixed_points import FixedPointStatistics, fixed_point_statistics

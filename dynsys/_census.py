@@ -290,7 +290,7 @@ class AttractorCensus:
         n = self.points.shape[1] if self.points.ndim == 2 else 0
         acc = ("" if self.endpoint_accuracy is None
                else f", endpoint_accuracy={self.endpoint_accuracy:.3f}")
-        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, width={n}, "
+        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, N={n}, "
                 f"points={len(self)}, attractor={c[ATTRACTOR]}, saddle={c[SADDLE_PASSAGE]}, "
                 f"cycle={c[CYCLE]}, not_converged={c[NOT_CONVERGED]}{acc})")
 

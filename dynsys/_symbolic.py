@@ -28,7 +28,7 @@ __all__ = ["SymbolicSystem", "Derivation", "symbolic_system", "derive_eq3"]
 MAX_SYMBOLIC_N = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class SymbolicSystem:
     """Symbolic eq. 3 for one N.
 
@@ -53,6 +53,9 @@ class SymbolicSystem:
     def n(self) -> int:
         """The dimension N."""
         return len(self.y)
+
+    def __repr__(self) -> str:
+        return f"SymbolicSystem(N={self.n}, weights={len(self._weight_symbols())} symbols)"
 
     def _weight_symbols(self):
         return sorted(self.W.free_symbols, key=lambda s: s.name)
@@ -119,7 +122,7 @@ def symbolic_system(n: int, W=None) -> SymbolicSystem:
     return SymbolicSystem(y=tuple(y), W=Wm, F=F, J=J)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Derivation:
     """The derivation of eq. 3 from the network equations, step by step.
 
@@ -139,6 +142,9 @@ class Derivation:
     dy_dt: sympy.Matrix
     eq3: sympy.Matrix
     holds: bool
+
+    def __repr__(self) -> str:
+        return f"Derivation(N={self.eq3.shape[0]}, holds={self.holds})"
 
 
 def derive_eq3(n: int = 2) -> Derivation:

@@ -102,7 +102,8 @@ class FixedPointEngine:
     needs_client: bool = False
 
     def __repr__(self) -> str:
-        return f"FixedPointEngine({self.name!r}: {self.description})"
+        return (f"FixedPointEngine(name={self.name!r}, max_n={self.max_n}, "
+                f"needs_client={self.needs_client})")
 
 
 #: The engines of :func:`fixed_points` and :func:`count_fixed_points`, by name (the values

@@ -56,7 +56,7 @@ QUANTITIES = ("total", "in_box", "out_of_box", "stable_in_box", "unstable_in_box
 QUANTITIES_OUT = ("stable", "stable_out_of_box", "saddle_out_of_box")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FixedPointStatistics:
     """Counts of the fixed points of eq. 3 over an ensemble of random W.
 
@@ -107,7 +107,7 @@ class FixedPointStatistics:
     classify_out_of_box: bool
 
     def __repr__(self) -> str:
-        return (f"FixedPointStatistics(n={self.n}, ensemble={self.ensemble!r}, "
+        return (f"FixedPointStatistics(N={self.n}, ensemble={self.ensemble!r}, "
                 f"gain={self.gain:g}, n_samples={self.n_samples}, "
                 f"mean stable_in_box={self.mean['stable_in_box']:.3g}, "
                 f"mean total={self.mean['total']:.4g})")

@@ -78,7 +78,7 @@ def _count_text(labels) -> str:
     return ", ".join(f"{c} {v}" for v, c in zip(values, counts))
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class LocalSpectrum:
     """Flow spectrum and layer-map multipliers at one point or a batch of points (immutable).
 
@@ -297,7 +297,7 @@ def spectrum_at(W, y, *, zero_tol: float | None = None) -> LocalSpectrum:
         map_unstable_dim=_frozen(f["map_unstable_dim"]), zero_tol=zero_tol)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class RefinedFixedPoint:
     """Result of :func:`refine_fixed_point` (immutable).
 
