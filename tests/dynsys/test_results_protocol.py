@@ -31,7 +31,7 @@ def instances():
     run = dynsys.iterate(per_layer, x0)
     return {
         "Network": net,
-        "SymbolicSystem": dynsys.symbolic_system(2),
+        "SymbolicSystem": dynsys.symbolic_system(n=2),
         "Derivation": dynsys.derive_eq3(),
         "ResidualSystem": dynsys.as_system(W),
         "DegeneratePatterns": fp.degenerate,
