@@ -945,3 +945,22 @@ def test_table_without_labels_has_no_class_column():
     assert (f"attractor: {c['attractor']}, saddle: {c['saddle']}, cycle: {c['cycle']}, "
             f"not converged: {c['not converged']}; algebraic approaches: "
             f"{int(census.algebraic.sum())}") in text
+
+
+def test_progress_is_a_callable_reaching_the_total():
+    W, rng = _random_net(4, 3, scale=2.0)
+    x0 = rng.normal(size=(30, 3))
+    calls = []
+    dynsys.attractor_census(dynsys.Network(W), x0, 200,
+                            progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1] == (30, 30)
+    assert all(t == 30 for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+@pytest.mark.parametrize("progress", [True, False, "bar"])
+def test_progress_that_is_not_a_callable_is_refused(progress):
+    W, rng = _random_net(4, 3, scale=2.0)
+    with pytest.raises(TypeError, match="`progress` must be a callable"):
+        dynsys.attractor_census(dynsys.Network(W), rng.normal(size=(3, 3)), 50,
+                                progress=progress)
