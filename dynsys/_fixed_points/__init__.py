@@ -176,16 +176,27 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
             raise ValueError(f"`client` runs the 'distributed' engine (the numeric walk on a "
                              f"Dask cluster); got engine={engine!r}. Pass engine='distributed' "
                              "or 'auto', or drop `client`.")
-        if progress is not None:
-            raise ValueError("`progress` reports the tasks of a cluster run; pass `client` "
-                             "too.")
         extra = {}
+    if progress is not None and not callable(progress):
+        raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
+                        f"{progress!r}. dynsys draws no progress bars: the command line does.")
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         takes = ", ".join(repr(o) for o in info.options) or "none"
         raise TypeError(f"engine={engine!r} takes no option {unknown[0]!r} (its options: "
                         f"{takes}).")
     return {**extra, **options}
+
+
+def _reporting(progress, kw: dict, run):
+    """Run an engine; one that does not report itself reports (0, 1) before and (1, 1) after:
+    the local engines run as one compiled call, with no point in between to report from."""
+    if progress is None or "progress" in kw:
+        return run()
+    progress(0, 1)
+    result = run()
+    progress(1, 1)
+    return result
 
 
 def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
@@ -236,7 +247,9 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
         engine; ``pip install 'resdyn[dask]'``). The points, in the same order, are those of
         the local run.
     progress : callable, optional
-        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
+        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
+        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
     **options
         The engine's own options (:attr:`FixedPointEngine.options`): ``refresh`` (incremental
         and distributed: recompute the walk's running sums every `refresh` Gray steps, a
@@ -276,8 +289,8 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
     tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
     tols = (exact_tolerances(*tol_args) if engine == "exact"
             else numeric_tolerances(weights.W, *tol_args))
-    return _MODULES[engine].fixed_points(weights, only=only, tols=tols,
-                                         max_degenerate=max_degenerate, **kw)
+    return _reporting(progress, kw, lambda: _MODULES[engine].fixed_points(
+        weights, only=only, tols=tols, max_degenerate=max_degenerate, **kw))
 
 
 def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None,
@@ -312,7 +325,9 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
         Split the pattern space into tasks on this Dask cluster (the ``"distributed"``
         engine; ``pip install 'resdyn[dask]'``); the counts are identical to the local run.
     progress : callable, optional
-        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
+        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
+        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
     **options
         The engine's own options, as in :func:`fixed_points`.
 
@@ -334,5 +349,5 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
     tols = (exact_tolerances(*tol_args) if engine == "exact"
             else numeric_tolerances(weights.W, *tol_args))
-    return _MODULES[engine].count(weights, tols=tols,
-                                  classify_out_of_box=bool(classify_out_of_box), **kw)
+    return _reporting(progress, kw, lambda: _MODULES[engine].count(
+        weights, tols=tols, classify_out_of_box=bool(classify_out_of_box), **kw))
