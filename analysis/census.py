@@ -15,11 +15,13 @@ labels, of any network (:func:`section_from_census`).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._common import as_labels, readonly
+from ._progress import ProgressBar
 from ._style import NET_COLORS, class_colors, new_figure
 
 __all__ = ["NetworkCensus", "CensusSectionResult", "compute_census_section",
@@ -106,7 +108,7 @@ class NetworkCensus:
 
     def fractions(self) -> dict:
         """Fraction of all inputs per status."""
-        from dynsys._census import STATUSES
+        from dynsys import CENSUS_STATUSES as STATUSES
 
         st = np.atleast_1d(self.census.status)
         return {s: float(np.mean(st == s)) if st.size else 0.0 for s in STATUSES}
@@ -159,9 +161,10 @@ def _one(name, net, x, labels, C, depth, max_depth, x_train, y_train, trained_de
     # inputs.
     mlp = net.kind == "mlp"
     fit = {} if (x_train is None or mlp) else {"train_x0": x_train, "train_labels": y_train}
-    cen = dynsys.attractor_census(net, x, depth, labels=labels,
-                                  max_depth=None if mlp else max_depth,
-                                  progress=progress, **fit)
+    with ProgressBar(f"census {name}", unit="input") if progress else nullcontext() as bar:
+        cen = dynsys.attractor_census(net, x, depth, labels=labels,
+                                      max_depth=None if mlp else max_depth,
+                                      progress=bar, **fit)
     return _summarise(name, cen, labels, C, _readout_accuracy(net, x, labels, trained_depth),
                       depths)
 
@@ -336,7 +339,7 @@ def plot_census_status(result):
         A census without labels.
     """
     result = _section(result)
-    from dynsys._census import STATUSES
+    from dynsys import CENSUS_STATUSES as STATUSES
 
     nets_ = list(result.networks.values())
     fig, axes = _axes_row(len(nets_))

@@ -12,9 +12,12 @@ layer-map labels, leading eigenvalues and class counts, and the status of the in
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
+
+from ._progress import ProgressBar
 
 __all__ = ["add_parser", "run", "census_tables"]
 
@@ -172,8 +175,9 @@ def run(args) -> int:
     if not net.shared:
         print(f"per-layer network of depth {net.depth}: its trained layers, then its last layer "
               "repeated")
-    census = dynsys.attractor_census(net, x, args.depth, labels=y, max_depth=args.max_depth,
-                                     progress=not args.no_progress, **fit)
+    with ProgressBar("census", unit="input") if not args.no_progress else nullcontext() as bar:
+        census = dynsys.attractor_census(net, x, args.depth, labels=y,
+                                         max_depth=args.max_depth, progress=bar, **fit)
     print(f"{net!r}: {x.shape[0]} test inputs of {ds.name}, depth {args.depth}"
           + (f", followed to at most {args.max_depth}" if args.max_depth else ""))
     print(census_tables(census, ds.n_classes))

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._progress import ProgressBar
+
 __all__ = ["add_parser", "run", "load_matrix", "load_source"]
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -232,27 +234,6 @@ def _check_options(args) -> None:
         raise ValueError("--list prints the points, which --count does not store: drop one")
 
 
-class _TaskBar:
-    """A ``progress(done, total)`` callable that drives a tqdm bar on stderr (``close()``
-    when done)."""
-
-    def __init__(self, desc: str = "tasks"):
-        self.desc = desc
-        self.bar = None
-
-    def __call__(self, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.desc, unit="task")
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _client(address):
     """A Dask client for ``--scheduler`` and a progress bar over its tasks, or (None, None)."""
     if not address:
@@ -262,7 +243,7 @@ def _client(address):
     except ImportError:
         raise ValueError("--scheduler needs the optional package `distributed`: "
                          "pip install 'resdyn[dask]'") from None
-    return distributed.Client(address), _TaskBar("tasks")
+    return distributed.Client(address), ProgressBar("tasks", unit="task")
 
 
 def _check_out(args) -> Path | None:

@@ -742,12 +742,30 @@ _ANALYSES = tuple(dict.fromkeys([a for a, _ in FIGURE_PLOTS.values()]
 
 
 def _remove_leftovers(out: Path) -> int:
-    """Remove the temporary files of atomic writes a killed run left under `out`."""
+    """Remove the temporary files of atomic writes a killed run left under `out`.
+
+    A checkpoint folder that a training run holds (its ``nets.LOCK_FILE``, e.g. a
+    ``resdyn train --out out/checkpoints/x`` started by hand) is left alone: its temporary
+    files are that run's writes in progress, not leftovers.
+    """
     folders = [out, out / STAGE_DIR, out / "figures"]
     ckpt = out / "checkpoints"
+    removed = sum(remove_partial_files(f) for f in folders if f.is_dir())
     if ckpt.is_dir():
-        folders += [ckpt] + [p for p in ckpt.rglob("*") if p.is_dir()]
-    return sum(remove_partial_files(f) for f in folders if f.is_dir())
+        for folder in [ckpt] + sorted(p for p in ckpt.rglob("*") if p.is_dir()):
+            removed += _remove_unless_training(folder)
+    return removed
+
+
+def _remove_unless_training(folder: Path) -> int:
+    from nets import LOCK_FILE as TRAIN_LOCK
+    from nets import FolderLockedError
+
+    try:
+        with folder_lock(folder, TRAIN_LOCK, name="checkpoint folder"):
+            return remove_partial_files(folder)
+    except FolderLockedError:
+        return 0
 
 
 def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results/reproduce",

@@ -18,6 +18,7 @@ from ._stability import (
     UNSTABLE,
     classify_multipliers,
     classify_spectrum,
+    default_zero_tol,
     unstable_dimension,
 )
 from ._symbolic import Derivation, SymbolicSystem, derive_eq3, symbolic_system
@@ -34,7 +35,7 @@ from ._system import (
 
 __all__ += [
     "LABELS", "NON_HYPERBOLIC", "SADDLE", "STABLE", "UNSTABLE",
-    "classify_multipliers", "classify_spectrum", "unstable_dimension",
+    "classify_multipliers", "classify_spectrum", "default_zero_tol", "unstable_dimension",
     "Derivation", "SymbolicSystem", "derive_eq3", "symbolic_system",
     "ResidualSystem", "as_system", "jacobian", "layer_map", "layer_map_jacobian",
     "logistic", "logit", "vector_field",
@@ -80,9 +81,10 @@ __all__ += [
 ]
 
 # --- attractor census
+from ._census import STATUSES as CENSUS_STATUSES
 from ._census import AttractorCensus, attractor_census
 
-__all__ += ["AttractorCensus", "attractor_census"]
+__all__ += ["AttractorCensus", "CENSUS_STATUSES", "attractor_census"]
 
 # --- statistics of fixed points over random networks
 from ._fixed_points import FixedPointStatistics, fixed_point_statistics

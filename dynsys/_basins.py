@@ -46,7 +46,7 @@ _DEFAULT_T_MAX = 200.0
 _DEFAULT_DEPTH = 1000
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Basins:
     """Basin fractions of the stable fixed points of the flow or the layer map (immutable).
 

@@ -290,7 +290,7 @@ class AttractorCensus:
         n = self.points.shape[1] if self.points.ndim == 2 else 0
         acc = ("" if self.endpoint_accuracy is None
                else f", endpoint_accuracy={self.endpoint_accuracy:.3f}")
-        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, width={n}, "
+        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, N={n}, "
                 f"points={len(self)}, attractor={c[ATTRACTOR]}, saddle={c[SADDLE_PASSAGE]}, "
                 f"cycle={c[CYCLE]}, not_converged={c[NOT_CONVERGED]}{acc})")
 
@@ -322,35 +322,20 @@ def _check_net(net) -> Network:
     return net
 
 
-def _progress_bar(progress, total):
-    if progress is True:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:  # a bar is a convenience, never a requirement
-            return None
-        return tqdm(total=total, unit="input", desc="census")
-    return None
-
-
 class _Progress:
-    """Reports inputs done to a callable ``progress(done, total)`` or a tqdm bar."""
+    """Reports inputs done to a callable ``progress(done, total)``."""
 
     def __init__(self, progress, total):
-        self.fn = progress if callable(progress) else None
-        self.bar = _progress_bar(progress, total)
+        self.fn = progress
         self.total = total
         self.done = 0
 
     def add(self, n):
         self.done += int(n)
-        if self.fn is not None:
-            self.fn(self.done, self.total)
-        if self.bar is not None:
-            self.bar.update(int(n))
+        self.fn(self.done, self.total)
 
     def close(self):
-        if self.bar is not None:
-            self.bar.close()
+        pass
 
 
 def _unique_rows(A):
@@ -811,7 +796,7 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
     state = {"t": np.full(B, t1, np.int64), "event": np.zeros(B, np.int64),
              "period": np.zeros(B, np.int64), "dense": np.zeros(B, np.int64),
              "work": np.zeros((B, 4), np.int64)}
-    prog = _Progress(progress, B) if progress else None
+    prog = _Progress(progress, B) if progress is not None else None
     snapshots = None
     step = _APPROACH_STEP
     try:
@@ -1121,7 +1106,7 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     check_every = 512
     WT = W.T
     map_stable = _MlpMapStability(W, b, zero_tol)
-    prog = _Progress(progress, B) if progress else None
+    prog = _Progress(progress, B) if progress is not None else None
 
     def run_chunk(lo):
         rows = np.arange(lo, min(B, lo + chunk))
@@ -1283,7 +1268,7 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
                      margin: float = 25.0, distance_tol: float = 1e-6,
                      residual_tol: float = 1e-9, zero_tol: float | None = None,
                      max_period: int = 64, max_interior=None, batch_size: int = 2048,
-                     train_x0=None, train_labels=None, progress=False) -> AttractorCensus:
+                     train_x0=None, train_labels=None, progress=None) -> AttractorCensus:
     """Census of the end states: which fixed point, saddle or cycle each input converges to.
 
     Shared-weight ResNet (eq. 1-2 of Lagzi 2018) in logit coordinates,
@@ -1345,9 +1330,9 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     train_x0, train_labels : array_like, optional
         Training inputs and classes: the majority class per end point is fitted on their census
         and scored on `x0` / `labels`. Without them it is fitted and scored on `x0` itself.
-    progress : bool or callable
-        ``True`` shows a tqdm bar when tqdm is installed; a callable receives
-        ``(inputs_done, total)``.
+    progress : callable, optional
+        Called as ``progress(inputs_done, total)`` as inputs are decided. :mod:`dynsys` draws
+        no bars: ``resdyn census`` draws one, and ``analysis`` passes its own.
 
     Returns
     -------
@@ -1370,6 +1355,10 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     (['attractor', 'attractor'], [[0.0, 1.0], [1.0, 0.0]])
     """
     net = _check_net(net)
+    if progress is not None and not callable(progress):
+        raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
+                        f"{progress!r}. dynsys draws no progress bars: the command line "
+                        "(resdyn census) draws one.")
     x = net.embed(x0)
     one = np.ndim(x0) == 1 or (np.ndim(x) == 1)
     x = np.atleast_2d(x)
@@ -1422,10 +1411,10 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
             tx, tl = train_x, train_labels
             C = max(C, int(tl.max()) + 1 if tl.size else 0)
             if net.kind == "mlp":
-                t_table, t_per = _census_mlp(net, tx, *args, batch_size, False)
+                t_table, t_per = _census_mlp(net, tx, *args, batch_size, None)
             else:
                 t_table, t_per, _ = _census_resnet(net, tx, *args, max_interior, batch_size,
-                                                   False)
+                                                   None)
             fit_keys, fit_labels, fit = _point_keys(t_table, t_per["assignment"]), tl, "train"
         else:
             fit_keys, fit_labels, fit = keys, labels, "same inputs"

@@ -89,7 +89,7 @@ class _StatusSummary:
         return _message(self.status)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class Trajectory(_StatusSummary):
     """Solution of :func:`integrate` at the requested times (immutable).
 
@@ -129,7 +129,7 @@ class Trajectory(_StatusSummary):
                 f"{self.message[:80]})")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class NoiseTrajectory(_StatusSummary):
     """Solution of :func:`integrate_noise`: a clean trajectory and its noise (immutable).
 

@@ -100,14 +100,8 @@ def _logistic(z):
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-class _DefaultDepth(int):
-    """The default depth 1000, told apart from an explicit 1000 for per-layer weights."""
-
-    def __repr__(self) -> str:
-        return "1000"
-
-
-_DEFAULT_DEPTH = _DefaultDepth(1000)
+#: The depth of a shared-weight network when `depth` is None.
+DEFAULT_DEPTH = 1000
 
 
 def _check_depth(depth, kind: str, variable: str, closed_in_z: bool) -> int:
@@ -126,7 +120,7 @@ def _check_depth(depth, kind: str, variable: str, closed_in_z: bool) -> int:
     return depth
 
 
-def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, discard=None, seed=0):
+def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, seed=0):
     """Largest Lyapunov exponent(s) of the ResNet or MLP layer map (eq. 1-2) along a long run.
 
     Parameters
@@ -138,10 +132,11 @@ def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, disc
     x0 : array_like, shape (D,) or (B, D)
         Inputs (one run per input), embedded as x(0) = ``net.embed(x0)``. A 1-D `x0` drops
         the batch axis of the result.
-    depth : int or None
-        Layers to run, T (default 1000): T >= 2 for the ResNet in y or z (the map takes z(1)
-        to z(T)), T >= 1 otherwise, so that at least one map step is averaged. Per-layer
-        weights run their own T layers: leave the default, or pass None or ``net.depth``.
+    depth : int, optional
+        Layers to run, T: T >= 2 for the ResNet in y or z (the map takes z(1) to z(T)),
+        T >= 1 otherwise, so that at least one map step is averaged. None (the default):
+        1000 for shared weights; a per-layer network's own T layers (``net.depth``, the only
+        value it takes).
     variable : {"y", "z", "x"}
         ResNet: the tangent map of the residuals (default), of the logits z (shared weights)
         or of the cumulative signal x; see the module docstring. Must be "y" for the MLP.
@@ -176,8 +171,8 @@ def lyapunov(net, x0, depth=_DEFAULT_DEPTH, *, variable="y", n_exponents=1, disc
     if kind == "mlp" and variable != "y":
         raise ValueError(f"`variable` must be 'y' for the MLP, whose state is y; got "
                          f"{variable!r}.")
-    if not net.shared and depth is _DEFAULT_DEPTH:
-        depth = None  # per-layer weights: the default runs all of their layers
+    if net.shared and depth is None:
+        depth = DEFAULT_DEPTH
     closed_in_z = kind == "resnet" and variable in ("y", "z")
     if net.shared and depth is not None:
         # per-layer weights run their own T >= 1 layers (checked against `depth` below)

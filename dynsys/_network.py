@@ -69,7 +69,7 @@ class Network:
     >>> import numpy as np, dynsys
     >>> net = dynsys.Network(np.eye(3) * 0.5)
     >>> net
-    Network(kind='resnet', width=3, shared)
+    Network(kind='resnet', N=3, shared)
     >>> net.width, net.depth, net.shared
     (3, None, True)
     """
@@ -233,7 +233,7 @@ class Network:
         return arr @ self.K.T + self.c
 
     def __repr__(self) -> str:
-        parts = [f"kind={self.kind!r}", f"width={self.width}",
+        parts = [f"kind={self.kind!r}", f"N={self.width}",
                  "shared" if self.shared else f"depth={self.depth}"]
         if self.K is not None:
             parts.append(f"classes={self.n_classes}")

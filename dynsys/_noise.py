@@ -97,8 +97,11 @@ def _cosine(u, v):
         return np.einsum("ij,ij->i", u, v) / (nu * nv)
 
 
-def iterate_noise(net, x0, amplitude, depth=None, *, n_realizations=10, seed=0, dtype=None):
+def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, dtype=None):
     """Run a network on clean and on noisy inputs and follow the noise through the layers.
+
+    System, state, depth, as everywhere in :mod:`dynsys`; the noise is given by keyword:
+    ``iterate_noise(net, x0, T, amplitude=0.1)``.
 
     Parameters
     ----------
@@ -106,11 +109,11 @@ def iterate_noise(net, x0, amplitude, depth=None, *, n_realizations=10, seed=0, 
         The network (``net.kind``: "resnet" or "mlp"), as in :func:`dynsys.iterate`.
     x0 : array_like, shape (D,) or (B, D)
         Clean inputs. A 1-D `x0` drops the batch axis of `nsr` and `cosine`.
-    amplitude : float
-        Maximum amplitude a >= 0 of the uniform noise U(-a, a) added to every entry of x0
-        (before ``net.embed``).
     depth : int, optional
         T; required for shared weights, None or ``net.depth`` per layer.
+    amplitude : float
+        Maximum amplitude a >= 0 of the uniform noise U(-a, a) added to every entry of x0
+        (before ``net.embed``). Keyword only.
     n_realizations : int
         R, the number of independent noise draws (the paper: 10).
     seed : int or None

@@ -60,8 +60,18 @@ def default_zero_tol(W) -> float:
 
     The eigenvalues of eq. 3 at a fixed point scale with W, so the bound under which a real
     part (or ``|mu| - 1``) counts as zero does too. The one definition of the default of
-    :func:`dynsys.fixed_points`, :func:`dynsys.count_fixed_points` and
-    :func:`dynsys.fixed_point_statistics`.
+    :func:`dynsys.fixed_points`, :func:`dynsys.count_fixed_points`,
+    :func:`dynsys.fixed_point_statistics`, :func:`dynsys.spectrum_at`,
+    :func:`dynsys.refine_fixed_point` and :func:`dynsys.attractor_census` (which takes the
+    W of the layer it censuses), so a point gets the same label from each.
+
+    Parameters
+    ----------
+    W : array_like, shape (N, N)
+
+    Returns
+    -------
+    float
     """
     return ZERO_TOL_REL * weight_scale(W)
 

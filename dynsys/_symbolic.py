@@ -28,7 +28,7 @@ __all__ = ["SymbolicSystem", "Derivation", "symbolic_system", "derive_eq3"]
 MAX_SYMBOLIC_N = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class SymbolicSystem:
     """Symbolic eq. 3 for one N.
 
@@ -53,6 +53,9 @@ class SymbolicSystem:
     def n(self) -> int:
         """The dimension N."""
         return len(self.y)
+
+    def __repr__(self) -> str:
+        return f"SymbolicSystem(N={self.n}, weights={len(self._weight_symbols())} symbols)"
 
     def _weight_symbols(self):
         return sorted(self.W.free_symbols, key=lambda s: s.name)
@@ -94,21 +97,38 @@ def _weights(n: int, W):
     return M
 
 
-def symbolic_system(n: int, W=None) -> SymbolicSystem:
+def symbolic_system(W=None, *, n: int | None = None) -> SymbolicSystem:
     """Build eq. 3 and its Jacobian symbolically.
+
+    The system comes first, as everywhere in :mod:`dynsys`: ``symbolic_system(W)`` for exact
+    weights, ``symbolic_system(n=N)`` for symbols ``w_ij``.
 
     Parameters
     ----------
-    n : int
-        The dimension N, 1 <= N <= 12.
     W : array_like, sympy.Matrix or dynsys.Network (shared weights), shape (N, N), optional
-        Exact (real) weights; symbols ``w_ij`` when omitted. Floats are made exact with
-        ``sympy.nsimplify``.
+        Exact (real) weights; symbols ``w_ij`` when omitted (then `n` is required). Floats
+        are made exact with ``sympy.nsimplify``.
+    n : int, optional
+        The dimension N, 1 <= N <= 12, keyword only: required without `W`, and checked
+        against `W`'s shape when both are given.
 
     Returns
     -------
     SymbolicSystem
     """
+    if W is None and n is None:
+        raise TypeError("symbolic_system needs `W` (the weights, shape (N, N)) or, for "
+                        "symbolic weights w_ij, the keyword `n` (N).")
+    if isinstance(W, (int, np.integer)) and not isinstance(W, bool):
+        raise TypeError(f"`W` must be a weight matrix of shape (N, N); got the integer {W}. "
+                        f"For symbolic weights pass n={W} (symbolic_system(n={W})); the "
+                        "dimension comes after the system, by keyword.")
+    if n is None:
+        W = resnet_weights(W, "W") if isinstance(W, Network) else W
+        shape = W.shape if isinstance(W, sympy.MatrixBase) else np.shape(W)
+        if len(shape) != 2 or shape[0] != shape[1]:
+            raise ValueError(f"`W` must have shape (N, N); got shape {tuple(shape)}.")
+        n = shape[0]
     n = check_int(n, "n", minimum=1, maximum=MAX_SYMBOLIC_N)
     y = sympy.symbols(f"y_1:{n + 1}", real=True)
     Wm = _weights(n, W)
@@ -119,7 +139,7 @@ def symbolic_system(n: int, W=None) -> SymbolicSystem:
     return SymbolicSystem(y=tuple(y), W=Wm, F=F, J=J)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False, repr=False)
 class Derivation:
     """The derivation of eq. 3 from the network equations, step by step.
 
@@ -139,6 +159,9 @@ class Derivation:
     dy_dt: sympy.Matrix
     eq3: sympy.Matrix
     holds: bool
+
+    def __repr__(self) -> str:
+        return f"Derivation(N={self.eq3.shape[0]}, holds={self.holds})"
 
 
 def derive_eq3(n: int = 2) -> Derivation:

@@ -104,7 +104,7 @@ def _exact_matrix(W):
     return sympy.Matrix(arr.shape[0], arr.shape[1], [_to_rational(v) for v in entries])
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class ResidualSystem:
     """The residual dynamics dy/dt = y(1-y)(Wy) (eq. 3) for one shared weight matrix.
 
@@ -147,7 +147,7 @@ class ResidualSystem:
         return cls(W=W_float, W_exact=exact)
 
     def __repr__(self) -> str:
-        return f"ResidualSystem(n={self.n}, exact={self.W_exact is not None})"
+        return f"ResidualSystem(N={self.n}, exact={self.W_exact is not None})"
 
     @property
     def n(self) -> int:

@@ -289,127 +289,28 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
 
 def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bool,
            data: Dataset | None) -> TrainResult:
-    """:func:`train` once `out_dir` is checked and locked."""
+    """:func:`train` once `out_dir` is checked and locked: the phases in order."""
     device = resolve_device(config.device)
-    ck = None
-    if out_dir is not None and not has_checkpoint(out_dir) and (out_dir / WEIGHTS_FILE).exists():
-        raise CheckpointError(
-            f"`out_dir` {str(out_dir)!r} holds a {WEIGHTS_FILE} but no checkpoint: a new run "
-            "would mix with it. Choose another folder, or move the file away."
-        )
-    if out_dir is not None and has_checkpoint(out_dir):
-        if not resume:
-            raise CheckpointError(
-                f"{str(out_dir)!r} already holds a checkpoint; resume it or choose another folder."
-            )
-        ck = load_checkpoint(out_dir)
-        # Compared resolved, so that a stored ``None`` and the value it stood for agree.
-        stored = TrainConfig.from_dict(dict(ck.config)).resolved().to_dict()
-        stored.pop("epochs", None)
-        mine = config.resolved().to_dict()
-        mine.pop("epochs")
-        if stored != mine:
-            diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
-            raise CheckpointError(
-                f"the checkpoint in {str(out_dir)!r} was made with another configuration "
-                f"(differs in {', '.join(diff)})."
-            )
+    ck = _checkpoint_to_resume(config, out_dir, resume)
     if data is None:
         data = _load_data(config)
-    if config.image_shift and (data.image_shape is None
-                               or int(np.prod(data.image_shape)) != data.n_features):
-        raise ValueError(f"`shift` = {config.image_shift} needs image data; dataset {data.name!r} "
-                         f"has image shape {data.image_shape} for {data.n_features} features.")
-
-    x_train = torch.from_numpy(np.array(data.x_train, dtype=np.float32)).to(device)
-    y_train = torch.from_numpy(np.array(data.y_train, dtype=np.int64)).to(device)
-    x_test = torch.from_numpy(np.array(data.x_test, dtype=np.float32)).to(device)
-    y_test = torch.from_numpy(np.array(data.y_test, dtype=np.int64)).to(device)
-    if config.depth_check_samples is not None and config.depth_check_samples < len(x_train):
-        sub = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(config.seed))
-        x_check = x_train[sub[: config.depth_check_samples].to(device)]
-    else:
-        x_check = x_train
-
+    _check_data(config, data)
+    tensors = _Tensors.on(device, data, config)
     width = config.width if config.width is not None else data.n_features
     with _deterministic(device, _threads_for(config, width)):
-        if ck is None:
-            torch.manual_seed(config.seed)
-            model = model_for_config(config, data.n_features, data.n_classes).to(device)
-            optimizer = _make_optimizer(model, config)
-            history: list[dict] = []
-            state = {"epoch": 0, "depth": model.depth, "best_loss": None, "bad_epochs": 0,
-                     "finished": False, "stop_reason": None,
-                     "n_features": data.n_features, "n_classes": data.n_classes}
-        else:
-            state = dict(ck.state)
-            if (state.get("n_features"), state.get("n_classes")) != (data.n_features, data.n_classes):
-                raise CheckpointError("the checkpoint's data shape differs from the data loaded.")
-            model = restore_model(ck, config).to(device)
-            optimizer = _make_optimizer(model, config)
-            restore_optimizer(model, optimizer, ck.tensors)
-            torch.set_rng_state(ck.tensors["rng/torch"])
-            if "rng/cuda" in ck.tensors and device.type == "cuda":
-                torch.cuda.set_rng_state(ck.tensors["rng/cuda"], device)
-            history = [dict(h) for h in ck.history]
-            if state.get("stop_reason") == "epochs" and config.epochs > int(state["epoch"]):
-                state["finished"], state["stop_reason"] = False, None
-
-        start_epoch = int(state["epoch"])
+        run = _new_run(config, data, device) if ck is None else _restored_run(ck, config, data,
+                                                                               device)
         if out_dir is not None:
             _remove_stale_files(out_dir)
-            if not state["finished"]:
+            if not run.state["finished"]:
                 # the weights of an earlier end would sit beside newer checkpoints
                 (out_dir / WEIGHTS_FILE).unlink(missing_ok=True)
-        bar = None
-        if progress and not state["finished"]:
-            from tqdm.auto import tqdm
-
-            # mininterval=0: an epoch is a long event, and every frame should be drawn
-            bar = tqdm(total=config.epochs, initial=start_epoch, desc=f"train {config.kind}",
-                       unit="epoch", file=sys.stderr, leave=True, dynamic_ncols=True,
-                       mininterval=0)
+        bar = _progress_bar(config, run.state) if progress else None
         try:
-            epoch = start_epoch
-            while not state["finished"] and epoch < config.epochs:
-                t0 = time.perf_counter()
-                lr = config.learning_rate * config.learning_rate_decay ** epoch
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                depth = model.depth
-                train_loss, train_acc = _train_epoch(
-                    model, optimizer, x_train, y_train, config.batch_size,
-                    _epoch_generator(config.seed, epoch), config.image_shift, data.image_shape)
-                test_loss, test_acc = _evaluate(model, x_test, y_test)
-                change = math.nan
-                if config.adaptive_depth:
-                    _, change = adaptive_depth_step(model, x_check, optimizer,
-                                                    config.depth_threshold, config.min_depth)
-                epoch += 1
-                best = state["best_loss"]
-                if best is None or train_loss < best - config.min_delta:
-                    state["best_loss"], state["bad_epochs"] = train_loss, 0
-                else:
-                    state["bad_epochs"] += 1
-                if config.patience and state["bad_epochs"] >= config.patience:
-                    state["finished"], state["stop_reason"] = True, "early-stopping"
-                elif epoch >= config.epochs:
-                    state["finished"], state["stop_reason"] = True, "epochs"
-                state["epoch"], state["depth"] = epoch, model.depth
-                record = {
-                    "epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc,
-                    "test_loss": test_loss, "test_accuracy": test_acc, "depth": depth,
-                    "depth_after": model.depth,
-                    "residual_change": None if math.isnan(change) else change,
-                    "lr": lr, "seconds": round(time.perf_counter() - t0, 4),
-                }
-                history.append(record)
+            while not run.state["finished"] and int(run.state["epoch"]) < config.epochs:
+                record = _train_one_epoch(run, config, data, tensors)
                 if out_dir is not None:
-                    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
-                    tensors.update(optimizer_tensors(model, optimizer))
-                    tensors.update(_rng_tensors(device))
-                    save_checkpoint(out_dir, config=config.to_dict(), state=state,
-                                    history=history, tensors=tensors)
+                    _save_checkpoint(out_dir, run, config, device)
                 if bar is not None:
                     # the values first, then the count: a frame drawn by update() never
                     # pairs epoch e's count with the values of epoch e - 1
@@ -419,12 +320,170 @@ def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bo
             if bar is not None:
                 bar.close()
 
-    model.eval()
-    weights = export_weights(model)
+    run.model.eval()
+    weights = export_weights(run.model)
     if out_dir is not None:
         _save_weights(weights, out_dir / WEIGHTS_FILE, _commit_identity(out_dir))
-    return TrainResult(config, model, tuple(history), weights,
-                       state["stop_reason"] or "epochs", out_dir)
+    return TrainResult(config, run.model, tuple(run.history), weights,
+                       run.state["stop_reason"] or "epochs", out_dir)
+
+
+def _checkpoint_to_resume(config: TrainConfig, out_dir: Path | None, resume: bool):
+    """The checkpoint a run continues from (None for a new run), refused if it cannot be."""
+    if out_dir is None:
+        return None
+    if not has_checkpoint(out_dir) and (out_dir / WEIGHTS_FILE).exists():
+        raise CheckpointError(
+            f"`out_dir` {str(out_dir)!r} holds a {WEIGHTS_FILE} but no checkpoint: a new run "
+            "would mix with it. Choose another folder, or move the file away."
+        )
+    if not has_checkpoint(out_dir):
+        return None
+    if not resume:
+        raise CheckpointError(
+            f"{str(out_dir)!r} already holds a checkpoint; resume it or choose another folder."
+        )
+    ck = load_checkpoint(out_dir)
+    # Compared resolved, so that a stored ``None`` and the value it stood for agree.
+    stored = TrainConfig.from_dict(dict(ck.config)).resolved().to_dict()
+    stored.pop("epochs", None)
+    mine = config.resolved().to_dict()
+    mine.pop("epochs")
+    if stored != mine:
+        diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+        raise CheckpointError(
+            f"the checkpoint in {str(out_dir)!r} was made with another configuration "
+            f"(differs in {', '.join(diff)})."
+        )
+    return ck
+
+
+def _check_data(config: TrainConfig, data: Dataset) -> None:
+    if config.image_shift and (data.image_shape is None
+                               or int(np.prod(data.image_shape)) != data.n_features):
+        raise ValueError(f"`shift` = {config.image_shift} needs image data; dataset {data.name!r} "
+                         f"has image shape {data.image_shape} for {data.n_features} features.")
+
+
+@dataclass(frozen=True, eq=False)
+class _Tensors:
+    """The data as tensors on the training device; `x_check` feeds the adaptive-depth rule."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_check: torch.Tensor
+
+    @classmethod
+    def on(cls, device, data: Dataset, config: TrainConfig) -> "_Tensors":
+        x_train = torch.from_numpy(np.array(data.x_train, dtype=np.float32)).to(device)
+        y_train = torch.from_numpy(np.array(data.y_train, dtype=np.int64)).to(device)
+        x_test = torch.from_numpy(np.array(data.x_test, dtype=np.float32)).to(device)
+        y_test = torch.from_numpy(np.array(data.y_test, dtype=np.int64)).to(device)
+        x_check = x_train
+        if config.depth_check_samples is not None and config.depth_check_samples < len(x_train):
+            # its own generator: the subset never moves the global RNG the weights come from
+            sub = torch.randperm(len(x_train),
+                                 generator=torch.Generator().manual_seed(config.seed))
+            x_check = x_train[sub[: config.depth_check_samples].to(device)]
+        return cls(x_train, y_train, x_test, y_test, x_check)
+
+
+@dataclass(eq=False)
+class _Run:
+    """The mutable state of one training run: what a checkpoint holds."""
+
+    model: LayeredNet
+    optimizer: torch.optim.Optimizer
+    history: list
+    state: dict
+
+
+def _new_run(config: TrainConfig, data: Dataset, device) -> _Run:
+    torch.manual_seed(config.seed)
+    model = model_for_config(config, data.n_features, data.n_classes).to(device)
+    state = {"epoch": 0, "depth": model.depth, "best_loss": None, "bad_epochs": 0,
+             "finished": False, "stop_reason": None,
+             "n_features": data.n_features, "n_classes": data.n_classes}
+    return _Run(model, _make_optimizer(model, config), [], state)
+
+
+def _restored_run(ck, config: TrainConfig, data: Dataset, device) -> _Run:
+    state = dict(ck.state)
+    if (state.get("n_features"), state.get("n_classes")) != (data.n_features, data.n_classes):
+        raise CheckpointError("the checkpoint's data shape differs from the data loaded.")
+    model = restore_model(ck, config).to(device)
+    optimizer = _make_optimizer(model, config)
+    restore_optimizer(model, optimizer, ck.tensors)
+    torch.set_rng_state(ck.tensors["rng/torch"])
+    if "rng/cuda" in ck.tensors and device.type == "cuda":
+        torch.cuda.set_rng_state(ck.tensors["rng/cuda"], device)
+    if state.get("stop_reason") == "epochs" and config.epochs > int(state["epoch"]):
+        state["finished"], state["stop_reason"] = False, None
+    return _Run(model, optimizer, [dict(h) for h in ck.history], state)
+
+
+def _progress_bar(config: TrainConfig, state: dict):
+    if state["finished"]:
+        return None
+    from tqdm.auto import tqdm
+
+    # mininterval=0: an epoch is a long event, and every frame should be drawn
+    return tqdm(total=config.epochs, initial=int(state["epoch"]), desc=f"train {config.kind}",
+                unit="epoch", file=sys.stderr, leave=True, dynamic_ncols=True, mininterval=0)
+
+
+def _train_one_epoch(run: _Run, config: TrainConfig, data: Dataset, tensors: _Tensors) -> dict:
+    """Epoch e + 1 (e = the epochs done): train, evaluate, adapt the depth, update the
+    stopping state; append and return the epoch's history record."""
+    t0 = time.perf_counter()
+    epoch = int(run.state["epoch"])
+    lr = config.learning_rate * config.learning_rate_decay ** epoch
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    depth = run.model.depth
+    train_loss, train_acc = _train_epoch(
+        run.model, run.optimizer, tensors.x_train, tensors.y_train, config.batch_size,
+        _epoch_generator(config.seed, epoch), config.image_shift, data.image_shape)
+    test_loss, test_acc = _evaluate(run.model, tensors.x_test, tensors.y_test)
+    change = math.nan
+    if config.adaptive_depth:
+        _, change = adaptive_depth_step(run.model, tensors.x_check, run.optimizer,
+                                        config.depth_threshold, config.min_depth)
+    _update_stopping(run.state, config, epoch + 1, train_loss)
+    run.state["epoch"], run.state["depth"] = epoch + 1, run.model.depth
+    record = {
+        "epoch": epoch + 1, "train_loss": train_loss, "train_accuracy": train_acc,
+        "test_loss": test_loss, "test_accuracy": test_acc, "depth": depth,
+        "depth_after": run.model.depth,
+        "residual_change": None if math.isnan(change) else change,
+        "lr": lr, "seconds": round(time.perf_counter() - t0, 4),
+    }
+    run.history.append(record)
+    return record
+
+
+def _update_stopping(state: dict, config: TrainConfig, epochs_done: int,
+                     train_loss: float) -> None:
+    """Early stopping on the training loss (`patience`, `min_delta`), then the epoch limit."""
+    best = state["best_loss"]
+    if best is None or train_loss < best - config.min_delta:
+        state["best_loss"], state["bad_epochs"] = train_loss, 0
+    else:
+        state["bad_epochs"] += 1
+    if config.patience and state["bad_epochs"] >= config.patience:
+        state["finished"], state["stop_reason"] = True, "early-stopping"
+    elif epochs_done >= config.epochs:
+        state["finished"], state["stop_reason"] = True, "epochs"
+
+
+def _save_checkpoint(out_dir: Path, run: _Run, config: TrainConfig, device) -> None:
+    tensors = {f"model/{k}": v for k, v in run.model.state_dict().items()}
+    tensors.update(optimizer_tensors(run.model, run.optimizer))
+    tensors.update(_rng_tensors(device))
+    save_checkpoint(out_dir, config=config.to_dict(), state=run.state, history=run.history,
+                    tensors=tensors)
 
 
 def resume(out_dir, progress: bool = True, epochs: int | None = None,

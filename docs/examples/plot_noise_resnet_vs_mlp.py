@@ -27,11 +27,12 @@ b = rng.normal(0.0, 0.5, N)
 x0 = rng.random((B, N))
 
 nets = {kind: dynsys.Network(W, b, kind=kind) for kind in ("resnet", "mlp")}
-runs = {kind: dynsys.iterate_noise(nets[kind], x0, 0.1, T, n_realizations=5, seed=1)
+runs = {kind: dynsys.iterate_noise(nets[kind], x0, T, amplitude=0.1, n_realizations=5, seed=1)
         for kind in ("resnet", "mlp")}
 
 amplitudes = np.logspace(-3, 0, 5)
-nsr = {kind: [dynsys.iterate_noise(nets[kind], x0, a, T, n_realizations=3, seed=2).nsr_mean
+nsr = {kind: [dynsys.iterate_noise(nets[kind], x0, T, amplitude=a, n_realizations=3,
+                                   seed=2).nsr_mean
               for a in amplitudes] for kind in ("resnet", "mlp")}
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))

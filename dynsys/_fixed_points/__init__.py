@@ -102,7 +102,8 @@ class FixedPointEngine:
     needs_client: bool = False
 
     def __repr__(self) -> str:
-        return f"FixedPointEngine({self.name!r}: {self.description})"
+        return (f"FixedPointEngine(name={self.name!r}, max_n={self.max_n}, "
+                f"needs_client={self.needs_client})")
 
 
 #: The engines of :func:`fixed_points` and :func:`count_fixed_points`, by name (the values
@@ -175,16 +176,27 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
             raise ValueError(f"`client` runs the 'distributed' engine (the numeric walk on a "
                              f"Dask cluster); got engine={engine!r}. Pass engine='distributed' "
                              "or 'auto', or drop `client`.")
-        if progress is not None:
-            raise ValueError("`progress` reports the tasks of a cluster run; pass `client` "
-                             "too.")
         extra = {}
+    if progress is not None and not callable(progress):
+        raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
+                        f"{progress!r}. dynsys draws no progress bars: the command line does.")
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         takes = ", ".join(repr(o) for o in info.options) or "none"
         raise TypeError(f"engine={engine!r} takes no option {unknown[0]!r} (its options: "
                         f"{takes}).")
     return {**extra, **options}
+
+
+def _reporting(progress, kw: dict, run):
+    """Run an engine; one that does not report itself reports (0, 1) before and (1, 1) after:
+    the local engines run as one compiled call, with no point in between to report from."""
+    if progress is None or "progress" in kw:
+        return run()
+    progress(0, 1)
+    result = run()
+    progress(1, 1)
+    return result
 
 
 def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
@@ -235,7 +247,9 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
         engine; ``pip install 'resdyn[dask]'``). The points, in the same order, are those of
         the local run.
     progress : callable, optional
-        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
+        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
+        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
     **options
         The engine's own options (:attr:`FixedPointEngine.options`): ``refresh`` (incremental
         and distributed: recompute the walk's running sums every `refresh` Gray steps, a
@@ -275,8 +289,8 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
     tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
     tols = (exact_tolerances(*tol_args) if engine == "exact"
             else numeric_tolerances(weights.W, *tol_args))
-    return _MODULES[engine].fixed_points(weights, only=only, tols=tols,
-                                         max_degenerate=max_degenerate, **kw)
+    return _reporting(progress, kw, lambda: _MODULES[engine].fixed_points(
+        weights, only=only, tols=tols, max_degenerate=max_degenerate, **kw))
 
 
 def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None,
@@ -289,8 +303,8 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     and the layer-map label. By default the patterns of each interior set I are walked in
     Gray-code order, so that one boundary coordinate changes per step and the point and its
     boundary rates move by one column of ``-W[I,I]^{-1} W[I,B]`` and of the Schur complement:
-    O(N) work per pattern, N <= 24 (N = 16, 43 million patterns, in about 1-2 s on 2 cores;
-    see :doc:`/theory/fixed_points`). Out-of-box points are then counted, not labelled.
+    O(N) work per pattern, N <= 24 (see :doc:`/theory/fixed_points`; measured run times are
+    on :doc:`/benchmarks/fixed_points`). Out-of-box points are then counted, not labelled.
 
     Parameters
     ----------
@@ -305,13 +319,15 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     classify_out_of_box : bool
         Also give every out-of-box point its flow label and unstable dimension (a solve per
         pattern with a Routh-Hurwitz count of the characteristic polynomial, QR where that is
-        inconclusive; N <= 20, N = 16 in about 20-60 s on 2 cores). Without it the
+        inconclusive; O(N^3) per pattern, N <= 20). Without it the
         out-of-box labels are None, whichever engine counts.
     client : distributed.Client, optional
         Split the pattern space into tasks on this Dask cluster (the ``"distributed"``
         engine; ``pip install 'resdyn[dask]'``); the counts are identical to the local run.
     progress : callable, optional
-        With `client`: ``progress(tasks_done, tasks_total)`` as tasks finish.
+        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
+        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
+        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
     **options
         The engine's own options, as in :func:`fixed_points`.
 
@@ -333,5 +349,5 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
     tols = (exact_tolerances(*tol_args) if engine == "exact"
             else numeric_tolerances(weights.W, *tol_args))
-    return _MODULES[engine].count(weights, tols=tols,
-                                  classify_out_of_box=bool(classify_out_of_box), **kw)
+    return _reporting(progress, kw, lambda: _MODULES[engine].count(
+        weights, tols=tols, classify_out_of_box=bool(classify_out_of_box), **kw))

@@ -56,7 +56,7 @@ QUANTITIES = ("total", "in_box", "out_of_box", "stable_in_box", "unstable_in_box
 QUANTITIES_OUT = ("stable", "stable_out_of_box", "saddle_out_of_box")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FixedPointStatistics:
     """Counts of the fixed points of eq. 3 over an ensemble of random W.
 
@@ -107,7 +107,7 @@ class FixedPointStatistics:
     classify_out_of_box: bool
 
     def __repr__(self) -> str:
-        return (f"FixedPointStatistics(n={self.n}, ensemble={self.ensemble!r}, "
+        return (f"FixedPointStatistics(N={self.n}, ensemble={self.ensemble!r}, "
                 f"gain={self.gain:g}, n_samples={self.n_samples}, "
                 f"mean stable_in_box={self.mean['stable_in_box']:.3g}, "
                 f"mean total={self.mean['total']:.4g})")
@@ -240,8 +240,8 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     """Distribution of the exact fixed-point counts of eq. 3 over random networks of size N.
 
     Every sample's W is enumerated in full (all 3^N patterns, see
-    :func:`dynsys.count_fixed_points`); N up to about 14 takes seconds per sample on two
-    cores, N = 18 minutes (a Dask `client` spreads the samples over a cluster).
+    :func:`dynsys.count_fixed_points`), O(N 3^N) work per sample (measured times on
+    :doc:`/benchmarks/fixed_points`; a Dask `client` spreads the samples over a cluster).
 
     Parameters
     ----------

@@ -47,8 +47,8 @@ import numpy as np
 
 from .._arrays import readonly as _frozen
 from .._network import resnet_weights as _network_resnet_weights
-from .._stability import (DEFAULT_ZERO_TOL, NON_HYPERBOLIC, classify_multipliers,
-                         classify_spectrum, unstable_dimension)
+from .._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
+                          default_zero_tol, unstable_dimension)
 from .._system import ResidualSystem, jacobian, residual_map_jacobian
 from .._validation import as_points, check_int, check_positive_float
 from ._results import OUTSIDE
@@ -78,7 +78,7 @@ def _count_text(labels) -> str:
     return ", ".join(f"{c} {v}" for v, c in zip(values, counts))
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class LocalSpectrum:
     """Flow spectrum and layer-map multipliers at one point or a batch of points (immutable).
 
@@ -234,7 +234,14 @@ def _flow_and_map(W, pts, zero_tol):
                 in_box=in_box, multipliers=mu, map_stability=mstab, map_unstable_dim=mdim)
 
 
-def spectrum_at(W, y, *, zero_tol: float = DEFAULT_ZERO_TOL) -> LocalSpectrum:
+def _zero_tol(W, zero_tol) -> float:
+    """The absolute `zero_tol` for W: the value given, or the one relative default."""
+    if zero_tol is None:
+        return default_zero_tol(W)
+    return check_positive_float(zero_tol, "zero_tol", allow_zero=True)
+
+
+def spectrum_at(W, y, *, zero_tol: float | None = None) -> LocalSpectrum:
     """Flow eigenvalues (eq. 3) and layer-map multipliers, with their labels, at any point(s).
 
     Flow: J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W, evaluated with the full matrix (no
@@ -249,9 +256,11 @@ def spectrum_at(W, y, *, zero_tol: float = DEFAULT_ZERO_TOL) -> LocalSpectrum:
         A ResNet with shared weights, or its weight matrix.
     y : array_like, shape (N,) or (B, N)
         Residuals; shape (N,) gives unbatched fields.
-    zero_tol : float
+    zero_tol : float, optional
         Real parts within [-zero_tol, zero_tol] and moduli with ``abs(abs(mu) - 1) <=
-        zero_tol`` count as zero (non-hyperbolic).
+        zero_tol`` count as zero (non-hyperbolic). Default ``1e-9 * max|W|``
+        (:func:`dynsys.default_zero_tol`), as in :func:`dynsys.fixed_points` and the census,
+        so that a point gets the same label from each; the result stores the value used.
 
     Returns
     -------
@@ -271,7 +280,7 @@ def spectrum_at(W, y, *, zero_tol: float = DEFAULT_ZERO_TOL) -> LocalSpectrum:
     """
     Wm = resnet_weights(W)
     pts, was_1d = as_points(y, Wm.shape[0], "y")
-    zero_tol = check_positive_float(zero_tol, "zero_tol", allow_zero=True)
+    zero_tol = _zero_tol(Wm, zero_tol)
     f = _flow_and_map(Wm, pts, zero_tol)
     if was_1d:
         return LocalSpectrum(
@@ -288,7 +297,7 @@ def spectrum_at(W, y, *, zero_tol: float = DEFAULT_ZERO_TOL) -> LocalSpectrum:
         map_unstable_dim=_frozen(f["map_unstable_dim"]), zero_tol=zero_tol)
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class RefinedFixedPoint:
     """Result of :func:`refine_fixed_point` (immutable).
 
@@ -405,7 +414,7 @@ def _newton_direction(J, F, rank_tol):
 def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 100,
                        damping: float = 1.0, min_step: float = 1e-10, armijo: float = 1e-4,
                        rank_tol: float | None = None,
-                       zero_tol: float = DEFAULT_ZERO_TOL) -> RefinedFixedPoint:
+                       zero_tol: float | None = None) -> RefinedFixedPoint:
     """Refine a point to a nearby fixed point of eq. 3 by damped Newton with a line search.
 
     Algorithm (for F(y) = y (1 - y)(W y), merit ``phi(y) = |F(y)|^2 / 2``):
@@ -449,8 +458,10 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
     rank_tol : float, optional
         Relative cut-off on singular values of the least-squares fallback steps (``rcond`` of
         ``numpy.linalg.lstsq``; default: machine precision times N).
-    zero_tol : float
+    zero_tol : float, optional
         Real parts (flow) and ``|mu| - 1`` (map) within this count as zero at the result.
+        Default ``1e-9 * max|W|`` (:func:`dynsys.default_zero_tol`), as in
+        :func:`dynsys.fixed_points`; the result stores the value used.
 
     Returns
     -------
@@ -481,7 +492,7 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
         raise ValueError(f"`armijo` must lie in (0, 0.5); got {armijo:g}.")
     if rank_tol is not None:
         rank_tol = check_positive_float(rank_tol, "rank_tol", allow_zero=True)
-    zero_tol = check_positive_float(zero_tol, "zero_tol", allow_zero=True)
+    zero_tol = _zero_tol(Wm, zero_tol)
 
     start = pts[0].copy()
     y = start.copy()

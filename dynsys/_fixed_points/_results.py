@@ -87,7 +87,7 @@ def _fmt_tol(value) -> str:
     return "None" if value is None else f"{value:.3g}"
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class DegeneratePatterns:
     """Patterns whose interior block ``W[I,I]`` is singular.
 
@@ -292,6 +292,17 @@ class FixedPointCounts:
         """The tolerances by name, to pass back to :func:`count_fixed_points`."""
         return {name: getattr(self, name) for name in TOLERANCE_NAMES}
 
+    def __eq__(self, other) -> bool:
+        # counts are values: equal when every count, label tally and tolerance is equal
+        # (the arrays compared element by element, through the plain form)
+        if not isinstance(other, FixedPointCounts):
+            return NotImplemented
+        return self.as_dict() == other.as_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.n, self.total, self.in_box, self.out_of_box, self.n_patterns,
+                     self.zero_tol))
+
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""
         return {
@@ -396,7 +407,7 @@ _POINT_FIELDS = ("points", "patterns", "multiplicity", "eigenvalues", "stability
                  "unstable_dim", "map_stability", "map_unstable_dim", "in_box", "residual")
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class FixedPoints:
     """The distinct isolated fixed points of eq. 3 and their stability (flow and layer map).
 

@@ -163,8 +163,17 @@ def test_requests_an_engine_cannot_take():
         fixed_points(W, engine="enumeration", refresh=8)
     with pytest.raises(TypeError, match="takes no option 'n_tasks'"):
         count_fixed_points(W, n_tasks=3)  # auto: the incremental walk, not the cluster
-    with pytest.raises(ValueError, match="`progress` reports the tasks of a cluster run"):
-        count_fixed_points(W, engine="exact", progress=print)
+    with pytest.raises(TypeError, match="`progress` must be a callable"):
+        count_fixed_points(W, progress=True)
+
+
+@pytest.mark.parametrize("engine", [e for e in ENGINES if e != "distributed"])
+def test_every_local_engine_reports_progress_to_a_callable(engine):
+    W = np.array([[-1.0, 2.0], [3.0, -1.0]])
+    for call in (fixed_points, count_fixed_points):
+        calls = []
+        call(W, engine=engine, progress=lambda done, total: calls.append((done, total)))
+        assert calls == [(0, 1), (1, 1)], (call.__name__, calls)
 
 
 def test_auto_picks_todays_engine(monkeypatch):

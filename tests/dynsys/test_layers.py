@@ -538,8 +538,8 @@ def test_batch_rule_one_dimensional_and_batch_of_one(kind):
         np.testing.assert_array_equal(one.y_final, batch.y_final[0])
         if record == "all":
             assert one.y.shape == one.z.shape == (4, 5) and batch.z.shape == (4, 1, 5)
-    n1 = dynsys.iterate_noise(net, x0[0], 0.1, 4, n_realizations=2)
-    nb = dynsys.iterate_noise(net, x0, 0.1, 4, n_realizations=2)
+    n1 = dynsys.iterate_noise(net, x0[0], 4, amplitude=0.1, n_realizations=2)
+    nb = dynsys.iterate_noise(net, x0, 4, amplitude=0.1, n_realizations=2)
     assert n1.nsr.shape == (2,) and nb.nsr.shape == (2, 1)
     l1 = dynsys.lyapunov(net, x0[0], 20)
     lb = dynsys.lyapunov(net, x0, 20)

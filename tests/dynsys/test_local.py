@@ -305,3 +305,26 @@ def test_newton_solve_deflates_rows_at_faces():
     y[0], W[0] = 1e-300, 0.0
     with pytest.raises(np.linalg.LinAlgError):
         _solve_deflated(dynsys.jacobian(W, y), F)
+
+
+@pytest.mark.parametrize("scale", [1e-10, 1e-4, 1.0, 1e4])
+def test_one_label_per_point_whatever_the_scale_of_W(scale):
+    """The default `zero_tol` is 1e-9 * max|W| in fixed_points, spectrum_at and
+    refine_fixed_point alike, so every point gets one flow label and one map label from all
+    three. At scale 1e-10 every eigenvalue is below 1e-9: an absolute default would call
+    every point non-hyperbolic."""
+    W = scale * np.random.default_rng(3).normal(size=(4, 4))
+    fp = dynsys.fixed_points(W)
+    assert len(fp) > 2
+    spec = dynsys.spectrum_at(W, fp.points)
+    assert spec.zero_tol == fp.zero_tol == dynsys.default_zero_tol(W)
+    assert spec.stability.tolist() == fp.stability.tolist()
+    box = fp.in_box
+    assert spec.map_stability[box].tolist() == fp.map_stability[box].tolist()
+    assert set(fp.stability.tolist()) != {"non-hyperbolic"}
+    for i in range(len(fp)):
+        r = dynsys.refine_fixed_point(W, fp.points[i])
+        assert r.zero_tol == fp.zero_tol
+        assert r.stability == fp.stability[i], i
+        if box[i]:
+            assert r.map_stability == fp.map_stability[i], i

@@ -31,7 +31,8 @@ def net():
 @pytest.mark.parametrize("kind", ["resnet", "mlp"])
 def test_zero_amplitude_gives_zero_noise_and_cosine_one(net, kind):
     x0, W, b = net
-    r = dynsys.iterate_noise(dynsys.Network(W, b, kind=kind), x0, 0.0, 10, n_realizations=3)
+    r = dynsys.iterate_noise(dynsys.Network(W, b, kind=kind), x0, 10, amplitude=0.0,
+                             n_realizations=3)
     assert r.xi_norm.shape == (3, 10) and r.nsr.shape == (3, 25) and r.cosine.shape == (3, 25)
     assert np.all(r.xi_norm == 0) and np.all(r.xi0_norm == 0) and np.all(r.nsr == 0)
     assert np.all(r.cosine == 1.0)
@@ -41,7 +42,8 @@ def test_zero_amplitude_gives_zero_noise_and_cosine_one(net, kind):
 def test_against_a_plain_loop(net, kind):
     x0, W, b = net
     T, R, a = 9, 4, 0.2
-    r = dynsys.iterate_noise(dynsys.Network(W, b, kind=kind), x0, a, T, n_realizations=R, seed=3)
+    r = dynsys.iterate_noise(dynsys.Network(W, b, kind=kind), x0, T, amplitude=a,
+                             n_realizations=R, seed=3)
     noise = np.random.default_rng(3).uniform(-a, a, size=(R,) + x0.shape)
     Yc, xc = run(x0, W, b, T, kind)
     for i in range(R):
@@ -66,23 +68,23 @@ def test_against_a_plain_loop(net, kind):
 
 def test_seeded_and_growing_with_amplitude(net):
     x0, W, b = net
-    r1 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.05, 8, seed=11)
-    r2 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.05, 8, seed=11)
+    r1 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=0.05, seed=11)
+    r2 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=0.05, seed=11)
     np.testing.assert_array_equal(r1.nsr, r2.nsr)
-    r3 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.05, 8, seed=12)
+    r3 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=0.05, seed=12)
     assert not np.array_equal(r1.nsr, r3.nsr)
-    small = dynsys.iterate_noise(dynsys.Network(W, b), x0, 1e-4, 8, seed=1).nsr_mean
-    large = dynsys.iterate_noise(dynsys.Network(W, b), x0, 1e-1, 8, seed=1).nsr_mean
+    small = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=1e-4, seed=1).nsr_mean
+    large = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=1e-1, seed=1).nsr_mean
     assert small < large
     # first-order regime: the ratio scales linearly with the amplitude
-    tiny = dynsys.iterate_noise(dynsys.Network(W, b), x0, 1e-5, 8, seed=1).nsr_mean
+    tiny = dynsys.iterate_noise(dynsys.Network(W, b), x0, 8, amplitude=1e-5, seed=1).nsr_mean
     assert small / tiny == pytest.approx(10.0, rel=1e-2)
 
 
 def test_float32_and_chunked_realizations(net):
     x0, W, b = net
-    r64 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1, 6, n_realizations=5, seed=2)
-    r32 = dynsys.iterate_noise(dynsys.Network(W, b), x0.astype(np.float32), 0.1, 6,
+    r64 = dynsys.iterate_noise(dynsys.Network(W, b), x0, 6, amplitude=0.1, n_realizations=5, seed=2)
+    r32 = dynsys.iterate_noise(dynsys.Network(W, b), x0.astype(np.float32), 6, amplitude=0.1,
                                n_realizations=5, seed=2)
     np.testing.assert_allclose(r32.nsr, r64.nsr, rtol=1e-3)
 
@@ -90,22 +92,22 @@ def test_float32_and_chunked_realizations(net):
 def test_validation(net):
     x0, W, b = net
     with pytest.raises(ValueError, match="`amplitude` must be finite and >= 0"):
-        dynsys.iterate_noise(dynsys.Network(W, b), x0, -0.1, 5)
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, 5, amplitude=-0.1)
     with pytest.raises(ValueError, match="`n_realizations` must be >= 1"):
-        dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1, 5, n_realizations=0)
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, 5, amplitude=0.1, n_realizations=0)
     with pytest.raises(ValueError, match=r"`x0` must have shape \(3,\) or \(B, 3\).*\(25, 7\)"):
-        dynsys.iterate_noise(dynsys.Network(np.eye(3)), x0, 0.1, 5)
+        dynsys.iterate_noise(dynsys.Network(np.eye(3)), x0, 5, amplitude=0.1)
     with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network"):
-        dynsys.iterate_noise(W, x0, 0.1, 5)
+        dynsys.iterate_noise(W, x0, 5, amplitude=0.1)
     with pytest.raises(ValueError, match="`depth` is required"):
-        dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1)
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, amplitude=0.1)
 
 
 def test_single_input(net):
     x0, W, b = net
-    r = dynsys.iterate_noise(dynsys.Network(W, b), x0[0], 0.1, 4, n_realizations=2)
+    r = dynsys.iterate_noise(dynsys.Network(W, b), x0[0], 4, amplitude=0.1, n_realizations=2)
     assert r.nsr.shape == (2,) and r.cosine.shape == (2,) and r.xi_norm.shape == (2, 4)
-    full = dynsys.iterate_noise(dynsys.Network(W, b), x0[:1], 0.1, 4, n_realizations=2)
+    full = dynsys.iterate_noise(dynsys.Network(W, b), x0[:1], 4, amplitude=0.1, n_realizations=2)
     np.testing.assert_allclose(r.nsr, full.nsr[:, 0])
 
 
@@ -118,7 +120,8 @@ def test_noise_is_drawn_in_input_space(net):
     p = rng.normal(size=N)
     u = rng.random((5, 3))
     T, R, a = 6, 3, 0.05
-    r = dynsys.iterate_noise(dynsys.Network(W, b, P=P, p=p), u, a, T, n_realizations=R, seed=5)
+    r = dynsys.iterate_noise(dynsys.Network(W, b, P=P, p=p), u, T, amplitude=a,
+                             n_realizations=R, seed=5)
     noise = np.random.default_rng(5).uniform(-a, a, size=(R,) + u.shape)
     Yc, xc = run(u @ P.T + p, W, b, T, "resnet")
     for i in range(R):
@@ -128,3 +131,15 @@ def test_noise_is_drawn_in_input_space(net):
         np.testing.assert_allclose(r.xi0_norm[i], np.linalg.norm(noise[i], axis=1).mean(),
                                    atol=1e-12)
     assert len(repr(r)) < 300 and "NoiseResult" in repr(r)
+
+
+def test_the_old_positional_form_is_refused_not_misread(net):
+    """System, state, depth: the amplitude is keyword only, so the old call
+    ``iterate_noise(net, x0, amplitude, depth)`` cannot run with the two swapped."""
+    x0, W, b = net
+    with pytest.raises(TypeError, match="positional"):
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1, 5)
+    with pytest.raises(TypeError, match="amplitude"):
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, 5)
+    with pytest.raises((TypeError, ValueError), match="`depth`"):
+        dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1, amplitude=0.1)

@@ -215,6 +215,34 @@ def test_fault_rerun_of_a_killed_reproduce_removes_its_partial_files(tmp_path, r
     assert line == "resdyn reproduce: error: stopped before the first stage"
     assert seen["partial"] == []
     assert [p for p in keep if p.is_file()] == keep
+def test_fault_reproduce_leaves_the_writes_of_a_training_run_in_its_checkpoints(tmp_path, resdyn,
+                                                                                 monkeypatch):
+    """``resdyn train --out R/checkpoints/x`` running while ``resdyn reproduce --out R``
+    starts: the reproduce's clean-up must not delete the training run's writes in progress
+    (its folder is locked); an unlocked sibling's leftovers are still removed."""
+    from nets._atomic import folder_lock
+
+    R = importlib.import_module("analysis.reproduce")
+    out = tmp_path / "results"
+    busy, idle = out / "checkpoints" / "by-hand", out / "checkpoints" / "killed"
+    in_progress = busy / f"{TEMP_PREFIX}state-epoch0002.safetensors.a1.safetensors"
+    leftover = idle / f"{TEMP_PREFIX}state-epoch0001.safetensors.b2.safetensors"
+    for p in (in_progress, leftover):
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"being written")
+
+    class Runner:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("stopped before the first stage")
+
+    monkeypatch.setattr(R, "StageRunner", Runner)
+    with folder_lock(busy, nets.LOCK_FILE, name="`--out`"):  # the training run's lock
+        line = _one_line(resdyn("reproduce", *_TINY, "--out", out))
+        assert line == "resdyn reproduce: error: stopped before the first stage"
+        assert in_progress.is_file()
+    assert not leftover.exists()
+
+
 _TINY = ["--dataset", "digits", "--profile", "tiny", "--no-progress"]
 
 #: Temporary files of the atomic writes a reproduce run is in, relative to its --out.

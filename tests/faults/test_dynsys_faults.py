@@ -33,7 +33,7 @@ EQ3 = {
     "residual_map_jacobian": (dynsys.residual_map_jacobian, (Y,)),
     "as_system": (dynsys.as_system, ()),
     "ResidualSystem.from_matrix": (dynsys.ResidualSystem.from_matrix, ()),
-    "symbolic_system": (lambda net: dynsys.symbolic_system(N, net), ()),
+    "symbolic_system": (lambda net: dynsys.symbolic_system(net, n=N), ()),
 }
 
 

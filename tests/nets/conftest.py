@@ -3,23 +3,18 @@
 * ``reference_forward``: a plain NumPy float64 forward pass of exported weights;
 * ``idx_bytes``, ``write_idx_folder``: tiny MNIST-like IDX files;
 * ``real_mnist``: the folder of the full MNIST copy ``make data`` installs (skips without it);
-* ``train_cli``: ``resdyn train`` in this process (``.main``) or as a subprocess command
-  (``.train_command()``, ``.env()``, ``.ROOT``).
+* ``train_cli``: ``resdyn train`` in this process (``.main``); a subprocess run with a hooked
+  checkpoint writer is ``tests._helpers.training_hooks``.
 """
 
 from __future__ import annotations
 
 import gzip
-import os
 import struct
-import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _reference_forward(weights, inputs):
@@ -68,19 +63,6 @@ def _write_idx_folder(folder, n_train=20, n_test=10, rows=4, cols=4, gz=True, se
     return parts
 
 
-def train_command() -> list[str]:
-    """``resdyn train`` as a subprocess command (the real entry point, run as a module)."""
-    return [sys.executable, "-m", "analysis.cli", "train"]
-
-
-def env() -> dict:
-    e = dict(os.environ)
-    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
-    e.pop("RESDYN_DEBUG", None)
-    e["OMP_NUM_THREADS"] = "1"
-    return e
-
-
 def main(args) -> int:
     """Run ``resdyn train ARGS`` in this process through the real ``resdyn`` entry point."""
     from analysis.cli import main as cli_main
@@ -116,4 +98,4 @@ def real_mnist():
 
 @pytest.fixture()
 def train_cli():
-    return types.SimpleNamespace(main=main, train_command=train_command, env=env, ROOT=ROOT)
+    return types.SimpleNamespace(main=main)

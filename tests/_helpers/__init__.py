@@ -1,0 +1,1 @@
+"""Helpers shared by several test folders (test files cannot import each other)."""
