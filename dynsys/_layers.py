@@ -28,7 +28,7 @@ import numpy as np
 
 from ._arrays import readonly as _frozen
 from ._kernels import layers as _K
-from ._network import Network
+from ._network import Network, layer_index
 from ._validation import (
     _describe,
     _to_float_array,
@@ -219,12 +219,9 @@ def _prepare(net, x0, depth, dtype):
         T = check_int(depth, "depth", minimum=0)
         Ws, bs = net.W[None], net.b[None]
     else:
-        T = net.depth
-        if depth is not None and check_int(depth, "depth", minimum=0) != T:
-            raise ValueError(
-                f"`depth` = {depth} but `net` has T = {T} layers (W of shape {net.W.shape}); "
-                f"pass depth=None or depth={T}."
-            )
+        # the depth rule (layer_index): a per-layer network runs its first `depth` layers,
+        # and past its own T the last one repeated
+        T = net.depth if depth is None else check_int(depth, "depth", minimum=0)
         Ws, bs = net.W, net.b
     Ws = np.ascontiguousarray(Ws, dtype=dt)
     bs = np.array(bs, dtype=dt, order="C", copy=True)
@@ -260,10 +257,8 @@ def _validate_labels(labels, n_classes, B):
 
 
 def _layer(Ws, bs, t):
-    """(W(t).T view, b(t)) for layer t = 1..T."""
-    i = 0 if Ws.shape[0] == 1 else t - 1
-    j = 0 if bs.shape[0] == 1 else t - 1
-    return Ws[i].T, bs[j]
+    """(W(t).T view, b(t)) for layer t >= 1, by the depth rule (:func:`layer_index`)."""
+    return Ws[layer_index(t, Ws.shape[0])].T, bs[layer_index(t, bs.shape[0])]
 
 
 def _stream(X, Ws, bs, T, kind):
@@ -351,7 +346,9 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
         axis; a 2-D one keeps it (also for B = 1).
     depth : int, optional
         T, the number of layers (>= 0). Required for shared weights (the network may be run
-        far past its training depth this way); None or ``net.depth`` for per-layer weights.
+        far past its training depth this way). Per-layer weights: None runs their own
+        ``net.depth`` layers; a depth d runs layers 1..min(d, net.depth) and, past it, the
+        last layer repeated (the depth rule, :doc:`/theory/layer_maps`).
     record : {"all", "stats", "final"}
         ``"all"``: every layer (``.y`` and ``.z`` (T, B, N), ``.x`` (T+1, B, N)).
         ``"stats"``: per-layer mean and std over the batch (optionally per class) and the

@@ -40,6 +40,7 @@ import numpy as np
 
 from ._arrays import readonly as _frozen
 from ._layers import _as_network, _prepare
+from ._network import layer_index
 from ._validation import check_choice, check_int
 
 __all__ = ["LyapunovResult", "lyapunov"]
@@ -135,8 +136,9 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
     depth : int, optional
         Layers to run, T: T >= 2 for the ResNet in y or z (the map takes z(1) to z(T)),
         T >= 1 otherwise, so that at least one map step is averaged. None (the default):
-        1000 for shared weights; a per-layer network's own T layers (``net.depth``, the only
-        value it takes).
+        1000 for shared weights; a per-layer network's own T layers (``net.depth``). A depth
+        d on per-layer weights runs layers 1..min(d, T) and, past T, the last repeated, as in
+        :func:`dynsys.iterate`.
     variable : {"y", "z", "x"}
         ResNet: the tangent map of the residuals (default), of the logits z (shared weights)
         or of the cumulative signal x; see the module docstring. Must be "y" for the MLP.
@@ -174,8 +176,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
     if net.shared and depth is None:
         depth = DEFAULT_DEPTH
     closed_in_z = kind == "resnet" and variable in ("y", "z")
-    if net.shared and depth is not None:
-        # per-layer weights run their own T >= 1 layers (checked against `depth` below)
+    if depth is not None:
         _check_depth(depth, kind, variable, closed_in_z)
     X, was_1d, Ws, bs, T, _ = _prepare(net, x0, depth, np.float64)
     B, N = X.shape
@@ -196,9 +197,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
     running = np.empty((B, n_map - discard))
 
     def layer(t):
-        i = 0 if Ws.shape[0] == 1 else t - 1
-        j = 0 if bs.shape[0] == 1 else t - 1
-        return Ws[i], bs[j]
+        return Ws[layer_index(t, Ws.shape[0])], bs[layer_index(t, bs.shape[0])]
 
     def renorm(V, step):
         if k == 1:

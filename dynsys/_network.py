@@ -242,6 +242,18 @@ class Network:
         return f"Network({', '.join(parts)})"
 
 
+def layer_index(t: int, n_layers: int) -> int:
+    """The index of the weights of layer t (t >= 1) among `n_layers` stored layers.
+
+    The one depth rule of :mod:`dynsys`: layer t uses ``W[min(t, L) - 1]``. Shared weights
+    (L = 1) serve every layer; a per-layer network of T layers run to depth d runs its
+    layers 1..min(d, T) and, past T, its last layer repeated (:meth:`Network.last_layer`),
+    the papers' way of running a trained network past its depth. The kernels spell the same
+    rule with 0-based layers.
+    """
+    return min(t, n_layers) - 1
+
+
 def as_weights(system, name: str = "W") -> np.ndarray:
     """W of shape (N, N) from a shared-weight :class:`Network` of either kind or a bare array.
 

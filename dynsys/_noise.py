@@ -110,7 +110,8 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
     x0 : array_like, shape (D,) or (B, D)
         Clean inputs. A 1-D `x0` drops the batch axis of `nsr` and `cosine`.
     depth : int, optional
-        T; required for shared weights, None or ``net.depth`` per layer.
+        T; required for shared weights. Per-layer weights: None runs their own layers, a
+        depth d the first min(d, T) and then the last repeated, as in :func:`dynsys.iterate`.
     amplitude : float
         Maximum amplitude a >= 0 of the uniform noise U(-a, a) added to every entry of x0
         (before ``net.embed``). Keyword only.

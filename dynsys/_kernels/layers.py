@@ -375,8 +375,10 @@ def fused_final(x, WTs, bs, T, resnet, blk, y_out, z_out):
         xs = x[r0:r1]
         tmp = np.empty((n, N), x.dtype)
         for t in range(T):
-            WT = WTs[0] if WTs.shape[0] == 1 else WTs[t]
-            b = bs[0] if bs.shape[0] == 1 else bs[t]
+            # the depth rule of dynsys._network.layer_index: layer t + 1 uses weights
+            # min(t, L - 1), so shared weights (L = 1) and a per-layer tail both repeat the last
+            WT = WTs[min(t, WTs.shape[0] - 1)]
+            b = bs[min(t, bs.shape[0] - 1)]
             np.dot(xs, WT, tmp)
             last = t == T - 1
             for i in range(n):

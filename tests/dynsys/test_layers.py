@@ -302,8 +302,8 @@ def test_validation_messages():
         dynsys.iterate(dynsys.Network(W, np.zeros(3)), x0, 2)
     with pytest.raises(ValueError, match=r"`b` must have shape .* to fit `W` of shape \(2, 4, 4\)"):
         dynsys.iterate(dynsys.Network(np.zeros((2, 4, 4)), np.zeros((3, 4))), x0, None)
-    with pytest.raises(ValueError, match=r"`depth` = 3 but `net` has T = 2 layers"):
-        dynsys.iterate(dynsys.Network(np.zeros((2, 4, 4)), b), x0, 3)
+    # the depth rule: past its T = 2 layers a per-layer network repeats its last layer
+    assert dynsys.iterate(dynsys.Network(np.zeros((2, 4, 4)), b), x0, 3).depth == 3
     with pytest.raises(ValueError, match="`depth` must be >= 0"):
         dynsys.iterate(net, x0, -1)
     with pytest.raises(ValueError, match="`depth` is required"):
@@ -611,3 +611,57 @@ def test_reprs_are_short():
         text = repr(r)
         assert text.startswith("IterateResult(") and len(text) < 300
         assert "array(" not in text
+
+
+def _per_layer_reference(W, b, x0, depth, kind):
+    """Plain loop of the depth rule: layers 1..min(d, T), then the last layer repeated."""
+    x = np.array(x0, dtype=np.float64)
+    ys = []
+    for t in range(1, depth + 1):
+        i = min(t, W.shape[0]) - 1
+        y = 1.0 / (1.0 + np.exp(-(x @ W[i].T + b[i])))
+        x = x + y if kind == "resnet" else y
+        ys.append(y)
+    return np.array(ys), x
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+@pytest.mark.parametrize("depth", [0, 2, 5, 12])
+@pytest.mark.parametrize("engine", ["layerwise", "fused"])
+def test_per_layer_depth_rule(kind, depth, engine):
+    """T = 5 per-layer weights run to depth d < T, d = T and d > T (the last layer repeated)."""
+    rng = np.random.default_rng(7)
+    W, b = rng.normal(size=(5, 4, 4)) * 0.8, rng.normal(size=(5, 4))
+    x0 = rng.normal(size=(3, 4))
+    net = dynsys.Network(W, b, kind=kind)
+    ys, x_ref = _per_layer_reference(W, b, x0, depth, kind)
+    if engine == "fused":
+        if depth == 0:
+            return
+        r = dynsys.iterate(net, x0, depth, record="final", engine="fused")
+    else:
+        r = dynsys.iterate(net, x0, depth)
+        assert r.depth == depth
+        if depth:
+            np.testing.assert_allclose(r.y, ys, atol=1e-12)
+    if depth:
+        np.testing.assert_allclose(r.y_final, ys[-1], atol=1e-12)
+    if kind == "resnet":
+        np.testing.assert_allclose(r.x_final, x_ref, atol=1e-12)
+    if depth > 5 and kind == "resnet":
+        # the tail is the network's last layer as a shared-weight network
+        head = dynsys.iterate(net, x0, record="final")
+        tail = dynsys.iterate(net.last_layer(), head.x_final, depth - 5, record="final")
+        np.testing.assert_allclose(tail.x_final, r.x_final, atol=1e-12)
+
+
+def test_per_layer_depth_rule_in_noise_and_lyapunov():
+    rng = np.random.default_rng(8)
+    W, b = rng.normal(size=(3, 4, 4)), rng.normal(size=(3, 4))
+    net = dynsys.Network(W, b)
+    x0 = rng.normal(size=(2, 4))
+    zero = dynsys.iterate_noise(net, x0, 9, amplitude=0.0, n_realizations=2)
+    assert zero.depth == 9 and np.all(zero.nsr == 0)
+    long = dynsys.lyapunov(net, x0, 400, variable="x")
+    assert long.depth == 400
+    assert dynsys.lyapunov(net, x0, variable="x").depth == 3

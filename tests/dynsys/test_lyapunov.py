@@ -62,11 +62,12 @@ def test_batched_and_per_layer():
     assert r.exponents.shape == (3, 1)
     m = dynsys.lyapunov(dynsys.Network(Wt, kind="mlp"), rng.random((3, N)), None, n_exponents=2)
     assert m.exponents.shape == (3, 2) and (np.diff(m.exponents, axis=1) <= 0).all()
-    # the default depth runs all T layers of per-layer weights; another depth is refused
+    # the default depth runs all T layers of per-layer weights; a larger one repeats the
+    # last layer past T (the depth rule)
     d = dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), variable="x")
     assert d.depth == T and d.running.shape == (d.n_steps, 3)
-    with pytest.raises(ValueError, match=r"`depth` = 1000 but `net` has T = 50 layers"):
-        dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), 1000, variable="x")
+    assert dynsys.lyapunov(dynsys.Network(Wt), rng.random((3, N)), 1000,
+                           variable="x").depth == 1000
 
 
 def test_validation():
