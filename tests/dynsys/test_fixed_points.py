@@ -265,14 +265,19 @@ def test_kernel_matches_readable_reference(kw):
     assert fp.map_stability.tolist() == mstab[p].tolist()
 
 
+def _seeded(n, seed, scale):
+    """A random (n, n) W of the given scale and the generator that drew it."""
+    rng = np.random.default_rng(seed)
+    return rng, rng.normal(size=(n, n)) * scale
+
+
 def test_stable_points_attract_under_eq3():
     attracted = []  # one entry per point checked: the property must not pass by never looping
 
     @settings(max_examples=_examples(10), deadline=None)
     @given(st.integers(2, 4), st.integers(0, 2**31 - 1))
     def stable_points_attract(n, seed):
-        rng = np.random.default_rng(seed)
-        W = rng.normal(size=(n, n)) * 2
+        rng, W = _seeded(n, seed, 2.0)
         fp = fixed_points(W, only="stable")
         assert len(fp) == (fixed_points(W).stability == "stable").sum()
         for y, ev in zip(fp.points, fp.eigenvalues):
@@ -298,8 +303,7 @@ def test_map_multipliers_match_the_layer_map_jacobian_near_faces():
     @settings(max_examples=_examples(20), deadline=None)
     @given(st.integers(1, 5), st.integers(0, 2**31 - 1))
     def multipliers_match(n, seed):
-        rng = np.random.default_rng(seed)
-        W = rng.normal(size=(n, n)) * 3
+        _, W = _seeded(n, seed, 3.0)
         fp = fixed_points(W, only="in_box")
         moderate = np.abs(fp.multipliers).max(axis=1) <= 20.0  # keeps the face approximation sharp
         for i in np.flatnonzero(fp.in_box & moderate)[:6]:
