@@ -188,6 +188,13 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
     return {**extra, **options}
 
 
+def _tolerances(engine: str, weights, *tol_args):
+    """The engine's tolerances: exact decisions for "exact", the numeric defaults otherwise."""
+    if engine == "exact":
+        return exact_tolerances(*tol_args)
+    return numeric_tolerances(weights.W, *tol_args)
+
+
 def _reporting(progress, kw: dict, run):
     """Run an engine; one that does not report itself reports (0, 1) before and (1, 1) after:
     the local engines run as one compiled call, with no point in between to report from."""
@@ -286,9 +293,7 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
     engine = _engine_for_listing(engine, exact=bool(exact), only=only, n=weights.n,
                                  client=client)
     kw = _engine_arguments(engine, client, progress, options)
-    tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
-    tols = (exact_tolerances(*tol_args) if engine == "exact"
-            else numeric_tolerances(weights.W, *tol_args))
+    tols = _tolerances(engine, weights, zero_tol, rank_tol, residual_tol, face_tol)
     return _reporting(progress, kw, lambda: _MODULES[engine].fixed_points(
         weights, only=only, tols=tols, max_degenerate=max_degenerate, **kw))
 
@@ -346,8 +351,6 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     engine = _engine_for_counts(engine, classify_out_of_box=bool(classify_out_of_box),
                                 client=client)
     kw = _engine_arguments(engine, client, progress, options)
-    tol_args = (zero_tol, rank_tol, residual_tol, face_tol)
-    tols = (exact_tolerances(*tol_args) if engine == "exact"
-            else numeric_tolerances(weights.W, *tol_args))
+    tols = _tolerances(engine, weights, zero_tol, rank_tol, residual_tol, face_tol)
     return _reporting(progress, kw, lambda: _MODULES[engine].count(
         weights, tols=tols, classify_out_of_box=bool(classify_out_of_box), **kw))

@@ -636,8 +636,6 @@ def test_per_layer_depth_rule(kind, depth, engine):
     net = dynsys.Network(W, b, kind=kind)
     ys, x_ref = _per_layer_reference(W, b, x0, depth, kind)
     if engine == "fused":
-        if depth == 0:
-            return
         r = dynsys.iterate(net, x0, depth, record="final", engine="fused")
     else:
         r = dynsys.iterate(net, x0, depth)
