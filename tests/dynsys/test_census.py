@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dynsys
-from dynsys._census import STATUSES
+from dynsys import CENSUS_STATUSES as STATUSES
 from dynsys._kernels import census as K
 from dynsys._stability import classify_multipliers
 from tests._oracles.census_reference import (
@@ -422,7 +422,7 @@ def test_long_horizon_engine_on_a_trained_64_wide_network():
 @given(B=st.integers(1, 200), N=st.integers(1, 9), groups=st.integers(1, 30),
        seed=st.integers(0, 10_000))
 def test_unique_rows_is_numpys_unique_along_rows(B, N, groups, seed):
-    from dynsys._census import _unique_rows
+    from dynsys._census._common import _unique_rows
 
     rng = np.random.default_rng(seed)
     patterns = rng.integers(0, 3, size=(groups, N)).astype(np.int8)[rng.integers(0, groups, B)]
@@ -439,7 +439,7 @@ def test_unique_rows_is_numpys_unique_along_rows(B, N, groups, seed):
 
 
 def test_map_label_is_classify_multipliers():
-    from dynsys._census import _map_label
+    from dynsys._census._common import _map_label
 
     rng = np.random.default_rng(0)
     zero_tol = 1e-9
@@ -471,7 +471,7 @@ def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
 
 
 def test_mlp_layer_in_place_equals_the_expression():
-    from dynsys._census import _mlp_layer
+    from dynsys._census._mlp import _mlp_layer
 
     rng = np.random.default_rng(1)
     W, b, Y = rng.normal(size=(50, 50)) * 3, rng.normal(size=50), rng.random((70, 50))
@@ -505,7 +505,7 @@ def _old_find_periods(H, tol, pmax):
 
 
 def test_find_periods_equals_the_full_difference_version():
-    from dynsys._census import _find_periods
+    from dynsys._census._mlp import _find_periods
 
     rng = np.random.default_rng(2)
     L, N = 33, 5
@@ -532,14 +532,14 @@ def _contracting_mlp(n=40, seed=0, gain=0.6):
 
 def _direct_verdict(W, b, y, zero_tol):
     """The stability check as written before: the multipliers at y, labelled."""
-    from dynsys._census import _mlp_spectra
+    from dynsys._census._mlp import _mlp_spectra
 
     _, mu, _ = _mlp_spectra(W, b, y)
     return classify_multipliers(mu, zero_tol) == "stable"
 
 
 def test_mlp_map_stability_equals_the_eigenvalues_at_every_state():
-    from dynsys._census import _MlpMapStability
+    from dynsys._census._mlp import _MlpMapStability
 
     zero_tol = 1e-9
     W, b = _contracting_mlp()
@@ -571,7 +571,7 @@ def test_mlp_map_stability_equals_the_eigenvalues_at_every_state():
 
 
 def test_mlp_census_equals_the_census_with_one_eigen_check_per_input(monkeypatch):
-    import dynsys._census as C
+    import dynsys._census._mlp as C
 
     W, b = _contracting_mlp(n=30, seed=4, gain=0.5)
     net = dynsys.Network(np.stack([W, W]), np.stack([b, b]), kind="mlp")
@@ -784,7 +784,7 @@ def test_small_trained_like_network_inputs_creeping_to_the_origin_are_assigned()
 @pytest.mark.parametrize("p", [0.5, 1.0, 2.0])
 @pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
 def test_algebraic_rate_of_a_power_law(p, t):
-    from dynsys._census import _algebraic_rate
+    from dynsys._census._classify import _algebraic_rate
 
     t = np.array(t, dtype=float)[:, None]
     d = 3.0 * t ** -p
@@ -796,7 +796,7 @@ def test_algebraic_rate_of_a_power_law(p, t):
 @pytest.mark.parametrize("lam", [1e-5, 1e-3, 1e-2])
 @pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
 def test_algebraic_rate_of_an_exponential_is_not_algebraic(lam, t):
-    from dynsys._census import _algebraic_rate
+    from dynsys._census._classify import _algebraic_rate
 
     t = np.array(t, dtype=float)[:, None]
     rate, ok = _algebraic_rate(t, 0.3 * np.exp(-lam * t))
@@ -804,7 +804,7 @@ def test_algebraic_rate_of_an_exponential_is_not_algebraic(lam, t):
 
 
 def test_algebraic_rate_needs_a_falling_distance_and_spread_layers():
-    from dynsys._census import _algebraic_rate
+    from dynsys._census._classify import _algebraic_rate
 
     t = np.array([[1000.0] * 5, [4000.0] * 5, [16000.0] * 5])
     d = np.array([
@@ -825,7 +825,7 @@ def test_algebraic_rate_needs_a_falling_distance_and_spread_layers():
 @given(p=st.floats(0.05, 5.0), C=st.floats(1e-3, 1e3), t1=st.floats(1.0, 1e5),
        r1=st.floats(2.0, 100.0), r2=st.floats(2.0, 100.0), lam_t3=st.floats(1e-4, 600.0))
 def test_property_algebraic_rate_tells_power_laws_from_exponentials(p, C, t1, r1, r2, lam_t3):
-    from dynsys._census import _algebraic_rate
+    from dynsys._census._classify import _algebraic_rate
 
     t = np.array([t1, t1 * r1, t1 * r1 * r2])[:, None]
     rate, ok = _algebraic_rate(t, C * t ** -p)
