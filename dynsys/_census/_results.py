@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._tables import text_table
+
 
 ATTRACTOR = "attractor"
 
@@ -39,7 +41,9 @@ class AttractorCensus:
     Attributes
     ----------
     kind : {"resnet", "mlp"}
-        The layer map censused (a per-layer network: its last layer repeated).
+        The layer map censused: a per-layer network's last layer repeated past its T layers,
+        or, for a run that ends at a layer d <= T, the map of layer d (the depth rule of
+        :func:`attractor_census`).
     depth : int
         The layer at which unsettled inputs were classified when `max_depth` is ``None``.
     max_depth : int or None
@@ -240,9 +244,10 @@ class AttractorCensus:
                 top = np.argsort(-cc, kind="stable")[:4]
                 row.append(" ".join(f"{k}:{int(cc[k])}" for k in top if cc[k] > 0))
             rows.append(row)
-        # labels left-aligned, numbers right-aligned; the last column is not padded
+        # labels left-aligned, numbers right-aligned
         left = {"flow", "map", "box", "classes (count)"}
-        lines = [f"distinct end states: {M}", _columns(rows, [h in left for h in head])]
+        lines = [f"distinct end states: {M}",
+                 text_table(rows, "".join("l" if h in left else "r" for h in head))]
         if self.status_counts is not None:
             C = self.status_counts.shape[1]
             C = C if n_classes is None else max(C, int(n_classes))
@@ -252,7 +257,7 @@ class AttractorCensus:
             by_class += [[s, *map(str, sc[i].tolist()), str(int(sc[i].sum()))]
                          for i, s in enumerate(STATUSES)]
             lines += ["", "inputs by status and class:",
-                      _columns(by_class, [True] + [False] * (C + 1))]
+                      text_table(by_class, "l" + "r" * (C + 1))]
         lines += ["", ", ".join(f"{k}: {v}" for k, v in self.counts().items())
                   + f"; algebraic approaches: {int(np.count_nonzero(alg))}"]
         if self.endpoint_accuracy is not None:
@@ -268,17 +273,6 @@ class AttractorCensus:
         return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, N={n}, "
                 f"points={len(self)}, attractor={c[ATTRACTOR]}, saddle={c[SADDLE_PASSAGE]}, "
                 f"cycle={c[CYCLE]}, not_converged={c[NOT_CONVERGED]}{acc})")
-
-
-def _columns(rows, left) -> str:
-    """`rows` (lists of str, the first the header) as aligned text columns: ``left[c]`` pads
-    column c on the right, else on the left; the last column is not padded on the right."""
-    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-    out = []
-    for r in rows:
-        cells = [v.ljust(w) if lf else v.rjust(w) for v, w, lf in zip(r, widths, left)]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out)
 
 
 def _point_keys(table, assignment):
