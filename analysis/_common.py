@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dynsys import check_labels as as_labels  # the one check of class labels
+
 __all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "readonly", "ShortRepr"]
 
 
@@ -25,17 +27,6 @@ def as_trajectories(Y, name: str = "Y") -> np.ndarray:
             f"dynsys.iterate records it; got shape {arr.shape}."
         )
     return arr
-
-
-def as_labels(labels, n: int, name: str = "labels") -> np.ndarray:
-    """Return `labels` as int64 of shape (n,)."""
-    arr = np.asarray(labels)
-    if arr.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},); got shape {arr.shape}.")
-    if arr.dtype.kind not in "iu":
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"`{name}` must hold integer class labels.")
-    return arr.astype(np.int64)
 
 
 def class_mean(X: np.ndarray, labels: np.ndarray, classes: np.ndarray, axis: int = 0) -> np.ndarray:
