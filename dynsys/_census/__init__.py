@@ -14,20 +14,45 @@ a non-hyperbolic point at an algebraic rate, which no per-layer test recognises.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from .._arrays import readonly
 from .._stability import default_zero_tol
-from .._validation import check_int
-from ._results import AttractorCensus, STATUSES, _majority, _point_keys
-from ._common import _as_labels, _check_net, _resolve_tolerances
-from ._resnet import _census_resnet
-from ._mlp import _census_mlp
+from .._validation import check_int, check_labels
+from . import _mlp, _resnet
+from ._common import CensusOptions, _check_net, _resolve_tolerances
+from ._results import STATUSES, AttractorCensus, _majority, _point_keys
 
-__all__ = ["AttractorCensus", "attractor_census", "STATUSES"]
+__all__ = ["AttractorCensus", "attractor_census", "STATUSES", "CENSUS_ENGINES"]
 
 
-def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
+#: The census engines by network kind, all with one signature (:class:`CensusOptions`):
+#: ``census(net, x, options, progress) -> (table, per_input, work)``.
+CENSUS_ENGINES = MappingProxyType({"resnet": _resnet.census, "mlp": _mlp.census})
+
+
+def _engine_layers(net, depth, max_depth):
+    """(layer, depth, max_depth) as the engine runs them, by the depth rule.
+
+    Layer t uses the weights of layer min(t, T) (:func:`dynsys._network.layer_index`), so the
+    map repeats from layer L = min(last, T) on, `last` being the deepest layer any input may
+    run (`max_depth` when inputs are followed, else `depth`). A run that ends at or before T
+    has no repeated layer: its last layer's map classifies the state that layer produced.
+    Below T nothing has settled, since the next layer's map is another one: followed inputs
+    are first classified at layer T.
+    """
+    T = 1 if net.shared else net.depth
+    follow = max_depth is not None and max_depth > depth
+    last = max_depth if follow else depth
+    layer = min(last, T)
+    run_depth = max(depth, layer)
+    run_max = max_depth if follow and max_depth > run_depth else None
+    return layer, run_depth, run_max
+
+
+def attractor_census(net, x0, depth: int | None = 1000, *, labels=None, max_depth=None,
                      margin: float = 25.0, distance_tol: float = 1e-6,
                      residual_tol: float = 1e-9, zero_tol: float | None = None,
                      max_period: int = 64, max_interior=None, batch_size: int = 2048,
@@ -53,22 +78,30 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     Parameters
     ----------
     net : dynsys.Network
-        Shared weights; a per-layer network runs its trained layers and then repeats its last
-        layer, so the census is that of ``net.last_layer()`` from the state the trained
-        layers reach. ``kind="mlp"``: the map ``y -> f(W y + b)`` (last layer repeated).
+        Shared or per-layer weights, run by the one depth rule of :mod:`dynsys`:
+        ``depth=None`` runs a per-layer network's own T layers; an explicit depth d runs
+        layers 1..min(d, T) and, past T, the last layer repeated (`Network.last_layer`), the
+        papers' way of running a trained network past its depth. Past T the census is that
+        of ``net.last_layer()`` from the state the first T - 1 layers reach; a run that ends
+        at a layer d <= T is classified by the map of layer d, the last one run (nothing
+        repeats). ``kind="mlp"``: the map ``y -> f(W y + b)``.
     x0 : array_like, shape (D,) or (B, D)
         Inputs; x(0) = ``net.embed(x0)``. A 1-D input drops the B axis of per-input fields.
-    depth : int
-        The layer at which unsettled inputs are classified (>= the trained depth T of a
-        per-layer network).
+    depth : int or None
+        The layer at which unsettled inputs are classified (layers counted from the input,
+        a per-layer network's own layers included). None: a per-layer network's T (a
+        shared-weight network has no depth of its own and needs one).
     labels : array_like of int, shape (B,), optional
         Classes, for `class_counts`, `status_counts` and `endpoint_accuracy`.
     max_depth : int, optional
         Follow inputs that have not settled at `depth` (saddle passages, slow transients) up
-        to this layer. The long-horizon engine makes ``max_depth=10**6`` affordable. At
-        ``4 * depth`` or more, an algebraic approach is judged from the layers `depth`,
-        ``sqrt(depth * max_depth)`` and the last one; otherwise such inputs run on to four
-        times their last layer (``work["approach_layers"]``).
+        to this layer, by the same depth rule. The long-horizon engine makes
+        ``max_depth=10**6`` affordable. At ``4 * depth`` or more, an algebraic approach is
+        judged from the layers `depth`, ``sqrt(depth * max_depth)`` and the last one;
+        otherwise such inputs run on to four times their last layer
+        (``work["approach_layers"]``). A per-layer network followed past its T layers from a
+        `depth` below T is first classified at layer T, where its map starts to repeat (no
+        input settles at a layer whose successor has other weights).
     margin : float
         Logit beyond which the long-horizon engine treats a coordinate as exactly saturated
         (its y_i within exp(-margin) of 0 or 1; the error per layer is below
@@ -104,10 +137,12 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     Raises
     ------
     TypeError
-        `net` is not a :class:`dynsys.Network`, or a tolerance is not a number.
+        `net` is not a :class:`dynsys.Network`, a tolerance is not a number, or `progress`
+        is not a callable.
     ValueError
-        Shapes that do not fit, non-finite inputs, `depth` below the trained depth, labels of
-        the wrong shape.
+        Shapes that do not fit, non-finite inputs, `depth` below 1 (or None for shared
+        weights), `max_depth` below `depth`, labels that are not integers 0..C-1 one per
+        input.
 
     Examples
     --------
@@ -126,12 +161,17 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     one = np.ndim(x0) == 1 or (np.ndim(x) == 1)
     x = np.atleast_2d(x)
     B = x.shape[0]
-    T_trained = 1 if net.shared else net.depth
-    depth = check_int(depth, "depth", minimum=T_trained)
+    if depth is None:
+        if net.shared:
+            raise ValueError("`depth` must be a number of layers >= 1 for a shared-weight "
+                             "network, which has no depth of its own; got None.")
+        depth = net.depth
+    depth = check_int(depth, "depth", minimum=1)
     if max_depth is not None:
         max_depth = check_int(max_depth, "max_depth", minimum=depth)
+    layer, run_depth, run_max = _engine_layers(net, depth, max_depth)
     if zero_tol is None:
-        zero_tol = default_zero_tol(net.last_layer().W)
+        zero_tol = default_zero_tol(net.layer(layer)[0])
     margin, distance_tol, residual_tol, zero_tol = _resolve_tolerances(
         margin, distance_tol, residual_tol, zero_tol)
     max_period = check_int(max_period, "max_period", minimum=1, maximum=4096)
@@ -139,7 +179,7 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
         max_interior = check_int(max_interior, "max_interior", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if labels is not None:
-        labels = _as_labels(labels, B, "labels")
+        labels = check_labels(labels, B, "labels")
     if (train_x0 is None) != (train_labels is None):
         raise ValueError("`train_x0` and `train_labels` go together; got only "
                          f"`{'train_x0' if train_labels is None else 'train_labels'}`.")
@@ -149,13 +189,13 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
     if train_x0 is not None:
         # checked before any layer is run
         train_x = np.atleast_2d(net.embed(train_x0))
-        train_labels = _as_labels(train_labels, train_x.shape[0], "train_labels")
-    args = (depth, max_depth, margin, distance_tol, residual_tol, zero_tol, max_period)
-    if net.kind == "mlp":
-        table, per = _census_mlp(net, x, *args, batch_size, progress)
-        work = {"dense_layers": int(np.sum(per["layers"] - (1 if net.shared else net.depth)))}
-    else:
-        table, per, work = _census_resnet(net, x, *args, max_interior, batch_size, progress)
+        train_labels = check_labels(train_labels, train_x.shape[0], "train_labels")
+    options = CensusOptions(layer=layer, depth=run_depth, max_depth=run_max, margin=margin,
+                            distance_tol=distance_tol, residual_tol=residual_tol,
+                            zero_tol=zero_tol, max_period=max_period,
+                            max_interior=max_interior, batch_size=batch_size)
+    engine = CENSUS_ENGINES[net.kind]
+    table, per, work = engine(net, x, options, progress)
     extra = {}
     if labels is not None:
         C = int(labels.max()) + 1 if labels.size else 0
@@ -173,11 +213,7 @@ def attractor_census(net, x0, depth: int = 1000, *, labels=None, max_depth=None,
         if train_x0 is not None:
             tx, tl = train_x, train_labels
             C = max(C, int(tl.max()) + 1 if tl.size else 0)
-            if net.kind == "mlp":
-                t_table, t_per = _census_mlp(net, tx, *args, batch_size, None)
-            else:
-                t_table, t_per, _ = _census_resnet(net, tx, *args, max_interior, batch_size,
-                                                   None)
+            t_table, t_per, _ = engine(net, tx, options, None)
             fit_keys, fit_labels, fit = _point_keys(t_table, t_per["assignment"]), tl, "train"
         else:
             fit_keys, fit_labels, fit = keys, labels, "same inputs"

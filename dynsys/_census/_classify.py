@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._stability import STABLE
+from .._system import logistic
 from ._results import ATTRACTOR, CYCLE, NOT_CONVERGED, SADDLE_PASSAGE, _STATUS_DTYPE
 from ._common import (
-    _APPROACH_STEP, _FACE_TOL, _MAX_FACE_SOLVE, _face_margin, _map_label, _sigmoid, _unique_rows,
+    _APPROACH_STEP, _FACE_TOL, _MAX_FACE_SOLVE, _face_margin, _map_label, _unique_rows,
 )
 
 
@@ -206,7 +207,7 @@ def _algebraic_approach(Z, Y, R_now, t_now, members, y, canon, zero_tol, others,
         return
     states = [(t_now[mem], Z[mem])] + list(others(mem))
     t = np.stack([np.asarray(s[0], np.float64) for s in states])
-    d = np.stack([np.max(np.abs(_sigmoid(s[1]) - y), axis=1) for s in states])
+    d = np.stack([np.max(np.abs(logistic(s[1]) - y), axis=1) for s in states])
     order = np.argsort(t, axis=0, kind="stable")
     cols = np.arange(mem.size)
     p, ok = _algebraic_rate(t[order, cols], d[order, cols])

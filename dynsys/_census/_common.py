@@ -1,7 +1,9 @@
-"""What both census engines share: tolerances, the labelling of map multipliers, unique rows,
-the point table, progress reports and the argument checks."""
+"""What both census engines share: the checked options, tolerances, the labelling of map
+multipliers, unique rows, the point table and progress reports."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,8 +33,42 @@ _JUMP_TOL = 1e-12
 _APPROACH_STEP = 2
 
 
-def _sigmoid(z):
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
+@dataclass(frozen=True)
+class CensusOptions:
+    """The checked arguments of :func:`dynsys.attractor_census` that every engine takes.
+
+    An engine is ``census(net, x, options, progress) -> (table, per_input, work)``: `x` the
+    embedded inputs (B, N), `progress` a callable ``progress(done, total)`` or None, `table`
+    the per-point fields of :class:`AttractorCensus`, `per_input` its per-input fields and
+    `work` its ``work`` dict.
+
+    Attributes
+    ----------
+    layer : int
+        The layer whose map repeats (the depth rule, :func:`dynsys._network.layer_index`):
+        layers 1..layer-1 run with their own weights, then layer `layer`'s map runs to
+        `depth` and `max_depth`. 1 for shared weights; T for a per-layer network run past its
+        T layers; the last layer run when a run ends before T.
+    depth, max_depth : int, int or None
+        The layer of the first classification and the one up to which unsettled inputs are
+        followed (None: not followed), as the engine runs them.
+    margin, distance_tol, residual_tol, zero_tol : float
+    max_period : int
+    max_interior : int or None
+        ResNet engine only.
+    batch_size : int
+    """
+
+    layer: int
+    depth: int
+    max_depth: int | None
+    margin: float
+    distance_tol: float
+    residual_tol: float
+    zero_tol: float
+    max_period: int
+    max_interior: int | None
+    batch_size: int
 
 
 def _check_net(net) -> Network:
@@ -43,7 +79,7 @@ def _check_net(net) -> Network:
 
 
 class _Progress:
-    """Reports inputs done to a callable ``progress(done, total)``."""
+    """Reports inputs done to a callable ``progress(done, total)``; `finish` reaches total."""
 
     def __init__(self, progress, total):
         self.fn = progress
@@ -54,8 +90,10 @@ class _Progress:
         self.done += int(n)
         self.fn(self.done, self.total)
 
-    def close(self):
-        pass
+    def finish(self):
+        # inputs decided without a layer run (already at the stop layer) are reported here
+        if self.done < self.total:
+            self.add(self.total - self.done)
 
 
 def _unique_rows(A):
@@ -122,7 +160,7 @@ def _resolve_tolerances(margin, distance_tol, residual_tol, zero_tol):
     return margin, distance_tol, residual_tol, zero_tol
 
 
-def _points_table(point_rows, n, zero_tol, W=None):
+def _points_table(point_rows, n, zero_tol):
     M = len(point_rows)
     if M == 0:
         pts = np.zeros((0, n))
@@ -147,19 +185,3 @@ def _points_table(point_rows, n, zero_tol, W=None):
                 stability=stability, map_stability=map_stability, unstable_dim=udim,
                 map_unstable_dim=map_udim, leading_eigenvalue=lead, map_radius=radius,
                 in_box=in_box, residual=res)
-
-
-def _as_labels(labels, B, name):
-    """`labels` as int64 of shape (B,), or a ValueError naming `name` and what it got."""
-    expected = f"integer class labels 0..C-1, one per input (shape ({B},))"
-    lab = np.asarray(labels)
-    # the dtype first: strings or floats must not reach min(), which has no loop for strings
-    if lab.size and not np.issubdtype(lab.dtype, np.integer):
-        raise ValueError(f"`{name}` must hold {expected}; got dtype {lab.dtype}. Map other "
-                         f"labels to integers first, e.g. `np.unique({name}, "
-                         "return_inverse=True)[1]`.")
-    if lab.ndim != 1 or lab.shape[0] != B:
-        raise ValueError(f"`{name}` must hold {expected}; got shape {lab.shape}.")
-    if lab.size and lab.min() < 0:
-        raise ValueError(f"`{name}` must hold {expected}; got minimum {lab.min()}.")
-    return lab.astype(np.int64)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._network import Network
 from .._stability import STABLE, classify_multipliers
+from .._system import logistic
 from ._results import ATTRACTOR, CYCLE, NOT_CONVERGED, SADDLE_PASSAGE, _STATUS_DTYPE
-from ._common import _Progress, _map_label, _points_table, _sigmoid, _unique_rows
+from ._common import CensusOptions, _Progress, _map_label, _points_table, _unique_rows
 
 
 def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
@@ -17,7 +19,7 @@ def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
     eye = np.eye(n)
     for _ in range(max_iter):
         z = W @ y + b
-        s = _sigmoid(z)
+        s = logistic(z)
         F = s - y
         res = float(np.max(np.abs(F)))
         if res <= residual_tol * 1e-3:
@@ -31,34 +33,34 @@ def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
         if not np.all(np.isfinite(y)):
             return y, np.inf, False
     z = W @ y + b
-    res = float(np.max(np.abs(_sigmoid(z) - y)))
+    res = float(np.max(np.abs(logistic(z) - y)))
     return y, res, res <= residual_tol
 
 
 def _mlp_spectra(W, b, y):
     z = W @ y + b
-    s = _sigmoid(z)
+    s = logistic(z)
     mu = np.linalg.eigvals((s * (1.0 - s))[:, None] * W).astype(np.complex128)
     return z, mu, mu - 1.0
 
 
-def _mlp_initial(net, x):
-    """y at the first layer of the repeated last layer, and that layer's number."""
+def _mlp_initial(net, x, layer):
+    """y at the first layer of the repeated map, layer `layer` (see :class:`CensusOptions`):
+    layers 1..L-1 with their own weights, then y(L) = f(W(L) y(L-1) + b(L))."""
     y = x
-    T = 1 if net.shared else net.depth
-    for t in range(1, T):
+    for t in range(1, layer):
         Wt, bt = net.layer(t)
-        y = _sigmoid(y @ Wt.T + bt)
-    Wt, bt = net.layer(T)
-    return _sigmoid(y @ Wt.T + bt), T
+        y = logistic(y @ Wt.T + bt)
+    Wt, bt = net.layer(layer)
+    return logistic(y @ Wt.T + bt)
 
 
 class _Workers:
     """Independent blocks of MLP rows run side by side: one thread per block, BLAS on one thread.
 
-    A layer of the MLP is a matrix product, which BLAS spreads over the cores, then ``tanh``
-    and four other elementwise passes, which NumPy runs on one core: about 40 % of the layer
-    with the other cores idle. Blocks of rows that never meet (the chunks of the census, the
+    A layer of the MLP is a matrix product, which BLAS spreads over the cores, then the bias
+    and the logistic's elementwise passes, which NumPy runs on one core: about half of the
+    layer with the other cores idle. Blocks of rows that never meet (the chunks of the census, the
     slices of the Lyapunov run) keep every core busy instead when each thread runs its block's
     layers whole with a single-threaded BLAS. The numbers are those of the same products and
     ufuncs; only a BLAS's split of one product over its threads can round the last rows of an
@@ -87,24 +89,12 @@ class _Workers:
             yield from pool.map(fn, items)
 
 
-def _sigmoid_of_product(Z, b):
-    """``Z = 0.5 + 0.5 tanh(0.5 (Z + b))`` in place: :func:`_sigmoid` of ``Z + b``."""
-    Z += b
-    Z *= 0.5
-    np.tanh(Z, out=Z)
-    Z *= 0.5
-    Z += 0.5
-
-
 def _mlp_layer(Y, WT, b, out):
-    """``out = f(Y W^T + b)``, i.e. ``0.5 + 0.5 tanh(0.5 (Y W^T + b))``, into `out` (not `Y`).
-
-    The operations of :func:`_sigmoid` of the product in the same order, so the same numbers,
-    without the four temporary (B, N) arrays of the expression.
-    """
+    """``out = f(Y W^T + b)`` into `out` (not `Y`): :func:`dynsys.logistic` in place, so the
+    numbers of the expression without its temporary (B, N) arrays."""
     np.matmul(Y, WT, out=out)
-    _sigmoid_of_product(out, b)
-    return out
+    out += b
+    return logistic(out, out=out)
 
 
 class _MlpMapStability:
@@ -157,7 +147,7 @@ class _MlpMapStability:
         verdict = self.verdicts.get(key)
         if verdict is not None:
             return verdict
-        s = _sigmoid(self.W @ y + self.b)
+        s = logistic(self.W @ y + self.b)
         d = s * (1.0 - s)
         rkey = np.round(y, self._REP_DECIMALS).tobytes()
         rep = self.reps.get(rkey)
@@ -254,12 +244,17 @@ def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0, workers=None):
     return acc / (n_layers - discard)
 
 
-def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, zero_tol,
-                max_period, batch_size, progress):
-    last = net.last_layer()
-    W, b = np.ascontiguousarray(last.W), np.ascontiguousarray(last.b)
+def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
+    """The MLP engine: (table, per_input, work) of the inputs `x` (B, N); see
+    :class:`CensusOptions`."""
+    depth, max_depth = options.depth, options.max_depth
+    margin, distance_tol = options.margin, options.distance_tol
+    residual_tol, zero_tol = options.residual_tol, options.zero_tol
+    max_period, batch_size = options.max_period, options.batch_size
+    t1 = options.layer
+    W, b = (np.ascontiguousarray(a) for a in net.layer(t1))
     n = W.shape[0]
-    Y, t1 = _mlp_initial(net, x)
+    Y = _mlp_initial(net, x, t1)
     B = Y.shape[0]
     stop = depth if max_depth is None else max(depth, max_depth)
     window = 2 * max_period + 1
@@ -322,8 +317,6 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
     for done in workers.map(run_chunk, range(0, B, chunk)):
         if prog is not None:
             prog.add(done)
-    if prog is not None:
-        prog.close()
     status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
     cyc = period >= 2
     status[cyc] = CYCLE
@@ -375,4 +368,4 @@ def _census_mlp(net, x, depth, max_depth, margin, distance_tol, residual_tol, ze
                      layers_to_leave=np.full(B, -1, np.int64), period=np.where(cyc, period, 0),
                      n_interior=n_int, leaving=np.zeros(B, bool), lyapunov=lyap,
                      algebraic=np.zeros(B, bool), approach_rate=np.full(B, np.nan))
-    return table, per_input
+    return table, per_input, {"dense_layers": int(np.sum(t_end - t1))}

@@ -6,25 +6,23 @@ from __future__ import annotations
 import numpy as np
 
 from .._network import Network
+from .._system import logistic
 from ._results import ATTRACTOR
-from ._common import _APPROACH_STEP, _JUMP_TOL, _Progress, _points_table, _sigmoid
+from ._common import _APPROACH_STEP, _JUMP_TOL, CensusOptions, _Progress, _points_table
 from ._classify import _classify_resnet
 
 
-def _initial_logits(net: Network, x: np.ndarray):
-    """z at the first layer of the repeated last layer, and that layer's number.
+def _initial_logits(net: Network, x: np.ndarray, layer: int):
+    """z at the first layer of the repeated map, layer `layer` (see :class:`CensusOptions`).
 
-    Shared weights: z(1) = W x(0) + b. Per-layer weights: layers 1..T-1 run with their own
-    weights, then z(T) = W(T) x(T-1) + b(T), from which W(T) repeats.
+    Shared weights (`layer` 1): z(1) = W x(0) + b. Per-layer weights: layers 1..L-1 run with
+    their own weights, then z(L) = W(L) x(L-1) + b(L), from which W(L) repeats.
     """
-    if net.shared:
-        return x @ net.W.T + net.b, 1
-    T = net.depth
-    for t in range(1, T):
+    for t in range(1, layer):
         Wt, bt = net.layer(t)
-        x = x + _sigmoid(x @ Wt.T + bt)
-    Wt, bt = net.layer(T)
-    return x @ Wt.T + bt, T
+        x = x + logistic(x @ Wt.T + bt)
+    Wt, bt = net.layer(layer)
+    return x @ Wt.T + bt
 
 
 def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every=8):
@@ -111,13 +109,19 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
         todo = todo[(state["event"][todo] == K.EV_WIDE) | (state["event"][todo] == K.EV_TARGET)]
 
 
-def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol, zero_tol,
-                   max_period, max_interior, batch_size, progress):
+def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
+    """The ResNet engine: (table, per_input, work) of the inputs `x` (B, N); see
+    :class:`CensusOptions`."""
     from .._kernels import census as K
 
-    Z, t1 = _initial_logits(net, x)
-    Z = np.ascontiguousarray(Z, dtype=np.float64)
-    W = np.ascontiguousarray(net.last_layer().W)
+    depth, max_depth = options.depth, options.max_depth
+    margin, distance_tol = options.margin, options.distance_tol
+    residual_tol, zero_tol = options.residual_tol, options.zero_tol
+    max_period, max_interior, batch_size = (options.max_period, options.max_interior,
+                                            options.batch_size)
+    t1 = options.layer
+    Z = np.ascontiguousarray(_initial_logits(net, x, t1), dtype=np.float64)
+    W = np.ascontiguousarray(net.layer(t1)[0])
     n = W.shape[0]
     B = Z.shape[0]
     kmax = (n if n <= 128 else max(64, n // 8)) if max_interior is None else max_interior
@@ -127,35 +131,33 @@ def _census_resnet(net, x, depth, max_depth, margin, distance_tol, residual_tol,
     prog = _Progress(progress, B) if progress is not None else None
     snapshots = None
     step = _APPROACH_STEP
-    try:
-        _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
-                    batch_size, state, prog)
-        if max_depth is not None and max_depth > depth:
-            # inputs that are only passing a saddle or still moving go on
-            first = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol)
-            go = np.flatnonzero(first["status"] != ATTRACTOR)
-            go = go[state["event"][go] != K.EV_CYCLE]
-            state["event"][go] = K.EV_TARGET
-            stops = [max_depth]
-            if max_depth >= step * step * depth:
-                # the states at depth and at the geometric middle of depth and max_depth are
-                # the earlier two of the three layers an algebraic approach is judged from: the
-                # widest span, so the most power against an exponential approach
-                snapshots = [(go, Z[go].copy(), state["t"][go].copy())]
-                stops = [int(round(np.sqrt(float(depth) * max_depth))), max_depth]
+    _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
+                batch_size, state, prog)
+    if prog is not None:
+        prog.finish()  # rows decided at their first layer, without a layer run
+    if max_depth is not None and max_depth > depth:
+        # inputs that are only passing a saddle or still moving go on
+        first = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol)
+        go = np.flatnonzero(first["status"] != ATTRACTOR)
+        go = go[state["event"][go] != K.EV_CYCLE]
+        state["event"][go] = K.EV_TARGET
+        stops = [max_depth]
+        if max_depth >= step * step * depth:
+            # the states at depth and at the geometric middle of depth and max_depth are the
+            # earlier two of the three layers an algebraic approach is judged from: the widest
+            # span, so the most power against an exponential approach
+            snapshots = [(go, Z[go].copy(), state["t"][go].copy())]
+            stops = [int(round(np.sqrt(float(depth) * max_depth))), max_depth]
+        for t_stop in stops:
+            # unsettled rows stop at t_stop with EV_TARGET and go on in the next run
             if prog is not None:
-                prog.total += go.size * len(stops)
-            for t_stop in stops:
-                # unsettled rows stop at t_stop with EV_TARGET and go on in the next run
-                _run_resnet(Z, t1, t_stop, W, margin, kmax, distance_tol, zero_tol, max_period,
-                            batch_size, state, prog)
-                if t_stop < max_depth:
-                    snapshots.append((go, Z[go].copy(), state["t"][go].copy()))
+                prog.total += go.size
+            _run_resnet(Z, t1, t_stop, W, margin, kmax, distance_tol, zero_tol, max_period,
+                        batch_size, state, prog)
             if prog is not None:
-                prog.add(prog.total - prog.done)  # rows settled before the last stop
-    finally:
-        if prog is not None:
-            prog.close()
+                prog.finish()  # rows that settled before this stop
+            if t_stop < max_depth:
+                snapshots.append((go, Z[go].copy(), state["t"][go].copy()))
     approach_layers = [0]
 
     def others(rows):

@@ -530,18 +530,6 @@ def faces(Z, margin):
     return out
 
 
-#: From this logit on, 1 + exp(-z) rounds to 1 in float64 (exp(-37) < 2**-53), so f(z) is
-#: exactly 1.0 and the exponential need not be computed.
-_ONE_FROM = 37.0
-
-
-@njit(cache=True, fastmath={"contract", "nsz", "arcp"}, inline="always")
-def _f(z):
-    if z >= _ONE_FROM:
-        return 1.0
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
 def add_and_sigmoid(Z, D, Y):
     """Z += D, then Y = f(Z), in one pass over the rows (D may alias nothing)."""
@@ -550,7 +538,7 @@ def add_and_sigmoid(Z, D, Y):
         for i in range(n):
             z = Z[b, i] + D[b, i]
             Z[b, i] = z
-            Y[b, i] = _f(z)
+            Y[b, i] = logistic(z)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
@@ -559,4 +547,4 @@ def sigmoid_into(Z, Y):
     B, n = Z.shape
     for b in prange(B):
         for i in range(n):
-            Y[b, i] = _f(Z[b, i])
+            Y[b, i] = logistic(Z[b, i])
