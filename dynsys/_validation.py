@@ -150,15 +150,15 @@ def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
 
     Parameters
     ----------
-    labels : array_like of int, shape (n,)
+    labels : array_like of int, shape (B,)
     n : int
-        The number of inputs the labels belong to.
+        B, the number of inputs the labels belong to.
     name : str
         The argument's name in the error messages.
 
     Returns
     -------
-    ndarray of int64, shape (n,)
+    ndarray of int64, shape (B,)
 
     Raises
     ------
