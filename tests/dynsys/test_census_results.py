@@ -83,3 +83,17 @@ def test_table_without_labels_has_no_class_column():
     assert (f"attractor: {c['attractor']}, saddle: {c['saddle']}, cycle: {c['cycle']}, "
             f"not converged: {c['not converged']}; algebraic approaches: "
             f"{int(census.algebraic.sum())}") in text
+
+
+def test_equality_and_hash_never_raise_and_repr_names_its_fields():
+    # arrays as fields: a generated __eq__ would raise on `==` of two results (an array's
+    # truth value is ambiguous) and a frozen eq=True dataclass would refuse `hash`
+    W = np.array([[2.0, -3.0], [-3.0, 2.0]])
+    net = dynsys.Network(W)
+    a = dynsys.attractor_census(net, [[1.0, 0.0], [0.0, 1.0]], 200)
+    b = dynsys.attractor_census(net, [[1.0, 0.0], [0.0, 1.0]], 200)
+    assert a == a and a != b and (a == b) is False
+    assert hash(a) == hash(a) and len({a, b}) == 2
+    text = repr(a)
+    assert text.startswith("AttractorCensus(kind='resnet', ") and "N=2" in text
+    assert "inputs=2" in text and "points=" in text and "\n" not in text
