@@ -54,9 +54,9 @@ __all__ = [
 def logistic(z, out=None):
     """The logistic function ``f(z) = 1 / (1 + exp(-z))``, safe for every float (no warnings).
 
-    The one NumPy logistic of :mod:`dynsys` (the compiled kernels have theirs): ``1 / (1 + e)``
-    for ``z >= 0`` and ``e / (1 + e)`` below, ``e = exp(-|z|)``, so nothing overflows and
-    small values keep their relative accuracy.
+    The one NumPy logistic of :mod:`dynsys` (the compiled kernels have theirs, with the same
+    operations): ``r = 1 / (1 + e)`` for ``z >= 0`` and ``e * r`` below, ``e = exp(-|z|)``, so
+    nothing overflows and small values keep their relative accuracy.
 
     Parameters
     ----------
@@ -87,9 +87,8 @@ def logistic(z, out=None):
     np.negative(e, out=e)
     np.exp(e, out=e)
     np.add(e, 1.0, out=out)
-    np.divide(e, out, out=e, where=negative)  # e / (1 + e) below 0 ...
-    np.divide(1.0, out, out=out)  # ... 1 / (1 + e) from 0 on
-    np.copyto(out, e, where=negative)
+    np.divide(1.0, out, out=out)  # r = 1 / (1 + e) from 0 on ...
+    np.multiply(e, out, out=out, where=negative)  # ... e * r below: the kernels' operations
     return out
 
 

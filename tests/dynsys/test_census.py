@@ -337,10 +337,12 @@ def test_long_horizon_engine_on_a_trained_64_wide_network():
 
 
 def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
-    # f(z) is written 1.0 from z = 37 on without the exponential: the very same float
-    z = np.concatenate([np.linspace(-60, 60, 200_001), [36.0, 36.7, 36.8, 37.0, 700.0, 800.0],
+    # f(z) is written 1.0 from z = 37 on without the exponential: the very same float; below 0
+    # both the kernels and the NumPy logistic take e / (1 + e)
+    z = np.concatenate([np.linspace(-60, 60, 200_001),
+                        [-800.0, -740.0, -700.0, 36.0, 36.7, 36.8, 37.0, 700.0, 800.0],
                         np.nextafter(37.0, [-np.inf, np.inf])])[None, :]
-    ref = 1.0 / (1.0 + np.exp(-z))
+    ref = dynsys.logistic(z)
     y = np.empty_like(z)
     K.sigmoid_into(z, y)
     np.testing.assert_array_equal(y, ref)
@@ -348,7 +350,7 @@ def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
     z_sum = Z + D  # (z - 1) + 1 need not round back to z
     K.add_and_sigmoid(Z, D, y)
     np.testing.assert_array_equal(Z, z_sum)
-    np.testing.assert_array_equal(y, 1.0 / (1.0 + np.exp(-z_sum)))
+    np.testing.assert_array_equal(y, dynsys.logistic(z_sum))
 
 
 def test_long_horizon_engine_at_width_160_matches_plain_iteration():
