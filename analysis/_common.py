@@ -6,16 +6,22 @@ import numpy as np
 
 from dynsys import check_labels as as_labels  # the one check of class labels
 
-__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "readonly", "ShortRepr"]
+__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "frozen_copy", "ShortRepr"]
 
 
-def readonly(arr):
-    """`arr` as a read-only float or int array (``None`` stays ``None``)."""
+def frozen_copy(arr):
+    """A read-only copy of `arr` (``None`` stays ``None``); the caller's array is untouched.
+
+    Unlike ``dynsys._arrays.readonly``, which marks the array it is given read-only in
+    place (dynsys hands it its own work buffers), analysis results often wrap arrays that a
+    caller still owns, so they are copied first.
+    """
     if arr is None:
         return None
     arr = np.array(arr, copy=True)
     arr.setflags(write=False)
     return arr
+
 
 
 def as_trajectories(Y, name: str = "Y") -> np.ndarray:
