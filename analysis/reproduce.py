@@ -371,7 +371,7 @@ def _record_stage(key, *, short, long_run):
         if long_run:
             long = record(n.net, xt[lsel], depth=s.long_depth,
                           layers=long_run_layers(s.long_depth))
-        else:  # the per-layer net has no layer past its training depth: its T layers
+        else:  # the per-layer net's long run is its own T layers (its trained network)
             long = record(n.net, xt[lsel], depth=n.depth)
         rec_short, labels = None, None
         if short:
