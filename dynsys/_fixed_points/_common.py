@@ -79,7 +79,7 @@ _CODE_LABELS = np.array((OUTSIDE,) + tuple(LABELS), dtype=LABEL_DTYPE)
 # ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Weights:
     """The weights of eq. 3, validated once for every engine.
 
@@ -104,6 +104,10 @@ class Weights:
     def exact_system(self) -> ResidualSystem:
         """The exact system (floats converted exactly when W was given as floats)."""
         return self.system if self.system is not None else ResidualSystem.from_matrix(self.W)
+
+    def __repr__(self) -> str:
+        # identity equality (eq=False), as every result holding arrays; a short repr
+        return f"Weights(N={self.n}, exact={self.system is not None})"
 
 
 def validate_weights(W) -> Weights:
