@@ -29,7 +29,7 @@ from .checkpoint import (
     restore_model,
     save_checkpoint,
 )
-from .config import TrainConfig
+from .config import DEPTH_CRITERIA, TrainConfig
 from .data import (
     DATASETS,
     FASHION_MNIST_DIR,
@@ -81,7 +81,7 @@ __all__ = [
     "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
     "LOCK_FILE", "FolderLockedError", "check_out_dir", "check_run",
     # depth rules
-    "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
+    "DEPTH_CRITERIA", "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
     "loglog_slope", "perturbation_magnitudes", "remove_last_layer", "residual_change",
     "stopping_depth",
     # export
