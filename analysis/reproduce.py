@@ -784,7 +784,7 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     checkpoints in ``out_dir/checkpoints``. A stage file that cannot be read is recomputed
     with a :class:`RuntimeWarning`; temporary files left by a killed run are removed. The
     folder is locked for the whole call (``out_dir/.reproduce.lock``, see
-    :func:`nets._atomic.folder_lock`), before those files are removed: a second call on the
+    :func:`nets.atomic.folder_lock`), before those files are removed: a second call on the
     same folder, in this process or another, is refused instead of deleting the temporary
     files of the run in progress and writing the same stage files. A killed run's lock ends
     with its process.

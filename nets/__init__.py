@@ -8,12 +8,12 @@ offline data (:mod:`nets.data`) by a seeded, deterministic, resumable loop
 run folder, a weights file, a state_dict or any module whose layers are x + sigmoid(W x + b).
 CPU by default; CUDA is used when present, never required.
 
-Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets._atomic`
+Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets.atomic`
 (leaves); :mod:`nets.models`, :mod:`nets.data`; :mod:`nets.checkpoint`, :mod:`nets.depth`;
 :mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep`.
 """
 
-from ._atomic import FolderLockedError
+from .atomic import FolderLockedError
 from .checkpoint import (
     CHECKPOINT_FILE,
     HISTORY_FILE,

@@ -20,7 +20,7 @@ continues exactly as the uninterrupted run did.
 
 Run folders. ``out_dir`` is checked before any work (an existing file, a file on its path or
 an unwritable place is an error naming it), then claimed with an exclusive lock for the whole
-run (:func:`nets._atomic.folder_lock`, released by the operating system however the process
+run (:func:`nets.atomic.folder_lock`, released by the operating system however the process
 ends): a second writer gets :class:`nets.FolderLockedError` naming the folder. Temporary and
 orphaned tensor files a killed writer left are removed, and a run that trains further first
 removes the folder's old ``weights.safetensors``, so the folder never shows weights beside a
@@ -48,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._atomic import folder_lock
+from .atomic import folder_lock
 from .checkpoint import (
     LOCK_FILE,
     WEIGHTS_FILE,

@@ -88,14 +88,15 @@ def test_kernels_import_only_kernels_and_only_the_shared_ones():
 
 
 @pytest.mark.parametrize("package", ["analysis", "benchmarks"])
-def test_analysis_and_benchmarks_use_public_dynsys_names(package):
+def test_analysis_and_benchmarks_use_public_dynsys_and_nets_names(package):
+    private = ("dynsys._", "nets._")
     for name, path in _modules(package).items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                assert not node.module.startswith("dynsys._"), (name, node.module)
+                assert not node.module.startswith(private), (name, node.module)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    assert not alias.name.startswith("dynsys._"), (name, alias.name)
+                    assert not alias.name.startswith(private), (name, alias.name)
 
 
 def test_the_census_family_imports_downwards():
