@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "readonly", "ShortRepr"]
+from dynsys import check_labels as as_labels  # the one check of class labels
+
+__all__ = ["as_trajectories", "as_labels", "class_mean", "class_std", "frozen_copy", "ShortRepr"]
 
 
-def readonly(arr):
-    """`arr` as a read-only float or int array (``None`` stays ``None``)."""
+def frozen_copy(arr):
+    """A read-only copy of `arr` (``None`` stays ``None``); the caller's array is untouched.
+
+    Unlike ``dynsys._arrays.readonly``, which marks the array it is given read-only in
+    place (dynsys hands it its own work buffers), analysis results often wrap arrays that a
+    caller still owns, so they are copied first.
+    """
     if arr is None:
         return None
     arr = np.array(arr, copy=True)
     arr.setflags(write=False)
     return arr
+
 
 
 def as_trajectories(Y, name: str = "Y") -> np.ndarray:
@@ -25,17 +33,6 @@ def as_trajectories(Y, name: str = "Y") -> np.ndarray:
             f"dynsys.iterate records it; got shape {arr.shape}."
         )
     return arr
-
-
-def as_labels(labels, n: int, name: str = "labels") -> np.ndarray:
-    """Return `labels` as int64 of shape (n,)."""
-    arr = np.asarray(labels)
-    if arr.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},); got shape {arr.shape}.")
-    if arr.dtype.kind not in "iu":
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"`{name}` must hold integer class labels.")
-    return arr.astype(np.int64)
 
 
 def class_mean(X: np.ndarray, labels: np.ndarray, classes: np.ndarray, axis: int = 0) -> np.ndarray:

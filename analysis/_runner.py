@@ -5,9 +5,9 @@ Every trajectory the report uses comes from one path: the trained model becomes 
 float64. This module records residual trajectories (all layers of a short run, a chosen
 subset of a long run), the final hidden representation and logits, and the test error.
 
-Runs past the trained depth T follow the papers: a shared-weight ResNet reuses its one
-layer; an MLP repeats its last layer (the shared-weight MLP of eq. 6 with W = W(T)); a
-per-layer ResNet has no layer beyond T and is refused.
+Runs past the trained depth T follow the papers and the depth rule of dynsys (the docs
+section "Depth of a per-layer network"): a shared-weight network reuses its one layer; a
+per-layer network (ResNet or MLP) repeats its last layer, ``net.last_layer()``.
 """
 
 from __future__ import annotations
@@ -80,12 +80,7 @@ def _stages(net, T: int):
     trained = net.depth
     if T <= trained:
         return [(core(net.W[:T], net.b[:T]), T)] if T > 0 else []
-    if net.kind == "resnet":
-        raise ValueError(
-            f"`depth` = {T} exceeds the per-layer ResNet's {trained} layers: it has no layer "
-            f"beyond {trained}; pass depth <= {trained} (shared-weight ResNets and MLPs run "
-            "to any depth)."
-        )
+    # past T, the last layer repeated (dynsys._network.layer_index), as a shared-weight stage
     return [(core(net.W, net.b), trained), (core(net.W[-1], net.b[-1]), T - trained)]
 
 

@@ -15,8 +15,18 @@ from pathlib import Path
 __all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load", "checkpoint_sha256"]
 
 
+#: Configuration fields added after checkpoint folders were first keyed, with their defaults:
+#: at its default such a field stays out of the key, so a run keeps its folder (and its
+#: finished training) when the configuration gains a field it does not use.
+_LATER_FIELDS = {"depth_criterion": "paper"}
+
+
 def _key(config) -> str:
-    blob = json.dumps(config.to_dict(), sort_keys=True, default=str).encode()
+    d = config.to_dict()
+    for name, default in _LATER_FIELDS.items():
+        if d.get(name) == default:
+            del d[name]
+    blob = json.dumps(d, sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:10]
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_trajectories, readonly
+from ._common import ShortRepr, as_trajectories, frozen_copy
 
 __all__ = ["LayerSensitivitySummary", "compute_layer_sensitivity", "plot_layer_sensitivity"]
 
@@ -90,8 +90,8 @@ def compute_layer_sensitivity(net, Y, *, s1: int = 4, s2: int = 10):
         frob_ratio = float("nan")
     diff = cum[s1 - 1] - cum[s2 - 1]
     return LayerSensitivitySummary(
-        n_layers=T, log10_det=readonly(cum), mean_log10_det=readonly(cum.mean(axis=1)),
-        std_log10_det=readonly(cum.std(axis=1)), frob_S=readonly(frob), s1=int(s1),
+        n_layers=T, log10_det=frozen_copy(cum), mean_log10_det=frozen_copy(cum.mean(axis=1)),
+        std_log10_det=frozen_copy(cum.std(axis=1)), frob_S=frozen_copy(frob), s1=int(s1),
         s2=int(s2), log10_ratio=float(diff.mean()), frac_samples_larger=float(np.mean(diff > 0)),
         log10_frob_ratio=frob_ratio,
     )

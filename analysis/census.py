@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import as_labels, readonly
+from ._common import as_labels, frozen_copy
 from ._progress import ProgressBar
 from ._style import NET_COLORS, class_colors, new_figure
 
@@ -184,14 +184,14 @@ def _summarise(name, cen, labels, C, readout_accuracy, depths) -> NetworkCensus:
     sad = status == "saddle"
     sad_pts = asg[sad & (asg >= 0)]
     return NetworkCensus(
-        name=name, census=cen, status_fraction=readonly(frac),
-        end_states_per_class=readonly(eps), n_attractors=int(n_att),
+        name=name, census=cen, status_fraction=frozen_copy(frac),
+        end_states_per_class=frozen_copy(eps), n_attractors=int(n_att),
         n_saddles=int(np.unique(sad_pts).size),
-        saddle_index=readonly(cen.unstable_dim[sad_pts]),
-        saddle_leading=readonly(cen.leading_eigenvalue[sad_pts]),
-        saddle_class=readonly(labels[sad & (asg >= 0)]),
+        saddle_index=frozen_copy(cen.unstable_dim[sad_pts]),
+        saddle_leading=frozen_copy(cen.leading_eigenvalue[sad_pts]),
+        saddle_class=frozen_copy(labels[sad & (asg >= 0)]),
         readout_accuracy=float(readout_accuracy),
-        depths=readonly(depths), settled=readonly(settled_fraction(cen, depths)))
+        depths=frozen_copy(depths), settled=frozen_copy(settled_fraction(cen, depths)))
 
 
 def _settling_depths(depth, max_depth) -> np.ndarray:

@@ -123,7 +123,7 @@ def _arrays(census, *, for_npz: bool = False) -> dict:
 def _write(path: Path, census, meta: dict) -> None:
     import io
 
-    from nets._atomic import atomic_write_bytes, atomic_write_json
+    from nets.atomic import atomic_write_bytes, atomic_write_json
 
     if path.suffix.lower() == ".json":
         # one line: the indented form goes through json's pure-Python encoder, minutes for

@@ -319,12 +319,6 @@ def _leading(eigenvalues: np.ndarray) -> np.ndarray:
     return eigenvalues[np.arange(eigenvalues.shape[0]), idx]
 
 
-def _fmt_complex(z: complex) -> str:
-    if z.imag == 0:
-        return f"{z.real:.6g}"
-    return f"{z.real:.6g}{z.imag:+.6g}j"
-
-
 def _point_rows(fp) -> list[dict]:
     lead = _leading(fp.eigenvalues)
     return [{"pattern": "".join(str(int(c)) for c in fp.patterns[i]),
@@ -333,21 +327,6 @@ def _point_rows(fp) -> list[dict]:
              "map_stability": str(fp.map_stability[i]),
              "leading_eigenvalue": [float(lead[i].real), float(lead[i].imag)]}
             for i in range(len(fp))]
-
-
-def _print_list(fp) -> None:
-    lead = _leading(fp.eigenvalues)
-    n = fp.n
-    ys = [np.array2string(fp.points[i], precision=4, floatmode="fixed", max_line_width=10**6)
-          for i in range(len(fp))]
-    wy = max([len("y")] + [len(s) for s in ys])
-    wp = max(len("pattern"), n)
-    print(f"{len(fp)} points (pattern: 0 y_i = 0, 1 y_i = 1, 2 interior):")
-    print(f"{'pattern':<{wp}}  {'y':<{wy}}  {'flow':<14}  {'map':<14}  leading eigenvalue")
-    for i in range(len(fp)):
-        pat = "".join(str(int(c)) for c in fp.patterns[i])
-        print(f"{pat:<{wp}}  {ys[i]:<{wy}}  {fp.stability[i]:<14}  {fp.map_stability[i]:<14}  "
-              f"{_fmt_complex(complex(lead[i]))}")
 
 
 def run(args) -> int:
@@ -397,7 +376,8 @@ def run(args) -> int:
             print(f"filter: only={only!r} (counts below are of the kept points)")
         print(counts.table(only=None if fp is None else fp.only))
         if fp is not None and args.list:
-            _print_list(fp)
+            print(f"{len(fp)} points (pattern: 0 y_i = 0, 1 y_i = 1, 2 interior):")
+            print(fp.table())
         elif fp is not None and fp.disagreements().size:
             print("in-box points where the flow and the layer map disagree:")
             for i in fp.disagreements()[:20]:

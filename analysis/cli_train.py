@@ -3,7 +3,7 @@
     resdyn train [--dataset digits|mnist5k|fashion-mnist|mnist|blobs] [--data-dir DIR]
                  [--width N] [--depth T] [--shared | --per-layer | --mlp] [--epochs E]
                  [--batch-size B] [--lr LR] [--seed S] [--patience P]
-                 [--adaptive-depth [--threshold 0.01]] --out DIR
+                 [--adaptive-depth [--threshold 0.01] [--depth-criterion paper|centred]] --out DIR
     resdyn train --resume DIR [--epochs E]
 
 DIR then holds only ``.safetensors`` and ``.json`` files: the checkpoint
@@ -78,6 +78,10 @@ def add_parser(subparsers):
                         "(Sect. 7 of the paper)")
     p.add_argument("--threshold", type=float, default=0.01,
                    help="adaptive-depth threshold (default 0.01)")
+    p.add_argument("--depth-criterion", default="paper", choices=("paper", "centred"),
+                   help="how adaptive depth measures the change: paper (default), mean "
+                        "|y(T) - y(T-1)|; centred, the same with each neuron's mean over the "
+                        "inputs removed")
     p.add_argument("--min-depth", type=int, default=1, help="adaptive depth never goes below")
     p.add_argument("--blobs-features", type=int, default=4, metavar="N",
                    help="blobs: number of features (2..12)")
@@ -153,7 +157,8 @@ def _train_or_resume(args) -> int:
             batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, weight_decay=args.weight_decay,
             shift=args.shift, seed=args.seed,
             patience=args.patience, adaptive_depth=args.adaptive_depth,
-            depth_threshold=args.threshold, min_depth=args.min_depth, device=args.device,
+            depth_threshold=args.threshold, depth_criterion=args.depth_criterion,
+            min_depth=args.min_depth, device=args.device,
             threads=args.threads,
         )
         result = train(config, out_dir=args.out, resume=False, progress=progress)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, readonly
+from ._common import ShortRepr, as_labels, frozen_copy
 
 __all__ = ["ExactPictureResult", "compute_exact_picture", "plot_exact_picture"]
 
@@ -169,13 +169,13 @@ def compute_exact_picture(net, X, labels, *, trained_depth: int, long_depth: int
     head = dynsys.iterate(net, X[sel], min(long_depth, _PLOT_LAYERS), record="all")
     return ExactPictureResult(
         n=n, n_fixed_points=int(len(pts)), n_in_box=n_in_box, n_singular=n_sing,
-        stable_points=readonly(stable), stable_flow=tuple(flow_ok), basin_fraction=basin,
+        stable_points=frozen_copy(stable), stable_flow=tuple(flow_ok), basin_fraction=basin,
         unconverged_fraction=float(bas.unassigned_fraction),
-        class_endpoint_counts=readonly(counts), n_endpoints_used=used,
+        class_endpoint_counts=frozen_copy(counts), n_endpoints_used=used,
         acc_trained=acc_trained, acc_long=acc_long, acc_endpoint=acc_end,
         trained_depth=int(trained_depth), long_depth=int(long_depth),
         distance_tol=float(distance_tol), classes=tuple(int(c) for c in classes),
-        plot_trajectories=readonly(head.y), plot_labels=readonly(lab[sel]),
+        plot_trajectories=frozen_copy(head.y), plot_labels=frozen_copy(lab[sel]),
     )
 
 

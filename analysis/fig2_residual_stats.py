@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, as_trajectories, class_mean, readonly
+from ._common import ShortRepr, as_labels, as_trajectories, class_mean, frozen_copy
 
 __all__ = ["NetworkResidualStats", "ResidualStatsResult", "compute_residual_stats",
            "plot_residual_stats", "settling_layer"]
@@ -100,12 +100,12 @@ def _one(name, Y, labels, classes, spread_tol, change_tol, layers, step):
     return NetworkResidualStats(
         name=name,
         n_layers=int(layers[-1]),
-        layers=readonly(layers),
-        step_layers=readonly(step_layers),
-        std_all=readonly(std_all),
-        std_within=readonly(std_within),
-        step=readonly(step),
-        class_mean_curve=readonly(cm),
+        layers=frozen_copy(layers),
+        step_layers=frozen_copy(step_layers),
+        std_all=frozen_copy(std_all),
+        std_within=frozen_copy(std_within),
+        step=frozen_copy(step),
+        class_mean_curve=frozen_copy(cm),
         settle_layer=settling_layer(std_all, spread_tol),
         final_std_all=float(std_all[-1]),
         final_std_within=float(std_within[-1]),

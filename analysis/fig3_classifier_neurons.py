@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, as_trajectories, readonly
+from ._common import ShortRepr, as_labels, as_trajectories, frozen_copy
 
 __all__ = ["ClassifierNeuronsResult", "compute_classifier_neurons", "plot_classifier_neurons"]
 
@@ -98,9 +98,9 @@ def compute_classifier_neurons(K, Y, x0, labels):
     return ClassifierNeuronsResult(
         classes=tuple(int(c) for c in classes),
         neurons=tuple(int(k) for k in neurons),
-        final_cumulative=readonly(final),
-        mean_residual=readonly(mean_y),
-        mean_cumulative=readonly(mean_x),
+        final_cumulative=frozen_copy(final),
+        mean_residual=frozen_copy(mean_y),
+        mean_cumulative=frozen_copy(mean_x),
         present=tuple(bool(p) for p in present),
         row_match=row,
         column_match=col,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import ShortRepr, readonly
+from ._common import ShortRepr, frozen_copy
 
 __all__ = ["NoiseCurve", "NoiseSweepResult", "compute_noise_sweep", "plot_noise_sweep",
            "misclassification_onset"]
@@ -135,14 +135,15 @@ def compute_noise_sweep(forwards, X, labels, amplitudes=None, *, n_realizations:
     for name, fwd in forwards.items():
         rng = np.random.default_rng(seed)
         clean, nsr, cos, acc, flip = _sweep(fwd, X, labels, amps, n_realizations, rng, batch)
-        curves[name] = NoiseCurve(name, clean, readonly(nsr), readonly(cos), readonly(acc),
-                                  readonly(flip), misclassification_onset(amps, acc, clean, drop))
+        curves[name] = NoiseCurve(name, clean, frozen_copy(nsr), frozen_copy(cos),
+                                  frozen_copy(acc), frozen_copy(flip),
+                                  misclassification_onset(amps, acc, clean, drop))
     frac = None
     if "mlp" in curves and "resnet_shared" in curves:
         small = amps < small_a
         if small.any():
             frac = float(np.mean(curves["mlp"].nsr[small] < curves["resnet_shared"].nsr[small]))
-    return NoiseSweepResult(amplitudes=readonly(amps), n_realizations=int(n_realizations),
+    return NoiseSweepResult(amplitudes=frozen_copy(amps), n_realizations=int(n_realizations),
                             curves=curves, small_a=float(small_a), mlp_lower_nsr_below=frac)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, class_mean, class_std, readonly
+from ._common import ShortRepr, as_labels, class_mean, class_std, frozen_copy
 
 __all__ = ["ClassResiduals", "ClassResidualsResult", "compute_class_residuals",
            "plot_class_residuals", "count_distinct_states"]
@@ -111,7 +111,7 @@ def compute_class_residuals(final_residuals, labels, *, span_tol: float = 0.05,
         span = mu.max(axis=0) - mu.min(axis=0)
         n_states, state_of = count_distinct_states(mu, distance_tol)
         out[name] = ClassResiduals(
-            name=name, mean=readonly(mu), std=readonly(sd), within_std=float(sd.mean()),
+            name=name, mean=frozen_copy(mu), std=frozen_copy(sd), within_std=float(sd.mean()),
             frac_dims_differ=float(np.mean(span > span_tol)),
             n_distinct_states=n_states, state_of_class=state_of,
             frac_nonzero_state=float(np.mean(mu.max(axis=1) > distance_tol)),

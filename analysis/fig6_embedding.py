@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, readonly
+from ._common import ShortRepr, as_labels, frozen_copy
 
 __all__ = [
     "EmbeddingResult", "compute_trajectory_embedding", "plot_trajectory_embedding",
@@ -111,10 +111,10 @@ def compute_trajectory_embedding(representations, labels, *, method: str = "pca"
         X = _flat(R)
         lab = as_labels(labels, X.shape[0])
         E = _embed(X, method, seed)
-        emb[name] = readonly(E)
+        emb[name] = frozen_copy(E)
         knn[name] = _knn_accuracy(E, lab)
         sil[name] = float(silhouette_score(E, lab)) if len(np.unique(lab)) > 1 else float("nan")
-    return EmbeddingResult(method=method, embeddings=emb, labels=readonly(lab),
+    return EmbeddingResult(method=method, embeddings=emb, labels=frozen_copy(lab),
                            knn_accuracy=knn, silhouette=sil)
 
 
@@ -191,7 +191,7 @@ def compute_class_cosine_similarity(final_hidden, labels):
         lab = as_labels(labels, H.shape[0])
         classes = np.unique(lab)
         S = _cosine_matrix(H, lab, classes)
-        mats[name] = readonly(S)
+        mats[name] = frozen_copy(S)
         rows = np.argmax(S, axis=1) == np.arange(len(classes))
         nrows[name] = int(rows.sum())
         diag_max[name] = bool(rows.all())
@@ -283,10 +283,10 @@ def compute_trajectory_distances(trajectories, labels, *, max_image: int = 2000)
     n_min = int(np.sum(np.argmin(M, axis=1) == np.arange(C)))
     step = max(1, int(np.ceil(D.shape[0] / max_image)))
     return TrajectoryDistanceResult(classes=tuple(int(c) for c in classes),
-                                    class_distance=readonly(M), within=within, between=between,
+                                    class_distance=frozen_copy(M), within=within, between=between,
                                     ratio=float(within / between) if between > 0 else float("nan"),
                                     n_rows_diag_min=n_min,
-                                    sample_distance=readonly(D[::step, ::step]))
+                                    sample_distance=frozen_copy(D[::step, ::step]))
 
 
 def plot_trajectory_distances(result: TrajectoryDistanceResult):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._common import ShortRepr, readonly
+from ._common import ShortRepr, frozen_copy
 
 __all__ = ["PerturbationSweepResult", "compute_perturbation_slope", "plot_perturbation_slope"]
 
@@ -60,8 +60,8 @@ def compute_perturbation_slope(depths, scaled, absolute=None):
     pred = intercept + slope * lx
     ss = np.sum((ly - ly.mean()) ** 2)
     r2 = float(1 - np.sum((ly - pred) ** 2) / ss) if ss > 0 else 1.0
-    absolute = None if absolute is None else readonly(np.asarray(absolute, float))
-    return PerturbationSweepResult(depths=readonly(d), scaled=readonly(s), absolute=absolute,
+    absolute = None if absolute is None else frozen_copy(np.asarray(absolute, float))
+    return PerturbationSweepResult(depths=frozen_copy(d), scaled=frozen_copy(s), absolute=absolute,
                                    slope=float(slope), intercept=float(intercept), r2=r2)
 
 

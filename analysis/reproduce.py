@@ -371,7 +371,7 @@ def _record_stage(key, *, short, long_run):
         if long_run:
             long = record(n.net, xt[lsel], depth=s.long_depth,
                           layers=long_run_layers(s.long_depth))
-        else:  # the per-layer net has no layer past its training depth: its T layers
+        else:  # the per-layer net's long run is its own T layers (its trained network)
             long = record(n.net, xt[lsel], depth=n.depth)
         rec_short, labels = None, None
         if short:
@@ -784,7 +784,7 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     checkpoints in ``out_dir/checkpoints``. A stage file that cannot be read is recomputed
     with a :class:`RuntimeWarning`; temporary files left by a killed run are removed. The
     folder is locked for the whole call (``out_dir/.reproduce.lock``, see
-    :func:`nets._atomic.folder_lock`), before those files are removed: a second call on the
+    :func:`nets.atomic.folder_lock`), before those files are removed: a second call on the
     same folder, in this process or another, is refused instead of deleting the temporary
     files of the run in progress and writing the same stage files. A killed run's lock ends
     with its process.

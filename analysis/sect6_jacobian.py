@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._common import ShortRepr, as_labels, class_mean, readonly
+from ._common import ShortRepr, as_labels, class_mean, frozen_copy
 
 __all__ = ["ClassJacobian", "JacobianResult", "compute_jacobian_at_class_means",
            "plot_jacobian_at_class_means", "describe_type"]
@@ -119,9 +119,9 @@ def compute_jacobian_at_class_means(W, final_residuals, labels, *, small: float 
         out.append(ClassJacobian(
             cls=int(c), max_real=maxre, n_positive=npos,
             small_positive=bool(npos == 1 and 0 < maxre < small), type_at_mean=kind,
-            fixed_point=readonly(ystar), residual_norm=float(rn), converged=bool(conv),
+            fixed_point=frozen_copy(ystar), residual_norm=float(rn), converged=bool(conv),
             in_box=inbox, distance=float(np.linalg.norm(ystar - ybar)), fp_max_real=fp_max,
-            fp_type_flow=flow, fp_type_map=mp, eigenvalues=readonly(ev),
+            fp_type_flow=flow, fp_type_map=mp, eigenvalues=frozen_copy(ev),
         ))
     n_fp = 0
     if fps:

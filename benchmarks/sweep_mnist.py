@@ -23,6 +23,8 @@ cores, about 70 s on one)::
     python benchmarks/sweep_mnist.py --kind per-layer --weight-decay 0,1e-5 --jobs 2
     python benchmarks/sweep_mnist.py --kind shared --split test --seeds 0,1,2 --jobs 2
     python benchmarks/sweep_mnist.py --kind per-layer --adaptive --split test --seeds 0,1,2
+    python benchmarks/sweep_mnist.py --kind per-layer --adaptive --depth-criterion centred \
+        --threshold 0.01,0.03,0.06 --epochs 12
 
 Settings left out take :class:`nets.TrainConfig`'s defaults for MNIST, so the last two lines
 measure the defaults themselves.
@@ -102,6 +104,7 @@ def _grid(args):
     axes = {"lr": _floats(args.lr), "lr_decay": _floats(args.lr_decay),
             "weight_decay": _floats(args.weight_decay),
             "shift": None if args.shift is None else [int(v) for v in args.shift.split(",")],
+            "depth_threshold": _floats(args.threshold) if args.adaptive else None,
             "batch_size": None if args.batch_size is None else
             [int(v) for v in args.batch_size.split(",")]}
     axes = {k: v for k, v in axes.items() if v is not None}
@@ -109,6 +112,8 @@ def _grid(args):
     base = {"kind": args.kind, "epochs": args.epochs, "split": args.split}
     if args.adaptive:
         base["adaptive_depth"] = True
+        if args.depth_criterion != "paper":
+            base["depth_criterion"] = args.depth_criterion
     if args.patience is not None:
         base["patience"] = args.patience
     combos = []
@@ -157,6 +162,10 @@ def main(argv=None):
     p.add_argument("--patience", type=int, default=None,
                    help="early-stopping patience (default: TrainConfig's)")
     p.add_argument("--adaptive", action="store_true", help="train with the Sect. 7 depth rule")
+    p.add_argument("--threshold", default=None,
+                   help="with --adaptive: comma-separated depth thresholds (default 0.01)")
+    p.add_argument("--depth-criterion", default="paper", choices=("paper", "centred"),
+                   help="with --adaptive: how the change is measured (TrainConfig)")
     p.add_argument("--seeds", default="0", help="comma-separated seeds (default 0)")
     p.add_argument("--split", default="validation", choices=("validation", "test"))
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel, one thread each")

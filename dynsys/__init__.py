@@ -43,6 +43,10 @@ __all__ += [
 from ._system import residual_map, residual_map_jacobian
 __all__ += ["residual_map", "residual_map_jacobian"]
 
+# --- the one check of class labels (analysis validates its labels with it too)
+from ._validation import check_labels
+__all__ += ["check_labels"]
+
 # --- fixed points: one entry point, an engine registry (dynsys/_fixed_points/)
 from ._fixed_points import (
     FIXED_POINT_ENGINES,

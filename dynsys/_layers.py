@@ -35,6 +35,7 @@ from ._validation import (
     check_choice,
     check_finite,
     check_int,
+    check_labels,
     check_positive_float,
 )
 
@@ -228,29 +229,103 @@ def _prepare(net, x0, depth, dtype):
     return X, was_1d, Ws, bs, T, dt
 
 
-def _validate_labels(labels, n_classes, B):
-    lab = np.asarray(labels)
-    if lab.ndim != 1 or lab.shape[0] != B:
-        raise ValueError(
-            f"`labels` must have shape ({B},), one label per input of `x0`; got shape "
-            f"{lab.shape}."
-        )
-    if lab.dtype.kind not in "iub":
-        if lab.dtype.kind == "f" and np.all(np.isfinite(lab)) and np.all(lab == np.round(lab)):
-            lab = lab.astype(np.int64)
-        else:
-            raise TypeError(f"`labels` must be integers 0..C-1; got dtype {lab.dtype}.")
-    lab = lab.astype(np.int64)
-    if lab.size and lab.min() < 0:
-        raise ValueError(f"`labels` must be >= 0; got the label {int(lab.min())}.")
+def _labels_and_classes(labels, n_classes, B):
+    """``(labels as int64 (B,), C)``, or ``(None, 1)`` without labels: the one check of class
+    labels (:func:`check_labels`), then the number of classes."""
+    if labels is None:
+        if n_classes is not None:
+            raise ValueError("`n_classes` was given without `labels`.")
+        return None, 1
+    lab = check_labels(labels, B)
     top = int(lab.max()) + 1 if lab.size else 0
     if n_classes is None:
-        C = max(top, 1)
-    else:
-        C = check_int(n_classes, "n_classes", minimum=1)
-        if top > C:
-            raise ValueError(f"`labels` holds the label {top - 1} but `n_classes` = {C}.")
+        return lab, max(top, 1)
+    C = check_int(n_classes, "n_classes", minimum=1)
+    if top > C:
+        raise ValueError(f"`labels` holds the label {top - 1} but `n_classes` = {C}.")
     return lab, C
+
+
+def _check_record_size(record, T, B, N, dt, resnet, max_record_bytes):
+    """Refuse ``record="all"`` when its arrays would exceed `max_record_bytes`."""
+    if record != "all":
+        return
+    n_arrays = (3 * T + 1) if resnet else 2 * T
+    need = n_arrays * B * N * dt.itemsize
+    limit = check_int(max_record_bytes, "max_record_bytes", minimum=0)
+    if need > limit:
+        raise ValueError(
+            f"`record`='all' would store {need / 2**30:.2f} GiB ({n_arrays} arrays of shape "
+            f"({B}, {N}), {dt}) for depth {T}, above `max_record_bytes` = "
+            f"{limit / 2**30:.2f} GiB; use record='stats' (per-layer mean and std, memory "
+            f"independent of the depth) or record='final', or raise `max_record_bytes`."
+        )
+
+
+def _pick_engine(engine, record, tol, B, N, T) -> str:
+    """The engine that runs: ``"auto"`` takes the fused one where it applies and pays."""
+    engine = check_choice(engine, "engine", ("auto", "layerwise", "fused"))
+    if engine == "auto":
+        big = B * N >= _K.PARALLEL_MIN_ENTRIES and T > 0
+        return "fused" if (record == "final" and tol is None and big
+                           and _have_threadpoolctl()) else "layerwise"
+    if engine == "fused" and (record != "final" or tol is not None):
+        raise ValueError(
+            f"`engine`='fused' supports record='final' without `change_tol` only; got "
+            f"record={record!r}, change_tol={tol!r}. Use engine='layerwise'."
+        )
+    return engine
+
+
+class _Moments:
+    """The running moments of ``record="stats"``: per block of rows (the kernels write them),
+    merged per layer into the whole batch's and, with labels, each class's."""
+
+    def __init__(self, T, C, N, nblk, resnet, labelled):
+        f64 = np.float64
+        self.resnet, self.labelled = resnet, labelled
+        self.bym, self.bym2 = np.empty((nblk, N), f64), np.empty((nblk, N), f64)
+        dummy = np.empty((1, 1), f64)
+        self.bxm, self.bxm2 = ((np.empty((nblk, N), f64), np.empty((nblk, N), f64)) if resnet
+                               else (dummy, dummy))
+        # per-class moments (T, C, N) with labels; without, a scratch (1, 1, N) reused per layer
+        cT = T if labelled else 1
+        self.c_ym, self.c_ym2 = np.empty((cT, C, N), f64), np.empty((cT, C, N), f64)
+        self.t_ym, self.t_ym2 = np.empty((T, N), f64), np.empty((T, N), f64)
+        if resnet:
+            self.c_xm, self.c_xm2 = np.empty((cT, C, N), f64), np.empty((cT, C, N), f64)
+            self.t_xm, self.t_xm2 = np.empty((T, N), f64), np.empty((T, N), f64)
+        self.ccount = np.zeros(C, np.int64)
+
+    def merge(self, t, merge_blocks, lo, hi, cls, C):
+        """Merge layer t's block moments (t >= 1)."""
+        ct = t - 1 if self.labelled else 0
+        merge_blocks(lo, hi, cls, self.bym, self.bym2, C, self.c_ym[ct], self.c_ym2[ct],
+                     self.ccount, self.t_ym[t - 1], self.t_ym2[t - 1])
+        if self.resnet:
+            merge_blocks(lo, hi, cls, self.bxm, self.bxm2, C, self.c_xm[ct], self.c_xm2[ct],
+                         self.ccount, self.t_xm[t - 1], self.t_xm2[t - 1])
+
+    def fields(self, lab, C, B) -> dict:
+        """The :class:`IterateResult` fields: means and standard deviations (in place)."""
+        kw = {"y_mean": self.t_ym,
+              "y_std": np.sqrt(np.divide(self.t_ym2, float(B), out=self.t_ym2), out=self.t_ym2)}
+        if self.resnet:
+            kw["x_mean"] = self.t_xm
+            kw["x_std"] = np.sqrt(np.divide(self.t_xm2, float(B), out=self.t_xm2),
+                                  out=self.t_xm2)
+        if lab is not None:
+            cnt = np.bincount(lab, minlength=C).astype(np.float64)[None, :, None]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                empty = cnt[0, :, 0] == 0
+                pairs = [("y", self.c_ym, self.c_ym2)]
+                if self.resnet:
+                    pairs.append(("x", self.c_xm, self.c_xm2))
+                for v, m, m2 in pairs:
+                    m[:, empty] = np.nan
+                    kw[f"class_{v}_mean"] = m
+                    kw[f"class_{v}_std"] = np.sqrt(np.divide(m2, cnt, out=m2), out=m2)
+        return kw
 
 
 # ---- the driver ------------------------------------------------------------------------
@@ -409,35 +484,9 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
     tol = None
     if change_tol is not None:
         tol = change_tol = check_positive_float(change_tol, "change_tol")
-    lab = None
-    C = 1
-    if labels is not None:
-        lab, C = _validate_labels(labels, n_classes, B)
-    elif n_classes is not None:
-        raise ValueError("`n_classes` was given without `labels`.")
-    if record == "all":
-        n_arrays = (3 * T + 1) if resnet else 2 * T
-        need = n_arrays * B * N * dt.itemsize
-        limit = check_int(max_record_bytes, "max_record_bytes", minimum=0)
-        if need > limit:
-            raise ValueError(
-                f"`record`='all' would store {need / 2**30:.2f} GiB ({n_arrays} arrays of shape "
-                f"({B}, {N}), {dt}) for depth {T}, above `max_record_bytes` = "
-                f"{limit / 2**30:.2f} GiB; use record='stats' (per-layer mean and std, memory "
-                f"independent of the depth) or record='final', or raise `max_record_bytes`."
-            )
-
-    engine = check_choice(engine, "engine", ("auto", "layerwise", "fused"))
-    if engine == "auto":
-        big = B * N >= _K.PARALLEL_MIN_ENTRIES and T > 0
-        engine = "fused" if (record == "final" and tol is None and big
-                             and _have_threadpoolctl()) else "layerwise"
-    if engine == "fused":
-        if record != "final" or tol is not None:
-            raise ValueError(
-                f"`engine`='fused' supports record='final' without `change_tol` only; got "
-                f"record={record!r}, change_tol={tol!r}. Use engine='layerwise'."
-            )
+    lab, C = _labels_and_classes(labels, n_classes, B)
+    _check_record_size(record, T, B, N, dt, resnet, max_record_bytes)
+    if _pick_engine(engine, record, tol, B, N, T) == "fused":
         return _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C)
 
     stats = record == "stats"
@@ -457,20 +506,9 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
 
     f64 = np.float64
     dummy2 = np.empty((1, 1), f64)
-    if stats:
-        bym, bym2 = np.empty((nblk, N), f64), np.empty((nblk, N), f64)
-        bxm, bxm2 = (np.empty((nblk, N), f64), np.empty((nblk, N), f64)) if resnet else (
-            dummy2, dummy2)
-        # per-class moments (T, C, N) with labels; without, a scratch (1, 1, N) reused per layer
-        cT = T if lab is not None else 1
-        c_ym, c_ym2 = np.empty((cT, C, N), f64), np.empty((cT, C, N), f64)
-        t_ym, t_ym2 = np.empty((T, N), f64), np.empty((T, N), f64)
-        if resnet:
-            c_xm, c_xm2 = np.empty((cT, C, N), f64), np.empty((cT, C, N), f64)
-            t_xm, t_xm2 = np.empty((T, N), f64), np.empty((T, N), f64)
-        ccount = np.zeros(C, np.int64)
-    else:
-        bym = bym2 = bxm = bxm2 = dummy2
+    mom = _Moments(T, C, N, nblk, resnet, lab is not None) if stats else None
+    bym, bym2, bxm, bxm2 = ((mom.bym, mom.bym2, mom.bxm, mom.bxm2) if stats
+                            else (dummy2,) * 4)
     diff = np.empty(B, f64) if tol is not None else np.empty(1, f64)
     conv = np.full(B, -1, np.int64) if tol is not None else None
     last = np.full(B, np.nan) if tol is not None else None
@@ -529,12 +567,7 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
             if record != "all":
                 ybuf, cur = cur, out  # X is our own copy of x0: reuse it as a buffer
         if stats:
-            ct = t - 1 if lab is not None else 0
-            merge_blocks(lo, hi, cls, bym, bym2, C, c_ym[ct], c_ym2[ct], ccount,
-                         t_ym[t - 1], t_ym2[t - 1])
-            if resnet:
-                merge_blocks(lo, hi, cls, bxm, bxm2, C, c_xm[ct], c_xm2[ct], ccount,
-                             t_xm[t - 1], t_xm2[t - 1])
+            mom.merge(t, merge_blocks, lo, hi, cls, C)
         if want_diff:
             below = diff < tol
             conv = np.where(below, np.where(conv < 0, t, conv), -1)
@@ -561,25 +594,7 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
         y_final = unsort(y_last) if y_last is not None else None
         z_final = unsort(z_last)
         x_final = unsort(X) if resnet else None
-    kw = {}
-    if stats:
-        n_all = float(B)
-        kw["y_mean"] = t_ym
-        kw["y_std"] = np.sqrt(np.divide(t_ym2, n_all, out=t_ym2), out=t_ym2)  # in place
-        if resnet:
-            kw["x_mean"] = t_xm
-            kw["x_std"] = np.sqrt(np.divide(t_xm2, n_all, out=t_xm2), out=t_xm2)
-        if lab is not None:
-            cnt = np.bincount(lab, minlength=C).astype(f64)[None, :, None]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                empty = cnt[0, :, 0] == 0
-                c_ym[:, empty] = np.nan
-                kw["class_y_mean"] = c_ym
-                kw["class_y_std"] = np.sqrt(np.divide(c_ym2, cnt, out=c_ym2), out=c_ym2)
-                if resnet:
-                    c_xm[:, empty] = np.nan
-                    kw["class_x_mean"] = c_xm
-                    kw["class_x_std"] = np.sqrt(np.divide(c_xm2, cnt, out=c_xm2), out=c_xm2)
+    kw = mom.fields(lab, C, B) if stats else {}
     if lab is not None:
         kw["n_classes"] = C
         kw["class_counts"] = np.bincount(lab, minlength=C)

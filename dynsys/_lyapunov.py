@@ -41,6 +41,7 @@ import numpy as np
 from ._arrays import readonly as _frozen
 from ._layers import _as_network, _prepare
 from ._network import layer_index
+from ._system import logistic
 from ._validation import check_choice, check_int
 
 __all__ = ["LyapunovResult", "lyapunov"]
@@ -94,11 +95,6 @@ class LyapunovResult:
 def _log_s(z):
     """log f'(z) = log f(z) + log f(-z), stable for all z."""
     return -(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z))
-
-
-def _logistic(z):
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 #: The depth of a shared-weight network when `depth` is None.
@@ -221,7 +217,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
         Wm, bv = layer(1)
         z = state @ Wm.T + bv  # z(1)
         ls = _log_s(z)
-        y = _logistic(z)
+        y = logistic(z)
         for step in range(n_map):
             z_new = z + y @ Wm.T  # z(t+1) = z(t) + W y(t)
             if variable == "y":
@@ -233,7 +229,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
                 V = Q + np.matmul(Wm, np.exp(ls)[:, :, None] * Q)
                 ls = _log_s(z_new)
             Q = renorm(V, step)
-            z, y = z_new, _logistic(z_new)
+            z, y = z_new, logistic(z_new)
     else:
         for step in range(n_map):
             Wm, bv = layer(step + 1)
@@ -241,10 +237,10 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
             s = np.exp(_log_s(z))[:, :, None]
             if kind == "resnet":
                 V = Q + s * np.matmul(Wm, Q)
-                state += _logistic(z)
+                state += logistic(z)
             else:
                 V = s * np.matmul(Wm, Q)
-                state = _logistic(z)
+                state = logistic(z)
             Q = renorm(V, step)
     n_avg = n_map - discard
     expo = acc / n_avg

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._arrays import readonly as _frozen
 from ._layers import _as_network
+from ._network import layer_index
 from ._validation import _to_float_array, check_finite
 
 __all__ = ["SensitivityResult", "sensitivity"]
@@ -106,11 +107,6 @@ def _validate(net, states):
             f"`states` has shape {y.shape} but `net` has width N = {net.width}: `states` must "
             f"be (T, {net.width}) or (T, B, {net.width})."
         )
-    if not net.shared and T != net.depth:
-        raise ValueError(
-            f"`states` has T = {T} layers but `net` has per-layer weights of depth "
-            f"{net.depth}: record all {net.depth} layers (shape ({net.depth}, B, {N}))."
-        )
     check_finite(y, "states")
     if np.any(y < 0) or np.any(y > 1):
         raise ValueError(
@@ -150,7 +146,12 @@ def _one(W, y, K, products, identity):
     """Sensitivity of one input: y (T, N); K (C, N) or None (K = I: only the norm of M')."""
     T, N = y.shape
     d = y * (1.0 - y)
-    Wt = (lambda t: W) if W.ndim == 2 else (lambda t: W[t])
+    # the depth rule of every run: 0-based layer t uses W[min(t + 1, L) - 1]
+    Ws = W[None] if W.ndim == 2 else W
+
+    def Wt(t):
+        return Ws[layer_index(t + 1, len(Ws))]
+
     # the factors F(t) = [I +] diag(d) W for all layers, for LAPACK's LU
     A = np.empty((T, N, N))
     for t in range(T):
@@ -208,8 +209,9 @@ def sensitivity(net, states, *, products=None):
         norm is).
     states : array_like, shape (T, N) or (T, B, N)
         The residuals y(1..T) of one input, or of a batch (``IterateResult.y`` of
-        :func:`dynsys.iterate` with ``record="all"``). Per-layer weights need all of their T
-        layers.
+        :func:`dynsys.iterate` with ``record="all"``). Layer t of a per-layer network uses
+        W(min(t, net.depth)): the states of ``iterate(net, x0, T)`` for any T, past the
+        network's depth its last layer repeated (:ref:`depth-of-a-per-layer-network`).
     products : bool, optional
         Return the products M'(s) (T N^2 numbers per input). Default: True for one input,
         False for a batch.
@@ -224,7 +226,7 @@ def sensitivity(net, states, *, products=None):
     TypeError
         `net` is not a :class:`dynsys.Network`; complex `states`.
     ValueError
-        `states` of the wrong shape, width or depth for `net`, not finite, or outside [0, 1].
+        `states` of the wrong shape or width for `net`, not finite, or outside [0, 1].
 
     Notes
     -----

@@ -35,7 +35,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._network import Network, resnet_weights
-from ._validation import as_points, as_square_matrix
+from ._validation import _describe, as_points, as_square_matrix
 
 __all__ = [
     "ResidualSystem",
@@ -51,12 +51,45 @@ __all__ = [
 ]
 
 
-def logistic(z):
-    """Numerically safe logistic function ``1 / (1 + exp(-z))`` (no overflow warnings)."""
-    z = np.asarray(z, dtype=np.float64)
-    # exp of a non-positive number never overflows: evaluate each sign on its own branch.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+def logistic(z, out=None):
+    """The logistic function ``f(z) = 1 / (1 + exp(-z))``, safe for every float (no warnings).
+
+    The one NumPy logistic of :mod:`dynsys` (the compiled kernels have theirs, with the same
+    operations): ``r = 1 / (1 + e)`` for ``z >= 0`` and ``e * r`` below, ``e = exp(-|z|)``, so
+    nothing overflows and small values keep their relative accuracy.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (float64).
+    out : ndarray of float64, optional
+        Where to write the result, of the shape of `z`; may be `z` itself (in place, as the
+        census's layer loop uses it: no temporary of the result's size besides one scratch).
+
+    Returns
+    -------
+    ndarray
+        ``f(z)``, of the shape of `z` (`out` when given).
+    """
+    if out is None:
+        z = np.asarray(z, dtype=np.float64)
+        out = np.empty_like(z)
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64
+              and out.shape == np.shape(z)):
+        raise ValueError(f"`out` must be a float64 array of the shape of `z`, {np.shape(z)}; "
+                         f"got {_describe(out)}.")
+    else:
+        z = np.asarray(z, dtype=np.float64)
+    # the sign first: `out` may be `z`
+    negative = z < 0
+    # exp of a non-positive number never overflows: e = exp(-|z|) serves both signs
+    e = np.abs(z, out=np.empty_like(z))
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=out)
+    np.divide(1.0, out, out=out)  # r = 1 / (1 + e) from 0 on ...
+    np.multiply(e, out, out=out, where=negative)  # ... e * r below: the kernels' operations
+    return out
 
 
 def logit(y):

@@ -19,6 +19,7 @@ __all__ = [
     "check_finite",
     "check_choice",
     "check_positive_float",
+    "check_labels",
 ]
 
 
@@ -138,3 +139,48 @@ def check_choice(value, name: str, choices):
             f"`{name}` must be one of {', '.join(repr(c) for c in choices)}; got {value!r}."
         )
     return value
+
+
+def check_labels(labels, n: int, name: str = "labels") -> np.ndarray:
+    """Class labels as int64 of shape (n,): integers 0..C-1, one per input.
+
+    The one check of class labels in :mod:`dynsys` and :mod:`analysis`. Labels of another
+    kind (strings, floats, even whole-numbered ones, objects) are refused rather than
+    converted: a float label is usually a wrong column, and a silent cast would hide it.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (B,)
+    n : int
+        B, the number of inputs the labels belong to.
+    name : str
+        The argument's name in the error messages.
+
+    Returns
+    -------
+    ndarray of int64, shape (B,)
+
+    Raises
+    ------
+    ValueError
+        A dtype that is not an integer one, another shape, or a negative label; the message
+        names the argument, the labels expected and what was received.
+
+    Examples
+    --------
+    >>> import dynsys
+    >>> dynsys.check_labels([0, 2, 1], 3).tolist()
+    [0, 2, 1]
+    """
+    expected = f"integer class labels 0..C-1, one per input (shape ({n},))"
+    lab = np.asarray(labels)
+    # the dtype first: strings or floats must not reach min(), which has no loop for strings
+    if lab.size and not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError(f"`{name}` must hold {expected}; got dtype {lab.dtype}. Map other "
+                         f"labels to integers first, e.g. `np.unique({name}, "
+                         "return_inverse=True)[1]`.")
+    if lab.ndim != 1 or lab.shape[0] != n:
+        raise ValueError(f"`{name}` must hold {expected}; got shape {lab.shape}.")
+    if lab.size and lab.min() < 0:
+        raise ValueError(f"`{name}` must hold {expected}; got minimum {lab.min()}.")
+    return lab.astype(np.int64)

@@ -8,12 +8,12 @@ offline data (:mod:`nets.data`) by a seeded, deterministic, resumable loop
 run folder, a weights file, a state_dict or any module whose layers are x + sigmoid(W x + b).
 CPU by default; CUDA is used when present, never required.
 
-Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets._atomic`
+Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets.atomic`
 (leaves); :mod:`nets.models`, :mod:`nets.data`; :mod:`nets.checkpoint`, :mod:`nets.depth`;
 :mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep`.
 """
 
-from ._atomic import FolderLockedError
+from .atomic import FolderLockedError
 from .checkpoint import (
     CHECKPOINT_FILE,
     HISTORY_FILE,
@@ -29,7 +29,7 @@ from .checkpoint import (
     restore_model,
     save_checkpoint,
 )
-from .config import TrainConfig
+from .config import DEPTH_CRITERIA, TrainConfig
 from .data import (
     DATASETS,
     FASHION_MNIST_DIR,
@@ -81,7 +81,7 @@ __all__ = [
     "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
     "LOCK_FILE", "FolderLockedError", "check_out_dir", "check_run",
     # depth rules
-    "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
+    "DEPTH_CRITERIA", "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
     "loglog_slope", "perturbation_magnitudes", "remove_last_layer", "residual_change",
     "stopping_depth",
     # export

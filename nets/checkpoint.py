@@ -17,9 +17,9 @@ A training folder holds only ``.safetensors`` and ``.json`` files:
     tensor file's SHA-256), so a weights file never passes for another checkpoint's.
 ``.train.lock``
     Only while a process trains into the folder: the exclusive lock (see
-    :func:`nets._atomic.folder_lock`) that keeps a second writer out.
+    :func:`nets.atomic.folder_lock`) that keeps a second writer out.
 
-Writes are atomic (:mod:`nets._atomic`): every file is first written under a ``_partial_`` name
+Writes are atomic (:mod:`nets.atomic`): every file is first written under a ``_partial_`` name
 and then renamed with :func:`os.replace`. The tensor file of epoch e is written first;
 replacing ``checkpoint.json`` then commits it, and only after that are older tensor files
 removed. A run killed at any moment therefore leaves a consistent checkpoint (the last
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import torch
 
-from ._atomic import (atomic_write_bytes, atomic_write_json, check_output_folder,
+from .atomic import (atomic_write_bytes, atomic_write_json, check_output_folder,
                       remove_partial_files)
 from .config import TrainConfig
 from .models import model_for_config
@@ -339,7 +339,7 @@ def load_checkpoint(directory) -> Checkpoint:
 def check_out_dir(path, name: str = "`out_dir`") -> Path:
     """Refuse, before any work, a place where no run folder can be written.
 
-    The check of every output folder of the project, :func:`nets._atomic.check_output_folder`:
+    The check of every output folder of the project, :func:`nets.atomic.check_output_folder`:
     writability is proved by creating and removing a probe file, not by :func:`os.access`
     (which says yes to root where the kernel refuses writes, e.g. under ``/sys``).
 

@@ -14,13 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["KINDS", "DATASETS", "TrainConfig"]
+__all__ = ["KINDS", "DATASETS", "DEPTH_CRITERIA", "TrainConfig"]
 
 #: The three architectures: shared-weight ResNet, per-layer ResNet, MLP.
 KINDS = ("shared", "per-layer", "mlp")
 
 #: Names accepted by :func:`nets.load_dataset`.
 DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
+
+#: How the adaptive-depth rule measures the change between the last two residuals
+#: (:func:`nets.residual_change`): the paper's mean absolute change, or that change with each
+#: neuron's mean over the inputs removed.
+DEPTH_CRITERIA = ("paper", "centred")
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,13 @@ class TrainConfig:
     adaptive_depth : bool
         Apply the Sect. 7 rule after every epoch (see :mod:`nets.depth`).
     depth_threshold : float
-        Its threshold on ``mean |y(T) - y(T-1)|`` (default 0.01).
+        Its threshold on the change between the last two residuals (default 0.01).
+    depth_criterion : {"paper", "centred"}
+        How that change is measured (:func:`nets.residual_change`). ``"paper"`` (default):
+        ``mean |y(T) - y(T-1)|`` over samples and neurons, the paper's rule. ``"centred"``:
+        the same after removing each neuron's mean over the samples from both residuals, so
+        a change that is the same for every input (a layer whose saturated units flip the
+        same way for all inputs, which the classifier's bias absorbs) does not count.
     min_depth : int
         The rule never goes below this depth.
     depth_check_samples : int or None
@@ -115,6 +126,7 @@ class TrainConfig:
     min_delta: float = 1e-4
     adaptive_depth: bool = False
     depth_threshold: float = 0.01
+    depth_criterion: str = "paper"
     min_depth: int = 1
     depth_check_samples: int | None = 1024
     device: str = "auto"
@@ -153,6 +165,9 @@ class TrainConfig:
         if self.shift and self.dataset == "blobs":
             raise ValueError(f"`shift` = {self.shift} translates images, and `dataset` 'blobs' "
                              "has none; use shift = 0.")
+        if self.depth_criterion not in DEPTH_CRITERIA:
+            raise ValueError(f"`depth_criterion` must be one of {', '.join(DEPTH_CRITERIA)}; "
+                             f"got {self.depth_criterion!r}.")
         if self.adaptive_depth and self.kind == "mlp":
             raise ValueError("adaptive depth applies to residual networks, not to the MLP.")
         if self.data_root is not None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .config import DEPTH_CRITERIA
 from .models import LayeredNet
 
 __all__ = [
@@ -50,28 +51,56 @@ def _as_tensor(model, x):
     return x.to(p.device, p.dtype)
 
 
+def _last_two_residuals(model: LayeredNet, x: torch.Tensor):
+    """y(T-1), y(T) for a batch `x`, running the model's own layer step (no full record)."""
+    state = model.embed(x)
+    prev = last = None
+    for t in range(1, model.depth + 1):
+        y, state = model.step(t, state)
+        prev, last = last, y
+    return prev, last
+
+
 @torch.no_grad()
-def residual_change(model: LayeredNet, x, batch_size: int = 4096) -> float:
-    """``mean |y(T) - y(T-1)|`` over samples and neurons for inputs `x` (B, D).
+def residual_change(model: LayeredNet, x, batch_size: int = 4096, *,
+                    centred: bool = False) -> float:
+    """The change between the last two residuals for inputs `x` (B, D): Sect. 7's measure.
+
+    ``centred=False`` (the paper's): ``mean |y(T) - y(T-1)|`` over the B samples and N neurons.
+    ``centred=True``: ``mean |d - mean_B d|`` with ``d = y(T) - y(T-1)``, the same after each
+    neuron's mean over the samples is removed from both residuals. A change that is the same
+    for every input does not count: in a layer whose units are saturated whatever the input
+    (they get no gradient and keep their random weights), units that flip from 0 to 1 between
+    the last two layers contribute 1 each to the paper's measure for every input, although
+    the layer only shifts x(T) by a constant vector that the classifier's bias absorbs.
 
     Runs the model's own layer step (:meth:`LayeredNet.step`) and keeps only the last two
-    residuals, so memory does not grow with depth. Returns NaN for depth 1.
+    residuals, so memory does not grow with depth; the centred form takes a second pass over
+    the batches for the means. Returns NaN for depth 1.
     """
-    T = model.depth
-    if T < 2:
+    if model.depth < 2:
         return math.nan
     was_training = model.training
     model.eval()
     x = _as_tensor(model, x)
+    step = int(batch_size)
+    batches = [x[start:start + step] for start in range(0, len(x), step)]
+    mean = None
+    if centred:
+        total = None
+        for xb in batches:
+            prev, last = _last_two_residuals(model, xb)
+            part = (last - prev).sum(dim=0, dtype=torch.float64)
+            total = part if total is None else total + part
+        mean = total / len(x)
     total, count = 0.0, 0
-    for start in range(0, len(x), int(batch_size)):
-        state = model.embed(x[start:start + int(batch_size)])
-        prev = last = None
-        for t in range(1, T + 1):
-            y, state = model.step(t, state)
-            prev, last = last, y
-        total += float((last - prev).abs().sum(dtype=torch.float64))
-        count += last.numel()
+    for xb in batches:
+        prev, last = _last_two_residuals(model, xb)
+        d = (last - prev).to(torch.float64)
+        if mean is not None:
+            d = d - mean
+        total += float(d.abs().sum())
+        count += d.numel()
     model.train(was_training)
     return total / max(count, 1)
 
@@ -89,15 +118,22 @@ def remove_last_layer(model: LayeredNet, optimizer: torch.optim.Optimizer | None
 
 
 def adaptive_depth_step(model: LayeredNet, x, optimizer=None, threshold: float = 0.01,
-                        min_depth: int = 1, batch_size: int = 4096) -> tuple[bool, float]:
+                        min_depth: int = 1, batch_size: int = 4096, *,
+                        criterion: str = "paper") -> tuple[bool, float]:
     """One check of the Sect. 7 rule; returns ``(removed, change)``.
 
-    `change` is :func:`residual_change` on `x`; the last layer is removed (see
+    `change` is :func:`residual_change` on `x` (``centred=True`` for ``criterion="centred"``,
+    see :data:`nets.DEPTH_CRITERIA`); the last layer is removed (see
     :func:`remove_last_layer`) when ``change < threshold`` and the depth exceeds `min_depth`.
     """
+    if criterion not in DEPTH_CRITERIA:
+        raise ValueError(f"`criterion` must be one of {', '.join(DEPTH_CRITERIA)}; "
+                         f"got {criterion!r}.")
+    centred = criterion == "centred"
     if model.depth < 2 or model.depth <= int(min_depth):
-        return False, residual_change(model, x, batch_size) if model.depth >= 2 else math.nan
-    change = residual_change(model, x, batch_size)
+        return False, (residual_change(model, x, batch_size, centred=centred)
+                       if model.depth >= 2 else math.nan)
+    change = residual_change(model, x, batch_size, centred=centred)
     if change < float(threshold):
         remove_last_layer(model, optimizer)
         return True, change

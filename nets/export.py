@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ._atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .checkpoint import (
     WEIGHTS_FILE,
     _canonical_safetensors,

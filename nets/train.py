@@ -20,7 +20,7 @@ continues exactly as the uninterrupted run did.
 
 Run folders. ``out_dir`` is checked before any work (an existing file, a file on its path or
 an unwritable place is an error naming it), then claimed with an exclusive lock for the whole
-run (:func:`nets._atomic.folder_lock`, released by the operating system however the process
+run (:func:`nets.atomic.folder_lock`, released by the operating system however the process
 ends): a second writer gets :class:`nets.FolderLockedError` naming the folder. Temporary and
 orphaned tensor files a killed writer left are removed, and a run that trains further first
 removes the folder's old ``weights.safetensors``, so the folder never shows weights beside a
@@ -31,7 +31,7 @@ History. One record per epoch: ``epoch`` (1-based), ``train_loss`` and ``train_a
 (averaged over the epoch's mini-batches, as they were trained), ``test_loss``,
 ``test_accuracy`` (after the epoch), ``depth`` (the depth the epoch trained with),
 ``depth_after`` (after the adaptive-depth check), ``residual_change`` (``mean |y(T) - y(T-1)|``
-on the training data, ``None`` (JSON null) without adaptive depth), ``lr`` and ``seconds``.
+on the training data, centred when ``depth_criterion="centred"``; ``None`` (JSON null) without adaptive depth), ``lr`` and ``seconds``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._atomic import folder_lock
+from .atomic import folder_lock
 from .checkpoint import (
     LOCK_FILE,
     WEIGHTS_FILE,
@@ -450,7 +450,8 @@ def _train_one_epoch(run: _Run, config: TrainConfig, data: Dataset, tensors: _Te
     change = math.nan
     if config.adaptive_depth:
         _, change = adaptive_depth_step(run.model, tensors.x_check, run.optimizer,
-                                        config.depth_threshold, config.min_depth)
+                                        config.depth_threshold, config.min_depth,
+                                        criterion=config.depth_criterion)
     _update_stopping(run.state, config, epoch + 1, train_loss)
     run.state["epoch"], run.state["depth"] = epoch + 1, run.model.depth
     record = {

@@ -170,7 +170,7 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
             raise ValueError(f"engine={engine!r} runs on a Dask cluster: pass `client=` (a "
                              "distributed.Client, e.g. Client('tcp://host:8786')); got "
                              "client=None.")
-        extra = {"client": client, "progress": progress}
+        extra = {"client": client}
     else:
         if client is not None:
             raise ValueError(f"`client` runs the 'distributed' engine (the numeric walk on a "
@@ -180,6 +180,8 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
     if progress is not None and not callable(progress):
         raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
                         f"{progress!r}. dynsys draws no progress bars: the command line does.")
+    if progress is not None and _MODULES[engine].REPORTS_PROGRESS:
+        extra["progress"] = progress  # the engine reports its own steps
     unknown = sorted(set(options) - set(info.options))
     if unknown:
         takes = ", ".join(repr(o) for o in info.options) or "none"
@@ -197,7 +199,8 @@ def _tolerances(engine: str, weights, *tol_args):
 
 def _reporting(progress, kw: dict, run):
     """Run an engine; one that does not report itself reports (0, 1) before and (1, 1) after:
-    the local engines run as one compiled call, with no point in between to report from."""
+    the enumeration and exact engines run as one compiled call, with no point in between to
+    report from."""
     if progress is None or "progress" in kw:
         return run()
     progress(0, 1)
@@ -254,9 +257,12 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
         engine; ``pip install 'resdyn[dask]'``). The points, in the same order, are those of
         the local run.
     progress : callable, optional
-        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
-        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
-        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
+        ``progress(done, total)``, called with ``done = 0`` first and ``done = total`` last.
+        The ``"distributed"`` engine reports its tasks as they finish; ``"incremental"``
+        walks its chunks of interior sets in up to 16 ranges and reports each (a small N,
+        or one with few chunks per Numba thread, is one range); ``"enumeration"`` and
+        ``"exact"`` cannot report from inside their loops and run as one unit of work,
+        ``progress(0, 1)`` and ``progress(1, 1)``. The numbers do not depend on it.
     **options
         The engine's own options (:attr:`FixedPointEngine.options`): ``refresh`` (incremental
         and distributed: recompute the walk's running sums every `refresh` Gray steps, a
@@ -330,9 +336,8 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
         Split the pattern space into tasks on this Dask cluster (the ``"distributed"``
         engine; ``pip install 'resdyn[dask]'``); the counts are identical to the local run.
     progress : callable, optional
-        ``progress(done, total)``: with `client`, the tasks done as they finish; the local
-        engines run as one compiled call and report ``(0, 1)`` before it and ``(1, 1)``
-        after. :mod:`dynsys` draws no bars (``resdyn fixed-points`` does).
+        ``progress(done, total)``, as in :func:`fixed_points` (tasks of the ``"distributed"``
+        engine, ranges of chunks of ``"incremental"``, one unit of work for the others).
     **options
         The engine's own options, as in :func:`fixed_points`.
 

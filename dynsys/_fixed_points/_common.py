@@ -8,7 +8,8 @@
 * The result assembly of every listing engine (:func:`assemble`): raw per-point fields in,
   one :class:`~dynsys.FixedPoints` out; and the per-point pass that turns the numeric
   kernels' stored rows into those fields (:func:`point_fields`).
-* The bookkeeping of the chunked kernels: :func:`n_chunks`, :func:`output_offsets`.
+* The bookkeeping of the chunked kernels: :func:`n_chunks`, :func:`task_ranges`,
+  :func:`output_offsets`.
 
 Nothing here chooses an engine; the entry point (:mod:`dynsys._fixed_points`) does.
 """
@@ -50,6 +51,7 @@ __all__ = [
     "numeric_tolerances",
     "exact_tolerances",
     "n_chunks",
+    "task_ranges",
     "output_offsets",
     "point_fields",
     "assemble",
@@ -79,7 +81,7 @@ _CODE_LABELS = np.array((OUTSIDE,) + tuple(LABELS), dtype=LABEL_DTYPE)
 # ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Weights:
     """The weights of eq. 3, validated once for every engine.
 
@@ -104,6 +106,10 @@ class Weights:
     def exact_system(self) -> ResidualSystem:
         """The exact system (floats converted exactly when W was given as floats)."""
         return self.system if self.system is not None else ResidualSystem.from_matrix(self.W)
+
+    def __repr__(self) -> str:
+        # identity equality (eq=False), as every result holding arrays; a short repr
+        return f"Weights(N={self.n}, exact={self.system is not None})"
 
 
 def validate_weights(W) -> Weights:
@@ -201,6 +207,14 @@ def exact_tolerances(zero_tol=None, rank_tol=None, residual_tol=None, face_tol=N
 def n_chunks(n: int) -> int:
     """Number of strided chunks of the 2^N interior sets (the unit of parallel work)."""
     return int(min(1 << n, 256))
+
+
+def task_ranges(n_chunks: int, n_tasks: int) -> list[tuple[int, int]]:
+    """Split ``0 .. n_chunks`` into `n_tasks` contiguous ranges of near-equal length (the
+    tasks of the distributed engine, the progress steps of the incremental one)."""
+    n_tasks = max(1, min(int(n_tasks), n_chunks))
+    edges = np.linspace(0, n_chunks, n_tasks + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def output_offsets(counts: np.ndarray, n: int, dg_cap: int):

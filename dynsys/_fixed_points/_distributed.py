@@ -30,15 +30,18 @@ from ._incremental import (
     store_chunks,
     stored_fields,
 )
-from ._common import MAX_N_INCREMENTAL, Weights, assemble, check_size, n_chunks
+from ._common import (MAX_N_INCREMENTAL, Weights, assemble, check_size, n_chunks,
+                      task_ranges)
 from ._results import FixedPointCounts, FixedPoints
 
-__all__ = ["OPTIONS", "require_distributed", "check_client", "task_ranges", "fixed_points",
-           "count"]
+__all__ = ["OPTIONS", "REPORTS_PROGRESS", "require_distributed", "check_client", "task_ranges",
+           "fixed_points", "count"]
 
 #: Options of this engine beyond the common arguments: the walk's `refresh`, the number of
 #: tasks and the Numba threads inside each task.
 OPTIONS = ("refresh", "n_tasks", "numba_threads")
+#: It calls `progress(done, total)` itself, as its tasks finish.
+REPORTS_PROGRESS = True
 
 _INSTALL_HINT = ("`client=` needs the optional package `distributed` (Dask); install it with "
                  "`pip install resdyn[dask]` (or `pip install distributed`)")
@@ -62,13 +65,6 @@ def check_client(client):
             f"{type(client).__name__}."
         )
     return distributed
-
-
-def task_ranges(n_chunks: int, n_tasks: int) -> list[tuple[int, int]]:
-    """Split ``0 .. n_chunks`` into `n_tasks` contiguous ranges of near-equal length."""
-    n_tasks = max(1, min(int(n_tasks), n_chunks))
-    edges = np.linspace(0, n_chunks, n_tasks + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
 def _default_tasks(client, n: int) -> int:

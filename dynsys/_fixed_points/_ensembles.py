@@ -33,6 +33,7 @@ import numpy as np
 
 from .._arrays import readonly as _readonly
 from .._kernels._common import tolerance_array
+from .._tables import text_table
 from .._threads import numba_threads
 from ._common import MAX_N_INCREMENTAL, check_size, numeric_tolerances, validate_weights
 from ._incremental import count_table
@@ -134,8 +135,7 @@ class FixedPointStatistics:
         for q in self.quantities:
             rows.append((q, f"{self.mean[q]:.4g}",
                          f"[{self.ci_low[q]:.4g}, {self.ci_high[q]:.4g}]"))
-        w = [max(len(r[c]) for r in rows) for c in range(3)]
-        lines = ["  ".join(v.ljust(w[c]) for c, v in enumerate(r)) for r in rows]
+        lines = [text_table(rows, "lll")]
         lines.append(f"N = {self.n}, ensemble {self.ensemble!r}, g = {self.gain:g}, "
                      f"{self.n_samples} samples, seed {self.seed}.")
         return "\n".join(lines)

@@ -21,10 +21,13 @@ from ._common import (MAX_N_STREAMING, Weights, assemble, check_size, n_chunks, 
                       point_fields)
 from ._results import FixedPointCounts, FixedPoints
 
-__all__ = ["OPTIONS", "run_kernel", "fixed_points", "count"]
+__all__ = ["OPTIONS", "REPORTS_PROGRESS", "run_kernel", "fixed_points", "count"]
 
 #: Options of this engine beyond the common arguments (none).
 OPTIONS = ()
+#: It cannot report progress from inside its loops (the entry point reports one unit of
+#: work).
+REPORTS_PROGRESS = False
 
 
 def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None):

@@ -47,11 +47,14 @@ from .._stability import label_index
 from ._common import MAX_N_EXACT, Weights, assemble
 from ._results import FixedPointCounts, FixedPoints
 
-__all__ = ["OPTIONS", "check_size", "exact_enumeration", "halfplane_counts",
-           "unit_disk_counts", "charpoly_exact", "fixed_points", "count"]
+__all__ = ["OPTIONS", "REPORTS_PROGRESS", "check_size", "exact_enumeration",
+           "halfplane_counts", "unit_disk_counts", "charpoly_exact", "fixed_points", "count"]
 
 #: Options of this engine beyond the common arguments (none).
 OPTIONS = ()
+#: It cannot report progress from inside its loops (the entry point reports one unit of
+#: work).
+REPORTS_PROGRESS = False
 
 
 # ----------------------------------------------------------------------------------------

@@ -39,18 +39,21 @@ from ._common import (
     n_chunks,
     output_offsets,
     point_fields,
+    task_ranges,
 )
 from ._results import FixedPointCounts, FixedPoints
 
 __all__ = [
     "DEFAULT_REFRESH",
     "OPTIONS",
+    "REPORTS_PROGRESS",
     "check_refresh",
     "count_minors",
     "count_table",
     "store_chunks",
     "merge_stored",
     "stored_fields",
+    "progress_ranges",
     "fixed_points",
     "count",
 ]
@@ -60,6 +63,10 @@ __all__ = [
 DEFAULT_REFRESH = REFRESH
 #: Options of this engine beyond the common arguments.
 OPTIONS = ("refresh",)
+#: It calls `progress(done, total)` itself, after each range of chunks of its walk.
+REPORTS_PROGRESS = True
+#: At most this many progress steps per run.
+PROGRESS_STEPS = 16
 
 
 def check_refresh(refresh) -> int:
@@ -172,29 +179,67 @@ def stored_fields(W: np.ndarray, tols: dict, stored: dict, only) -> dict:
                         dg_dim=stored["dg_dim"], row=stored["counts"], only=only)
 
 
+def progress_ranges(n: int) -> list[tuple[int, int]]:
+    """The chunk ranges a run with `progress` walks one after the other, reporting each.
+
+    Every range keeps each Numba thread busy (at least four chunks per thread: the walk is
+    parallel over the chunks of a range), and there are at most :data:`PROGRESS_STEPS`; a
+    small N is one range. Counts and stored points of consecutive ranges merge to exactly
+    those of the whole walk, so reporting progress changes no number.
+    """
+    import numba
+
+    nch = n_chunks(n)
+    return task_ranges(nch, min(PROGRESS_STEPS, nch // (4 * numba.get_num_threads())))
+
+
+def _in_steps(n: int, progress, run_range) -> list:
+    """`run_range(lo, hi)` over :func:`progress_ranges`, ``progress(done, total)`` after each
+    (and ``progress(0, total)`` first); the outputs in chunk order."""
+    ranges = progress_ranges(n)
+    progress(0, len(ranges))
+    out = []
+    for done, (lo, hi) in enumerate(ranges, start=1):
+        out.append(run_range(lo, hi))
+        progress(done, len(ranges))
+    return out
+
+
 def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int,
-                 refresh: int = DEFAULT_REFRESH) -> FixedPoints:
+                 refresh: int = DEFAULT_REFRESH, progress=None) -> FixedPoints:
     """The fixed points kept by `only` (N <= 24 with a filter, N <= 13 without).
 
     Same walk, order and numbers as the enumeration kernel, so the result equals the
-    ``"enumeration"`` engine's (same tolerances) where both run.
+    ``"enumeration"`` engine's (same tolerances) where both run. `progress(done, total)`
+    is called after each range of chunks (:func:`progress_ranges`).
     """
     W = weights.W
     check_size(weights.n, only, counting=False, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
-    stored = store_chunks(W, tolerance_array(tols), only, dg_cap=int(max_degenerate),
-                          refresh=refresh)
+    tarr, cap = tolerance_array(tols), int(max_degenerate)
+    if progress is None:
+        stored = store_chunks(W, tarr, only, dg_cap=cap, refresh=refresh)
+    else:
+        stored = merge_stored(_in_steps(weights.n, progress, lambda lo, hi: store_chunks(
+            W, tarr, only, chunk_lo=lo, chunk_hi=hi, dg_cap=cap, refresh=refresh)), cap)
     return assemble(W, stored_fields(W, tols, stored, only), only=only, exact=False,
-                    tols=tols, max_degenerate=int(max_degenerate))
+                    tols=tols, max_degenerate=cap)
 
 
 def count(weights: Weights, *, tols: dict, classify_out_of_box: bool,
-          refresh: int = DEFAULT_REFRESH) -> FixedPointCounts:
+          refresh: int = DEFAULT_REFRESH, progress=None) -> FixedPointCounts:
     """Counts by type. With `classify_out_of_box` the out-of-box points are labelled too
-    (a Routh-Hurwitz count each); without, they are counted and their labels are None."""
+    (a Routh-Hurwitz count each); without, they are counted and their labels are None.
+    `progress(done, total)` is called after each range of chunks (:func:`progress_ranges`)."""
     check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
-    row = count_table(weights.W, tolerance_array(tols),
-                      classify_out_of_box=classify_out_of_box, refresh=refresh)
+    W, tarr = weights.W, tolerance_array(tols)
+    if progress is None:
+        row = count_table(W, tarr, classify_out_of_box=classify_out_of_box, refresh=refresh)
+    else:
+        minors = count_minors(W)
+        row = np.sum(_in_steps(weights.n, progress, lambda lo, hi: count_table(
+            W, tarr, classify_out_of_box=classify_out_of_box, chunk_lo=lo, chunk_hi=hi,
+            refresh=refresh, minors=minors)), axis=0)
     return FixedPointCounts.from_table(row, weights.n, tolerances=tols,
                                        out_of_box_classified=classify_out_of_box)

@@ -34,6 +34,7 @@ from .._kernels._common import (
     udim_out_column,
 )
 from .._stability import LABELS
+from .._tables import text_table
 
 __all__ = [
     "FixedPoints",
@@ -81,6 +82,14 @@ def decode_patterns(index, n: int) -> np.ndarray:
 
 # row j: the 6 base-3 digits of j, least significant first
 _TRIT_TABLE = ((np.arange(729)[:, None] // 3 ** np.arange(6)) % 3).astype(np.int8)
+
+
+def _fmt_complex(z) -> str:
+    """A complex number in 6 digits, as a real number when its imaginary part is 0."""
+    z = complex(z)
+    if z.imag == 0:
+        return f"{z.real:.6g}"
+    return f"{z.real:.6g}{z.imag:+.6g}j"
 
 
 def _fmt_tol(value) -> str:
@@ -336,9 +345,7 @@ class FixedPointCounts:
             rows.append((lab, every, self.by_stability_in_box[lab], out,
                          self.map_by_stability_in_box[lab]))
         rows.append(("total", self.total, self.in_box, self.out_of_box, self.in_box))
-        widths = [max(len(str(r[c])) for r in rows) for c in range(5)]
-        lines = ["  ".join(str(v).rjust(w) if c else str(v).ljust(w)
-                           for c, (v, w) in enumerate(zip(r, widths))) for r in rows]
+        lines = [text_table(rows, "lrrrr")]
         lines.append(
             f"N = {self.n}: {self.total} distinct isolated fixed points"
             + ("" if only is None else f" kept by only={only!r}")
@@ -560,6 +567,29 @@ class FixedPoints:
         return FixedPointCounts.from_table(self.count_row(), self.n,
                                            tolerances=self.tolerances,
                                            copies_counted=self.n_merged is not None)
+
+    def table(self) -> str:
+        """Plain-text table of the points, one row each.
+
+        Columns: the pattern (0: y_i = 0, 1: y_i = 1, 2: interior), y (4 decimals), the flow
+        and layer-map labels, and the leading eigenvalue (the eigenvalue of largest real
+        part, complex when it is). ``resdyn fixed-points --list`` prints it; the counts by
+        type are :meth:`summary`.
+
+        Returns
+        -------
+        str
+        """
+        M = len(self)
+        ev = self.eigenvalues
+        lead = ev[np.arange(M), np.argmax(ev.real, axis=1)] if M else np.zeros(0, complex)
+        rows = [("pattern", "y", "flow", "map", "leading eigenvalue")]
+        for i in range(M):
+            rows.append(("".join(str(int(c)) for c in self.patterns[i]),
+                         np.array2string(self.points[i], precision=4, floatmode="fixed",
+                                         max_line_width=10**6),
+                         self.stability[i], self.map_stability[i], _fmt_complex(lead[i])))
+        return text_table(rows, "lllll")
 
     def summary(self) -> str:
         """Plain-text table of counts by type (see :meth:`FixedPointCounts.table`)."""

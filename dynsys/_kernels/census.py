@@ -35,6 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ._common import logistic
+
 __all__ = [
     "EV_TARGET", "EV_ATTRACTOR", "EV_CYCLE", "EV_WIDE", "advance", "faces", "count_interior",
 ]
@@ -56,14 +58,6 @@ _SLOW = 1e-2
 _NEAR = 256
 #: Every this many face updates the column sum c is recomputed (no drift of the incremental sums).
 _REFRESH_C = 64
-
-
-@njit(cache=True, inline="always")
-def _sig(z):
-    if z >= 0.0:
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z)
-    return e / (1.0 + e)
 
 
 @njit(cache=True, inline="always")
@@ -329,7 +323,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
         period = 0
         while steps < L:
             for a in range(k):
-                yI[a] = _sig(zI[a])
+                yI[a] = logistic(zI[a])
                 Y[a] += yI[a]
             for a in range(k):
                 hist[hpos, a] = yI[a]
@@ -377,7 +371,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 if _face_point(WII[:k, :k], cI[:k], ystar, scratch):
                     delta = 0.0
                     for a in range(k):
-                        d = abs(_sig(zI[a]) - ystar[a])
+                        d = abs(logistic(zI[a]) - ystar[a])
                         if d > delta:
                             delta = d
                     if delta <= distance_tol:
@@ -387,7 +381,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                         now_into = True  # ... and at the current state
                         leaving = False
                         for a in range(k):
-                            ym[a] = _sig(zI[a])
+                            ym[a] = logistic(zI[a])
                         _rates(WT, idx, k, c, 1.0, ystar, rstar)
                         _rates(WT, idx, k, c, 1.0, ym, rnow)
                         for i in range(n):
@@ -536,18 +530,6 @@ def faces(Z, margin):
     return out
 
 
-#: From this logit on, 1 + exp(-z) rounds to 1 in float64 (exp(-37) < 2**-53), so f(z) is
-#: exactly 1.0 and the exponential need not be computed.
-_ONE_FROM = 37.0
-
-
-@njit(cache=True, fastmath={"contract", "nsz", "arcp"}, inline="always")
-def _f(z):
-    if z >= _ONE_FROM:
-        return 1.0
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
 def add_and_sigmoid(Z, D, Y):
     """Z += D, then Y = f(Z), in one pass over the rows (D may alias nothing)."""
@@ -556,7 +538,7 @@ def add_and_sigmoid(Z, D, Y):
         for i in range(n):
             z = Z[b, i] + D[b, i]
             Z[b, i] = z
-            Y[b, i] = _f(z)
+            Y[b, i] = logistic(z)
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
@@ -565,4 +547,4 @@ def sigmoid_into(Z, Y):
     B, n = Z.shape
     for b in prange(B):
         for i in range(n):
-            Y[b, i] = _f(Z[b, i])
+            Y[b, i] = logistic(Z[b, i])

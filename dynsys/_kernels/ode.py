@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._common import logistic as _sigmoid
+from ._common import logistic
 
 RHS_RESNET = 0
 RHS_RESNET_NOISE = 1
@@ -118,8 +118,8 @@ def _sigmoid_diff(a, d):
     """
     c = a + d
     if d <= 0.0:
-        return _sigmoid(a) * _sigmoid(-c) * math.expm1(d)
-    return -_sigmoid(c) * _sigmoid(-a) * math.expm1(-d)
+        return logistic(a) * logistic(-c) * math.expm1(d)
+    return -logistic(c) * logistic(-a) * math.expm1(-d)
 
 
 @njit(cache=True)
@@ -154,7 +154,7 @@ def rhs(code, WT, b, n, u, out):
         return
     if code == RHS_MLP:
         for i in range(n):
-            out[i] = -u[i] + _sigmoid(out[i])
+            out[i] = -u[i] + logistic(out[i])
         return
     for i in range(n):
         yi = u[i]
@@ -172,12 +172,12 @@ def rhs(code, WT, b, n, u, out):
                 out[n + i] = (g * wx + xi * (1.0 - 2.0 * yi) * wy
                               + xi * (1.0 - 2.0 * yi) * wx - xi * xi * wy)
         else:
-            s = _sigmoid(wy)
+            s = logistic(wy)
             out[i] = -yi + s
             if code == RHS_MLP_NOISE:
                 out[n + i] = -xi + _sigmoid_diff(wy, wx)
             else:
-                ds = s * _sigmoid(-wy)  # s (1 - s) without cancellation
+                ds = s * logistic(-wy)  # s (1 - s) without cancellation
                 if code == RHS_MLP_NOISE1:
                     out[n + i] = -xi + ds * wx
                 elif code == RHS_MLP_NOISE2:
@@ -422,7 +422,7 @@ def rhs_lanes(code, W, b, n, U, out):
             o = out[i]
             y = U[i]
             for l in range(L):
-                o[l] = -y[l] + _sigmoid(o[l])
+                o[l] = -y[l] + logistic(o[l])
         return
     for i in range(n):
         for l in range(L):
@@ -441,12 +441,12 @@ def rhs_lanes(code, W, b, n, U, out):
                     out[n + i, l] = (g * wx + xi * (1.0 - 2.0 * yi) * wy
                                      + xi * (1.0 - 2.0 * yi) * wx - xi * xi * wy)
             else:
-                s = _sigmoid(wy)
+                s = logistic(wy)
                 out[i, l] = -yi + s
                 if code == RHS_MLP_NOISE:
                     out[n + i, l] = -xi + _sigmoid_diff(wy, wx)
                 else:
-                    ds = s * _sigmoid(-wy)
+                    ds = s * logistic(-wy)
                     if code == RHS_MLP_NOISE1:
                         out[n + i, l] = -xi + ds * wx
                     elif code == RHS_MLP_NOISE2:

@@ -39,7 +39,7 @@ def test_report_has_every_claim_and_figure(first_run):
         assert png.is_file() and png.stat().st_size > 5000
         assert f"figures/{key}.png" in report
     # no temporary files left behind by the atomic writes
-    from nets._atomic import TEMP_PREFIX
+    from nets.atomic import TEMP_PREFIX
 
     assert not [p for p in out.rglob(f"{TEMP_PREFIX}*") if p.is_file()]
     assert not [p for p in out.rglob(".*") if p.is_file()]

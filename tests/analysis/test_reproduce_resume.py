@@ -19,7 +19,7 @@ import pytest
 
 import analysis as A
 from analysis import cli
-from nets._atomic import TEMP_PREFIX
+from nets.atomic import TEMP_PREFIX
 
 R = importlib.import_module("analysis.reproduce")
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import dynsys
 from analysis._runner import error_rate, final_hidden_forward, long_run_layers, network, record
 from nets.models import build_model
 
@@ -67,6 +68,20 @@ def test_long_runs_repeat_the_shared_or_last_layer():
     dense = record(network(mlp), X, depth=6)
     np.testing.assert_allclose(dense.y[-1], rec.y[0], rtol=1e-12)
     np.testing.assert_allclose(dense.step[-1], rec.step[0], rtol=1e-9)
-    per_layer = build_model("per-layer", 4, 2, depth=3)
-    with pytest.raises(ValueError, match="no layer beyond 3"):
-        record(network(per_layer), X, depth=5)
+    # a per-layer ResNet: its 3 layers, then its last layer repeated (the dynsys rule)
+    per_layer = network(build_model("per-layer", 4, 2, depth=3))
+    rec = record(per_layer, X, depth=5, layers=[5])
+    ref = dynsys.iterate(per_layer, X, 5, record="final", dtype=np.float64)
+    np.testing.assert_allclose(rec.y[0], ref.y_final, rtol=1e-12)
+
+
+def test_a_per_layer_resnet_runs_past_its_depth_on_its_last_layer():
+    """The depth rule of dynsys: layers 1..T, then W(T), b(T) repeated (no refusal)."""
+    rng = np.random.default_rng(3)
+    W, b = rng.normal(size=(3, 4, 4)) / 2, rng.normal(size=(3, 4))
+    net = dynsys.Network(W, b, K=np.eye(4))
+    X = rng.uniform(0, 1, (5, 4))
+    rec = record(net, X, depth=7, layers=[2, 7])
+    ref = dynsys.iterate(net, X, 7, record="all")
+    np.testing.assert_allclose(rec.y, ref.y[[1, 6]], rtol=1e-12)
+    np.testing.assert_allclose(rec.h, ref.x_final, rtol=1e-12)

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import dynsys
-from dynsys._census import STATUSES
+from dynsys import CENSUS_STATUSES as STATUSES
 from dynsys._kernels import census as K
-from dynsys._stability import classify_multipliers
+from tests._helpers.census_networks import creeping_network
 from tests._oracles.census_reference import (
     face_point,
     plain_logits,
@@ -210,72 +210,6 @@ def test_max_depth_settles_more_inputs():
                                                                         settled).mean()])
 
 
-# ---- MLP --------------------------------------------------------------------------------------
-
-
-def test_mlp_two_cycle():
-    # y -> f(10 - 20 y): the fixed point 1/2 has multiplier -5; the orbit flips between
-    # f(10) and f(10 - 20 f(10))
-    net = dynsys.Network([[-20.0]], [10.0], kind="mlp")
-    census = dynsys.attractor_census(net, [[0.3], [0.9]], 1000)
-    assert census.status.tolist() == ["cycle", "cycle"]
-    assert census.period.tolist() == [2, 2]
-    assert np.all(census.assignment == -1)
-    assert np.all(np.isnan(census.lyapunov))
-
-
-def test_mlp_fixed_points_against_newton_from_many_starts():
-    from scipy.optimize import fsolve
-
-    n = 6
-    W = 8.0 * np.eye(n) - 3.0 * (1 - np.eye(n))
-    b = np.full(n, -2.0)
-    net = dynsys.Network(W, b, kind="mlp")
-    rng = np.random.default_rng(0)
-    x0 = rng.uniform(0, 1, size=(200, n))
-    census = dynsys.attractor_census(net, x0, 500)
-    assert len(census) >= 2
-    assert census.counts()["attractor"] == 200
-
-    def F(y):
-        return sigmoid(W @ y + b) - y
-
-    roots = []
-    for y0 in rng.uniform(0, 1, size=(300, n)):
-        y, info, ier, _ = fsolve(F, y0, full_output=True, xtol=1e-13)
-        if ier == 1 and np.max(np.abs(F(y))) < 1e-12:
-            roots.append(y)
-    roots = np.array(roots)
-    for m in range(len(census)):
-        p = census.points[m]
-        assert np.max(np.abs(F(p))) <= 1e-9
-        assert np.min(np.max(np.abs(roots - p), axis=1)) <= 1e-8
-        s = sigmoid(W @ p + b)
-        mu = np.linalg.eigvals(np.diag(s * (1 - s)) @ W)
-        assert census.map_stability[m] == classify_multipliers(mu, census.zero_tol)
-        np.testing.assert_allclose(np.sort_complex(census.multipliers[m]), np.sort_complex(mu),
-                                   atol=1e-10)
-        np.testing.assert_allclose(census.eigenvalues[m], census.multipliers[m] - 1)
-    # every input ends within tolerance of its Newton point under plain iteration
-    y = x0
-    for _ in range(500):
-        y = sigmoid(y @ W.T + b)
-    assert np.all(np.max(np.abs(y - census.points[census.assignment]), axis=1) <= 1e-6)
-
-
-def test_mlp_not_converged_has_a_lyapunov_exponent():
-    rng = np.random.default_rng(3)
-    n = 30
-    # a random MLP of gain 8 about y = 1/2 is chaotic: positive largest exponent
-    W = rng.normal(size=(n, n)) * 8 / np.sqrt(n)
-    net = dynsys.Network(W, -0.5 * W.sum(axis=1), kind="mlp")
-    census = dynsys.attractor_census(net, rng.uniform(size=(10, n)), 600, max_period=16)
-    nc = census.status == "not converged"
-    assert nc.all()
-    assert np.all(census.lyapunov[nc] > 0.05)
-    assert np.all(np.isnan(census.lyapunov[~nc]))
-
-
 # ---- per-layer networks, labels, shapes, errors ---------------------------------------------
 
 
@@ -294,8 +228,6 @@ def test_per_layer_resnet_is_the_census_of_its_last_layer():
     assert census.status.tolist() == last.status.tolist()
     np.testing.assert_array_equal(census.layers, last.layers + (T - 1))
     np.testing.assert_allclose(census.points, last.points)
-    with pytest.raises(ValueError, match="`depth`"):
-        dynsys.attractor_census(net, x0, 2)
 
 
 def test_labels_counts_and_endpoint_accuracy():
@@ -316,20 +248,6 @@ def test_labels_counts_and_endpoint_accuracy():
     assert trained.endpoint_fit == "train"
     assert trained.endpoint_accuracy == 1.0
     np.testing.assert_array_equal(trained.endpoint_prediction, labels[:45])
-
-
-def test_one_input_drops_the_batch_axis_and_result_is_frozen():
-    W = np.array([[2.0, -3.0], [-3.0, 2.0]])
-    census = dynsys.attractor_census(dynsys.Network(W), [1.0, 0.0], 200)
-    assert census.status == "attractor" and np.ndim(census.status) == 0
-    assert np.ndim(census.layers) == 0
-    with pytest.raises(ValueError):
-        census.points[0, 0] = 3.0
-    with pytest.raises(AttributeError):
-        census.depth = 3
-    text = repr(census)
-    assert len(text) < 300 and "points=1" in text
-    assert "attractor" in census.table()
 
 
 def test_errors_name_the_argument():
@@ -418,48 +336,13 @@ def test_long_horizon_engine_on_a_trained_64_wide_network():
 # ---- the fast paths against the computations they replace -----------------------------------
 
 
-@settings(max_examples=40, deadline=None)
-@given(B=st.integers(1, 200), N=st.integers(1, 9), groups=st.integers(1, 30),
-       seed=st.integers(0, 10_000))
-def test_unique_rows_is_numpys_unique_along_rows(B, N, groups, seed):
-    from dynsys._census import _unique_rows
-
-    rng = np.random.default_rng(seed)
-    patterns = rng.integers(0, 3, size=(groups, N)).astype(np.int8)[rng.integers(0, groups, B)]
-    values = np.round(rng.normal(size=(groups, N)), 1)[rng.integers(0, groups, B)]
-    values[rng.random(values.shape) < 0.2] = -0.0  # -0.0 and 0.0 are one value
-    values[rng.random(values.shape) < 0.2] = 0.0
-    for A in (patterns, values):
-        uniq, first, inverse = _unique_rows(A)
-        ref_uniq, ref_first, ref_inverse = np.unique(A, axis=0, return_index=True,
-                                                     return_inverse=True)
-        np.testing.assert_array_equal(uniq, ref_uniq)
-        np.testing.assert_array_equal(first, ref_first)
-        np.testing.assert_array_equal(inverse, ref_inverse.reshape(-1))
-
-
-def test_map_label_is_classify_multipliers():
-    from dynsys._census import _map_label
-
-    rng = np.random.default_rng(0)
-    zero_tol = 1e-9
-    for _ in range(300):
-        n = int(rng.integers(1, 8))
-        mu = rng.normal(size=n) * 1.2 + 1j * rng.normal(size=n) * rng.integers(0, 2)
-        # some moduli on the unit circle, just inside or just outside the tolerance
-        on = rng.random(n) < 0.3
-        mu[on] = np.exp(1j * rng.uniform(0, 2 * np.pi, on.sum())) * (
-            1 + rng.choice([0.0, 0.5e-9, -0.5e-9, 2e-9, -2e-9], on.sum()))
-        label, n_out = _map_label(mu, zero_tol)
-        assert label == classify_multipliers(mu, zero_tol)
-        assert n_out == int(np.sum(np.abs(mu) > 1 + zero_tol))
-
-
 def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
-    # f(z) is written 1.0 from z = 37 on without the exponential: the very same float
-    z = np.concatenate([np.linspace(-60, 60, 200_001), [36.0, 36.7, 36.8, 37.0, 700.0, 800.0],
+    # f(z) is written 1.0 from z = 37 on without the exponential: the very same float; below 0
+    # both the kernels and the NumPy logistic take e / (1 + e)
+    z = np.concatenate([np.linspace(-60, 60, 200_001),
+                        [-800.0, -740.0, -700.0, 36.0, 36.7, 36.8, 37.0, 700.0, 800.0],
                         np.nextafter(37.0, [-np.inf, np.inf])])[None, :]
-    ref = 1.0 / (1.0 + np.exp(-z))
+    ref = dynsys.logistic(z)
     y = np.empty_like(z)
     K.sigmoid_into(z, y)
     np.testing.assert_array_equal(y, ref)
@@ -467,133 +350,7 @@ def test_dense_sigmoid_kernels_equal_the_plain_formula_across_the_shortcut():
     z_sum = Z + D  # (z - 1) + 1 need not round back to z
     K.add_and_sigmoid(Z, D, y)
     np.testing.assert_array_equal(Z, z_sum)
-    np.testing.assert_array_equal(y, 1.0 / (1.0 + np.exp(-z_sum)))
-
-
-def test_mlp_layer_in_place_equals_the_expression():
-    from dynsys._census import _mlp_layer
-
-    rng = np.random.default_rng(1)
-    W, b, Y = rng.normal(size=(50, 50)) * 3, rng.normal(size=50), rng.random((70, 50))
-    out = np.empty_like(Y)
-    _mlp_layer(Y, W.T, b, out)
-    np.testing.assert_array_equal(out, sigmoid(Y @ W.T + b))
-
-
-def _old_find_periods(H, tol, pmax):
-    """The MLP period search as it was written, with the full (L - 1, B, N) difference."""
-    L, B, _ = H.shape
-    out = np.zeros(B, np.int64)
-    fixed = np.max(np.abs(H[-1] - H[-2]), axis=1) <= tol
-    out[fixed] = 1
-    undecided = ~fixed
-    steps = np.max(np.abs(np.diff(H, axis=0)), axis=2)
-    for p in range(2, min(pmax, L // 2) + 1):
-        idx = np.flatnonzero(undecided)
-        if idx.size == 0:
-            break
-        amp = steps[-p:, idx].max(axis=0)
-        ctol = np.minimum(tol, 1e-3 * amp)
-        cand = (amp > tol) & (np.max(np.abs(H[-1, idx] - H[-1 - p, idx]), axis=1) <= ctol)
-        if not cand.any():
-            continue
-        j = idx[cand]
-        ok = np.max(np.abs(H[p:, j] - H[:-p, j]), axis=(0, 2)) <= ctol[cand]
-        out[j[ok]] = p
-        undecided[j[ok]] = False
-    return out
-
-
-def test_find_periods_equals_the_full_difference_version():
-    from dynsys._census import _find_periods
-
-    rng = np.random.default_rng(2)
-    L, N = 33, 5
-    H = rng.random((L, 60, N))
-    t = np.arange(L)[:, None]
-    for j in range(60):
-        kind = j % 4
-        if kind == 1:  # a cycle of period 2..8, to rounding
-            p = 2 + j % 7
-            H[:, j] = rng.random((p, N))[t[:, 0] % p] + 1e-13 * rng.random((L, N))
-        elif kind == 2:  # a fixed point approached
-            H[:, j] = 0.3 + 0.5 ** t * rng.random(N)
-        elif kind == 3:  # a slow oscillating approach, no cycle
-            H[:, j] = 0.5 + (-0.99) ** t * 1e-4
-    np.testing.assert_array_equal(_find_periods(H, 1e-6, 16), _old_find_periods(H, 1e-6, 16))
-    assert set(_find_periods(H, 1e-6, 16).tolist()) >= {0, 1, 2, 5}
-
-
-def _contracting_mlp(n=40, seed=0, gain=0.6):
-    rng = np.random.default_rng(seed)
-    W = rng.normal(size=(n, n)) * gain * 4 / np.sqrt(n)
-    return W, rng.normal(size=n)
-
-
-def _direct_verdict(W, b, y, zero_tol):
-    """The stability check as written before: the multipliers at y, labelled."""
-    from dynsys._census import _mlp_spectra
-
-    _, mu, _ = _mlp_spectra(W, b, y)
-    return classify_multipliers(mu, zero_tol) == "stable"
-
-
-def test_mlp_map_stability_equals_the_eigenvalues_at_every_state():
-    from dynsys._census import _MlpMapStability
-
-    zero_tol = 1e-9
-    W, b = _contracting_mlp()
-    y = np.full(W.shape[0], 0.5)
-    for _ in range(400):
-        y = sigmoid(W @ y + b)
-    # states a few units of rounding from the attractor, all different bytes
-    rng = np.random.default_rng(3)
-    states = [y]
-    for _ in range(30):
-        steps = rng.integers(-3, 4, y.size)
-        states.append(np.array([np.nextafter(v, v + np.sign(s)) if s else v
-                                for v, s in zip(y, steps)]))
-    check = _MlpMapStability(W, b, zero_tol)
-    verdicts = [check(s) for s in states]
-    assert verdicts == [_direct_verdict(W, b, s, zero_tol) for s in states]
-    assert all(verdicts)
-    # the first state and the certificate: two eigen-decompositions for 31 distinct states
-    assert check.n_eig == 2
-    # a map whose attractor is barely stable: the certificate cannot decide, the multipliers do
-    for gain in (1.2, 2.0):
-        W2, b2 = _contracting_mlp(seed=1, gain=gain)
-        y2 = np.full(W2.shape[0], 0.5)
-        for _ in range(400):
-            y2 = sigmoid(W2 @ y2 + b2)
-        check2 = _MlpMapStability(W2, b2, zero_tol)
-        near = [y2, y2 + 1e-12, y2 - 1e-12]
-        assert [check2(s) for s in near] == [_direct_verdict(W2, b2, s, zero_tol) for s in near]
-
-
-def test_mlp_census_equals_the_census_with_one_eigen_check_per_input(monkeypatch):
-    import dynsys._census as C
-
-    W, b = _contracting_mlp(n=30, seed=4, gain=0.5)
-    net = dynsys.Network(np.stack([W, W]), np.stack([b, b]), kind="mlp")
-    x0 = np.random.default_rng(5).random((150, 30))
-    fast = dynsys.attractor_census(net, x0, 600)
-    assert fast.counts()["attractor"] == 150
-
-    class PerInput:  # the check as it was: the multipliers of every input's own state
-        def __init__(self, W, b, zero_tol):
-            self.args = (W, b, zero_tol)
-
-        def __call__(self, y):
-            return _direct_verdict(self.args[0], self.args[1], y, self.args[2])
-
-    monkeypatch.setattr(C, "_MlpMapStability", PerInput)
-    slow = dynsys.attractor_census(net, x0, 600)
-    for name in fast.__dataclass_fields__:
-        a, b_ = getattr(fast, name), getattr(slow, name)
-        if isinstance(a, np.ndarray):
-            np.testing.assert_array_equal(a, b_, err_msg=name)
-        else:
-            assert a == b_ or (a != a and b_ != b_), name
+    np.testing.assert_array_equal(y, dynsys.logistic(z_sum))
 
 
 def test_long_horizon_engine_at_width_160_matches_plain_iteration():
@@ -733,25 +490,8 @@ def test_pre_asymptotic_creep_is_not_flagged():
     assert census.assignment.tolist() == [-1] and len(census) == 0
 
 
-def _creeping_network(n_inputs=300, inhibition=-3.0):
-    """A small network of the trained kind: two self-exciting coordinates that inhibit each
-    other (two winner-take-all corners), six with negative self-coupling, each group
-    inhibiting the other. Inputs whose winner does not emerge creep to the origin."""
-    N = 8
-    rng = np.random.default_rng(0)
-    W = 0.15 * rng.normal(size=(N, N))
-    np.fill_diagonal(W, -rng.uniform(0.5, 2.0, N))
-    W[0, 0] = W[1, 1] = 2.0
-    W[0, 1] = W[1, 0] = -3.0
-    W[2:, :2] = -1.0
-    W[:2, 2:] = inhibition
-    x0 = rng.normal(size=(n_inputs, N)) * 2
-    labels = np.where(x0[:, :2].max(axis=1) > 1.0, np.argmax(x0[:, :2], axis=1), 2)
-    return dynsys.Network(W), x0, labels
-
-
 def test_small_trained_like_network_inputs_creeping_to_the_origin_are_assigned():
-    net, x0, labels = _creeping_network()
+    net, x0, labels = creeping_network()
     depth, max_depth = 1000, 10**4
     census = dynsys.attractor_census(net, x0, depth, labels=labels, max_depth=max_depth)
     origin = np.flatnonzero(np.all(census.points == 0.0, axis=1))
@@ -781,80 +521,6 @@ def test_small_trained_like_network_inputs_creeping_to_the_origin_are_assigned()
     assert abs(np.median(census.approach_rate[rows]) - 1.0) < 0.02
 
 
-@pytest.mark.parametrize("p", [0.5, 1.0, 2.0])
-@pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
-def test_algebraic_rate_of_a_power_law(p, t):
-    from dynsys._census import _algebraic_rate
-
-    t = np.array(t, dtype=float)[:, None]
-    d = 3.0 * t ** -p
-    rate, ok = _algebraic_rate(t, d)
-    assert ok.tolist() == [True]
-    np.testing.assert_allclose(rate, p, rtol=1e-12)
-
-
-@pytest.mark.parametrize("lam", [1e-5, 1e-3, 1e-2])
-@pytest.mark.parametrize("t", [(1000, 4000, 16000), (100, 200, 400), (10, 300, 9000)])
-def test_algebraic_rate_of_an_exponential_is_not_algebraic(lam, t):
-    from dynsys._census import _algebraic_rate
-
-    t = np.array(t, dtype=float)[:, None]
-    rate, ok = _algebraic_rate(t, 0.3 * np.exp(-lam * t))
-    assert ok.tolist() == [False] and np.isnan(rate[0])
-
-
-def test_algebraic_rate_needs_a_falling_distance_and_spread_layers():
-    from dynsys._census import _algebraic_rate
-
-    t = np.array([[1000.0] * 5, [4000.0] * 5, [16000.0] * 5])
-    d = np.array([
-        [1e-3, 1e-3, 1e-3],          # constant
-        [1e-3, 2e-3, 4e-3],          # growing
-        [1e-3, 2.5e-4, 4e-4],        # falls, then grows
-        [1e-3, 2.5e-4, 0.0],         # reaches the point exactly
-        [1e-3, 2.5e-4, np.nan],
-    ]).T
-    rate, ok = _algebraic_rate(t, d)
-    assert not ok.any() and np.all(np.isnan(rate))
-    # layers closer than _APPROACH_STEP apart
-    t = np.array([[1000.0], [1500.0], [16000.0]])
-    assert not _algebraic_rate(t, 1.0 / t)[1].any()
-
-
-@settings(max_examples=60, deadline=None)
-@given(p=st.floats(0.05, 5.0), C=st.floats(1e-3, 1e3), t1=st.floats(1.0, 1e5),
-       r1=st.floats(2.0, 100.0), r2=st.floats(2.0, 100.0), lam_t3=st.floats(1e-4, 600.0))
-def test_property_algebraic_rate_tells_power_laws_from_exponentials(p, C, t1, r1, r2, lam_t3):
-    from dynsys._census import _algebraic_rate
-
-    t = np.array([t1, t1 * r1, t1 * r1 * r2])[:, None]
-    rate, ok = _algebraic_rate(t, C * t ** -p)
-    assert ok[0]
-    np.testing.assert_allclose(rate, p, rtol=1e-6)
-    # an exponential over the same layers, from a fall of 1e-4 to 600 e-foldings by t3 (no
-    # underflow): its slope ratio is the factor G of the notes, never within sqrt(G) of 1
-    d = C * np.exp(-(lam_t3 / t[2]) * t)
-    rate, ok = _algebraic_rate(t, d)
-    assert not ok[0] and np.isnan(rate[0])
-
-
-def test_mlp_census_has_no_algebraic_approach():
-    # a two-cycle, a contracting map (fixed points) and a chaotic one (not converged)
-    rng = np.random.default_rng(3)
-    chaotic = rng.normal(size=(30, 30)) * 8 / np.sqrt(30)
-    for net, x0 in ((dynsys.Network([[-20.0]], [10.0], kind="mlp"), [[0.3], [0.9]]),
-                    (dynsys.Network(*_contracting_mlp(), kind="mlp"),
-                     rng.uniform(size=(20, 40))),
-                    (dynsys.Network(chaotic, -0.5 * chaotic.sum(axis=1), kind="mlp"),
-                     rng.uniform(size=(5, 30)))):
-        census = dynsys.attractor_census(net, x0, 500, max_period=16)
-        assert census.counts()[{1: "cycle", 40: "attractor", 30: "not converged"}[
-            net.width]] == len(x0)
-        assert census.algebraic.dtype == bool and not census.algebraic.any()
-        assert census.approach_rate.shape == (len(x0),)
-        assert np.all(np.isnan(census.approach_rate))
-
-
 @pytest.mark.parametrize("bad", [np.array(["a", "b", "a"]), np.array([0.0, 1.0, 0.0]),
                                  np.array([0, 1, 0], dtype=object)])
 def test_labels_that_are_not_integers_name_the_argument(bad):
@@ -873,7 +539,7 @@ def test_train_labels_are_checked_before_any_layer_runs(monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("the census ran before its arguments were checked")
 
-    monkeypatch.setattr(census_module, "_census_resnet", never)
+    monkeypatch.setattr(census_module, "CENSUS_ENGINES", {"resnet": never, "mlp": never})
     net = dynsys.Network(np.array([[2.0, -3.0], [-3.0, 2.0]]))
     x0 = np.eye(2)
     for bad, match in ((["a", "b"], "got dtype <U1"), ([0, 1, 1], r"got shape \(3,\)"),
@@ -883,68 +549,7 @@ def test_train_labels_are_checked_before_any_layer_runs(monkeypatch):
                                     train_labels=bad)
 
 
-# ---- the table --------------------------------------------------------------------------
-
-
-def _table_rows(text):
-    """The point rows of AttractorCensus.table(): {point: whitespace-split fields}."""
-    lines = text.splitlines()
-    start = lines.index(next(x for x in lines if x.startswith("point"))) + 1
-    rows = {}
-    for line in lines[start:]:
-        if not line.strip():
-            break
-        fields = line.split()
-        rows[int(fields[0])] = fields
-    return rows
-
-
-def test_table_has_a_class_column_with_labels():
-    net, x0, labels = _creeping_network(n_inputs=120)
-    census = dynsys.attractor_census(net, x0, 1000, labels=labels, max_depth=10**4)
-    text = census.table()
-    header = next(x for x in text.splitlines() if x.startswith("point"))
-    assert header.split("  ")[-1].strip() == "classes (count)"
-    assert header.split()[:11] == ["point", "inputs", "flow", "map", "index", "leading",
-                                   "eig", "box", "attractor", "saddle", "algebraic"]
-    rows = _table_rows(text)
-    assert sorted(rows) == list(range(len(census)))
-    n_in = np.bincount(census.assignment[census.assignment >= 0], minlength=len(census))
-    assert [int(r[1]) for r in rows.values()] == sorted(n_in.tolist(), reverse=True)
-    for m, fields in rows.items():
-        sel = census.assignment == m
-        assert int(fields[1]) == sel.sum()
-        assert int(fields[7]) == np.sum(sel & (census.status == "attractor"))
-        assert int(fields[9]) == np.sum(sel & census.algebraic)
-        cc = census.class_counts[m]
-        shown = dict(tuple(map(int, f.split(":"))) for f in fields[10:])
-        top = np.argsort(-cc, kind="stable")[:4]
-        assert shown == {int(k): int(cc[k]) for k in top if cc[k] > 0}
-    assert f"algebraic approaches: {int(census.algebraic.sum())}" in text
-    assert int(census.algebraic.sum()) > 0
-    # the inputs by status and class: status_counts, with its row sums
-    lines = text.splitlines()
-    i = lines.index("inputs by status and class:")
-    assert lines[i + 1].split() == ["status", "0", "1", "2", "all"]
-    for s_i, s in enumerate(STATUSES):
-        row = census.status_counts[s_i]
-        assert lines[i + 2 + s_i].split()[-4:] == [*map(str, row.tolist()), str(row.sum())]
-    wide = census.table(n_classes=5)
-    assert wide.splitlines()[i + 1].split() == ["status", "0", "1", "2", "3", "4", "all"]
-    assert "end-point accuracy:" in text
-
-
-def test_table_without_labels_has_no_class_column():
-    net, x0, _ = _creeping_network(n_inputs=40)
-    census = dynsys.attractor_census(net, x0, 1000)
-    text = census.table()
-    assert "classes (count)" not in text and "inputs by status and class" not in text
-    assert "end-point accuracy" not in text
-    assert all(len(f) == 10 for f in _table_rows(text).values())
-    c = census.counts()
-    assert (f"attractor: {c['attractor']}, saddle: {c['saddle']}, cycle: {c['cycle']}, "
-            f"not converged: {c['not converged']}; algebraic approaches: "
-            f"{int(census.algebraic.sum())}") in text
+# ---- progress ---------------------------------------------------------------------------
 
 
 def test_progress_is_a_callable_reaching_the_total():
@@ -964,3 +569,137 @@ def test_progress_that_is_not_a_callable_is_refused(progress):
     with pytest.raises(TypeError, match="`progress` must be a callable"):
         dynsys.attractor_census(dynsys.Network(W), rng.normal(size=(3, 3)), 50,
                                 progress=progress)
+
+
+@pytest.mark.parametrize("case", ["shared", "per-layer at T", "per-layer below T",
+                                  "followed twice", "mlp"])
+def test_progress_reaches_the_total_with_every_engine_and_depth(case):
+    # before: a per-layer network censused at its own depth T reported nothing, and a depth
+    # below T was refused
+    rng = np.random.default_rng(7)
+    n, T = 5, 3
+    Ws = rng.normal(size=(T, n, n)) * 1.5 + np.eye(n)
+    net, depth, max_depth = {
+        "shared": (dynsys.Network(Ws[0]), 200, None),
+        "per-layer at T": (dynsys.Network(Ws), T, None),
+        "per-layer below T": (dynsys.Network(Ws), 2, None),
+        "followed twice": (dynsys.Network(Ws[0]), 50, 5000),  # stops at sqrt(50 * 5000), 5000
+        "mlp": (dynsys.Network(0.5 * Ws, kind="mlp"), 300, None),
+    }[case]
+    calls = []
+    dynsys.attractor_census(net, rng.normal(size=(40, n)), depth, max_depth=max_depth,
+                            progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] >= 40
+    assert all(0 <= d <= t for d, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+# ---- the entry point: one engine per kind, the depth rule ----------------------------------
+
+
+def test_one_engine_per_kind_behind_one_signature():
+    import inspect
+
+    from dynsys._census import CENSUS_ENGINES
+
+    assert set(CENSUS_ENGINES) == set(dynsys.KINDS)
+    assert len({str(inspect.signature(f)) for f in CENSUS_ENGINES.values()}) == 1
+
+
+@pytest.mark.parametrize("T,depth,max_depth,expected", [
+    # shared weights: the map repeats from layer 1
+    (None, 5, None, (1, 5, None)),
+    (None, 5, 40, (1, 5, 40)),
+    (None, 5, 5, (1, 5, None)),
+    # per-layer, T = 4: layers 1..min(d, T), past T the last layer repeated
+    (4, 9, None, (4, 9, None)),
+    (4, 4, None, (4, 4, None)),
+    (4, 2, None, (2, 2, None)),  # ends before T: layer 2's map classifies
+    (4, 1, 3, (3, 3, None)),  # followed, still before T
+    (4, 1, 4, (4, 4, None)),
+    (4, 1, 40, (4, 4, 40)),  # followed past T: first classified at T
+    (4, 6, 40, (4, 6, 40)),
+])
+def test_the_engine_runs_layers_by_the_depth_rule(monkeypatch, T, depth, max_depth, expected):
+    import dynsys._census as census_module
+
+    seen = []
+
+    def engine(net, x, options, progress):
+        seen.append((options.layer, options.depth, options.max_depth))
+        table, per, work = census_module._resnet.census(net, x, options, progress)
+        return table, per, work
+
+    monkeypatch.setattr(census_module, "CENSUS_ENGINES", {"resnet": engine, "mlp": engine})
+    W = np.random.default_rng(0).normal(size=(3, 3))
+    net = dynsys.Network(W if T is None else np.stack([W * (t + 1) for t in range(T)]))
+    census = dynsys.attractor_census(net, np.eye(3), depth, max_depth=max_depth)
+    assert seen == [expected]
+    assert (census.depth, census.max_depth) == (depth, max_depth)
+    layer = expected[0]
+    assert census.zero_tol == dynsys.default_zero_tol(net.layer(layer)[0])
+
+
+def _per_layer_net(kind, T=4, n=6, seed=4):
+    rng = np.random.default_rng(seed)
+    Ws = rng.normal(size=(T, n, n)) * (1.5 if kind == "resnet" else 0.8) + np.eye(n)
+    return dynsys.Network(Ws, rng.normal(size=(T, n)), kind=kind), rng.normal(size=(60, n))
+
+
+_FIELDS = ("status", "assignment", "points", "patterns", "stability", "map_stability",
+           "n_interior", "leaving", "period", "algebraic", "lyapunov")
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_per_layer_depth_up_to_T_runs_its_first_d_layers(kind):
+    # the depth rule: a run to d <= T runs layers 1..d (before: ValueError below T) and is
+    # classified by the map of layer d, the last one run
+    net, x0 = _per_layer_net(kind)
+    states = []
+    for d in range(1, net.depth + 1):
+        census = dynsys.attractor_census(net, x0, d)
+        x = net.embed(x0)
+        for t in range(1, d):
+            W, b = net.layer(t)
+            y = dynsys.logistic(x @ W.T + b)
+            x = x + y if kind == "resnet" else y
+        ref = dynsys.attractor_census(dynsys.Network(*net.layer(d), kind=kind), x, 1)
+        assert census.depth == d and census.zero_tol == ref.zero_tol
+        for name in _FIELDS:
+            np.testing.assert_array_equal(getattr(census, name), getattr(ref, name), name)
+        np.testing.assert_array_equal(census.layers, ref.layers + (d - 1))
+        states.append(np.concatenate([census.n_interior, census.leaving,
+                                      np.nan_to_num(census.lyapunov)]).tobytes())
+    # each depth classifies another state
+    assert len(set(states)) == net.depth
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_per_layer_followed_from_below_T_is_the_run_followed_from_T(kind):
+    net, x0 = _per_layer_net(kind)
+    T = net.depth
+    at_T = dynsys.attractor_census(net, x0, T, max_depth=400)
+    assert at_T.counts()["attractor"] > 0
+    for d in range(1, T):
+        below = dynsys.attractor_census(net, x0, d, max_depth=400)
+        assert (below.depth, below.max_depth) == (d, 400)
+        for name in (*_FIELDS, "layers"):
+            np.testing.assert_array_equal(getattr(below, name), getattr(at_T, name), name)
+    # followed only up to a layer before T: the run to that layer
+    before = dynsys.attractor_census(net, x0, 1, max_depth=T - 1)
+    plain = dynsys.attractor_census(net, x0, T - 1)
+    for name in (*_FIELDS, "layers"):
+        np.testing.assert_array_equal(getattr(before, name), getattr(plain, name), name)
+
+
+def test_depth_none_is_a_per_layer_networks_own_depth():
+    net, x0 = _per_layer_net("resnet")
+    own = dynsys.attractor_census(net, x0, None)
+    assert own.depth == net.depth
+    np.testing.assert_array_equal(own.n_interior,
+                                  dynsys.attractor_census(net, x0, net.depth).n_interior)
+    with pytest.raises(ValueError, match=r"^`depth` must be a number of layers >= 1 for a "
+                                         r"shared-weight network.*got None"):
+        dynsys.attractor_census(net.last_layer(), x0, None)
+    with pytest.raises(ValueError, match="^`depth` must be >= 1; got 0"):
+        dynsys.attractor_census(net, x0, 0)

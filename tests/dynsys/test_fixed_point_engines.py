@@ -176,6 +176,33 @@ def test_every_local_engine_reports_progress_to_a_callable(engine):
         assert calls == [(0, 1), (1, 1)], (call.__name__, calls)
 
 
+def test_incremental_progress_reports_ranges_of_chunks_and_changes_no_number():
+    """N = 8 on one Numba thread: 256 chunks in 16 ranges, each reported as it ends; the
+    counts and the listing are those of the run without `progress`."""
+    from dynsys._fixed_points._incremental import PROGRESS_STEPS, progress_ranges
+    from dynsys._threads import numba_threads
+
+    W = np.random.default_rng(11).normal(size=(8, 8)) / np.sqrt(8) * 2
+    with numba_threads(1):
+        ranges = progress_ranges(8)
+        assert len(ranges) == PROGRESS_STEPS == 16
+        assert [c for lo, hi in ranges for c in range(lo, hi)] == list(range(256))
+        seen = []
+        c = count_fixed_points(W, engine="incremental", classify_out_of_box=True,
+                               progress=lambda d, t: seen.append((d, t)))
+        assert seen == [(i, 16) for i in range(17)]
+        assert c.as_dict() == count_fixed_points(W, classify_out_of_box=True).as_dict()
+        seen.clear()
+        fp = fixed_points(W, engine="incremental", only="in_box",
+                          progress=lambda d, t: seen.append((d, t)))
+        assert seen == [(i, 16) for i in range(17)]
+    ref = fixed_points(W, engine="incremental", only="in_box")
+    assert len(fp) == len(ref) > 1
+    for name in ("points", "patterns", "stability", "map_stability", "eigenvalues"):
+        np.testing.assert_array_equal(getattr(fp, name), getattr(ref, name), err_msg=name)
+    assert fp.counts().as_dict() == ref.counts().as_dict()
+
+
 def test_auto_picks_todays_engine(monkeypatch):
     """The rule of engine="auto", by the engine each call reaches."""
     import dynsys._fixed_points as F

@@ -14,6 +14,7 @@ from scipy.integrate import solve_ivp
 import dynsys
 from dynsys import count_fixed_points, fixed_points, jacobian, layer_map, vector_field
 from tests._oracles.reference_enumeration import reference_fixed_points
+from dynsys._fixed_points._incremental import progress_ranges
 from dynsys._fixed_points._results import decode_patterns, encode_patterns
 
 
@@ -355,9 +356,11 @@ def test_default_count_labels_the_box_and_counts_the_rest():
     np.testing.assert_array_equal(fast.unstable_dim_in_box, full.unstable_dim_in_box)
     assert "not classified" in fast.table()
     assert fast.as_dict()["by_stability"] is None
-    calls = []  # the local walk reports once done (a callable with every engine)
-    count_fixed_points(W, progress=lambda done, total: calls.append((done, total)))
-    assert calls == [(0, 1), (1, 1)]
+    seen = []  # the incremental walk reports its ranges of chunks; the same counts
+    with_progress = count_fixed_points(W, progress=lambda d, t: seen.append((d, t)))
+    assert with_progress.as_dict() == fast.as_dict()
+    k = len(progress_ranges(8))
+    assert seen == [(i, k) for i in range(k + 1)]
 
 
 def test_count_mode_at_n10_matches_generic_formula():

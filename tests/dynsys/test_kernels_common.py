@@ -45,6 +45,7 @@ def test_logistic_is_the_closed_form(z):
 def test_logistic_at_the_extremes():
     assert C.logistic(0.0) == 0.5
     assert C.logistic(800.0) == 1.0 and C.logistic(-800.0) == 0.0
+    assert C.logistic(-740.0) > 0.0  # subnormal, not flushed to 0
     assert C.logistic(-30.0) == pytest.approx(np.exp(-30.0) / (1.0 + np.exp(-30.0)), rel=1e-15)
 
 

@@ -314,8 +314,11 @@ def test_validation_messages():
         dynsys.iterate(net, bad, 2)
     with pytest.raises(ValueError, match="`W` must be finite"):
         dynsys.iterate(dynsys.Network(W + np.inf, b), x0, 2)
-    with pytest.raises(ValueError, match=r"`labels` must have shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"`labels` must hold integer class labels 0\.\.C-1, "
+                                         r"one per input \(shape \(3,\)\); got shape \(2,\)"):
         dynsys.iterate(net, x0, 2, record="stats", labels=[0, 1])
+    with pytest.raises(ValueError, match=r"`labels` must hold integer .* got dtype float64"):
+        dynsys.iterate(net, x0, 2, record="stats", labels=[0.0, 1.0, 1.0])  # the one check
     with pytest.raises(ValueError, match="`labels` holds the label 5"):
         dynsys.iterate(net, x0, 2, record="stats", labels=[0, 1, 5], n_classes=3)
     with pytest.raises(ValueError, match="`record` must be one of"):

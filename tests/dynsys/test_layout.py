@@ -7,6 +7,7 @@ into a function to dodge a circle still counts.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -86,17 +87,50 @@ def test_kernels_import_only_kernels_and_only_the_shared_ones():
     assert GRAPH["dynsys._kernels._linalg"] == set()
 
 
-FAMILY_PRIVATE = ("dynsys._fixed_points", "dynsys._kernels", "dynsys._stability",
-                  "dynsys._threads", "dynsys._incremental", "dynsys._distributed",
-                  "dynsys._ensembles", "dynsys._local", "dynsys._fixed_points_exact")
-
-
 @pytest.mark.parametrize("package", ["analysis", "benchmarks"])
-def test_analysis_and_benchmarks_use_public_fixed_point_names(package):
+def test_analysis_and_benchmarks_use_public_dynsys_and_nets_names(package):
+    private = ("dynsys._", "nets._")
     for name, path in _modules(package).items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                assert not node.module.startswith(FAMILY_PRIVATE), (name, node.module)
+                assert not node.module.startswith(private), (name, node.module)
             elif isinstance(node, ast.Import):
                 for alias in node.names:
-                    assert not alias.name.startswith(FAMILY_PRIVATE), (name, alias.name)
+                    assert not alias.name.startswith(private), (name, alias.name)
+
+
+def test_the_census_family_imports_downwards():
+    # _results <- _common <- _classify <- _resnet; _mlp beside _resnet; the entry point on top
+    family = {name: {d for d in deps if d.startswith("dynsys._census")}
+              for name, deps in GRAPH.items() if name.startswith("dynsys._census")}
+    c = "dynsys._census."
+    assert set(family) == {"dynsys._census", *(c + m for m in (
+        "_results", "_common", "_classify", "_resnet", "_mlp"))}
+    assert family[c + "_results"] == set()
+    assert family[c + "_common"] == {c + "_results"}
+    assert family[c + "_classify"] <= {c + "_results", c + "_common"}
+    assert family[c + "_resnet"] <= {c + "_results", c + "_common", c + "_classify"}
+    assert family[c + "_mlp"] <= {c + "_results", c + "_common"}
+    # the census kernel is the engine's; nothing else of the census reaches into kernels
+    assert "dynsys._kernels.census" in GRAPH[c + "_resnet"]
+
+
+# The logistic is written once for NumPy (dynsys._system.logistic) and once for the kernels
+# (dynsys._kernels._common.logistic). The layer-map kernels keep their own: a vectorizable
+# exponential in float32 and float64 (see the module's docstring), a different algorithm.
+_LOGISTIC_FORMULA = re.compile(r"1\.0 / \(1\.0 \+|one / \(one \+|tanh\(0\.5|"
+                               r"^def _?(sigmoid|logistic|sig)\(", re.M)
+_LOGISTIC_HOMES = {"dynsys/_system.py", "dynsys/_kernels/_common.py", "dynsys/_kernels/layers.py"}
+
+
+@pytest.mark.parametrize("package", ["dynsys", "analysis", "benchmarks"])
+def test_the_logistic_is_written_once(package):
+    for path in sorted((ROOT / package).rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        code = "\n".join(line for line in path.read_text().splitlines()
+                         if not line.lstrip().startswith(("#", '"""', "``")))
+        found = _LOGISTIC_FORMULA.findall(code)
+        if rel in _LOGISTIC_HOMES:
+            assert found, rel  # the pattern sees the definitions it guards
+        else:
+            assert not found, (rel, found)

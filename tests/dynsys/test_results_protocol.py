@@ -85,3 +85,11 @@ def test_reprs_in_one_style(instances):
         assert "\n" not in text and len(text) < 250, name
         # the width is N everywhere (never n= or width=)
         assert not re.search(r"\b(n|width)=", text), text
+
+
+def test_the_private_validated_weights_follow_the_same_rules():
+    from dynsys._fixed_points._common import validate_weights
+
+    a, b = validate_weights([[1.0, 2.0], [3.0, 4.0]]), validate_weights([[1.0, 2.0], [3.0, 4.0]])
+    assert a == a and a != b and len({a, b}) == 2  # identity: == and hash never raise
+    assert repr(a) == "Weights(N=2, exact=False)"

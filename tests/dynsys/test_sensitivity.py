@@ -183,7 +183,30 @@ def test_net_must_be_a_network_and_repr_is_short():
         dynsys.sensitivity(W, np.full((4, 3), 0.5))
     with pytest.raises(TypeError, match="`states` must be real"):
         dynsys.sensitivity(dynsys.Network(W), np.full((4, 3), 0.5 + 0.1j))
-    with pytest.raises(ValueError, match=r"`states` has T = 4 layers but `net` has per-layer"):
-        dynsys.sensitivity(dynsys.Network(np.stack([W] * 3)), np.full((4, 3), 0.5))
     r = dynsys.sensitivity(dynsys.Network(np.eye(40)), np.full((15, 20, 40), 0.5), products=True)
     assert len(repr(r)) < 300 and "15x20" in repr(r)
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+@pytest.mark.parametrize("d", [2, 3, 7])
+def test_per_layer_states_of_any_depth_follow_the_depth_rule(kind, d):
+    """States of d layers of a per-layer network (T = 3): layer t uses W(min(t, T)), as in
+    iterate(net, x0, d); the same numbers as the network with W(T) tiled out to d layers."""
+    rng = np.random.default_rng(4)
+    T, N, B = 3, 4, 2
+    W = rng.normal(size=(T, N, N))
+    b = rng.normal(size=(T, N))
+    K = rng.normal(size=(2, N))
+    net = dynsys.Network(W, b, kind=kind, K=K)
+    Y = dynsys.iterate(net, rng.random((B, N)), d).y
+    idx = [min(t, T) - 1 for t in range(1, d + 1)]
+    twin = dynsys.Network(W[idx], b[idx], kind=kind, K=K)  # d matrices, the last ones copies
+    got = dynsys.sensitivity(net, Y, products=True)
+    ref = dynsys.sensitivity(twin, Y, products=True)
+    for name in ("layer_logabsdet", "layer_sign", "logabsdet", "sign", "products", "S",
+                 "S_norm"):
+        np.testing.assert_allclose(getattr(got, name), getattr(ref, name), rtol=1e-12,
+                                   atol=1e-14, err_msg=name)
+    if kind == "resnet":
+        np.testing.assert_allclose(got.products[:, 0], brute_products(W[idx], Y[:, 0]),
+                                   rtol=1e-10, atol=1e-12)

@@ -133,6 +133,26 @@ def test_logistic_and_logit_are_inverse_and_safe():
     np.testing.assert_allclose(logit(logistic(z[1:-1])), z[1:-1], rtol=1e-9)
 
 
+def test_logistic_in_place_is_the_same_float():
+    rng = np.random.default_rng(0)
+    z = np.concatenate([rng.normal(size=5000) * 40, [-800.0, -0.0, 0.0, 800.0, np.inf, -np.inf]])
+    ref = logistic(z)
+    e = np.exp(-np.abs(z))  # the closed form of both branches, the kernels' operations
+    r = 1.0 / (1.0 + e)
+    np.testing.assert_array_equal(ref, np.where(z >= 0, r, e * r))
+    buf = np.empty_like(z)
+    assert logistic(z, out=buf) is buf
+    np.testing.assert_array_equal(buf, ref)
+    same = z.reshape(2, -1).copy()
+    assert logistic(same, out=same) is same  # in place
+    np.testing.assert_array_equal(same.ravel(), ref)
+    assert np.ndim(logistic(0.5)) == 0 and logistic(0.0) == 0.5
+    for bad in (np.empty(3), np.empty(z.shape, np.float32), list(z)):
+        with pytest.raises(ValueError, match=r"^`out` must be a float64 array of the shape of "
+                                             r"`z`, \(5006,\); got"):
+            logistic(z, out=bad)
+
+
 def test_system_object_exact_and_float():
     s = ResidualSystem.from_matrix([[Fraction(1, 2), 1], [2, -3]])
     assert s.n == 2

@@ -68,3 +68,34 @@ def test_network_argument_is_checked_by_name():
     with pytest.raises(TypeError, match=r"`net` must be a dynsys.Network; got array of shape "
                                         r"\(2, 2\).*dynsys.Network\(W, b\)"):
         _as_network(np.eye(2))
+
+
+def test_labels_of_any_integer_dtype_come_back_as_int64():
+    from dynsys import check_labels
+
+    for dtype in (np.int8, np.int32, np.uint8, np.int64):
+        lab = check_labels(np.array([2, 0, 1], dtype=dtype), 3)
+        assert lab.dtype == np.int64 and lab.tolist() == [2, 0, 1]
+    assert check_labels([], 0).shape == (0,)
+
+
+_EXPECTED = "must hold integer class labels 0..C-1, one per input (shape (3,)); got "
+
+
+@pytest.mark.parametrize("bad,received", [
+    (np.array(["a", "b", "a"]), "dtype <U1"),
+    (np.array([0.0, 1.0, 0.0]), "dtype float64"),  # whole-numbered floats too
+    (np.array([0.5, 1.0, 0.0]), "dtype float64"),
+    (np.array([0, 1, 0], dtype=object), "dtype object"),
+    (np.array([True, False, True]), "dtype bool"),
+    (np.array([0, 1]), "shape (2,)"),
+    (np.array([[0, 1, 0]]), "shape (1, 3)"),
+    (np.array(1), "shape ()"),
+    (np.array([0, -2, 1]), "minimum -2"),
+])
+def test_every_bad_label_names_the_argument_the_expectation_and_what_came(bad, received):
+    from dynsys import check_labels
+
+    with pytest.raises(ValueError) as err:
+        check_labels(bad, 3, "train_labels")
+    assert str(err.value).startswith(f"`train_labels` {_EXPECTED}{received}"), str(err.value)

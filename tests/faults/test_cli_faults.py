@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import nets
-from nets._atomic import TEMP_PREFIX
+from nets.atomic import TEMP_PREFIX
 
 
 def _one_line(r) -> str:
@@ -220,7 +220,7 @@ def test_fault_reproduce_leaves_the_writes_of_a_training_run_in_its_checkpoints(
     """``resdyn train --out R/checkpoints/x`` running while ``resdyn reproduce --out R``
     starts: the reproduce's clean-up must not delete the training run's writes in progress
     (its folder is locked); an unlocked sibling's leftovers are still removed."""
-    from nets._atomic import folder_lock
+    from nets.atomic import folder_lock
 
     R = importlib.import_module("analysis.reproduce")
     out = tmp_path / "results"

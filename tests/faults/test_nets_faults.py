@@ -193,7 +193,7 @@ def test_fault_finished_run_with_foreign_weights(finished_run, tmp_path):
 
 
 def test_fault_second_writer_of_a_folder_is_refused(tmp_path):
-    from nets._atomic import folder_lock
+    from nets.atomic import folder_lock
 
     cfg = nets.TrainConfig(dataset="blobs", width=6, depth=3, epochs=1, threads=1)
     out = tmp_path / "run"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nets._atomic import (TEMP_PREFIX, atomic_save, atomic_write_bytes, atomic_write_json,
+from nets.atomic import (TEMP_PREFIX, atomic_save, atomic_write_bytes, atomic_write_json,
                           atomic_write_text, check_output_file, check_output_folder,
                           remove_partial_files)
 
@@ -106,7 +106,7 @@ def test_remove_partial_files(tmp_path):
 def test_folder_lock_refuses_a_second_holder_and_cleans_up(tmp_path):
     import os
 
-    from nets._atomic import FolderLockedError, folder_lock
+    from nets.atomic import FolderLockedError, folder_lock
 
     with folder_lock(tmp_path, ".lock", name="`out_dir`") as lock:
         assert lock == tmp_path / ".lock"
@@ -127,9 +127,9 @@ def test_folder_lock_is_released_when_its_holder_is_killed(tmp_path):
     import subprocess
     import sys
 
-    from nets._atomic import FolderLockedError, folder_lock
+    from nets.atomic import FolderLockedError, folder_lock
 
-    code = ("import sys, time; from nets._atomic import folder_lock\n"
+    code = ("import sys, time; from nets.atomic import folder_lock\n"
             "with folder_lock(sys.argv[1], '.lock'):\n"
             "    print('held', flush=True); time.sleep(600)\n")
     root = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_folder_lock_does_not_count_a_removed_file(tmp_path, monkeypatch):
     import fcntl
     import os
 
-    from nets._atomic import folder_lock
+    from nets.atomic import folder_lock
 
     real_flock, calls = fcntl.flock, []
 

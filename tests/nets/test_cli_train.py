@@ -48,6 +48,12 @@ def test_adaptive_depth_flag_and_mlp(tmp_path, run):
     assert r.returncode == 0, r.stderr
     history = json.loads((tmp_path / "a" / "history.json").read_text())
     assert history[0]["depth"] == 4 and history[0]["depth_after"] == 3
+    r = run(["--dataset", "blobs", "--width", "8", "--depth", "4", "--epochs", "1",
+             "--adaptive-depth", "--depth-criterion", "centred", "--out", tmp_path / "c",
+             "--no-progress"])
+    assert r.returncode == 0, r.stderr
+    config = json.loads((tmp_path / "c" / "checkpoint.json").read_text())["config"]
+    assert config["depth_criterion"] == "centred"
     r = run(["--dataset", "blobs", "--mlp", "--depth", "2", "--epochs", "1",
              "--out", tmp_path / "m", "--no-progress"])
     assert r.returncode == 0, r.stderr

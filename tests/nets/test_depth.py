@@ -1,5 +1,6 @@
 """Adaptive depth (Sect. 7) and perturbation from identity (Hauser 2019, arXiv 1902.04106)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -47,6 +48,46 @@ def test_residual_change_definition(kind):
     assert math.isnan(residual_change(build_model(kind, 5, 3, None, 1), x))
 
 
+def _input_independent_tail(depth=6, n=5):
+    """A lively per-layer network whose last two layers ignore their input (W = 0) and
+    differ in their biases: y(T) and y(T-1) are constants, different from each other (the
+    saturated, untrained tail layers of a per-layer network trained on full MNIST)."""
+    model = _lively("per-layer", depth, n)
+    with torch.no_grad():
+        for layer, b in zip(model.layers[-2:], (-3.0, 3.0)):
+            layer.weight.zero_()
+            layer.bias.fill_(b)
+    return model
+
+
+@pytest.mark.parametrize("kind", ["shared", "per-layer"])
+def test_centred_residual_change_definition(kind):
+    model = _lively(kind)
+    x = torch.rand(40, 5)
+    with torch.no_grad():
+        rec = model(x, record=True)
+    d = (rec.y[-1] - rec.y[-2]).double()
+    expected = float((d - d.mean(dim=0)).abs().mean())
+    for batch_size in (7, 40, 4096):  # the means span every batch
+        assert residual_change(model, x, batch_size, centred=True) == pytest.approx(
+            expected, rel=1e-6)  # float32 residuals
+    assert residual_change(_converged(kind), x, centred=True) == 0.0
+
+
+def test_the_centred_criterion_ignores_a_change_that_is_the_same_for_every_input():
+    model = _input_independent_tail()
+    x = torch.rand(30, 5)
+    f = torch.sigmoid(torch.tensor(3.0)) - torch.sigmoid(torch.tensor(-3.0))
+    assert residual_change(model, x) == pytest.approx(float(f), rel=1e-6)  # about 0.905
+    assert residual_change(model, x, centred=True) == 0.0
+    removed, change = adaptive_depth_step(model, x, threshold=0.01)
+    assert not removed and model.depth == 6
+    removed, change = adaptive_depth_step(model, x, threshold=0.01, criterion="centred")
+    assert removed and change == 0.0 and model.depth == 5
+    with pytest.raises(ValueError, match="`criterion` must be one of paper, centred; got 'mean'"):
+        adaptive_depth_step(model, x, criterion="mean")
+
+
 def test_adaptive_step_shared_removes_one_layer_when_converged():
     model = _converged("shared")
     x = torch.rand(30, 5)
@@ -89,6 +130,21 @@ def test_training_shrinks_a_converged_network_and_records_depths(kind):
     assert result.weights.depth == 3
     if kind == "per-layer":
         assert result.weights.W.shape[0] == 3
+
+
+def test_training_measures_the_change_by_the_configured_criterion():
+    data = load_dataset("digits", n_train=200, n_test=50)
+    cfg = TrainConfig(dataset="digits", kind="per-layer", depth=6, epochs=2, lr=1e-9, threads=1,
+                      adaptive_depth=True, depth_criterion="centred", depth_threshold=1e-6,
+                      min_depth=3, patience=0)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    paper = train(dataclasses.replace(cfg, depth_criterion="paper"), progress=False, data=data)
+    centred = train(cfg, progress=False, data=data)
+    # trained from the same seed, so the same first epoch; the two measures of its change
+    assert centred.history[0]["train_loss"] == paper.history[0]["train_loss"]
+    assert centred.history[0]["residual_change"] < paper.history[0]["residual_change"]
+    with pytest.raises(ValueError, match="`depth_criterion` must be one of paper, centred"):
+        TrainConfig(depth_criterion="median")
 
 
 def test_perturbation_magnitudes_match_recording():

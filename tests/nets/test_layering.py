@@ -66,7 +66,7 @@ def _cycle(graph):
 
 def test_the_import_graph_sees_the_modules_and_their_edges():
     graph = _graph()
-    assert {"config", "_atomic", "models", "checkpoint", "export", "train", "depth"} <= set(graph)
+    assert {"config", "atomic", "models", "checkpoint", "export", "train", "depth"} <= set(graph)
     assert "config" in graph["checkpoint"] and "models" in graph["export"]
     assert "train" in graph["sweep"]
 
@@ -76,7 +76,7 @@ def test_nets_modules_import_each_other_without_a_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
-@pytest.mark.parametrize("leaf", ["config", "_atomic"])
+@pytest.mark.parametrize("leaf", ["config", "atomic"])
 def test_leaf_modules_import_no_nets_module(leaf):
     assert _graph()[leaf] == set()
 
@@ -88,7 +88,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_atomic_writer_imports_nothing_of_the_project():
     """analysis and nets both use it: it must not pull in either (or dynsys)."""
-    tree = ast.parse((NETS / "_atomic.py").read_text(encoding="utf-8"))
+    tree = ast.parse((NETS / "atomic.py").read_text(encoding="utf-8"))
     roots = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
