@@ -23,7 +23,6 @@ def frozen_copy(arr):
     return arr
 
 
-
 def as_trajectories(Y, name: str = "Y") -> np.ndarray:
     """Return `Y` as float64 of shape (T, B, N): T layers, B samples, N neurons."""
     arr = np.asarray(Y, dtype=np.float64)

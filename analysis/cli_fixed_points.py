@@ -311,16 +311,8 @@ def _write_npz(path: Path, fp) -> None:
     atomic_save(path, lambda tmp: np.savez_compressed(tmp, **arrays))
 
 
-def _leading(eigenvalues: np.ndarray) -> np.ndarray:
-    """The eigenvalue with the largest real part of each row."""
-    if eigenvalues.shape[0] == 0:
-        return np.zeros(0, np.complex128)
-    idx = np.argmax(eigenvalues.real, axis=1)
-    return eigenvalues[np.arange(eigenvalues.shape[0]), idx]
-
-
 def _point_rows(fp) -> list[dict]:
-    lead = _leading(fp.eigenvalues)
+    lead = fp.leading_eigenvalue
     return [{"pattern": "".join(str(int(c)) for c in fp.patterns[i]),
              "y": fp.points[i].tolist(),
              "stability": str(fp.stability[i]),

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 __all__ = ["add_parser", "run"]
 
+# nets.DATASETS and nets.DEPTH_CRITERIA, written out: importing nets imports torch, which
+# building the parser must not (tests/nets/test_cli_train.py checks they agree)
 _DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
+_DEPTH_CRITERIA = ("paper", "centred")
 
 
 def add_parser(subparsers):
@@ -78,7 +81,7 @@ def add_parser(subparsers):
                         "(Sect. 7 of the paper)")
     p.add_argument("--threshold", type=float, default=0.01,
                    help="adaptive-depth threshold (default 0.01)")
-    p.add_argument("--depth-criterion", default="paper", choices=("paper", "centred"),
+    p.add_argument("--depth-criterion", default="paper", choices=_DEPTH_CRITERIA,
                    help="how adaptive depth measures the change: paper (default), mean "
                         "|y(T) - y(T-1)|; centred, the same with each neuron's mean over the "
                         "inputs removed")

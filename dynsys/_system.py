@@ -71,15 +71,12 @@ def logistic(z, out=None):
     ndarray
         ``f(z)``, of the shape of `z` (`out` when given).
     """
+    z = np.asarray(z, dtype=np.float64)  # `z` itself when it is float64 (so `out` may be it)
     if out is None:
-        z = np.asarray(z, dtype=np.float64)
         out = np.empty_like(z)
-    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64
-              and out.shape == np.shape(z)):
-        raise ValueError(f"`out` must be a float64 array of the shape of `z`, {np.shape(z)}; "
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == z.shape):
+        raise ValueError(f"`out` must be a float64 array of the shape of `z`, {z.shape}; "
                          f"got {_describe(out)}.")
-    else:
-        z = np.asarray(z, dtype=np.float64)
     # the sign first: `out` may be `z`
     negative = z < 0
     # exp of a non-positive number never overflows: e = exp(-|z|) serves both signs

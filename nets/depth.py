@@ -75,8 +75,9 @@ def residual_change(model: LayeredNet, x, batch_size: int = 4096, *,
     the layer only shifts x(T) by a constant vector that the classifier's bias absorbs.
 
     Runs the model's own layer step (:meth:`LayeredNet.step`) and keeps only the last two
-    residuals, so memory does not grow with depth; the centred form takes a second pass over
-    the batches for the means. Returns NaN for depth 1.
+    residuals, so memory does not grow with depth; the centred form keeps the differences of
+    every batch (B x N numbers, the size of `x`) until their means are known, in one forward
+    pass. Returns NaN for depth 1.
     """
     if model.depth < 2:
         return math.nan
@@ -84,23 +85,18 @@ def residual_change(model: LayeredNet, x, batch_size: int = 4096, *,
     model.eval()
     x = _as_tensor(model, x)
     step = int(batch_size)
-    batches = [x[start:start + step] for start in range(0, len(x), step)]
-    mean = None
-    if centred:
-        total = None
-        for xb in batches:
-            prev, last = _last_two_residuals(model, xb)
-            part = (last - prev).sum(dim=0, dtype=torch.float64)
-            total = part if total is None else total + part
-        mean = total / len(x)
-    total, count = 0.0, 0
-    for xb in batches:
-        prev, last = _last_two_residuals(model, xb)
-        d = (last - prev).to(torch.float64)
-        if mean is not None:
-            d = d - mean
-        total += float(d.abs().sum())
-        count += d.numel()
+    total, count, diffs = 0.0, 0, []
+    for start in range(0, len(x), step):
+        prev, last = _last_two_residuals(model, x[start:start + step])
+        d = last - prev
+        if centred:
+            diffs.append(d)
+        else:
+            total += float(d.abs().sum(dtype=torch.float64))
+            count += d.numel()
+    if diffs:  # centred
+        d = torch.cat(diffs).to(torch.float64)
+        total, count = float((d - d.mean(dim=0)).abs().sum()), d.numel()
     model.train(was_training)
     return total / max(count, 1)
 

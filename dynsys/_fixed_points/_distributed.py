@@ -34,7 +34,7 @@ from ._common import (MAX_N_INCREMENTAL, Weights, assemble, check_size, n_chunks
                       task_ranges)
 from ._results import FixedPointCounts, FixedPoints
 
-__all__ = ["OPTIONS", "REPORTS_PROGRESS", "require_distributed", "check_client", "task_ranges",
+__all__ = ["OPTIONS", "REPORTS_PROGRESS", "require_distributed", "check_client",
            "fixed_points", "count"]
 
 #: Options of this engine beyond the common arguments: the walk's `refresh`, the number of

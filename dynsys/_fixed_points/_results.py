@@ -513,6 +513,14 @@ class FixedPoints:
         return {name: getattr(self, name) for name in TOLERANCE_NAMES}
 
     @property
+    def leading_eigenvalue(self) -> np.ndarray:
+        """The flow eigenvalue of largest real part at each point, shape (M,), complex."""
+        ev = self.eigenvalues
+        if ev.shape[0] == 0:
+            return np.zeros(0, np.complex128)
+        return ev[np.arange(ev.shape[0]), np.argmax(ev.real, axis=1)]
+
+    @property
     def multipliers(self) -> np.ndarray:
         """Multipliers of the step-1 layer map at each point, shape (M, N), complex.
 
@@ -580,11 +588,9 @@ class FixedPoints:
         -------
         str
         """
-        M = len(self)
-        ev = self.eigenvalues
-        lead = ev[np.arange(M), np.argmax(ev.real, axis=1)] if M else np.zeros(0, complex)
+        lead = self.leading_eigenvalue
         rows = [("pattern", "y", "flow", "map", "leading eigenvalue")]
-        for i in range(M):
+        for i in range(len(self)):
             rows.append(("".join(str(int(c)) for c in self.patterns[i]),
                          np.array2string(self.points[i], precision=4, floatmode="fixed",
                                          max_line_width=10**6),

@@ -9,7 +9,8 @@ distributed = pytest.importorskip(
     "distributed", reason="the `dask` extra (pip install resdyn[dask]) runs these tests")
 
 from dynsys import count_fixed_points, fixed_point_statistics, fixed_points  # noqa: E402
-from dynsys._fixed_points._distributed import require_distributed, task_ranges  # noqa: E402
+from dynsys._fixed_points._common import task_ranges  # noqa: E402
+from dynsys._fixed_points._distributed import require_distributed  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -695,3 +695,16 @@ def test_merged_patterns_are_shown():
     assert (f"Patterns: 27 = {c.total} points + 7 origin copies + 1 merged + 0 degenerate"
             in table)
     assert fixed_points(W).as_dict()["n_merged"] == 1
+
+
+def test_leading_eigenvalue_is_the_eigenvalue_of_largest_real_part():
+    # the leading eigenvalue is the row's eigenvalue of largest real part, also for a listing
+    # the filter leaves empty
+    fp = fixed_points(np.array([[-1.0, 2.0], [3.0, -1.0]]))
+    lead = fp.leading_eigenvalue
+    assert lead.shape == (len(fp),) and lead.dtype == np.complex128
+    for i, row in enumerate(fp.eigenvalues):
+        assert lead[i] == row[np.argmax(row.real)]
+        assert lead[i].real == max(row.real)
+    none = fixed_points(-np.eye(2), only="stable")  # W = -I has no stable point
+    assert len(none) == 0 and none.leading_eigenvalue.shape == (0,)

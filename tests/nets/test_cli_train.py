@@ -154,3 +154,11 @@ def test_summary_line_of_an_early_stop():
     assert line.startswith("shared blobs: 3 of 20 epochs (stopped early: no training-loss "
                            "improvement for 2 epochs), depth 2,"), line
     assert "(early-stopping)" not in line
+
+
+def test_the_parser_choices_are_those_of_nets():
+    import nets
+    from analysis import cli_train
+
+    assert cli_train._DATASETS == nets.DATASETS
+    assert cli_train._DEPTH_CRITERIA == nets.DEPTH_CRITERIA
