@@ -77,7 +77,23 @@ def residual_change(model: LayeredNet, x, batch_size: int = 4096, *,
     Runs the model's own layer step (:meth:`LayeredNet.step`) and keeps only the last two
     residuals, so memory does not grow with depth; the centred form keeps the differences of
     every batch (B x N numbers, the size of `x`) until their means are known, in one forward
-    pass. Returns NaN for depth 1.
+    pass.
+
+    Parameters
+    ----------
+    model : LayeredNet
+        A ResNet or MLP of :mod:`nets` (evaluated in eval mode, then restored).
+    x : array_like or Tensor, shape (B, D)
+        Inputs, for example the fixed training subset of ``TrainConfig.depth_check_samples``.
+    batch_size : int
+        Rows per forward pass.
+    centred : bool
+        The centred measure (``depth_criterion="centred"``) instead of the paper's.
+
+    Returns
+    -------
+    float
+        The mean over the B x N entries; NaN for a network of depth 1.
     """
     if model.depth < 2:
         return math.nan
@@ -121,6 +137,34 @@ def adaptive_depth_step(model: LayeredNet, x, optimizer=None, threshold: float =
     `change` is :func:`residual_change` on `x` (``centred=True`` for ``criterion="centred"``,
     see :data:`nets.DEPTH_CRITERIA`); the last layer is removed (see
     :func:`remove_last_layer`) when ``change < threshold`` and the depth exceeds `min_depth`.
+
+    Parameters
+    ----------
+    model : LayeredNet
+        A residual network of :mod:`nets`, changed in place when a layer goes.
+    x : array_like or Tensor, shape (B, D)
+        The inputs the change is measured on (training data).
+    optimizer : torch.optim.Optimizer, optional
+        Loses the removed layer's parameters and their state (per-layer weights).
+    threshold : float
+        Remove the last layer when the change is below it (the paper: 0.01).
+    min_depth : int
+        Never go below this depth.
+    batch_size : int
+        Rows per forward pass.
+    criterion : {"paper", "centred"}
+        How the change is measured (:func:`residual_change`).
+
+    Returns
+    -------
+    removed : bool
+    change : float
+        The measured change (NaN at depth 1).
+
+    Raises
+    ------
+    ValueError
+        An unknown `criterion`.
     """
     if criterion not in DEPTH_CRITERIA:
         raise ValueError(f"`criterion` must be one of {', '.join(DEPTH_CRITERIA)}; "
