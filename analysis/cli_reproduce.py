@@ -49,6 +49,9 @@ def add_parser(subparsers):
     p.add_argument("--fresh", action="store_true",
                    help="recompute every stage instead of reusing the finished ones in "
                         "DIR/stages (the checkpoints are kept)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="networks trained at a time, one torch thread each (default: the "
+                        "CPUs available; 1: one after the other on nets' default threads)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
@@ -65,10 +68,13 @@ def run(args) -> int:
 
     # named as the command line names it; reproduce() checks again, naming `out_dir`
     check_output_folder(args.out, "--out")
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be an integer >= 1 (networks trained at a time); "
+                         f"got {args.jobs}.")
     try:
         res = reproduce(args.dataset, quick=args.quick, out_dir=args.out,
                         progress=not args.no_progress, data_dir=args.data_dir,
-                        profile=args.profile, fresh=args.fresh)
+                        profile=args.profile, fresh=args.fresh, jobs=args.jobs)
     except FolderLockedError as exc:
         # the library names its argument, the command line its flag; a lock met deeper down
         # (a checkpoint folder that a training holds) keeps the library's wording

@@ -336,18 +336,69 @@ def _load_data(ctx):
                         n_train=s.n_train, n_test=s.n_test)
 
 
+def _threads(ctx):
+    """Torch threads of each network: one when networks train side by side (the checkpoint
+    records it, so such a run has its own folders), else nets' default for the width."""
+    return 1 if ctx.options["jobs"] > 1 else None
+
+
+def _main_config(ctx, data, kind):
+    from ._training import config_for
+
+    s = ctx.settings
+    extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
+    return config_for(data, kind, depth=s.depth, epochs=s.epochs, seed=s.seed,
+                      data_root=ctx.options["data_dir"], n_train=s.n_train, n_test=s.n_test,
+                      threads=_threads(ctx), **extra)
+
+
+def _adaptive_base(ctx, data, kind):
+    """The configuration whose Sect. 7 run is trained (:func:`_training.adaptive_config`)."""
+    from ._training import config_for
+
+    s = ctx.settings
+    return config_for(data, kind, depth=s.depth, epochs=s.adaptive_epochs, seed=s.seed,
+                      data_root=ctx.options["data_dir"], n_train=s.n_train, n_test=s.n_test,
+                      threads=_threads(ctx))
+
+
+def _sweep_data_and_config(ctx):
+    from nets.data import load_dataset
+
+    from ._training import config_for
+
+    s = ctx.settings
+    sn = s.sweep_n_train or s.n_train
+    sds = load_dataset(ctx.options["dataset"], root=ctx.options["data_dir"], seed=s.seed,
+                       n_train=sn, n_test=s.n_test)
+    scfg = config_for(sds, "shared", depth=s.depth, epochs=s.sweep_epochs, seed=s.seed,
+                      data_root=ctx.options["data_dir"], n_train=sn, n_test=s.n_test,
+                      threads=_threads(ctx))
+    return sds, scfg
+
+
+def _exact_data_and_config(ctx):
+    from nets.data import load_dataset
+
+    from ._training import config_for
+
+    s = ctx.settings
+    small = load_dataset("blobs", seed=s.seed, blobs_features=s.exact_n,
+                         blobs_classes=s.exact_classes, blobs_samples=1200)
+    cfg = config_for(small, "shared", depth=s.depth, epochs=s.exact_epochs, seed=s.seed,
+                     lr=s.exact_lr, threads=_threads(ctx))
+    return small, cfg
+
+
 def _train_stage(key, kind):
     def train(ctx, data):
         from ._runner import error_rate, network
-        from ._training import checkpoint_sha256, config_for, train_or_load
+        from ._training import checkpoint_sha256, train_or_load
 
-        s = ctx.settings
-        extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
-        cfg = config_for(data, kind, depth=s.depth, epochs=s.epochs, seed=s.seed,
-                         data_root=ctx.options["data_dir"], n_train=s.n_train,
-                         n_test=s.n_test, **extra)
+        cfg = _main_config(ctx, data, kind)
         model, result, was = train_or_load(cfg, data, ckpt_dir=ctx.options["checkpoints"],
-                                           progress=ctx.options["progress"])
+                                           progress=ctx.options["progress"],
+                                           present=ctx.options["present"])
         net = network(model)
         return _Net(net, model.depth,
                     error_rate(net, data.x_test, data.y_test, depth=model.depth),
@@ -356,6 +407,57 @@ def _train_stage(key, kind):
 
     return Stage(f"train_{key}", f"train {key}", train, inputs=("data",),
                  settings=_TRAIN_SETTINGS, mode="always", identity=_identity)
+
+
+#: What the training stages read: the side-by-side stage declares all of it.
+_ALL_TRAINING_SETTINGS = tuple(dict.fromkeys(
+    _TRAIN_SETTINGS + ("adaptive_epochs", "sweep_n_train", "sweep_epochs", "sweep_depths",
+                       "exact_n", "exact_classes", "exact_epochs", "exact_lr")))
+
+
+def _training_runs(ctx, data) -> list:
+    """Every network the run trains, as ``(TrainConfig, folder)``: the configurations and
+    folders the training stages below use, longest first (epochs x depth x width^2, the
+    count of multiply-adds per sample), so that the side-by-side schedule does not end on
+    one long run."""
+    from nets import sweep_runs
+
+    from ._training import adaptive_config, adaptive_folder, checkpoint_folder, sweep_folder
+
+    ckpt = ctx.options["checkpoints"]
+    runs = []  # (width, config, folder)
+    for _, kind in (_NETS[1], _NETS[2], _NETS[0]):
+        cfg = _main_config(ctx, data, kind)
+        runs.append((data.n_features, cfg, checkpoint_folder(cfg, ckpt)))
+    for kind in ("per-layer", "shared"):
+        base = _adaptive_base(ctx, data, kind)
+        runs.append((data.n_features, adaptive_config(base), adaptive_folder(base, ckpt)))
+    sds, scfg = _sweep_data_and_config(ctx)
+    runs.extend((sds.n_features, c, f) for c, f in
+                sweep_runs(scfg, ctx.settings.sweep_depths, sweep_folder(scfg, ckpt)))
+    small, ecfg = _exact_data_and_config(ctx)
+    runs.append((small.n_features, ecfg, checkpoint_folder(ecfg, ckpt)))
+    runs.sort(key=lambda r: -r[1].epochs * r[1].depth * r[0] ** 2)
+    return [(cfg, folder) for _, cfg, folder in runs]
+
+
+@dataclass(frozen=True)
+class _SideBySide:
+    workers: int  # networks trained at a time (1: none here, each by its own stage)
+    trained: tuple  # folders in which this call trained at least one epoch
+
+
+def _train_side_by_side(ctx, data):
+    """With ``jobs > 1``, train every network of the run side by side (:func:`nets.train_many`),
+    each on one thread; the training stages then reload them from their checkpoints."""
+    from nets import train_many
+
+    jobs = ctx.options["jobs"]
+    if jobs == 1:
+        return _SideBySide(1, ())
+    done = train_many(_training_runs(ctx, data), workers=jobs,
+                      progress=ctx.options["progress"])
+    return _SideBySide(jobs, tuple(str(r.out_dir) for r in done if r.trained))
 
 
 def _record_stage(key, *, short, long_run):
@@ -482,17 +584,16 @@ def _appendix(ctx, train_resnet_shared, record_resnet_shared):
 
 
 def _train_adaptive(ctx, data, train_resnet_shared, train_resnet_variable):
-    from ._training import adaptive_or_load, config_for
+    from ._training import adaptive_or_load
 
-    s = ctx.settings
     runs, identity, reused = [], {}, []
     for key, kind, ref in (("resnet_shared", "shared", train_resnet_shared.error),
                            ("resnet_variable", "per-layer", train_resnet_variable.error)):
-        cfg = config_for(data, kind, depth=s.depth, epochs=s.adaptive_epochs, seed=s.seed,
-                         data_root=ctx.options["data_dir"], n_train=s.n_train, n_test=s.n_test)
+        cfg = _adaptive_base(ctx, data, kind)
         run, was, sha = adaptive_or_load(cfg, data, key=key, reference_error=ref,
                                          ckpt_dir=ctx.options["checkpoints"],
-                                         progress=ctx.options["progress"])
+                                         progress=ctx.options["progress"],
+                                         present=ctx.options["present"])
         runs.append(run)
         identity[key] = {"config": cfg.to_dict(), "sha256": sha}
         if was:
@@ -507,19 +608,14 @@ def _sect7(ctx, train_adaptive):
 
 
 def _train_sweep(ctx):
-    from nets.data import load_dataset
-
-    from ._training import config_for, sweep_or_load
+    from ._training import sweep_or_load
 
     s = ctx.settings
-    sn = s.sweep_n_train or s.n_train
-    sds = load_dataset(ctx.options["dataset"], root=ctx.options["data_dir"], seed=s.seed,
-                       n_train=sn, n_test=s.n_test)
-    scfg = config_for(sds, "shared", depth=s.depth, epochs=s.sweep_epochs, seed=s.seed,
-                      data_root=ctx.options["data_dir"], n_train=sn, n_test=s.n_test)
+    sds, scfg = _sweep_data_and_config(ctx)
     sweep, was, shas = sweep_or_load(scfg, sds, depths=s.sweep_depths,
                                      ckpt_dir=ctx.options["checkpoints"],
-                                     progress=ctx.options["progress"])
+                                     progress=ctx.options["progress"],
+                                     present=ctx.options["present"])
     identity = {"config": scfg.to_dict(), "sha256": {str(d): h for d, h in shas.items()},
                 "data": _dataset_identity(sds)}
     return _Sweep(sweep, identity, ("perturbation_sweep",) if was else ())
@@ -533,18 +629,13 @@ def _perturbation(ctx, train_sweep):
 
 
 def _train_exact(ctx):
-    from nets.data import load_dataset
-
     from ._runner import network
-    from ._training import checkpoint_sha256, config_for, train_or_load
+    from ._training import checkpoint_sha256, train_or_load
 
-    s = ctx.settings
-    small = load_dataset("blobs", seed=s.seed, blobs_features=s.exact_n,
-                         blobs_classes=s.exact_classes, blobs_samples=1200)
-    cfg = config_for(small, "shared", depth=s.depth, epochs=s.exact_epochs, seed=s.seed,
-                     lr=s.exact_lr)
+    small, cfg = _exact_data_and_config(ctx)
     model, result, was = train_or_load(cfg, small, ckpt_dir=ctx.options["checkpoints"],
-                                       progress=ctx.options["progress"])
+                                       progress=ctx.options["progress"],
+                                       present=ctx.options["present"])
     identity = {"config": cfg.to_dict(), "sha256": checkpoint_sha256(result.out_dir),
                 "data": _dataset_identity(small)}
     return _Exact(network(model), model.depth, small, identity,
@@ -644,6 +735,7 @@ def _report(ctx, data, baselines, claims, **res):
         "test_error": errors,
         "baselines": baselines,
         "run_time_s": round(run_time, 2),
+        "training_workers": res["train_side_by_side"].workers,
         "stage_times_s": account["times"],
         "reused_checkpoints": reused,
         "reused_stages": list(account["reused"]),
@@ -655,7 +747,8 @@ def _report(ctx, data, baselines, claims, **res):
     results_json = atomic_write_json(out / "results.json", summary)
     report = atomic_write_text(out / "report.md",
                                _report_md(data, prof, errors, baselines, claims, figures, out,
-                                          run_time, reused, account["reused"]))
+                                          run_time, reused, account["reused"],
+                                          res["train_side_by_side"].workers))
     return _Report(report, results_json, figures, run_time, tuple(reused), account)
 
 
@@ -668,6 +761,8 @@ def _build_stages():
     stages = [
         Stage("data", "load data", _load_data, settings=("seed", "n_train", "n_test"),
               mode="always", identity=_dataset_identity),
+        Stage("train_side_by_side", "train networks side by side", _train_side_by_side,
+              inputs=("data",), settings=_ALL_TRAINING_SETTINGS, mode="always"),
         *(_train_stage(key, kind) for key, kind in _NETS),
         Stage("baselines", "scikit-learn baselines", _baselines, inputs=("data",),
               settings=("seed",)),
@@ -721,7 +816,7 @@ def _build_stages():
               inputs=("data", "baselines") + tuple(f"train_{k}" for k, _ in _NETS) + analyses,
               mode="always"),
         Stage("report", "write report", _report,
-              inputs=("data", "baselines", "claims") + _TRAINING
+              inputs=("data", "baselines", "claims", "train_side_by_side") + _TRAINING
               + tuple(f"figure_{key}" for key in FIGURES),
               settings=ALL_SETTINGS, mode="always"),
     ]
@@ -770,7 +865,7 @@ def _remove_unless_training(folder: Path) -> int:
 
 def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results/reproduce",
               progress: bool = True, data_dir=None, profile: str | Profile | None = None,
-              fresh: bool = False):
+              fresh: bool = False, jobs: int | None = None):
     """Train (or reload), run every analysis, write ``report.md`` and ``results.json``.
 
     The work is the list of stages :data:`STAGES`. Each analysis and figure is written to
@@ -812,6 +907,12 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     fresh : bool
         Recompute every stage: the stage files in ``out_dir/stages`` are deleted first (the
         checkpoints are kept; delete ``out_dir/checkpoints`` to train again).
+    jobs : int, optional
+        Networks trained at a time (default: :func:`nets.available_cpus`). Above 1, every
+        network of the run is trained first by :func:`nets.train_many`, side by side on one
+        torch thread each, and the later stages reload them; their configurations record
+        ``threads=1``, so they have checkpoint folders of their own. With 1 each training
+        stage trains its networks in turn on nets' default threads.
 
     Returns
     -------
@@ -832,15 +933,27 @@ def reproduce(dataset: str = "mnist5k", *, quick: bool = False, out_dir="results
     # written is refused now, not after hours of work
     out = check_output_folder(out_dir, "`out_dir`")
     prof = _profile(profile, quick)
+    jobs = _check_jobs(jobs)
     out.mkdir(parents=True, exist_ok=True)
     # held before the clean-up below: a second run would otherwise delete the temporary
     # files of the run in progress and both would write the same stage files. The trainings
     # inside lock their own folders below checkpoints/, never this one.
     with folder_lock(out, LOCK_FILE, name="`out_dir`"):
-        return _reproduce_locked(out, prof, dataset, data_dir, progress, fresh, t_start)
+        return _reproduce_locked(out, prof, dataset, data_dir, progress, fresh, jobs, t_start)
 
 
-def _reproduce_locked(out: Path, prof, dataset, data_dir, progress, fresh, t_start):
+def _check_jobs(jobs) -> int:
+    from nets import available_cpus
+
+    if jobs is None:
+        return available_cpus()
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"`jobs` must be an integer >= 1 (networks trained at a time); "
+                         f"got {jobs!r}.")
+    return int(jobs)
+
+
+def _reproduce_locked(out: Path, prof, dataset, data_dir, progress, fresh, jobs, t_start):
     """:func:`reproduce` once `out` is checked and locked."""
     ckpt = out / "checkpoints"
     (out / "figures").mkdir(parents=True, exist_ok=True)
@@ -854,8 +967,12 @@ def _reproduce_locked(out: Path, prof, dataset, data_dir, progress, fresh, t_sta
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(STAGES), desc="reproduce", unit="stage")
+    from ._training import checkpoints_present
+
+    # taken before anything trains: a network is "reused" when its checkpoint was there when
+    # the run began, whichever stage trained the rest
     options = {"dataset": dataset, "data_dir": data_dir, "out": out, "checkpoints": ckpt,
-               "progress": progress}
+               "progress": progress, "jobs": jobs, "present": checkpoints_present(ckpt)}
     runner = StageRunner(STAGES, out / STAGE_DIR, prof, options, bar=bar, t_start=t_start)
     try:
         values = runner.run()
@@ -898,7 +1015,7 @@ def _numbers_text(numbers) -> str:
 
 
 def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reused,
-               reused_stages=()):
+               reused_stages=(), workers=1):
     from .claims import claims_markdown
 
     counts = _verdict_counts(claims)
@@ -918,7 +1035,9 @@ def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reus
         f"- run time: {run_time:.1f} s"
         + (f" (reused checkpoints: {', '.join(reused)})" if reused else "")
         + (f"; {len(reused_stages)} finished stages reused from `{STAGE_DIR}/`"
-           if reused_stages else ""),
+           if reused_stages else "")
+        + (f"; networks trained {workers} at a time, one torch thread each" if workers > 1
+           else "; networks trained one after the other"),
         "- verdicts: " + ", ".join(f"{n} {k}" for k, n in counts.items()),
         "",
         "## Claims",

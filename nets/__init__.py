@@ -10,7 +10,7 @@ CPU by default; CUDA is used when present, never required.
 
 Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets.atomic`
 (leaves); :mod:`nets.models`, :mod:`nets.data`; :mod:`nets.checkpoint`, :mod:`nets.depth`;
-:mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep`.
+:mod:`nets.export`; :mod:`nets.train`; :mod:`nets.sweep` and :mod:`nets.parallel`.
 """
 
 from .atomic import FolderLockedError
@@ -65,7 +65,8 @@ from .export import (
     to_network,
 )
 from .models import KINDS, MLP, LayeredNet, Recording, ResNet, build_model, model_for_config
-from .sweep import depth_sweep
+from .parallel import TrainedRun, available_cpus, train_many
+from .sweep import depth_sweep, sweep_runs
 from .train import TrainResult, resolve_device, resume, train
 
 __all__ = [
@@ -77,11 +78,13 @@ __all__ = [
     "KINDS", "MLP", "LayeredNet", "Recording", "ResNet", "build_model",
     # training and checkpoints
     "TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device",
+    "TrainedRun", "available_cpus", "train_many",
     "CHECKPOINT_FILE", "HISTORY_FILE", "WEIGHTS_FILE", "Checkpoint", "CheckpointError",
     "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
     "LOCK_FILE", "FolderLockedError", "check_out_dir", "check_run",
     # depth rules
     "DEPTH_CRITERIA", "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",
+    "sweep_runs",
     "loglog_slope", "perturbation_magnitudes", "remove_last_layer", "residual_change",
     "stopping_depth",
     # export

@@ -14,7 +14,18 @@ from .data import load_dataset
 from .depth import DepthSweep, loglog_slope, perturbation_magnitudes
 from .train import train
 
-__all__ = ["depth_sweep"]
+__all__ = ["depth_sweep", "sweep_runs"]
+
+
+def sweep_runs(config, depths, out_dir) -> tuple:
+    """The trainings of a depth sweep: ``(config, folder)`` per depth, as :func:`depth_sweep`
+    trains them (`config` at that depth without adaptive depth, in ``out_dir / "depth-<d>"``).
+
+    :func:`nets.train_many` takes this list, so a sweep can be trained side by side and then
+    measured by :func:`depth_sweep`, which reloads the finished checkpoints.
+    """
+    return tuple((dataclasses.replace(config, depth=int(d), adaptive_depth=False),
+                  Path(out_dir) / f"depth-{int(d)}") for d in depths)
 
 
 def depth_sweep(config, depths, data=None, progress: bool = False, samples: int = 2000,
@@ -44,9 +55,8 @@ def depth_sweep(config, depths, data=None, progress: bool = False, samples: int 
                             n_train=config.n_train, n_test=config.n_test)
     mags, accs = [], []
     x_eval = data.x_test[: int(samples)]
-    for d in depths:
-        cfg = dataclasses.replace(config, depth=d, adaptive_depth=False)
-        folder = None if out_dir is None else Path(out_dir) / f"depth-{d}"
+    for cfg, folder in sweep_runs(config, depths, "." if out_dir is None else out_dir):
+        folder = None if out_dir is None else folder
         result = train(cfg, out_dir=folder, resume=folder is not None, progress=progress,
                        data=data)
         mags.append(perturbation_magnitudes(result.model, x_eval))

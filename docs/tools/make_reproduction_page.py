@@ -59,6 +59,8 @@ def fields(run, res, page):
         reuse=(f"reused its checkpoints and {len(res['reused_stages'])} finished stages of an "
                "earlier run (whose times they keep) and" if res.get("reused_stages")
                else "reused its checkpoints and" if res["reused_checkpoints"]
+               else f"trained every network ({res['training_workers']} at a time, one torch "
+               "thread each) and" if res.get("training_workers", 1) > 1
                else "trained every network and"),
         test_error=", ".join(f"{k} {100 * v:.2f} %" for k, v in res["test_error"].items())
         + ("; scikit-learn on the same split (default settings): "

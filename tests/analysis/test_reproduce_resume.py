@@ -7,6 +7,7 @@ test only recomputes what it changes.
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -66,8 +67,8 @@ def _refuse(monkeypatch, names):
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
     out = tmp_path_factory.mktemp("baseline")
-    res = _tiny(out)
-    assert res.reused_stages == ()
+    res = _tiny(out, jobs=2)
+    assert res.reused_stages == () and res.reused_checkpoints == ()
     return out, res
 
 
@@ -92,6 +93,9 @@ def test_a_resumed_run_reuses_every_finished_stage(baseline, copy, monkeypatch):
     _refuse(monkeypatch, set(STORED) | {s.name for s in R.STAGES if s.mode == "on demand"})
     res = _tiny(copy)
     assert res.reused_stages == tuple(STORED)
+    assert res.reused_checkpoints == ("resnet_shared", "resnet_variable", "mlp",
+                                      "adaptive_resnet_shared", "adaptive_resnet_variable",
+                                      "perturbation_sweep", "exact_small_n")
     assert _numbers(copy) == _numbers(out0)
     assert [c.to_dict() for c in res.claims] == [c.to_dict() for c in res0.claims]
     assert res.test_errors == res0.test_errors
@@ -106,6 +110,48 @@ def test_a_resumed_run_reuses_every_finished_stage(baseline, copy, monkeypatch):
     for key in R.FIGURES:  # the figures are the baseline's, untouched
         assert (copy / "figures" / f"{key}.png").read_bytes() == (
             out0 / "figures" / f"{key}.png").read_bytes()
+
+
+def _trained_tensors(out):
+    """Each checkpoint's tensor hash, by its configuration without the thread count."""
+    found = {}
+    for path in sorted(Path(out, "checkpoints").glob("**/checkpoint.json")):
+        doc = json.loads(path.read_text())
+        config = {k: v for k, v in doc["config"].items() if k != "threads"}
+        found[json.dumps(config, sort_keys=True)] = (doc["config"]["threads"],
+                                                      doc["tensors"]["sha256"])
+    return found
+
+
+def test_networks_trained_side_by_side_are_those_trained_in_turn(baseline, tmp_path):
+    """jobs=2 trains every network first, two at a time on one thread each; jobs=1 trains
+    them in their stages. The digits networks are narrow enough that nets' default is one
+    thread too, so the weights, and every number after them, agree bit for bit."""
+    out0, res0 = baseline
+    res = _tiny(tmp_path / "in-turn", jobs=1)
+    assert res.reused_checkpoints == ()
+    assert _numbers(tmp_path / "in-turn") == _numbers(out0)
+    side, turn = _trained_tensors(out0), _trained_tensors(tmp_path / "in-turn")
+    # the three networks, two adaptive runs, the sweep's depths and the exact small network
+    assert side.keys() == turn.keys()
+    assert len(side) == 6 + len(R.PROFILES["tiny"].sweep_depths)
+    assert {t for t, _ in side.values()} == {1} and {t for t, _ in turn.values()} == {None}
+    assert {k: h for k, (_, h) in side.items()} == {k: h for k, (_, h) in turn.items()}
+    assert res0.stage_times_s["train networks side by side"] > 0
+    assert json.loads(res0.results_json.read_text())["training_workers"] == 2
+    assert json.loads(res.results_json.read_text())["training_workers"] == 1
+    assert "networks trained 2 at a time, one torch thread each" in res0.report.read_text()
+    assert "networks trained one after the other" in res.report.read_text()
+    stages = {s["name"]: s for s in json.loads(res.results_json.read_text())["stages"]}
+    assert stages["train_side_by_side"]["status"] == "computed"
+
+
+@pytest.mark.parametrize("jobs", [0, -2, 1.5, True, "2"])
+def test_jobs_must_be_a_positive_integer(tmp_path, jobs):
+    with pytest.raises(ValueError, match=r"`jobs` must be an integer >= 1 \(networks trained "
+                                         rf"at a time\); got {re.escape(repr(jobs))}"):
+        _tiny(tmp_path / "run", jobs=jobs)
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_changed_setting_recomputes_exactly_its_stages(baseline, copy):
@@ -235,8 +281,8 @@ def test_cli_fresh_is_passed_on(monkeypatch, tmp_path, capsys):
 
     monkeypatch.setattr(R, "reproduce", fake)
     monkeypatch.setattr(cli, "_SUBCOMMAND_MODULES", ("cli_reproduce",))
-    for argv, fresh in ((["--fresh"], True), ([], False)):
+    for argv, fresh, jobs in ((["--fresh"], True, None), (["--jobs", "3"], False, 3)):
         rc = cli.main(["reproduce", "--dataset", "digits", "--profile", "tiny", "--out",
                        str(tmp_path), "--no-progress", *argv])
-        assert rc == 2 and got["fresh"] is fresh
+        assert rc == 2 and got["fresh"] is fresh and got["jobs"] == jobs
     assert "stop here" in capsys.readouterr().err

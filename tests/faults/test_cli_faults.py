@@ -245,6 +245,16 @@ def test_fault_reproduce_leaves_the_writes_of_a_training_run_in_its_checkpoints(
 
 _TINY = ["--dataset", "digits", "--profile", "tiny", "--no-progress"]
 
+
+@pytest.mark.parametrize("jobs", ["0", "-1"])
+def test_fault_reproduce_jobs_below_one(tmp_path, resdyn, jobs):
+    """A count of networks trained at a time below 1 is refused naming --jobs, before the
+    output folder is made."""
+    line = _one_line(resdyn("reproduce", *_TINY, "--jobs", jobs, "--out", tmp_path / "o"))
+    assert line == ("resdyn reproduce: error: --jobs must be an integer >= 1 (networks "
+                    f"trained at a time); got {jobs}.")
+    assert not (tmp_path / "o").exists()
+
 #: Temporary files of the atomic writes a reproduce run is in, relative to its --out.
 _IN_PROGRESS = (f"{TEMP_PREFIX}results.json.r1.json",
                 f"stages/{TEMP_PREFIX}census.npz.r2.npz",
