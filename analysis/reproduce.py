@@ -426,6 +426,8 @@ def _training_runs(ctx, data) -> list:
 
     ckpt = ctx.options["checkpoints"]
     runs = []  # (width, config, folder)
+    # per-layer and MLP before shared: among equal counts, the slowest per epoch (their Adam
+    # updates cover 15 matrices) start first
     for _, kind in (_NETS[1], _NETS[2], _NETS[0]):
         cfg = _main_config(ctx, data, kind)
         runs.append((data.n_features, cfg, checkpoint_folder(cfg, ckpt)))
@@ -444,7 +446,6 @@ def _training_runs(ctx, data) -> list:
 @dataclass(frozen=True)
 class _SideBySide:
     workers: int  # networks trained at a time (1: none here, each by its own stage)
-    trained: tuple  # folders in which this call trained at least one epoch
 
 
 def _train_side_by_side(ctx, data):
@@ -454,10 +455,9 @@ def _train_side_by_side(ctx, data):
 
     jobs = ctx.options["jobs"]
     if jobs == 1:
-        return _SideBySide(1, ())
-    done = train_many(_training_runs(ctx, data), workers=jobs,
-                      progress=ctx.options["progress"])
-    return _SideBySide(jobs, tuple(str(r.out_dir) for r in done if r.trained))
+        return _SideBySide(1)
+    train_many(_training_runs(ctx, data), workers=jobs, progress=ctx.options["progress"])
+    return _SideBySide(jobs)
 
 
 def _record_stage(key, *, short, long_run):

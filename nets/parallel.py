@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import multiprocessing
 import os
 import signal
@@ -28,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CHECKPOINT_FILE, check_out_dir, has_checkpoint
+from .checkpoint import _committed, check_out_dir
 from .config import TrainConfig
 from .train import train
 
@@ -74,11 +73,10 @@ class TrainedRun:
 
 
 def _epochs_done(folder: Path) -> int:
-    """Epochs of the committed checkpoint in `folder` (0 without one); read without torch."""
-    if not has_checkpoint(folder):
-        return 0
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        return int(json.loads((folder / CHECKPOINT_FILE).read_text("utf-8"))["state"]["epoch"])
+    """Epochs of the committed checkpoint in `folder` (0 without a readable one)."""
+    record = _committed(folder)
+    with contextlib.suppress(KeyError, TypeError, ValueError):
+        return int(record["state"]["epoch"])
     return 0
 
 
@@ -89,17 +87,15 @@ def _finished(config: TrainConfig, folder: Path) -> TrainedRun | None:
     and its state is finished. Anything else (no checkpoint, another configuration, an
     unreadable file) is left to :func:`nets.train`, which resumes, refuses or reports it.
     """
-    if not has_checkpoint(folder):
-        return None
+    record = _committed(folder)
     try:
-        doc = json.loads((folder / CHECKPOINT_FILE).read_text("utf-8"))
-        state = doc["state"]
-        if not state["finished"] or TrainConfig.from_dict(doc["config"]) != config:
+        state = record["state"]
+        if not state["finished"] or TrainConfig.from_dict(record["config"]) != config:
             return None
         epoch = int(state["epoch"])
         return TrainedRun(folder, epoch, epoch, 0.0, str(state["stop_reason"]),
                           int(state["depth"]))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
