@@ -35,7 +35,14 @@ __all__ = ["TrainedRun", "available_cpus", "train_many"]
 
 
 def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask where the system has one)."""
+    """CPUs this process may run on (its affinity mask where the system has one).
+
+    Returns
+    -------
+    int
+        At least 1; the default count of :func:`train_many`'s workers and of
+        ``resdyn reproduce --jobs``.
+    """
     with contextlib.suppress(AttributeError, OSError):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)

@@ -23,6 +23,19 @@ def sweep_runs(config, depths, out_dir) -> tuple:
 
     :func:`nets.train_many` takes this list, so a sweep can be trained side by side and then
     measured by :func:`depth_sweep`, which reloads the finished checkpoints.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        Everything but the depth.
+    depths : sequence of int
+    out_dir : path
+        The sweep's folder.
+
+    Returns
+    -------
+    tuple of (TrainConfig, Path)
+        One pair per depth, in the order of `depths`.
     """
     return tuple((dataclasses.replace(config, depth=int(d), adaptive_depth=False),
                   Path(out_dir) / f"depth-{int(d)}") for d in depths)
