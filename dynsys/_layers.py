@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._activation import ACTIVATIONS as _ACT_NAMES
+from ._activation import activation
 from ._arrays import readonly as _frozen
 from ._kernels import layers as _K
-from ._network import Network, layer_index
+from ._network import Network, _check_supported_activation, layer_index
 from ._validation import (
     _describe,
     _to_float_array,
@@ -97,6 +99,8 @@ class IterateResult:
         (y(0) = x(0)).
     last_change : ndarray (B,) of float64 or None
         With `change_tol`: ``mean_i |y_i(T) - y_i(T-1)|`` (NaN where undefined).
+    activation : {"logistic", "tanh"}
+        The network's activation f; the residuals lie in its box, [0, 1]^N or [-1, 1]^N.
     """
 
     kind: str
@@ -122,10 +126,13 @@ class IterateResult:
     last_change: np.ndarray | None = None
     z: np.ndarray | None = None
     z_final: np.ndarray | None = None
+    activation: str = "logistic"
 
     def __repr__(self) -> str:  # shapes and counts only
         parts = [f"kind={self.kind!r}", f"record={self.record!r}", f"depth={self.depth}",
                  "shared" if self.shared else "per-layer"]
+        if self.activation != "logistic":
+            parts.insert(1, f"activation={self.activation!r}")
         ref = self.x_final if self.x_final is not None else self.y_final
         if ref is not None:
             parts.append(f"state={_shape(ref)} {ref.dtype}")
@@ -177,9 +184,14 @@ def _check_finite(arr, name):
     return check_finite(arr, name)
 
 
-def _as_network(net, name: str = "net") -> Network:
-    """`net` if it is a :class:`dynsys.Network`, else a ``TypeError`` saying how to build one."""
+def _as_network(net, name: str = "net", activations=("logistic", "tanh")) -> Network:
+    """`net` if it is a :class:`dynsys.Network`, else a ``TypeError`` saying how to build one.
+
+    A network whose activation is not among `activations` (those the caller's maths is
+    written for) is refused.
+    """
     if isinstance(net, Network):
+        _check_supported_activation(net, name, activations)
         return net
     raise TypeError(
         f"`{name}` must be a dynsys.Network; got {_describe(net)}. Build one with "
@@ -336,14 +348,15 @@ def _layer(Ws, bs, t):
     return Ws[layer_index(t, Ws.shape[0])].T, bs[layer_index(t, bs.shape[0])]
 
 
-def _stream(X, Ws, bs, T, kind):
+def _stream(X, Ws, bs, T, kind, act=0):
     """Yield ``(t, y(t), x(t))`` layer by layer, updating `X` in place (ResNet: X = x(t)).
 
     The yielded arrays are work buffers, valid until the next step. For the MLP x is None.
+    `act` is the kernels' activation code (:attr:`dynsys._activation.Activation.code`).
     """
     B, N = X.shape
     lo, hi, _ = _K.make_blocks([0], [B], _BLOCK_ROWS)
-    resnet_layer, mlp_layer, _ = _K.kernels_for(B * N)
+    resnet_layer, mlp_layer, _ = _K.kernels_for(B * N, act)
     dummy = np.empty((1, 1))  # float64, as the statistics buffers of iterate (same builds)
     zdummy = np.empty((1, 1), X.dtype)
     ddiff = np.empty(1)
@@ -376,7 +389,7 @@ def _have_threadpoolctl():
 _FUSED_ROWS = 256  # rows per block of the fused engine (one BLAS call per block and layer)
 
 
-def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C):
+def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C, act=0):
     """``record="final"`` through :func:`dynsys._kernels.layers.fused_final`."""
     try:
         from threadpoolctl import threadpool_limits
@@ -392,7 +405,8 @@ def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C):
 
         y_out, z_out = np.empty_like(X), np.empty_like(X)
         with threadpool_limits(1, user_api="blas"), numba.parallel_chunksize(1):
-            _K.fused_final(X, WTs, bs, T, resnet, _FUSED_ROWS, y_out, z_out)
+            kernel = _K.fused_final_tanh if act == 1 else _K.fused_final
+            kernel(X, WTs, bs, T, resnet, _FUSED_ROWS, y_out, z_out)
     y_final = y_out if T > 0 else (None if resnet else X)
     x_final = X if resnet else None
     if was_1d:
@@ -402,7 +416,7 @@ def _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C):
         kw = {"n_classes": C, "class_counts": _frozen(np.bincount(lab, minlength=C))}
     return IterateResult(kind=kind, record="final", depth=T, shared=shared,
                          y_final=_frozen(y_final), x_final=_frozen(x_final),
-                         z_final=_frozen(z_out), **kw)
+                         z_final=_frozen(z_out), activation=_ACT_NAMES[act], **kw)
 
 
 def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
@@ -413,7 +427,8 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
     ----------
     net : Network
         The network: ``net.kind`` picks the ResNet ``x(t) = x(t-1) + f(W(t) x(t-1) + b(t))``
-        or the MLP ``y(t) = f(W(t) y(t-1) + b(t))``; ``net.W`` of shape (N, N) is shared by
+        or the MLP ``y(t) = f(W(t) y(t-1) + b(t))``, with ``f = net.activation`` (logistic
+        or tanh); ``net.W`` of shape (N, N) is shared by
         every layer, (T, N, N) gives one matrix per layer.
     x0 : array_like, shape (D,) or (B, D)
         Inputs; x(0) = ``net.embed(x0)`` (``P x0 + p`` with an input projection, else x0
@@ -486,8 +501,9 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
         tol = change_tol = check_positive_float(change_tol, "change_tol")
     lab, C = _labels_and_classes(labels, n_classes, B)
     _check_record_size(record, T, B, N, dt, resnet, max_record_bytes)
+    act = activation(net.activation).code
     if _pick_engine(engine, record, tol, B, N, T) == "fused":
-        return _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C)
+        return _fused(X, was_1d, Ws, bs, T, shared, kind, lab, C, act)
 
     stats = record == "stats"
     # Per-class statistics: sort the batch by label so that each class is a row range.
@@ -502,7 +518,7 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
     starts = stops - counts
     lo, hi, cls = _K.make_blocks(starts, stops, _BLOCK_ROWS)
     nblk = lo.shape[0]
-    resnet_layer, mlp_layer, merge_blocks = _K.kernels_for(B * N)
+    resnet_layer, mlp_layer, merge_blocks = _K.kernels_for(B * N, act)
 
     f64 = np.float64
     dummy2 = np.empty((1, 1), f64)
@@ -605,7 +621,7 @@ def iterate(net, x0, depth=None, *, record="all", labels=None, n_classes=None,
             kw["converged_at"] = squeeze(np.full(B, -1, np.int64), 0)
     kw = {k: (_frozen(v) if isinstance(v, np.ndarray) else v) for k, v in kw.items()}
     return IterateResult(
-        kind=kind, record=record, depth=T, shared=shared,
+        kind=kind, record=record, depth=T, shared=shared, activation=net.activation,
         y=_frozen(squeeze(Y_all, 1)), x=_frozen(squeeze(X_all, 1)), z=_frozen(squeeze(Z_all, 1)),
         y_final=_frozen(squeeze(y_final, 0)), x_final=_frozen(squeeze(x_final, 0)),
         z_final=_frozen(squeeze(z_final, 0)), change_tol=change_tol, **kw,

@@ -163,7 +163,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
     >>> round(r.largest, 6)   # the fixed point y* of y = f(2y - 1): log|2 y*(1-y*)|
     -0.693147
     """
-    net = _as_network(net)
+    net = _as_network(net, activations=("logistic",))
     kind = net.kind
     variable = check_choice(variable, "variable", ("y", "z", "x"))
     if kind == "mlp" and variable != "y":

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._activation import check_activation
 from ._arrays import readonly
 from ._validation import _describe, _to_float_array, check_choice, check_finite
 
@@ -55,6 +56,9 @@ class Network:
         Input projection ``x(0) = P u + p``; without it the inputs are the states (D = N).
     p : array_like, shape (N,), optional
         Projection bias (default zero when `P` is given).
+    activation : {"logistic", "tanh"}
+        The activation f (default the papers' logistic). A tanh ResNet's residuals live in
+        [-1, 1]^N and follow dy/dt = (1 - y^2)(W y); see :mod:`dynsys._activation`.
 
     Raises
     ------
@@ -62,7 +66,8 @@ class Network:
         A complex or non-numeric array (the argument is named; imaginary parts are never
         dropped silently).
     ValueError
-        Shapes that do not fit together (both shapes are named), NaN or infinite entries.
+        Shapes that do not fit together (both shapes are named), NaN or infinite entries, an
+        unknown `kind` or `activation`.
 
     Examples
     --------
@@ -72,6 +77,8 @@ class Network:
     Network(kind='resnet', N=3, shared)
     >>> net.width, net.depth, net.shared
     (3, None, True)
+    >>> dynsys.Network(np.eye(3) * 0.5, activation="tanh")
+    Network(kind='resnet', activation='tanh', N=3, shared)
     """
 
     W: np.ndarray
@@ -81,9 +88,11 @@ class Network:
     c: np.ndarray | None = None
     P: np.ndarray | None = None
     p: np.ndarray | None = None
+    activation: str = "logistic"
 
     def __post_init__(self):
         check_choice(self.kind, "kind", KINDS)
+        check_activation(self.activation, "activation")
         W = _field(self.W, "W", "(N, N) or (T, N, N)")
         if W.ndim not in (2, 3) or W.shape[-1] != W.shape[-2] or W.shape[-1] < 1 or (
                 W.ndim == 3 and W.shape[0] < 1):
@@ -187,7 +196,7 @@ class Network:
         if self.shared:
             return self
         return Network(self.W[-1], self.b[-1], kind=self.kind, K=self.K, c=self.c,
-                       P=self.P, p=self.p)
+                       P=self.P, p=self.p, activation=self.activation)
 
     def embed(self, u) -> np.ndarray:
         """The state x(0) = P u + p (or u itself without projection), float64.
@@ -235,6 +244,8 @@ class Network:
     def __repr__(self) -> str:
         parts = [f"kind={self.kind!r}", f"N={self.width}",
                  "shared" if self.shared else f"depth={self.depth}"]
+        if self.activation != "logistic":
+            parts.insert(1, f"activation={self.activation!r}")
         if self.K is not None:
             parts.append(f"classes={self.n_classes}")
         if self.P is not None:
@@ -254,13 +265,26 @@ def layer_index(t: int, n_layers: int) -> int:
     return min(t, n_layers) - 1
 
 
-def as_weights(system, name: str = "W") -> np.ndarray:
+def _check_supported_activation(system, name: str, activations) -> None:
+    """Refuse a network whose activation the calling function does not analyse."""
+    if isinstance(system, Network) and system.activation not in activations:
+        raise ValueError(
+            f"`{name}` must be a network with activation "
+            f"{' or '.join(repr(a) for a in activations)} for this function; got a "
+            f"{system.activation} network. Its maths is written for those activations only, "
+            "and reading the weights alone would answer another network's question."
+        )
+
+
+def as_weights(system, name: str = "W", activations=("logistic",)) -> np.ndarray:
     """W of shape (N, N) from a shared-weight :class:`Network` of either kind or a bare array.
 
     Only for maths that reads the network's kind itself (:func:`dynsys.integrate` runs eq. 3
     or, for an MLP, eq. 6); everything that is eq. 3 goes through :func:`resnet_weights`. A
-    per-layer network is refused with a pointer to :meth:`Network.last_layer`.
+    per-layer network is refused with a pointer to :meth:`Network.last_layer`, and a network
+    whose activation is not among `activations` is refused.
     """
+    _check_supported_activation(system, name, activations)
     if isinstance(system, Network):
         if not system.shared:
             raise ValueError(
@@ -277,7 +301,7 @@ def as_weights(system, name: str = "W") -> np.ndarray:
     return as_square_matrix(system, name)
 
 
-def resnet_weights(system, name: str = "W") -> np.ndarray:
+def resnet_weights(system, name: str = "W", activations=("logistic",)) -> np.ndarray:
     """W of shape (N, N) for eq. 3, from a shared-weight ResNet :class:`Network` or a bare array.
 
     The one gate of every function whose maths is eq. 3, dy/dt = y (1 - y) (W y), or the
@@ -296,4 +320,4 @@ def resnet_weights(system, name: str = "W") -> np.ndarray:
             "dynsys.iterate, dynsys.attractor_census, dynsys.lyapunov or "
             "dynsys.integrate(net, ...)."
         )
-    return as_weights(system, name)
+    return as_weights(system, name, activations)

@@ -131,7 +131,7 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
     With ``amplitude = 0`` every xi(t) is exactly 0, the ratios are 0 and the cosines 1 (the
     clean and noisy runs are the same computation).
     """
-    net = _as_network(net)
+    net = _as_network(net, activations=("logistic",))
     kind = net.kind
     a = check_positive_float(amplitude, "amplitude", allow_zero=True)
     R = check_int(n_realizations, "n_realizations", minimum=1)

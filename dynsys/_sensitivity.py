@@ -243,7 +243,7 @@ def sensitivity(net, states, *, products=None):
     >>> r.logabsdet.shape, r.products.shape
     ((15,), (15, 5, 5))
     """
-    net = _as_network(net)
+    net = _as_network(net, activations=("logistic",))
     y = _validate(net, states)
     W, K = net.W, net.K
     identity = net.kind == "resnet"

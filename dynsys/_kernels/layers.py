@@ -46,6 +46,7 @@ __all__ = [
     "make_blocks",
     "count_nonfinite",
     "fused_final",
+    "fused_final_tanh",
 ]
 
 
@@ -157,6 +158,18 @@ def _logistic(z):
     return r if z >= 0 else e * r
 
 
+@njit(inline="always")
+def _tanh(z):
+    """``tanh(z)`` in the precision of `z` (the C library's, accurate to an ulp or two)."""
+    return np.tanh(z)
+
+
+# The activation of the layer kernels below. Each kernel is also built with ``_act`` bound to
+# :func:`_tanh` (:func:`_with_activation`), so the activation costs no branch in the inner loops
+# and the logistic builds are the same code as without a choice.
+_act = _logistic
+
+
 @njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def logistic_array(z, out):
     """``out = logistic(z)`` elementwise for 2-D C-contiguous arrays (test hook)."""
@@ -234,17 +247,17 @@ def resnet_layer(buf, b, x, prev, lo, hi, store_y, want_diff, diff, want_stats,
                 for j in range(N):
                     z = bi[j] + b[j]
                     zi[j] = z
-                    y = _logistic(z)
+                    y = _act(z)
                     bi[j] = y
                     xi[j] += y
             elif store_y:
                 for j in range(N):
-                    y = _logistic(bi[j] + b[j])
+                    y = _act(bi[j] + b[j])
                     bi[j] = y
                     xi[j] += y
             else:
                 for j in range(N):
-                    xi[j] += _logistic(bi[j] + b[j])
+                    xi[j] += _act(bi[j] + b[j])
             if want_diff:
                 diff[i] = _mean_abs_diff(bi, prev[i])
         if want_stats:
@@ -269,10 +282,10 @@ def mlp_layer(buf, b, prev, lo, hi, want_diff, diff, want_stats, ym, ym2, store_
                 for j in range(N):
                     z = bi[j] + b[j]
                     zi[j] = z
-                    bi[j] = _logistic(z)
+                    bi[j] = _act(z)
             else:
                 for j in range(N):
-                    bi[j] = _logistic(bi[j] + b[j])
+                    bi[j] = _act(bi[j] + b[j])
             if want_diff:
                 diff[i] = _mean_abs_diff(bi, prev[i])
         if want_stats:
@@ -334,6 +347,18 @@ def _renamed(fn, name):
     return g
 
 
+def _with_activation(fn, name, act):
+    """`fn` renamed, with its global ``_act`` bound to `act` (a tanh build of a logistic kernel)."""
+    g = _renamed(fn, name)
+    scope = dict(fn.__globals__)
+    scope["_act"] = act
+    g = pytypes.FunctionType(g.__code__, scope, name, g.__defaults__, g.__closure__)
+    g.__qualname__ = name
+    g.__doc__ = fn.__doc__
+    return g
+
+
+_resnet_layer_py, _mlp_layer_py = resnet_layer, mlp_layer
 resnet_layer_serial = njit(cache=True, fastmath=_FASTMATH)(
     _renamed(resnet_layer, "resnet_layer_serial"))
 resnet_layer = njit(parallel=True, cache=True, fastmath=_FASTMATH)(resnet_layer)
@@ -341,20 +366,34 @@ mlp_layer_serial = njit(cache=True, fastmath=_FASTMATH)(_renamed(mlp_layer, "mlp
 mlp_layer = njit(parallel=True, cache=True, fastmath=_FASTMATH)(mlp_layer)
 merge_blocks_serial = njit(cache=True)(_renamed(merge_blocks, "merge_blocks_serial"))
 merge_blocks = njit(parallel=True, cache=True)(merge_blocks)
+resnet_layer_tanh_serial = njit(cache=True, fastmath=_FASTMATH)(
+    _with_activation(_resnet_layer_py, "resnet_layer_tanh_serial", _tanh))
+resnet_layer_tanh = njit(parallel=True, cache=True, fastmath=_FASTMATH)(
+    _with_activation(_resnet_layer_py, "resnet_layer_tanh", _tanh))
+mlp_layer_tanh_serial = njit(cache=True, fastmath=_FASTMATH)(
+    _with_activation(_mlp_layer_py, "mlp_layer_tanh_serial", _tanh))
+mlp_layer_tanh = njit(parallel=True, cache=True, fastmath=_FASTMATH)(
+    _with_activation(_mlp_layer_py, "mlp_layer_tanh", _tanh))
 
 #: Below this many entries (B * N) per layer the serial builds are used: about a millisecond
 #: of work, the order of a scheduler time slice, which a thread team can lose on a busy host.
 PARALLEL_MIN_ENTRIES = 1 << 20
 
 
-def kernels_for(entries):
-    """``(resnet_layer, mlp_layer, merge_blocks)`` builds suited to a batch of `entries`."""
+def kernels_for(entries, activation=0):
+    """``(resnet_layer, mlp_layer, merge_blocks)`` builds suited to a batch of `entries`.
+
+    `activation` is the kernels' activation code (0 logistic, 1 tanh).
+    """
     if entries >= PARALLEL_MIN_ENTRIES:
+        if activation == 1:
+            return resnet_layer_tanh, mlp_layer_tanh, merge_blocks
         return resnet_layer, mlp_layer, merge_blocks
+    if activation == 1:
+        return resnet_layer_tanh_serial, mlp_layer_tanh_serial, merge_blocks_serial
     return resnet_layer_serial, mlp_layer_serial, merge_blocks_serial
 
 
-@njit(parallel=True, cache=True, fastmath=_FASTMATH)
 def fused_final(x, WTs, bs, T, resnet, blk, y_out, z_out):
     """All T layers for blocks of `blk` rows, one parallel region, BLAS called per block.
 
@@ -390,7 +429,7 @@ def fused_final(x, WTs, bs, T, resnet, blk, y_out, z_out):
                     for j in range(N):
                         z = ti[j] + b[j]
                         zo[j] = z
-                        y = _logistic(z)
+                        y = _act(z)
                         yo[j] = y
                         if resnet:
                             xi[j] += y
@@ -398,10 +437,16 @@ def fused_final(x, WTs, bs, T, resnet, blk, y_out, z_out):
                             xi[j] = y
                 elif resnet:
                     for j in range(N):
-                        xi[j] += _logistic(ti[j] + b[j])
+                        xi[j] += _act(ti[j] + b[j])
                 else:
                     for j in range(N):
-                        xi[j] = _logistic(ti[j] + b[j])
+                        xi[j] = _act(ti[j] + b[j])
+
+
+_fused_final_py = fused_final
+fused_final = njit(parallel=True, cache=True, fastmath=_FASTMATH)(_fused_final_py)
+fused_final_tanh = njit(parallel=True, cache=True, fastmath=_FASTMATH)(
+    _with_activation(_fused_final_py, "fused_final_tanh", _tanh))
 
 
 @njit(parallel=True, cache=True)

@@ -666,3 +666,53 @@ def test_per_layer_depth_rule_in_noise_and_lyapunov():
     long = dynsys.lyapunov(net, x0, 400, variable="x")
     assert long.depth == 400
     assert dynsys.lyapunov(net, x0, variable="x").depth == 3
+
+
+# ---- tanh networks ------------------------------------------------------------------------
+
+
+def _tanh_reference(W, b, x, T, kind):
+    """Plain NumPy layers of a tanh network (the readable twin of the kernels)."""
+    Ws = W if W.ndim == 3 else np.broadcast_to(W, (T,) + W.shape)
+    bs = b if b.ndim == 2 else np.broadcast_to(b, (T,) + b.shape)
+    x = np.array(x, dtype=np.float64)
+    for t in range(T):
+        Wt, bt = Ws[min(t, Ws.shape[0] - 1)], bs[min(t, bs.shape[0] - 1)]
+        y = np.tanh(x @ Wt.T + bt)
+        x = x + y if kind == "resnet" else y
+    return x
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+@pytest.mark.parametrize("engine", ["layerwise", "fused"])
+@pytest.mark.parametrize("shared", [True, False])
+def test_tanh_networks_iterate_as_their_numpy_twin(kind, engine, shared):
+    rng = np.random.default_rng(7)
+    N, T = 5, 12
+    W = rng.normal(size=(N, N)) / 2 if shared else rng.normal(size=(T, N, N)) / 2
+    b = rng.normal(size=N) * 0.3 if shared else rng.normal(size=(T, N)) * 0.3
+    x = rng.normal(size=(9, N))
+    net = dynsys.Network(W, b, kind=kind, activation="tanh")
+    res = dynsys.iterate(net, x, T, record="final", engine=engine)
+    got = res.x_final if kind == "resnet" else res.y_final
+    np.testing.assert_allclose(got, _tanh_reference(W, b, x, T, kind), rtol=1e-13, atol=1e-13)
+    assert res.activation == "tanh" and "activation='tanh'" in repr(res)
+    # the residuals live in [-1, 1], and the logistic network of the same weights differs
+    assert np.all(np.abs(res.y_final) <= 1.0) and np.any(res.y_final < 0)
+    logi = dynsys.iterate(dynsys.Network(W, b, kind=kind), x, T, record="final", engine=engine)
+    assert logi.activation == "logistic"
+    assert not np.allclose(logi.y_final, res.y_final)
+
+
+def test_tanh_record_all_and_float32():
+    rng = np.random.default_rng(8)
+    N, T = 4, 6
+    W, b = rng.normal(size=(N, N)), rng.normal(size=N)
+    x = rng.normal(size=(3, N))
+    net = dynsys.Network(W, b, activation="tanh")
+    res = dynsys.iterate(net, x, T)
+    np.testing.assert_allclose(res.y, np.tanh(res.z), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.diff(res.x, axis=0), res.y, rtol=0, atol=1e-13)
+    r32 = dynsys.iterate(net, x.astype(np.float32), T)
+    assert r32.x_final.dtype == np.float32
+    np.testing.assert_allclose(r32.x_final, res.x_final, rtol=1e-5, atol=1e-5)
