@@ -94,6 +94,24 @@ class Activation:
             return -2.0 * y
         return 1.0 - 2.0 * y
 
+    @property
+    def face_gain(self) -> float:
+        """k in the face multipliers ``exp(+-k (W y)_i)``: 1 (logistic) or 2 (tanh).
+
+        Near a face ``f'(z) ~ e^{-k|z|}`` (``f'`` of tanh is ``4 e^{-2|z|}`` there), so a
+        coordinate whose logit moves by ``a = (W y)_i`` per layer has its distance to the face
+        multiplied by ``exp(+-k a)``; the flow's eigenvalue there is ``+-k a``.
+        """
+        return 2.0 if self.name == "tanh" else 1.0
+
+    def log_slope_at(self, z):
+        """``log f'(z)`` for every finite `z`, without underflow."""
+        z = np.asarray(z, dtype=np.float64)
+        if self.name == "tanh":
+            u = 2.0 * z
+            return np.log(4.0) - (np.logaddexp(0.0, u) + np.logaddexp(0.0, -u))
+        return -(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z))
+
     def slope_at(self, z):
         """``f'(z)`` from the logit, accurate for every finite `z` (no cancellation).
 

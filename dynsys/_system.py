@@ -23,6 +23,11 @@ map on the residuals, ``y(t+1) = g(y(t)) = f(f^{-1}(y(t)) + W y(t))``, is
 ``I + diag(y (1 - y)) W`` inside the cube and ``exp(+-(W y)_i)`` on face coordinates): the
 coordinates of eq. 3's cube, in which fixed points on faces are points.
 
+Every function here also takes tanh networks (``activation="tanh"``, or a network built with
+it): ``f = tanh``, residuals in [-1, 1]^N, flow ``dy/dt = (1 - y^2)(W y)`` with Jacobian
+``diag(-2y (W y)) + diag(1 - y^2) W``, and face multipliers ``exp(+-2 (W y)_i)``
+(:mod:`dynsys._activation`).
+
 The system definition is kept apart from the algorithms (fixed points, integration, ...), which
 take a :class:`dynsys.Network`, a :class:`ResidualSystem` or a plain W array first.
 """
@@ -34,6 +39,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from ._activation import ACTIVATIONS, Activation, check_activation, resolve_activation
+from ._activation import activation as _activation_named
 from ._network import Network, resnet_weights
 from ._validation import _describe, as_points, as_square_matrix
 
@@ -149,35 +156,48 @@ class ResidualSystem:
         The weights as exact Rationals when they were given exactly (integers, fractions,
         SymPy Rationals), else ``None``. Exact algorithms convert float weights on demand
         (a float is an exact binary rational).
+    activation : {"logistic", "tanh"}
+        The activation: the logistic's flow is eq. 3 on [0, 1]^N, tanh's is
+        ``dy/dt = (1 - y^2)(W y)`` on [-1, 1]^N.
     """
 
     W: np.ndarray
     W_exact: object = field(default=None, repr=False, compare=False)
+    activation: str = "logistic"
 
     def __post_init__(self):
+        check_activation(self.activation, "activation")
         W = as_square_matrix(self.W, "W").copy()
         W.setflags(write=False)
         object.__setattr__(self, "W", W)
 
     @classmethod
-    def from_matrix(cls, W) -> "ResidualSystem":
+    def from_matrix(cls, W, activation=None) -> "ResidualSystem":
         """Build a system from any supported matrix type (see the class docstring).
 
-        A shared-weight :class:`dynsys.Network` gives its W.
+        A shared-weight :class:`dynsys.Network` gives its W and its activation (a contradicting
+        `activation` is refused); a bare matrix takes `activation` (default logistic).
         """
+        act = resolve_activation(W, activation).name
         if isinstance(W, ResidualSystem):
             return W
         if isinstance(W, Network):
-            W = resnet_weights(W, "W")
+            W = resnet_weights(W, "W", ACTIVATIONS)
         exact = _exact_matrix(W)
         if exact is not None:
             W_float = np.array(exact.tolist(), dtype=np.float64)
         else:
             W_float = W
-        return cls(W=W_float, W_exact=exact)
+        return cls(W=W_float, W_exact=exact, activation=act)
 
     def __repr__(self) -> str:
-        return f"ResidualSystem(N={self.n}, exact={self.W_exact is not None})"
+        act = "" if self.activation == "logistic" else f", activation={self.activation!r}"
+        return f"ResidualSystem(N={self.n}{act}, exact={self.W_exact is not None})"
+
+    @property
+    def act(self) -> Activation:
+        """The :class:`~dynsys._activation.Activation` of this system."""
+        return _activation_named(self.activation)
 
     @property
     def n(self) -> int:
@@ -195,94 +215,102 @@ class ResidualSystem:
     # the maps of this system's W (the module functions below, with W bound)
     def vector_field(self, y):
         """F(y) = y(1-y)(Wy), see :func:`vector_field`."""
-        return vector_field(self.W, y)
+        return vector_field(self, y)
 
     def jacobian(self, y):
         """J(y), see :func:`jacobian`."""
-        return jacobian(self.W, y)
+        return jacobian(self, y)
 
     def layer_map(self, z):
         """z + W f(z) on pre-activations `z`, see :func:`layer_map`."""
-        return layer_map(self.W, z)
+        return layer_map(self, z)
 
     def layer_map_jacobian(self, z):
         """I + W diag(f'(z)), see :func:`layer_map_jacobian`."""
-        return layer_map_jacobian(self.W, z)
+        return layer_map_jacobian(self, z)
 
     def residual_map(self, y):
         """g(y) = f(f^{-1}(y) + W y) on residuals `y`, see :func:`residual_map`."""
-        return residual_map(self.W, y)
+        return residual_map(self, y)
 
     def residual_map_jacobian(self, y):
         """Dg(y), see :func:`residual_map_jacobian`."""
-        return residual_map_jacobian(self.W, y)
+        return residual_map_jacobian(self, y)
 
 
-def as_system(W) -> ResidualSystem:
+def check_logistic_system(system, name: str = "W") -> None:
+    """Refuse a tanh :class:`ResidualSystem` where only the logistic's maths is written."""
+    if isinstance(system, ResidualSystem) and system.activation != "logistic":
+        raise ValueError(
+            f"`{name}` must be a logistic system for this function; got a "
+            f"{system.activation} system, whose flow is another one."
+        )
+
+
+def as_system(W, activation=None) -> ResidualSystem:
     """Return `W` as a :class:`ResidualSystem` (a system passes through unchanged)."""
-    return ResidualSystem.from_matrix(W)
+    return ResidualSystem.from_matrix(W, activation)
 
 
-def _matrix_and_points(W, y, name="y"):
-    Wm = W.W if isinstance(W, ResidualSystem) else resnet_weights(W, "W")
-    pts, was_1d = as_points(y, Wm.shape[0], name)
-    return Wm, pts, was_1d
+def _weights_and_points(W, z, name, activation=None):
+    """W (N, N), the activation, and `z` as a (B, N) batch.
+
+    `W` is a Network, a ResidualSystem or an array; the activation is the system's own or,
+    for an array, `activation` (default logistic); a contradiction is refused.
+    """
+    act = resolve_activation(W, activation)
+    Wm = W.W if isinstance(W, ResidualSystem) else resnet_weights(W, "W", ACTIVATIONS)
+    pts, was_1d = as_points(z, Wm.shape[0], name)
+    return Wm, act, pts, was_1d
 
 
-def vector_field(W, y):
-    """The vector field of eq. 3, F(y) = y (1 - y) (W y).
+def vector_field(W, y, *, activation=None):
+    """The vector field of the residual flow, ``F(y) = f'(f^{-1}(y)) (W y)``.
+
+    Eq. 3, ``y (1 - y) (W y)``, for the logistic; ``(1 - y^2) (W y)`` for tanh.
 
     Parameters
     ----------
     W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N)
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise.
 
     Returns
     -------
     ndarray, shape like `y`
     """
-    Wm, pts, was_1d = _matrix_and_points(W, y)
-    out = pts * (1.0 - pts) * (pts @ Wm.T)
+    Wm, act, pts, was_1d = _weights_and_points(W, y, "y", activation)
+    out = act.slope(pts) * (pts @ Wm.T)
     return out[0] if was_1d else out
 
 
-def jacobian(W, y):
-    """Jacobian of eq. 3, J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W.
+def jacobian(W, y, *, activation=None):
+    """Jacobian of the residual flow, ``J(y) = diag(s'(y) (W y)) + diag(s(y)) W``.
+
+    ``s(y) = y (1 - y)``, ``s' = 1 - 2y`` for the logistic (eq. 3); ``s(y) = 1 - y^2``,
+    ``s' = -2y`` for tanh.
 
     Parameters
     ----------
     W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N)
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise.
 
     Returns
     -------
     ndarray, shape (N, N) or (B, N, N)
     """
-    Wm, pts, was_1d = _matrix_and_points(W, y)
+    Wm, act, pts, was_1d = _weights_and_points(W, y, "y", activation)
     wy = pts @ Wm.T
-    J = (pts * (1.0 - pts))[:, :, None] * Wm[None, :, :]
+    J = act.slope(pts)[:, :, None] * Wm[None, :, :]
     idx = np.arange(Wm.shape[0])
-    J[:, idx, idx] += (1.0 - 2.0 * pts) * wy
+    J[:, idx, idx] += act.slope_derivative(pts) * wy
     return J[0] if was_1d else J
 
 
-def _weights_and_points(W, z, name):
-    """W (N, N) from a Network, a ResidualSystem or an array, and `z` as a (B, N) batch."""
-    Wm = W.W if isinstance(W, ResidualSystem) else resnet_weights(W, "W")
-    pts, was_1d = as_points(z, Wm.shape[0], name)
-    return Wm, pts, was_1d
-
-
-def _sigmoid_slope(z):
-    """``s (1 - s)`` with ``s = f(z)``, as ``exp(-log(1 + e^z) - log(1 + e^-z))``.
-
-    The product form loses every digit where s rounds to 1 (z > 37); this form is accurate for
-    every finite z and underflows to 0 only below 1e-308.
-    """
-    return np.exp(-(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z)))
-
-
-def layer_map(W, z):
+def layer_map(W, z, *, activation=None):
     """One layer of a shared-weight ResNet in logit coordinates, ``z + W f(z)`` (eq. 1-2).
 
     With shared weights the pre-activations ``z(t) = W x(t-1) + b`` of Lagzi (2018), eq. 1-2,
@@ -298,17 +326,21 @@ def layer_map(W, z):
     z : array_like, shape (N,) or (B, N)
         Pre-activations (logits of the residuals), any finite values.
 
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise. For tanh
+        ``f = tanh``, the cube is [-1, 1]^N and the face multipliers are ``exp(+-2 (W y)_i)``.
+
     Returns
     -------
     ndarray, shape like `z`
         ``z + f(z) @ W.T``.
     """
-    Wm, pts, was_1d = _weights_and_points(W, z, "z")
-    out = pts + logistic(pts) @ Wm.T
+    Wm, act, pts, was_1d = _weights_and_points(W, z, "z", activation)
+    out = pts + act.f(pts) @ Wm.T
     return out[0] if was_1d else out
 
 
-def layer_map_jacobian(W, z):
+def layer_map_jacobian(W, z, *, activation=None):
     """Jacobian of :func:`layer_map`, ``I + W diag(s (1 - s))``, ``s = f(z)``.
 
     It is similar to ``I + diag(s (1 - s)) W`` (conjugate by ``diag(s (1 - s))`` where that is
@@ -322,28 +354,33 @@ def layer_map_jacobian(W, z):
     W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     z : array_like, shape (N,) or (B, N), any finite values
 
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise. For tanh
+        ``f = tanh``, the cube is [-1, 1]^N and the face multipliers are ``exp(+-2 (W y)_i)``.
+
     Returns
     -------
     ndarray, shape (N, N) or (B, N, N)
     """
-    Wm, pts, was_1d = _weights_and_points(W, z, "z")
-    d = _sigmoid_slope(pts)
+    Wm, act, pts, was_1d = _weights_and_points(W, z, "z", activation)
+    d = act.slope_at(pts)
     J = Wm[None, :, :] * d[:, None, :]
     idx = np.arange(Wm.shape[0])
     J[:, idx, idx] += 1.0
     return J[0] if was_1d else J
 
 
-def _check_closed_cube(pts, name="y"):
-    if np.any(pts < 0.0) or np.any(pts > 1.0):
+def _check_closed_cube(pts, act, name="y"):
+    if np.any(pts < act.lower) or np.any(pts > act.upper):
+        what = ("the unit cube [0, 1]^N (residuals are logistic outputs)"
+                if act.name == "logistic" else "the cube [-1, 1]^N (residuals are tanh outputs)")
         raise ValueError(
-            f"`{name}` must lie in the unit cube [0, 1]^N (residuals are logistic outputs); got "
-            f"values in [{pts.min():g}, {pts.max():g}]. For pre-activations use "
-            "dynsys.layer_map(W, z)."
+            f"`{name}` must lie in {what}; got values in [{pts.min():g}, {pts.max():g}]. For "
+            "pre-activations use dynsys.layer_map(W, z)."
         )
 
 
-def residual_map(W, y):
+def residual_map(W, y, *, activation=None):
     """The layer map written on the residuals, ``g(y) = f(f^{-1}(y) + W y)``.
 
     The conjugate of :func:`layer_map` by ``y = f(z)``: ``g(f(z)) = f(z + W f(z))``. A
@@ -357,19 +394,22 @@ def residual_map(W, y):
     W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N), entries in [0, 1]
 
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise. For tanh
+        ``f = tanh``, the cube is [-1, 1]^N and the face multipliers are ``exp(+-2 (W y)_i)``.
+
     Returns
     -------
     ndarray, shape like `y`
     """
-    Wm, pts, was_1d = _weights_and_points(W, y, "y")
-    _check_closed_cube(pts)
-    with np.errstate(divide="ignore"):
-        z = logit(pts)  # +-inf on faces, where f(+-inf + finite) is the face again
-    out = logistic(z + pts @ Wm.T)
+    Wm, act, pts, was_1d = _weights_and_points(W, y, "y", activation)
+    _check_closed_cube(pts, act)
+    z = act.inverse(pts)  # +-inf on faces, where f(+-inf + finite) is the face again
+    out = act.f(z + pts @ Wm.T)
     return out[0] if was_1d else out
 
 
-def residual_map_jacobian(W, y):
+def residual_map_jacobian(W, y, *, activation=None):
     """Jacobian of :func:`residual_map`, ``diag(g (1 - g)) (diag(1 / (y (1 - y))) + W)``.
 
     At a fixed point (``g = y``) inside the cube this is ``I + diag(y (1 - y)) W``. On a face
@@ -382,22 +422,25 @@ def residual_map_jacobian(W, y):
     W : Network (shared weights), ResidualSystem or array_like, shape (N, N)
     y : array_like, shape (N,) or (B, N), entries in [0, 1]
 
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a system's own activation is used otherwise. For tanh
+        ``f = tanh``, the cube is [-1, 1]^N and the face multipliers are ``exp(+-2 (W y)_i)``.
+
     Returns
     -------
     ndarray, shape (N, N) or (B, N, N)
     """
-    Wm, pts, was_1d = _weights_and_points(W, y, "y")
-    _check_closed_cube(pts)
+    Wm, act, pts, was_1d = _weights_and_points(W, y, "y", activation)
+    _check_closed_cube(pts, act)
     a = pts @ Wm.T
-    with np.errstate(divide="ignore"):
-        z = logit(pts)
+    z = act.inverse(pts)
     finite = np.isfinite(z)
     zf = np.where(finite, z, 0.0)
-    # diagonal ratio s(z + a) / s(z) through log s, exact in the limit of a face
-    log_s = lambda u: -(np.logaddexp(0.0, u) + np.logaddexp(0.0, -u))  # noqa: E731
-    ratio = np.where(finite, np.exp(log_s(zf + a) - log_s(zf)),
-                     np.exp(np.where(pts <= 0.0, a, -a)))
-    gs = np.where(finite, _sigmoid_slope(zf + a), 0.0)
+    # diagonal ratio f'(z + a) / f'(z) through log f', exact in the limit of a face
+    k = act.face_gain
+    ratio = np.where(finite, np.exp(act.log_slope_at(zf + a) - act.log_slope_at(zf)),
+                     np.exp(np.where(pts <= act.lower, k * a, -k * a)))
+    gs = np.where(finite, act.slope_at(zf + a), 0.0)
     J = gs[:, :, None] * Wm[None, :, :]
     idx = np.arange(Wm.shape[0])
     J[:, idx, idx] += ratio

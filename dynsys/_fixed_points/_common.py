@@ -25,7 +25,7 @@ from .._arrays import readonly as _readonly
 from .._kernels._common import FILTER_CODES, TOLERANCE_NAMES
 from .._network import Network, resnet_weights
 from .._stability import LABELS, ZERO_TOL_REL, default_zero_tol, weight_scale
-from .._system import ResidualSystem
+from .._system import ResidualSystem, check_logistic_system
 from .._validation import check_positive_float
 from ._results import (
     KIND_CONTINUUM,
@@ -118,6 +118,7 @@ def validate_weights(W) -> Weights:
     otherwise."""
     system = None
     if isinstance(W, ResidualSystem):
+        check_logistic_system(W)
         W_float, system = W.W, W
     elif isinstance(W, Network):
         W_float = resnet_weights(W, "W")

@@ -49,7 +49,7 @@ from .._arrays import readonly as _frozen
 from .._network import resnet_weights as _network_resnet_weights
 from .._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
                           default_zero_tol, unstable_dimension)
-from .._system import ResidualSystem, jacobian, residual_map_jacobian
+from .._system import ResidualSystem, check_logistic_system, jacobian, residual_map_jacobian
 from .._validation import as_points, check_int, check_positive_float
 from ._results import OUTSIDE
 
@@ -69,6 +69,7 @@ def resnet_weights(W, name: str = "W") -> np.ndarray:
     unwraps a :class:`ResidualSystem` first.
     """
     if isinstance(W, ResidualSystem):
+        check_logistic_system(W, name)
         return W.W
     return _network_resnet_weights(W, name)
 

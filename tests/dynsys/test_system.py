@@ -253,3 +253,69 @@ def test_residual_map_jacobian_on_faces_is_the_limit():
     inside = residual_map_jacobian(W, np.array([1e-9, 1 - 1e-9, 0.4]))
     np.testing.assert_allclose(J, inside, atol=1e-6)
     np.testing.assert_array_equal(residual_map(W, y)[:2], [0.0, 1.0])
+
+
+# ---- tanh: the same maps on [-1, 1]^N ---------------------------------------------------
+
+
+def _numeric_jacobian(fn, x, h=1e-6):
+    return np.stack([(fn(x + h * e) - fn(x - h * e)) / (2 * h) for e in np.eye(x.size)], 1)
+
+
+def test_tanh_vector_field_and_jacobian_closed_forms():
+    rng = np.random.default_rng(11)
+    W = rng.normal(size=(4, 4))
+    net = dynsys.Network(W, activation="tanh")
+    y = np.tanh(rng.normal(size=4))
+    np.testing.assert_allclose(dynsys.vector_field(net, y), (1 - y * y) * (W @ y), rtol=1e-14)
+    J = dynsys.jacobian(W, y, activation="tanh")
+    closed = np.diag(-2 * y * (W @ y)) + np.diag(1 - y * y) @ W
+    np.testing.assert_allclose(J, closed, rtol=1e-14, atol=1e-15)
+    num = _numeric_jacobian(lambda v: dynsys.vector_field(net, v), y)
+    np.testing.assert_allclose(J, num, atol=1e-8)
+    # the system object carries the activation to its methods
+    system = dynsys.as_system(W, activation="tanh")
+    assert system.activation == "tanh" and "tanh" in repr(system)
+    np.testing.assert_array_equal(system.vector_field(y), dynsys.vector_field(net, y))
+
+
+def test_tanh_layer_map_and_its_jacobian():
+    rng = np.random.default_rng(12)
+    W = rng.normal(size=(3, 3))
+    z = np.array([0.3, -45.0, 60.0])  # two saturated coordinates keep their digits in z
+    net = dynsys.Network(W, activation="tanh")
+    np.testing.assert_allclose(dynsys.layer_map(net, z), z + W @ np.tanh(z), rtol=1e-15)
+    J = dynsys.layer_map_jacobian(net, z)
+    d = 4 * np.exp(-2 * np.abs(z)) / (1 + np.exp(-2 * np.abs(z))) ** 2  # 1 - tanh^2
+    np.testing.assert_allclose(J, np.eye(3) + W * d[None, :], rtol=1e-13)
+    assert J[0, 1] != 0.0  # 4 e^-90 is not rounded away
+
+
+def test_tanh_residual_map_face_multipliers_are_exp_2a():
+    rng = np.random.default_rng(13)
+    W = rng.normal(size=(3, 3))
+    y = np.array([-1.0, 1.0, 0.25])
+    a = W @ y
+    g = dynsys.residual_map(W, y, activation="tanh")
+    assert g[0] == -1.0 and g[1] == 1.0  # the faces are invariant
+    D = dynsys.residual_map_jacobian(W, y, activation="tanh")
+    assert D[0, 0] == pytest.approx(np.exp(2 * a[0]), rel=1e-12)
+    assert D[1, 1] == pytest.approx(np.exp(-2 * a[1]), rel=1e-12)
+    assert D[0, 1] == 0.0 and D[1, 2] == 0.0
+    inner = np.tanh(rng.normal(size=3))
+    num = _numeric_jacobian(lambda v: dynsys.residual_map(W, v, activation="tanh"), inner)
+    np.testing.assert_allclose(dynsys.residual_map_jacobian(W, inner, activation="tanh"), num,
+                               atol=1e-8)
+
+
+def test_tanh_box_and_contradictions_are_refused():
+    W = np.eye(2)
+    with pytest.raises(ValueError, match=r"cube \[-1, 1\]\^N"):
+        dynsys.residual_map(W, [1.5, 0.0], activation="tanh")
+    with pytest.raises(ValueError, match=r"unit cube \[0, 1\]\^N"):
+        dynsys.residual_map(W, [-0.5, 0.0])
+    with pytest.raises(ValueError, match="must match the network's own activation"):
+        dynsys.vector_field(dynsys.Network(W, activation="tanh"), [0.1, 0.2],
+                            activation="logistic")
+    with pytest.raises(ValueError, match="`activation` must be one of"):
+        dynsys.jacobian(W, [0.1, 0.2], activation="relu")
