@@ -49,6 +49,7 @@ from .._arrays import readonly as _frozen
 from .._network import resnet_weights as _network_resnet_weights
 from .._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
                           default_zero_tol, unstable_dimension)
+from .._activation import ACTIVATIONS, resolve_activation
 from .._system import ResidualSystem, check_logistic_system, jacobian, residual_map_jacobian
 from .._validation import as_points, check_int, check_positive_float
 from ._results import OUTSIDE
@@ -66,12 +67,25 @@ def resnet_weights(W, name: str = "W") -> np.ndarray:
     """W (N, N) for the ResNet dynamics of eq. 3 from a Network, a ResidualSystem or an array.
 
     The rule (an MLP network is refused) is :func:`dynsys._network.resnet_weights`; this only
-    unwraps a :class:`ResidualSystem` first.
+    unwraps a :class:`ResidualSystem` first. Logistic systems only: the functions of either
+    activation use :func:`weights_and_activation`.
     """
     if isinstance(W, ResidualSystem):
         check_logistic_system(W, name)
         return W.W
     return _network_resnet_weights(W, name)
+
+
+def weights_and_activation(W, activation=None, name: str = "W"):
+    """``(W (N, N), Activation)`` for the residual flow of either activation.
+
+    The activation is the system's own (a Network or ResidualSystem) or, for a bare array,
+    `activation` (default logistic); a contradiction is refused.
+    """
+    act = resolve_activation(W, activation)
+    if isinstance(W, ResidualSystem):
+        return W.W, act
+    return _network_resnet_weights(W, name, ACTIVATIONS), act
 
 
 def _count_text(labels) -> str:
@@ -99,8 +113,8 @@ class LocalSpectrum:
     max_real : float or ndarray, shape (B,)
         The largest real part.
     in_box : bool or ndarray of bool, shape (B,)
-        Whether the point lies in [0, 1]^N (up to :data:`BOX_SLACK`), where the layer map is
-        defined.
+        Whether the point lies in the box, [0, 1]^N or [-1, 1]^N for tanh (up to
+        :data:`BOX_SLACK`), where the layer map is defined.
     multipliers : ndarray of complex, shape (N,) or (B, N)
         Eigenvalues of the step-1 layer map's Jacobian Dg(y) in residual coordinates (see
         the module notes), sorted by decreasing modulus; NaN outside the box.
@@ -110,6 +124,8 @@ class LocalSpectrum:
         Number of multipliers with ``|mu| - 1 > zero_tol``; -1 outside the box.
     zero_tol : float
         Real parts (flow) and ``|mu| - 1`` (map) within this count as zero.
+    activation : {"logistic", "tanh"}
+        The activation; the box is [0, 1]^N or [-1, 1]^N.
     """
 
     point: np.ndarray
@@ -122,6 +138,7 @@ class LocalSpectrum:
     map_stability: object
     map_unstable_dim: object
     zero_tol: float
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
         if self.point.ndim == 1:
@@ -192,16 +209,17 @@ def _sorted_eigvals(J):
     return np.take_along_axis(ev, order, axis=-1).astype(np.complex128)
 
 
-def _map_multipliers(D, y):
-    """Multipliers of the layer map at one point y in [0, 1]^N, by decreasing modulus.
+def _map_multipliers(D, y, act):
+    """Multipliers of the layer map at one point y in the box, by decreasing modulus.
 
     `D` is the residual map's Jacobian at y (:func:`dynsys.residual_map_jacobian`). Its rows
-    at face coordinates (y_i = 0 or 1) hold only the diagonal entry exp(+-(W y)_i), so D is
+    at face coordinates (y_i at either end of the box) hold only the diagonal entry
+    exp(+-k (W y)_i) (k = :attr:`~dynsys._activation.Activation.face_gain`), so D is
     block triangular: those multipliers are read off exactly and the others are the
     eigenvalues of the remaining block (an overflowing face entry never enters the
     eigensolver).
     """
-    face = (y == 0.0) | (y == 1.0)
+    face = (y == act.lower) | (y == act.upper)
     mu = np.empty(y.shape[0], dtype=np.complex128)
     mu[face] = np.diagonal(D)[face]
     inner = np.flatnonzero(~face)
@@ -211,21 +229,21 @@ def _map_multipliers(D, y):
     return mu[order]
 
 
-def _flow_and_map(W, pts, zero_tol):
+def _flow_and_map(W, act, pts, zero_tol):
     """All fields of a :class:`LocalSpectrum` for a batch of points (B, N), batched."""
     B, n = pts.shape
-    ev = _sorted_eigvals(jacobian(W, pts))
+    ev = _sorted_eigvals(jacobian(W, pts, activation=act.name))
     stab = np.asarray(classify_spectrum(ev, zero_tol), dtype=object).reshape(B)
     udim = np.asarray(unstable_dimension(ev, zero_tol), dtype=np.int64).reshape(B)
-    in_box = np.all((pts >= -BOX_SLACK) & (pts <= 1.0 + BOX_SLACK), axis=1)
+    in_box = np.all((pts >= act.lower - BOX_SLACK) & (pts <= act.upper + BOX_SLACK), axis=1)
     mu = np.full((B, n), np.nan + 0j)
     mstab = np.full(B, OUTSIDE, dtype=object)
     mdim = np.full(B, -1, dtype=np.int64)
     if np.any(in_box):
-        boxed = np.clip(pts[in_box], 0.0, 1.0)
+        boxed = np.clip(pts[in_box], act.lower, act.upper)
         with np.errstate(over="ignore"):
-            D = residual_map_jacobian(W, boxed)
-        mu[in_box] = [_map_multipliers(Dk, yk) for Dk, yk in zip(D, boxed)]
+            D = residual_map_jacobian(W, boxed, activation=act.name)
+        mu[in_box] = [_map_multipliers(Dk, yk, act) for Dk, yk in zip(D, boxed)]
         with np.errstate(invalid="ignore"):
             dev = np.abs(mu[in_box]) - 1.0
         mstab[in_box] = np.asarray(classify_multipliers(mu[in_box], zero_tol),
@@ -242,7 +260,7 @@ def _zero_tol(W, zero_tol) -> float:
     return check_positive_float(zero_tol, "zero_tol", allow_zero=True)
 
 
-def spectrum_at(W, y, *, zero_tol: float | None = None) -> LocalSpectrum:
+def spectrum_at(W, y, *, zero_tol: float | None = None, activation=None) -> LocalSpectrum:
     """Flow eigenvalues (eq. 3) and layer-map multipliers, with their labels, at any point(s).
 
     Flow: J(y) = diag((1 - 2y)(W y)) + diag(y (1 - y)) W, evaluated with the full matrix (no
@@ -262,6 +280,10 @@ def spectrum_at(W, y, *, zero_tol: float | None = None) -> LocalSpectrum:
         zero_tol`` count as zero (non-hyperbolic). Default ``1e-9 * max|W|``
         (:func:`dynsys.default_zero_tol`), as in :func:`dynsys.fixed_points` and the census,
         so that a point gets the same label from each; the result stores the value used.
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a network's own activation is used otherwise. For
+        tanh the flow is ``dy/dt = (1 - y^2)(W y)`` on [-1, 1]^N and the face multipliers
+        are ``exp(+-2 (W y)_i)``.
 
     Returns
     -------
@@ -279,23 +301,25 @@ def spectrum_at(W, y, *, zero_tol: float | None = None) -> LocalSpectrum:
     >>> np.round(s.multipliers.real, 4).tolist()  # exp(-(W y)_i) on the face y = 1
     [0.3679, 0.3679]
     """
-    Wm = resnet_weights(W)
+    Wm, act = weights_and_activation(W, activation)
     pts, was_1d = as_points(y, Wm.shape[0], "y")
     zero_tol = _zero_tol(Wm, zero_tol)
-    f = _flow_and_map(Wm, pts, zero_tol)
+    f = _flow_and_map(Wm, act, pts, zero_tol)
     if was_1d:
         return LocalSpectrum(
             point=_frozen(pts[0].copy()), eigenvalues=_frozen(f["eigenvalues"][0]),
             stability=str(f["stability"][0]), unstable_dim=int(f["unstable_dim"][0]),
             max_real=float(f["max_real"][0]), in_box=bool(f["in_box"][0]),
             multipliers=_frozen(f["multipliers"][0]), map_stability=str(f["map_stability"][0]),
-            map_unstable_dim=int(f["map_unstable_dim"][0]), zero_tol=zero_tol)
+            map_unstable_dim=int(f["map_unstable_dim"][0]), zero_tol=zero_tol,
+            activation=act.name)
     return LocalSpectrum(
         point=_frozen(pts.copy()), eigenvalues=_frozen(f["eigenvalues"]),
         stability=_frozen(f["stability"]), unstable_dim=_frozen(f["unstable_dim"]),
         max_real=_frozen(f["max_real"]), in_box=_frozen(f["in_box"]),
         multipliers=_frozen(f["multipliers"]), map_stability=_frozen(f["map_stability"]),
-        map_unstable_dim=_frozen(f["map_unstable_dim"]), zero_tol=zero_tol)
+        map_unstable_dim=_frozen(f["map_unstable_dim"]), zero_tol=zero_tol,
+        activation=act.name)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -338,6 +362,8 @@ class RefinedFixedPoint:
         Iterations that fell back to least-squares steps (singular Jacobian).
     residual_tol, zero_tol : float
         The tolerances used (passing them back reproduces this result).
+    activation : {"logistic", "tanh"}
+        The activation; F(y) = (1 - y^2)(W y) and the box [-1, 1]^N for tanh.
     """
 
     point: np.ndarray
@@ -356,6 +382,7 @@ class RefinedFixedPoint:
     n_lstsq: int
     residual_tol: float
     zero_tol: float
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
         return (f"RefinedFixedPoint(N={self.point.shape[0]}, converged={self.converged}, "
@@ -364,16 +391,17 @@ class RefinedFixedPoint:
                 f"map_stability={self.map_stability!r})")
 
 
-def _F(W, y):
-    """eq. 3 without validation: the line search may try non-finite points."""
-    return y * (1.0 - y) * (W @ y)
+def _F(W, y, act):
+    """The flow without validation: the line search may try non-finite points."""
+    return act.slope(y) * (W @ y)
 
 
-def _scaled_residual(W, y, F):
-    """max_i |F_i| / (max(1,|y_i|) max(1,|1-y_i|) max(1, sum_j |w_ij y_j|)): the size of F
-    relative to the size of its factors, so that far-out fixed points (outside the cube, where
-    |F|'s rounding error grows like |y|^3) can be declared converged too."""
-    scale = (np.maximum(1.0, np.abs(y)) * np.maximum(1.0, np.abs(1.0 - y))
+def _scaled_residual(W, y, F, act):
+    """max_i |F_i| / (max(1,|y_i - lo|) max(1,|hi - y_i|) max(1, sum_j |w_ij y_j|)), [lo, hi]
+    the box: the size of F relative to the size of its factors, so that far-out fixed points
+    (outside the cube, where |F|'s rounding error grows like |y|^3) can be declared converged
+    too."""
+    scale = (np.maximum(1.0, np.abs(y - act.lower)) * np.maximum(1.0, np.abs(act.upper - y))
              * np.maximum(1.0, np.abs(W) @ np.abs(y)))
     return float(np.max(np.abs(F) / scale))
 
@@ -415,7 +443,7 @@ def _newton_direction(J, F, rank_tol):
 def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 100,
                        damping: float = 1.0, min_step: float = 1e-10, armijo: float = 1e-4,
                        rank_tol: float | None = None,
-                       zero_tol: float | None = None) -> RefinedFixedPoint:
+                       zero_tol: float | None = None, activation=None) -> RefinedFixedPoint:
     """Refine a point to a nearby fixed point of eq. 3 by damped Newton with a line search.
 
     Algorithm (for F(y) = y (1 - y)(W y), merit ``phi(y) = |F(y)|^2 / 2``):
@@ -463,6 +491,10 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
         Real parts (flow) and ``|mu| - 1`` (map) within this count as zero at the result.
         Default ``1e-9 * max|W|`` (:func:`dynsys.default_zero_tol`), as in
         :func:`dynsys.fixed_points`; the result stores the value used.
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a network's own activation is used otherwise. For
+        tanh, ``F(y) = (1 - y^2)(W y)`` and the scaled residual's factors are ``1 + y`` and
+        ``1 - y``.
 
     Returns
     -------
@@ -476,7 +508,7 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
     >>> r.converged, np.round(r.point, 12).tolist(), r.stability, r.map_stability
     (True, [1.0, 1.0], 'stable', 'stable')
     """
-    Wm = resnet_weights(W)
+    Wm, act = weights_and_activation(W, activation)
     n = Wm.shape[0]
     pts, was_1d = as_points(y0, n, "y0")
     if not was_1d:
@@ -497,17 +529,17 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
 
     start = pts[0].copy()
     y = start.copy()
-    F = _F(Wm, y)
+    F = _F(Wm, y, act)
     phi = 0.5 * float(F @ F)
     it = 0
     n_lstsq = 0
-    while it < max_iter and _scaled_residual(Wm, y, F) > residual_tol:
-        d, used_lstsq = _newton_direction(jacobian(Wm, y), F, rank_tol)
+    while it < max_iter and _scaled_residual(Wm, y, F, act) > residual_tol:
+        d, used_lstsq = _newton_direction(jacobian(Wm, y, activation=act.name), F, rank_tol)
         n_lstsq += used_lstsq
         alpha = damping
         while True:
             y_try = y + alpha * d
-            F_try = _F(Wm, y_try)
+            F_try = _F(Wm, y_try, act)
             phi_try = 0.5 * float(F_try @ F_try)
             if phi_try <= (1.0 - 2.0 * armijo * alpha) * phi or alpha < min_step:
                 break
@@ -518,9 +550,9 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
             break
     finite = bool(np.all(np.isfinite(F)) and np.all(np.isfinite(y)))
     res = float(np.max(np.abs(F))) if finite else float("inf")
-    converged = finite and _scaled_residual(Wm, y, F) <= residual_tol
+    converged = finite and _scaled_residual(Wm, y, F, act) <= residual_tol
     if np.all(np.isfinite(y)):
-        f = _flow_and_map(Wm, y[None, :], zero_tol)
+        f = _flow_and_map(Wm, act, y[None, :], zero_tol)
         ev, mu = f["eigenvalues"][0], f["multipliers"][0]
         stab, udim = str(f["stability"][0]), int(f["unstable_dim"][0])
         in_box = bool(f["in_box"][0])
@@ -534,4 +566,5 @@ def refine_fixed_point(W, y0, *, residual_tol: float = 1e-12, max_iter: int = 10
         eigenvalues=_frozen(ev), stability=stab, unstable_dim=udim, in_box=in_box,
         multipliers=_frozen(mu), map_stability=mstab, map_unstable_dim=mdim,
         n_lstsq=int(n_lstsq), residual_tol=residual_tol, zero_tol=zero_tol,
+        activation=act.name,
     )

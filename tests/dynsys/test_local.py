@@ -328,3 +328,56 @@ def test_one_label_per_point_whatever_the_scale_of_W(scale):
         assert r.stability == fp.stability[i], i
         if box[i]:
             assert r.map_stability == fp.map_stability[i], i
+
+
+# ---- tanh: closed forms on [-1, 1]^N ------------------------------------------------------
+
+
+@pytest.mark.parametrize("w", [-1.5, -0.25, 0.5, 2.0])
+def test_tanh_spectrum_at_n1_closed_forms(w):
+    # dy/dt = w (1 - y^2) y: fixed points -1, 0, 1 with eigenvalues -2w, w, -2w and layer-map
+    # multipliers exp(-2w), 1 + w, exp(-2w)
+    net = dynsys.Network(np.array([[w]]), activation="tanh")
+    s = dynsys.spectrum_at(net, [[-1.0], [0.0], [1.0]])
+    np.testing.assert_allclose(s.eigenvalues[:, 0].real, [-2 * w, w, -2 * w], rtol=1e-15)
+    np.testing.assert_allclose(s.multipliers[:, 0].real,
+                               [np.exp(-2 * w), 1 + w, np.exp(-2 * w)], rtol=1e-14)
+    assert s.activation == "tanh" and s.in_box.all()
+    faces = "stable" if w > 0 else "unstable"
+    assert s.stability[0] == s.stability[2] == faces
+    assert s.map_stability[0] == faces
+    # -0.5 is a point of the box for tanh, not for the logistic
+    assert dynsys.spectrum_at(net, [-0.5]).in_box
+    assert not dynsys.spectrum_at(np.array([[w]]), [-0.5]).in_box
+
+
+def test_tanh_spectrum_at_n2_closed_form_and_faces():
+    # W = [[a, b], [b, a]]: at the corner (1, -1) the rates are (W y) = (a - b, b - a), so the
+    # eigenvalues are -2(a - b) at +1 and 2(b - a) at -1, the multipliers their exponentials
+    a, b = -0.5, 1.5
+    W = np.array([[a, b], [b, a]])
+    s = dynsys.spectrum_at(W, [1.0, -1.0], activation="tanh")
+    np.testing.assert_allclose(np.sort(s.eigenvalues.real),
+                               np.sort([-2 * (a - b), 2 * (b - a)]), rtol=1e-15)
+    np.testing.assert_allclose(np.sort(np.abs(s.multipliers)),
+                               np.sort(np.exp([-2 * (a - b), 2 * (b - a)])), rtol=1e-14)
+    # the interior point (0, 0): J = W, the multipliers those of I + W
+    s0 = dynsys.spectrum_at(W, [0.0, 0.0], activation="tanh")
+    np.testing.assert_allclose(np.sort(s0.eigenvalues.real), np.sort(np.linalg.eigvals(W).real))
+    np.testing.assert_allclose(np.sort(np.abs(s0.multipliers)),
+                               np.sort(np.abs(np.linalg.eigvals(np.eye(2) + W))), rtol=1e-14)
+
+
+def test_tanh_refine_fixed_point_finds_the_interior_point():
+    rng = np.random.default_rng(5)
+    W = rng.normal(size=(3, 3))
+    # the face pattern (-1, 1, interior): y_2 solves (W y)_2 = 0
+    y2 = -(W[2, 0] * -1 + W[2, 1] * 1) / W[2, 2]
+    truth = np.array([-1.0, 1.0, y2])
+    r = dynsys.refine_fixed_point(W, truth + [0, 0, 0.05], activation="tanh")
+    assert r.converged and r.activation == "tanh"
+    np.testing.assert_allclose(r.point, truth, atol=1e-12)
+    assert r.in_box == (abs(y2) <= 1)
+    np.testing.assert_allclose(np.sort(r.eigenvalues.real),
+                               np.sort(dynsys.spectrum_at(W, truth, activation="tanh")
+                                       .eigenvalues.real), atol=1e-10)
