@@ -50,7 +50,9 @@ from ._common import (
     MAX_N_STREAMING,
     ONLY_CHOICES,
     exact_tolerances,
+    from_unit,
     numeric_tolerances,
+    unit_tolerances,
     validate_weights,
 )
 from ._ensembles import FixedPointStatistics, fixed_point_statistics
@@ -191,10 +193,21 @@ def _engine_arguments(engine: str, client, progress, options: dict) -> dict:
 
 
 def _tolerances(engine: str, weights, *tol_args):
-    """The engine's tolerances: exact decisions for "exact", the numeric defaults otherwise."""
+    """The tolerances of a request in the network's coordinates: exact decisions for "exact",
+    the numeric defaults (relative to the network's own W) otherwise."""
     if engine == "exact":
         return exact_tolerances(*tol_args)
-    return numeric_tolerances(weights.W, *tol_args)
+    return numeric_tolerances(weights.network_W, *tol_args)
+
+
+def _check_drive(engine: str, weights) -> None:
+    """Refuse a tanh request where the engine cannot solve the driven system."""
+    if weights.drive is not None and not _MODULES[engine].TAKES_DRIVE:
+        takes = ", ".join(repr(name) for name, mod in _MODULES.items() if mod.TAKES_DRIVE)
+        raise ValueError(
+            f"`engine`={engine!r} does not analyse {weights.activation} networks; the engines "
+            f"that do: {takes} (or engine='auto')."
+        )
 
 
 def _reporting(progress, kw: dict, run):
@@ -213,8 +226,13 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
                  zero_tol: float | None = None, rank_tol: float | None = None,
                  residual_tol: float | None = None, face_tol: float | None = None,
                  max_degenerate: int = 1_000_000, client=None, progress=None,
-                 **options) -> FixedPoints:
+                 activation=None, **options) -> FixedPoints:
     """All distinct fixed points of eq. 3, dy/dt = y (1 - y) (W y), with their stability.
+
+    For a tanh network (``activation="tanh"``) the flow is ``dy/dt = (1 - y^2)(W y)`` on
+    [-1, 1]^N: pattern code 0 is the face -1, 1 the face +1, and a generic W has 3^N distinct
+    points. The engines solve it as the logistic system ``ds/dt = s (1 - s)(4W s - 2W 1)``,
+    ``s = (y + 1) / 2`` (:doc:`/theory/tanh`), and the result is returned in y.
 
     Parameters
     ----------
@@ -270,6 +288,9 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
         chunks, default four per worker thread) and ``numba_threads`` (distributed: Numba
         threads inside each task, default 1). An option the engine does not take is a
         ``TypeError``.
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a network's own activation is used otherwise (a
+        contradiction is refused). The tolerances are in the network's coordinates y.
 
     Returns
     -------
@@ -293,21 +314,25 @@ def fixed_points(W, *, engine: str = "auto", exact: bool = False, only=None,
     >>> len(dynsys.fixed_points(np.array([[-1, 2], [3, -1]]), engine="exact"))
     6
     """
-    weights = validate_weights(W)
+    weights = validate_weights(W, activation)
     check_choice(only, "only", ONLY_CHOICES)
     max_degenerate = check_int(max_degenerate, "max_degenerate", minimum=0)
     engine = _engine_for_listing(engine, exact=bool(exact), only=only, n=weights.n,
                                  client=client)
+    _check_drive(engine, weights)
     kw = _engine_arguments(engine, client, progress, options)
     tols = _tolerances(engine, weights, zero_tol, rank_tol, residual_tol, face_tol)
-    return _reporting(progress, kw, lambda: _MODULES[engine].fixed_points(
-        weights, only=only, tols=tols, max_degenerate=max_degenerate, **kw))
+    result = _reporting(progress, kw, lambda: _MODULES[engine].fixed_points(
+        weights, only=only, tols=unit_tolerances(tols, weights),
+        max_degenerate=max_degenerate, **kw))
+    return from_unit(result, weights, tols)
 
 
 def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None,
                        rank_tol: float | None = None, residual_tol: float | None = None,
                        face_tol: float | None = None, classify_out_of_box: bool = False,
-                       client=None, progress=None, **options) -> FixedPointCounts:
+                       client=None, progress=None, activation=None,
+                       **options) -> FixedPointCounts:
     """Count the distinct isolated fixed points of eq. 3 by type, without storing them.
 
     Every point is counted once, at its canonical pattern. In-box points get both the flow
@@ -338,6 +363,8 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     progress : callable, optional
         ``progress(done, total)``, as in :func:`fixed_points` (tasks of the ``"distributed"``
         engine, ranges of chunks of ``"incremental"``, one unit of work for the others).
+    activation : {"logistic", "tanh"}, optional
+        As in :func:`fixed_points`.
     **options
         The engine's own options, as in :func:`fixed_points`.
 
@@ -352,10 +379,13 @@ def count_fixed_points(W, *, engine: str = "auto", zero_tol: float | None = None
     >>> c.total, c.in_box
     (6, 4)
     """
-    weights = validate_weights(W)
+    weights = validate_weights(W, activation)
     engine = _engine_for_counts(engine, classify_out_of_box=bool(classify_out_of_box),
                                 client=client)
+    _check_drive(engine, weights)
     kw = _engine_arguments(engine, client, progress, options)
     tols = _tolerances(engine, weights, zero_tol, rank_tol, residual_tol, face_tol)
-    return _reporting(progress, kw, lambda: _MODULES[engine].count(
-        weights, tols=tols, classify_out_of_box=bool(classify_out_of_box), **kw))
+    result = _reporting(progress, kw, lambda: _MODULES[engine].count(
+        weights, tols=unit_tolerances(tols, weights),
+        classify_out_of_box=bool(classify_out_of_box), **kw))
+    return from_unit(result, weights, tols)

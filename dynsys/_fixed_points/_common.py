@@ -25,7 +25,8 @@ from .._arrays import readonly as _readonly
 from .._kernels._common import FILTER_CODES, TOLERANCE_NAMES
 from .._network import Network, resnet_weights
 from .._stability import LABELS, ZERO_TOL_REL, default_zero_tol, weight_scale
-from .._system import ResidualSystem, check_logistic_system
+from .._activation import ACTIVATIONS, resolve_activation
+from .._system import ResidualSystem
 from .._validation import check_positive_float
 from ._results import (
     KIND_CONTINUUM,
@@ -33,6 +34,7 @@ from ._results import (
     LABEL_DTYPE,
     OUTSIDE,
     DegeneratePatterns,
+    FixedPointCounts,
     FixedPoints,
     decode_counts,
     decode_patterns,
@@ -93,15 +95,30 @@ class Weights:
     system : ResidualSystem or None
         The exact system when `W` was given with exact entries (Fraction, SymPy Rational)
         or as a :class:`~dynsys.ResidualSystem`: the exact engine reads its rationals.
+    drive : ndarray, shape (N,), or None
+        The constant term c of the rate ``W s + c`` of the system the engines solve,
+        ``ds/dt = s (1 - s) (W s + c)``; ``None`` (c = 0) for the logistic. A tanh network
+        reaches the engines as this system (:func:`unit_weights`): `W` is then 4 times its
+        weights and ``c = -2 W_tanh 1``.
+    activation : {"logistic", "tanh"}
+        The activation of the network asked about (the results are returned in its
+        coordinates by :func:`from_unit`).
     """
 
     W: np.ndarray
     system: ResidualSystem | None = None
+    drive: np.ndarray | None = None
+    activation: str = "logistic"
 
     @property
     def n(self) -> int:
         """The dimension N."""
         return int(self.W.shape[0])
+
+    @property
+    def network_W(self) -> np.ndarray:
+        """The weights of the network asked about (``W / 4`` for tanh, exactly)."""
+        return self.W if self.activation == "logistic" else self.W / 4.0
 
     def exact_system(self) -> ResidualSystem:
         """The exact system (floats converted exactly when W was given as floats)."""
@@ -109,30 +126,91 @@ class Weights:
 
     def __repr__(self) -> str:
         # identity equality (eq=False), as every result holding arrays; a short repr
-        return f"Weights(N={self.n}, exact={self.system is not None})"
+        act = "" if self.activation == "logistic" else f", activation={self.activation!r}"
+        return f"Weights(N={self.n}{act}, exact={self.system is not None})"
 
 
-def validate_weights(W) -> Weights:
+def validate_weights(W, activation=None) -> Weights:
     """:class:`Weights` from a Network, an (N, N) array (float, integer, Fraction or SymPy
     Rational entries) or a ResidualSystem; a ``ValueError``/``TypeError`` naming ``W``
-    otherwise."""
+    otherwise. A tanh system (its own activation or `activation`) becomes the driven logistic
+    system of :func:`unit_weights`."""
+    act = resolve_activation(W, activation).name
     system = None
     if isinstance(W, ResidualSystem):
-        check_logistic_system(W)
         W_float, system = W.W, W
     elif isinstance(W, Network):
-        W_float = resnet_weights(W, "W")
+        W_float = resnet_weights(W, "W", ACTIVATIONS)
     else:
         W_float = None
         try:
             if np.asarray(W).dtype == object:
-                system = ResidualSystem.from_matrix(W)
+                system = ResidualSystem.from_matrix(W, act)
                 W_float = system.W
         except Exception:  # noqa: BLE001 - let the validator produce the message
             system = None
         if W_float is None:
             W_float = resnet_weights(W, "W")
-    return Weights(W=np.array(W_float, dtype=np.float64, order="C", copy=True), system=system)
+    W_float = np.array(W_float, dtype=np.float64, order="C", copy=True)
+    if act == "logistic":
+        return Weights(W=W_float, system=system)
+    return unit_weights(W_float, system)
+
+
+def unit_weights(W_tanh: np.ndarray, system: ResidualSystem | None = None) -> Weights:
+    """The tanh system as the logistic system with a drive, which the engines solve.
+
+    With ``s = (y + 1) / 2`` the tanh flow ``dy/dt = (1 - y^2)(W y)`` becomes
+    ``ds/dt = s (1 - s) (4W s - 2W 1)`` in the same time, so the fixed points correspond one to
+    one (pattern codes 0 / 1 are the faces -1 / +1 and 0 / 1), with the same eigenvalues and
+    layer-map multipliers. ``4W`` is exact in floating point; the drive ``-2 W 1`` is rounded
+    once (the exact engine forms it from the rationals).
+    """
+    exact = None
+    if system is not None:
+        exact = ResidualSystem.from_matrix(4 * system.exact_W())
+    W4 = np.ascontiguousarray(4.0 * W_tanh)
+    drive = np.ascontiguousarray(-2.0 * W_tanh.sum(axis=1))
+    return Weights(W=W4, system=exact, drive=drive, activation="tanh")
+
+
+#: How the tolerances of a tanh request act on the logistic system the engines solve (the
+#: factor multiplies the tanh value): eigenvalues are the same numbers, interior blocks are 4x
+#: (pivots, rank_tol), rates 2x (residuals: the rate of ``s`` is twice ``(W y)_i``), and a
+#: coordinate's distance to a face is half as large in ``s`` (face_tol).
+_UNIT_TOLERANCE_FACTORS = {"zero_tol": 1.0, "rank_tol": 4.0, "residual_tol": 2.0,
+                           "face_tol": 0.5}
+
+
+def unit_tolerances(tols: dict, weights: Weights) -> dict:
+    """The engines' tolerances for `weights` from the user's (the same dict for the logistic)."""
+    if weights.activation == "logistic":
+        return tols
+    return {name: tols[name] * _UNIT_TOLERANCE_FACTORS[name] for name in TOLERANCE_NAMES}
+
+
+def from_unit(result, weights: Weights, tols: dict):
+    """An engine's result (FixedPoints or FixedPointCounts) in the coordinates of the network.
+
+    The identity for the logistic. For tanh: points ``y = 2 s - 1`` (exact points too), the
+    residual of ``(1 - y^2)(W y)`` (twice that of the driven system), the weights W, the
+    user's tolerances `tols` and the activation; patterns, eigenvalues, labels, counts and
+    multiplicities carry over unchanged.
+    """
+    import dataclasses
+
+    if weights.activation == "logistic":
+        return result
+    if isinstance(result, FixedPointCounts):
+        return dataclasses.replace(result, activation=weights.activation,
+                                   **{name: float(tols[name]) for name in TOLERANCE_NAMES})
+    pe = result.points_exact
+    if pe is not None:
+        pe = tuple(tuple(2 * v - 1 for v in row) for row in pe)
+    return dataclasses.replace(
+        result, W=_readonly(weights.W / 4.0), points=_readonly(2.0 * result.points - 1.0),
+        residual=_readonly(2.0 * result.residual), points_exact=pe,
+        activation=weights.activation, **{name: float(tols[name]) for name in TOLERANCE_NAMES})
 
 
 def check_size(n: int, only, *, counting: bool, engine: str, max_n: int) -> None:

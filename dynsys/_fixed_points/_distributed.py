@@ -42,6 +42,8 @@ __all__ = ["OPTIONS", "REPORTS_PROGRESS", "require_distributed", "check_client",
 OPTIONS = ("refresh", "n_tasks", "numba_threads")
 #: It calls `progress(done, total)` itself, as its tasks finish.
 REPORTS_PROGRESS = True
+#: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
+TAKES_DRIVE = False
 
 _INSTALL_HINT = ("`client=` needs the optional package `distributed` (Dask); install it with "
                  "`pip install resdyn[dask]` (or `pip install distributed`)")

@@ -28,6 +28,8 @@ OPTIONS = ()
 #: It cannot report progress from inside its loops (the entry point reports one unit of
 #: work).
 REPORTS_PROGRESS = False
+#: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
+TAKES_DRIVE = False
 
 
 def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None):

@@ -55,6 +55,8 @@ OPTIONS = ()
 #: It cannot report progress from inside its loops (the entry point reports one unit of
 #: work).
 REPORTS_PROGRESS = False
+#: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
+TAKES_DRIVE = True
 
 
 # ----------------------------------------------------------------------------------------
@@ -243,8 +245,11 @@ def _pattern_index(pattern) -> int:
     return sum(c * 3**i for i, c in enumerate(pattern))
 
 
-def _solve_patterns(Wf):
+def _solve_patterns(Wf, cf=None):
     """Solve phase: every pattern's interior system, exactly.
+
+    `cf` is the drive c of the rate ``W y + c`` (Fractions; None for c = 0): the interior
+    system is then ``W[I,I] y_I = -W[I,B1] 1 - c_I``.
 
     Returns ``(points, degenerate)``: a dict from each exact point (tuple of Fractions) to the
     invertible patterns that give it, and a list of ``(pattern, kind, dimension)`` for the
@@ -258,7 +263,7 @@ def _solve_patterns(Wf):
         I = [i for i in range(n) if pat[i] == 2]
         B1 = [i for i in range(n) if pat[i] == 1]
         A = [[Wf[r][c] for c in I] for r in I]
-        b = [-sum((Wf[r][j] for j in B1), zero) for r in I]
+        b = [-sum((Wf[r][j] for j in B1), zero if cf is None else cf[r]) for r in I]
         x, rank, consistent = _solve_exact(A, b)
         if x is None:
             degenerate.append((pat, 1 if consistent else 0, len(I) - rank if consistent else 0))
@@ -270,8 +275,8 @@ def _solve_patterns(Wf):
     return points, degenerate
 
 
-def _classify_point(Wf, y, canon):
-    """Classify phase of one point, exactly.
+def _classify_point(Wf, y, canon, cf=None):
+    """Classify phase of one point, exactly (`cf`: the drive, as in :func:`_solve_patterns`).
 
     Returns ``(eigenvalues, flow_code, unstable_dim, map_code, map_unstable_dim, in_box)``;
     the eigenvalues are floats for display, every other field comes from exact signs.
@@ -281,7 +286,8 @@ def _classify_point(Wf, y, canon):
     n = len(Wf)
     zero, one = Fraction(0), Fraction(1)
     eig = np.zeros(n, np.complex128)
-    Wy = [sum((Wf[i][j] * y[j] for j in range(n)), zero) for i in range(n)]
+    Wy = [sum((Wf[i][j] * y[j] for j in range(n)), zero if cf is None else cf[i])
+          for i in range(n)]
     I = [i for i in range(n) if canon[i] == 2]
     # boundary rates: the eigenvalues +-(W y)_i are rationals with exact signs
     bpos = bneg = bzero = 0
@@ -318,7 +324,7 @@ def _classify_point(Wf, y, canon):
     return eig, flow, bpos + ipos, mcode, mdim, in_box
 
 
-def exact_enumeration(E, *, only=None) -> dict:
+def exact_enumeration(E, *, only=None, drive=False) -> dict:
     """The raw fields of :func:`dynsys._fixed_points._common.assemble`, exactly.
 
     Parameters
@@ -327,12 +333,16 @@ def exact_enumeration(E, *, only=None) -> dict:
         Rational weights.
     only : {None, "in_box", "stable", "stable_in_box"}
         Applied to the exact in-box test and the exact flow label.
+    drive : bool
+        Solve the driven system of a tanh network, ``ds/dt = s (1 - s)(E s + c)`` with
+        ``c = -E 1 / 2`` (E is 4 times the tanh weights, so c is ``-2 W 1``), exactly.
     """
     import sympy
 
     Wf = _fraction_matrix(E)
     n = len(Wf)
-    points, degenerate = _solve_patterns(Wf)
+    cf = [-sum(row, Fraction(0)) / 2 for row in Wf] if drive else None
+    points, degenerate = _solve_patterns(Wf, cf)
 
     rows = []
     # every invertible pattern other than a listed point's canonical one is a copy: of the
@@ -353,12 +363,13 @@ def exact_enumeration(E, *, only=None) -> dict:
     rows.sort(key=lambda r: _pattern_index(r[0]))
 
     Wfloat = np.array([[float(v) for v in row] for row in Wf], dtype=np.float64)
+    cfloat = np.zeros(n) if cf is None else np.array([float(v) for v in cf])
     kept = {name: [] for name in ("points", "patterns", "eigenvalues", "flow_code",
                                   "unstable_dim", "map_code", "map_unstable_dim", "in_box",
                                   "multiplicity")}
     exact_rows = []
     for canon, y, mlt in rows:
-        eig, flow, udim, mcode, mdim, in_box = _classify_point(Wf, y, canon)
+        eig, flow, udim, mcode, mdim, in_box = _classify_point(Wf, y, canon, cf)
         if only in ("in_box", "stable_in_box") and not in_box:
             continue
         if only in ("stable", "stable_in_box") and flow != 0:
@@ -374,8 +385,8 @@ def exact_enumeration(E, *, only=None) -> dict:
     pts = np.array(kept["points"], np.float64).reshape(m, n)
     # the float residual of the rounded points (the exact points have residual 0)
     with np.errstate(all="ignore"):
-        residual = (np.abs(pts * (1.0 - pts) * (pts @ Wfloat.T)).max(axis=1) if m
-                    else np.zeros(0))
+        rate = pts @ Wfloat.T if cf is None else pts @ Wfloat.T + cfloat
+        residual = (np.abs(pts * (1.0 - pts) * rate).max(axis=1) if m else np.zeros(0))
     degenerate.sort(key=lambda d: _pattern_index(d[0]))
     return dict(
         points=pts,
@@ -414,7 +425,8 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> 
     """Every point kept by `only`, with exact decisions and labels; `tols` are the zeros of
     :func:`~dynsys._fixed_points._common.exact_tolerances`."""
     check_size(weights.n)
-    raw = exact_enumeration(weights.exact_system().exact_W(), only=only)
+    raw = exact_enumeration(weights.exact_system().exact_W(), only=only,
+                            drive=weights.drive is not None)
     return assemble(weights.W, raw, only=only, exact=True, tols=tols,
                     max_degenerate=max_degenerate)
 

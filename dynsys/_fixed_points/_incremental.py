@@ -65,6 +65,8 @@ DEFAULT_REFRESH = REFRESH
 OPTIONS = ("refresh",)
 #: It calls `progress(done, total)` itself, after each range of chunks of its walk.
 REPORTS_PROGRESS = True
+#: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
+TAKES_DRIVE = False
 #: At most this many progress steps per run.
 PROGRESS_STEPS = 16
 

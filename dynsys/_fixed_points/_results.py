@@ -199,6 +199,8 @@ class FixedPointCounts:
     out_of_box_classified : bool
         Whether the out-of-box points carry flow labels (``count_fixed_points(W,
         classify_out_of_box=True)``, or counts taken from a :class:`FixedPoints`).
+    activation : {"logistic", "tanh"}
+        The activation: the box is [0, 1]^N (logistic) or [-1, 1]^N (tanh).
     """
 
     n: int
@@ -222,16 +224,19 @@ class FixedPointCounts:
     residual_tol: float | None = None
     face_tol: float | None = None
     out_of_box_classified: bool = True
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
-        return (f"FixedPointCounts(N={self.n}, total={self.total}, in_box={self.in_box}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"FixedPointCounts(N={self.n}, {act}total={self.total}, in_box={self.in_box}, "
                 f"stable={self.stable}, stable_in_box={self.stable_in_box}, "
                 f"disagreements={self.disagreements}, degenerate={self.n_degenerate}, "
                 f"merged={self.n_merged}, zero_tol={_fmt_tol(self.zero_tol)})")
 
     @classmethod
     def from_table(cls, row, n: int, *, tolerances, out_of_box_classified: bool = True,
-                   copies_counted: bool = True) -> "FixedPointCounts":
+                   copies_counted: bool = True, activation: str = "logistic"
+                   ) -> "FixedPointCounts":
         """The counts of one row of the kernels' count table (every engine builds them so).
 
         Parameters
@@ -249,6 +254,8 @@ class FixedPointCounts:
         copies_counted : bool
             Whether the row's ``merged`` and ``origin_copies`` are complete (not for a
             filtered listing); if not, `n_merged` and `n_origin_copies` are None.
+        activation : {"logistic", "tanh"}
+            The activation the row was counted for.
         """
         c = decode_counts(row, n)
         flow_in, flow_out = c["flow_in"], c["flow_out"]
@@ -274,12 +281,20 @@ class FixedPointCounts:
             n_origin_copies=int(c["origin_copies"]) if copies_counted else None,
             n_patterns=3**int(n),
             out_of_box_classified=classified,
+            activation=activation,
             **{name: float(tolerances[name]) for name in TOLERANCE_NAMES},
         )
 
     @property
     def generic_total(self) -> int:
-        """``3^N - 2^N + 1``: the number of distinct points for a generic W."""
+        """The number of distinct points for a generic W: ``3^N - 2^N + 1`` (logistic), 3^N (tanh).
+
+        The logistic's ``2^N`` patterns without a coordinate at 1 all give the origin; tanh
+        has no such coincidence (its faces are at -1 and +1, and only the all-interior pattern
+        gives the origin).
+        """
+        if self.activation == "tanh":
+            return 3**self.n
         return 3**self.n - 2**self.n + 1
 
     @property
@@ -310,7 +325,7 @@ class FixedPointCounts:
 
     def __hash__(self) -> int:
         return hash((self.n, self.total, self.in_box, self.out_of_box, self.n_patterns,
-                     self.zero_tol))
+                     self.zero_tol, self.activation))
 
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -333,6 +348,7 @@ class FixedPointCounts:
             "n_merged": self.n_merged,
             "n_origin_copies": self.n_origin_copies,
             "out_of_box_classified": self.out_of_box_classified,
+            "activation": self.activation,
             **self.tolerances,
         }
 
@@ -464,6 +480,10 @@ class FixedPoints:
         The absolute tolerances the result was computed with (see :func:`dynsys.fixed_points`);
         ``fixed_points(W, only=fp.only, **fp.tolerances)`` reproduces the result. Exact mode
         stores 0.0 for each: its decisions are exact comparisons with zero.
+    activation : {"logistic", "tanh"}
+        The activation. For tanh the box is [-1, 1]^N, pattern code 0 means y_i = -1 and 1
+        means y_i = +1, the face eigenvalues are ``2 (W y)_i`` / ``-2 (W y)_i``, the interior
+        block is ``diag(1 - y_I^2) W[I,I]``, and a generic W has 3^N distinct points.
     """
 
     W: np.ndarray
@@ -487,12 +507,15 @@ class FixedPoints:
     rank_tol: float = 0.0
     residual_tol: float = 0.0
     face_tol: float = 0.0
+    activation: str = "logistic"
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
 
     def __repr__(self) -> str:
-        return (f"FixedPoints(N={self.n}, points={len(self)}, in_box={int(self.in_box.sum())}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"FixedPoints(N={self.n}, {act}points={len(self)}, "
+                f"in_box={int(self.in_box.sum())}, "
                 f"stable={int(np.count_nonzero(self.stability == 'stable'))}, "
                 f"degenerate={len(self.degenerate)}, only={self.only!r}, exact={self.exact}, "
                 f"zero_tol={_fmt_tol(self.zero_tol)})")
@@ -542,7 +565,8 @@ class FixedPoints:
         kw = {name: _readonly(getattr(self, name)[idx].copy()) for name in _POINT_FIELDS}
         return FixedPoints(W=self.W, degenerate=self.degenerate, n_merged=self.n_merged,
                            n_origin_copies=self.n_origin_copies, only=self.only,
-                           exact=self.exact, points_exact=pe, **self.tolerances, **kw)
+                           exact=self.exact, points_exact=pe, activation=self.activation,
+                           **self.tolerances, **kw)
 
     def count_row(self) -> np.ndarray:
         """The stored points tallied into one row of the kernels' count table (int64).
@@ -574,7 +598,8 @@ class FixedPoints:
         """The :class:`FixedPointCounts` of the stored points."""
         return FixedPointCounts.from_table(self.count_row(), self.n,
                                            tolerances=self.tolerances,
-                                           copies_counted=self.n_merged is not None)
+                                           copies_counted=self.n_merged is not None,
+                                           activation=self.activation)
 
     def table(self) -> str:
         """Plain-text table of the points, one row each.
@@ -608,6 +633,7 @@ class FixedPoints:
             "n": self.n,
             "exact": self.exact,
             "only": self.only,
+            "activation": self.activation,
             **self.tolerances,
             "W": self.W.tolist(),
             "points": self.points.tolist(),

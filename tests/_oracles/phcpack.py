@@ -3,7 +3,8 @@
 PHCpack (Debian package ``phcpack``, blackbox solver ``phc -b``) tracks homotopy paths to all
 isolated complex solutions of a polynomial system. PHC 2.4.86 crashes on the plain system
 because of the 2^N-fold root at the origin, so the system is written in shifted variables
-``y = u + s`` with a generic shift ``s`` in (0.2, 0.8)^N. Used by the tests and
+``y = u + s`` with a generic shift ``s`` in (0.2, 0.8)^N. The tanh system
+``(1 - y_i)(1 + y_i)(W y)_i = 0`` (``activation="tanh"``) is written the same way. Used by the tests and
 ``benchmarks/bench_fixed_points.py`` only.
 """
 
@@ -32,7 +33,7 @@ def _num(v: float) -> str:
     return f"{abs(float(v)):.17E}"
 
 
-def _system_text(W: np.ndarray, shift: np.ndarray) -> str:
+def _system_text(W: np.ndarray, shift: np.ndarray, activation: str = "logistic") -> str:
     n = W.shape[0]
     lines = [str(n)]
     for i in range(n):
@@ -45,7 +46,10 @@ def _system_text(W: np.ndarray, shift: np.ndarray) -> str:
             terms.append(f" {sign} {_num(w)}*(u{j + 1} + {_num(shift[j])})")
         lin = "".join(terms) if terms else " 0"
         yi = f"(u{i + 1} + {_num(shift[i])})"
-        lines.append(f"{yi}*(1 - {yi})*({lin});")
+        if activation == "tanh":
+            lines.append(f"(1 - {yi})*(1 + {yi})*({lin});")
+        else:
+            lines.append(f"{yi}*(1 - {yi})*({lin});")
     return "\n".join(lines) + "\n"
 
 
@@ -76,8 +80,9 @@ def _parse(text: str, n: int):
     return np.array(sols, dtype=np.complex128).reshape(-1, n), np.array(mults, dtype=np.int64)
 
 
-def phc_solve(W, shift=None, *, seed: int = 0, timeout: float = 600.0):
-    """All solutions of y (1 - y) (W y) = 0 from ``phc -b``.
+def phc_solve(W, shift=None, *, seed: int = 0, timeout: float = 600.0,
+              activation: str = "logistic"):
+    """All solutions of y (1 - y) (W y) = 0 (tanh: (1 - y^2)(W y) = 0) from ``phc -b``.
 
     Returns ``(solutions (K, N) complex in the original y coordinates, multiplicity (K,),
     seconds)``. Raises ``RuntimeError`` if ``phc`` is missing or fails.
@@ -92,7 +97,7 @@ def phc_solve(W, shift=None, *, seed: int = 0, timeout: float = 600.0):
     with tempfile.TemporaryDirectory(prefix="resdyn_phc_") as tmp:
         inp = Path(tmp) / "system.txt"
         out = Path(tmp) / "solutions.txt"
-        inp.write_text(_system_text(W, shift))
+        inp.write_text(_system_text(W, shift, activation))
         t0 = time.perf_counter()
         proc = subprocess.run(["phc", "-b", str(inp), str(out)], cwd=tmp, capture_output=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)

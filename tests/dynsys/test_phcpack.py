@@ -29,3 +29,17 @@ def test_phcpack_on_an_integer_matrix():
     sols, mult, _ = phc_solve(W, seed=7)
     ok, details = match_solution_sets(fp.points, sols, mult, multiplicity=fp.multiplicity)
     assert ok, details
+
+
+@pytest.mark.parametrize("n, seed", [(3, 11), (4, 12), (5, 13), (6, 14)])
+def test_phcpack_finds_the_tanh_solution_set(n, seed):
+    # (1 - y_i^2)(W y)_i = 0 has 3^N isolated solutions for generic W, all real and simple:
+    # PHCpack's homotopy must find exactly our points, the same number, no more
+    W = np.random.default_rng(seed).normal(size=(n, n))
+    sols, mult, _ = phc_solve(W, seed=seed, activation="tanh")
+    fp = fixed_points(W, activation="tanh", engine="exact" if n <= 4 else "auto")
+    assert len(fp) == 3**n and fp.activation == "tanh"
+    assert np.all(fp.multiplicity == 1)
+    ok, details = match_solution_sets(fp.points, sols, mult, multiplicity=fp.multiplicity)
+    assert ok, details
+    assert len(sols) == 3**n
