@@ -26,6 +26,10 @@ saturates keeps its digits; the slopes ``s = f'(z) = f(z)(1 - f(z))`` are comput
   is ``-|W y|_i``. Use "y" for the question "do the residuals converge?".
 * MLP: ``y(t) = f(W y(t-1) + b)``, tangent ``dy(t) = s(t) (W dy(t-1))``.
 
+A tanh network (``Network(..., activation="tanh")``) is run the same way with ``f = tanh`` and
+``s = 1 - tanh(z)^2`` (from z, as ``4 f(2z) f(-2z)`` of the logistic f); at a fixed point its
+residual multipliers on the faces are ``exp(+-2 (W y)_i)``.
+
 The method (Benettin et al. 1980; Shimada & Nagashima 1979): evolve k orthonormal tangent
 vectors with the tangent map, re-orthonormalize them by a QR factorization after every layer,
 and average ``log|R_ii|`` over the layers after a transient. Everything is batched over inputs
@@ -41,7 +45,7 @@ import numpy as np
 from ._arrays import readonly as _frozen
 from ._layers import _as_network, _prepare
 from ._network import layer_index
-from ._system import logistic
+from ._activation import activation
 from ._validation import check_choice, check_int
 
 __all__ = ["LyapunovResult", "lyapunov"]
@@ -68,6 +72,8 @@ class LyapunovResult:
     running : ndarray (n_steps, B)
         The running estimate of the largest exponent after each averaged step, layer first
         (its convergence shows whether the run was long enough).
+    activation : {"logistic", "tanh"}
+        The network's activation f.
     """
 
     kind: str
@@ -77,6 +83,7 @@ class LyapunovResult:
     n_steps: int
     exponents: np.ndarray
     running: np.ndarray
+    activation: str = "logistic"
 
     @property
     def largest(self):
@@ -86,15 +93,11 @@ class LyapunovResult:
 
     def __repr__(self) -> str:
         lead = np.asarray(self.exponents[..., 0])
-        return (f"LyapunovResult(kind={self.kind!r}, variable={self.variable!r}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"LyapunovResult(kind={self.kind!r}, {act}variable={self.variable!r}, "
                 f"depth={self.depth}, n_steps={self.n_steps}, "
                 f"exponents={'x'.join(map(str, self.exponents.shape))}, "
                 f"largest in [{lead.min():.4g}, {lead.max():.4g}])")
-
-
-def _log_s(z):
-    """log f'(z) = log f(z) + log f(-z), stable for all z."""
-    return -(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z))
 
 
 #: The depth of a shared-weight network when `depth` is None.
@@ -163,7 +166,9 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
     >>> round(r.largest, 6)   # the fixed point y* of y = f(2y - 1): log|2 y*(1-y*)|
     -0.693147
     """
-    net = _as_network(net, activations=("logistic",))
+    net = _as_network(net)
+    act = activation(net.activation)
+    _log_s, f = act.log_slope_at, act.f
     kind = net.kind
     variable = check_choice(variable, "variable", ("y", "z", "x"))
     if kind == "mlp" and variable != "y":
@@ -217,7 +222,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
         Wm, bv = layer(1)
         z = state @ Wm.T + bv  # z(1)
         ls = _log_s(z)
-        y = logistic(z)
+        y = f(z)
         for step in range(n_map):
             z_new = z + y @ Wm.T  # z(t+1) = z(t) + W y(t)
             if variable == "y":
@@ -229,7 +234,7 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
                 V = Q + np.matmul(Wm, np.exp(ls)[:, :, None] * Q)
                 ls = _log_s(z_new)
             Q = renorm(V, step)
-            z, y = z_new, logistic(z_new)
+            z, y = z_new, f(z_new)
     else:
         for step in range(n_map):
             Wm, bv = layer(step + 1)
@@ -237,10 +242,10 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
             s = np.exp(_log_s(z))[:, :, None]
             if kind == "resnet":
                 V = Q + s * np.matmul(Wm, Q)
-                state += logistic(z)
+                state += f(z)
             else:
                 V = s * np.matmul(Wm, Q)
-                state = logistic(z)
+                state = f(z)
             Q = renorm(V, step)
     n_avg = n_map - discard
     expo = acc / n_avg
@@ -251,5 +256,5 @@ def lyapunov(net, x0, depth=None, *, variable="y", n_exponents=1, discard=None, 
         expo, running = expo[0], running[:, 0]
     return LyapunovResult(
         kind=kind, variable=variable, depth=T, discard=discard, n_steps=n_avg,
-        exponents=_frozen(expo), running=_frozen(running),
+        exponents=_frozen(expo), running=_frozen(running), activation=act.name,
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import readonly as _frozen
+from ._activation import activation
 from ._layers import _as_network, _prepare, _stream
 from ._validation import check_int, check_positive_float
 
@@ -56,6 +57,8 @@ class NoiseResult:
     cosine : ndarray (R, B) ((R,) for a single input)
         Cosine similarity of the clean and noisy final hidden layers (x(T) for the ResNet,
         y(T) for the MLP).
+    activation : {"logistic", "tanh"}
+        The network's activation.
     """
 
     kind: str
@@ -67,9 +70,11 @@ class NoiseResult:
     xi_norm: np.ndarray
     nsr: np.ndarray
     cosine: np.ndarray
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
-        return (f"NoiseResult(kind={self.kind!r}, amplitude={self.amplitude:g}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"NoiseResult(kind={self.kind!r}, {act}amplitude={self.amplitude:g}, "
                 f"n_realizations={self.n_realizations}, depth={self.depth}, "
                 f"nsr={'x'.join(map(str, self.nsr.shape))}, nsr_mean={self.nsr_mean:.4g}, "
                 f"cosine_mean={self.cosine_mean:.4g})")
@@ -106,7 +111,8 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
     Parameters
     ----------
     net : Network
-        The network (``net.kind``: "resnet" or "mlp"), as in :func:`dynsys.iterate`.
+        The network (``net.kind``: "resnet" or "mlp"; logistic or tanh), as in
+        :func:`dynsys.iterate`.
     x0 : array_like, shape (D,) or (B, D)
         Clean inputs. A 1-D `x0` drops the batch axis of `nsr` and `cosine`.
     depth : int, optional
@@ -131,7 +137,8 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
     With ``amplitude = 0`` every xi(t) is exactly 0, the ratios are 0 and the cosines 1 (the
     clean and noisy runs are the same computation).
     """
-    net = _as_network(net, activations=("logistic",))
+    net = _as_network(net)
+    act = activation(net.activation)
     kind = net.kind
     a = check_positive_float(amplitude, "amplitude", allow_zero=True)
     R = check_int(n_realizations, "n_realizations", minimum=1)
@@ -185,7 +192,7 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
             xi0_norm[r0:r1] = np.linalg.norm(xi0, axis=2).mean(axis=1)
         sum_xi = np.zeros((k, B, N)) if kind == "resnet" else None
         y_fin = None
-        for t, y, _ in _stream(big, Ws, bs, T, kind):
+        for t, y, _ in _stream(big, Ws, bs, T, kind, act.code):
             yc = y[:B].astype(np.float64)
             xi = noisy_part(y) - yc[None]
             xi_norm[r0:r1, t - 1] = np.linalg.norm(xi, axis=2).mean(axis=1)
@@ -216,5 +223,5 @@ def iterate_noise(net, x0, depth=None, *, amplitude, n_realizations=10, seed=0, 
     return NoiseResult(
         kind=kind, amplitude=a, n_realizations=R, seed=seed, depth=T,
         xi0_norm=_frozen(xi0_norm), xi_norm=_frozen(xi_norm), nsr=_frozen(nsr),
-        cosine=_frozen(cos),
+        cosine=_frozen(cos), activation=act.name,
     )

@@ -6,6 +6,7 @@ layer's residual with respect to its input is
 
     M(t) = dy(t)/dx(t-1) = diag(y(t) (1 - y(t))) W(t)                     (eq. 9)
 
+(``diag(1 - y(t)^2) W(t)`` for a tanh network)
 so dx(t)/dx(t-1) = I + M(t), and a perturbation of x(s-1) reaches the classifier's input
 x(T) through the product
 
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import readonly as _frozen
+from ._activation import activation
 from ._layers import _as_network
 from ._network import layer_index
 from ._validation import _to_float_array, check_finite
@@ -61,6 +63,8 @@ class SensitivityResult:
         (K = I, S would be `products`).
     S_norm : ndarray (T, B)
         Frobenius norm of S(s) (of M'(s) without a readout).
+    activation : {"logistic", "tanh"}
+        The network's activation: ``M(t) = diag(y (1 - y)) W(t)`` or ``diag(1 - y^2) W(t)``.
     """
 
     kind: str
@@ -72,6 +76,7 @@ class SensitivityResult:
     products: np.ndarray | None = None
     S: np.ndarray | None = None
     S_norm: np.ndarray | None = None
+    activation: str = "logistic"
 
     def log10_det_ratio(self, s1: int, s2: int):
         """``log10(|det M'(s1)| / |det M'(s2)|)`` for layers s1, s2 in 1..T (the paper: 4, 10).
@@ -87,11 +92,12 @@ class SensitivityResult:
 
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.logabsdet.shape))
-        return (f"SensitivityResult(kind={self.kind!r}, logabsdet={shape}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"SensitivityResult(kind={self.kind!r}, {act}logabsdet={shape}, "
                 f"products={self.products is not None}, readout={self.readout})")
 
 
-def _validate(net, states):
+def _validate(net, states, act):
     y = _to_float_array(states, "states")
     if y.ndim not in (2, 3):
         raise ValueError(
@@ -108,10 +114,10 @@ def _validate(net, states):
             f"be (T, {net.width}) or (T, B, {net.width})."
         )
     check_finite(y, "states")
-    if np.any(y < 0) or np.any(y > 1):
+    if np.any(y < act.lower) or np.any(y > act.upper):
         raise ValueError(
-            f"`states` must hold logistic outputs y in [0, 1]; got values in "
-            f"[{y.min():g}, {y.max():g}]."
+            f"`states` must hold {act.name} outputs y in [{act.lower:g}, {act.upper:g}]; got "
+            f"values in [{y.min():g}, {y.max():g}]."
         )
     return y
 
@@ -142,10 +148,10 @@ def _slogdet_stack(A):
     return sign, logabs
 
 
-def _one(W, y, K, products, identity):
+def _one(W, y, K, products, identity, act):
     """Sensitivity of one input: y (T, N); K (C, N) or None (K = I: only the norm of M')."""
     T, N = y.shape
-    d = y * (1.0 - y)
+    d = act.slope(y)
     # the depth rule of every run: 0-based layer t uses W[min(t + 1, L) - 1]
     Ws = W[None] if W.ndim == 2 else W
 
@@ -204,7 +210,8 @@ def sensitivity(net, states, *, products=None):
     ----------
     net : Network
         The network whose run `states` records: W (shared or per layer), ``net.kind`` (the
-        ResNet's factors are ``I + M(t)``, the MLP's ``M(t)``) and the readout ``net.K``.
+        ResNet's factors are ``I + M(t)``, the MLP's ``M(t)``), the activation
+        (``M(t) = diag(1 - y^2) W(t)`` for tanh) and the readout ``net.K``.
         Without a readout K is the identity: ``S(s) = M'(s)`` (``S`` is then not stored; its
         norm is).
     states : array_like, shape (T, N) or (T, B, N)
@@ -226,7 +233,8 @@ def sensitivity(net, states, *, products=None):
     TypeError
         `net` is not a :class:`dynsys.Network`; complex `states`.
     ValueError
-        `states` of the wrong shape or width for `net`, not finite, or outside [0, 1].
+        `states` of the wrong shape or width for `net`, not finite, or outside the
+        activation's box ([0, 1], or [-1, 1] for tanh).
 
     Notes
     -----
@@ -243,8 +251,9 @@ def sensitivity(net, states, *, products=None):
     >>> r.logabsdet.shape, r.products.shape
     ((15,), (15, 5, 5))
     """
-    net = _as_network(net, activations=("logistic",))
-    y = _validate(net, states)
+    net = _as_network(net)
+    act = activation(net.activation)
+    y = _validate(net, states, act)
     W, K = net.W, net.K
     identity = net.kind == "resnet"
     batch = y.ndim == 3
@@ -252,9 +261,9 @@ def sensitivity(net, states, *, products=None):
         products = not batch
     products = bool(products)
     if not batch:
-        labs, lsign, logabs, sign, P, S, S_norm = _one(W, y, K, products, identity)
+        labs, lsign, logabs, sign, P, S, S_norm = _one(W, y, K, products, identity, act)
     else:
-        outs = [_one(W, y[:, i, :], K, products, identity) for i in range(y.shape[1])]
+        outs = [_one(W, y[:, i, :], K, products, identity, act) for i in range(y.shape[1])]
         # stack the inputs on axis 1: layer first, then batch
         labs, lsign, logabs, sign, P, S, S_norm = (
             None if outs[0][k] is None else np.stack([o[k] for o in outs], axis=1)
@@ -264,4 +273,5 @@ def sensitivity(net, states, *, products=None):
         kind=net.kind, readout=K is not None,
         layer_logabsdet=_frozen(labs), layer_sign=_frozen(lsign), logabsdet=_frozen(logabs),
         sign=_frozen(sign), products=_frozen(P), S=_frozen(S), S_norm=_frozen(S_norm),
+        activation=act.name,
     )

@@ -165,3 +165,31 @@ def test_one_neuron_mlp_two_cycle():
     net = dynsys.Network(np.array([[-5.0]]), np.array([2.0]), kind="mlp")
     r = dynsys.lyapunov(net, np.array([0.5]), 800, discard=400)
     assert r.largest == pytest.approx(-0.452004327536, abs=1e-9)
+
+
+def test_tanh_mlp_exponent_at_its_fixed_point_closed_form():
+    # y <- tanh(w y + b) contracts to y*; the exponent is log|w (1 - y*^2)|
+    w, b = 0.8, 0.3
+    net = dynsys.Network(np.array([[w]]), np.array([b]), kind="mlp", activation="tanh")
+    y = 0.0
+    for _ in range(200):
+        y = np.tanh(w * y + b)
+    r = dynsys.lyapunov(net, np.array([0.1]), 600)
+    assert r.activation == "tanh" and "tanh" in repr(r)
+    assert r.largest == pytest.approx(np.log(abs(w * (1 - y * y))), abs=1e-3)
+
+
+@pytest.mark.parametrize("w", [-0.5, -1.5])
+def test_tanh_resnet_exponent_at_the_origin(w):
+    # z <- z + w tanh(z): the origin is stable for -2 < w < 0 with multiplier 1 + w
+    net = dynsys.Network(np.array([[w]]), activation="tanh")
+    r = dynsys.lyapunov(net, np.array([0.4]), 800)
+    assert r.largest == pytest.approx(np.log(abs(1 + w)), abs=2e-3)
+
+
+def test_tanh_resnet_exponent_at_a_face_is_minus_2a():
+    # w > 0: the faces +-1 attract with residual multiplier exp(-2w) (rate (W y) = w at +1)
+    w = 0.3
+    net = dynsys.Network(np.array([[w]]), activation="tanh")
+    r = dynsys.lyapunov(net, np.array([0.5]), 2000)
+    assert r.largest == pytest.approx(-2 * w, abs=5e-3)

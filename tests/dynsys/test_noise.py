@@ -143,3 +143,28 @@ def test_the_old_positional_form_is_refused_not_misread(net):
         dynsys.iterate_noise(dynsys.Network(W, b), x0, 5)
     with pytest.raises((TypeError, ValueError), match="`depth`"):
         dynsys.iterate_noise(dynsys.Network(W, b), x0, 0.1, amplitude=0.1)
+
+
+@pytest.mark.parametrize("kind", ["resnet", "mlp"])
+def test_tanh_noise_matches_two_plain_runs(kind):
+    # one realization against the clean and noisy runs of dynsys.iterate, drawn the same way
+    rng = np.random.default_rng(31)
+    N, T, a = 5, 8, 0.05
+    net = dynsys.Network(rng.normal(size=(N, N)) * 0.5, rng.normal(size=N) * 0.1, kind=kind,
+                         activation="tanh")
+    x0 = rng.normal(size=(3, N))
+    res = dynsys.iterate_noise(net, x0, T, amplitude=a, n_realizations=1, seed=4)
+    assert res.activation == "tanh" and "tanh" in repr(res)
+    noise = np.random.default_rng(4).uniform(-a, a, size=(1, 3, N))[0]
+    clean = dynsys.iterate(net, x0, T)
+    noisy = dynsys.iterate(net, x0 + noise, T)
+    if kind == "resnet":
+        # the paper's ratio takes sum_t xi(t), the noise the layers add (not the input noise)
+        num = np.linalg.norm(noisy.x_final - clean.x_final - noise, axis=1)
+        den = np.linalg.norm(clean.x_final, axis=1)
+    else:
+        num = np.linalg.norm(noisy.y_final - clean.y_final, axis=1)
+        den = np.linalg.norm(clean.y_final, axis=1)
+    np.testing.assert_allclose(res.nsr[0], num / den, rtol=1e-9)
+    xi = np.linalg.norm(noisy.y - clean.y, axis=2).mean(axis=1)
+    np.testing.assert_allclose(res.xi_norm[0], xi, rtol=1e-9)

@@ -210,3 +210,31 @@ def test_per_layer_states_of_any_depth_follow_the_depth_rule(kind, d):
     if kind == "resnet":
         np.testing.assert_allclose(got.products[:, 0], brute_products(W[idx], Y[:, 0]),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_tanh_sensitivity_against_finite_differences():
+    # M'(s) = dx(T)/dx(s-1) of a tanh ResNet, by finite differences through dynsys.iterate
+    rng = np.random.default_rng(21)
+    N, T = 4, 5
+    net = dynsys.Network(rng.normal(size=(N, N)) * 0.6, rng.normal(size=N) * 0.2,
+                         activation="tanh")
+    x0 = rng.normal(size=N)
+    run = dynsys.iterate(net, x0, T)
+    res = dynsys.sensitivity(net, run.y)
+    assert res.activation == "tanh" and "tanh" in repr(res)
+    h = 1e-6
+    num = np.stack([(dynsys.iterate(net, x0 + h * e, T).x_final
+                     - dynsys.iterate(net, x0 - h * e, T).x_final) / (2 * h)
+                    for e in np.eye(N)], axis=1)
+    np.testing.assert_allclose(res.products[0], num, atol=1e-7)
+    np.testing.assert_allclose(res.logabsdet[0], np.log(abs(np.linalg.det(num))), atol=1e-6)
+
+
+def test_tanh_sensitivity_refuses_states_outside_its_box():
+    net = dynsys.Network(np.eye(2), activation="tanh")
+    with pytest.raises(ValueError, match=r"tanh outputs y in \[-1, 1\]"):
+        dynsys.sensitivity(net, np.full((3, 2), 1.5))
+    # negative residuals are tanh's, and refused for the logistic
+    dynsys.sensitivity(net, np.full((3, 2), -0.5))
+    with pytest.raises(ValueError, match=r"logistic outputs y in \[0, 1\]"):
+        dynsys.sensitivity(dynsys.Network(np.eye(2)), np.full((3, 2), -0.5))
