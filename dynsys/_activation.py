@@ -28,7 +28,53 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "Activation", "activation", "check_activation"]
+from ._validation import _describe
+
+__all__ = ["ACTIVATIONS", "Activation", "activation", "check_activation", "logistic", "logit"]
+
+def logistic(z, out=None):
+    """The logistic function ``f(z) = 1 / (1 + exp(-z))``, safe for every float (no warnings).
+
+    The one NumPy logistic of :mod:`dynsys` (the compiled kernels have theirs, with the same
+    operations): ``r = 1 / (1 + e)`` for ``z >= 0`` and ``e * r`` below, ``e = exp(-|z|)``, so
+    nothing overflows and small values keep their relative accuracy.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (float64).
+    out : ndarray of float64, optional
+        Where to write the result, of the shape of `z`; may be `z` itself (in place, as the
+        census's layer loop uses it: no temporary of the result's size besides one scratch).
+
+    Returns
+    -------
+    ndarray
+        ``f(z)``, of the shape of `z` (`out` when given).
+    """
+    z = np.asarray(z, dtype=np.float64)  # `z` itself when it is float64 (so `out` may be it)
+    if out is None:
+        out = np.empty_like(z)
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == z.shape):
+        raise ValueError(f"`out` must be a float64 array of the shape of `z`, {z.shape}; "
+                         f"got {_describe(out)}.")
+    # the sign first: `out` may be `z`
+    negative = z < 0
+    # exp of a non-positive number never overflows: e = exp(-|z|) serves both signs
+    e = np.abs(z, out=np.empty_like(z))
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=out)
+    np.divide(1.0, out, out=out)  # r = 1 / (1 + e) from 0 on ...
+    np.multiply(e, out, out=out, where=negative)  # ... e * r below: the kernels' operations
+    return out
+
+
+def logit(y):
+    """Inverse of :func:`logistic`, ``log(y / (1 - y))`` on the open interval (0, 1)."""
+    y = np.asarray(y, dtype=np.float64)
+    return np.log(y) - np.log1p(-y)
+
 
 #: The activations :mod:`dynsys` analyses exactly.
 ACTIVATIONS = ("logistic", "tanh")
@@ -65,9 +111,13 @@ class Activation:
         """``f(z)`` elementwise (float64), with no overflow warnings for any finite `z`."""
         if self.name == "tanh":
             return np.tanh(np.asarray(z, dtype=np.float64))
-        from ._system import logistic
-
         return logistic(z)
+
+    def f_into(self, z, out):
+        """``out = f(z)`` in place (`out` a float64 array of z's shape, possibly `z` itself)."""
+        if self.name == "tanh":
+            return np.tanh(z, out=out)
+        return logistic(z, out=out)
 
     def inverse(self, y):
         """``f^{-1}(y)`` on the open box (``+-inf`` on its faces)."""

@@ -32,7 +32,7 @@ from ._fixed_points import fixed_points
 from ._integrate import integrate
 from ._fixed_points._local import resnet_weights
 from ._stability import STABLE
-from ._system import logistic, logit
+from ._activation import logistic, logit
 from ._arrays import readonly as _frozen
 
 __all__ = ["Basins", "basins", "DYNAMICS"]

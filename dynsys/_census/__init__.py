@@ -233,6 +233,7 @@ def attractor_census(net, x0, depth: int | None = 1000, *, labels=None, max_dept
     for k in ("labels", "class_counts", "status_counts", "endpoint_prediction"):
         if k in extra:
             extra[k] = readonly(np.asarray(extra[k]))
-    return AttractorCensus(kind=net.kind, depth=depth, max_depth=max_depth, margin=margin,
+    return AttractorCensus(kind=net.kind, activation=net.activation, depth=depth,
+                           max_depth=max_depth, margin=margin,
                            distance_tol=distance_tol, residual_tol=residual_tol,
                            zero_tol=zero_tol, work=work, **fields, **extra)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._stability import STABLE
-from .._system import logistic
+from .._activation import logistic
 from ._results import ATTRACTOR, CYCLE, NOT_CONVERGED, SADDLE_PASSAGE, _STATUS_DTYPE
 from ._common import (
     _APPROACH_STEP, _FACE_TOL, _MAX_FACE_SOLVE, _face_margin, _map_label, _unique_rows,

@@ -75,7 +75,8 @@ def _check_net(net) -> Network:
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a dynsys.Network; got {_describe(net)}. Build one with "
                         "dynsys.Network(W, b) or nets.to_network(model).")
-    _check_supported_activation(net, "net", ("logistic",))
+    if net.kind == "resnet":
+        _check_supported_activation(net, "net", ("logistic",))
     return net
 
 
@@ -161,7 +162,7 @@ def _resolve_tolerances(margin, distance_tol, residual_tol, zero_tol):
     return margin, distance_tol, residual_tol, zero_tol
 
 
-def _points_table(point_rows, n, zero_tol):
+def _points_table(point_rows, n, zero_tol, box=(0.0, 1.0)):
     M = len(point_rows)
     if M == 0:
         pts = np.zeros((0, n))
@@ -181,7 +182,7 @@ def _points_table(point_rows, n, zero_tol):
     map_udim = np.sum(np.abs(mu) > 1.0 + zero_tol, axis=1).astype(np.int64).reshape(M)
     lead = ev.real.max(axis=1) if M else np.zeros(0)
     radius = np.abs(mu).max(axis=1) if M else np.zeros(0)
-    in_box = np.all((pts >= 0.0) & (pts <= 1.0), axis=1) if M else np.zeros(0, bool)
+    in_box = np.all((pts >= box[0]) & (pts <= box[1]), axis=1) if M else np.zeros(0, bool)
     return dict(points=pts, patterns=pats, eigenvalues=ev, multipliers=mu,
                 stability=stability, map_stability=map_stability, unstable_dim=udim,
                 map_unstable_dim=map_udim, leading_eigenvalue=lead, map_radius=radius,

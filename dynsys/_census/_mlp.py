@@ -7,24 +7,27 @@ import numpy as np
 
 from .._network import Network
 from .._stability import STABLE, classify_multipliers
-from .._system import logistic
+from .._activation import Activation, activation
 from ._results import ATTRACTOR, CYCLE, NOT_CONVERGED, SADDLE_PASSAGE, _STATUS_DTYPE
 from ._common import CensusOptions, _Progress, _map_label, _points_table, _unique_rows
 
 
-def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
+_LOGISTIC = activation("logistic")
+
+
+def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50, act: Activation = _LOGISTIC):
     """Newton on F(y) = f(W y + b) - y from y0; returns (y, residual, converged)."""
     y = np.array(y0, dtype=np.float64)
     n = y.size
     eye = np.eye(n)
     for _ in range(max_iter):
         z = W @ y + b
-        s = logistic(z)
+        s = act.f(z)
         F = s - y
         res = float(np.max(np.abs(F)))
         if res <= residual_tol * 1e-3:
             break
-        J = (s * (1.0 - s))[:, None] * W - eye
+        J = act.slope(s)[:, None] * W - eye
         try:
             step = np.linalg.solve(J, -F)
         except np.linalg.LinAlgError:
@@ -33,26 +36,26 @@ def _mlp_fixed_point(W, b, y0, residual_tol, max_iter=50):
         if not np.all(np.isfinite(y)):
             return y, np.inf, False
     z = W @ y + b
-    res = float(np.max(np.abs(logistic(z) - y)))
+    res = float(np.max(np.abs(act.f(z) - y)))
     return y, res, res <= residual_tol
 
 
-def _mlp_spectra(W, b, y):
+def _mlp_spectra(W, b, y, act: Activation = _LOGISTIC):
     z = W @ y + b
-    s = logistic(z)
-    mu = np.linalg.eigvals((s * (1.0 - s))[:, None] * W).astype(np.complex128)
+    mu = np.linalg.eigvals(act.slope(act.f(z))[:, None] * W).astype(np.complex128)
     return z, mu, mu - 1.0
 
 
 def _mlp_initial(net, x, layer):
     """y at the first layer of the repeated map, layer `layer` (see :class:`CensusOptions`):
     layers 1..L-1 with their own weights, then y(L) = f(W(L) y(L-1) + b(L))."""
+    f = activation(net.activation).f
     y = x
     for t in range(1, layer):
         Wt, bt = net.layer(t)
-        y = logistic(y @ Wt.T + bt)
+        y = f(y @ Wt.T + bt)
     Wt, bt = net.layer(layer)
-    return logistic(y @ Wt.T + bt)
+    return f(y @ Wt.T + bt)
 
 
 class _Workers:
@@ -89,12 +92,12 @@ class _Workers:
             yield from pool.map(fn, items)
 
 
-def _mlp_layer(Y, WT, b, out):
-    """``out = f(Y W^T + b)`` into `out` (not `Y`): :func:`dynsys.logistic` in place, so the
-    numbers of the expression without its temporary (B, N) arrays."""
+def _mlp_layer(Y, WT, b, out, act: Activation = _LOGISTIC):
+    """``out = f(Y W^T + b)`` into `out` (not `Y`): the activation in place, so the numbers of
+    the expression without its temporary (B, N) arrays."""
     np.matmul(Y, WT, out=out)
     out += b
-    return logistic(out, out=out)
+    return act.f_into(out, out)
 
 
 class _MlpMapStability:
@@ -118,8 +121,8 @@ class _MlpMapStability:
     _REP_DECIMALS = 9
     _BACKWARD = 10.0
 
-    def __init__(self, W, b, zero_tol):
-        self.W, self.b, self.zero_tol = W, b, zero_tol
+    def __init__(self, W, b, zero_tol, act: Activation = _LOGISTIC):
+        self.W, self.b, self.zero_tol, self.act = W, b, zero_tol, act
         self.row_norm = np.linalg.norm(W, axis=1)
         self.verdicts = {}  # state bytes -> verdict
         self.reps = {}  # rounded state bytes -> [f'(z) at the representative, certificate]
@@ -147,8 +150,7 @@ class _MlpMapStability:
         verdict = self.verdicts.get(key)
         if verdict is not None:
             return verdict
-        s = logistic(self.W @ y + self.b)
-        d = s * (1.0 - s)
+        d = self.act.slope(self.act.f(self.W @ y + self.b))
         rkey = np.round(y, self._REP_DECIMALS).tobytes()
         rep = self.reps.get(rkey)
         if rep is not None:
@@ -160,7 +162,7 @@ class _MlpMapStability:
                 if lead + cond * (base + dE) < 1.0 - self.zero_tol:
                     self.verdicts[key] = True
                     return True
-        _, mu, _ = _mlp_spectra(self.W, self.b, y)
+        _, mu, _ = _mlp_spectra(self.W, self.b, y, self.act)
         self.n_eig += 1
         verdict = _map_label(mu, self.zero_tol)[0] == STABLE
         self.verdicts[key] = verdict
@@ -206,7 +208,8 @@ def _find_periods(H, tol, pmax):
     return out
 
 
-def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0, workers=None):
+def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0, workers=None,
+                  act: Activation = _LOGISTIC):
     """Largest Lyapunov exponent of y -> f(W y + b) from the rows of Y (B, N)."""
     rng = np.random.default_rng(seed)
     V = rng.standard_normal(Y.shape)
@@ -214,17 +217,22 @@ def _mlp_lyapunov(W, b, Y, n_layers=256, discard=32, seed=0, workers=None):
     acc = np.zeros(Y.shape[0])
     WT = W.T
     Y = np.array(Y, dtype=np.float64)
+    tanh = act.name == "tanh"
 
     def run(rows):
-        # s = f(Y W^T + b), V <- (V W^T) * (s (1 - s)), then V normalised row by row, in
-        # preallocated arrays swapped each layer
+        # s = f(Y W^T + b), V <- (V W^T) * f'(z) (s (1 - s), or 1 - s^2 for tanh), then V
+        # normalised row by row, in preallocated arrays swapped each layer
         y, v = Y[rows], V[rows]
         s, d, v_next = np.empty_like(y), np.empty_like(y), np.empty_like(v)
         for step in range(n_layers):
-            _mlp_layer(y, WT, b, s)
+            _mlp_layer(y, WT, b, s, act)
             np.matmul(v, WT, out=v_next)
-            np.subtract(1.0, s, out=d)
-            d *= s
+            if tanh:
+                np.multiply(s, s, out=d)
+                np.subtract(1.0, d, out=d)
+            else:
+                np.subtract(1.0, s, out=d)
+                d *= s
             v_next *= d
             v, v_next = v_next, v
             nv = np.linalg.norm(v, axis=1)
@@ -253,6 +261,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     max_period, batch_size = options.max_period, options.batch_size
     t1 = options.layer
     W, b = (np.ascontiguousarray(a) for a in net.layer(t1))
+    act = activation(net.activation)
     n = W.shape[0]
     Y = _mlp_initial(net, x, t1)
     B = Y.shape[0]
@@ -265,7 +274,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     period = np.zeros(B, np.int64)
     check_every = 512
     WT = W.T
-    map_stable = _MlpMapStability(W, b, zero_tol)
+    map_stable = _MlpMapStability(W, b, zero_tol, act)
     prog = _Progress(progress, B) if progress is not None else None
 
     def run_chunk(lo):
@@ -284,7 +293,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
                 Ya = Yc if alive.all() else Yc[alive]
                 buf = np.empty_like(Ya)
                 for _ in range(w0 - t):
-                    _mlp_layer(Ya, WT, b, buf)
+                    _mlp_layer(Ya, WT, b, buf, act)
                     Ya, buf = buf, Ya
                 Yc[alive] = Ya
             t = w0
@@ -292,7 +301,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
             H = np.empty((nxt - t + 1, idx.size, n))
             H[0] = Yc[idx]
             for j in range(1, nxt - t + 1):
-                _mlp_layer(H[j - 1], WT, b, H[j])
+                _mlp_layer(H[j - 1], WT, b, H[j], act)
             t = nxt
             Yc[idx] = H[-1]
             p = _find_periods(H, distance_tol, max_period) if H.shape[0] >= 3 else \
@@ -330,7 +339,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
         _, first, inv = _unique_rows(keys)
         refined = []
         for g, j in enumerate(first):
-            yr, res, ok = _mlp_fixed_point(W, b, Y[fixed[j]], residual_tol)
+            yr, res, ok = _mlp_fixed_point(W, b, Y[fixed[j]], residual_tol, act=act)
             refined.append((yr, res, ok))
         for g, (yr, res, ok) in enumerate(refined):
             members = fixed[inv == g]
@@ -344,7 +353,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
             m = next((i for i, r in enumerate(point_rows)
                       if np.max(np.abs(r[1] - yr)) <= distance_tol), None)
             if m is None:
-                z, mu, ev = _mlp_spectra(W, b, yr)
+                z, mu, ev = _mlp_spectra(W, b, yr, act)
                 pat = np.where(z < -margin, 0, np.where(z > margin, 1, 2)).astype(np.int8)
                 m = len(point_rows)
                 point_rows.append((pat, yr, ev, mu, res))
@@ -360,8 +369,8 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     lyap = np.full(B, np.nan)
     nc = np.flatnonzero(status == NOT_CONVERGED)
     if nc.size:
-        lyap[nc] = _mlp_lyapunov(W, b, Y[nc], workers=workers)
-    table = _points_table(point_rows, n, zero_tol)
+        lyap[nc] = _mlp_lyapunov(W, b, Y[nc], workers=workers, act=act)
+    table = _points_table(point_rows, n, zero_tol, act.box)
     Zf = Y @ WT + b
     n_int = np.sum(np.abs(Zf) <= margin, axis=1).astype(np.int64)
     per_input = dict(assignment=assignment, status=status, distance=distance, layers=t_end,

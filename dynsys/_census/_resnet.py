@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._network import Network
-from .._system import logistic
+from .._activation import logistic
 from ._results import ATTRACTOR
 from ._common import _APPROACH_STEP, _JUMP_TOL, CensusOptions, _Progress, _points_table
 from ._classify import _classify_resnet

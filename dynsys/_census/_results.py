@@ -44,6 +44,9 @@ class AttractorCensus:
         The layer map censused: a per-layer network's last layer repeated past its T layers,
         or, for a run that ends at a layer d <= T, the map of layer d (the depth rule of
         :func:`attractor_census`).
+    activation : {"logistic", "tanh"}
+        The network's activation; the points lie in its box, [0, 1]^N or [-1, 1]^N, and
+        pattern code 0 is the lower face (0 or -1), 1 the upper face.
     depth : int
         The layer at which unsettled inputs were classified when `max_depth` is ``None``.
     max_depth : int or None
@@ -74,7 +77,7 @@ class AttractorCensus:
     map_radius : ndarray, shape (M,)
         The largest multiplier modulus.
     in_box : ndarray of bool, shape (M,)
-        Whether the point lies in [0, 1]^N.
+        Whether the point lies in the activation's box, [0, 1]^N or [-1, 1]^N.
     residual : ndarray, shape (M,)
         ``max_i |F(y)_i|`` of the vector field (eq. 3 or eq. 6).
     assignment : ndarray of int, shape (B,)
@@ -177,6 +180,7 @@ class AttractorCensus:
     endpoint_accuracy: float | None = None
     endpoint_fit: str | None = None
     endpoint_prediction: np.ndarray | None = None
+    activation: str = "logistic"
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -270,7 +274,8 @@ class AttractorCensus:
         n = self.points.shape[1] if self.points.ndim == 2 else 0
         acc = ("" if self.endpoint_accuracy is None
                else f", endpoint_accuracy={self.endpoint_accuracy:.3f}")
-        return (f"AttractorCensus(kind={self.kind!r}, inputs={self.n_inputs}, N={n}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"AttractorCensus(kind={self.kind!r}, {act}inputs={self.n_inputs}, N={n}, "
                 f"points={len(self)}, attractor={c[ATTRACTOR]}, saddle={c[SADDLE_PASSAGE]}, "
                 f"cycle={c[CYCLE]}, not_converged={c[NOT_CONVERGED]}{acc})")
 

@@ -214,3 +214,46 @@ def test_mlp_census_has_no_algebraic_approach():
         assert census.algebraic.dtype == bool and not census.algebraic.any()
         assert census.approach_rate.shape == (len(x0),)
         assert np.all(np.isnan(census.approach_rate))
+
+
+# ---- tanh MLP: a discrete tanh RNN -------------------------------------------------------
+
+
+def test_tanh_mlp_census_against_plain_iteration():
+    rng = np.random.default_rng(3)
+    N = 6
+    W, b = rng.normal(size=(N, N)) * 0.4, rng.normal(size=N) * 0.2
+    net = dynsys.Network(W, b, kind="mlp", activation="tanh")
+    x = rng.normal(size=(40, N))
+    c = dynsys.attractor_census(net, x, 500)
+    assert c.activation == "tanh" and "tanh" in repr(c)
+    assert (c.status == "attractor").all() and len(c) == 1
+    # the end state of 20,000 plain layers is the census's point
+    far = dynsys.iterate(net, x, 20_000, record="final").y_final
+    np.testing.assert_allclose(far, c.points[c.assignment], atol=1e-12)
+    y = c.points[0]
+    np.testing.assert_allclose(np.tanh(W @ y + b), y, atol=1e-12)
+    # multipliers: the eigenvalues of diag(1 - y^2) W; the box is [-1, 1]
+    mu = np.linalg.eigvals((1 - y * y)[:, None] * W)
+    np.testing.assert_allclose(np.sort(np.abs(c.multipliers[0])), np.sort(np.abs(mu)),
+                               rtol=1e-10)
+    assert c.in_box[0] and np.any(y < 0)
+
+
+def test_tanh_mlp_census_finds_the_period_two_cycle():
+    # y <- tanh(w y) with w < -1: the origin is unstable (multiplier w) and every other
+    # start falls on the 2-cycle (+-a) with a = tanh(-w a) ... solved below by iteration
+    w = -2.0
+    net = dynsys.Network(np.array([[w]]), kind="mlp", activation="tanh")
+    c = dynsys.attractor_census(net, np.array([[0.3], [-0.7], [1.2]]), 2000)
+    assert (c.status == "cycle").all() and (c.period == 2).all()
+
+
+def test_tanh_mlp_fixed_point_closed_form_n1():
+    # y = tanh(0.5 y + 0.4): a contraction, one attractor with multiplier 0.5 (1 - y^2)
+    net = dynsys.Network(np.array([[0.5]]), np.array([0.4]), kind="mlp", activation="tanh")
+    c = dynsys.attractor_census(net, np.array([[-3.0], [0.0], [3.0]]), 400)
+    y = c.points[0, 0]
+    assert y == pytest.approx(np.tanh(0.5 * y + 0.4), abs=1e-14)
+    assert c.multipliers[0, 0].real == pytest.approx(0.5 * (1 - y * y), rel=1e-10)
+    assert (c.status == "attractor").all()
