@@ -19,7 +19,7 @@ __all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load", "checkpoint_sha
 #: Configuration fields added after checkpoint folders were first keyed, with their defaults:
 #: at its default such a field stays out of the key, so a run keeps its folder (and its
 #: finished training) when the configuration gains a field it does not use.
-_LATER_FIELDS = {"depth_criterion": "paper"}
+_LATER_FIELDS = {"depth_criterion": "paper", "activation": "logistic"}
 
 
 def _key(config) -> str:

@@ -1,10 +1,13 @@
 """``resdyn census``: what every test input of a trained network converges to.
 
     resdyn census RUN [--dataset NAME] [--data-dir DIR] [--depth 1000] [--max-depth N]
-                  [--fit-on train|test] [--n-test N] [--n-fit N] [--out FILE.json|FILE.npz]
+                  [--fit-on train|test] [--n-test N] [--n-fit N] [--activation logistic|tanh]
+                  [--out FILE.json|FILE.npz]
 
 RUN is a training run folder (``resdyn train --out RUN``), a weights folder or a
-``.safetensors`` file written by :func:`nets.save_weights`. The inputs are the test split of the
+``.safetensors`` file written by :func:`nets.save_weights`. Each carries the network's
+activation (a run or file without one is logistic); ``--activation`` may repeat it, and one
+that contradicts it is refused before any work. The inputs are the test split of the
 run's data set (or of ``--dataset``). Prints the distinct end states with their flow and
 layer-map labels, leading eigenvalues and class counts, and the status of the inputs per class
 (see :func:`dynsys.attractor_census`).
@@ -22,6 +25,9 @@ from ._progress import ProgressBar
 __all__ = ["add_parser", "run", "census_tables"]
 
 _SUFFIXES = (".json", ".npz")
+# nets.ACTIVATIONS, written out: importing nets imports torch, which building the parser must
+# not (tests/analysis/test_cli_activation.py checks they agree)
+_ACTIVATIONS = ("logistic", "tanh")
 
 
 def add_parser(subparsers):
@@ -54,6 +60,9 @@ def add_parser(subparsers):
     p.add_argument("--n-fit", type=int, default=None, metavar="N",
                    help="fit the end-point classifier on the first N training inputs "
                         "(default: all; with --fit-on train)")
+    p.add_argument("--activation", choices=_ACTIVATIONS, default=None,
+                   help="the run's activation, checked: RUN carries its own (logistic or "
+                        "tanh), and a contradicting value is refused")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="also write the census to FILE (.json or .npz)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -159,6 +168,12 @@ def run(args) -> int:
         raise ValueError(f"RUN {str(path)!r} does not exist.")
     nets.check_run(path, "RUN")  # a finished run, one run's files, not a .npy
     net = nets.to_network(path)
+    if args.activation is not None and args.activation != net.activation:
+        raise ValueError(
+            f"--activation {args.activation} contradicts the activation of RUN "
+            f"{str(path)!r}, {net.activation!r}: a network's activation is the one it was "
+            f"trained with; leave --activation out, or give --activation {net.activation}."
+        )
     ds = _run_dataset(path, args.dataset, args.data_dir)
     if ds.n_features != net.n_features:
         raise ValueError(
@@ -182,7 +197,8 @@ def run(args) -> int:
           + (f", followed to at most {args.max_depth}" if args.max_depth else ""))
     print(census_tables(census, ds.n_classes))
     if out is not None:
-        meta = {"run": str(path), "dataset": ds.name, "depth": args.depth,
+        meta = {"run": str(path), "activation": net.activation, "dataset": ds.name,
+                "depth": args.depth,
                 "max_depth": args.max_depth, "fit_on": args.fit_on, "n_inputs": int(x.shape[0]),
                 "n_fit": int(fit["train_x0"].shape[0]) if fit else None}
         _write(out, census, meta)

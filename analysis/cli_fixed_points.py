@@ -1,12 +1,15 @@
 """``resdyn fixed-points``: every fixed point of eq. 3 for a network's shared weights.
 
-    resdyn fixed-points W [--exact] [--in-box] [--stable-only] [--count] [--list] [--json]
-                          [--out FILE.npz|FILE.json]
+    resdyn fixed-points W [--activation logistic|tanh] [--exact] [--in-box] [--stable-only]
+                          [--count] [--list] [--json] [--out FILE.npz|FILE.json]
 
 ``W`` is a weight matrix file (``.npy``; text ``.txt``/``.csv``, whitespace- or
 comma-separated), a training run folder (its ``weights.safetensors`` or checkpoint) or a
 ``.safetensors`` weights file. A per-layer network contributes its last layer W(T), and the
-output says so. Prints a summary table (counts by stability type for the flow, in and out of
+output says so. The flow is ``dy/dt = y(1-y)(W y)`` on [0, 1]^N for the logistic and
+``dy/dt = (1-y^2)(W y)`` on [-1, 1]^N for tanh: a run folder or weights file carries its
+activation (``--activation`` may repeat it, never contradict it); for a bare matrix
+``--activation`` says which (default logistic). Prints a summary table (counts by stability type for the flow, in and out of
 the box, the layer-map labels of in-box points and the degenerate patterns); ``--list`` adds
 one line per kept point (pattern, y, flow and map labels, leading eigenvalue); ``--json``
 prints the same as JSON; ``--out`` writes the full result (points, patterns, eigenvalues,
@@ -26,6 +29,9 @@ from ._progress import ProgressBar
 __all__ = ["add_parser", "run", "load_matrix", "load_source"]
 
 _NPY_MAGIC = b"\x93NUMPY"
+# nets.ACTIVATIONS, written out: importing nets imports torch, which building the parser must
+# not (tests/analysis/test_cli_activation.py checks they agree)
+_ACTIVATIONS = ("logistic", "tanh")
 _OUT_SUFFIXES = (".npz", ".json")
 _TEXT_SUFFIXES = (".txt", ".csv")
 
@@ -34,20 +40,27 @@ def add_parser(subparsers):
     """Register the ``fixed-points`` subcommand."""
     p = subparsers.add_parser(
         "fixed-points",
-        help="every fixed point of dy/dt = y(1-y)(Wy) and its stability",
+        help="every fixed point of dy/dt = y(1-y)(Wy) (or (1-y^2)(Wy), tanh) and its stability",
         description=(
             "Enumerate the 3^N patterns of eq. 3 for the shared weight matrix W and print the "
             "distinct fixed points by stability type (flow and step-1 layer map), in and out "
-            "of the unit box, and the degenerate (singular) patterns."
+            "of the box ([0, 1]^N, or [-1, 1]^N for tanh), and the degenerate (singular) "
+            "patterns."
         ),
     )
     p.add_argument("weights", metavar="W",
                    help="a square weight matrix (.npy, or text .txt/.csv, whitespace or "
                         "comma), a training run folder, or a .safetensors weights file "
                         "(a per-layer network gives its last layer)")
+    p.add_argument("--activation", choices=_ACTIVATIONS, default=None,
+                   help="the residual unit: logistic (the flow y(1-y)(Wy) on [0, 1]^N) or "
+                        "tanh ((1-y^2)(Wy) on [-1, 1]^N). A run folder or weights file "
+                        "carries its own, which this may only repeat; for a bare matrix it "
+                        "sets it (default logistic)")
     p.add_argument("--exact", action="store_true",
                    help="rational arithmetic and exact stability decisions (N <= 6)")
-    p.add_argument("--in-box", action="store_true", help="keep only points in [0, 1]^N")
+    p.add_argument("--in-box", action="store_true",
+                   help="keep only points in the box ([0, 1]^N; tanh: [-1, 1]^N)")
     p.add_argument("--stable-only", action="store_true", help="keep only flow-stable points")
     p.add_argument("--count", action="store_true",
                    help="count by type without storing points (N <= 24, the incremental walk; "
@@ -170,14 +183,51 @@ def _from_nets(path: Path, origin: str):
             f"`W` {origin} could not be read as a resdyn network ({first}); expected the "
             "weights.safetensors or checkpoint of a resdyn training run"
         ) from None
-    return _network_note(net, origin)
+    return (*_network_note(net, origin), net.activation)
 
 
-def load_source(path):
-    """``(W, note)`` for the ``W`` argument: a matrix file, a run folder or a weights file.
+def _same_activation(own: str, flag, origin: str) -> str:
+    """The network's own activation; a contradicting ``--activation`` is refused."""
+    if flag is not None and flag != own:
+        raise ValueError(
+            f"--activation {flag} contradicts the activation of {origin}, {own!r}: a "
+            "network's activation is the one it was trained with; leave --activation out, "
+            f"or give --activation {own}"
+        )
+    return own
 
-    `note` says where W came from (the last layer of a per-layer network, for example).
+
+def load_source(path, activation=None):
+    """``(W, note, activation)`` for the ``W`` argument: a matrix file, a run folder or a
+    weights file.
+
+    Parameters
+    ----------
+    path : str or Path
+    activation : {"logistic", "tanh"} or None
+        ``--activation``: for a bare matrix the activation (None: logistic); a run folder or
+        weights file carries its own, which this may repeat but not contradict.
+
+    Returns
+    -------
+    W : ndarray, shape (N, N) (a matrix file may hold another shape: the caller checks it)
+    note : str or None
+        Where W came from (the last layer of a per-layer network, for example).
+    activation : {"logistic", "tanh"}
+
+    Raises
+    ------
+    ValueError
+        An unreadable source, or an `activation` that contradicts the network's own.
     """
+    W, note, own = _load_source(path)
+    if own is None:
+        return W, note, activation or "logistic"
+    return W, note, _same_activation(own, activation, str(path))
+
+
+def _load_source(path):
+    """``(W, note, activation)``, activation None for a bare matrix (it carries none)."""
     path = Path(path)
     if not path.exists():
         raise OSError(f"`W` file {path} not found")
@@ -203,8 +253,8 @@ def load_source(path):
     W = load_matrix(path)
     if W.ndim == 3:
         return (np.asarray(W[-1]),
-                f"per-layer stack of {W.shape[0]} matrices in {path}: its last layer")
-    return W, None
+                f"per-layer stack of {W.shape[0]} matrices in {path}: its last layer", None)
+    return W, None, None
 
 
 # ----------------------------------------------------------------------------------------
@@ -321,6 +371,22 @@ def _point_rows(fp) -> list[dict]:
             for i in range(len(fp))]
 
 
+def _check_recorded_activation(result, activation: str) -> None:
+    """Refuse to report a result computed for another activation than the network's.
+
+    dynsys results record their activation (absent: logistic); a dynsys that reads a tanh
+    network's W as logistic would otherwise print another network's fixed points.
+    """
+    recorded = getattr(result, "activation", "logistic")
+    recorded = getattr(recorded, "name", recorded)
+    if recorded != activation:
+        raise RuntimeError(
+            f"dynsys computed {recorded!r} fixed points for a network with activation "
+            f"{activation!r}: this dynsys does not analyse {activation} networks here; "
+            "nothing is reported"
+        )
+
+
 def run(args) -> int:
     """Run the subcommand; returns the exit status."""
     import dynsys
@@ -330,31 +396,36 @@ def run(args) -> int:
     _check_options(args)
     out = _check_out(args)
     only = _only(args)
-    W, note = load_source(args.weights)
+    W, note, activation = load_source(args.weights, args.activation)
     W = np.asarray(W)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
         raise ValueError(f"`W` {args.weights} must hold a square matrix (N, N); got shape "
                          f"{W.shape}")
     _check_size(W.shape[0], args, only)
+    # the logistic keeps its bare W; a tanh W travels as a Network, which carries the
+    # activation to every engine
+    system = W if activation == "logistic" else dynsys.Network(W, activation=activation)
     client, bar = _client(args.scheduler)
     try:
         kw = {} if client is None else {"client": client, "progress": bar}
         if args.count:
             counts = dynsys.count_fixed_points(
-                W, classify_out_of_box=args.classify_out_of_box, **kw)
+                system, classify_out_of_box=args.classify_out_of_box, **kw)
             fp = None
         else:
-            fp = dynsys.fixed_points(W, exact=args.exact, only=only, **kw)
+            fp = dynsys.fixed_points(system, exact=args.exact, only=only, **kw)
             counts = fp.counts()
     finally:
         if bar is not None:
             bar.close()
         if client is not None:
             client.close()
+    _check_recorded_activation(counts if fp is None else fp, activation)
     summary = counts.as_dict()
     summary["filter"] = only
     summary["exact"] = bool(args.exact)
     summary["source"] = note or str(args.weights)
+    summary["activation"] = activation
     if fp is not None:
         summary["disagreement_indices"] = fp.disagreements().tolist()
         if args.list:
@@ -364,11 +435,14 @@ def run(args) -> int:
     else:
         if note:
             print(f"W: {note}")
+        if activation != "logistic":
+            print(f"activation: {activation} (dy/dt = (1-y^2)(W y), box [-1, 1]^N)")
         if only is not None:
             print(f"filter: only={only!r} (counts below are of the kept points)")
         print(counts.table(only=None if fp is None else fp.only))
         if fp is not None and args.list:
-            print(f"{len(fp)} points (pattern: 0 y_i = 0, 1 y_i = 1, 2 interior):")
+            low = "-1" if activation == "tanh" else "0"
+            print(f"{len(fp)} points (pattern: 0 y_i = {low}, 1 y_i = 1, 2 interior):")
             print(fp.table())
         elif fp is not None and fp.disagreements().size:
             print("in-box points where the flow and the layer map disagree:")

@@ -1,10 +1,15 @@
 """``resdyn train``: train a network with :mod:`nets`, checkpointed after every epoch.
 
     resdyn train [--dataset digits|mnist5k|fashion-mnist|mnist|blobs] [--data-dir DIR]
-                 [--width N] [--depth T] [--shared | --per-layer | --mlp] [--epochs E]
+                 [--width N] [--depth T] [--shared | --per-layer | --mlp]
+                 [--activation logistic|tanh] [--epochs E]
                  [--batch-size B] [--lr LR] [--seed S] [--patience P]
                  [--adaptive-depth [--threshold 0.01] [--depth-criterion paper|centred]] --out DIR
     resdyn train --resume DIR [--epochs E]
+
+``--activation tanh`` trains layers ``x + tanh(W x + b)`` (MLP: ``tanh(W y + b)``) instead of
+the papers' logistic; the checkpoint records it, and ``--resume`` with an ``--activation``
+other than the run's is refused.
 
 DIR then holds only ``.safetensors`` and ``.json`` files: the checkpoint
 (``checkpoint.json`` + ``state-epochNNNN.safetensors``), ``history.json`` (one record per
@@ -23,10 +28,11 @@ from __future__ import annotations
 
 __all__ = ["add_parser", "run"]
 
-# nets.DATASETS and nets.DEPTH_CRITERIA, written out: importing nets imports torch, which
+# nets.DATASETS, nets.DEPTH_CRITERIA and nets.ACTIVATIONS, written out: importing nets imports torch, which
 # building the parser must not (tests/nets/test_cli_train.py checks they agree)
 _DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
 _DEPTH_CRITERIA = ("paper", "centred")
+_ACTIVATIONS = ("logistic", "tanh")
 
 
 def add_parser(subparsers):
@@ -35,8 +41,8 @@ def add_parser(subparsers):
         "train",
         help="train a ResNet (shared or per-layer weights) or an MLP; resumable",
         description=(
-            "Train a residual network with logistic residual units (shared or per-layer "
-            "weights) or an MLP of the same width and depth, seeded and deterministic on the "
+            "Train a residual network with logistic (default) or tanh residual units (shared "
+            "or per-layer weights) or an MLP of the same width and depth, seeded and deterministic on the "
             "CPU, with a checkpoint after every epoch. --resume DIR continues a run."
         ),
     )
@@ -56,6 +62,10 @@ def add_parser(subparsers):
                       help="ResNet with its own W(t), b(t) per layer")
     kind.add_argument("--mlp", dest="kind", action="store_const", const="mlp",
                       help="MLP of the same width and depth (no skip connections)")
+    p.add_argument("--activation", default=None, choices=_ACTIVATIONS,
+                   help="the unit of every layer: logistic (default, the papers'), x + "
+                        "sigmoid(Wx + b), or tanh, x + tanh(Wx + b) (MLP: tanh(Wy + b)); with "
+                        "--resume it must be the run's own")
     p.add_argument("--width", type=int, default=None, metavar="N",
                    help="width N (default: the input dimension, no projection; another value "
                         "adds a linear input projection)")
@@ -115,13 +125,28 @@ def _stopped(result) -> str:
 
 def _summary(result) -> str:
     last = result.history[-1] if result.history else {}
+    act = "" if result.config.activation == "logistic" else f" {result.config.activation}"
     return (
-        f"{result.config.kind} {result.config.dataset}: {_stopped(result)}, "
+        f"{result.config.kind}{act} {result.config.dataset}: {_stopped(result)}, "
         f"depth {result.depth}, "
         f"train loss {last.get('train_loss', float('nan')):.4f}, "
         f"test accuracy {last.get('test_accuracy', float('nan')):.4f}; "
         f"checkpoint in {result.out_dir}"
     )
+
+
+def _check_resumed_activation(folder, flag: str) -> None:
+    """Refuse ``--resume`` with an ``--activation`` other than the checkpoint's."""
+    from nets import load_checkpoint
+
+    # a checkpoint written before tanh networks existed records none: it is logistic
+    own = load_checkpoint(folder).config.get("activation", "logistic")
+    if flag != own:
+        raise ValueError(
+            f"--activation {flag} contradicts the run in --resume {folder!r}, which was "
+            f"trained with activation {own!r}: a run continues with its own; leave "
+            f"--activation out, or start a new run with --out."
+        )
 
 
 def _run(args) -> int:
@@ -147,6 +172,8 @@ def _train_or_resume(args) -> int:
         if not (Path(args.resume) / "checkpoint.json").is_file():
             raise CheckpointError(f"no checkpoint to resume in {args.resume!r}.")
         check_out_dir(args.resume, "--resume")
+        if args.activation is not None:
+            _check_resumed_activation(args.resume, args.activation)
         result = resume(args.resume, progress=progress, epochs=args.epochs)
     else:
         if args.out is None:
@@ -155,7 +182,8 @@ def _train_or_resume(args) -> int:
         config = TrainConfig(
             dataset=args.dataset, data_root=args.data_dir, n_train=args.n_train,
             n_test=args.n_test, blobs_features=args.blobs_features,
-            blobs_classes=args.blobs_classes, kind=args.kind or "shared", width=args.width,
+            blobs_classes=args.blobs_classes, kind=args.kind or "shared",
+            activation=args.activation or "logistic", width=args.width,
             depth=args.depth, epochs=20 if args.epochs is None else args.epochs,
             batch_size=args.batch_size, lr=args.lr, lr_decay=args.lr_decay, weight_decay=args.weight_decay,
             shift=args.shift, seed=args.seed,

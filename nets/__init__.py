@@ -5,7 +5,9 @@ offline data (:mod:`nets.data`) by a seeded, deterministic, resumable loop
 (:mod:`nets.train`, :mod:`nets.checkpoint`), with the adaptive-depth and perturbation rules
 (:mod:`nets.depth`, :mod:`nets.sweep`), and handed to :mod:`dynsys` as a
 :class:`dynsys.Network` (:func:`nets.to_network`, :mod:`nets.export`), from a nets model, a
-run folder, a weights file, a state_dict or any module whose layers are x + sigmoid(W x + b).
+run folder, a weights file, a state_dict or any module whose layers are x + sigmoid(W x + b)
+or x + tanh(W x + b). Every model has an activation (:data:`nets.ACTIVATIONS`: the papers'
+logistic, or tanh), which training, checkpoints, weights files and the exported network carry.
 CPU by default; CUDA is used when present, never required.
 
 Module layers, each importing only those above it: :mod:`nets.config` and :mod:`nets.atomic`
@@ -29,7 +31,7 @@ from .checkpoint import (
     restore_model,
     save_checkpoint,
 )
-from .config import DEPTH_CRITERIA, TrainConfig
+from .config import ACTIVATIONS, DEPTH_CRITERIA, TrainConfig, check_activation
 from .data import (
     DATASETS,
     FASHION_MNIST_DIR,
@@ -75,7 +77,7 @@ __all__ = [
     "default_mnist_dir", "load_dataset",
     "load_digits", "load_fashion_mnist", "load_mnist", "load_mnist5k", "make_blobs", "read_idx",
     # models
-    "KINDS", "MLP", "LayeredNet", "Recording", "ResNet", "build_model",
+    "ACTIVATIONS", "check_activation", "KINDS", "MLP", "LayeredNet", "Recording", "ResNet", "build_model",
     # training and checkpoints
     "TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device",
     "TrainedRun", "available_cpus", "train_many",

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["KINDS", "DATASETS", "DEPTH_CRITERIA", "TrainConfig"]
+__all__ = ["KINDS", "DATASETS", "DEPTH_CRITERIA", "ACTIVATIONS", "TrainConfig",
+           "check_activation"]
 
 #: The three architectures: shared-weight ResNet, per-layer ResNet, MLP.
 KINDS = ("shared", "per-layer", "mlp")
@@ -26,6 +27,38 @@ DATASETS = ("digits", "mnist5k", "fashion-mnist", "mnist", "blobs")
 #: (:func:`nets.residual_change`): the paper's mean absolute change, or that change with each
 #: neuron's mean over the inputs removed.
 DEPTH_CRITERIA = ("paper", "centred")
+
+#: The residual units a network may have: the papers' logistic, or tanh. The same names as
+#: ``dynsys._activation.ACTIVATIONS``, written out so that importing nets does not import
+#: dynsys (tests/nets/test_models.py checks they agree).
+ACTIVATIONS = ("logistic", "tanh")
+
+
+def check_activation(value, name: str = "activation") -> str:
+    """Return `value` if it names an activation of :data:`ACTIVATIONS`, else raise.
+
+    Parameters
+    ----------
+    value : object
+        The received value.
+    name : str
+        How the error names the argument (``"--activation"`` on the command line).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        Any other value, with the argument, the choices and the received value named. No
+        alias is guessed: ``"sigmoid"`` is refused, not read as the logistic.
+    """
+    if not isinstance(value, str) or value not in ACTIVATIONS:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(repr(a) for a in ACTIVATIONS)}; got {value!r}."
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -44,6 +77,10 @@ class TrainConfig:
     blobs_features, blobs_classes, blobs_samples : int
         Shape of the ``blobs`` data.
     kind : {"shared", "per-layer", "mlp"}
+    activation : {"logistic", "tanh"}
+        The residual unit f: ``x + f(W x + b)`` (ResNets), ``f(W y + b)`` (MLP). Default the
+        papers' logistic; a configuration stored without this field (written before tanh
+        networks existed) reads as logistic.
     width : int or None
         N; ``None`` means N = D (no input projection).
     depth : int
@@ -131,6 +168,8 @@ class TrainConfig:
     depth_check_samples: int | None = 1024
     device: str = "auto"
     threads: int | None = None
+    # last, so that the positions of the fields before it stay those of earlier versions
+    activation: str = "logistic"
 
     def __post_init__(self):
         key = str(self.dataset).lower().replace("_", "-")
@@ -139,6 +178,7 @@ class TrainConfig:
             raise ValueError(f"`dataset` must be one of {', '.join(DATASETS)}; got {self.dataset!r}.")
         if self.kind not in KINDS:
             raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
+        check_activation(self.activation, "activation")
         for name, low in (("depth", 1), ("epochs", 1), ("batch_size", 1), ("min_depth", 1),
                           ("patience", 0), ("blobs_features", 2), ("blobs_classes", 2),
                           ("blobs_samples", 8)):

@@ -6,15 +6,18 @@
 ``res.y`` then equals the residuals that ``model(inputs, record=True)`` recorded (up to the
 float32 rounding of the torch model); the input projection, if any, is part of `net`.
 :func:`to_network` also takes a training run folder, a weights file, a state_dict or any torch
-module whose layers are ``x <- x + sigmoid(Linear(x))`` (the caller names its parameters); a
-module is run once on test inputs and compared with :func:`dynsys.iterate`, so a module that
-computes something else (another activation, a scaled or normalised residual) is refused,
-never read as if it qualified. :func:`export_weights` gives the same weights as an
-:class:`ExportedWeights` (with the training depth and the nets architecture name);
-:func:`save_weights` / :func:`load_weights` store them in one ``.safetensors`` file (float64
-tensors, the kind and depth in its metadata, byte for byte the same for the same weights;
-nothing pickled), and :func:`model_from_weights` builds the torch model back. A run folder is
-read only when it holds one finished run (:func:`nets.check_run`).
+module whose layers are ``x <- x + sigmoid(Linear(x))`` or, with ``activation="tanh"``,
+``x <- x + tanh(Linear(x))`` (the caller names its parameters); a module is run once on test
+inputs and compared with :func:`dynsys.iterate`, so a module that computes something else
+(another activation than the one named, a scaled or normalised residual) is refused, never
+read as if it qualified. A nets model, a weights file and a run folder carry their own
+activation; an `activation` argument that contradicts it is refused. :func:`export_weights`
+gives the same weights as an :class:`ExportedWeights` (with the training depth, the nets
+architecture name and the activation); :func:`save_weights` / :func:`load_weights` store them
+in one ``.safetensors`` file (float64 tensors, the kind, depth and activation in its metadata,
+byte for byte the same for the same weights; nothing pickled; a file without the activation
+reads as logistic), and :func:`model_from_weights` builds the torch model back. A run folder
+is read only when it holds one finished run (:func:`nets.check_run`).
 
 Weight convention: rows are outputs, as in :attr:`torch.nn.Linear.weight`, so a layer computes
 ``z = W x + b`` with ``W[i, j]`` the weight from neuron j into neuron i.
@@ -40,7 +43,7 @@ from .checkpoint import (
     check_run,
     restore_model,
 )
-from .config import KINDS
+from .config import KINDS, check_activation
 from .models import LayeredNet, build_model
 
 __all__ = ["ExportedWeights", "export_weights", "model_from_weights", "save_weights",
@@ -79,6 +82,8 @@ class ExportedWeights:
     projection : tuple (P, p) or None
         Input projection ``x(0) = P u + p`` with P of shape (N, D), p of shape (N,); ``None``
         when the input is used as it is (N = D).
+    activation : {"logistic", "tanh"}
+        The unit f of the layers, ``x + f(W x + b)`` (MLP: ``f(W y + b)``); default logistic.
     """
 
     kind: str
@@ -88,10 +93,12 @@ class ExportedWeights:
     K: np.ndarray
     c: np.ndarray
     projection: tuple | None = None
+    activation: str = "logistic"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
+        check_activation(self.activation, "activation")
         object.__setattr__(self, "depth", int(self.depth))
         for name in ("W", "b", "K", "c"):
             object.__setattr__(self, name, _ro(getattr(self, name)))
@@ -121,8 +128,10 @@ class ExportedWeights:
             return "x".join(str(int(d)) for d in np.shape(a))
 
         proj = "None" if self.projection is None else shape(self.projection[0])
+        act = "" if self.activation == "logistic" else f", activation={self.activation!r}"
         return (f"ExportedWeights(kind={self.kind!r}, depth={self.depth}, W={shape(self.W)}, "
-                f"b={shape(self.b)}, K={shape(self.K)}, c={shape(self.c)}, projection={proj})")
+                f"b={shape(self.b)}, K={shape(self.K)}, c={shape(self.c)}, projection={proj}"
+                f"{act})")
 
     @property
     def width(self) -> int:
@@ -150,7 +159,8 @@ class ExportedWeights:
 
     @property
     def network(self):
-        """The same weights as a :class:`dynsys.Network` (readout and projection included).
+        """The same weights as a :class:`dynsys.Network` (readout, projection and activation
+        included).
 
         Shared weights give a network of any depth (``depth`` is then the caller's); per-layer
         weights and the MLP give one of depth T.
@@ -158,7 +168,8 @@ class ExportedWeights:
         from dynsys import Network
 
         P, p = self.projection if self.projection is not None else (None, None)
-        return Network(self.W, self.b, kind=self.dynsys_kind, K=self.K, c=self.c, P=P, p=p)
+        return Network(self.W, self.b, kind=self.dynsys_kind, K=self.K, c=self.c, P=P, p=p,
+                       activation=self.activation)
 
     def embed(self, inputs) -> np.ndarray:
         """x(0) in float64: the inputs (B, D) projected to width N (unchanged without projection)."""
@@ -178,12 +189,23 @@ class ExportedWeights:
 
 
 def export_weights(model: LayeredNet) -> ExportedWeights:
-    """The trained weights of `model` as an :class:`ExportedWeights` (float64 copies)."""
+    """The trained weights of `model` as an :class:`ExportedWeights` (float64 copies).
+
+    Parameters
+    ----------
+    model : nets.ResNet or nets.MLP
+
+    Returns
+    -------
+    ExportedWeights
+        W (N, N) shared or (T, N, N) per layer, b (N,) or (T, N), K (C, N), c (C,), the
+        projection if any, and the model's activation.
+    """
     if not isinstance(model, LayeredNet):
         raise TypeError(
             f"`model` must be a nets ResNet or MLP; got {type(model).__name__}. For another "
-            "module whose layers are x + sigmoid(Linear(x)), name its parameters: "
-            "nets.to_network(module, weight=..., bias=...)."
+            "module whose layers are x + sigmoid(Linear(x)) or x + tanh(Linear(x)), name its "
+            "parameters: nets.to_network(module, weight=..., bias=..., activation=...)."
         )
 
     def arr(t):
@@ -200,6 +222,7 @@ def export_weights(model: LayeredNet) -> ExportedWeights:
     return ExportedWeights(
         kind=model.kind, depth=model.depth, W=W, b=b,
         K=arr(model.classifier.weight), c=arr(model.classifier.bias), projection=projection,
+        activation=model.activation,
     )
 
 
@@ -209,7 +232,7 @@ def model_from_weights(weights: ExportedWeights, dtype=torch.float32) -> Layered
         raise TypeError(f"`weights` must be ExportedWeights; got {type(weights).__name__}.")
     model = build_model(
         weights.kind, weights.n_features, weights.n_classes, weights.width, weights.depth,
-        projection=weights.projection is not None,
+        projection=weights.projection is not None, activation=weights.activation,
     )
     model = model.to(dtype)
 
@@ -245,7 +268,8 @@ def _save_weights(weights: ExportedWeights, path, binding: Mapping) -> Path:
     if weights.projection is not None:
         tensors["P"], tensors["p"] = weights.projection
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
-    meta = {"format": _FORMAT, "kind": weights.kind, "depth": str(weights.depth), **binding}
+    meta = {"format": _FORMAT, "kind": weights.kind, "depth": str(weights.depth),
+            "activation": weights.activation, **binding}
     return atomic_write_bytes(Path(path), _canonical_safetensors(save(tensors, metadata=meta)))
 
 
@@ -301,9 +325,16 @@ def _load_weights(path, name: str) -> ExportedWeights:
     if missing:
         raise ValueError(f"weights file {str(path)!r} lacks the tensors {missing}.")
     projection = (tensors["P"], tensors["p"]) if "P" in tensors else None
+    # files written before tanh networks existed record no activation: they are logistic
+    activation = meta.get("activation", "logistic")
+    try:
+        check_activation(activation, "activation")
+    except ValueError:
+        raise ValueError(f"weights file {str(path)!r} records the activation {activation!r}; "
+                         "expected 'logistic' or 'tanh' (edited?).") from None
     return ExportedWeights(kind=meta.get("kind"), depth=int(meta.get("depth", 0)),
                            W=tensors["W"], b=tensors["b"], K=tensors["K"], c=tensors["c"],
-                           projection=projection)
+                           projection=projection, activation=activation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,7 +440,7 @@ def _pair(prefix, weight, bias, arg: str):
 
 def _network_from_tensors(tensors: Mapping, owner: str, *, weight, bias, readout_weight,
                           readout_bias, projection_weight, projection_bias, kind, first_index,
-                          depth):
+                          depth, activation):
     from dynsys import Network
 
     if weight is None:
@@ -437,7 +468,7 @@ def _network_from_tensors(tensors: Mapping, owner: str, *, weight, bias, readout
                                                        "projection_weight", owner)
     p = None if projection_bias is None else _lookup(tensors, projection_bias,
                                                      "projection_bias", owner)
-    return Network(W, b, kind=kind or "resnet", K=K, c=c, P=P, p=p)
+    return Network(W, b, kind=kind or "resnet", K=K, c=c, P=P, p=p, activation=activation)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,8 +479,9 @@ QUALIFYING = (
     "A network qualifies when it computes, after an optional input projection "
     "x(0) = P u + p, T layers x(t) = x(t-1) + sigmoid(W(t) x(t-1) + b(t)) (kind 'resnet': "
     "one Linear shared by every layer, or one per layer) or y(t) = sigmoid(W(t) y(t-1) + b(t)) "
-    "(kind 'mlp', y(0) = x(0)), and returns x(T) (MLP: y(T)) or a linear readout of it, "
-    "K x(T) + c. Other activations (tanh, ReLU), scaled, gated or normalised residuals and "
+    "(kind 'mlp', y(0) = x(0)), or the same with tanh in place of the sigmoid (pass "
+    "activation='tanh'), and returns x(T) (MLP: y(T)) or a linear readout of it, "
+    "K x(T) + c. Other activations (ReLU, GELU), scaled, gated or normalised residuals and "
     "blocks with two Linears are refused."
 )
 
@@ -559,7 +591,8 @@ def _check_module(module: torch.nn.Module, net, x: np.ndarray, *, weight, depth)
             return
         deviations.append(f"{label} by {dev:.3g}")
     raise ValueError(
-        f"the {owner} does not compute the {net.kind} network read from its parameters: on "
+        f"the {owner} does not compute the {net.kind} network read from its parameters with "
+        f"activation {net.activation!r}: on "
         f"{x.shape[0]} check inputs, {T} layers, its output differs from dynsys.iterate's "
         f"{' and from '.join(deviations)} (allowed: {CHECK_RTOL:g} of its size). "
         f"{QUALIFYING} Pass check=False only if you know why the outputs differ."
@@ -569,15 +602,16 @@ def _check_module(module: torch.nn.Module, net, x: np.ndarray, *, weight, depth)
 def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None,
                readout_bias=None, projection=None, projection_weight=None,
                projection_bias=None, kind=None, first_index: int = 0, depth: int | None = None,
-               check=None):
+               check=None, activation=None):
     r"""The :class:`dynsys.Network` of a trained network, from whatever holds its weights.
 
-    A network qualifies when every layer is ``x <- x + sigmoid(W(t) x + b(t))`` (ResNet, eq. 1
+    A network qualifies when every layer is ``x <- x + f(W(t) x + b(t))`` (ResNet, eq. 1
     of Lagzi 2018, "Residual networks classify inputs based on their neural transient
-    dynamics") or ``y <- sigmoid(W(t) y + b(t))`` (``kind="mlp"``), with one (W, b) shared by
-    every layer or one per layer, optionally after an input projection ``x(0) = P u + p`` and
-    before a linear readout ``K x(T) + c``. A torch module is run to check this (`check`): one
-    that computes anything else is refused, never read as if it qualified.
+    dynamics") or ``y <- f(W(t) y + b(t))`` (``kind="mlp"``), f the sigmoid or tanh, with one
+    (W, b) shared by every layer or one per layer, optionally after an input projection
+    ``x(0) = P u + p`` and before a linear readout ``K x(T) + c``. A torch module is run to
+    check this (`check`): one that computes anything else (a tanh module read as logistic,
+    among others) is refused, never read as if it qualified.
 
     Weight convention: rows are outputs, as :attr:`torch.nn.Linear.weight`: a layer computes
     ``z = W x + b``, ``W[i, j]`` being the weight from neuron j into neuron i. A module that
@@ -635,18 +669,27 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         input width; an array: on those inputs; False: no check. Other sources (a state_dict,
         a file, a run folder) hold no forward pass to run: `check` other than None is an
         error there.
+    activation : {"logistic", "tanh"}, optional
+        The unit f of the layers. A nets model, an :class:`ExportedWeights`, a weights file
+        of :func:`save_weights` and a run folder carry their own (a file or run written
+        before tanh networks existed is logistic): leave `activation` out, or give the same
+        value; another is refused, never reinterpreted. For a foreign module, a state_dict
+        or a safetensors file read by parameter names it says what the layers compute
+        (default ``"logistic"``), and a module's check holds it to that.
 
     Returns
     -------
     dynsys.Network
-        Float64 copies; shared weights give a network of any depth, so pass the depth to
-        ``dynsys.iterate(net, x0, depth)``.
+        Float64 copies, with the activation; shared weights give a network of any depth, so
+        pass the depth to ``dynsys.iterate(net, x0, depth)``. Its W has shape (N, N)
+        (shared) or (T, N, N), b (N,) or (T, N), K (C, N), c (C,), P (N, D), p (N,).
 
     Raises
     ------
     ValueError
         A module that does not compute the network read from it (the message says what
-        qualifies), a name `obj` does not have (the message lists the names it has), shapes
+        qualifies), an unknown `activation` or one that contradicts the network's own (the
+        message names both), a name `obj` does not have (the message lists the names it has), shapes
         that do not fit, or a file that is not a weights file (a NumPy ``.npy`` file is named
         as such).
     nets.CheckpointError
@@ -671,20 +714,26 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     >>> net
     Network(kind='resnet', width=4, shared)
 
-    A module whose layers are ``x + tanh(Linear(x))`` is refused:
+    A module whose layers are ``x + tanh(Linear(x))`` is read with ``activation="tanh"``,
+    and refused without it (read as logistic, it does not compute what it says):
 
     >>> class TanhRes(MyRes):
     ...     def forward(self, x):
     ...         for _ in range(self.depth):
     ...             x = x + torch.tanh(self.lin(x))
     ...         return x
+    >>> nets.to_network(TanhRes(4, 10), weight="lin.weight", bias="lin.bias",
+    ...                 activation="tanh")
+    Network(kind='resnet', activation='tanh', N=4, shared)
     >>> nets.to_network(TanhRes(4, 10), weight="lin.weight", bias="lin.bias")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: the TanhRes does not compute the resnet network read from its parameters: ...
+    ValueError: the TanhRes does not compute the resnet network read from its parameters with activation 'logistic': ...
     """
     if kind is not None and kind not in ("resnet", "mlp"):
         raise ValueError(f"`kind` must be 'resnet' or 'mlp'; got {kind!r}.")
+    if activation is not None:
+        check_activation(activation, "activation")
     if check is not None and check is not False and not isinstance(obj, torch.nn.Module):
         raise TypeError(
             f"`check` runs a torch.nn.Module and compares it with dynsys.iterate; `obj` is a "
@@ -701,7 +750,17 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
                          if k not in ("first_index", "depth")):
         raise ValueError("`bias`, `readout...` and `projection...` need `weight` as well.")
 
-    def own(weights: ExportedWeights):
+    def same_activation(own_activation: str, what: str) -> str:
+        if activation is not None and activation != own_activation:
+            raise ValueError(
+                f"`activation` must match the activation of {what}, {own_activation!r} (or be "
+                f"left out); got {activation!r}. A network's activation is what it was "
+                "built and trained with, and is never reinterpreted."
+            )
+        return own_activation
+
+    def own(weights: ExportedWeights, what: str = "the network"):
+        same_activation(weights.activation, what)
         if kind is not None and kind != weights.dynsys_kind:
             raise ValueError(f"`kind` {kind!r} contradicts the network's own kind "
                              f"{weights.dynsys_kind!r} ({weights.kind}).")
@@ -718,7 +777,14 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     if isinstance(obj, ExportedWeights) and not named:
         return own(obj)
     if isinstance(obj, LayeredNet) and not named:
-        return checked(obj, own(export_weights(obj)), weight=None, depth=obj.depth)
+        return checked(obj, own(export_weights(obj), f"the {type(obj).__name__}"), weight=None,
+                       depth=obj.depth)
+    # the activation of a network read by parameter names: a nets model's own, else the
+    # argument (logistic by default)
+    if isinstance(obj, LayeredNet):
+        read_activation = same_activation(obj.activation, f"the {type(obj).__name__}")
+    else:
+        read_activation = activation or "logistic"
     if isinstance(obj, torch.nn.Module):
         if not named:
             raise ValueError(
@@ -727,14 +793,15 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
                 f"parameters are: {_describe_names(obj.state_dict())}."
             )
         net = _network_from_tensors(obj.state_dict(), f"the {type(obj).__name__}", kind=kind,
-                                    **names)
+                                    activation=read_activation, **names)
         return checked(obj, net, weight=weight, depth=depth)
     if isinstance(obj, Mapping):
-        return _network_from_tensors(obj, "the state_dict", kind=kind, **names)
+        return _network_from_tensors(obj, "the state_dict", kind=kind,
+                                     activation=read_activation, **names)
     if isinstance(obj, (str, Path)):
         path = Path(obj)
         if not named:
-            return own(_load_weights(path, "`obj`"))
+            return own(_load_weights(path, "`obj`"), f"`obj` {str(path)!r}")
         if not path.is_file():
             raise ValueError(f"`obj` {str(path)!r} is not a file: named parameters are read "
                              "from a .safetensors file (a run folder needs no names).")
@@ -747,7 +814,8 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         except (SafetensorError, OSError, ValueError) as exc:
             raise ValueError(f"`obj` {str(path)!r} is not a readable safetensors file: "
                              f"{exc}") from None
-        return _network_from_tensors(tensors, f"the file {path.name!r}", kind=kind, **names)
+        return _network_from_tensors(tensors, f"the file {path.name!r}", kind=kind,
+                                     activation=read_activation, **names)
     raise TypeError(
         "`obj` must be a nets model, ExportedWeights, a run folder or weights file, a "
         f"state_dict or a torch.nn.Module; got {type(obj).__name__}."

@@ -5,23 +5,43 @@ based on their neural transient dynamics", eq. 1)::
 
     x(0) = u                    or  x(0) = P u + p   (optional input projection, D -> N)
     z(t) = W(t) x(t-1) + b(t)
-    y(t) = f(z(t)),  f logistic                       (the "residuals")
+    y(t) = f(z(t)),  f logistic or tanh               (the "residuals")
     x(t) = x(t-1) + y(t)
     logits = K x(T) + c,  softmax / cross-entropy     (the classifier)
 
 With shared weights W(t) = W, b(t) = b (one :class:`torch.nn.Linear` applied T times); with
 per-layer weights one Linear per layer. The MLP of the same width and depth has no skip:
-``y(t) = f(W(t) y(t-1) + b(t))``, ``y(0) = x(0)``, and its classifier reads y(T).
+``y(t) = f(W(t) y(t-1) + b(t))``, ``y(0) = x(0)``, and its classifier reads y(T). The unit f
+is the papers' logistic (default) or tanh (``activation="tanh"``); the residuals then lie in
+(0, 1)^N or (-1, 1)^N, the box of :mod:`dynsys`'s analysis.
 
 Every forward pass runs the one method :meth:`LayeredNet.step` per layer; ``record=True`` only
 keeps what the step returns, so the recorded residuals are exactly those the classifier saw.
 
-Initialisation (ResNet). The residuals are logistic, so each layer adds a vector in (0, 1)^N to x and x
-grows with depth. Weights start as ``N(0, (init_gain / sqrt(N))^2)`` with a small gain
+Initialisation (ResNet). With logistic residuals each layer adds a vector in (0, 1)^N to x
+and x grows with depth. Weights start as ``N(0, (init_gain / sqrt(N))^2)`` with a small gain
 (default 0.5) and the biases at ``bias_init`` (default -2, so that y starts near 0.12 and the
 network starts near the identity map x(T) ~ x(0) + 0.12 T). This trains reliably with Adam at
 depth 15 and keeps the network exactly the map that ``dynsys`` iterates (no hidden residual
-scale: the step is x + f(W x + b), step size 1).
+scale: the step is x + f(W x + b), step size 1). Tanh residuals are centred on 0 already, so
+a tanh ResNet's biases start centred (at 0, so that y starts near tanh(W x)) and x does not
+drift with depth.
+
+The defaults, by model and activation (``None`` selects them; ``"centred"`` is
+``b = -W m``, m the midpoint of the box: 1/2 for the logistic, 0 for tanh):
+
+======  ==========  =========  =========
+model   activation  init_gain  bias_init
+======  ==========  =========  =========
+ResNet  logistic    0.5        -2
+ResNet  tanh        0.5        centred
+MLP     logistic    8          centred
+MLP     tanh        2          centred
+======  ==========  =========  =========
+
+The tanh MLP's gain is the logistic's divided by 4: ``tanh(z) = 2 sigmoid(2z) - 1`` with
+``y = 2s - 1`` makes a tanh layer of weights W a logistic layer of weights 4W, so gain 2 starts
+the tanh MLP where gain 8 starts the logistic one.
 """
 
 from __future__ import annotations
@@ -32,7 +52,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .config import KINDS
+from .config import KINDS, check_activation
 
 __all__ = ["KINDS", "LayeredNet", "ResNet", "MLP", "Recording", "build_model",
            "model_for_config"]
@@ -75,14 +95,26 @@ class LayeredNet(nn.Module):
     projection : bool, optional
         Force (``True``) or forbid (``False``) the input projection; ``None``: only when
         `width` differs from `n_features`.
-    init_gain : float
-        Layer weights start as ``N(0, (init_gain / sqrt(N))^2)``.
-    bias_init : float or None
-        Layer biases start at this value; ``None`` centres them, ``b = -W 1 / 2``, so that
-        ``z = W (y - 1/2)`` at the start (the MLP's default).
+    init_gain : float or None
+        Layer weights start as ``N(0, (init_gain / sqrt(N))^2)``; ``None``: the default of
+        the model and activation (the module docstring's table).
+    bias_init : float, "centred" or None
+        Layer biases start at this value; ``"centred"`` sets ``b = -W m`` with m the midpoint
+        of the box (1/2 logistic, 0 tanh), so that ``z = W (y - m)`` at the start; ``None``:
+        the default of the model and activation.
+    activation : {"logistic", "tanh"}
+        The unit f of every layer: ``x + f(Linear(x))`` (ResNet), ``f(Linear(y))`` (MLP).
+
+    Raises
+    ------
+    ValueError
+        A size below its minimum, a `width` that needs a projection where none is allowed,
+        or an unknown `activation` (the error names the argument and the received value).
     """
 
     residual: bool = True
+    #: Defaults of (init_gain, bias_init) by activation (the module docstring's table).
+    _init_defaults = {"logistic": (0.5, -2.0), "tanh": (0.5, "centred")}
 
     def __init__(
         self,
@@ -92,10 +124,18 @@ class LayeredNet(nn.Module):
         depth: int = 15,
         shared: bool = True,
         projection: bool | None = None,
-        init_gain: float = 0.5,
-        bias_init: float = -2.0,
+        init_gain: float | None = None,
+        bias_init: float | str | None = None,
+        activation: str = "logistic",
     ):
         super().__init__()
+        self.activation = check_activation(activation, "activation")
+        default_gain, default_bias = self._init_defaults[self.activation]
+        init_gain = default_gain if init_gain is None else init_gain
+        bias_init = default_bias if bias_init is None else bias_init
+        if isinstance(bias_init, str) and bias_init != "centred":
+            raise ValueError(f"`bias_init` must be a number, 'centred' or None; got "
+                             f"{bias_init!r}.")
         n_features, n_classes, depth = int(n_features), int(n_classes), int(depth)
         if n_features < 1:
             raise ValueError(f"`n_features` must be >= 1; got {n_features}.")
@@ -118,7 +158,7 @@ class LayeredNet(nn.Module):
         self.width = width
         self.shared = bool(shared)
         self.init_gain = float(init_gain)
-        self.bias_init = None if bias_init is None else float(bias_init)
+        self.bias_init = bias_init if isinstance(bias_init, str) else float(bias_init)
         self._depth = depth
         self.projection = nn.Linear(n_features, width) if projection else None
         n_blocks = 1 if self.shared else depth
@@ -146,7 +186,9 @@ class LayeredNet(nn.Module):
         with torch.no_grad():
             for layer in self.layers:
                 layer.weight.normal_(0.0, std)
-                if self.bias_init is None:  # centred: z = W (y - 1/2) at the start
+                if self.bias_init == "centred" and self.activation == "tanh":
+                    layer.bias.zero_()  # the box [-1, 1]'s midpoint is 0
+                elif self.bias_init == "centred":  # z = W (y - 1/2) at the start
                     layer.bias.copy_(-0.5 * layer.weight.sum(dim=1))
                 else:
                     layer.bias.fill_(self.bias_init)
@@ -195,8 +237,9 @@ class LayeredNet(nn.Module):
             self.remove_last_layer()
 
     def extra_repr(self) -> str:
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
         return (
-            f"kind={self.kind!r}, n_features={self.n_features}, width={self.width}, "
+            f"kind={self.kind!r}, {act}n_features={self.n_features}, width={self.width}, "
             f"depth={self._depth}, n_classes={self.n_classes}"
         )
 
@@ -210,9 +253,23 @@ class LayeredNet(nn.Module):
         """One layer t (1-based): returns (y(t), next state).
 
         ResNet: ``y = f(W(t) x + b(t))``, next state ``x + y``. MLP: ``y = f(W(t) y + b(t))``,
-        next state ``y``. This is the only implementation of a layer.
+        next state ``y``; f is the model's `activation`. This is the only implementation of a
+        layer.
+
+        Parameters
+        ----------
+        t : int
+            The layer, 1-based.
+        state : Tensor, shape (B, N)
+            x(t-1) (ResNet) or y(t-1) (MLP).
+
+        Returns
+        -------
+        y : Tensor, shape (B, N)
+        next_state : Tensor, shape (B, N)
         """
-        y = torch.sigmoid(self.layer(t)(state))
+        z = self.layer(t)(state)
+        y = torch.tanh(z) if self.activation == "tanh" else torch.sigmoid(z)
         return y, (state + y if self.residual else y)
 
     def forward(self, u: torch.Tensor, record: bool = False, depth: int | None = None):
@@ -241,7 +298,8 @@ class LayeredNet(nn.Module):
 
 
 class ResNet(LayeredNet):
-    """Residual network x(t) = x(t-1) + f(W(t) x(t-1) + b(t)); see :class:`LayeredNet`."""
+    """Residual network x(t) = x(t-1) + f(W(t) x(t-1) + b(t)), f logistic or tanh; see
+    :class:`LayeredNet`."""
 
     residual = True
 
@@ -255,19 +313,26 @@ class MLP(LayeredNet):
     Adam at learning rate 1e-3 (the training default for the MLP) this reaches about 89 % on
     mnist5k after 4 epochs at depth 15 and width 784; gains of 2 to 4 and a learning rate of
     3e-3 do not train at all. The right gain depends on the width (6 does better at width 128).
+    A tanh MLP starts with gain 2, the same start in the logistic's coordinates (see the
+    module docstring).
     """
 
     residual = False
+    _init_defaults = {"logistic": (8.0, "centred"), "tanh": (2.0, "centred")}
 
     def __init__(self, n_features, n_classes, width=None, depth=15, shared=False,
-                 projection=None, init_gain=8.0, bias_init=None):
+                 projection=None, init_gain=None, bias_init=None, activation="logistic"):
         super().__init__(n_features, n_classes, width, depth, shared, projection,
-                         init_gain, bias_init)
+                         init_gain, bias_init, activation)
 
 
 def build_model(kind: str, n_features: int, n_classes: int, width: int | None = None,
                 depth: int = 15, **kwargs) -> LayeredNet:
-    """A model by kind name: ``"shared"``, ``"per-layer"`` (ResNet) or ``"mlp"``."""
+    """A model by kind name: ``"shared"``, ``"per-layer"`` (ResNet) or ``"mlp"``.
+
+    `kwargs` go to the model (``activation=``, ``init_gain=``, ``bias_init=``,
+    ``projection=``); see :class:`LayeredNet`.
+    """
     if kind == "shared":
         return ResNet(n_features, n_classes, width, depth, shared=True, **kwargs)
     if kind == "per-layer":
@@ -282,9 +347,10 @@ def model_for_config(config, n_features: int, n_classes: int,
     """The freshly initialised model a :class:`nets.TrainConfig` describes.
 
     `depth` overrides ``config.depth`` (a checkpoint records the depth the adaptive-depth rule
-    reached). Initialises from the global torch RNG.
+    reached). Initialises from the global torch RNG. The model has the configuration's
+    activation.
     """
-    kwargs = {}
+    kwargs = {"activation": getattr(config, "activation", "logistic")}
     if config.init_gain is not None:
         kwargs["init_gain"] = config.init_gain
     if config.bias_init is not None:

@@ -249,8 +249,10 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
         runs. Without it nothing is written.
     resume : bool
         Continue from the checkpoint in `out_dir` if there is one (its configuration must
-        equal `config` except for ``epochs``, which may grow). Without `resume`, a folder
-        that already holds a checkpoint or a weights file is refused.
+        equal `config` except for ``epochs``, which may grow: another `activation`, kind or
+        any other field is refused, with the checkpoint's and the run's values named).
+        Without `resume`, a folder that already holds a checkpoint or a weights file is
+        refused.
     progress : bool
         A tqdm bar per epoch (epoch, loss, accuracy, depth) on stderr.
     data : Dataset, optional
@@ -351,9 +353,11 @@ def _checkpoint_to_resume(config: TrainConfig, out_dir: Path | None, resume: boo
     mine.pop("epochs")
     if stored != mine:
         diff = sorted(k for k in set(stored) | set(mine) if stored.get(k) != mine.get(k))
+        values = "; ".join(f"`{k}`: the checkpoint has {stored.get(k)!r}, the run asks "
+                           f"{mine.get(k)!r}" for k in diff)
         raise CheckpointError(
             f"the checkpoint in {str(out_dir)!r} was made with another configuration "
-            f"(differs in {', '.join(diff)})."
+            f"(differs in {', '.join(diff)}: {values})."
         )
     return ck
 
