@@ -4,6 +4,7 @@ plain iteration, and its fast paths against the computations they replace."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import dynsys
 from dynsys._stability import classify_multipliers
@@ -183,7 +184,7 @@ def test_mlp_census_equals_the_census_with_one_eigen_check_per_input(monkeypatch
     assert fast.counts()["attractor"] == 150
 
     class PerInput:  # the check as it was: the multipliers of every input's own state
-        def __init__(self, W, b, zero_tol):
+        def __init__(self, W, b, zero_tol, act=None):
             self.args = (W, b, zero_tol)
 
         def __call__(self, y):
