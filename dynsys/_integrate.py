@@ -8,8 +8,12 @@ reads a residual network with shared weights as the forward-Euler (step 1) discr
 and an MLP as that of ``dy/dt = -y + f(W y + b)`` (eq. 6). Input noise ``xi`` rides on a clean
 trajectory ``y``; its exact equation for the ResNet is eq. 5, for the MLP
 ``dxi/dt = -xi + f(W(y + xi) + b) - f(W y + b)``, and the paper's eq. 7 and eq. 8 are Taylor
-expansions of the latter (see ``docs/theory/noise.rst`` for what they do and do not
+expansions of the latter (see the theory page on noise for what they do and do not
 approximate).
+
+A tanh network (``activation="tanh"``) has residuals in [-1, 1]^N and the flow
+``dy/dt = (1 - y^2)(W y)`` (the MLP: ``dy/dt = -y + tanh(W y + b)``); its noise equations are
+the same constructions with ``f = tanh``, ``f' = 1 - s^2``, ``f''/2 = -s (1 - s^2)``.
 
 :func:`integrate` and :func:`integrate_noise` validate their arguments and call compiled
 kernels (:mod:`dynsys._kernels.ode`): a fixed-step classical Runge-Kutta (``"rk4"``), a
@@ -32,6 +36,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from ._activation import ACTIVATIONS, activation as _activation, resolve_activation
 from ._kernels import ode
 from ._network import KINDS, Network, as_weights
 from ._validation import _to_float_array, as_points, check_choice, check_finite
@@ -62,6 +67,11 @@ def _shape_text(shape) -> str:
     return "x".join(str(int(d)) for d in shape)
 
 
+def _activation_text(name) -> str:
+    """The repr's activation entry: empty for the logistic, so its reprs read as before."""
+    return "" if name == "logistic" else f"activation={name!r}, "
+
+
 def _success(status) -> bool:
     return bool(np.all(np.asarray(status) == 0))
 
@@ -88,6 +98,11 @@ class _StatusSummary:
         """A one-line summary of the status of the batch."""
         return _message(self.status)
 
+    @property
+    def box(self) -> tuple:
+        """``(lower, upper)``: the interval of every residual, (0, 1) or (-1, 1)."""
+        return _activation(self.activation).box
+
 
 @dataclass(frozen=True, repr=False, eq=False)
 class Trajectory(_StatusSummary):
@@ -102,6 +117,8 @@ class Trajectory(_StatusSummary):
         Entries after a failure of that trajectory are NaN.
     kind : str
         ``"resnet"`` (eq. 3) or ``"mlp"`` (eq. 6).
+    activation : str
+        ``"logistic"`` or ``"tanh"``; :attr:`box` is its interval, [0, 1] or [-1, 1].
     method : str
         ``"rk4"``, ``"dp5"`` or ``"adaptive"``.
     n_steps : int or ndarray of int64, shape (B,)
@@ -122,9 +139,11 @@ class Trajectory(_StatusSummary):
     n_rejected: object
     n_rhs: object
     status: object
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
-        return (f"Trajectory(kind={self.kind!r}, method={self.method!r}, "
+        return (f"Trajectory(kind={self.kind!r}, {_activation_text(self.activation)}"
+                f"method={self.method!r}, "
                 f"y={_shape_text(self.y.shape)}, t=[{self.t[0]:g}, {self.t[-1]:g}], "
                 f"{self.message[:80]})")
 
@@ -142,6 +161,8 @@ class NoiseTrajectory(_StatusSummary):
     xi : ndarray, shape like `y`
         The noise; ``y + xi`` is the noisy trajectory (exactly so for ``order="exact"``).
     kind, method : str
+    activation : str
+        ``"logistic"`` or ``"tanh"``; :attr:`box` is its interval.
     order : str or int
         ``"exact"``, 1, 2, ``"paper1"`` (eq. 7 as printed) or ``"paper2"`` (eq. 8 as printed).
     n_steps, n_rejected, n_rhs, status : int or ndarray of int64, shape (B,)
@@ -158,21 +179,25 @@ class NoiseTrajectory(_StatusSummary):
     n_rejected: object
     n_rhs: object
     status: object
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
-        return (f"NoiseTrajectory(kind={self.kind!r}, order={self.order!r}, "
+        return (f"NoiseTrajectory(kind={self.kind!r}, {_activation_text(self.activation)}"
+                f"order={self.order!r}, "
                 f"method={self.method!r}, y={_shape_text(self.y.shape)}, "
                 f"t=[{self.t[0]:g}, {self.t[-1]:g}], {self.message[:80]})")
 
 
-def _system_arrays(W, kind, b):
-    """(W, kind, b) from a Network or a bare array; a Network's own kind and b are used.
+def _system_arrays(W, kind, b, activation):
+    """(W, kind, b, Activation) from a Network or a bare array; a Network's own kind, b and
+    activation are used.
 
-    A `kind` or `b` passed next to a Network must agree with it: silently preferring one of
-    two contradicting descriptions of the same network would hide a mistake.
+    A `kind`, `b` or `activation` passed next to a Network must agree with it: silently
+    preferring one of two contradicting descriptions of the same network would hide a mistake.
     """
+    act = resolve_activation(W, activation)
     if isinstance(W, Network):
-        Wm = as_weights(W, "W")
+        Wm = as_weights(W, "W", activations=ACTIVATIONS)
         if kind is not None and kind != W.kind:
             check_choice(kind, "kind", KINDS)
             raise ValueError(
@@ -186,13 +211,29 @@ def _system_arrays(W, kind, b):
             )
         kind = W.kind
         bias = np.ascontiguousarray(W.b, dtype=np.float64) if kind == "mlp" else None
-        return np.ascontiguousarray(Wm), kind, bias
+        return np.ascontiguousarray(Wm), kind, bias, act
     if isinstance(W, ResidualSystem):
         Wm = W.W
     else:
-        Wm = as_weights(W, "W")
+        Wm = as_weights(W, "W", activations=ACTIVATIONS)
     kind = "resnet" if kind is None else check_choice(kind, "kind", KINDS)
-    return np.ascontiguousarray(Wm), kind, b
+    return np.ascontiguousarray(Wm), kind, b, act
+
+
+def _check_in_box(Y, act, name):
+    """Refuse states outside the activation's closed box: y is f(z), so a state outside it is
+    no state of the network, and off the box the residual flow leaves every bound."""
+    lo, hi = act.box
+    if Y.size and (Y.min() < lo or Y.max() > hi):
+        raise ValueError(
+            f"`{name}` must lie in the {act.name} box [{lo:g}, {hi:g}]^N (residuals are "
+            f"{act.name} outputs); got values in [{Y.min():g}, {Y.max():g}]."
+        )
+
+
+def _rhs_code(kind, act):
+    """The kernel code of the flow of `kind` for the activation `act`."""
+    return ode.RHS_CODES[kind if act.name == "logistic" else f"{act.name}_{kind}"]
 
 
 def _as_times(t_eval, t0):
@@ -295,16 +336,17 @@ def _stats(stats, batched):
 
 def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, rtol=1e-8,
               atol=1e-10, t0=None, first_step=None, max_step=None,
-              max_steps=1_000_000) -> Trajectory:
+              max_steps=1_000_000, activation=None) -> Trajectory:
     """Integrate eq. 3 (or the MLP's eq. 6) for one initial condition or a batch.
 
     Parameters
     ----------
     W : dynsys.Network or array_like, shape (N, N)
-        The system: a Network with shared weights (its `kind` and `b` are used) or the
-        shared weight matrix.
+        The system: a Network with shared weights (its `kind`, `b` and `activation` are used)
+        or the shared weight matrix.
     y0 : array_like, shape (N,) or (B, N)
-        Initial state(s) at time `t0`. Shape (N,) gives results without a batch axis.
+        Initial state(s) at time `t0`, in the activation's box ([0, 1]^N for the logistic,
+        [-1, 1]^N for tanh). Shape (N,) gives results without a batch axis.
     t_eval : array_like, shape (K,)
         Strictly increasing output times. The integration runs from `t0` to ``t_eval[-1]``.
     method : {"adaptive", "rk4", "dp5"}
@@ -312,9 +354,9 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
         algorithm of scipy's ``RK45``). ``"rk4"``: classical Runge-Kutta, fixed step.
         ``"dp5"``: the 5th-order Dormand-Prince formula with a fixed step, no error control.
     kind : {"resnet", "mlp"}, optional
-        ``"resnet"`` (default for an array `W`): dy/dt = y(1-y)(Wy) (eq. 3). ``"mlp"``:
-        dy/dt = -y + f(Wy + b) (eq. 6), f logistic. With a Network `W`, its kind is used and
-        a different `kind` is an error.
+        ``"resnet"`` (default for an array `W`): dy/dt = y(1-y)(Wy) (eq. 3), or
+        dy/dt = (1-y^2)(Wy) for tanh. ``"mlp"``: dy/dt = -y + f(Wy + b) (eq. 6), f the
+        activation. With a Network `W`, its kind is used and a different `kind` is an error.
     b : array_like, shape (N,), optional
         Bias of the MLP (eq. 6) for an array `W`; not accepted for ``kind="resnet"``, where
         it drops out, nor next to a Network (which carries its own).
@@ -331,6 +373,9 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
         Adaptive method only: the first step (default: Hairer's rule, as scipy) and a cap.
     max_steps : int
         Adaptive method only: the most accepted steps per trajectory.
+    activation : {"logistic", "tanh"}, optional
+        The unit f of the network, for an array `W` (default ``"logistic"``); a Network
+        carries its own, and a different `activation` next to it is an error.
 
     Returns
     -------
@@ -342,9 +387,10 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
     Raises
     ------
     ValueError, TypeError
-        On shapes that do not match `W`, complex or non-finite input, `t_eval` not strictly
-        increasing, a non-positive `dt` or tolerance, an unknown `method` / `kind`, or a
-        `kind` / `b` that contradicts a Network; the message names the argument.
+        On shapes that do not match `W`, complex or non-finite input, `y0` outside the box,
+        `t_eval` not strictly increasing, a non-positive `dt` or tolerance, an unknown
+        `method` / `kind` / `activation`, or a `kind` / `b` / `activation` that contradicts a
+        Network; the message names the argument.
 
     Notes
     -----
@@ -352,6 +398,7 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
     1 exponentially, so in floating point they reach 0.0 or 1.0 within a few tens of time
     units and stay there (both faces are invariant). Large adaptive steps near an attractor on
     a face may overshoot it by up to about the tolerance (``rtol`` near 1, ``atol`` near 0).
+    The same holds for tanh with the faces -1 and 1 of [-1, 1]^N.
 
     The adaptive method is the algorithm of scipy's ``solve_ivp(method="RK45")`` (same
     tableau, starting step, controller and dense output): one trajectory takes the same steps.
@@ -367,25 +414,35 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
     >>> dynsys.integrate(W, [[0.3, 0.6], [0.2, 0.1]], np.linspace(0, 10, 5)).y.shape
     (5, 2, 2)
     """
-    Wm, kind, b = _system_arrays(W, kind, b)
+    Wm, kind, b, act = _system_arrays(W, kind, b, activation)
     n = Wm.shape[0]
     Y0, was_1d = as_points(y0, n, "y0")
+    _check_in_box(Y0, act, "y0")
     t, t0 = _as_times(t_eval, t0)
     bias = _as_bias(b, n, kind)
     opts = _solver_options(method, dt, rtol, atol, first_step, max_step, max_steps)
-    code = ode.RHS_CODES[kind]
+    code = _rhs_code(kind, act)
     out, stats = _run(code, Wm, bias, np.ascontiguousarray(Y0), t, t0, method, opts)
     y = np.ascontiguousarray(out[:, 0]) if was_1d else out
     n_steps, n_rej, n_rhs, status = _stats(stats, not was_1d)
     return Trajectory(t=_frozen(t.copy()), y=_frozen(y), kind=kind, method=method,
-                      n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status)
+                      n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status,
+                      activation=act.name)
 
 
-def _noise_code(kind, order):
+def _noise_code(kind, order, act):
     if isinstance(order, (bool, np.bool_)) or order not in NOISE_ORDERS:
         raise ValueError(
             f"`order` must be one of {', '.join(repr(o) for o in NOISE_ORDERS)}; got {order!r}."
         )
+    if act.name != "logistic":
+        if order in ("paper1", "paper2"):
+            raise ValueError(
+                f"`order`={order!r} is the paper's MLP expansion (eq. 7 / eq. 8), printed for "
+                f"the logistic only; for activation={act.name!r} use 'exact', 1 or 2."
+            )
+        suffix = {"exact": "_noise", 1: "_noise1", 2: "_noise2"}[order]
+        return ode.RHS_CODES[f"{act.name}_{kind}{suffix}"]
     if kind == "resnet":
         if order in ("paper1", "paper2"):
             raise ValueError(
@@ -400,7 +457,7 @@ def _noise_code(kind, order):
 
 def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="adaptive",
                     b=None, dt=None, rtol=1e-8, atol=1e-10, t0=None, first_step=None,
-                    max_step=None, max_steps=1_000_000) -> NoiseTrajectory:
+                    max_step=None, max_steps=1_000_000, activation=None) -> NoiseTrajectory:
     """Integrate a clean trajectory jointly with its noise xi (eq. 5; MLP: eq. 6-8).
 
     The state (y, xi) of length 2N is integrated as one system, with no linearization unless
@@ -423,24 +480,37 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
     * ``order="paper2"``: eq. 8 as printed, dxi/dt = -xi + xi s(1-s)(1 + xi(1-2s)/2).
 
     The paper's forms expand f(Wy + xi) rather than f(W(y + xi)): they equal orders 1 and 2
-    when W is the identity and do not approximate the MLP noise for general W (see
-    ``docs/theory/noise.rst``). In eq. 7-8 the paper writes s as dy/dt + y, the same thing.
+    when W is the identity and do not approximate the MLP noise for general W (see the theory
+    page on noise). In eq. 7-8 the paper writes s as dy/dt + y, the same thing.
+
+    ``activation="tanh"`` (the residual flow dy/dt = (1-y^2)(Wy)), ``kind="resnet"``:
+
+    * ``order="exact"``: dxi/dt = (1-y^2)(W xi) - xi(2y+xi)(W(y+xi));
+    * ``order=1``: dxi/dt = (1-y^2)(W xi) - 2y xi (Wy) = J(y) xi, with
+      J(y) = diag(-2y (Wy)) + diag(1-y^2) W;
+    * ``order=2``: order 1 minus 2y xi (W xi) + xi^2 (Wy).
+
+    ``activation="tanh"``, ``kind="mlp"`` (s = tanh(Wy + b)): ``"exact"`` as for the
+    logistic with f = tanh; ``order=1``: dxi/dt = -xi + (1-s^2)(W xi); ``order=2``:
+    dxi/dt = -xi + (1-s^2)(W xi)(1 - s (W xi)). The paper printed eq. 7-8 for the logistic
+    only, so ``"paper1"`` and ``"paper2"`` are refused for tanh.
 
     Parameters
     ----------
     W : dynsys.Network or array_like, shape (N, N)
-        As in :func:`integrate` (a Network's `kind` and `b` are used).
+        As in :func:`integrate` (a Network's `kind`, `b` and `activation` are used).
     y0 : array_like, shape (N,) or (B, N)
-        Clean initial state.
+        Clean initial state, in the activation's box.
     xi0 : array_like, shape (N,) or (B, N)
         Initial noise; broadcast against `y0` along the batch axis. The results have a batch
-        axis when `y0` or `xi0` is 2-D.
+        axis when `y0` or `xi0` is 2-D. With ``order="exact"`` the noisy start ``y0 + xi0``
+        is a state of the network too and must lie in the box.
     t_eval : array_like, shape (K,)
         Strictly increasing output times.
     kind : {"resnet", "mlp"}, optional
         As in :func:`integrate` (default ``"resnet"`` for an array `W`).
     order : {"exact", 1, 2, "paper1", "paper2"}
-    method, b, dt, rtol, atol, t0, first_step, max_step, max_steps
+    method, b, dt, rtol, atol, t0, first_step, max_step, max_steps, activation
         As in :func:`integrate`; tolerances apply to the joint state (y, xi), so for tiny
         noise choose `atol` well below the noise amplitude.
 
@@ -457,10 +527,11 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
     >>> sol.xi.shape
     (3, 2)
     """
-    Wm, kind, b = _system_arrays(W, kind, b)
-    code = _noise_code(kind, order)
+    Wm, kind, b, act = _system_arrays(W, kind, b, activation)
+    code = _noise_code(kind, order, act)
     n = Wm.shape[0]
     Y0, y_1d = as_points(y0, n, "y0")
+    _check_in_box(Y0, act, "y0")
     X0, x_1d = as_points(xi0, n, "xi0")
     if Y0.shape[0] != X0.shape[0]:
         if Y0.shape[0] == 1:
@@ -471,6 +542,16 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
             raise ValueError(
                 f"`xi0` must have shape ({n},) or the batch shape of `y0` {Y0.shape}; got "
                 f"shape {np.shape(xi0)}."
+            )
+    if order == "exact":
+        noisy = Y0 + X0
+        lo, hi = act.box
+        if noisy.size and (noisy.min() < lo or noisy.max() > hi):
+            # the exact noise is the difference of two trajectories, both of the network
+            raise ValueError(
+                f"`xi0` must keep the noisy start y0 + xi0 in the {act.name} box "
+                f"[{lo:g}, {hi:g}]^N for order='exact'; got y0 + xi0 in "
+                f"[{noisy.min():g}, {noisy.max():g}]."
             )
     batched = not (y_1d and x_1d)
     t, t0 = _as_times(t_eval, t0)
@@ -485,5 +566,5 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
     return NoiseTrajectory(
         t=_frozen(t.copy()), y=_frozen(np.ascontiguousarray(y)),
         xi=_frozen(np.ascontiguousarray(xi)), kind=kind, method=method, order=order,
-        n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status,
+        n_steps=n_steps, n_rejected=n_rej, n_rhs=n_rhs, status=status, activation=act.name,
     )

@@ -23,6 +23,25 @@ code   name                    right-hand side (s = f(W y + b), f logistic)
 9      ``mlp_paper2``          eq. 6 and dxi/dt = -xi + xi s(1-s)(1 + xi(1-2s)/2)  (eq. 8)
 =====  ======================  ============================================================
 
+The tanh network ``x(t) = x(t-1) + tanh(W x(t-1) + b)`` has the same table shifted by
+:data:`TANH` (``f = tanh``, s = tanh(W y + b), ``f' = 1 - s^2``, ``f'' / 2 = -s (1 - s^2)``):
+
+=====  ==========================  ========================================================
+code   name                        right-hand side
+=====  ==========================  ========================================================
+10     ``tanh_resnet``             dy/dt = (1-y^2)(Wy)
+11     ``tanh_resnet_noise``       and dxi/dt = (1-y^2)(W xi) - xi(2y+xi)(W(y+xi))  (exact)
+12     ``tanh_resnet_noise1``      and dxi/dt = (1-y^2)(W xi) - 2y xi (Wy) = J(y) xi
+13     ``tanh_resnet_noise2``      and order-1 terms - 2y xi (W xi) - xi^2 (Wy)
+14     ``tanh_mlp``                dy/dt = -y + tanh(Wy + b)
+15     ``tanh_mlp_noise``          and dxi/dt = -xi + tanh(W(y+xi)+b) - tanh(Wy+b)  (exact)
+16     ``tanh_mlp_noise1``         and dxi/dt = -xi + (1-s^2)(W xi)
+17     ``tanh_mlp_noise2``         and dxi/dt = -xi + (1-s^2)(W xi)(1 - s (W xi))
+=====  ==========================  ========================================================
+
+The paper's eq. 7-8 are printed for the logistic only and have no tanh code. The logistic
+codes run the logistic arithmetic untouched; the tanh codes branch off before it.
+
 Status codes per trajectory: 0 success, 1 `max_steps` reached, 2 step size underflow (the
 adaptive controller could not meet the tolerances), 3 non-finite state (fixed step).
 Outputs not reached are NaN.
@@ -47,6 +66,16 @@ RHS_MLP_NOISE1 = 6
 RHS_MLP_NOISE2 = 7
 RHS_MLP_PAPER1 = 8
 RHS_MLP_PAPER2 = 9
+#: The tanh right-hand side of a system is its logistic code plus this offset.
+TANH = 10
+RHS_TANH_RESNET = TANH + RHS_RESNET
+RHS_TANH_RESNET_NOISE = TANH + RHS_RESNET_NOISE
+RHS_TANH_RESNET_NOISE1 = TANH + RHS_RESNET_NOISE1
+RHS_TANH_RESNET_NOISE2 = TANH + RHS_RESNET_NOISE2
+RHS_TANH_MLP = TANH + RHS_MLP
+RHS_TANH_MLP_NOISE = TANH + RHS_MLP_NOISE
+RHS_TANH_MLP_NOISE1 = TANH + RHS_MLP_NOISE1
+RHS_TANH_MLP_NOISE2 = TANH + RHS_MLP_NOISE2
 
 #: name -> integer code of every right-hand side.
 RHS_CODES = {
@@ -60,7 +89,20 @@ RHS_CODES = {
     "mlp_noise2": RHS_MLP_NOISE2,
     "mlp_paper1": RHS_MLP_PAPER1,
     "mlp_paper2": RHS_MLP_PAPER2,
+    "tanh_resnet": RHS_TANH_RESNET,
+    "tanh_resnet_noise": RHS_TANH_RESNET_NOISE,
+    "tanh_resnet_noise1": RHS_TANH_RESNET_NOISE1,
+    "tanh_resnet_noise2": RHS_TANH_RESNET_NOISE2,
+    "tanh_mlp": RHS_TANH_MLP,
+    "tanh_mlp_noise": RHS_TANH_MLP_NOISE,
+    "tanh_mlp_noise1": RHS_TANH_MLP_NOISE1,
+    "tanh_mlp_noise2": RHS_TANH_MLP_NOISE2,
 }
+
+
+def state_size(code: int, n: int) -> int:
+    """Length of the integrated state of right-hand side `code`: N, or 2N with noise."""
+    return n if code in (RHS_RESNET, RHS_MLP, RHS_TANH_RESNET, RHS_TANH_MLP) else 2 * n
 
 SCHEME_RK4 = 0
 SCHEME_DP5 = 1
@@ -122,6 +164,89 @@ def _sigmoid_diff(a, d):
     return -logistic(c) * logistic(-a) * math.expm1(-d)
 
 
+@njit(cache=True, inline="always")
+def _tanh_diff(a, d):
+    """tanh(a + d) - tanh(a) without cancellation for small d.
+
+    tanh(u) = 2 f(2u) - 1 with f the logistic, so the difference is twice the logistic's at
+    (2a, 2d), which :func:`_sigmoid_diff` computes without cancellation or overflow (scaling
+    by 2 is exact).
+    """
+    return 2.0 * _sigmoid_diff(2.0 * a, 2.0 * d)
+
+
+@njit(cache=True, inline="always")
+def _tanh_slope(z):
+    """1 - tanh(z)^2 = 4 f(2z) f(-2z) (f logistic): keeps its digits where tanh(z) rounds
+    to +-1, where ``1 - tanh(z)**2`` would be 0."""
+    return 4.0 * logistic(2.0 * z) * logistic(-2.0 * z)
+
+
+@njit(cache=True, inline="always")
+def _tanh_noise(base, yi, xi, wy, wx):
+    """(dy_i/dt, dxi_i/dt) of the tanh system `base` (its logistic code, noise only).
+
+    `wy` is (W y + b)_i for the MLP, (W y)_i for the ResNet; `wx` is (W xi)_i. The ResNet's
+    exact noise expands (1 - (y+xi)^2) - (1 - y^2) = -xi (2y + xi); orders 1 and 2 are its
+    terms of degree 1 and 2 in xi.
+    """
+    if base <= RHS_RESNET_NOISE2:
+        g = (1.0 - yi) * (1.0 + yi)
+        dy = g * wy
+        if base == RHS_RESNET_NOISE:
+            dx = g * wx - xi * (2.0 * yi + xi) * (wy + wx)
+        elif base == RHS_RESNET_NOISE1:
+            dx = g * wx - 2.0 * yi * xi * wy
+        else:
+            dx = g * wx - 2.0 * yi * xi * wy - 2.0 * yi * xi * wx - xi * xi * wy
+        return dy, dx
+    s = math.tanh(wy)
+    dy = -yi + s
+    if base == RHS_MLP_NOISE:
+        dx = -xi + _tanh_diff(wy, wx)
+    else:
+        ds = _tanh_slope(wy)
+        if base == RHS_MLP_NOISE1:
+            dx = -xi + ds * wx
+        else:
+            dx = -xi + ds * wx * (1.0 - s * wx)
+    return dy, dx
+
+
+@njit(cache=True)
+def _rhs_tanh(base, WT, b, n, u, out):
+    """:func:`rhs` for the tanh system whose logistic code is `base`."""
+    noise = base != RHS_RESNET and base != RHS_MLP
+    mlp = base >= RHS_MLP
+    for i in range(n):
+        out[i] = b[i] if mlp else 0.0
+    if noise:
+        for i in range(n):
+            out[n + i] = 0.0
+    for j in range(n):
+        uj = u[j]
+        for i in range(n):
+            out[i] += WT[j, i] * uj
+    if noise:
+        for j in range(n):
+            xj = u[n + j]
+            for i in range(n):
+                out[n + i] += WT[j, i] * xj
+    if base == RHS_RESNET:
+        for i in range(n):
+            yi = u[i]
+            out[i] = (1.0 - yi) * (1.0 + yi) * out[i]
+        return
+    if base == RHS_MLP:
+        for i in range(n):
+            out[i] = -u[i] + math.tanh(out[i])
+        return
+    for i in range(n):
+        dy, dx = _tanh_noise(base, u[i], u[n + i], out[i], out[n + i])
+        out[i] = dy
+        out[n + i] = dx
+
+
 @njit(cache=True)
 def rhs(code, WT, b, n, u, out):
     """Evaluate the right-hand side `code` at the state `u` into `out` (see module table).
@@ -131,6 +256,9 @@ def rhs(code, WT, b, n, u, out):
     independent accumulators and vectorizes (a row-times-vector dot product would be one
     serial chain of N additions). The products are accumulated in `out` itself.
     """
+    if code >= TANH:
+        _rhs_tanh(code - TANH, WT, b, n, u, out)
+        return
     noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
     for i in range(n):
@@ -386,8 +514,58 @@ def _initial_step(code, WT, b, n, m, y, f0, t_span, rtol, atol, max_step, tmp, f
 
 
 @njit(cache=True)
+def _rhs_lanes_tanh(base, W, b, n, U, out):
+    """:func:`rhs_lanes` for the tanh system whose logistic code is `base` (per lane, the
+    arithmetic of :func:`_rhs_tanh` in the same order)."""
+    L = U.shape[1]
+    noise = base != RHS_RESNET and base != RHS_MLP
+    mlp = base >= RHS_MLP
+    for i in range(n):
+        o = out[i]
+        b0 = b[i] if mlp else 0.0
+        for l in range(L):
+            o[l] = b0
+        for j in range(n):
+            w = W[i, j]
+            u = U[j]
+            for l in range(L):
+                o[l] += w * u[l]
+        if noise:
+            o2 = out[n + i]
+            for l in range(L):
+                o2[l] = 0.0
+            for j in range(n):
+                w = W[i, j]
+                u = U[n + j]
+                for l in range(L):
+                    o2[l] += w * u[l]
+    if base == RHS_RESNET:
+        for i in range(n):
+            o = out[i]
+            y = U[i]
+            for l in range(L):
+                o[l] = (1.0 - y[l]) * (1.0 + y[l]) * o[l]
+        return
+    if base == RHS_MLP:
+        for i in range(n):
+            o = out[i]
+            y = U[i]
+            for l in range(L):
+                o[l] = -y[l] + math.tanh(o[l])
+        return
+    for i in range(n):
+        for l in range(L):
+            dy, dx = _tanh_noise(base, U[i, l], U[n + i, l], out[i, l], out[n + i, l])
+            out[i, l] = dy
+            out[n + i, l] = dx
+
+
+@njit(cache=True)
 def rhs_lanes(code, W, b, n, U, out):
     """Right-hand side `code` for L lanes at once: U and out have shape (m, L)."""
+    if code >= TANH:
+        _rhs_lanes_tanh(code - TANH, W, b, n, U, out)
+        return
     L = U.shape[1]
     noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
