@@ -22,12 +22,21 @@ __all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load", "checkpoint_sha
 _LATER_FIELDS = {"depth_criterion": "paper", "activation": "logistic"}
 
 
-def _key(config) -> str:
+def config_identity(config) -> dict:
+    """The configuration as keyed: its dict without the later fields at their defaults.
+
+    The key of a checkpoint folder and the identity of a reproduction stage both use it, so
+    neither changes when the configuration gains a field a run leaves at its default.
+    """
     d = config.to_dict()
     for name, default in _LATER_FIELDS.items():
         if d.get(name) == default:
             del d[name]
-    blob = json.dumps(d, sort_keys=True, default=str).encode()
+    return d
+
+
+def _key(config) -> str:
+    blob = json.dumps(config_identity(config), sort_keys=True, default=str).encode()
     return hashlib.sha1(blob).hexdigest()[:10]
 
 

@@ -393,7 +393,7 @@ def _exact_data_and_config(ctx):
 def _train_stage(key, kind):
     def train(ctx, data):
         from ._runner import error_rate, network
-        from ._training import checkpoint_sha256, train_or_load
+        from ._training import checkpoint_sha256, config_identity, train_or_load
 
         cfg = _main_config(ctx, data, kind)
         model, result, was = train_or_load(cfg, data, ckpt_dir=ctx.options["checkpoints"],
@@ -402,7 +402,7 @@ def _train_stage(key, kind):
         net = network(model)
         return _Net(net, model.depth,
                     error_rate(net, data.x_test, data.y_test, depth=model.depth),
-                    {"config": cfg.to_dict(), "sha256": checkpoint_sha256(result.out_dir)},
+                    {"config": config_identity(cfg), "sha256": checkpoint_sha256(result.out_dir)},
                     (key,) if was else ())
 
     return Stage(f"train_{key}", f"train {key}", train, inputs=("data",),
@@ -584,7 +584,7 @@ def _appendix(ctx, train_resnet_shared, record_resnet_shared):
 
 
 def _train_adaptive(ctx, data, train_resnet_shared, train_resnet_variable):
-    from ._training import adaptive_or_load
+    from ._training import adaptive_or_load, config_identity
 
     runs, identity, reused = [], {}, []
     for key, kind, ref in (("resnet_shared", "shared", train_resnet_shared.error),
@@ -595,7 +595,7 @@ def _train_adaptive(ctx, data, train_resnet_shared, train_resnet_variable):
                                          progress=ctx.options["progress"],
                                          present=ctx.options["present"])
         runs.append(run)
-        identity[key] = {"config": cfg.to_dict(), "sha256": sha}
+        identity[key] = {"config": config_identity(cfg), "sha256": sha}
         if was:
             reused.append(f"adaptive_{key}")
     return _Adaptive(tuple(runs), identity, tuple(reused))
@@ -608,7 +608,7 @@ def _sect7(ctx, train_adaptive):
 
 
 def _train_sweep(ctx):
-    from ._training import sweep_or_load
+    from ._training import config_identity, sweep_or_load
 
     s = ctx.settings
     sds, scfg = _sweep_data_and_config(ctx)
@@ -616,7 +616,7 @@ def _train_sweep(ctx):
                                      ckpt_dir=ctx.options["checkpoints"],
                                      progress=ctx.options["progress"],
                                      present=ctx.options["present"])
-    identity = {"config": scfg.to_dict(), "sha256": {str(d): h for d, h in shas.items()},
+    identity = {"config": config_identity(scfg), "sha256": {str(d): h for d, h in shas.items()},
                 "data": _dataset_identity(sds)}
     return _Sweep(sweep, identity, ("perturbation_sweep",) if was else ())
 
@@ -630,13 +630,13 @@ def _perturbation(ctx, train_sweep):
 
 def _train_exact(ctx):
     from ._runner import network
-    from ._training import checkpoint_sha256, train_or_load
+    from ._training import checkpoint_sha256, config_identity, train_or_load
 
     small, cfg = _exact_data_and_config(ctx)
     model, result, was = train_or_load(cfg, small, ckpt_dir=ctx.options["checkpoints"],
                                        progress=ctx.options["progress"],
                                        present=ctx.options["present"])
-    identity = {"config": cfg.to_dict(), "sha256": checkpoint_sha256(result.out_dir),
+    identity = {"config": config_identity(cfg), "sha256": checkpoint_sha256(result.out_dir),
                 "data": _dataset_identity(small)}
     return _Exact(network(model), model.depth, small, identity,
                   ("exact_small_n",) if was else ())

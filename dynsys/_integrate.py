@@ -345,8 +345,11 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
         The system: a Network with shared weights (its `kind`, `b` and `activation` are used)
         or the shared weight matrix.
     y0 : array_like, shape (N,) or (B, N)
-        Initial state(s) at time `t0`, in the activation's box ([0, 1]^N for the logistic,
-        [-1, 1]^N for tanh). Shape (N,) gives results without a batch axis.
+        Initial state(s) at time `t0`. For the ResNet flow, residuals in the activation's box
+        ([0, 1]^N for the logistic, [-1, 1]^N for tanh): outside it a state is no state of the
+        network and the cubic flow can leave every bound in finite time. For the MLP (eq. 6)
+        any finite start (its y(0) is the input). Shape (N,) gives results without a batch
+        axis.
     t_eval : array_like, shape (K,)
         Strictly increasing output times. The integration runs from `t0` to ``t_eval[-1]``.
     method : {"adaptive", "rk4", "dp5"}
@@ -417,7 +420,9 @@ def integrate(W, y0, t_eval, *, method="adaptive", kind=None, b=None, dt=None, r
     Wm, kind, b, act = _system_arrays(W, kind, b, activation)
     n = Wm.shape[0]
     Y0, was_1d = as_points(y0, n, "y0")
-    _check_in_box(Y0, act, "y0")
+    if kind == "resnet":
+        # an MLP's y(0) is its input, anywhere; a ResNet's residuals are f(z), in the box
+        _check_in_box(Y0, act, "y0")
     t, t0 = _as_times(t_eval, t0)
     bias = _as_bias(b, n, kind)
     opts = _solver_options(method, dt, rtol, atol, first_step, max_step, max_steps)
@@ -500,11 +505,11 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
     W : dynsys.Network or array_like, shape (N, N)
         As in :func:`integrate` (a Network's `kind`, `b` and `activation` are used).
     y0 : array_like, shape (N,) or (B, N)
-        Clean initial state, in the activation's box.
+        Clean initial state, in the activation's box for the ResNet (as in :func:`integrate`).
     xi0 : array_like, shape (N,) or (B, N)
         Initial noise; broadcast against `y0` along the batch axis. The results have a batch
         axis when `y0` or `xi0` is 2-D. With ``order="exact"`` the noisy start ``y0 + xi0``
-        is a state of the network too and must lie in the box.
+        of a ResNet is a state of the network too and must lie in the box.
     t_eval : array_like, shape (K,)
         Strictly increasing output times.
     kind : {"resnet", "mlp"}, optional
@@ -531,7 +536,8 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
     code = _noise_code(kind, order, act)
     n = Wm.shape[0]
     Y0, y_1d = as_points(y0, n, "y0")
-    _check_in_box(Y0, act, "y0")
+    if kind == "resnet":
+        _check_in_box(Y0, act, "y0")
     X0, x_1d = as_points(xi0, n, "xi0")
     if Y0.shape[0] != X0.shape[0]:
         if Y0.shape[0] == 1:
@@ -543,7 +549,7 @@ def integrate_noise(W, y0, xi0, t_eval, *, kind=None, order="exact", method="ada
                 f"`xi0` must have shape ({n},) or the batch shape of `y0` {Y0.shape}; got "
                 f"shape {np.shape(xi0)}."
             )
-    if order == "exact":
+    if order == "exact" and kind == "resnet":
         noisy = Y0 + X0
         lo, hi = act.box
         if noisy.size and (noisy.min() < lo or noisy.max() > hi):
