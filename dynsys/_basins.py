@@ -30,9 +30,8 @@ import numpy as np
 from ._validation import _to_float_array, as_points, check_choice, check_int, check_positive_float
 from ._fixed_points import fixed_points
 from ._integrate import integrate
-from ._fixed_points._local import resnet_weights
+from ._fixed_points._local import weights_and_activation
 from ._stability import STABLE
-from ._activation import logistic, logit
 from ._arrays import readonly as _frozen
 
 __all__ = ["Basins", "basins", "DYNAMICS"]
@@ -84,6 +83,8 @@ class Basins:
         Flow: the integration tolerances (None for the map).
     seed : int or None
         The sampler's seed (None if a Generator or explicit `initial` was given).
+    activation : {"logistic", "tanh"}
+        The activation; samples and attractors lie in its box, (0, 1)^N or (-1, 1)^N.
     """
 
     dynamics: str
@@ -104,21 +105,24 @@ class Basins:
     rtol: float | None
     atol: float | None
     seed: object
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
         run = f"t_max={self.t_max:g}" if self.dynamics == "flow" else f"depth={self.depth}"
         fr = ", ".join(f"{p:.3f}" for p in self.fractions[:6])
         more = ", ..." if self.fractions.size > 6 else ""
-        return (f"Basins(dynamics={self.dynamics!r}, N={self.initial.shape[1]}, "
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"Basins(dynamics={self.dynamics!r}, {act}N={self.initial.shape[1]}, "
                 f"n_samples={self.n_samples}, {run}, attractors={self.points.shape[0]}, "
                 f"fractions=[{fr}{more}], unassigned={self.unassigned_fraction:.3f})")
 
 
-def _stable_points_in_box(W, dynamics) -> np.ndarray:
-    """Attractors in [0, 1]^N from :func:`dynsys.fixed_points`, stable for `dynamics`."""
+def _stable_points_in_box(W, dynamics, act) -> np.ndarray:
+    """Attractors in the box from :func:`dynsys.fixed_points`, stable for `dynamics`."""
     if dynamics == "flow":
-        return np.array(fixed_points(W, only="stable_in_box").points, dtype=np.float64)
-    fp = fixed_points(W, only="in_box")
+        return np.array(fixed_points(W, only="stable_in_box", activation=act.name).points,
+                        dtype=np.float64)
+    fp = fixed_points(W, only="in_box", activation=act.name)
     keep = np.asarray(fp.map_stability) == STABLE
     return np.array(fp.points, dtype=np.float64)[keep].reshape(-1, W.shape[0])
 
@@ -134,19 +138,19 @@ def _assign(final, points, distance_tol):
     return np.where(ok, nearest, -1).astype(np.int64)
 
 
-def _iterate_layer_map(W, y0, depth):
+def _iterate_layer_map(W, y0, depth, act):
     """Residuals after `depth` steps of z <- z + W f(z) from z = f^{-1}(y0), batched."""
-    z = logit(y0)
+    z = act.inverse(y0)
     WT = np.ascontiguousarray(W.T)
     for _ in range(depth):
-        z = z + logistic(z) @ WT
-    return logistic(z)
+        z = z + act.f(z) @ WT
+    return act.f(z)
 
 
 def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
            initial=None, t_max: float | None = None, depth: int | None = None,
            distance_tol: float = 1e-3, points=None, rtol: float = 1e-8,
-           atol: float = 1e-10) -> Basins:
+           atol: float = 1e-10, activation=None) -> Basins:
     """Estimate the basins of attraction of the stable fixed points in the unit cube.
 
     Parameters
@@ -179,6 +183,9 @@ def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
         ``map_stability`` ``"stable"``).
     rtol, atol : float
         Flow only: integration tolerances.
+    activation : {"logistic", "tanh"}, optional
+        For a bare W (default logistic); a network's own activation is used otherwise. For
+        tanh the samples are drawn in (-1, 1)^N and the flow is ``(1 - y^2)(W y)``.
 
     Returns
     -------
@@ -201,7 +208,7 @@ def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
     >>> float(dynsys.basins(W, dynamics="map", n_samples=200).fractions[0])
     1.0
     """
-    Wm = resnet_weights(W)
+    Wm, act = weights_and_activation(W, activation)
     n = Wm.shape[0]
     check_choice(dynamics, "dynamics", DYNAMICS)
     if dynamics == "flow":
@@ -223,7 +230,7 @@ def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
                 f"`W` has N = {n} > {MAX_N}: enumerating the 3^N fixed-point patterns is too "
                 "costly; pass the attractors as `points`."
             )
-        pts = _stable_points_in_box(Wm, dynamics)
+        pts = _stable_points_in_box(Wm, dynamics, act)
     else:
         pts = _to_float_array(points, "points")
         if pts.ndim == 1 and pts.size == n:
@@ -237,25 +244,27 @@ def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
         rng = np.random.default_rng(seed)
         # uniform on [tiny, 1): the open cube up to the (zero-probability) value 1 - 2^-53
         y0 = rng.uniform(np.nextafter(0.0, 1.0), 1.0, size=(n_samples, n))
+        if act.name != "logistic":
+            y0 = act.from_unit(y0)  # the same draws, mapped onto the open box
         seed_used = seed if isinstance(seed, (int, type(None))) else None
     else:
         y0, was_1d = as_points(initial, n, "initial")
         if was_1d:
             raise ValueError(f"`initial` must have shape (S, {n}); got shape "
                              f"{np.shape(initial)}.")
-        if np.any(y0 <= 0.0) or np.any(y0 >= 1.0):
-            raise ValueError("`initial` must lie in the open unit cube (0, 1)^N (residuals "
-                             f"are logistic outputs); got values in [{y0.min():g}, "
-                             f"{y0.max():g}].")
+        if np.any(y0 <= act.lower) or np.any(y0 >= act.upper):
+            raise ValueError(f"`initial` must lie in the open box ({act.lower:g}, "
+                             f"{act.upper:g})^N (residuals are {act.name} outputs); got values "
+                             f"in [{y0.min():g}, {y0.max():g}].")
         y0 = np.array(y0)
         n_samples = y0.shape[0]
         seed_used = None
     if dynamics == "flow":
         sol = integrate(Wm, y0, np.array([0.0, t_max]), method="adaptive", rtol=rtol,
-                        atol=atol)
+                        atol=atol, activation=act.name)
         final = np.array(sol.y[-1])
     else:
-        final = _iterate_layer_map(Wm, y0, depth)
+        final = _iterate_layer_map(Wm, y0, depth, act)
     labels = _assign(final, pts, distance_tol)
     counts = np.bincount(labels[labels >= 0], minlength=pts.shape[0]).astype(np.int64)
     frac = counts / n_samples
@@ -268,5 +277,5 @@ def basins(W, *, dynamics: str = "flow", n_samples: int = 10_000, seed=0,
         unassigned_stderr=float(np.sqrt(p_un * (1.0 - p_un) / n_samples)),
         n_samples=n_samples, labels=_frozen(labels), initial=_frozen(y0),
         final=_frozen(final), t_max=t_max, depth=depth, distance_tol=distance_tol,
-        rtol=rtol, atol=atol, seed=seed_used,
+        rtol=rtol, atol=atol, seed=seed_used, activation=act.name,
     )

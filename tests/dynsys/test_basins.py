@@ -155,3 +155,20 @@ def test_stored_distance_tol_reproduces_the_result():
     b = dynsys.basins(W, dynamics="map", n_samples=200, seed=a.seed, depth=a.depth,
                       distance_tol=a.distance_tol)
     np.testing.assert_array_equal(a.labels, b.labels)
+
+
+@pytest.mark.parametrize("dynamics", ["flow", "map"])
+def test_tanh_basins_are_symmetric_under_y_to_minus_y(dynamics):
+    # tanh is odd, so F(-y) = -F(y) and the layer map commutes with y -> -y: the corners
+    # (1, 1) and (-1, -1) have mirror basins; mirrored samples split them exactly evenly
+    W = np.array([[-1.0, 2.0], [2.0, -1.0]])
+    half = np.random.default_rng(2).uniform(-0.99, 0.99, size=(150, 2))
+    initial = np.concatenate([half, -half])
+    run = {"t_max": 100.0} if dynamics == "flow" else {"depth": 300}
+    bas = dynsys.basins(W, dynamics=dynamics, initial=initial, points=[[1, 1], [-1, -1]],
+                        activation="tanh", **run)
+    assert bas.activation == "tanh" and bas.n_unassigned == 0
+    assert bas.counts[0] == bas.counts[1] == 150
+    np.testing.assert_array_equal(bas.labels[:150], 1 - bas.labels[150:])
+    with pytest.raises(ValueError, match=r"open box \(-1, 1\)\^N"):
+        dynsys.basins(W, initial=[[1.5, 0.0]], points=[[1, 1]], activation="tanh")
