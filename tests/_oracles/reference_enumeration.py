@@ -18,8 +18,12 @@ from dynsys._stability import classify_multipliers, classify_spectrum
 __all__ = ["reference_fixed_points"]
 
 
-def reference_fixed_points(W, rel_tol: float = 1e-9):
+def reference_fixed_points(W, rel_tol: float = 1e-9, activation: str = "logistic"):
     """Return ``(points, patterns, eigenvalues, stability, map_stability, n_singular)``.
+
+    ``activation="tanh"`` solves the tanh system ``(1 - y_i^2)(W y)_i = 0`` directly, in its
+    own coordinates (faces -1 and +1, codes 0 and 1), not through the driven logistic system
+    the library uses: an independent check of that conjugacy.
 
     `rel_tol` plays the role of the default tolerances of :func:`dynsys.fixed_points`:
     ``zero_tol = rel_tol * max|W|``, a singular block when ``cond > 1 / (1e-2 rel_tol)``,
@@ -39,26 +43,40 @@ def reference_fixed_points(W, rel_tol: float = 1e-9):
         code = np.array(pattern[::-1])  # coordinate 0 varies fastest, as in pattern index order
         interior = np.flatnonzero(code == 2)
         ones = np.flatnonzero(code == 1)
-        y = (code == 1).astype(np.float64)
+        tanh = activation == "tanh"
+        lo = -1.0 if tanh else 0.0
+        y = np.where(code == 1, 1.0, lo if tanh else 0.0).astype(np.float64)
+        y[interior] = 0.0
         if interior.size:
             A = W[np.ix_(interior, interior)]
             if np.linalg.cond(A) > 1.0 / (1e-2 * rel_tol):
                 n_singular += 1
                 continue
-            b = -W[np.ix_(interior, ones)].sum(axis=1)
+            if tanh:
+                boundary = np.flatnonzero(code != 2)
+                b = -W[np.ix_(interior, boundary)] @ y[boundary]
+            else:
+                b = -W[np.ix_(interior, ones)].sum(axis=1)
             y[interior] = np.linalg.solve(A, b)
             yi = y[interior]
-            if np.any(np.abs(yi) <= rel_tol) or np.any(np.abs(yi - 1.0) <= rel_tol):
-                continue  # not canonical: the same point comes from a pattern with a 0 or 1
+            # the tanh faces are 2 apart: rel_tol in the logistic's coordinates s = (y+1)/2
+            face = 2 * rel_tol if tanh else rel_tol
+            if np.any(np.abs(yi - lo) <= face) or np.any(np.abs(yi - 1.0) <= face):
+                continue  # not canonical: the same point comes from a pattern with a face code
         wy = W @ y
-        J = np.diag((1.0 - 2.0 * y) * wy) + np.diag(y * (1.0 - y)) @ W
+        if tanh:
+            J = np.diag(-2.0 * y * wy) + np.diag(1.0 - y * y) @ W
+            k = 2.0
+        else:
+            J = np.diag((1.0 - 2.0 * y) * wy) + np.diag(y * (1.0 - y)) @ W
+            k = 1.0
         ev = np.linalg.eigvals(J)
         label = classify_spectrum(ev, tol_eig)
-        in_box = bool(np.all((y >= 0.0) & (y <= 1.0)))
+        in_box = bool(np.all((y >= lo) & (y <= 1.0)))
         if in_box:
-            mult = np.where(code == 2, 0j, np.exp(np.where(code == 0, wy, -wy)) + 0j)
+            mult = np.where(code == 2, 0j, np.exp(np.where(code == 0, k * wy, -k * wy)) + 0j)
             if interior.size:
-                d = y[interior] * (1.0 - y[interior])
+                d = (1.0 - y[interior] ** 2) if tanh else y[interior] * (1.0 - y[interior])
                 block = np.eye(interior.size) + d[:, None] * W[np.ix_(interior, interior)]
                 mult[interior] = np.linalg.eigvals(block)
             mlabel = classify_multipliers(mult, tol_eig)
