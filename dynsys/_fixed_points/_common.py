@@ -347,12 +347,13 @@ def _dedupe(points: np.ndarray):
 
 
 def point_fields(W, tols: dict, points, codes, eigenvalues, *, dg_code, dg_kind, dg_dim,
-                 row, only) -> dict:
+                 row, only, drive=None) -> dict:
     """Raw fields of :func:`assemble` from a numeric kernel's stored points.
 
     `points` (M, N), `codes` (M,) pattern indices and `eigenvalues` (M, N) are the stored
     rows, ``dg_*`` the stored degenerate patterns, `row` the summed count row of the store
-    run. One pass of the per-point kernel (labels, residual, unstable dimensions), the
+    run; `drive` the c of the rate ``W y + c`` (None: 0). One pass of the per-point kernel
+    (labels, residual, unstable dimensions), the
     near-copy safety net of :func:`_dedupe`, and the multiplicities. The copies are the
     row's (None with a filter, `only`); the rows the safety net drops are merged points too
     and are added to `n_merged`.
@@ -366,8 +367,9 @@ def point_fields(W, tols: dict, points, codes, eigenvalues, *, dg_code, dg_kind,
     n_origin_copies = None if only is not None else int(counts["origin_copies"])
     pts, pats, eig = points, decode_patterns(codes, n), eigenvalues
     zero_tol = float(tols["zero_tol"])
+    c = np.zeros(n) if drive is None else np.ascontiguousarray(drive, dtype=np.float64)
     residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
-        W, pts, pats, eig, zero_tol, 1e3 * zero_tol)
+        W, c, pts, pats, eig, zero_tol, 1e3 * zero_tol)
     # safety net for tolerance-edge cases of non-generic W: merge near-identical rows; only
     # rows near a tolerance edge can have a near-copy (see _dedupe)
     cand = np.flatnonzero(near)

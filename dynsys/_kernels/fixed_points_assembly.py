@@ -67,8 +67,10 @@ def multiplicities(W, points, codes_int, flex, tol_rank):
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def classify_points(W, pts, pats, eig, tol_eig, tol_near):
+def classify_points(W, c, pts, pats, eig, tol_eig, tol_near):
     """Per-point derived fields in one parallel pass over stored points.
+
+    `c` (N,) is the drive of the rate ``W y + c`` (zeros for eq. 3).
 
     Returns ``(residual, in_box, flow_code, unstable_dim, map_code, map_unstable_dim, flex,
     near)``: max |F(y)|, y in [0,1]^N, flow label code (index into dynsys.LABELS),
@@ -102,6 +104,7 @@ def classify_points(W, pts, pats, eig, tol_eig, tol_near):
             s = 0.0
             for j in range(n):
                 s += W[i, j] * pts[p, j]
+            s += c[i]  # after the sum: with c = 0 the same float (up to the sign of a zero)
             f = abs(yi * (1.0 - yi) * s)
             if f > res:
                 res = f

@@ -85,9 +85,14 @@ def test_classify_points_matches_numpy():
     pts = np.where(pats == 2, rng.uniform(-0.3, 1.3, size=(m, n)), pats).astype(np.float64)
     eig = rng.normal(size=(m, n)) * rng.choice([1e-4, 0.05, 1.0], size=(m, n)) \
         + 1j * (pats == 2) * rng.normal(size=(m, n))
-    res, box, flow, udim, mapc, mudim, flex, near = A.classify_points(W, pts, pats, eig, tol,
-                                                                     tol_near)
+    res, box, flow, udim, mapc, mudim, flex, near = A.classify_points(W, np.zeros(n), pts, pats,
+                                                                     eig, tol, tol_near)
     np.testing.assert_allclose(res, np.abs(pts * (1 - pts) * (pts @ W.T)).max(axis=1),
+                               rtol=1e-12, atol=1e-15)
+    # the drive c enters the rate W y + c of the residual only
+    c = rng.normal(size=n)
+    res_c = A.classify_points(W, c, pts, pats, eig, tol, tol_near)[0]
+    np.testing.assert_allclose(res_c, np.abs(pts * (1 - pts) * (pts @ W.T + c)).max(axis=1),
                                rtol=1e-12, atol=1e-15)
     ref_box = ((pts >= 0) & (pts <= 1)).all(axis=1)
     np.testing.assert_array_equal(box, ref_box)
