@@ -13,7 +13,8 @@ code that fills a kernel's inputs or reads its outputs:
 * the logistic activation of the kernels (:func:`logistic`);
 * the steps of the pattern walk that both fixed-point kernels take: split an interior set,
   sum the columns of the boundary coordinates at 1, test the faces, read the boundary rates,
-  decide a singular block's patterns, tally one point into the count table.
+  decide a singular block's patterns, tally one point into the count table, and for a stored
+  point re-sum it exactly, solve its interior eigenvalues and write it out.
 
 Everything that costs a call inside a hot loop is compiled with ``inline="always"``.
 """
@@ -26,7 +27,7 @@ from types import MappingProxyType
 import numpy as np
 from numba import njit
 
-from ._linalg import lu_forward
+from ._linalg import lu_forward, small_eigvals
 
 __all__ = [
     "TOLERANCE_NAMES",
@@ -63,6 +64,8 @@ __all__ = [
     "logistic",
     "LOGISTIC_ONE_FROM",
     "pow3_table",
+    "lowest_bit",
+    "interior_code",
     "masked_row_sum",
     "exact_sums",
     "split_interior",
@@ -70,6 +73,9 @@ __all__ = [
     "boundary_rates",
     "degenerate_set",
     "tally_labels",
+    "resum_exact",
+    "interior_eigs",
+    "store_point",
 ]
 
 # ----------------------------------------------------------------------------------------
@@ -234,6 +240,25 @@ def pow3_table(n):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
+def lowest_bit(x):
+    """Index of the lowest set bit of ``x > 0``: the coordinate a Gray step flips."""
+    t = 0
+    while not ((x >> t) & 1):
+        t += 1
+    return t
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def interior_code(ii, k, pow3):
+    """The pattern index of the interior coordinates ``ii[:k]`` (code 2 each), the boundary
+    ones at 0: ``sum_r 2 * 3^ii[r]``."""
+    code = 0
+    for i in range(k):
+        code += 2 * pow3[ii[i]]
+    return code
+
+
+@njit(cache=True, error_model="numpy", inline="always")
 def masked_row_sum(C, r, a, lo, nb):
     """Sum of ``C[r, t]`` over the bits ``lo <= t < nb`` set in `a`, in increasing t.
 
@@ -364,3 +389,57 @@ def tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, m
         local[COL_FLOW_OUT + lab] += 1
         local[COL_OUT_BOX] += 1
         local[COL_UDIM_IN + n + 1 + npos + ipos] += 1
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
+    """Exact sums of a stored point instead of the running ones: y_I with ``d = y(1 - y)``,
+    (W y)_B with the boundary eigenvalues ``lamB``.
+
+    Over the list of boundary coordinates at 1 (into `ones`): the terms of
+    :func:`masked_row_sum` in the same order, without a bit test per term.
+    """
+    n1 = 0
+    for t in range(nb):
+        if (a >> t) & 1:
+            ones[n1] = t
+            n1 += 1
+    for r in range(k):
+        sacc = 0.0
+        for q in range(n1):
+            sacc += Cm[r, ones[q]]
+        yI[r] = sacc
+        d[r] = sacc * (1.0 - sacc)
+    for u in range(nb):
+        sacc = 0.0
+        for q in range(n1):
+            sacc += G[u, ones[q]]
+        wyB[u] = sacc
+        lamB[u] = -sacc if (a >> u) & 1 else sacc
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def interior_eigs(d, WII, k, M, wr, wi, work):
+    """Eigenvalues of the interior block ``diag(d) W[I,I]`` (built in `M`) into `wr`, `wi`."""
+    for r in range(k):
+        for c in range(k):
+            M[r, c] = d[r] * WII[r, c]
+    small_eigvals(M, k, wr, wi, work)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def store_point(out_y, out_eig, out_code, row, a, k, nb, ii, bb, yI, lamB, wr, wi, base_code,
+                pow3):
+    """Write one kept point at `row`: its coordinates (boundary 0/1 from `a`, interior y_I),
+    its eigenvalues at the coordinates they belong to and its pattern index."""
+    for u in range(nb):
+        out_y[row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
+        out_eig[row, bb[u]] = complex(lamB[u], 0.0)
+    code = base_code
+    for u in range(nb):
+        if (a >> u) & 1:
+            code += pow3[bb[u]]
+    for r in range(k):
+        out_y[row, ii[r]] = yI[r]
+        out_eig[row, ii[r]] = complex(wr[r], wi[r])
+    out_code[row] = code

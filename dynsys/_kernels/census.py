@@ -203,6 +203,289 @@ def _layers_to_reach(dist, rate):
     return L
 
 
+@njit(cache=True, inline="always")
+def _interior_indices(sgn, idx, kcap):
+    """The interior coordinates (code 2) into `idx`; their number k, or -1 above `kcap`."""
+    k = 0
+    for i in range(sgn.size):
+        if sgn[i] == 2:
+            if k >= kcap:
+                return -1
+            idx[k] = i
+            k += 1
+    return k
+
+
+@njit(cache=True, inline="always")
+def _corner(z, c, sgn, margin, zero_tol):
+    """A corner (no interior coordinate): the rates are the constants c.
+
+    Returns (settled, L): settled when every rate points into its face by more than
+    `zero_tol`; else L, the first layer at which a coordinate moving toward its margin
+    reaches it (``_BIG`` if none moves toward it).
+    """
+    all_in = True
+    Lmin = _BIG
+    for i in range(z.size):
+        r = c[i] if sgn[i] == 0 else -c[i]  # toward the margin when positive
+        if r > zero_tol:
+            all_in = False
+            L = _layers_to_reach(abs(z[i]) - margin, r)
+            if L < Lmin:
+                Lmin = L
+        elif r >= -zero_tol:
+            all_in = False
+    return all_in, Lmin
+
+
+@njit(cache=True, inline="always")
+def _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT):
+    """c_I, z_I, W[I,I] and its transpose for the interior coordinates ``idx[:k]``."""
+    for a in range(k):
+        ia = idx[a]
+        cI[a] = c[ia]
+        zI[a] = z[ia]
+        for b in range(k):
+            w = W[ia, idx[b]]
+            WII[a, b] = w
+            WIIT[b, a] = w
+
+
+@njit(cache=True, inline="always")
+def _horizon(z, c, WT, sgn, idx, k, margin, vp, vn, isnear, near_idx, WnearT):
+    """The safe horizon of a block; returns (n_near, Lfar).
+
+    With the speed bound of each saturated coordinate toward its margin (``vp`` at 0, ``-vn``
+    at 1), none can reach the margin within ``floor((|z_i| - margin) / v_i)`` layers. Those
+    that could within ``_NEAR`` layers are marked in `isnear`, listed in ``near_idx[:n_near]``
+    and their rows of W[:, I] copied, transposed, into `WnearT`; Lfar is the first layer at
+    which one of the others could arrive.
+    """
+    n = z.size
+    n_near = 0
+    Lfar = _BIG
+    for i in range(n):
+        vp[i] = c[i]
+        vn[i] = c[i]
+    for a in range(k):
+        row = WT[idx[a]]
+        for i in range(n):
+            w = row[i]
+            # max(w, 0) and min(w, 0) as selects, which vectorise
+            vp[i] += 0.0 if w < 0.0 else w
+            vn[i] += 0.0 if w > 0.0 else w
+    for i in range(n):
+        isnear[i] = False
+        if sgn[i] == 2:
+            continue
+        v = vp[i] if sgn[i] == 0 else -vn[i]
+        if v > 0.0:
+            q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
+            Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
+            if Li < _NEAR:
+                isnear[i] = True
+                near_idx[n_near] = i
+                n_near += 1
+            elif Li < Lfar:
+                Lfar = Li
+    for a in range(k):
+        row = WT[idx[a]]
+        for j in range(n_near):
+            WnearT[a, j] = row[near_idx[j]]
+    return n_near, Lfar
+
+
+@njit(cache=True, inline="always")
+def _interior_layer(z, zI, yI, Y, rI, cI, WIIT, c, near_idx, n_near, WnearT, snear, k,
+                    margin):
+    """One interior-only layer: y_I = f(z_I) (added to Y), the near-margin coordinates and
+    z_I advanced. Returns (max |r_I|, whether a coordinate crossed its margin)."""
+    for a in range(k):
+        yI[a] = logistic(zI[a])
+        Y[a] += yI[a]
+    exit_face = False
+    # z_near += c_near + W[near,I] y_I and r_I = c_I + W[I,I] y_I, each sum in the
+    # order c + w_0 y_0 + w_1 y_1 + ..., one column of the transposed block at a time
+    for j in range(n_near):
+        snear[j] = c[near_idx[j]]
+    for a in range(k):
+        ya = yI[a]
+        col = WnearT[a]
+        for j in range(n_near):
+            snear[j] += col[j] * ya
+    for j in range(n_near):
+        i = near_idx[j]
+        z[i] += snear[j]
+        if abs(z[i]) <= margin:
+            exit_face = True
+    for a in range(k):
+        rI[a] = cI[a]
+    for b in range(k):
+        yb = yI[b]
+        col = WIIT[b]
+        for a in range(k):
+            rI[a] += col[a] * yb
+    rmax = 0.0
+    for a in range(k):
+        if abs(rI[a]) > rmax:
+            rmax = abs(rI[a])
+    for a in range(k):
+        zI[a] += rI[a]
+        if abs(zI[a]) > margin:
+            exit_face = True
+    return rmax, exit_face
+
+
+@njit(cache=True, inline="always")
+def _record(hist, hpos, hlen, yI, k):
+    """y_I into the ring buffer `hist` of the last ``hist.shape[0]`` layers; (hpos, hlen)."""
+    for a in range(k):
+        hist[hpos, a] = yI[a]
+    W2 = hist.shape[0]
+    hpos = (hpos + 1) % W2
+    if hlen < W2:
+        hlen += 1
+    return hpos, hlen
+
+
+@njit(cache=True, inline="always")
+def _settled(zI, WII, cI, WT, idx, k, c, sgn, ystar, scratch, ym, rstar, rnow, distance_tol,
+             zero_tol, jump_tol):
+    """Whether the interior has converged to a stable fixed point of its face.
+
+    Returns 1 (an attractor: y_I within `distance_tol` of the face point ``ystar``, every
+    saturated rate pointing into its face there and now), 3 (jump: within `jump_tol` of the
+    face point, some rate leaving: the rates are constant from here on, ``rstar``), else 0.
+    """
+    if not _face_point(WII[:k, :k], cI[:k], ystar, scratch):
+        return 0
+    delta = 0.0
+    for a in range(k):
+        d = abs(logistic(zI[a]) - ystar[a])
+        if d > delta:
+            delta = d
+    if delta > distance_tol:
+        return 0
+    rho = _interior_spectral_radius(WII[:k, :k], ystar[:k])
+    interior_stable = rho < 1.0 - zero_tol
+    into = True      # every saturated rate at the face point into its face
+    now_into = True  # ... and at the current state
+    leaving = False
+    for a in range(k):
+        ym[a] = logistic(zI[a])
+    _rates(WT, idx, k, c, 1.0, ystar, rstar)
+    _rates(WT, idx, k, c, 1.0, ym, rnow)
+    for i in range(sgn.size):
+        if sgn[i] == 2:
+            continue
+        off = rstar[i] if sgn[i] == 0 else -rstar[i]
+        off2 = rnow[i] if sgn[i] == 0 else -rnow[i]
+        if off >= -zero_tol:
+            into = False
+        if off > zero_tol:
+            leaving = True
+        if off2 >= 0.0:
+            now_into = False
+    if interior_stable and into and now_into:
+        return 1
+    if interior_stable and leaving and delta <= jump_tol:
+        return 3
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _period(hist, hpos, pmax, k, distance_tol):
+    """The period of the orbit in the full ring buffer `hist` (2 pmax layers), or 0.
+
+    The smallest p >= 2 such that every state of the window repeats the one p layers before
+    it, to within `distance_tol` and to within 1e-3 of the orbit's amplitude (the largest
+    change over its last p layers): a slow drift or a slow oscillating approach to a fixed
+    point repeats itself only to a fraction of its amplitude, a cycle to rounding.
+    """
+    W2 = 2 * pmax
+    amp = 0.0
+    for p in range(1, pmax + 1):
+        # amp: the largest change over the last p layers, grown one layer per p
+        i0 = (hpos - p) % W2
+        i1 = (hpos - 1 - p) % W2
+        for a in range(k):
+            d = abs(hist[i0, a] - hist[i1, a])
+            if d > amp:
+                amp = d
+        if p == 1 or amp <= distance_tol:
+            continue
+        ctol = min(distance_tol, 1e-3 * amp)
+        match = True
+        for s_ in range(W2 - p):
+            i0 = (hpos - 1 - s_) % W2
+            i1 = (hpos - 1 - s_ - p) % W2
+            for a in range(k):
+                if abs(hist[i0, a] - hist[i1, a]) > ctol:
+                    match = False
+                    break
+            if not match:
+                break
+        if match:
+            return p
+    return 0
+
+
+@njit(cache=True, inline="always")
+def _cycle_points_into(hist, hpos, p, WT, idx, k, c, sgn, zero_tol, ym, rnow):
+    """Whether the saturated rates at the mean of the last `p` states of `hist` (a cycle of
+    period p) all point into their faces by more than `zero_tol`."""
+    W2 = hist.shape[0]
+    for a in range(k):
+        m = 0.0
+        for s_ in range(p):
+            m += hist[(hpos - 1 - s_) % W2, a]
+        ym[a] = m / p
+    _rates(WT, idx, k, c, 1.0, ym, rnow)
+    for i in range(sgn.size):
+        if sgn[i] == 2:
+            continue
+        off = rnow[i] if sgn[i] == 0 else -rnow[i]
+        if off >= -zero_tol:
+            return False
+    return True
+
+
+@njit(cache=True, inline="always")
+def _materialise(z, WT, idx, k, c, sgn, isnear, steps, Y, zI, rnow):
+    """The coordinates after a block of `steps` layers: the far saturated ones advanced by
+    ``steps c + W[:, I] Y`` (Y the summed y_I), the interior ones from z_I."""
+    _rates(WT, idx, k, c, float(steps), Y, rnow)
+    for i in range(z.size):
+        if sgn[i] == 2 or isnear[i]:
+            continue
+        z[i] += rnow[i]
+    for a in range(k):
+        z[idx[a]] = zI[a]
+
+
+@njit(cache=True, inline="always")
+def _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, max_layers):
+    """Move the interior onto its face point and the saturated coordinates along their
+    constant rates `rstar` to the first layer at which a leaving one reaches its margin (at
+    most `max_layers`). Returns the layers jumped."""
+    for a in range(k):
+        z[idx[a]] = np.log(ystar[a]) - np.log1p(-ystar[a])
+    Lj = _BIG
+    for i in range(z.size):
+        if sgn[i] == 2:
+            continue
+        r = rstar[i] if sgn[i] == 0 else -rstar[i]
+        if r > zero_tol:
+            Li = _layers_to_reach(abs(z[i]) - margin, r)
+            if Li < Lj:
+                Lj = Li
+    Lj = min(Lj, max_layers)
+    for i in range(z.size):
+        if sgn[i] != 2:
+            z[i] += Lj * rstar[i]
+    return Lj
+
+
 @njit(cache=True)
 def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
                  work):
@@ -244,75 +527,23 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     hlen = 0
     hpos = 0
     while t < t_stop:
-        k = 0
-        for i in range(n):
-            if sgn[i] == 2:
-                if k >= kcap:
-                    return EV_WIDE, t, 0
-                idx[k] = i
-                k += 1
+        k = _interior_indices(sgn, idx, kcap)
+        if k < 0:
+            return EV_WIDE, t, 0
         if k == 0:
-            # a corner: the rates are the constants c
-            all_in = True
-            Lmin = _BIG
-            for i in range(n):
-                r = c[i] if sgn[i] == 0 else -c[i]  # toward the margin when positive
-                if r > zero_tol:
-                    all_in = False
-                    L = _layers_to_reach(abs(z[i]) - margin, r)
-                    if L < Lmin:
-                        Lmin = L
-                elif r >= -zero_tol:
-                    all_in = False
-            if all_in:
+            settled, L = _corner(z, c, sgn, margin, zero_tol)
+            if settled:
                 return EV_ATTRACTOR, t, 0
-            L = min(Lmin, t_stop - t)
+            L = min(L, t_stop - t)
             for i in range(n):
                 z[i] += L * c[i]
             t += L
             _, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
             hlen = 0
             continue
-        for a in range(k):
-            ia = idx[a]
-            cI[a] = c[ia]
-            zI[a] = z[ia]
-            for b in range(k):
-                w = W[ia, idx[b]]
-                WII[a, b] = w
-                WIIT[b, a] = w
-        # safe horizon: no saturated coordinate can reach the margin within Li layers; those
-        # that could within _NEAR layers are followed layer by layer, the others in one sum
-        n_near = 0
-        Lfar = _BIG
-        for i in range(n):
-            vp[i] = c[i]
-            vn[i] = c[i]
-        for a in range(k):
-            row = WT[idx[a]]
-            for i in range(n):
-                w = row[i]
-                # max(w, 0) and min(w, 0) as selects, which vectorise
-                vp[i] += 0.0 if w < 0.0 else w
-                vn[i] += 0.0 if w > 0.0 else w
-        for i in range(n):
-            isnear[i] = False
-            if sgn[i] == 2:
-                continue
-            v = vp[i] if sgn[i] == 0 else -vn[i]
-            if v > 0.0:
-                q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
-                Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
-                if Li < _NEAR:
-                    isnear[i] = True
-                    near_idx[n_near] = i
-                    n_near += 1
-                elif Li < Lfar:
-                    Lfar = Li
-        for a in range(k):
-            row = WT[idx[a]]
-            for j in range(n_near):
-                WnearT[a, j] = row[near_idx[j]]
+        _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT)
+        n_near, Lfar = _horizon(z, c, WT, sgn, idx, k, margin, vp, vn, isnear, near_idx,
+                                WnearT)
         L = min(Lfar, t_stop - t, _MAX_BLOCK)
         work[0] += 1
         # a block of interior-only layers
@@ -322,44 +553,9 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
         action = 0  # 0 block over, 1 attractor, 2 cycle, 3 jump
         period = 0
         while steps < L:
-            for a in range(k):
-                yI[a] = logistic(zI[a])
-                Y[a] += yI[a]
-            for a in range(k):
-                hist[hpos, a] = yI[a]
-            hpos = (hpos + 1) % (2 * pmax)
-            if hlen < 2 * pmax:
-                hlen += 1
-            rmax = 0.0
-            exit_face = False
-            # z_near += c_near + W[near,I] y_I and r_I = c_I + W[I,I] y_I, each sum in the
-            # order c + w_0 y_0 + w_1 y_1 + ..., one column of the transposed block at a time
-            for j in range(n_near):
-                snear[j] = c[near_idx[j]]
-            for a in range(k):
-                ya = yI[a]
-                col = WnearT[a]
-                for j in range(n_near):
-                    snear[j] += col[j] * ya
-            for j in range(n_near):
-                i = near_idx[j]
-                z[i] += snear[j]
-                if abs(z[i]) <= margin:
-                    exit_face = True
-            for a in range(k):
-                rI[a] = cI[a]
-            for b in range(k):
-                yb = yI[b]
-                col = WIIT[b]
-                for a in range(k):
-                    rI[a] += col[a] * yb
-            for a in range(k):
-                if abs(rI[a]) > rmax:
-                    rmax = abs(rI[a])
-            for a in range(k):
-                zI[a] += rI[a]
-                if abs(zI[a]) > margin:
-                    exit_face = True
+            rmax, exit_face = _interior_layer(z, zI, yI, Y, rI, cI, WIIT, c, near_idx, n_near,
+                                              WnearT, snear, k, margin)
+            hpos, hlen = _record(hist, hpos, hlen, yI, k)
             steps += 1
             t += 1
             work[1] += 1
@@ -368,119 +564,24 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
                 break
             if rmax < _SLOW and steps % _CHECK_EVERY == 0:
                 work[3] += 1
-                if _face_point(WII[:k, :k], cI[:k], ystar, scratch):
-                    delta = 0.0
-                    for a in range(k):
-                        d = abs(logistic(zI[a]) - ystar[a])
-                        if d > delta:
-                            delta = d
-                    if delta <= distance_tol:
-                        rho = _interior_spectral_radius(WII[:k, :k], ystar[:k])
-                        interior_stable = rho < 1.0 - zero_tol
-                        into = True      # every saturated rate at the face point into its face
-                        now_into = True  # ... and at the current state
-                        leaving = False
-                        for a in range(k):
-                            ym[a] = logistic(zI[a])
-                        _rates(WT, idx, k, c, 1.0, ystar, rstar)
-                        _rates(WT, idx, k, c, 1.0, ym, rnow)
-                        for i in range(n):
-                            if sgn[i] == 2:
-                                continue
-                            off = rstar[i] if sgn[i] == 0 else -rstar[i]
-                            off2 = rnow[i] if sgn[i] == 0 else -rnow[i]
-                            if off >= -zero_tol:
-                                into = False
-                            if off > zero_tol:
-                                leaving = True
-                            if off2 >= 0.0:
-                                now_into = False
-                        if interior_stable and into and now_into:
-                            action = 1
-                            break
-                        if interior_stable and leaving and delta <= jump_tol:
-                            action = 3
-                            break
-            if hlen == 2 * pmax and steps % pmax == 0 and rmax > 0.0:
-                # a periodic orbit: the smallest p >= 2 such that every state of the window
-                # repeats the one p layers before it, to within distance_tol and to within
-                # 1e-3 of the orbit's amplitude (the largest change over its last p layers):
-                # a slow drift or a slow oscillating approach to a fixed point repeats itself
-                # only to a fraction of its amplitude, a cycle to rounding
-                W2 = 2 * pmax
-                amp = 0.0
-                for p in range(1, pmax + 1):
-                    # amp: the largest change over the last p layers, grown one layer per p
-                    i0 = (hpos - p) % W2
-                    i1 = (hpos - 1 - p) % W2
-                    for a in range(k):
-                        d = abs(hist[i0, a] - hist[i1, a])
-                        if d > amp:
-                            amp = d
-                    if p == 1 or amp <= distance_tol:
-                        continue
-                    ctol = min(distance_tol, 1e-3 * amp)
-                    match = True
-                    for s_ in range(W2 - p):
-                        i0 = (hpos - 1 - s_) % W2
-                        i1 = (hpos - 1 - s_ - p) % W2
-                        for a in range(k):
-                            if abs(hist[i0, a] - hist[i1, a]) > ctol:
-                                match = False
-                                break
-                        if not match:
-                            break
-                    if match:
-                        into = True
-                        for a in range(k):
-                            m = 0.0
-                            for s_ in range(p):
-                                m += hist[(hpos - 1 - s_) % (2 * pmax), a]
-                            ym[a] = m / p
-                        _rates(WT, idx, k, c, 1.0, ym, rnow)
-                        for i in range(n):
-                            if sgn[i] == 2:
-                                continue
-                            off = rnow[i] if sgn[i] == 0 else -rnow[i]
-                            if off >= -zero_tol:
-                                into = False
-                                break
-                        if into:
-                            action = 2
-                            period = p
-                        break
-                if action == 2:
+                action = _settled(zI, WII, cI, WT, idx, k, c, sgn, ystar, scratch, ym, rstar,
+                                  rnow, distance_tol, zero_tol, jump_tol)
+                if action != 0:
                     break
-        # materialise the saturated coordinates advanced over the block
-        _rates(WT, idx, k, c, float(steps), Y, rnow)
-        for i in range(n):
-            if sgn[i] == 2 or isnear[i]:
-                continue
-            z[i] += rnow[i]
-        for a in range(k):
-            z[idx[a]] = zI[a]
+            if hlen == 2 * pmax and steps % pmax == 0 and rmax > 0.0:
+                p = _period(hist, hpos, pmax, k, distance_tol)
+                if p > 0 and _cycle_points_into(hist, hpos, p, WT, idx, k, c, sgn, zero_tol,
+                                                ym, rnow):
+                    action = 2
+                    period = p
+                    break
+        _materialise(z, WT, idx, k, c, sgn, isnear, steps, Y, zI, rnow)
         if action == 1:
             return EV_ATTRACTOR, t, 0
         if action == 2:
             return EV_CYCLE, t, period
         if action == 3:
-            # on the face point the rates are constant: jump to the first leaving coordinate
-            for a in range(k):
-                z[idx[a]] = np.log(ystar[a]) - np.log1p(-ystar[a])
-            Lj = _BIG
-            for i in range(n):
-                if sgn[i] == 2:
-                    continue
-                r = rstar[i] if sgn[i] == 0 else -rstar[i]
-                if r > zero_tol:
-                    Li = _layers_to_reach(abs(z[i]) - margin, r)
-                    if Li < Lj:
-                        Lj = Li
-            Lj = min(Lj, t_stop - t)
-            for i in range(n):
-                if sgn[i] != 2:
-                    z[i] += Lj * rstar[i]
-            t += Lj
+            t += _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, t_stop - t)
         changed, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
         if changed:
             hlen = 0

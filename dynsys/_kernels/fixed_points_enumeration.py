@@ -52,8 +52,13 @@ from ._common import (
     exact_sums,
     face_test,
     filter_flags,
+    interior_code,
+    interior_eigs,
+    lowest_bit,
     pow3_table,
+    resum_exact,
     split_interior,
+    store_point,
     tally_labels,
 )
 from ._linalg import (
@@ -63,7 +68,6 @@ from ._linalg import (
     multiplier_counts,
     real_part_counts,
     routh_unstable,
-    small_eigvals,
     solve_maps,
 )
 
@@ -76,9 +80,7 @@ MODE_STORE, MODE_COUNT = 0, 1
 @njit(cache=True, error_model="numpy", inline="always")
 def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
     """Next assignment in Gray-code order with its running sums; returns it."""
-    tf = 0
-    while not ((step >> tf) & 1):
-        tf += 1
+    tf = lowest_bit(step)
     a ^= 1 << tf
     if (step & (REFRESH - 1)) == 0:
         # refresh the running sums exactly (bounds rounding drift)
@@ -98,45 +100,10 @@ def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
-    """Exact sums for a stored point instead of the running ones.
-
-    Over the list of boundary coordinates at 1: the same terms in the same order as testing
-    every bit, without the tests.
-    """
-    n1 = 0
-    for t in range(nb):
-        if (a >> t) & 1:
-            ones[n1] = t
-            n1 += 1
-    for r in range(k):
-        sacc = 0.0
-        for q in range(n1):
-            sacc += Cm[r, ones[q]]
-        yI[r] = sacc
-        d[r] = sacc * (1.0 - sacc)
-    for u in range(nb):
-        sacc = 0.0
-        for q in range(n1):
-            sacc += G[u, ones[q]]
-        wyB[u] = sacc
-        lamB[u] = -sacc if (a >> u) & 1 else sacc
-
-
-@njit(cache=True, error_model="numpy", inline="always")
 def _routh_interior(d, k, n_sub, prod, lowb, pcnt, mloc, coef, tol_zero, rw0, rw1, rw2):
     """Eigenvalues of ``diag(d) W[I,I]`` with Re > 0 by Routh-Hurwitz; -1 if inconclusive."""
     char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
     return routh_unstable(coef, k, tol_zero, rw0, rw1, rw2)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _interior_eigs(d, WII, k, M, wr, wi, work):
-    """Eigenvalues of ``diag(d) W[I,I]`` into `wr`/`wi`."""
-    for r in range(k):
-        for c in range(k):
-            M[r, c] = d[r] * WII[r, c]
-    small_eigvals(M, k, wr, wi, work)
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -150,23 +117,6 @@ def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, to
         # on the interior
         mpos, mneg, mzero = multiplier_counts(wr, wi, k, tol_zero)
     tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, mneg, mzero)
-
-
-@njit(cache=True, error_model="numpy", inline="always")
-def _store_point(out_y, out_eig, out_code, row, a, k, nb, ii, bb, yI, lamB, wr, wi,
-                 base_code, pow3):
-    """Store phase: write one kept point, its eigenvalues and its pattern index."""
-    for u in range(nb):
-        out_y[row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-        out_eig[row, bb[u]] = complex(lamB[u], 0.0)
-    code = base_code
-    for u in range(nb):
-        if (a >> u) & 1:
-            code += pow3[bb[u]]
-    for r in range(k):
-        out_y[row, ii[r]] = yI[r]
-        out_eig[row, ii[r]] = complex(wr[r], wi[r])
-    out_code[row] = code
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -241,9 +191,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
             if phase == 1 and active[I] == 0:
                 continue
             kept_I = 0
-            base_code = 0
-            for i in range(k):
-                base_code += 2 * pow3[ii[i]]
+            base_code = interior_code(ii, k, pow3)
             rank = factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
 
             # --- solve
@@ -300,7 +248,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                 if mode == MODE_STORE:
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
-                        _resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+                        resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
                 elif in_box or k < 3:
                     need_eigs = True
                 else:
@@ -313,7 +261,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                         ipos = nr
                         ineg = k - nr
                 if need_eigs:
-                    _interior_eigs(d, WII, k, M, wr, wi, work)
+                    interior_eigs(d, WII, k, M, wr, wi, work)
 
                 if mode == MODE_COUNT:
                     if need_eigs:
@@ -331,7 +279,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                     local[COL_KEPT] += 1
                     kept_I += 1
                 else:
-                    _store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI, lamB,
+                    store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI, lamB,
                                  wr, wi, base_code, pow3)
                     pt_row += 1
             if phase == 0 and mode == MODE_STORE:

@@ -61,9 +61,14 @@ from ._common import (
     exact_sums,
     face_test,
     filter_flags,
+    interior_code,
+    interior_eigs,
+    lowest_bit,
     masked_row_sum,
     pow3_table,
+    resum_exact,
     split_interior,
+    store_point,
     tally_labels,
 )
 from ._linalg import (
@@ -73,7 +78,6 @@ from ._linalg import (
     multiplier_counts,
     real_part_counts,
     routh_unstable,
-    small_eigvals,
     solve_maps,
 )
 
@@ -167,9 +171,7 @@ def _low_tables(k, nb, m, CmT, GT, YL, RL):
     for r in range(k):
         YL[0, r] = 0.0
     for s in range(1, 1 << m):
-        t = 0
-        while not ((s >> t) & 1):
-            t += 1
+        t = lowest_bit(s)
         p = s ^ (1 << t)
         for u in range(nb):
             RL[s, u] = RL[p, u] + GT[t, u]
@@ -237,6 +239,158 @@ def _scan_low(j0, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack, gslack, tol_z
     return n_low
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _transposed_maps(Cm, G, k, nb, CmT, GT):
+    """``CmT = Cm[:k, :nb]^T`` and ``GT = G[:nb, :nb]^T``: a Gray step adds one contiguous
+    row of each."""
+    for t in range(nb):
+        for r in range(k):
+            CmT[t, r] = Cm[r, t]
+        for u in range(nb):
+            GT[t, u] = G[u, t]
+
+
+@njit(cache=True, error_model="numpy")
+def _prune_buffers(n):
+    """The scratch arrays of the filtered walk: (yneg, ypos, yabs, gneg, gpos, gabs, RL, YL,
+    hh, yh, gslack, yslack); see :func:`_prune_tables` and :func:`_next_survivor`."""
+    n_low_max = 1 << min(n, LOW_BITS)
+    return (np.empty((n, n + 1), dtype=np.float64), np.empty((n, n + 1), dtype=np.float64),
+            np.empty(n, dtype=np.float64), np.empty((n, n + 1), dtype=np.float64),
+            np.empty((n, n + 1), dtype=np.float64), np.empty(n, dtype=np.float64),
+            np.empty((n_low_max, n), dtype=np.float64),   # RL[s]: rates of low assignment s
+            np.empty((n_low_max, n), dtype=np.float64),   # YL[s]: its y_I
+            np.empty(n, dtype=np.float64),                # the high walk's rates
+            np.empty(n, dtype=np.float64),                # and y_I
+            np.empty(n, dtype=np.float64), np.empty(n, dtype=np.float64))
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs, gslack, yslack,
+                  YL, RL):
+    """The tables of a filtered walk over one interior set: the column ranges with their
+    rounding slack, and the sums of the low columns. Returns m, the number of low bits."""
+    m = min(nb, LOW_BITS)
+    _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs)
+    # far above the rounding of any order of summing a row's entries
+    for u in range(nb):
+        gslack[u] = 2e-9 * gabs[u]
+    for r in range(k):
+        yslack[r] = 2e-9 * yabs[r]
+    _low_tables(k, nb, m, CmT, GT, YL, RL)
+    return m
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _next_survivor(j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, hh, yh, RL, YL,
+                   yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box, want_stable):
+    """The next assignment of the filtered walk that passes the prefilter.
+
+    The walk state is (j_low, hi_step, ahi): the next low step, the high step and the high
+    assignment. High assignments whose bounds cannot pass are skipped whole. Returns
+    ``(a, j_low, hi_step, ahi)``, with ``a = -1`` when the interior set is done.
+    """
+    n_low = 1 << m
+    n_high = 1 << (nb - m)
+    while True:
+        if j_low >= n_low:
+            hi_step += 1
+            if hi_step >= n_high:
+                return -1, j_low, hi_step, ahi
+            bit = 0
+            if hi_step > 0:
+                bit = m + lowest_bit(hi_step)
+                ahi ^= 1 << bit
+            if (hi_step & rmask) == 0:
+                # fresh sums over the high coordinates at 1, in coordinate order
+                for u in range(nb):
+                    hh[u] = masked_row_sum(G, u, ahi, m, nb)
+                for r in range(k):
+                    yh[r] = masked_row_sum(Cm, r, ahi, m, nb)
+            else:
+                sg = 1.0 if (ahi >> bit) & 1 else -1.0
+                for u in range(nb):
+                    hh[u] += sg * GT[bit, u]
+                for r in range(k):
+                    yh[r] += sg * CmT[bit, r]
+            if _high_infeasible(ahi, m, k, nb, hh, yh, yneg, ypos, yslack, gneg, gpos,
+                                gslack, tol_eig, want_in_box, want_stable):
+                continue
+            j_low = 0
+        flip = (hi_step & 1) << (m - 1) if m > 0 else 0
+        j_low = _scan_low(j_low, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack, gslack,
+                          tol_eig, want_in_box, want_stable)
+        if j_low < n_low:
+            return ahi | ((j_low ^ (j_low >> 1)) ^ flip), j_low + 1, hi_step, ahi
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _rates_all_stable(wyB, a, nb, tol_eig):
+    """Whether every boundary eigenvalue ``+-(W y)_u`` is below ``-tol_eig``; stops at the
+    first that is not (the stable filters reject most patterns at their first rates)."""
+    for u in range(nb):
+        lam = -wyB[u] if (a >> u) & 1 else wyB[u]
+        if not lam < -tol_eig:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _interior_stable(wr, k, tol_eig):
+    """Whether every interior real part is below ``-tol_eig``. A NaN passes, where
+    ``real_part_counts`` would count it as zero: the stored listing keeps such a point for
+    the per-point pass to label."""
+    for r in range(k):
+        if wr[r] >= -tol_eig:
+            return False
+    return True
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _routh_inertia(d, k, n_sub, prod, lowb, pcnt, mloc, coef, in_box, tol_eig, mcoef, rw0,
+                   rw1, rw2):
+    """Interior inertia from the characteristic polynomial of ``diag(d) W[I,I]`` (principal
+    minors, then Routh). Returns ``(n_unstable, map_unstable)``: eigenvalues with Re > 0 and,
+    in the box, layer-map multipliers with ``|mu| > 1`` (0 outside); ``n_unstable = -1``
+    when either count is inconclusive."""
+    char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
+    map_pos = 0
+    if in_box:
+        # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
+        # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
+        # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
+        map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
+    nr = routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
+    if nr < 0 or (in_box and map_pos < 0):
+        return -1, map_pos
+    return nr, map_pos
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _tally_point(local, n, in_box, nr, map_pos, d, WII, k, M, wr, wi, work, npos, nneg,
+                 nzero, tol_eig):
+    """One point of the count modes into `local`: its interior counts from the Routh
+    inertia (`nr`, `map_pos`) or, with ``nr < 0``, from the eigenvalues."""
+    if nr < 0:
+        interior_eigs(d, WII, k, M, wr, wi, work)
+        ipos, ineg, izero = real_part_counts(wr, k, tol_eig)
+    else:
+        ipos = nr
+        ineg = k - nr
+        izero = 0
+    # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
+    mpos = 0
+    mneg = 0
+    mzero = 0
+    if in_box:
+        if nr < 0:
+            mpos, mneg, mzero = multiplier_counts(wr, wi, k, tol_eig)
+        else:
+            mpos = map_pos
+            mneg = k - map_pos
+    tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, mneg, mzero)
+
+
 @njit(cache=True, error_model="numpy")
 def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_offsets,
                 dg_offsets, dg_cap, out_y, out_code, out_eig, out_dg_code, out_dg_kind,
@@ -245,13 +399,13 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     n = W.shape[0]
     n_sets = 1 << n
     tol_rank = tols[TOL_RANK]
-    tol_cons = tols[TOL_RESIDUAL]
-    tol_y = tols[TOL_FACE]
+    tol_res = tols[TOL_RESIDUAL]
+    tol_face = tols[TOL_FACE]
     tol_eig = tols[TOL_ZERO]
-    width = counts.shape[1]
     pow3 = pow3_table(n)
     want_in_box, want_stable = filter_flags(filt)
     track_rates = mode != MODE_COUNT_BOX
+    prune = mode == MODE_STORE and (want_stable or want_in_box)
     rmask = refresh - 1
     ii = np.empty(n, dtype=np.int64)
     bb = np.empty(n, dtype=np.int64)
@@ -275,25 +429,12 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     wr = np.empty(n, dtype=np.float64)
     wi = np.empty(n, dtype=np.float64)
     coef = np.empty(n + 1, dtype=np.float64)
-    yneg = np.empty((n, n + 1), dtype=np.float64)
-    ypos = np.empty((n, n + 1), dtype=np.float64)
-    yabs = np.empty(n, dtype=np.float64)
-    gneg = np.empty((n, n + 1), dtype=np.float64)
-    gpos = np.empty((n, n + 1), dtype=np.float64)
-    gabs = np.empty(n, dtype=np.float64)
-    n_low_max = 1 << min(n, LOW_BITS)
-    RL = np.empty((n_low_max, n), dtype=np.float64)   # RL[s]: rates of low assignment s
-    YL = np.empty((n_low_max, n), dtype=np.float64)   # YL[s]: its y_I
-    hh = np.empty(n, dtype=np.float64)                # the high walk's rates
-    yh = np.empty(n, dtype=np.float64)                # and y_I
-    gslack = np.empty(n, dtype=np.float64)
-    yslack = np.empty(n, dtype=np.float64)
     mcoef = np.empty(n + 1, dtype=np.float64)
-    map_pos = 0
     rw0 = np.empty(n // 2 + 2, dtype=np.float64)
     rw1 = np.empty(n // 2 + 2, dtype=np.float64)
     rw2 = np.empty(n // 2 + 2, dtype=np.float64)
-    local = np.zeros(width, dtype=np.int64)
+    yneg, ypos, yabs, gneg, gpos, gabs, RL, YL, hh, yh, gslack, yslack = _prune_buffers(n)
+    local = np.zeros(counts.shape[1], dtype=np.int64)
     n_out = 0
     n_merged = 0
     n_origin = 0
@@ -305,29 +446,21 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             continue
         k, nb = split_interior(I, n, ii, bb)
         kept_I = 0
-        base_code = 0
-        for i in range(k):
-            base_code += 2 * pow3[ii[i]]
+        base_code = interior_code(ii, k, pow3)
         rank = factor_block(W, ii, k, tol_rank, A, WII, pr, pc)
         n_assign = 1 << nb
-
         if rank < k:
             # singular interior block: every assignment is a degenerate pattern, decided
             # by the consistency of the eliminated rows (as in the enumeration kernel)
-            dg_row = degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_cons,
+            dg_row = degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res,
                                      base_code, pow3, phase == 1 and mode == MODE_STORE,
                                      dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim,
                                      local)
             if phase == 0 and mode == MODE_STORE:
                 active[I] = 1
             continue
-
         solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
-        for t in range(nb):
-            for r in range(k):
-                CmT[t, r] = Cm[r, t]
-            for u in range(nb):
-                GT[t, u] = G[u, t]
+        _transposed_maps(Cm, G, k, nb, CmT, GT)
 
         # inertia from the characteristic polynomial (principal minors): out-of-box points
         # in MODE_COUNT_FULL, in-box points of both count modes up to ROUTH_MAX_K
@@ -342,25 +475,14 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         # with a large interior have no in-box point at all
         tables_ready = False
 
-        prune = mode == MODE_STORE and (want_stable or want_in_box)
         m = 0
-        n_low = 1
-        n_high = 1
         hi_step = -1
         ahi = 0
         j_low = 1
         if prune:
-            m = min(nb, LOW_BITS)
-            n_low = 1 << m
-            n_high = 1 << (nb - m)
-            _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs)
-            # far above the rounding of any order of summing a row's entries
-            for u in range(nb):
-                gslack[u] = 2e-9 * gabs[u]
-            for r in range(k):
-                yslack[r] = 2e-9 * yabs[r]
-            _low_tables(k, nb, m, CmT, GT, YL, RL)
-            j_low = n_low
+            m = _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs,
+                              gslack, yslack, YL, RL)
+            j_low = 1 << m
         for t in range(k):
             yI[t] = 0.0
         for u in range(nb):
@@ -369,55 +491,21 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         step = -1
         while True:
             if prune:
-                a = -1
-                while True:
-                    if j_low >= n_low:
-                        hi_step += 1
-                        if hi_step >= n_high:
-                            break
-                        bit = 0
-                        if hi_step > 0:
-                            tf = 0
-                            while not ((hi_step >> tf) & 1):
-                                tf += 1
-                            bit = m + tf
-                            ahi ^= 1 << bit
-                        if (hi_step & rmask) == 0:
-                            # fresh sums over the high coordinates at 1, in coordinate order
-                            for u in range(nb):
-                                hh[u] = masked_row_sum(G, u, ahi, m, nb)
-                            for r in range(k):
-                                yh[r] = masked_row_sum(Cm, r, ahi, m, nb)
-                        else:
-                            sg = 1.0 if (ahi >> bit) & 1 else -1.0
-                            for u in range(nb):
-                                hh[u] += sg * GT[bit, u]
-                            for r in range(k):
-                                yh[r] += sg * CmT[bit, r]
-                        if _high_infeasible(ahi, m, k, nb, hh, yh, yneg, ypos, yslack, gneg,
-                                            gpos, gslack, tol_eig, want_in_box, want_stable):
-                            continue
-                        j_low = 0
-                    flip = (hi_step & 1) << (m - 1) if m > 0 else 0
-                    j_low = _scan_low(j_low, n_low, ahi, flip, k, nb, hh, yh, RL, YL, yslack,
-                                      gslack, tol_eig, want_in_box, want_stable)
-                    if j_low < n_low:
-                        a = ahi | ((j_low ^ (j_low >> 1)) ^ flip)
-                        j_low += 1
-                        break
+                a, j_low, hi_step, ahi = _next_survivor(
+                    j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, hh, yh, RL, YL,
+                    yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box, want_stable)
                 if a < 0:
                     break
                 # a survivor is decided on the exact sums, as at the Gray walk's fresh solves
                 exact_sums(a, k, nb, Cm, yI)
                 exact_sums(a, nb, nb, G, wyB)
             else:
+                # the Gray step in the loop body: every pattern of the counting walk passes here
                 step += 1
                 if step >= n_assign:
                     break
                 if step > 0:
-                    tf = 0
-                    while not ((step >> tf) & 1):
-                        tf += 1
+                    tf = lowest_bit(step)
                     a ^= 1 << tf
                     if (step & rmask) == 0:
                         # fresh sums over the boundary coordinates at 1, in coordinate order
@@ -436,21 +524,12 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                         if track_rates:
                             for u in range(nb):
                                 wyB[u] -= GT[tf, u]
-            if want_stable:
-                # the stable filters reject most patterns at their first boundary rates:
-                # test those before anything else, and stop at the first wrong sign
-                bad = False
-                for u in range(nb):
-                    lam = -wyB[u] if (a >> u) & 1 else wyB[u]
-                    if not lam < -tol_eig:
-                        bad = True
-                        break
-                if bad:
-                    continue
+            if want_stable and not _rates_all_stable(wyB, a, nb, tol_eig):
+                continue
             # a point is counted at its canonical pattern only; the other patterns are
             # counted as copies of the origin (no coordinate at 1: y_I is exactly 0) or as
             # merged into a neighbour's point
-            canonical, in_box = face_test(yI, k, tol_y)
+            canonical, in_box = face_test(yI, k, tol_face)
             if not canonical:
                 if a == 0:
                     n_origin += 1
@@ -470,103 +549,36 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 continue
             for r in range(k):
                 d[r] = yI[r] * (1.0 - yI[r])
-            need_eigs = False
-            ipos = 0
-            ineg = 0
-            izero = 0
-            if mode == MODE_STORE:
-                need_eigs = want_stable or phase == 1
-                if phase == 1:
-                    # a stored point: exact sums instead of the running ones. This store
-                    # path spells out the enumeration kernel's _resum_exact, _interior_eigs
-                    # and _store_point: calling such inline helpers here measured ~10 %
-                    # slower for the full listing (same bits either way)
-                    n1 = 0
-                    for t in range(nb):
-                        if (a >> t) & 1:
-                            ones[n1] = t
-                            n1 += 1
-                    for r in range(k):
-                        sacc = 0.0
-                        for q in range(n1):
-                            sacc += Cm[r, ones[q]]
-                        yI[r] = sacc
-                        d[r] = sacc * (1.0 - sacc)
-                    for u in range(nb):
-                        sacc = 0.0
-                        for q in range(n1):
-                            sacc += G[u, ones[q]]
-                        wyB[u] = sacc
-                        lamB[u] = -sacc if (a >> u) & 1 else sacc
-            elif k < 3 or (in_box and k > ROUTH_MAX_K):
-                need_eigs = True
-            else:
-                # inertia only: characteristic polynomial from principal minors, Routh
-                if not tables_ready:
-                    minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
-                    tables_ready = True
-                char_poly(d, k, n_sub, prod, lowb, pcnt, mloc, coef)
-                if in_box:
-                    # the layer map's multipliers mu = 1 + lambda: |mu| > 1 iff
-                    # s = lambda / (2 + lambda) has Re s > 0, and the roots s are those of
-                    # (1 - s)^k p(2 s / (1 - s)); needs coef before the Routh array uses it
-                    map_pos = _map_unstable(coef, k, tol_eig, mcoef, rw0, rw1, rw2)
-                nr = routh_unstable(coef, k, tol_eig, rw0, rw1, rw2)
-                if nr < 0 or (in_box and map_pos < 0):
-                    local[COL_QR_FALLBACK] += 1
-                    need_eigs = True
-                else:
-                    ipos = nr
-                    ineg = k - nr
-            if need_eigs:
-                for r in range(k):
-                    for c in range(k):
-                        M[r, c] = d[r] * WII[r, c]
-                small_eigvals(M, k, wr, wi, work)
 
             if mode == MODE_STORE:
-                if want_stable:
-                    # own loop: real_part_counts counts a NaN real part as zero, this
-                    # test lets it pass
-                    ok = True
-                    for r in range(k):
-                        if wr[r] >= -tol_eig:
-                            ok = False
-                            break
-                    if not ok:
-                        continue
+                if phase == 1:
+                    # a stored point: exact sums instead of the running ones
+                    resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+                if want_stable or phase == 1:
+                    interior_eigs(d, WII, k, M, wr, wi, work)
+                if want_stable and not _interior_stable(wr, k, tol_eig):
+                    continue
                 if phase == 0:
                     local[COL_KEPT] += 1
                     kept_I += 1
                 else:
-                    for u in range(nb):
-                        out_y[pt_row, bb[u]] = 1.0 if (a >> u) & 1 else 0.0
-                        out_eig[pt_row, bb[u]] = complex(lamB[u], 0.0)
-                    code = base_code
-                    for u in range(nb):
-                        if (a >> u) & 1:
-                            code += pow3[bb[u]]
-                    for r in range(k):
-                        out_y[pt_row, ii[r]] = yI[r]
-                        out_eig[pt_row, ii[r]] = complex(wr[r], wi[r])
-                    out_code[pt_row] = code
+                    store_point(out_y, out_eig, out_code, pt_row, a, k, nb, ii, bb, yI, lamB,
+                                wr, wi, base_code, pow3)
                     pt_row += 1
                 continue
 
-            if need_eigs:
-                ipos, ineg, izero = real_part_counts(wr, k, tol_eig)
-            # layer-map multipliers: exp(boundary eigenvalue), 1 + interior eigenvalue
-            mpos = 0
-            mneg = 0
-            mzero = 0
-            if in_box:
-                if need_eigs:
-                    mpos, mneg, mzero = multiplier_counts(wr, wi, k, tol_eig)
-                else:
-                    mpos = map_pos
-                    mneg = k - map_pos
-            tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos,
-                         mneg, mzero)
+            nr = -1
+            map_pos = 0
+            if k >= 3 and not (in_box and k > ROUTH_MAX_K):
+                if not tables_ready:
+                    minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
+                    tables_ready = True
+                nr, map_pos = _routh_inertia(d, k, n_sub, prod, lowb, pcnt, mloc, coef, in_box,
+                                             tol_eig, mcoef, rw0, rw1, rw2)
+                if nr < 0:
+                    local[COL_QR_FALLBACK] += 1
+            _tally_point(local, n, in_box, nr, map_pos, d, WII, k, M, wr, wi, work, npos, nneg,
+                         nzero, tol_eig)
         if phase == 0 and mode == MODE_STORE:
             active[I] = kept_I
 
@@ -574,7 +586,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     local[COL_MERGED] += n_merged
     local[COL_ORIGIN_COPIES] += n_origin
     if phase == 0:
-        for j in range(width):
+        for j in range(counts.shape[1]):
             counts[ch, j] = local[j]
     return 0
 

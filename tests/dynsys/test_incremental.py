@@ -363,3 +363,142 @@ def test_filtered_listing_with_high_walk_equals_fixed_points(only, name, W):
         np.testing.assert_array_equal(getattr(got, field), getattr(ref, field), err_msg=field)
     assert got.degenerate.n_continuum == ref.degenerate.n_continuum
     assert got.degenerate.n_no_solution == ref.degenerate.n_no_solution
+
+
+# ---- the phases of the walk against their definitions ----------------------------------------
+
+
+def test_transposed_maps_are_the_transposes_of_the_used_blocks():
+    from dynsys._kernels.fixed_points_incremental import _transposed_maps
+
+    rng = np.random.default_rng(0)
+    n, k, nb = 7, 3, 4
+    Cm, G = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    CmT, GT = np.full((n, n), np.nan), np.full((n, n), np.nan)
+    _transposed_maps(Cm, G, k, nb, CmT, GT)
+    np.testing.assert_array_equal(CmT[:nb, :k], Cm[:k, :nb].T)
+    np.testing.assert_array_equal(GT[:nb, :nb], G[:nb, :nb].T)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_rates_all_stable_is_every_boundary_eigenvalue_below_minus_tol(seed):
+    from dynsys._kernels.fixed_points_incremental import _rates_all_stable
+
+    rng = np.random.default_rng(seed)
+    nb, tol = 6, 1e-9
+    a = int(rng.integers(0, 1 << nb))
+    lam = -rng.uniform(0.1, 2.0, nb)          # stable, then possibly one spoiled
+    if seed % 3:
+        lam[rng.integers(nb)] = [tol / 2, -tol / 2, 0.3, -tol][seed % 4]
+    wyB = np.array([-v if (a >> u) & 1 else v for u, v in enumerate(lam)])
+    assert _rates_all_stable(wyB, a, nb, tol) == bool(np.all(lam < -tol))
+
+
+def test_interior_stable_passes_nan_and_reads_only_k_entries():
+    from dynsys._kernels.fixed_points_incremental import _interior_stable
+
+    assert _interior_stable(np.array([-1.0, -2.0, 5.0]), 2, 1e-9)
+    assert not _interior_stable(np.array([-1.0, -1e-12]), 2, 1e-9)
+    assert _interior_stable(np.array([np.nan, -1.0]), 2, 1e-9)
+    assert _interior_stable(np.array([3.0]), 0, 1e-9)
+
+
+def _inertia_case(seed, k):
+    from dynsys._kernels._linalg import minor_tables, principal_minors
+
+    rng = np.random.default_rng(seed)
+    n = k + 2
+    W = rng.standard_normal((n, n))
+    ii = np.sort(rng.choice(n, k, replace=False)).astype(np.int64)
+    n_sub = 1 << k
+    mloc, lowb, pcnt = np.empty(n_sub), np.empty(n_sub, np.int64), np.empty(n_sub, np.int64)
+    minor_tables(principal_minors(W), ii, n_sub, mloc, lowb, pcnt)
+    d = rng.uniform(0.01, 0.25, k)
+    return W[np.ix_(ii, ii)], d, (n_sub, np.empty(n_sub), lowb, pcnt, mloc)
+
+
+@pytest.mark.parametrize("in_box", [False, True])
+@pytest.mark.parametrize("k", [3, 4, 6])
+def test_routh_inertia_counts_the_unstable_eigenvalues_and_multipliers(k, in_box):
+    from dynsys._kernels.fixed_points_incremental import _routh_inertia
+
+    conclusive = 0
+    for seed in range(25):
+        WII, d, tables = _inertia_case(seed, k)
+        bufs = [np.empty(k + 1) for _ in range(2)] + [np.empty(k // 2 + 2) for _ in range(3)]
+        coef, mcoef, rw0, rw1, rw2 = bufs
+        nr, map_pos = _routh_inertia(d, k, *tables, coef, in_box, 1e-9, mcoef, rw0, rw1, rw2)
+        lam = np.linalg.eigvals(np.diag(d) @ WII)
+        if nr < 0:
+            continue
+        conclusive += 1
+        assert nr == int(np.sum(lam.real > 0))
+        assert map_pos == (int(np.sum(np.abs(1.0 + lam) > 1.0)) if in_box else 0)
+    assert conclusive >= 20
+
+
+@pytest.mark.parametrize("nr", [-1, 0, 2])
+@pytest.mark.parametrize("in_box", [False, True])
+def test_tally_point_uses_the_routh_counts_or_the_eigenvalues(nr, in_box):
+    from dynsys._kernels import _common as C
+    from dynsys._kernels.fixed_points_incremental import _tally_point
+
+    k, n, tol = 3, 5, 1e-9
+    WII, d, _ = _inertia_case(4, k)
+    lam = np.linalg.eigvals(np.diag(d) @ WII)
+    if nr < 0:  # from the eigenvalues
+        ipos, ineg = int(np.sum(lam.real > tol)), int(np.sum(lam.real < -tol))
+        mpos = int(np.sum(np.abs(1 + lam) > 1 + tol))
+        mneg = int(np.sum(np.abs(1 + lam) < 1 - tol))
+    else:       # from the Routh counts, here with map_pos = 1
+        ipos, ineg, mpos, mneg = nr, k - nr, 1, k - 1
+    want = np.zeros(C.table_width(n), np.int64)
+    C.tally_labels(want, n, in_box, 1, 1, 0, ipos, ineg, k - ipos - ineg,
+                   *((mpos, mneg, k - mpos - mneg) if in_box else (0, 0, 0)))
+    got = np.zeros(C.table_width(n), np.int64)
+    M, work, wr, wi = np.empty((k, k)), np.empty((k, k)), np.empty(k), np.empty(k)
+    _tally_point(got, n, in_box, nr, 1, d, WII.copy(), k, M, wr, wi, work, 1, 1, 0, tol)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("refresh", [2, 64])
+@pytest.mark.parametrize("want_in_box,want_stable", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize("seed", range(3))
+def test_next_survivor_walks_every_passing_pattern_in_gray_order(seed, want_in_box,
+                                                                  want_stable, refresh):
+    from dynsys._kernels.fixed_points_incremental import (
+        LOW_BITS, _next_survivor, _prune_buffers, _prune_tables, _transposed_maps)
+
+    k, nb, tol = 3, LOW_BITS + 3, 1e-9
+    n = k + nb
+    rng = np.random.default_rng(seed)
+    Cm = np.zeros((n, n))
+    Cm[:k, :nb] = rng.standard_normal((k, nb)) * 0.3 + 0.1
+    G = np.zeros((n, n))
+    # winner-take-all-like rates: many patterns have every rate of the right sign
+    G[:nb, :nb] = 1.5 * np.eye(nb) - 0.5 + 0.2 * rng.standard_normal((nb, nb))
+    CmT, GT = np.empty((n, n)), np.empty((n, n))
+    _transposed_maps(Cm, G, k, nb, CmT, GT)
+    yneg, ypos, yabs, gneg, gpos, gabs, RL, YL, hh, yh, gslack, yslack = _prune_buffers(n)
+    m = _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs, gslack,
+                      yslack, YL, RL)
+    assert m == LOW_BITS
+    found, state = [], (1 << m, -1, 0)
+    while True:
+        a, *state = _next_survivor(*state, m, k, nb, refresh - 1, Cm, G, CmT, GT, hh, yh, RL,
+                                   YL, yneg, ypos, yslack, gneg, gpos, gslack, tol,
+                                   want_in_box, want_stable)
+        if a < 0:
+            break
+        found.append(a)
+    gray = [s ^ (s >> 1) for s in range(1 << nb)]
+
+    def keeps(a, *slacks):
+        return _passes(_brute_sums(G[:nb, :nb], a, nb), _brute_sums(Cm[:k, :nb], a, nb), a,
+                       tol, want_in_box, want_stable, *slacks)
+
+    exact = [a for a in gray if keeps(a)]
+    loose = [a for a in gray if keeps(a, gslack[:nb], yslack[:k])]
+    assert 0 < len(exact) and len(found) < len(gray)  # the walk both keeps and prunes
+    assert set(exact) <= set(found) <= set(loose)
+    assert found == [a for a in gray if a in set(found)]  # in Gray order, each once

@@ -133,3 +133,75 @@ def test_real_part_and_multiplier_counts():
     assert L.multiplier_counts(wr, wi, 4, 1e-9) == (
         int(np.sum(mu > 1 + 1e-9)), int(np.sum(mu < 1 - 1e-9)),
         int(np.sum(np.abs(mu - 1) <= 1e-9)))
+
+
+# ---- the steps of a stored point, shared by both fixed-point kernels ---------------------
+
+
+def test_lowest_bit_is_the_coordinate_a_gray_step_flips():
+    for x in list(range(1, 1 << 12)) + [1 << 40, (1 << 40) | (1 << 50), (1 << 62) + 8]:
+        assert C.lowest_bit(x) == (x & -x).bit_length() - 1
+    for step in range(1, 1 << 8):
+        # Gray codes of consecutive steps differ in exactly that bit
+        assert (step ^ (step >> 1)) ^ ((step - 1) ^ ((step - 1) >> 1)) == 1 << C.lowest_bit(step)
+
+
+def test_interior_code_is_the_pattern_index_of_the_interior():
+    pow3 = C.pow3_table(6)
+    ii, bb = np.empty(6, np.int64), np.empty(6, np.int64)
+    for I in range(1 << 6):
+        k, _ = C.split_interior(I, 6, ii, bb)
+        assert C.interior_code(ii, k, pow3) == sum(2 * 3**i for i in range(6) if (I >> i) & 1)
+
+
+def test_resum_exact_is_the_masked_row_sum_to_the_bit():
+    rng = np.random.default_rng(3)
+    k, nb = 3, 7
+    Cm = rng.standard_normal((k, nb)) / 3.0
+    G = rng.standard_normal((nb, nb)) * 1e3  # large terms: an order change would show
+    ones = np.empty(nb, np.int64)
+    yI, d, wyB, lamB = np.empty(k), np.empty(k), np.empty(nb), np.empty(nb)
+    for a in range(1 << nb):
+        C.resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+        y_ref = [C.masked_row_sum(Cm, r, a, 0, nb) for r in range(k)]
+        w_ref = [C.masked_row_sum(G, u, a, 0, nb) for u in range(nb)]
+        np.testing.assert_array_equal(yI, y_ref)
+        np.testing.assert_array_equal(d, [y * (1.0 - y) for y in y_ref])
+        np.testing.assert_array_equal(wyB, w_ref)
+        np.testing.assert_array_equal(lamB, [-w if (a >> u) & 1 else w
+                                             for u, w in enumerate(w_ref)])
+        assert ones[:bin(a).count("1")].tolist() == [t for t in range(nb) if (a >> t) & 1]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_interior_eigs_are_those_of_the_scaled_block(k):
+    rng = np.random.default_rng(k)
+    n = k + 2
+    WII = rng.standard_normal((n, n))
+    d = rng.uniform(0.0, 0.25, n)
+    wr, wi = np.empty(n), np.empty(n)
+    C.interior_eigs(d, WII, k, np.empty((n, n)), wr, wi, np.empty((n, n)))
+    ref = np.linalg.eigvals(np.diag(d[:k]) @ WII[:k, :k])
+    got = wr[:k] + 1j * wi[:k]
+    np.testing.assert_allclose(np.sort_complex(got), np.sort_complex(ref), atol=1e-12)
+
+
+def test_store_point_writes_the_point_its_eigenvalues_and_its_pattern_index():
+    n = 5
+    pow3 = C.pow3_table(n)
+    ii, bb = np.empty(n, np.int64), np.empty(n, np.int64)
+    k, nb = C.split_interior(0b01010, n, ii, bb)  # interior 1, 3; boundary 0, 2, 4
+    a = 0b101                                       # boundary 0 and 4 at 1, 2 at 0
+    yI = np.array([0.25, 0.75])
+    lamB = np.array([-1.0, 2.0, -3.0])
+    wr, wi = np.array([-0.5, -0.5]), np.array([0.1, -0.1])
+    out_y = np.full((3, n), np.nan)
+    out_eig = np.full((3, n), np.nan, complex)
+    out_code = np.full(3, -1, np.int64)
+    C.store_point(out_y, out_eig, out_code, 1, a, k, nb, ii, bb, yI, lamB, wr, wi,
+                  C.interior_code(ii, k, pow3), pow3)
+    assert out_y[1].tolist() == [1.0, 0.25, 0.0, 0.75, 1.0]
+    assert out_eig[1].tolist() == [-1.0, -0.5 + 0.1j, 2.0, -0.5 - 0.1j, -3.0]
+    codes = [1, 2, 0, 2, 1]
+    assert out_code[1] == sum(c * 3**i for i, c in enumerate(codes))
+    assert np.isnan(out_y[[0, 2]]).all() and out_code[[0, 2]].tolist() == [-1, -1]
