@@ -13,8 +13,12 @@ from ._common import (
 )
 
 
-def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, others=None):
+def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, others=None,
+                     drive=None):
     """Per-input status and per-point table from final logits Z (B, N).
+
+    `drive` (N,) is the c of the rate ``W y + c`` of a driven logistic system (a tanh network
+    in the coordinates of :mod:`dynsys._activation`); None for eq. 3.
 
     `others`, when given, is ``others(rows) -> [(t, Z), (t, Z)]``: the layers (R,) and logits
     (R, N) of `rows` at two more layers, the three layers each at least ``_APPROACH_STEP``
@@ -36,6 +40,8 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, 
     Y = np.empty_like(Zc)
     K.sigmoid_into(Zc, Y)
     R_now = Y @ W.T  # the rates (W y)_i at the current states
+    if drive is not None:
+        R_now += drive
     toward_now = np.where(pats == 0, R_now, -R_now)
     leaving_now = np.any((pats != 2) & (toward_now > zero_tol), axis=1)
     status = np.full(B, NOT_CONVERGED, dtype=_STATUS_DTYPE)
@@ -72,6 +78,8 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, 
             continue
         if I.size:
             c = W[I][:, B1].sum(axis=1)
+            if drive is not None:
+                c = c + drive[I]
             try:
                 ystar[u, I] = np.linalg.solve(W[np.ix_(I, I)], -c)
             except np.linalg.LinAlgError:
@@ -79,6 +87,8 @@ def _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol, 
         solved[u] = bool(np.all(np.isfinite(ystar[u])))
     ystar[~solved] = 0.0
     R = ystar @ W.T  # the rates at the face points
+    if drive is not None:
+        R += drive
     seen = {}
 
     def register(canon, y, ev, mu, residual):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._network import Network, _check_supported_activation
+from .._network import Network
 from .._stability import (
     LABELS, classify_multipliers, classify_spectrum, label_index, unstable_dimension,
 )
@@ -75,8 +75,6 @@ def _check_net(net) -> Network:
     if not isinstance(net, Network):
         raise TypeError(f"`net` must be a dynsys.Network; got {_describe(net)}. Build one with "
                         "dynsys.Network(W, b) or nets.to_network(model).")
-    if net.kind == "resnet":
-        _check_supported_activation(net, "net", ("logistic",))
     return net
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._network import Network
-from .._activation import logistic
+from .._activation import activation
 from ._results import ATTRACTOR
 from ._common import _APPROACH_STEP, _JUMP_TOL, CensusOptions, _Progress, _points_table
 from ._classify import _classify_resnet
@@ -16,17 +16,20 @@ def _initial_logits(net: Network, x: np.ndarray, layer: int):
     """z at the first layer of the repeated map, layer `layer` (see :class:`CensusOptions`).
 
     Shared weights (`layer` 1): z(1) = W x(0) + b. Per-layer weights: layers 1..L-1 run with
-    their own weights, then z(L) = W(L) x(L-1) + b(L), from which W(L) repeats.
+    their own weights (and the network's activation), then z(L) = W(L) x(L-1) + b(L), from
+    which W(L) repeats.
     """
+    f = activation(net.activation).f
     for t in range(1, layer):
         Wt, bt = net.layer(t)
-        x = x + logistic(x @ Wt.T + bt)
+        x = x + f(x @ Wt.T + bt)
     Wt, bt = net.layer(layer)
     return x @ Wt.T + bt
 
 
-def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every=8):
-    """Plain layers z += f(z) W^T (BLAS) on rows of Z, all at layer t0, in place.
+def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every=8,
+                        drive=None):
+    """Plain layers z += f(z) W^T (+ drive) (BLAS) on rows of Z, all at layer t0, in place.
 
     A row stops when at most `kmax` of its coordinates are within the margin or at t_stop.
     Returns the layer each row stopped at.
@@ -55,6 +58,8 @@ def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every
             K.sigmoid_into(Zc, Yc)
             for j in range(n):
                 np.matmul(Yc, WT, out=buf)
+                if drive is not None:
+                    buf += drive
                 # z(t+1) = z(t) + W y(t) and y(t+1) in one pass
                 K.add_and_sigmoid(Zc, buf, Yc)
             t += n
@@ -65,7 +70,7 @@ def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every
 
 
 def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pmax,
-                batch_size, state, progress):
+                batch_size, state, progress, drive=None):
     """Advance rows of Z from their layers toward t_stop; updates `state` arrays in place.
 
     `state` holds ``t`` (B,), ``event`` (B,) and ``period`` (B,) for every row; rows with a
@@ -75,6 +80,8 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
 
     WT = np.ascontiguousarray(W.T)
     Wc = np.ascontiguousarray(W)
+    # the kernel's drive: zeros for eq. 3 (its rates are then the same floats)
+    dvec = np.zeros(W.shape[0]) if drive is None else np.ascontiguousarray(drive, np.float64)
     todo = np.flatnonzero((state["event"] == K.EV_TARGET) | (state["event"] == K.EV_WIDE))
     todo = todo[state["t"][todo] < t_stop]
     while todo.size:
@@ -82,7 +89,8 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
         for t0 in np.unique(state["t"][todo]):
             rows = todo[state["t"][todo] == t0]
             Zr = np.ascontiguousarray(Z[rows])
-            t_new = _dense_until_sparse(Zr, int(t0), t_stop, WT, margin, kmax, batch_size)
+            t_new = _dense_until_sparse(Zr, int(t0), t_stop, WT, margin, kmax, batch_size,
+                                        drive=drive)
             state["dense"][rows] += t_new - t0
             state["t"][rows] = t_new
             Z[rows] = Zr
@@ -93,7 +101,7 @@ def _run_resnet(Z, t_first, t_stop, W, margin, kmax, distance_tol, zero_tol, pma
             ev = np.zeros(rows.size, np.int64)
             per = np.zeros(rows.size, np.int64)
             work = np.zeros((rows.size, 4), np.int64)
-            K.advance(Zr, tr, np.int64(t_stop), Wc, WT, float(margin), np.int64(kmax),
+            K.advance(Zr, tr, np.int64(t_stop), Wc, WT, dvec, float(margin), np.int64(kmax),
                       float(distance_tol), float(zero_tol), float(_JUMP_TOL), np.int64(pmax),
                       ev, per, work)
             state["work"][rows] += work
@@ -122,6 +130,16 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     t1 = options.layer
     Z = np.ascontiguousarray(_initial_logits(net, x, t1), dtype=np.float64)
     W = np.ascontiguousarray(net.layer(t1)[0])
+    drive = None
+    tanh = net.activation == "tanh"
+    if tanh:
+        # the tanh network as the driven logistic system of dynsys._activation, in the logits
+        # u = 2z and residuals s = (y + 1) / 2: the same layers, eigenvalues and multipliers;
+        # the tolerances that measure y or z are converted, and the results converted back
+        drive = np.ascontiguousarray(-2.0 * W.sum(axis=1))
+        W = np.ascontiguousarray(4.0 * W)
+        Z = 2.0 * Z
+        margin, distance_tol, residual_tol = 2.0 * margin, 0.5 * distance_tol, 0.5 * residual_tol
     n = W.shape[0]
     B = Z.shape[0]
     kmax = (n if n <= 128 else max(64, n // 8)) if max_interior is None else max_interior
@@ -132,12 +150,13 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     snapshots = None
     step = _APPROACH_STEP
     _run_resnet(Z, t1, depth, W, margin, kmax, distance_tol, zero_tol, max_period,
-                batch_size, state, prog)
+                batch_size, state, prog, drive)
     if prog is not None:
         prog.finish()  # rows decided at their first layer, without a layer run
     if max_depth is not None and max_depth > depth:
         # inputs that are only passing a saddle or still moving go on
-        first = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol)
+        first = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol,
+                                 drive=drive)
         go = np.flatnonzero(first["status"] != ATTRACTOR)
         go = go[state["event"][go] != K.EV_CYCLE]
         state["event"][go] = K.EV_TARGET
@@ -153,7 +172,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
             if prog is not None:
                 prog.total += go.size
             _run_resnet(Z, t1, t_stop, W, margin, kmax, distance_tol, zero_tol, max_period,
-                        batch_size, state, prog)
+                        batch_size, state, prog, drive)
             if prog is not None:
                 prog.finish()  # rows that settled before this stop
             if t_stop < max_depth:
@@ -184,7 +203,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
                    "work": np.zeros((sel.size, 4), np.int64)}
             for j, t_stop in enumerate((step * int(t0), step * step * int(t0))):
                 _run_resnet(Zr, t0, t_stop, W, margin, kmax, distance_tol, zero_tol,
-                            max_period, batch_size, sub, None)
+                            max_period, batch_size, sub, None, drive)
                 out[j][0][sel], out[j][1][sel] = sub["t"], Zr
             state["dense"][rows[sel]] += sub["dense"]
             state["work"][rows[sel]] += sub["work"]
@@ -192,8 +211,14 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
         return out
 
     cls = _classify_resnet(W, Z, state, margin, distance_tol, residual_tol, zero_tol,
-                           others)
+                           others, drive)
     table = _points_table(cls.pop("point_rows"), n, zero_tol)
+    if tanh:
+        # back to the network's coordinates: y = 2s - 1; residuals of (1 - y^2)(W y) and
+        # distances in y are twice those in s
+        table["points"] = 2.0 * table["points"] - 1.0
+        table["residual"] = 2.0 * table["residual"]
+        cls["distance"] = 2.0 * cls["distance"]
     per_input = dict(layers=state["t"].copy(), lyapunov=np.full(B, np.nan), **cls)
     w = state["work"].sum(axis=0)
     work = {"dense_layers": int(state["dense"].sum()), "engine_blocks": int(w[0]),

@@ -156,10 +156,12 @@ def _rates(WT, idx, k, c, scale_c, coef, out):
 
 
 @njit(cache=True)
-def _recompute_c(WT, sgn, c):
+def _recompute_c(WT, sgn, drive, c):
+    """c = drive + W[:, B1] 1: the constant part of every coordinate's rate on the current
+    faces (the drive is zero for eq. 3, and then c is the same floats as W[:, B1] 1)."""
     n = c.size
     for i in range(n):
-        c[i] = 0.0
+        c[i] = drive[i]
     for j in range(n):
         if sgn[j] == 1:
             for i in range(n):
@@ -167,8 +169,9 @@ def _recompute_c(WT, sgn, c):
 
 
 @njit(cache=True)
-def _update_faces(z, WT, sgn, c, margin, n_updates):
-    """Recode every coordinate from z; keep c = W[:, B1] 1 in step. Returns (changed, updates)."""
+def _update_faces(z, WT, sgn, drive, c, margin, n_updates):
+    """Recode every coordinate from z; keep c = drive + W[:, B1] 1 in step. Returns (changed,
+    updates)."""
     n = z.size
     changed = False
     for i in range(n):
@@ -185,7 +188,7 @@ def _update_faces(z, WT, sgn, c, margin, n_updates):
             sgn[i] = new
             n_updates += 1
     if n_updates >= _REFRESH_C:
-        _recompute_c(WT, sgn, c)
+        _recompute_c(WT, sgn, drive, c)
         n_updates = 0
     return changed, n_updates
 
@@ -487,9 +490,12 @@ def _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, max_layers):
 
 
 @njit(cache=True)
-def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
-                 work):
+def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_tol, jump_tol,
+                 pmax, work):
     """Advance one input from layer t toward t_stop. Returns (event, t, period).
+
+    ``drive`` (N,) is the constant c of the layer map ``z <- z + W f(z) + c`` (zeros for a
+    logistic network; a tanh network in the coordinates of :mod:`dynsys._activation`).
 
     ``work`` (4,) accumulates counts: blocks, interior layers, followed near-margin
     coordinate-layers, face solves.
@@ -499,7 +505,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
     for i in range(n):
         sgn[i] = _code(z[i], margin)
     c = np.zeros(n)
-    _recompute_c(WT, sgn, c)
+    _recompute_c(WT, sgn, drive, c)
     n_updates = 0
     idx = np.empty(n, dtype=np.int64)
     near_idx = np.empty(n, dtype=np.int64)
@@ -538,7 +544,7 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             for i in range(n):
                 z[i] += L * c[i]
             t += L
-            _, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
+            _, n_updates = _update_faces(z, WT, sgn, drive, c, margin, n_updates)
             hlen = 0
             continue
         _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT)
@@ -582,16 +588,18 @@ def _advance_one(z, t, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump
             return EV_CYCLE, t, period
         if action == 3:
             t += _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, t_stop - t)
-        changed, n_updates = _update_faces(z, WT, sgn, c, margin, n_updates)
+        changed, n_updates = _update_faces(z, WT, sgn, drive, c, margin, n_updates)
         if changed:
             hlen = 0
     return EV_TARGET, t, 0
 
 
 @njit(cache=True, parallel=True)
-def advance(Z, T, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
+def advance(Z, T, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_tol, jump_tol, pmax,
             event, period, work):
     """Advance every row of Z (B, N), at layers T (B,), toward t_stop; in place.
+
+    The layer map is ``z <- z + W f(z) + drive`` (``drive`` (N,): zeros for eq. 3).
 
     ``event`` and ``period`` (B,) receive each row's event code and cycle period; ``work``
     (B, 4) accumulates per row the blocks, interior layers, near-margin coordinate-layers and
@@ -599,7 +607,7 @@ def advance(Z, T, t_stop, W, WT, margin, kmax, distance_tol, zero_tol, jump_tol,
     """
     B = Z.shape[0]
     for b in prange(B):
-        ev, tb, p = _advance_one(Z[b], T[b], t_stop, W, WT, margin, kmax, distance_tol,
+        ev, tb, p = _advance_one(Z[b], T[b], t_stop, W, WT, drive, margin, kmax, distance_tol,
                                  zero_tol, jump_tol, pmax, work[b])
         event[b] = ev
         T[b] = tb

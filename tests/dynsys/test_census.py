@@ -154,8 +154,8 @@ def test_engine_error_bound_on_the_slow_saddle():
     Z = net.b[None, :].copy()
     T = np.array([1], np.int64)
     ev, per = np.zeros(1, np.int64), np.zeros(1, np.int64)
-    K.advance(Z, T, np.int64(L), W, np.ascontiguousarray(W.T), margin, np.int64(2), 1e-6,
-              1e-9, 1e-12, np.int64(8), ev, per, np.zeros((1, 4), np.int64))
+    K.advance(Z, T, np.int64(L), W, np.ascontiguousarray(W.T), np.zeros(W.shape[0]), margin,
+              np.int64(2), 1e-6, 1e-9, 1e-12, np.int64(8), ev, per, np.zeros((1, 4), np.int64))
     assert ev[0] == K.EV_TARGET and T[0] == L
     z_plain = plain_logits(W, net.b[None, :], L - 1)
     bound = L * np.abs(W).sum(axis=1).max() * np.exp(-margin) + 1e-12 * np.abs(z_plain).max()
@@ -714,3 +714,60 @@ def test_depth_none_is_a_per_layer_networks_own_depth():
         dynsys.attractor_census(net.last_layer(), x0, None)
     with pytest.raises(ValueError, match="^`depth` must be >= 1; got 0"):
         dynsys.attractor_census(net, x0, 0)
+
+
+# ---- tanh ResNets: the driven logistic engine against tanh's own plain iteration ------------
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tanh_census_matches_the_plain_tanh_reference(seed):
+    # the reference iterates z <- z + W tanh(z) and classifies with faces at -1 and +1; the
+    # library runs the conjugate driven logistic system (4W, -2W1) in u = 2z
+    W, rng = _random_net(seed, 8, scale=0.6, self_excitation=0.3)
+    b = rng.normal(size=8) * 0.3
+    net = dynsys.Network(W, b, activation="tanh")
+    x0 = rng.normal(size=(40, 8))
+    depth = 3000
+    census = dynsys.attractor_census(net, x0, depth)
+    ref = reference_census(W, x0 @ W.T + b, depth, activation="tanh")
+    assert [r["status"] for r in ref] == census.status.tolist()
+    _assert_points_match_reference(census, ref)
+    assert census.activation == "tanh" and census.in_box.all()
+    assert census.points.min() < 0  # the lower face is -1
+    for m in range(len(census)):
+        y, _, ev, mu = face_point(W, census.patterns[m], "tanh")
+        np.testing.assert_allclose(census.points[m], y, atol=1e-12)
+        np.testing.assert_allclose(np.sort_complex(census.eigenvalues[m]), np.sort_complex(ev),
+                                   atol=1e-9)
+
+
+def test_tanh_census_points_are_listed_by_fixed_points_with_their_labels():
+    W, rng = _random_net(5, 6, scale=0.8, self_excitation=0.2)
+    net = dynsys.Network(W, activation="tanh")
+    census = dynsys.attractor_census(net, rng.normal(size=(60, 6)), 2000)
+    fp = dynsys.fixed_points(net, engine="exact")
+    assert len(census) > 0
+    for m in range(len(census)):
+        j = _match_in_enumeration(fp, census.points[m], census.patterns[m])
+        assert j >= 0
+        assert census.stability[m] == fp.stability[j]
+        assert census.map_stability[m] == fp.map_stability[j]
+
+
+def test_tanh_census_of_a_trained_network_against_20000_plain_layers():
+    import nets
+
+    data = nets.load_dataset("digits", seed=0)
+    config = nets.TrainConfig(dataset="digits", kind="shared", depth=15, width=32, epochs=3,
+                              batch_size=32, seed=0, threads=1, activation="tanh")
+    net = nets.to_network(nets.train(config, progress=False, data=data).model)
+    assert net.activation == "tanh"
+    x0 = np.asarray(data.x_test[:100], dtype=np.float64)
+    depth = 20_000
+    census = dynsys.attractor_census(net, x0, depth)
+    ref = reference_census(net.W, net.embed(x0) @ net.W.T + net.b, depth, activation="tanh")
+    assert [r["status"] for r in ref] == census.status.tolist()
+    # this network's test inputs pass saddles (no corner of its cube attracts them): the
+    # census must reach points, with the reference's layers to leave each saddle
+    assert len(census) > 0 and census.counts()["saddle"] > 0
+    _assert_points_match_reference(census, ref)
