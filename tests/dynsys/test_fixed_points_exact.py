@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sympy
 
+import dynsys
 from dynsys import fixed_points
 from dynsys._fixed_points._exact import halfplane_counts, unit_disk_counts
 
@@ -188,3 +189,41 @@ def test_exact_and_numeric_modes_do_not_import_each_other():
                 if isinstance(node, ast.ImportFrom) and node.module}
     numeric = {"_enumeration", "_incremental", "_distributed"}
     assert not imported & numeric and not any("_kernels" in m for m in imported)
+
+
+# ---- tanh: closed forms, exactly ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("w", [-3, -1, 2, 5])
+def test_tanh_n1_closed_form(w):
+    # dy/dt = w (1 - y^2) y: the points -1, 0, +1, eigenvalues -2w, w, -2w (3 = 3^1 points)
+    fp = dynsys.fixed_points([[Fraction(w)]], activation="tanh", engine="exact")
+    assert fp.activation == "tanh" and len(fp) == 3
+    got = {tuple(int(v) for v in p): (ev, lab) for p, ev, lab in
+           zip(fp.points_exact, fp.eigenvalues[:, 0].real, fp.stability)}
+    assert set(got) == {(-1,), (0,), (1,)}
+    assert got[(-1,)][0] == got[(1,)][0] == -2 * w and got[(0,)][0] == w
+    assert got[(1,)][1] == ("stable" if w > 0 else "unstable")
+    assert fp.counts().generic_total == 3
+
+
+def test_tanh_n2_closed_form_every_pattern():
+    # W = [[-1, 2], [3, -1]]: on the faces y_B = +-1 the interior coordinate solves
+    # (W y)_i = 0; all 9 = 3^2 patterns give distinct points (no origin copies)
+    W = [[-1, 2], [3, -1]]
+    fp = dynsys.fixed_points(W, activation="tanh", engine="exact")
+    assert len(fp) == 9 and fp.n_origin_copies == 0 and fp.n_merged == 0
+    pts = {tuple(int(v) for v in p) for p in fp.points_exact}
+    # by hand: pattern (2, 0) has y1 = -1 and -y0 + 2 y1 = 0, so y0 = -2; and so on
+    assert pts == {(-1, -1), (1, -1), (-2, -1), (-1, 1), (1, 1), (2, 1), (-1, -3), (1, 3),
+                   (0, 0)}
+    by = dict(zip((tuple(int(v) for v in p) for p in fp.points_exact), range(len(fp))))
+    # the corner (1, -1): rates (W y) = (-3, 4), eigenvalues -2(-3) = 6 and 2(4) = 8
+    i = by[(1, -1)]
+    assert sorted(fp.eigenvalues[i].real.tolist()) == [6.0, 8.0]
+    assert fp.stability[i] == "unstable" and fp.map_stability[i] == "unstable"
+    # the interior point (0, 0): J = W, eigenvalues -1 +- sqrt(6)
+    i = by[(0, 0)]
+    np.testing.assert_allclose(np.sort(fp.eigenvalues[i].real),
+                               [-1 - np.sqrt(6), -1 + np.sqrt(6)], rtol=1e-14)
+    assert fp.in_box.sum() == 5
