@@ -49,6 +49,7 @@ __all__ = [
     "DEFAULT_FACE_TOL",
     "Weights",
     "validate_weights",
+    "drive_array",
     "check_size",
     "numeric_tolerances",
     "exact_tolerances",
@@ -155,6 +156,13 @@ def validate_weights(W, activation=None) -> Weights:
     if act == "logistic":
         return Weights(W=W_float, system=system)
     return unit_weights(W_float, system)
+
+
+def drive_array(drive, n: int) -> np.ndarray:
+    """The kernels' (N,) float64 drive: zeros for ``None`` (the logistic), else `drive`."""
+    if drive is None:
+        return np.zeros(n, np.float64)
+    return np.ascontiguousarray(drive, dtype=np.float64)
 
 
 def unit_weights(W_tanh: np.ndarray, system: ResidualSystem | None = None) -> Weights:
@@ -367,7 +375,7 @@ def point_fields(W, tols: dict, points, codes, eigenvalues, *, dg_code, dg_kind,
     n_origin_copies = None if only is not None else int(counts["origin_copies"])
     pts, pats, eig = points, decode_patterns(codes, n), eigenvalues
     zero_tol = float(tols["zero_tol"])
-    c = np.zeros(n) if drive is None else np.ascontiguousarray(drive, dtype=np.float64)
+    c = drive_array(drive, n)
     residual, in_box, flow, udim, mapc, mudim, flex, near = K.classify_points(
         W, c, pts, pats, eig, zero_tol, 1e3 * zero_tol)
     # safety net for tolerance-edge cases of non-generic W: merge near-identical rows; only

@@ -9,7 +9,7 @@ range of chunks on one worker. Counts merge by summing, stored points by concate
 tasks' outputs in chunk order, so the merged result equals the local run exactly (same
 numbers, same order). W (at most 24 x 24) travels inside each task; the principal minors of
 the count (2^N numbers) are computed once, by a task on a worker, whose result the other
-tasks fetch. Nothing is scattered: a broadcast ``scatter`` of data whose key was just released
+tasks fetch, and the drive of a tanh network (N numbers) travels with W. Nothing is scattered: a broadcast ``scatter`` of data whose key was just released
 can hang in ``distributed``, and two counts of the same W in a row did so here.
 
 ``distributed`` is an optional dependency (``pip install resdyn[dask]``).
@@ -43,7 +43,7 @@ OPTIONS = ("refresh", "n_tasks", "numba_threads")
 #: It calls `progress(done, total)` itself, as its tasks finish.
 REPORTS_PROGRESS = True
 #: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
-TAKES_DRIVE = False
+TAKES_DRIVE = True
 
 _INSTALL_HINT = ("`client=` needs the optional package `distributed` (Dask); install it with "
                  "`pip install resdyn[dask]` (or `pip install distributed`)")
@@ -78,16 +78,18 @@ def _default_tasks(client, n: int) -> int:
     return 1 if n <= 8 else max(1, 4 * threads)
 
 
-def _count_task(W, tols, classify_out_of_box, lo, hi, refresh, minors, numba_threads_):
+def _count_task(W, drive, tols, classify_out_of_box, lo, hi, refresh, minors,
+                numba_threads_):
     with _numba_threads(numba_threads_):
         return count_table(W, tols, classify_out_of_box=classify_out_of_box,
-                               chunk_lo=lo, chunk_hi=hi, refresh=refresh, minors=minors)
+                           chunk_lo=lo, chunk_hi=hi, refresh=refresh, minors=minors,
+                           drive=drive)
 
 
-def _store_task(W, tols, only, lo, hi, dg_cap, refresh, numba_threads_):
+def _store_task(W, drive, tols, only, lo, hi, dg_cap, refresh, numba_threads_):
     with _numba_threads(numba_threads_):
         return store_chunks(W, tols, only, chunk_lo=lo, chunk_hi=hi, dg_cap=dg_cap,
-                                refresh=refresh)
+                            refresh=refresh, drive=drive)
 
 
 def _gather(distributed, client, futures, progress):
@@ -119,8 +121,9 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool, client,
     refresh = check_refresh(refresh)
     tarr = tolerance_array(tols)
     m_f = client.submit(count_minors, weights.W, pure=False)
-    futures = [client.submit(_count_task, weights.W, tarr, bool(classify_out_of_box), lo, hi,
-                             refresh, m_f, numba_threads, pure=False)
+    futures = [client.submit(_count_task, weights.W, weights.drive, tarr,
+                             bool(classify_out_of_box), lo, hi, refresh, m_f, numba_threads,
+                             pure=False)
                for lo, hi in _ranges(client, n, n_tasks)]
     rows = _gather(distributed, client, futures, progress)
     return FixedPointCounts.from_table(np.sum(rows, axis=0), n, tolerances=tols,
@@ -137,10 +140,11 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int, cli
     check_size(n, only, counting=False, engine="distributed", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     tarr = tolerance_array(tols)
-    futures = [client.submit(_store_task, weights.W, tarr, only, lo, hi, int(max_degenerate),
-                             refresh, numba_threads, pure=False)
+    futures = [client.submit(_store_task, weights.W, weights.drive, tarr, only, lo, hi,
+                             int(max_degenerate), refresh, numba_threads, pure=False)
                for lo, hi in _ranges(client, n, n_tasks)]
     parts = _gather(distributed, client, futures, progress)
     stored = merge_stored(parts, int(max_degenerate))
-    return assemble(weights.W, stored_fields(weights.W, tols, stored, only), only=only,
-                    exact=False, tols=tols, max_degenerate=int(max_degenerate))
+    return assemble(weights.W, stored_fields(weights.W, tols, stored, only,
+                                             drive=weights.drive),
+                    only=only, exact=False, tols=tols, max_degenerate=int(max_degenerate))

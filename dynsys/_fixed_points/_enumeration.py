@@ -17,8 +17,8 @@ import numpy as np
 
 from .._kernels._common import FILTER_CODES, table_width, tolerance_array
 from .._threads import threads_for
-from ._common import (MAX_N_STREAMING, Weights, assemble, check_size, n_chunks, output_offsets,
-                      point_fields)
+from ._common import (MAX_N_STREAMING, Weights, assemble, check_size, drive_array, n_chunks,
+                      output_offsets, point_fields)
 from ._results import FixedPointCounts, FixedPoints
 
 __all__ = ["OPTIONS", "REPORTS_PROGRESS", "run_kernel", "fixed_points", "count"]
@@ -29,14 +29,16 @@ OPTIONS = ()
 #: work).
 REPORTS_PROGRESS = False
 #: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
-TAKES_DRIVE = False
+TAKES_DRIVE = True
 
 
-def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None):
+def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None,
+               drive=None):
     """Run the enumeration kernel (twice in store mode); (counts, outputs).
 
     `counts` is the per-chunk count table (n_chunks, width); `outputs` is None in count mode,
-    else ``(points, pattern indices, eigenvalues, dg_code, dg_kind, dg_dim)``.
+    else ``(points, pattern indices, eigenvalues, dg_code, dg_kind, dg_dim)``. `drive`: the c
+    of the rate ``W s + c`` (None: the logistic, c = 0).
     """
     from .._kernels import _linalg
     from .._kernels import fixed_points_enumeration as K
@@ -44,6 +46,7 @@ def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None
     n = W.shape[0]
     nch = n_chunks(n)
     tarr = tolerance_array(tols)
+    c = drive_array(drive, n)
     if minors is None:
         minors = (_linalg.principal_minors(W) if mode == K.MODE_COUNT
                   else np.zeros(1, np.float64))
@@ -54,7 +57,7 @@ def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None
     empty_e = np.zeros((0, n), np.complex128)
     empty_k = np.zeros(0, np.int8)
     active = np.zeros((1 << n) if mode == K.MODE_STORE else 0, np.int64)
-    K.enumerate_patterns(W, minors, tarr, mode, filt, 0, nch, z_off, z_off, 0,
+    K.enumerate_patterns(W, c, minors, tarr, mode, filt, 0, nch, z_off, z_off, 0,
                          empty_y, empty_c, empty_e, empty_c, empty_k, empty_c, counts, active)
     if mode == K.MODE_COUNT:
         return counts, None
@@ -66,7 +69,7 @@ def run_kernel(W, tols: dict, mode: int, filt: int, dg_cap: int = 0, minors=None
     dg_kind = np.zeros(n_dg, np.int8)
     dg_dim = np.zeros(n_dg, np.int64)
     counts2 = np.zeros_like(counts)
-    K.enumerate_patterns(W, minors, tarr, mode, filt, 1, nch, pt_off, dg_off, n_dg,
+    K.enumerate_patterns(W, c, minors, tarr, mode, filt, 1, nch, pt_off, dg_off, n_dg,
                          out_y, out_code, out_eig, dg_code, dg_kind, dg_dim, counts2, active)
     return counts, (out_y, out_code, out_eig, dg_code, dg_kind, dg_dim)
 
@@ -80,10 +83,11 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int) -> 
     # the per-point pass too: its parallel region would cost more than a small listing
     with threads_for(3**n):
         counts, out = run_kernel(W, tols, K.MODE_STORE, FILTER_CODES[only],
-                                 dg_cap=max_degenerate)
+                                 dg_cap=max_degenerate, drive=weights.drive)
         pts, code, eig, dg_code, dg_kind, dg_dim = out
         raw = point_fields(W, tols, pts, code, eig, dg_code=dg_code, dg_kind=dg_kind,
-                           dg_dim=dg_dim, row=counts.sum(axis=0), only=only)
+                           dg_dim=dg_dim, row=counts.sum(axis=0), only=only,
+                           drive=weights.drive)
     return assemble(W, raw, only=only, exact=False, tols=tols, max_degenerate=max_degenerate)
 
 
@@ -95,6 +99,6 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool) -> FixedPo
     W, n = weights.W, weights.n
     check_size(n, None, counting=True, engine="enumeration", max_n=MAX_N_STREAMING)
     with threads_for(3**n):
-        counts, _ = run_kernel(W, tols, K.MODE_COUNT, 0)
+        counts, _ = run_kernel(W, tols, K.MODE_COUNT, 0, drive=weights.drive)
     return FixedPointCounts.from_table(counts.sum(axis=0), n, tolerances=tols,
                                        out_of_box_classified=classify_out_of_box)

@@ -36,6 +36,7 @@ from ._common import (
     Weights,
     assemble,
     check_size,
+    drive_array,
     n_chunks,
     output_offsets,
     point_fields,
@@ -66,7 +67,7 @@ OPTIONS = ("refresh",)
 #: It calls `progress(done, total)` itself, after each range of chunks of its walk.
 REPORTS_PROGRESS = True
 #: Whether it solves the driven system ``ds/dt = s (1 - s)(W s + c)`` (tanh networks).
-TAKES_DRIVE = False
+TAKES_DRIVE = True
 #: At most this many progress steps per run.
 PROGRESS_STEPS = 16
 
@@ -88,11 +89,12 @@ def count_minors(W: np.ndarray) -> np.ndarray:
 
 def count_table(W: np.ndarray, tols: np.ndarray, *, classify_out_of_box: bool = False,
                 chunk_lo: int = 0, chunk_hi: int | None = None,
-                refresh: int = DEFAULT_REFRESH, minors=None) -> np.ndarray:
+                refresh: int = DEFAULT_REFRESH, minors=None, drive=None) -> np.ndarray:
     """Summed count row (layout :func:`dynsys._kernels._common.count_layout`) of a chunk range.
 
-    `W` is the validated float array, `tols` the kernel's tolerance array. Summing the rows
-    of disjoint chunk ranges that cover ``0 .. n_chunks(N)`` gives the row of the whole walk.
+    `W` is the validated float array, `tols` the kernel's tolerance array, `drive` the c of
+    the rate ``W s + c`` (None: the logistic, c = 0). Summing the rows of disjoint chunk
+    ranges that cover ``0 .. n_chunks(N)`` gives the row of the whole walk.
     """
     from .._kernels import fixed_points_incremental as K
 
@@ -104,29 +106,30 @@ def count_table(W: np.ndarray, tols: np.ndarray, *, classify_out_of_box: bool = 
         minors = count_minors(W)
     counts = np.zeros((nch, table_width(n)), np.int64)
     with threads_for(3**n * (chunk_hi - chunk_lo) // nch):
-        _count_pass(W, minors, tols, mode, 0, int(chunk_lo), chunk_hi, refresh,
-                    counts, np.zeros(0, np.int64))
+        _count_pass(W, drive_array(drive, n), minors, tols, mode, 0, int(chunk_lo), chunk_hi,
+                    refresh, counts, np.zeros(0, np.int64))
     return counts.sum(axis=0)
 
 
-def _count_pass(W, minors, tols, mode: int, filt: int, chunk_lo: int, chunk_hi: int,
+def _count_pass(W, c, minors, tols, mode: int, filt: int, chunk_lo: int, chunk_hi: int,
                 refresh: int, counts: np.ndarray, active: np.ndarray) -> None:
     """Phase 0 of the walk into `counts` (and `active`): no point is written, so the output
-    arrays are empty."""
+    arrays are empty. `c`: the kernel's (N,) drive."""
     from .._kernels import fixed_points_incremental as K
 
     n = W.shape[0]
     z = np.zeros(counts.shape[0], np.int64)
     ec = np.zeros(0, np.int64)
-    K.walk(W, minors, tols, mode, filt, 0, counts.shape[0], chunk_lo, chunk_hi, int(refresh),
+    K.walk(W, c, minors, tols, mode, filt, 0, counts.shape[0], chunk_lo, chunk_hi, int(refresh),
            z, z, 0, np.zeros((0, n), np.float64), ec, np.zeros((0, n), np.complex128), ec,
            np.zeros(0, np.int8), ec, counts, active)
 
 
 def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
                  chunk_hi: int | None = None, dg_cap: int = 1_000_000,
-                 refresh: int = DEFAULT_REFRESH) -> dict:
-    """Points kept by the filter `only` in a chunk range, in walk order.
+                 refresh: int = DEFAULT_REFRESH, drive=None) -> dict:
+    """Points kept by the filter `only` in a chunk range, in walk order (`drive`: the c of
+    the rate ``W s + c``, None for the logistic).
 
     Returns a dict of arrays: ``y`` (M, N), ``code`` (M,) pattern indices, ``eig`` (M, N)
     complex, the stored degenerate patterns ``dg_code``, ``dg_kind``, ``dg_dim`` (at most
@@ -143,8 +146,9 @@ def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
     counts = np.zeros((nch, table_width(n)), np.int64)
     active = np.zeros(1 << n, np.int64)
     minors = np.zeros(1, np.float64)
+    c = drive_array(drive, n)
     with threads_for(3**n * (chunk_hi - lo) // nch):
-        _count_pass(W, minors, tols, K.MODE_STORE, filt, lo, chunk_hi, refresh, counts,
+        _count_pass(W, c, minors, tols, K.MODE_STORE, filt, lo, chunk_hi, refresh, counts,
                     active)
         pt_off, dg_off, m, n_dg = output_offsets(counts, n, dg_cap)
         out = {
@@ -155,7 +159,7 @@ def store_chunks(W: np.ndarray, tols: np.ndarray, only, *, chunk_lo: int = 0,
             "dg_kind": np.zeros(n_dg, np.int8),
             "dg_dim": np.zeros(n_dg, np.int64),
         }
-        K.walk(W, minors, tols, K.MODE_STORE, filt, 1, nch, lo, chunk_hi, int(refresh),
+        K.walk(W, c, minors, tols, K.MODE_STORE, filt, 1, nch, lo, chunk_hi, int(refresh),
                pt_off, dg_off, n_dg, out["y"], out["code"], out["eig"], out["dg_code"],
                out["dg_kind"], out["dg_dim"], np.zeros_like(counts), active)
     out["counts"] = counts.sum(axis=0)
@@ -172,13 +176,15 @@ def merge_stored(parts: list[dict], dg_cap: int) -> dict:
     return out
 
 
-def stored_fields(W: np.ndarray, tols: dict, stored: dict, only) -> dict:
+def stored_fields(W: np.ndarray, tols: dict, stored: dict, only, drive=None) -> dict:
     """The raw fields of :func:`~dynsys._fixed_points._common.assemble` from (merged)
     :func:`store_chunks` output: the per-point pass of the enumeration engine on the same
-    kernel outputs (labels, residual, multiplicity, the near-copy safety net)."""
+    kernel outputs (labels, residual, multiplicity, the near-copy safety net); `drive` as
+    in :func:`store_chunks`."""
     return point_fields(W, tols, stored["y"], stored["code"], stored["eig"],
                         dg_code=stored["dg_code"], dg_kind=stored["dg_kind"],
-                        dg_dim=stored["dg_dim"], row=stored["counts"], only=only)
+                        dg_dim=stored["dg_dim"], row=stored["counts"], only=only,
+                        drive=drive)
 
 
 def progress_ranges(n: int) -> list[tuple[int, int]]:
@@ -215,17 +221,18 @@ def fixed_points(weights: Weights, *, only, tols: dict, max_degenerate: int,
     ``"enumeration"`` engine's (same tolerances) where both run. `progress(done, total)`
     is called after each range of chunks (:func:`progress_ranges`).
     """
-    W = weights.W
+    W, drive = weights.W, weights.drive
     check_size(weights.n, only, counting=False, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
     tarr, cap = tolerance_array(tols), int(max_degenerate)
     if progress is None:
-        stored = store_chunks(W, tarr, only, dg_cap=cap, refresh=refresh)
+        stored = store_chunks(W, tarr, only, dg_cap=cap, refresh=refresh, drive=drive)
     else:
         stored = merge_stored(_in_steps(weights.n, progress, lambda lo, hi: store_chunks(
-            W, tarr, only, chunk_lo=lo, chunk_hi=hi, dg_cap=cap, refresh=refresh)), cap)
-    return assemble(W, stored_fields(W, tols, stored, only), only=only, exact=False,
-                    tols=tols, max_degenerate=cap)
+            W, tarr, only, chunk_lo=lo, chunk_hi=hi, dg_cap=cap, refresh=refresh,
+            drive=drive)), cap)
+    return assemble(W, stored_fields(W, tols, stored, only, drive=drive), only=only,
+                    exact=False, tols=tols, max_degenerate=cap)
 
 
 def count(weights: Weights, *, tols: dict, classify_out_of_box: bool,
@@ -235,13 +242,14 @@ def count(weights: Weights, *, tols: dict, classify_out_of_box: bool,
     `progress(done, total)` is called after each range of chunks (:func:`progress_ranges`)."""
     check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
     refresh = check_refresh(refresh)
-    W, tarr = weights.W, tolerance_array(tols)
+    W, tarr, drive = weights.W, tolerance_array(tols), weights.drive
     if progress is None:
-        row = count_table(W, tarr, classify_out_of_box=classify_out_of_box, refresh=refresh)
+        row = count_table(W, tarr, classify_out_of_box=classify_out_of_box, refresh=refresh,
+                          drive=drive)
     else:
         minors = count_minors(W)
         row = np.sum(_in_steps(weights.n, progress, lambda lo, hi: count_table(
             W, tarr, classify_out_of_box=classify_out_of_box, chunk_lo=lo, chunk_hi=hi,
-            refresh=refresh, minors=minors)), axis=0)
+            refresh=refresh, minors=minors, drive=drive)), axis=0)
     return FixedPointCounts.from_table(row, weights.n, tolerances=tols,
                                        out_of_box_classified=classify_out_of_box)

@@ -16,6 +16,13 @@ code that fills a kernel's inputs or reads its outputs:
   decide a singular block's patterns, tally one point into the count table, and for a stored
   point re-sum it exactly, solve its interior eigenvalues and write it out.
 
+The walks solve the *driven* logistic system ``ds/dt = s (1 - s) (W s + c)`` (a tanh network
+reaches them as one, ``docs/theory/tanh.rst``); ``c = 0`` is the logistic of eq. 3. The drive adds
+a constant offset to a pattern's interior solution and to its boundary rates
+(:func:`dynsys._kernels._linalg.solve_offsets`), so every exact sum here starts from that
+offset instead of 0: for ``c = 0`` the offsets are +0.0 and every sum is the logistic's, bit
+for bit.
+
 Everything that costs a call inside a hot loop is compiled with ``inline="always"``.
 """
 
@@ -63,6 +70,7 @@ __all__ = [
     "label_code",
     "logistic",
     "LOGISTIC_ONE_FROM",
+    "has_drive",
     "pow3_table",
     "lowest_bit",
     "interior_code",
@@ -229,6 +237,15 @@ def logistic(z):
 
 
 @njit(cache=True, inline="always")
+def has_drive(c):
+    """Whether the drive `c` has a non-zero entry (a logistic network's drive is all zeros)."""
+    for i in range(c.shape[0]):
+        if c[i] != 0.0:
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def pow3_table(n):
     """``3^i`` for i < n (int64): a pattern's index is ``sum_i code_i 3^i``."""
     pow3 = np.empty(n, dtype=np.int64)
@@ -259,13 +276,14 @@ def interior_code(ii, k, pow3):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def masked_row_sum(C, r, a, lo, nb):
-    """Sum of ``C[r, t]`` over the bits ``lo <= t < nb`` set in `a`, in increasing t.
+def masked_row_sum(C, r, a, lo, nb, s0):
+    """``s0`` plus the ``C[r, t]`` over the bits ``lo <= t < nb`` set in `a`, in increasing t.
 
     The one summation order of every exact (non-running) sum, so that sums recomputed in
-    different places agree to the bit.
+    different places agree to the bit; `s0` is the drive's offset (+0.0 without a drive,
+    which leaves the sum of the terms unchanged).
     """
-    s = 0.0
+    s = s0
     for t in range(lo, nb):
         if (a >> t) & 1:
             s += C[r, t]
@@ -273,10 +291,11 @@ def masked_row_sum(C, r, a, lo, nb):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def exact_sums(a, rows, nb, C, out):
-    """``out[r]`` = sum of the columns of ``C[r]`` at the boundary coordinates at 1 in `a`."""
+def exact_sums(a, rows, nb, C, off, out):
+    """``out[r]`` = ``off[r]`` plus the columns of ``C[r]`` at the boundary coordinates at 1
+    in `a` (`off`: the drive's offsets ``y0`` or ``g0``, zeros without a drive)."""
     for r in range(rows):
-        out[r] = masked_row_sum(C, r, a, 0, nb)
+        out[r] = masked_row_sum(C, r, a, 0, nb, off[r])
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -326,13 +345,15 @@ def boundary_rates(wyB, a, nb, tol_zero, lamB):
 
 
 @njit(cache=True, error_model="numpy")
-def degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res, base_code, pow3,
+def degenerate_set(W, c, ii, bb, k, nb, rank, A, pr, rhs, Rt, r0, tol_res, base_code, pow3,
                    store, dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim, local):
     """Solve phase of a singular block: every assignment is degenerate.
 
-    An assignment is a continuum when the eliminated residual of its right-hand side is at
-    most `tol_res` per boundary coordinate at 1, else it has no solution. Counts go to
-    `local`; with `store` the first `dg_cap` rows are written. Returns the next row.
+    An assignment's right-hand side is ``-W[I,B1] 1 - c_I``; it is a continuum when the
+    eliminated residual (rows ``rank..k`` of the forward-eliminated right-hand side: the
+    columns of its coordinates at 1 in `Rt` plus the eliminated drive `r0`) is at most
+    `tol_res` per boundary coordinate at 1 (at least once), else it has no solution. Counts
+    go to `local`; with `store` the first `dg_cap` rows are written. Returns the next row.
     """
     for t in range(nb):
         for r in range(k):
@@ -340,10 +361,13 @@ def degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res, base_code, p
         lu_forward(A, k, rank, pr, rhs)
         for r in range(k):
             Rt[r, t] = rhs[r]
+    for r in range(k):
+        r0[r] = -c[ii[r]]
+    lu_forward(A, k, rank, pr, r0)
     for a in range(1 << nb):
         worst = 0.0
         for r in range(rank, k):
-            s = masked_row_sum(Rt, r, a, 0, nb)
+            s = masked_row_sum(Rt, r, a, 0, nb, r0[r])
             if abs(s) > worst:
                 worst = abs(s)
         nones = 0
@@ -392,12 +416,12 @@ def tally_labels(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, mpos, m
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
+def resum_exact(a, k, nb, Cm, G, y0, g0, ones, yI, d, wyB, lamB):
     """Exact sums of a stored point instead of the running ones: y_I with ``d = y(1 - y)``,
-    (W y)_B with the boundary eigenvalues ``lamB``.
+    (W y + c)_B with the boundary eigenvalues ``lamB``.
 
-    Over the list of boundary coordinates at 1 (into `ones`): the terms of
-    :func:`masked_row_sum` in the same order, without a bit test per term.
+    Over the list of boundary coordinates at 1 (into `ones`): the drive's offsets `y0`, `g0`
+    and the terms of :func:`masked_row_sum` in the same order, without a bit test per term.
     """
     n1 = 0
     for t in range(nb):
@@ -405,13 +429,13 @@ def resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB):
             ones[n1] = t
             n1 += 1
     for r in range(k):
-        sacc = 0.0
+        sacc = y0[r]
         for q in range(n1):
             sacc += Cm[r, ones[q]]
         yI[r] = sacc
         d[r] = sacc * (1.0 - sacc)
     for u in range(nb):
-        sacc = 0.0
+        sacc = g0[u]
         for q in range(n1):
             sacc += G[u, ones[q]]
         wyB[u] = sacc

@@ -30,6 +30,7 @@ __all__ = [
     "multiplier_counts",
     "factor_block",
     "solve_maps",
+    "solve_offsets",
 ]
 
 _EPS = 2.220446049250313e-16
@@ -481,6 +482,26 @@ def solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G):
             for r in range(k):
                 s += W[bb[u], ii[r]] * Cm[r, t]
             G[u, t] = s
+
+
+@njit(cache=True, error_model="numpy")
+def solve_offsets(W, c, ii, bb, k, nb, A, pr, pc, y0, g0):
+    """The drive's part of a pattern of an invertible block: what every assignment adds.
+
+    For the rate ``W s + c`` the interior solution is ``y_I = y0 + sum_{t in B1} Cm[:, t]``
+    and the boundary rates ``(W s + c)_B = g0 + sum_{t in B1} G[:, t]``, with
+    ``y0 = -A^{-1} c_I`` (`A` factored by :func:`factor_block`) and
+    ``g0 = c_B + W[B,I] y0``: one more column of :func:`solve_maps`, the one of the
+    assignment with no coordinate at 1.
+    """
+    for r in range(k):
+        y0[r] = -c[ii[r]]
+    lu_solve(A, k, pr, pc, y0)
+    for u in range(nb):
+        s = c[bb[u]]
+        for r in range(k):
+            s += W[bb[u], ii[r]] * y0[r]
+        g0[u] = s
 
 
 # ----------------------------------------------------------------------------------------

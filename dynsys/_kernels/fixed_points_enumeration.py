@@ -27,7 +27,15 @@ Organisation (the fast path of :func:`dynsys.fixed_points`):
    the principal minors of W (precomputed once) and a Routh-Hurwitz count is used, falling
    back to QR when the Routh array is inconclusive. Labels come from the one rule,
    :func:`dynsys._kernels._common.label_index`, compiled.
-6. *Store*: the work is split into ``n_chunks`` strided chunks of interior sets processed by
+6. *Drive*: the kernel solves ``ds/dt = s (1 - s) (W s + c)`` (``c = 0``: eq. 3; a tanh
+   network comes as ``4W`` with ``c = -2 W 1``). The drive adds the offsets
+   ``y0 = -W[I,I]^{-1} c_I`` to ``y_I`` and ``g0 = c_B + W[B,I] y0`` to the rates, once per
+   interior set (:func:`dynsys._kernels._linalg.solve_offsets`): the walk starts from them,
+   and every exact sum starts from them. Without a drive a pattern with no coordinate at 1
+   gives the origin (an origin copy when not canonical); with one, ``y_I = y0`` is a point of
+   its own, and such a pattern that is not canonical is merged into its neighbour's point
+   (``COL_MERGED``). A singular block's consistency residual gains the eliminated drive.
+7. *Store*: the work is split into ``n_chunks`` strided chunks of interior sets processed by
    ``prange``; in store mode the kernel runs twice with the same signature (``phase`` 0 counts
    per chunk, phase 1 writes the kept points at per-chunk offsets).
 """
@@ -52,6 +60,7 @@ from ._common import (
     exact_sums,
     face_test,
     filter_flags,
+    has_drive,
     interior_code,
     interior_eigs,
     lowest_bit,
@@ -69,6 +78,7 @@ from ._linalg import (
     real_part_counts,
     routh_unstable,
     solve_maps,
+    solve_offsets,
 )
 
 __all__ = ["MODE_STORE", "MODE_COUNT", "enumerate_patterns"]
@@ -78,14 +88,14 @@ MODE_STORE, MODE_COUNT = 0, 1
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _gray_step(step, a, k, nb, Cm, G, yI, wyB):
+def _gray_step(step, a, k, nb, Cm, G, y0, g0, yI, wyB):
     """Next assignment in Gray-code order with its running sums; returns it."""
     tf = lowest_bit(step)
     a ^= 1 << tf
     if (step & (REFRESH - 1)) == 0:
         # refresh the running sums exactly (bounds rounding drift)
-        exact_sums(a, k, nb, Cm, yI)
-        exact_sums(a, nb, nb, G, wyB)
+        exact_sums(a, k, nb, Cm, y0, yI)
+        exact_sums(a, nb, nb, G, g0, wyB)
     elif (a >> tf) & 1:
         for r in range(k):
             yI[r] += Cm[r, tf]
@@ -120,7 +130,7 @@ def _tally(local, n, in_box, npos, nneg, nzero, ipos, ineg, izero, wr, wi, k, to
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
+def enumerate_patterns(W, c, minors, tols, mode, filt, phase, n_chunks,
                        pt_offsets, dg_offsets, dg_cap,
                        out_y, out_code, out_eig, out_dg_code, out_dg_kind, out_dg_dim,
                        counts, active):
@@ -129,6 +139,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
     Parameters
     ----------
     W : (N, N) float64
+    c : (N,) float64, the drive of the rate ``W s + c`` (zeros: eq. 3, the logistic)
     minors : (2^N,) float64, principal minors of W (used by MODE_COUNT; may be empty else)
     tols : (4,) float64, absolute tolerances at ``TOL_RANK``, ``TOL_RESIDUAL``, ``TOL_FACE``,
         ``TOL_ZERO``
@@ -157,6 +168,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
     pow3 = pow3_table(n)
     want_in_box, want_stable = filter_flags(filt)
     storing = mode == MODE_STORE and phase == 1
+    driven = has_drive(c)
 
     for ch in prange(n_chunks):
         ii = np.empty(n, dtype=np.int64)
@@ -169,6 +181,9 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
         Cm = np.empty((n, n), dtype=np.float64)   # Cm[i, t]: y_I contribution of boundary t
         G = np.empty((n, n), dtype=np.float64)    # G[u, t]: (W y)_B contribution of t
         Rt = np.empty((n, n), dtype=np.float64)   # consistency residual contributions (singular)
+        r0 = np.empty(n, dtype=np.float64)        # and the drive's
+        y0 = np.zeros(n, dtype=np.float64)        # the drive's offset of y_I
+        g0 = np.zeros(n, dtype=np.float64)        # and of (W y + c)_B
         rhs = np.empty(n, dtype=np.float64)
         yI = np.empty(n, dtype=np.float64)
         wyB = np.empty(n, dtype=np.float64)
@@ -196,13 +211,15 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
 
             # --- solve
             if rank < k:
-                dg_row = degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res,
+                dg_row = degenerate_set(W, c, ii, bb, k, nb, rank, A, pr, rhs, Rt, r0, tol_res,
                                          base_code, pow3, storing, dg_row, dg_cap,
                                          out_dg_code, out_dg_kind, out_dg_dim, local)
                 if phase == 0 and mode == MODE_STORE:
                     active[I] = 1
                 continue
             solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
+            if driven:
+                solve_offsets(W, c, ii, bb, k, nb, A, pr, pc, y0, g0)
             use_routh = mode == MODE_COUNT and k >= 3
             n_sub = (1 << k) if use_routh else 1
             mloc = np.empty(n_sub, dtype=np.float64)
@@ -213,18 +230,19 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                 minor_tables(minors, ii, n_sub, mloc, lowb, pcnt)
 
             for t in range(k):
-                yI[t] = 0.0
+                yI[t] = y0[t]
             for u in range(nb):
-                wyB[u] = 0.0
+                wyB[u] = g0[u]
             a = 0
             for step in range(1 << nb):
                 if step > 0:
-                    a = _gray_step(step, a, k, nb, Cm, G, yI, wyB)
+                    a = _gray_step(step, a, k, nb, Cm, G, y0, g0, yI, wyB)
                 canonical, in_box = face_test(yI, k, tol_face)
                 if not canonical:
-                    # every pattern is accounted for: a copy of the origin (no coordinate
-                    # at 1, so y_I is exactly 0) or a point merged into its neighbour's
-                    if a == 0:
+                    # every pattern is accounted for: a copy of the origin (no drive and no
+                    # coordinate at 1, so y_I is exactly 0) or a point merged into its
+                    # neighbour's
+                    if a == 0 and not driven:
                         local[COL_ORIGIN_COPIES] += 1
                     else:
                         local[COL_MERGED] += 1
@@ -248,7 +266,7 @@ def enumerate_patterns(W, minors, tols, mode, filt, phase, n_chunks,
                 if mode == MODE_STORE:
                     need_eigs = want_stable or phase == 1
                     if phase == 1:
-                        resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+                        resum_exact(a, k, nb, Cm, G, y0, g0, ones, yI, d, wyB, lamB)
                 elif in_box or k < 3:
                     need_eigs = True
                 else:

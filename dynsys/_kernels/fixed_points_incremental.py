@@ -19,6 +19,17 @@ so ``y_I`` and ``(W y)_B`` change by one column of ``Cm`` and ``G``: O(N) work p
 no solve. The running sums are recomputed from scratch every ``refresh`` steps, which bounds
 the rounding they accumulate to that of ``refresh`` additions.
 
+*The drive.* The walk solves ``ds/dt = s (1 - s) (W s + c)`` (``c = 0``: eq. 3; a tanh
+network comes as ``4W`` with ``c = -2 W 1``). The drive adds the same offsets to every
+assignment of an interior set, ``y0 = -A^{-1} c_I`` to ``y_I`` and ``g0 = c_B + W[B,I] y0``
+to ``(W s + c)_B`` (:func:`dynsys._kernels._linalg.solve_offsets`, once per interior set):
+the walk starts from ``(y0, g0)`` instead of zeros, every sum recomputed from scratch
+(the refreshes, the high sums of the filtered walk, a survivor's sums) starts from them, and
+the filtered walk's bounds see them through its high sums. Without a drive a pattern with no
+coordinate at 1 gives the origin (an origin copy when not canonical); with one, ``y_I = y0``
+is a point of its own, and such a pattern that is not canonical is merged into its
+neighbour's point. A singular block's consistency residual gains the eliminated drive.
+
 The boundary eigenvalues of the Jacobian are ``(W y)_i`` (coordinate at 0) and ``-(W y)_i``
 (at 1); ``y_I`` decides the box. Only survivors of those cheap tests need the spectrum of the
 interior block ``diag(y_I (1 - y_I)) A`` (closed forms for 1x1 and 2x2, Hessenberg + shifted
@@ -61,6 +72,7 @@ from ._common import (
     exact_sums,
     face_test,
     filter_flags,
+    has_drive,
     interior_code,
     interior_eigs,
     lowest_bit,
@@ -79,6 +91,7 @@ from ._linalg import (
     real_part_counts,
     routh_unstable,
     solve_maps,
+    solve_offsets,
 )
 
 __all__ = ["walk", "MODE_STORE", "MODE_COUNT_FULL", "MODE_COUNT_BOX", "LOW_BITS",
@@ -266,28 +279,32 @@ def _prune_buffers(n):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs, gslack, yslack,
-                  YL, RL):
+def _prune_tables(k, nb, Cm, G, CmT, GT, y0, g0, yneg, ypos, yabs, gneg, gpos, gabs, gslack,
+                  yslack, YL, RL):
     """The tables of a filtered walk over one interior set: the column ranges with their
     rounding slack, and the sums of the low columns. Returns m, the number of low bits."""
     m = min(nb, LOW_BITS)
     _block_ranges(k, nb, Cm, G, yneg, ypos, yabs, gneg, gpos, gabs)
-    # far above the rounding of any order of summing a row's entries
+    # far above the rounding of any order of summing a row's entries and the drive's offset
+    # (|offset| is +0.0 without a drive: the slack is the logistic's to the bit)
     for u in range(nb):
-        gslack[u] = 2e-9 * gabs[u]
+        gslack[u] = 2e-9 * (gabs[u] + abs(g0[u]))
     for r in range(k):
-        yslack[r] = 2e-9 * yabs[r]
+        yslack[r] = 2e-9 * (yabs[r] + abs(y0[r]))
     _low_tables(k, nb, m, CmT, GT, YL, RL)
     return m
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def _next_survivor(j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, hh, yh, RL, YL,
-                   yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box, want_stable):
+def _next_survivor(j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, y0, g0, hh, yh, RL,
+                   YL, yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box,
+                   want_stable):
     """The next assignment of the filtered walk that passes the prefilter.
 
     The walk state is (j_low, hi_step, ahi): the next low step, the high step and the high
-    assignment. High assignments whose bounds cannot pass are skipped whole. Returns
+    assignment. The high sums `hh`, `yh` include the drive's offsets `g0`, `y0`, so the
+    bounds and the prefilter see them. High assignments whose bounds cannot pass are skipped
+    whole. Returns
     ``(a, j_low, hi_step, ahi)``, with ``a = -1`` when the interior set is done.
     """
     n_low = 1 << m
@@ -304,9 +321,9 @@ def _next_survivor(j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, hh, yh,
             if (hi_step & rmask) == 0:
                 # fresh sums over the high coordinates at 1, in coordinate order
                 for u in range(nb):
-                    hh[u] = masked_row_sum(G, u, ahi, m, nb)
+                    hh[u] = masked_row_sum(G, u, ahi, m, nb, g0[u])
                 for r in range(k):
-                    yh[r] = masked_row_sum(Cm, r, ahi, m, nb)
+                    yh[r] = masked_row_sum(Cm, r, ahi, m, nb, y0[r])
             else:
                 sg = 1.0 if (ahi >> bit) & 1 else -1.0
                 for u in range(nb):
@@ -392,10 +409,11 @@ def _tally_point(local, n, in_box, nr, map_pos, d, WII, k, M, wr, wi, work, npos
 
 
 @njit(cache=True, error_model="numpy")
-def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_offsets,
-                dg_offsets, dg_cap, out_y, out_code, out_eig, out_dg_code, out_dg_kind,
-                out_dg_dim, counts, active):
-    """The walk of one chunk (interior sets ``ch, ch + n_chunks, ...``); see :func:`walk`."""
+def _walk_chunk(W, c, driven, minors, tols, mode, filt, phase, n_chunks, ch, refresh,
+                pt_offsets, dg_offsets, dg_cap, out_y, out_code, out_eig, out_dg_code,
+                out_dg_kind, out_dg_dim, counts, active):
+    """The walk of one chunk (interior sets ``ch, ch + n_chunks, ...``); see :func:`walk`.
+    `driven`: whether the drive `c` has a non-zero entry."""
     n = W.shape[0]
     n_sets = 1 << n
     tol_rank = tols[TOL_RANK]
@@ -419,6 +437,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
     G = np.empty((n, n), dtype=np.float64)    # G[u, t]: Schur complement
     GT = np.empty((n, n), dtype=np.float64)
     Rt = np.empty((n, n), dtype=np.float64)
+    r0 = np.empty(n, dtype=np.float64)
+    y0 = np.zeros(n, dtype=np.float64)        # the drive's offset of y_I (0 without a drive)
+    g0 = np.zeros(n, dtype=np.float64)        # and of (W y + c)_B
     rhs = np.empty(n, dtype=np.float64)
     yI = np.empty(n, dtype=np.float64)
     wyB = np.empty(n, dtype=np.float64)
@@ -452,7 +473,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         if rank < k:
             # singular interior block: every assignment is a degenerate pattern, decided
             # by the consistency of the eliminated rows (as in the enumeration kernel)
-            dg_row = degenerate_set(W, ii, bb, k, nb, rank, A, pr, rhs, Rt, tol_res,
+            dg_row = degenerate_set(W, c, ii, bb, k, nb, rank, A, pr, rhs, Rt, r0, tol_res,
                                      base_code, pow3, phase == 1 and mode == MODE_STORE,
                                      dg_row, dg_cap, out_dg_code, out_dg_kind, out_dg_dim,
                                      local)
@@ -460,6 +481,8 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                 active[I] = 1
             continue
         solve_maps(W, ii, bb, k, nb, A, pr, pc, rhs, Cm, G)
+        if driven:
+            solve_offsets(W, c, ii, bb, k, nb, A, pr, pc, y0, g0)
         _transposed_maps(Cm, G, k, nb, CmT, GT)
 
         # inertia from the characteristic polynomial (principal minors): out-of-box points
@@ -480,25 +503,26 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
         ahi = 0
         j_low = 1
         if prune:
-            m = _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs,
-                              gslack, yslack, YL, RL)
+            m = _prune_tables(k, nb, Cm, G, CmT, GT, y0, g0, yneg, ypos, yabs, gneg, gpos,
+                              gabs, gslack, yslack, YL, RL)
             j_low = 1 << m
         for t in range(k):
-            yI[t] = 0.0
+            yI[t] = y0[t]
         for u in range(nb):
-            wyB[u] = 0.0
+            wyB[u] = g0[u]
         a = 0
         step = -1
         while True:
             if prune:
                 a, j_low, hi_step, ahi = _next_survivor(
-                    j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, hh, yh, RL, YL,
-                    yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box, want_stable)
+                    j_low, hi_step, ahi, m, k, nb, rmask, Cm, G, CmT, GT, y0, g0, hh, yh, RL,
+                    YL, yneg, ypos, yslack, gneg, gpos, gslack, tol_eig, want_in_box,
+                    want_stable)
                 if a < 0:
                     break
                 # a survivor is decided on the exact sums, as at the Gray walk's fresh solves
-                exact_sums(a, k, nb, Cm, yI)
-                exact_sums(a, nb, nb, G, wyB)
+                exact_sums(a, k, nb, Cm, y0, yI)
+                exact_sums(a, nb, nb, G, g0, wyB)
             else:
                 # the Gray step in the loop body: every pattern of the counting walk passes here
                 step += 1
@@ -509,9 +533,9 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     a ^= 1 << tf
                     if (step & rmask) == 0:
                         # fresh sums over the boundary coordinates at 1, in coordinate order
-                        exact_sums(a, k, nb, Cm, yI)
+                        exact_sums(a, k, nb, Cm, y0, yI)
                         if track_rates:
-                            exact_sums(a, nb, nb, G, wyB)
+                            exact_sums(a, nb, nb, G, g0, wyB)
                     elif (a >> tf) & 1:
                         for r in range(k):
                             yI[r] += CmT[tf, r]
@@ -527,11 +551,11 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             if want_stable and not _rates_all_stable(wyB, a, nb, tol_eig):
                 continue
             # a point is counted at its canonical pattern only; the other patterns are
-            # counted as copies of the origin (no coordinate at 1: y_I is exactly 0) or as
-            # merged into a neighbour's point
+            # counted as copies of the origin (no drive and no coordinate at 1: y_I is
+            # exactly 0) or as merged into a neighbour's point
             canonical, in_box = face_test(yI, k, tol_face)
             if not canonical:
-                if a == 0:
+                if a == 0 and not driven:
                     n_origin += 1
                 else:
                     n_merged += 1
@@ -541,7 +565,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
                     n_out += 1  # a scalar: a store to `local` would reload yI
                     continue
                 # an in-box survivor: its boundary rates from scratch
-                exact_sums(a, nb, nb, G, wyB)
+                exact_sums(a, nb, nb, G, g0, wyB)
             if want_in_box and not in_box:
                 continue
             npos, nneg, nzero = boundary_rates(wyB, a, nb, tol_eig, lamB)
@@ -553,7 +577,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
             if mode == MODE_STORE:
                 if phase == 1:
                     # a stored point: exact sums instead of the running ones
-                    resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
+                    resum_exact(a, k, nb, Cm, G, y0, g0, ones, yI, d, wyB, lamB)
                 if want_stable or phase == 1:
                     interior_eigs(d, WII, k, M, wr, wi, work)
                 if want_stable and not _interior_stable(wr, k, tol_eig):
@@ -594,7 +618,7 @@ def _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_of
 # nogil: samples of an ensemble walk concurrently from Python threads (the OpenMP layer is
 # safe for concurrent parallel regions)
 @njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refresh,
+def walk(W, c, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refresh,
          pt_offsets, dg_offsets, dg_cap,
          out_y, out_code, out_eig, out_dg_code, out_dg_kind, out_dg_dim, counts, active):
     """Walk the patterns of the interior sets of chunks ``chunk_lo <= ch < chunk_hi``.
@@ -602,6 +626,7 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
     Parameters
     ----------
     W : (N, N) float64
+    c : (N,) float64, the drive of the rate ``W s + c`` (zeros: eq. 3, the logistic)
     minors : (2^N,) float64 principal minors (``MODE_COUNT_FULL``; any array otherwise)
     tols : (4,) float64 absolute tolerances at the slots ``TOL_RANK``, ``TOL_RESIDUAL``,
         ``TOL_FACE``, ``TOL_ZERO`` of :mod:`dynsys._kernels._common`
@@ -618,11 +643,12 @@ def walk(W, minors, tols, mode, filt, phase, n_chunks, chunk_lo, chunk_hi, refre
         ``chunk_lo..chunk_hi-1``)
     active : (2^N,) int64 (store mode): interior sets with output (phase 0 marks them)
     """
+    driven = has_drive(c)
     for ch in prange(chunk_lo, chunk_hi):
         # the chunk's walk in its own (serial) function: compiled outside the parallel
         # region, its loops optimise as plain loops (measured 2x faster than the same code
         # inline in the prange body)
-        _walk_chunk(W, minors, tols, mode, filt, phase, n_chunks, ch, refresh, pt_offsets,
-                    dg_offsets, dg_cap, out_y, out_code, out_eig, out_dg_code, out_dg_kind,
-                    out_dg_dim, counts, active)
+        _walk_chunk(W, c, driven, minors, tols, mode, filt, phase, n_chunks, ch, refresh,
+                    pt_offsets, dg_offsets, dg_cap, out_y, out_code, out_eig, out_dg_code,
+                    out_dg_kind, out_dg_dim, counts, active)
     return 0

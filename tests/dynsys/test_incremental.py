@@ -159,6 +159,26 @@ def test_refresh_period_does_not_change_counts(refresh):
             == count_fixed_points(W, engine="incremental").as_dict())
 
 
+@pytest.mark.parametrize("refresh", [1, 4, 64])
+def test_refresh_period_does_not_change_tanh_counts(refresh):
+    """The walk starts from the drive's offsets and every refresh re-adds them: the period of
+    the fresh sums changes no count of a tanh network, nor its stored listing."""
+    W = np.random.default_rng(12).standard_normal((9, 9)) / 3.0
+    ref = count_fixed_points(W, engine="enumeration", classify_out_of_box=True,
+                             activation="tanh")
+    got = count_fixed_points(W, engine="incremental", classify_out_of_box=True,
+                             refresh=refresh, activation="tanh")
+    assert got.as_dict() == ref.as_dict() and got.total == 3**9
+    box = count_fixed_points(W, engine="incremental", refresh=refresh, activation="tanh")
+    assert (box.total, box.in_box, box.by_stability_in_box) == (
+        ref.total, ref.in_box, ref.by_stability_in_box)
+    fp = fixed_points(W, engine="incremental", only="in_box", refresh=refresh,
+                      activation="tanh")
+    want = fixed_points(W, engine="enumeration", only="in_box", activation="tanh")
+    for field in ("points", "patterns", "eigenvalues", "stability", "map_stability"):
+        np.testing.assert_array_equal(getattr(fp, field), getattr(want, field), err_msg=field)
+
+
 def test_rounding_of_long_walks_stays_bounded():
     # 2^15 Gray steps on the empty interior set's neighbours: the running sums agree with
     # fresh sums to a few ulps times the walk length between refreshes
@@ -461,11 +481,13 @@ def test_tally_point_uses_the_routh_counts_or_the_eigenvalues(nr, in_box):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("driven", [False, True])
 @pytest.mark.parametrize("refresh", [2, 64])
 @pytest.mark.parametrize("want_in_box,want_stable", [(True, False), (False, True), (True, True)])
 @pytest.mark.parametrize("seed", range(3))
 def test_next_survivor_walks_every_passing_pattern_in_gray_order(seed, want_in_box,
-                                                                  want_stable, refresh):
+                                                                  want_stable, refresh, driven):
+    """With a drive every pattern's sums start from the offsets y0, g0 (zeros without)."""
     from dynsys._kernels.fixed_points_incremental import (
         LOW_BITS, _next_survivor, _prune_buffers, _prune_tables, _transposed_maps)
 
@@ -477,16 +499,20 @@ def test_next_survivor_walks_every_passing_pattern_in_gray_order(seed, want_in_b
     G = np.zeros((n, n))
     # winner-take-all-like rates: many patterns have every rate of the right sign
     G[:nb, :nb] = 1.5 * np.eye(nb) - 0.5 + 0.2 * rng.standard_normal((nb, nb))
+    y0, g0 = np.zeros(n), np.zeros(n)
+    if driven:
+        y0[:k] = rng.uniform(-0.3, 0.3, k)
+        g0[:nb] = rng.uniform(-0.4, 0.4, nb)
     CmT, GT = np.empty((n, n)), np.empty((n, n))
     _transposed_maps(Cm, G, k, nb, CmT, GT)
     yneg, ypos, yabs, gneg, gpos, gabs, RL, YL, hh, yh, gslack, yslack = _prune_buffers(n)
-    m = _prune_tables(k, nb, Cm, G, CmT, GT, yneg, ypos, yabs, gneg, gpos, gabs, gslack,
-                      yslack, YL, RL)
+    m = _prune_tables(k, nb, Cm, G, CmT, GT, y0, g0, yneg, ypos, yabs, gneg, gpos, gabs,
+                      gslack, yslack, YL, RL)
     assert m == LOW_BITS
     found, state = [], (1 << m, -1, 0)
     while True:
-        a, *state = _next_survivor(*state, m, k, nb, refresh - 1, Cm, G, CmT, GT, hh, yh, RL,
-                                   YL, yneg, ypos, yslack, gneg, gpos, gslack, tol,
+        a, *state = _next_survivor(*state, m, k, nb, refresh - 1, Cm, G, CmT, GT, y0, g0, hh,
+                                   yh, RL, YL, yneg, ypos, yslack, gneg, gpos, gslack, tol,
                                    want_in_box, want_stable)
         if a < 0:
             break
@@ -494,7 +520,8 @@ def test_next_survivor_walks_every_passing_pattern_in_gray_order(seed, want_in_b
     gray = [s ^ (s >> 1) for s in range(1 << nb)]
 
     def keeps(a, *slacks):
-        return _passes(_brute_sums(G[:nb, :nb], a, nb), _brute_sums(Cm[:k, :nb], a, nb), a,
+        return _passes(g0[:nb] + _brute_sums(G[:nb, :nb], a, nb),
+                       y0[:k] + _brute_sums(Cm[:k, :nb], a, nb), a,
                        tol, want_in_box, want_stable, *slacks)
 
     exact = [a for a in gray if keeps(a)]

@@ -54,20 +54,69 @@ def test_pow3_table(n):
     np.testing.assert_array_equal(C.pow3_table(n), 3 ** np.arange(n, dtype=np.int64))
 
 
-def test_masked_row_sums_take_the_bits_in_order():
+@pytest.mark.parametrize("offset", [0.0, -0.75])
+def test_masked_row_sums_take_the_bits_in_order(offset):
     rng = np.random.default_rng(0)
     Cm = rng.standard_normal((3, 6))
+    off = offset * np.arange(1, 4)
     for a in range(1 << 6):
         bits = [(a >> t) & 1 for t in range(6)]
         for lo in (0, 2):
-            ref = 0.0
+            ref = off[1]  # the drive's offset first
             for t in range(lo, 6):
                 if bits[t]:
                     ref += Cm[1, t]  # increasing t: the bits of the sum
-            assert C.masked_row_sum(Cm, 1, a, lo, 6) == ref
+            assert C.masked_row_sum(Cm, 1, a, lo, 6, off[1]) == ref
         out = np.empty(3)
-        C.exact_sums(a, 3, 6, Cm, out)
-        np.testing.assert_array_equal(out, [C.masked_row_sum(Cm, r, a, 0, 6) for r in range(3)])
+        C.exact_sums(a, 3, 6, Cm, off, out)
+        np.testing.assert_array_equal(out, [C.masked_row_sum(Cm, r, a, 0, 6, off[r])
+                                            for r in range(3)])
+
+
+def test_a_zero_offset_leaves_every_sum_bit_for_bit():
+    """Without a drive the offsets are +0.0, and +0.0 + x is x for every float x (also -0.0,
+    which a start at 0.0 turned into +0.0 before as well)."""
+    rng = np.random.default_rng(1)
+    Cm = rng.standard_normal((2, 8)) * 10.0 ** rng.integers(-300, 300, size=(2, 8))
+    Cm[0, 3] = -0.0
+    for a in range(1 << 8):
+        for r in range(2):
+            ref = 0.0
+            for t in range(8):
+                if (a >> t) & 1:
+                    ref += Cm[r, t]
+            got = C.masked_row_sum(Cm, r, a, 0, 8, 0.0)
+            assert np.float64(got).tobytes() == np.float64(ref).tobytes()
+
+
+def test_has_drive():
+    assert not C.has_drive(np.zeros(4)) and not C.has_drive(np.zeros(0))
+    assert not C.has_drive(np.array([0.0, -0.0]))
+    assert C.has_drive(np.array([0.0, 1e-300]))
+
+
+@pytest.mark.parametrize("k, nb", [(0, 4), (1, 3), (3, 2), (4, 0)])
+def test_solve_offsets_are_the_pattern_without_ones(k, nb):
+    """y0 solves W[I,I] y0 = -c_I and g0 = (W y + c)_B there: the fixed point of the
+    assignment with no coordinate at 1, against numpy.linalg.solve."""
+    rng = np.random.default_rng(10 * k + nb)
+    n = k + nb
+    W = rng.standard_normal((n, n))
+    c = rng.standard_normal(n)
+    I = sum(1 << i for i in rng.permutation(n)[:k])
+    ii, bb = np.empty(n, np.int64), np.empty(n, np.int64)
+    C.split_interior(I, n, ii, bb)
+    A, WII = np.empty((n, n)), np.empty((n, n))
+    pr, pc = np.empty(n, np.int64), np.empty(n, np.int64)
+    assert L.factor_block(W, ii, k, 1e-12, A, WII, pr, pc) == k
+    y0, g0 = np.full(n, np.nan), np.full(n, np.nan)
+    L.solve_offsets(W, c, ii, bb, k, nb, A, pr, pc, y0, g0)
+    Ii, Bi = ii[:k], bb[:nb]
+    y = np.zeros(n)
+    y[Ii] = np.linalg.solve(W[np.ix_(Ii, Ii)], -c[Ii]) if k else []
+    np.testing.assert_allclose(y0[:k], y[Ii], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(g0[:nb], (W @ y + c)[Bi], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose((W @ y + c)[Ii], 0.0, atol=1e-12)
 
 
 def test_split_interior():
@@ -161,10 +210,11 @@ def test_resum_exact_is_the_masked_row_sum_to_the_bit():
     G = rng.standard_normal((nb, nb)) * 1e3  # large terms: an order change would show
     ones = np.empty(nb, np.int64)
     yI, d, wyB, lamB = np.empty(k), np.empty(k), np.empty(nb), np.empty(nb)
+    y0, g0 = rng.standard_normal(k), rng.standard_normal(nb) * 1e3
     for a in range(1 << nb):
-        C.resum_exact(a, k, nb, Cm, G, ones, yI, d, wyB, lamB)
-        y_ref = [C.masked_row_sum(Cm, r, a, 0, nb) for r in range(k)]
-        w_ref = [C.masked_row_sum(G, u, a, 0, nb) for u in range(nb)]
+        C.resum_exact(a, k, nb, Cm, G, y0, g0, ones, yI, d, wyB, lamB)
+        y_ref = [C.masked_row_sum(Cm, r, a, 0, nb, y0[r]) for r in range(k)]
+        w_ref = [C.masked_row_sum(G, u, a, 0, nb, g0[u]) for u in range(nb)]
         np.testing.assert_array_equal(yI, y_ref)
         np.testing.assert_array_equal(d, [y * (1.0 - y) for y in y_ref])
         np.testing.assert_array_equal(wyB, w_ref)
