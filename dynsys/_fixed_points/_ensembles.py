@@ -19,6 +19,10 @@ Ensembles (``g`` the gain):
 a callable ``f(rng, N) -> W``
     any ensemble: `rng` is the sample's ``numpy.random.Generator``.
 
+With ``activation="tanh"`` each drawn W is the weight matrix of a tanh network,
+dy/dt = (1 - y^2)(W y), counted as the driven logistic system of :func:`dynsys.count_fixed_points`
+(``activation="tanh"``); the draws are those of the logistic ensemble with the same seed.
+
 Reproducibility: sample ``s`` draws from ``default_rng(SeedSequence(seed).spawn(S)[s])``, so
 the result does not depend on how the samples are spread over threads or Dask workers.
 """
@@ -35,7 +39,8 @@ from .._arrays import readonly as _readonly
 from .._kernels._common import tolerance_array
 from .._tables import text_table
 from .._threads import numba_threads
-from ._common import MAX_N_INCREMENTAL, check_size, numeric_tolerances, validate_weights
+from ._common import (MAX_N_INCREMENTAL, check_size, numeric_tolerances, unit_tolerances,
+                      validate_weights)
 from ._incremental import count_table
 from ._results import decode_counts
 
@@ -90,6 +95,8 @@ class FixedPointStatistics:
     classify_out_of_box : bool
         Whether out-of-box points were labelled (adds ``stable``, ``stable_out_of_box``,
         ``saddle_out_of_box``).
+    activation : {"logistic", "tanh"}
+        The activation of the networks counted (the box is [-1, 1]^N for tanh).
     """
 
     n: int
@@ -106,10 +113,12 @@ class FixedPointStatistics:
     confidence: float
     ci_method: str
     classify_out_of_box: bool
+    activation: str = "logistic"
 
     def __repr__(self) -> str:
+        act = "" if self.activation == "logistic" else f", activation={self.activation!r}"
         return (f"FixedPointStatistics(N={self.n}, ensemble={self.ensemble!r}, "
-                f"gain={self.gain:g}, n_samples={self.n_samples}, "
+                f"gain={self.gain:g}{act}, n_samples={self.n_samples}, "
                 f"mean stable_in_box={self.mean['stable_in_box']:.3g}, "
                 f"mean total={self.mean['total']:.4g})")
 
@@ -136,12 +145,14 @@ class FixedPointStatistics:
             rows.append((q, f"{self.mean[q]:.4g}",
                          f"[{self.ci_low[q]:.4g}, {self.ci_high[q]:.4g}]"))
         lines = [text_table(rows, "lll")]
-        lines.append(f"N = {self.n}, ensemble {self.ensemble!r}, g = {self.gain:g}, "
+        act = "" if self.activation == "logistic" else f", {self.activation} networks"
+        lines.append(f"N = {self.n}, ensemble {self.ensemble!r}, g = {self.gain:g}{act}, "
                      f"{self.n_samples} samples, seed {self.seed}.")
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        """JSON-ready dict (per-sample counts as lists)."""
+        """JSON-ready dict (per-sample counts as lists; ``activation`` when not logistic)."""
+        act = {} if self.activation == "logistic" else {"activation": self.activation}
         return {
             "n": self.n, "ensemble": self.ensemble, "gain": self.gain,
             "density": self.density, "n_samples": self.n_samples, "seed": self.seed,
@@ -150,6 +161,7 @@ class FixedPointStatistics:
             "counts": {k: v.tolist() for k, v in self.counts.items()},
             "saddle_index_in_box": self.saddle_index_in_box.tolist(),
             "mean": dict(self.mean), "ci_low": dict(self.ci_low), "ci_high": dict(self.ci_high),
+            **act,
         }
 
 
@@ -171,22 +183,25 @@ def _draw(ensemble, rng, n: int, gain: float, density: float) -> np.ndarray:
     return np.where(mask, gain / math.sqrt(density * n) * rng.standard_normal((n, n)), 0.0)
 
 
-def _count_row(W, zero_tol, classify_out_of_box: bool) -> np.ndarray:
+def _count_row(W, zero_tol, classify_out_of_box: bool, activation: str = "logistic"
+               ) -> np.ndarray:
     """The incremental engine's count row of one W (validated here: it is drawn per sample),
-    with the defaults of :func:`dynsys.count_fixed_points`."""
-    weights = validate_weights(W)
+    with the defaults of :func:`dynsys.count_fixed_points`; a tanh W is counted as its driven
+    logistic system, with the tolerances converted as there."""
+    weights = validate_weights(W, activation)
     check_size(weights.n, None, counting=True, engine="incremental", max_n=MAX_N_INCREMENTAL)
-    tols = numeric_tolerances(weights.W, zero_tol=zero_tol)
+    tols = unit_tolerances(numeric_tolerances(weights.network_W, zero_tol=zero_tol), weights)
     return count_table(weights.W, tolerance_array(tols),
-                       classify_out_of_box=classify_out_of_box)
+                       classify_out_of_box=classify_out_of_box, drive=weights.drive)
 
 
-def _sample_row(ensemble, seq, n, gain, density, zero_tol, classify_out_of_box, threads):
+def _sample_row(ensemble, seq, n, gain, density, zero_tol, classify_out_of_box, activation,
+                threads):
     """One sample: draw W from its own SeedSequence, count, return the count row."""
     rng = np.random.default_rng(seq)
     W = _draw(ensemble, rng, n, gain, density)
     with numba_threads(threads):
-        return _count_row(W, zero_tol, classify_out_of_box)
+        return _count_row(W, zero_tol, classify_out_of_box, activation)
 
 
 def _per_sample(rows: np.ndarray, n: int, classify_out_of_box: bool):
@@ -236,7 +251,8 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
                            gain: float = 1.0, density: float = 0.2, seed: int | None = 0,
                            confidence: float = 0.95, ci: str = "normal",
                            classify_out_of_box: bool = False, zero_tol: float | None = None,
-                           workers: int | None = None, client=None) -> FixedPointStatistics:
+                           workers: int | None = None, client=None,
+                           activation=None) -> FixedPointStatistics:
     """Distribution of the exact fixed-point counts of eq. 3 over random networks of size N.
 
     Every sample's W is enumerated in full (all 3^N patterns, see
@@ -274,6 +290,10 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
         thread). Default: one sample at a time, each on all Numba threads.
     client : distributed.Client, optional
         Count the samples as tasks on a Dask cluster (``pip install resdyn[dask]``).
+    activation : {"logistic", "tanh"}, optional
+        The activation of the networks (default logistic): with ``"tanh"`` each drawn W is
+        counted as ``count_fixed_points(W, activation="tanh")`` counts it (the box is
+        [-1, 1]^N, and `zero_tol` is in the network's coordinates).
 
     Returns
     -------
@@ -286,8 +306,10 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
     >>> st.n_samples, st.counts["total"].shape
     (20, (20,))
     """
+    from .._activation import resolve_activation
     from .._validation import check_choice, check_int, check_positive_float
 
+    act = resolve_activation(None, activation).name
     n = check_int(n, "n", minimum=1, maximum=24)
     n_samples = check_int(n_samples, "n_samples", minimum=1)
     if callable(ensemble):
@@ -312,7 +334,7 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
         workers = check_int(workers, "workers", minimum=1)
     root = np.random.SeedSequence(seed)
     seqs = root.spawn(n_samples)
-    args = (n, gain_v, dens_v, zero_tol, bool(classify_out_of_box))
+    args = (n, gain_v, dens_v, zero_tol, bool(classify_out_of_box), act)
 
     if client is not None:
         from ._distributed import check_client
@@ -341,6 +363,7 @@ def fixed_point_statistics(n: int, n_samples: int = 100, *, ensemble="gaussian",
         saddle_index_in_box=_readonly(udim),
         mean=MappingProxyType(mean), ci_low=MappingProxyType(lo), ci_high=MappingProxyType(hi),
         confidence=confidence, ci_method=ci, classify_out_of_box=bool(classify_out_of_box),
+        activation=act,
     )
 
 

@@ -82,6 +82,26 @@ def test_public_functions_take_the_client(client):
         fixed_points(W, exact=True, client=client)
 
 
+@pytest.mark.parametrize("only", [None, "in_box", "stable_in_box"])
+def test_tanh_identical_to_local(client, only):
+    """The drive travels with W: a tanh network's counts and listing on the cluster are the
+    local ones."""
+    n = 6 if only is None else 8
+    W = np.random.default_rng(30 + n).standard_normal((n, n)) * 1.5 / np.sqrt(n)
+    got = fixed_points(W, client=client, only=only, n_tasks=5, activation="tanh")
+    ref = fixed_points(W, only=only, activation="tanh")
+    assert got.activation == "tanh" and len(got) > 0
+    for name, value in _fields(ref).items():
+        np.testing.assert_array_equal(getattr(got, name), value, err_msg=name)
+    for oob in (False, True):
+        c = count_fixed_points(W, client=client, classify_out_of_box=oob, n_tasks=3,
+                               activation="tanh")
+        assert c.as_dict() == count_fixed_points(W, classify_out_of_box=oob,
+                                                 activation="tanh").as_dict()
+    st = fixed_point_statistics(4, 4, seed=2, client=client, activation="tanh")
+    assert st.as_dict() == fixed_point_statistics(4, 4, seed=2, activation="tanh").as_dict()
+
+
 def test_statistics_on_the_cluster_equal_local(client):
     a = fixed_point_statistics(5, 6, gain=2.0, seed=3, client=client)
     b = fixed_point_statistics(5, 6, gain=2.0, seed=3)

@@ -89,6 +89,40 @@ def test_intervals_normal_and_bootstrap():
     assert freq.sum() == pytest.approx(1.0) and np.all(np.diff(values) > 0)
 
 
+@pytest.mark.parametrize("classify_out_of_box", [False, True])
+def test_tanh_statistics_count_each_draw_as_count_fixed_points(classify_out_of_box):
+    """The same draws as the logistic ensemble, each counted as a tanh network."""
+    st = fixed_point_statistics(5, 4, gain=1.5, seed=21, activation="tanh",
+                                classify_out_of_box=classify_out_of_box)
+    assert st.activation == "tanh"
+    assert "activation='tanh'" in repr(st) and st.as_dict()["activation"] == "tanh"
+    assert "tanh" in st.table()
+    for s, seq in enumerate(np.random.SeedSequence(21).spawn(4)):
+        W = 1.5 / math.sqrt(5) * np.random.default_rng(seq).standard_normal((5, 5))
+        ref = count_fixed_points(W, activation="tanh", classify_out_of_box=classify_out_of_box)
+        assert st.counts["total"][s] == ref.total == 3**5
+        assert st.counts["in_box"][s] == ref.in_box
+        assert st.counts["stable_in_box"][s] == ref.stable_in_box
+        assert st.counts["map_stable_in_box"][s] == ref.map_by_stability_in_box["stable"]
+        assert st.counts["origin_copies"][s] == ref.n_origin_copies == 0
+        assert st.counts["merged"][s] == ref.n_merged
+        assert st.saddle_index_in_box[s].tolist() == ref.unstable_dim_in_box.tolist()
+        if classify_out_of_box:
+            assert st.counts["stable"][s] == ref.by_stability["stable"]
+    logistic = fixed_point_statistics(5, 4, gain=1.5, seed=21)
+    assert logistic.activation == "logistic" and "activation" not in logistic.as_dict()
+    assert "activation" not in repr(logistic)
+
+
+def test_tanh_statistics_take_the_tolerance_in_the_network_coordinates():
+    st = fixed_point_statistics(3, 3, seed=4, activation="tanh", zero_tol=1e-6)
+    for s, seq in enumerate(np.random.SeedSequence(4).spawn(3)):
+        W = 1.0 / math.sqrt(3) * np.random.default_rng(seq).standard_normal((3, 3))
+        ref = count_fixed_points(W, activation="tanh", zero_tol=1e-6)
+        assert st.counts["non_hyperbolic_in_box"][s] == ref.by_stability_in_box[
+            dynsys.NON_HYPERBOLIC]
+
+
 def test_out_of_box_classification_adds_quantities():
     st = fixed_point_statistics(4, 4, gain=2.0, seed=0, classify_out_of_box=True)
     np.testing.assert_array_equal(st.counts["stable"],
@@ -108,6 +142,7 @@ def test_public_names():
     (dict(n=3, ensemble="sparse", density=1.5), ValueError, r"`density` must be in \(0, 1\]"),
     (dict(n=3, confidence=1.0), ValueError, r"`confidence` must be in \(0, 1\)"),
     (dict(n=3, ci="wilson"), ValueError, "`ci` must be one of"),
+    (dict(n=3, activation="relu"), ValueError, "`activation` must be one of"),
     (dict(n=3, ensemble=lambda rng, n: np.zeros((n + 1, n + 1))), ValueError,
      r"must return an \(3, 3\) matrix"),
 ])
