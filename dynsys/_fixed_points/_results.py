@@ -362,10 +362,11 @@ class FixedPointCounts:
                          self.map_by_stability_in_box[lab]))
         rows.append(("total", self.total, self.in_box, self.out_of_box, self.in_box))
         lines = [text_table(rows, "lrrrr")]
+        formula = ": 3^N - 2^N + 1" if self.activation == "logistic" else f", {self.activation}: 3^N"
         lines.append(
             f"N = {self.n}: {self.total} distinct isolated fixed points"
             + ("" if only is None else f" kept by only={only!r}")
-            + f" (all points for generic W: 3^N - 2^N + 1 = {self.generic_total}); "
+            + f" (all points for generic W{formula} = {self.generic_total}); "
             f"flow/map disagreements in the box: {self.disagreements}; "
             f"degenerate patterns: {self.n_continuum} continuum, {self.n_no_solution} no solution; "
             + self._merged_note()
