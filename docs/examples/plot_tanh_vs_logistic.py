@@ -42,8 +42,9 @@ for act, net in nets_.items():
 # patterns gives its own point (the logistic's 2^10 patterns without a coordinate at 1 all give
 # the origin), and both networks have a few thousand points in their box, nearly all saddles.
 # Right: where the test inputs end, by status. Trained from the same seed, the tanh network
-# leaves many inputs still moving at layer 50,000: they pass from saddle to saddle ever more
-# slowly, which the census reports as "not converged" rather than forcing a verdict.
+# leaves many inputs still moving at layer 50,000: they oscillate in three unsaturated
+# coordinates, far from every fixed point, with no period of up to ``max_period`` (64)
+# layers, which the census reports as "not converged" rather than forcing a verdict.
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
 labels = list(dynsys.LABELS)
 width = 0.38
