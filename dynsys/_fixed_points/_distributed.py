@@ -7,10 +7,11 @@ The 2^N interior sets are dealt into the strided chunks of the enumeration
 (:func:`~dynsys._fixed_points._common.n_chunks`, 256 for N >= 8); a task walks a contiguous
 range of chunks on one worker. Counts merge by summing, stored points by concatenating the
 tasks' outputs in chunk order, so the merged result equals the local run exactly (same
-numbers, same order). W (at most 24 x 24) travels inside each task; the principal minors of
-the count (2^N numbers) are computed once, by a task on a worker, whose result the other
-tasks fetch, and the drive of a tanh network (N numbers) travels with W. Nothing is scattered: a broadcast ``scatter`` of data whose key was just released
-can hang in ``distributed``, and two counts of the same W in a row did so here.
+numbers, same order). W (at most 24 x 24) and the drive of a tanh network (N numbers) travel
+inside each task; the principal minors of the count (2^N numbers) are computed once, by a
+task on a worker, whose result the other tasks fetch. Nothing is scattered: a broadcast
+``scatter`` of data whose key was just released can hang in ``distributed``, and two counts
+of the same W in a row did so here.
 
 ``distributed`` is an optional dependency (``pip install resdyn[dask]``).
 """
