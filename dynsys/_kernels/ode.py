@@ -213,11 +213,10 @@ def _tanh_noise(base, yi, xi, wy, wx):
     return dy, dx
 
 
-@njit(cache=True)
-def _rhs_tanh(base, WT, b, n, u, out):
-    """:func:`rhs` for the tanh system whose logistic code is `base`."""
-    noise = base != RHS_RESNET and base != RHS_MLP
-    mlp = base >= RHS_MLP
+@njit(cache=True, inline="always")
+def _products(WT, b, n, u, out, noise, mlp):
+    """``out[:n] = W u[:n] (+ b for the MLP)`` and, for a noise system, ``out[n:] = W u[n:]``,
+    column by column of W (rows of WT): the linear part of every right-hand side."""
     for i in range(n):
         out[i] = b[i] if mlp else 0.0
     if noise:
@@ -232,6 +231,14 @@ def _rhs_tanh(base, WT, b, n, u, out):
             xj = u[n + j]
             for i in range(n):
                 out[n + i] += WT[j, i] * xj
+
+
+@njit(cache=True)
+def _rhs_tanh(base, WT, b, n, u, out):
+    """:func:`rhs` for the tanh system whose logistic code is `base`."""
+    noise = base != RHS_RESNET and base != RHS_MLP
+    mlp = base >= RHS_MLP
+    _products(WT, b, n, u, out, noise, mlp)
     if base == RHS_RESNET:
         for i in range(n):
             yi = u[i]
@@ -261,20 +268,7 @@ def rhs(code, WT, b, n, u, out):
         return
     noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
-    for i in range(n):
-        out[i] = b[i] if mlp else 0.0
-    if noise:
-        for i in range(n):
-            out[n + i] = 0.0
-    for j in range(n):
-        uj = u[j]
-        for i in range(n):
-            out[i] += WT[j, i] * uj
-    if noise:
-        for j in range(n):
-            xj = u[n + j]
-            for i in range(n):
-                out[n + i] += WT[j, i] * xj
+    _products(WT, b, n, u, out, noise, mlp)
     if code == RHS_RESNET:
         for i in range(n):
             yi = u[i]
@@ -513,13 +507,11 @@ def _initial_step(code, WT, b, n, m, y, f0, t_span, rtol, atol, max_step, tmp, f
 # one-trajectory twin, ``tests/_oracles/ode_reference.py``).
 
 
-@njit(cache=True)
-def _rhs_lanes_tanh(base, W, b, n, U, out):
-    """:func:`rhs_lanes` for the tanh system whose logistic code is `base` (per lane, the
-    arithmetic of :func:`_rhs_tanh` in the same order)."""
+@njit(cache=True, inline="always")
+def _lane_products(W, b, n, U, out, noise, mlp):
+    """``out[:n] = W U[:n] (+ b for the MLP)`` and, for a noise system, ``out[n:] = W U[n:]``,
+    lane by lane (the lane axis innermost): the linear part of every lane right-hand side."""
     L = U.shape[1]
-    noise = base != RHS_RESNET and base != RHS_MLP
-    mlp = base >= RHS_MLP
     for i in range(n):
         o = out[i]
         b0 = b[i] if mlp else 0.0
@@ -539,6 +531,16 @@ def _rhs_lanes_tanh(base, W, b, n, U, out):
                 u = U[n + j]
                 for l in range(L):
                     o2[l] += w * u[l]
+
+
+@njit(cache=True)
+def _rhs_lanes_tanh(base, W, b, n, U, out):
+    """:func:`rhs_lanes` for the tanh system whose logistic code is `base` (per lane, the
+    arithmetic of :func:`_rhs_tanh` in the same order)."""
+    L = U.shape[1]
+    noise = base != RHS_RESNET and base != RHS_MLP
+    mlp = base >= RHS_MLP
+    _lane_products(W, b, n, U, out, noise, mlp)
     if base == RHS_RESNET:
         for i in range(n):
             o = out[i]
@@ -569,25 +571,7 @@ def rhs_lanes(code, W, b, n, U, out):
     L = U.shape[1]
     noise = code != RHS_RESNET and code != RHS_MLP
     mlp = code >= RHS_MLP
-    for i in range(n):
-        o = out[i]
-        b0 = b[i] if mlp else 0.0
-        for l in range(L):
-            o[l] = b0
-        for j in range(n):
-            w = W[i, j]
-            u = U[j]
-            for l in range(L):
-                o[l] += w * u[l]
-        if noise:
-            o2 = out[n + i]
-            for l in range(L):
-                o2[l] = 0.0
-            for j in range(n):
-                w = W[i, j]
-                u = U[n + j]
-                for l in range(L):
-                    o2[l] += w * u[l]
+    _lane_products(W, b, n, U, out, noise, mlp)
     if code == RHS_RESNET:
         for i in range(n):
             o = out[i]
