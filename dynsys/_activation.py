@@ -223,6 +223,11 @@ def activation(name) -> Activation:
     return _ACTIVATIONS[check_activation(name)]
 
 
+def activation_box(result) -> tuple[float, float]:
+    """``(lower, upper)`` of a result's activation: the ``box`` property of the results."""
+    return _ACTIVATIONS[result.activation].box
+
+
 def resolve_activation(system, activation_arg, name: str = "activation") -> Activation:
     """The activation of a call: the network's own, or the argument for a bare W.
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._activation import activation_box
 from ._validation import _to_float_array, as_points, check_choice, check_int, check_positive_float
 from ._fixed_points import fixed_points
 from ._integrate import integrate
@@ -106,6 +107,7 @@ class Basins:
     atol: float | None
     seed: object
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         run = f"t_max={self.t_max:g}" if self.dynamics == "flow" else f"depth={self.depth}"

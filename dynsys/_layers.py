@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._activation import ACTIVATIONS as _ACT_NAMES
-from ._activation import activation
+from ._activation import activation, activation_box
 from ._arrays import readonly as _frozen
 from ._kernels import layers as _K
 from ._network import Network, _check_supported_activation, layer_index
@@ -127,6 +127,7 @@ class IterateResult:
     z: np.ndarray | None = None
     z_final: np.ndarray | None = None
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:  # shapes and counts only
         parts = [f"kind={self.kind!r}", f"record={self.record!r}", f"depth={self.depth}",

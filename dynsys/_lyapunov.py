@@ -45,7 +45,7 @@ import numpy as np
 from ._arrays import readonly as _frozen
 from ._layers import _as_network, _prepare
 from ._network import layer_index
-from ._activation import activation
+from ._activation import activation, activation_box
 from ._validation import check_choice, check_int
 
 __all__ = ["LyapunovResult", "lyapunov"]
@@ -84,6 +84,7 @@ class LyapunovResult:
     exponents: np.ndarray
     running: np.ndarray
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     @property
     def largest(self):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._activation import check_activation
+from ._activation import activation_box, check_activation
 from ._arrays import readonly
 from ._validation import _describe, _to_float_array, check_choice, check_finite
 
@@ -89,6 +89,7 @@ class Network:
     P: np.ndarray | None = None
     p: np.ndarray | None = None
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __post_init__(self):
         check_choice(self.kind, "kind", KINDS)

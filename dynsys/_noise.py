@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import readonly as _frozen
-from ._activation import activation
+from ._activation import activation, activation_box
 from ._layers import _as_network, _prepare, _stream
 from ._validation import check_int, check_positive_float
 
@@ -71,6 +71,7 @@ class NoiseResult:
     nsr: np.ndarray
     cosine: np.ndarray
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import readonly as _frozen
-from ._activation import activation
+from ._activation import activation, activation_box
 from ._layers import _as_network
 from ._network import layer_index
 from ._validation import _to_float_array, check_finite
@@ -77,6 +77,7 @@ class SensitivityResult:
     S: np.ndarray | None = None
     S_norm: np.ndarray | None = None
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def log10_det_ratio(self, s1: int, s2: int):
         """``log10(|det M'(s1)| / |det M'(s2)|)`` for layers s1, s2 in 1..T (the paper: 4, 10).

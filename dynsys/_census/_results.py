@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._activation import activation_box
 from .._tables import text_table
 
 
@@ -181,6 +182,7 @@ class AttractorCensus:
     endpoint_fit: str | None = None
     endpoint_prediction: np.ndarray | None = None
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __len__(self) -> int:
         return int(self.points.shape[0])

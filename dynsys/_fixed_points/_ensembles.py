@@ -35,6 +35,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._activation import activation_box
 from .._arrays import readonly as _readonly
 from .._kernels._common import tolerance_array
 from .._tables import text_table
@@ -114,6 +115,7 @@ class FixedPointStatistics:
     ci_method: str
     classify_out_of_box: bool
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         act = "" if self.activation == "logistic" else f", activation={self.activation!r}"

@@ -49,7 +49,7 @@ from .._arrays import readonly as _frozen
 from .._network import resnet_weights as _network_resnet_weights
 from .._stability import (NON_HYPERBOLIC, classify_multipliers, classify_spectrum,
                           default_zero_tol, unstable_dimension)
-from .._activation import ACTIVATIONS, resolve_activation
+from .._activation import ACTIVATIONS, activation_box, resolve_activation
 from .._system import ResidualSystem, check_logistic_system, jacobian, residual_map_jacobian
 from .._validation import as_points, check_int, check_positive_float
 from ._results import OUTSIDE
@@ -139,6 +139,7 @@ class LocalSpectrum:
     map_unstable_dim: object
     zero_tol: float
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         if self.point.ndim == 1:
@@ -383,6 +384,7 @@ class RefinedFixedPoint:
     residual_tol: float
     zero_tol: float
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         return (f"RefinedFixedPoint(N={self.point.shape[0]}, converged={self.converged}, "

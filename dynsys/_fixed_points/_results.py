@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .._activation import activation_box
 from .._arrays import readonly as _readonly
 from .._kernels._common import (
     COL_CONTINUUM,
@@ -225,6 +226,7 @@ class FixedPointCounts:
     face_tol: float | None = None
     out_of_box_classified: bool = True
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __repr__(self) -> str:
         act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
@@ -509,6 +511,7 @@ class FixedPoints:
     residual_tol: float = 0.0
     face_tol: float = 0.0
     activation: str = "logistic"
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
 
     def __len__(self) -> int:
         return int(self.points.shape[0])

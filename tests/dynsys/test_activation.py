@@ -89,3 +89,16 @@ def test_resolve_activation_refuses_a_contradiction():
     assert resolve_activation(np.eye(2), "tanh").name == "tanh"
     with pytest.raises(ValueError, match="must match the network's own activation 'tanh'"):
         resolve_activation(net, "logistic")
+
+
+def test_results_record_their_box():
+    W = np.array([[-1.0, 2.0], [3.0, -1.0]])
+    for act, box in (("logistic", (0.0, 1.0)), ("tanh", (-1.0, 1.0))):
+        net = dynsys.Network(W, activation=act)
+        assert net.box == box
+        assert dynsys.fixed_points(net).box == box
+        assert dynsys.count_fixed_points(net).box == box
+        assert dynsys.spectrum_at(net, [0.0, 0.0]).box == box
+        assert dynsys.iterate(net, [0.1, 0.2], 3).box == box
+        assert dynsys.attractor_census(net, [[0.1, 0.2]], 50).box == box
+        assert dynsys.integrate(net, [0.5, 0.5], [0.0, 1.0]).box == box
