@@ -58,10 +58,11 @@ def _dense_until_sparse(Z, t0, t_stop, WT, margin, kmax, batch_size, check_every
             K.sigmoid_into(Zc, Yc)
             for j in range(n):
                 np.matmul(Yc, WT, out=buf)
-                if drive is not None:
-                    buf += drive
-                # z(t+1) = z(t) + W y(t) and y(t+1) in one pass
-                K.add_and_sigmoid(Zc, buf, Yc)
+                # z(t+1) = z(t) + W y(t) (+ the drive) and y(t+1) in one pass
+                if drive is None:
+                    K.add_and_sigmoid(Zc, buf, Yc)
+                else:
+                    K.add_drive_and_sigmoid(Zc, buf, drive, Yc)
             t += n
             alive = K.count_interior(Zc, margin) > kmax
         Z[rows] = Zc

@@ -651,6 +651,18 @@ def add_and_sigmoid(Z, D, Y):
 
 
 @njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
+def add_drive_and_sigmoid(Z, D, c, Y):
+    """Z += D + c (c (N,) the drive of every row), then Y = f(Z), in one pass over the rows:
+    the dense layer of a driven system without a separate pass adding the drive."""
+    B, n = Z.shape
+    for b in prange(B):
+        for i in range(n):
+            z = Z[b, i] + (D[b, i] + c[i])
+            Z[b, i] = z
+            Y[b, i] = logistic(z)
+
+
+@njit(cache=True, parallel=True, fastmath={"contract", "nsz", "arcp"})
 def sigmoid_into(Z, Y):
     """Y = f(Z) for rows of Z (B, N)."""
     B, n = Z.shape

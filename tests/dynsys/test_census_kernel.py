@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+import dynsys
 from dynsys._kernels import census as K
 
 
@@ -329,3 +330,19 @@ def test_jump_moves_to_the_first_exit_along_the_constant_rates():
     assert abs(zz[2]) <= margin + 0.5  # arrived at its margin within one layer's rate
     assert K._jump(z.copy(), np.array([0], np.int64), 1, sgn, ystar, rstar, margin, 1e-9,
                    9) == 9
+
+
+def test_add_drive_and_sigmoid_is_the_driven_layer_in_one_pass():
+    # Z += D + c, Y = f(Z): the plain formula to rounding; with c = 0, add_and_sigmoid's floats
+    rng = np.random.default_rng(3)
+    Z, D = rng.normal(size=(7, 5)) * 20, rng.normal(size=(7, 5)) * 3
+    c = rng.normal(size=5)
+    Z1, Y1 = Z.copy(), np.empty_like(Z)
+    K.add_drive_and_sigmoid(Z1, D, c, Y1)
+    np.testing.assert_allclose(Z1, Z + D + c, rtol=1e-15, atol=1e-13)
+    np.testing.assert_allclose(Y1, dynsys.logistic(Z1), rtol=1e-15, atol=0)
+    Z2, Y2, Z3, Y3 = Z.copy(), np.empty_like(Z), Z.copy(), np.empty_like(Z)
+    K.add_drive_and_sigmoid(Z2, D, np.zeros(5), Y2)
+    K.add_and_sigmoid(Z3, D, Y3)
+    np.testing.assert_array_equal(Z2, Z3)
+    np.testing.assert_array_equal(Y2, Y3)
