@@ -105,7 +105,10 @@ def attractor_census(net, x0, depth: int | None = 1000, *, labels=None, max_dept
     margin : float
         Logit beyond which the long-horizon engine treats a coordinate as exactly saturated
         (its y_i within exp(-margin) of 0 or 1; the error per layer is below
-        ``max_i sum_j |W_ij| exp(-margin)``).
+        ``max_i sum_j |W_ij| exp(-margin)``). For a tanh network it is a margin on the
+        logistic's logits ``u = 2z`` of :doc:`/theory/tanh`: a coordinate counts as saturated
+        from ``|z| > margin / 2``, where its slope is that of a logistic coordinate at
+        `margin`, so that both activations are followed to the same accuracy.
     distance_tol : float
         An input is at a point when ``max_i |y_i - point_i| <= distance_tol``; also the
         tolerance of the cycle test.

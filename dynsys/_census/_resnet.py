@@ -136,11 +136,13 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
     if tanh:
         # the tanh network as the driven logistic system of dynsys._activation, in the logits
         # u = 2z and residuals s = (y + 1) / 2: the same layers, eigenvalues and multipliers;
-        # the tolerances that measure y or z are converted, and the results converted back
+        # the tolerances that measure y are converted, and the results converted back. The
+        # margin stays a margin on the logistic's logits u: a coordinate counts as saturated
+        # where its slope f'(u) is below e^-margin, as for a logistic network (|z| > margin / 2)
         drive = np.ascontiguousarray(-2.0 * W.sum(axis=1))
         W = np.ascontiguousarray(4.0 * W)
         Z = 2.0 * Z
-        margin, distance_tol, residual_tol = 2.0 * margin, 0.5 * distance_tol, 0.5 * residual_tol
+        distance_tol, residual_tol = 0.5 * distance_tol, 0.5 * residual_tol
     n = W.shape[0]
     B = Z.shape[0]
     kmax = (n if n <= 128 else max(64, n // 8)) if max_interior is None else max_interior
