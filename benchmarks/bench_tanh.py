@@ -14,13 +14,17 @@ weights 4W and the drive -2W1 (``docs/theory/tanh.rst``). The goals: its costs a
    (input-layers run densely and by the engine, near-margin coordinate updates, face
    solves). The same W is a different dynamical system under the two activations, so the
    counters tell a difference of dynamics (more work) apart from a difference of cost per
-   unit of work (the drive's).
+   unit of work (the drive's);
+3. the like-for-like census: a logistic and a tanh network of width 784 trained on mnist5k
+   with ``bench_census.py``'s configuration (about 30 s of training each), censused on
+   ``bench_census.py``'s inputs.
 
 Usage::
 
     python benchmarks/bench_tanh.py                    # N = 20, census of 2,000 inputs
     python benchmarks/bench_tanh.py --n 16 --inputs 500 --rounds 2   # a quick look
-    python benchmarks/bench_tanh.py --only census       # one of the two parts
+    python benchmarks/bench_tanh.py --only census       # one of the parts
+    python benchmarks/bench_tanh.py --only trained --inputs 1000 --rounds 2
 """
 
 from __future__ import annotations
@@ -82,24 +86,46 @@ def bench_census(width, n_inputs, rounds, seed, weights=None):
     b = rng.normal(size=W.shape[0]) * 0.1
     x0 = rng.normal(size=(n_inputs, W.shape[0]))
     nets_ = {act: dynsys.Network(W, b, activation=act) for act in ("logistic", "tanh")}
+    return _time_censuses(nets_, x0, rounds,
+                          f"2. attractor_census, width {W.shape[0]}, {n_inputs} inputs, depth "
+                          f"1000, {rounds} rounds interleaved (the same W)")
+
+
+def bench_trained_census(n_inputs, rounds):
+    """The like-for-like census: a logistic and a tanh 784-wide shared ResNet trained on mnist5k
+    with the configuration of ``bench_census.py``, censused on its inputs."""
+    import nets
+    from bench_census import _inputs
+
+    nets_ = {}
+    for act in ("logistic", "tanh"):
+        config = nets.TrainConfig(dataset="mnist5k", kind="shared", depth=15, epochs=4,
+                                  batch_size=64, seed=0, patience=0, activation=act)
+        dt, r = timed(lambda: nets.train(config, progress=False))
+        nets_[act] = nets.to_network(r.model)
+        print(f"   {act}: trained in {dt:.0f} s, test accuracy {r.test_accuracy:.4f}")
+    x0 = _inputs(n_inputs)
+    return _time_censuses(nets_, x0, rounds,
+                          f"3. attractor_census of the trained pair (mnist5k, width 784), "
+                          f"{n_inputs} inputs, depth 1000, {rounds} rounds interleaved")
+
+
+def _time_censuses(nets_, x0, rounds, title):
     for net in nets_.values():
         dynsys.attractor_census(net, x0[:8], 50)
-    times = {"logistic": [], "tanh": []}
+    times = {act: [] for act in nets_}
     last = {}
     for _ in range(rounds):
         for act, net in nets_.items():
             dt, c = timed(lambda: dynsys.attractor_census(net, x0, 1000))
             times[act].append(dt)
             last[act] = c
-    print(f"\n2. attractor_census, width {W.shape[0]}, {n_inputs} inputs, depth 1000, "
-          f"{rounds} rounds interleaved")
-    for act in ("logistic", "tanh"):
-        c = last[act]
-        per = c.work["dense_layers"] + c.work.get("engine_layers", 0)
+    print(f"\n{title}")
+    for act, c in last.items():
         print(f"   {act:9s} median {statistics.median(times[act]):8.2f} s  {c.counts()}  "
               f"work: dense {c.work['dense_layers']:,}, engine {c.work['engine_layers']:,} "
-              f"input-layers ({per / n_inputs:.0f} per input), near-margin updates "
-              f"{c.work['near_updates']:,}, face solves {c.work['face_solves']:,}")
+              f"input-layers, near-margin updates {c.work['near_updates']:,}, face solves "
+              f"{c.work['face_solves']:,}")
     ratio = statistics.median(times["tanh"]) / statistics.median(times["logistic"])
     print(f"   tanh / logistic = {ratio:.3f}  (goal <= 1.2)")
     return ratio
@@ -113,8 +139,8 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     p.add_argument("--weights", default=None, help="a (N, N) .npy file for the census")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--only", choices=("count", "census"), default=None,
-                   help="run one of the two parts")
+    p.add_argument("--only", choices=("count", "census", "trained"), default=None,
+                   help="run one part (default: all three)")
     args = p.parse_args(argv)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"numpy {np.__version__}")
@@ -122,6 +148,9 @@ def main(argv=None):
         bench_count(args.n, args.rounds, args.seed)
     if args.only in (None, "census"):
         bench_census(args.width, args.inputs, args.rounds, args.seed, args.weights)
+    if args.only in (None, "trained"):
+        bench_trained_census(min(args.inputs, 1000) if args.only is None else args.inputs,
+                             args.rounds)
 
 
 if __name__ == "__main__":
