@@ -121,11 +121,10 @@ class Activation:
 
     def inverse(self, y):
         """``f^{-1}(y)`` on the open box (``+-inf`` on its faces)."""
-        y = np.asarray(y, dtype=np.float64)
         with np.errstate(divide="ignore"):
             if self.name == "tanh":
-                return np.arctanh(y)
-            return np.log(y) - np.log1p(-y)
+                return np.arctanh(np.asarray(y, dtype=np.float64))
+            return logit(y)
 
     def slope(self, y):
         """``f'(f^{-1}(y))`` as a function of the residual: ``y (1 - y)`` or ``1 - y^2``.
@@ -169,11 +168,7 @@ class Activation:
         at ``2z`` for tanh (``1 - tanh(z)^2 = 4 f(2z) f(-2z)``), which keeps its digits where
         ``tanh z`` rounds to +-1.
         """
-        z = np.asarray(z, dtype=np.float64)
-        if self.name == "tanh":
-            u = 2.0 * z
-            return 4.0 * np.exp(-(np.logaddexp(0.0, u) + np.logaddexp(0.0, -u)))
-        return np.exp(-(np.logaddexp(0.0, z) + np.logaddexp(0.0, -z)))
+        return np.exp(self.log_slope_at(z))
 
     def to_unit(self, y):
         """The residual in the logistic box: ``y`` itself, or ``(y + 1) / 2`` for tanh."""
@@ -188,12 +183,14 @@ class Activation:
     def unit_weights(self, W):
         """The logistic system conjugate to ``(W, self)``: ``(W', c)`` with rate ``W' s + c``.
 
-        ``(W, None)`` for the logistic; ``(4W, -2 W 1)`` for tanh (the module docstring).
+        ``(W, None)`` for the logistic; ``(4W, -2 W 1)`` for tanh (the module docstring), as
+        C-contiguous arrays: the one definition of the conjugate system, which the fixed-point
+        engines and the census solve.
         """
         W = np.asarray(W, dtype=np.float64)
         if self.name == "logistic":
             return W, None
-        return 4.0 * W, -2.0 * W.sum(axis=-1)
+        return np.ascontiguousarray(4.0 * W), np.ascontiguousarray(-2.0 * W.sum(axis=-1))
 
 
 _ACTIVATIONS = {

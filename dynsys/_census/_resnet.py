@@ -139,8 +139,7 @@ def census(net: Network, x: np.ndarray, options: CensusOptions, progress):
         # the tolerances that measure y are converted, and the results converted back. The
         # margin stays a margin on the logistic's logits u: a coordinate counts as saturated
         # where its slope f'(u) is below e^-margin, as for a logistic network (|z| > margin / 2)
-        drive = np.ascontiguousarray(-2.0 * W.sum(axis=1))
-        W = np.ascontiguousarray(4.0 * W)
+        W, drive = activation("tanh").unit_weights(W)
         Z = 2.0 * Z
         distance_tol, residual_tol = 0.5 * distance_tol, 0.5 * residual_tol
     n = W.shape[0]

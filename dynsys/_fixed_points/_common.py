@@ -25,7 +25,7 @@ from .._arrays import readonly as _readonly
 from .._kernels._common import FILTER_CODES, TOLERANCE_NAMES
 from .._network import Network, resnet_weights
 from .._stability import LABELS, ZERO_TOL_REL, default_zero_tol, weight_scale
-from .._activation import ACTIVATIONS, resolve_activation
+from .._activation import ACTIVATIONS, activation, resolve_activation
 from .._system import ResidualSystem
 from .._validation import check_positive_float
 from ._results import (
@@ -177,8 +177,7 @@ def unit_weights(W_tanh: np.ndarray, system: ResidualSystem | None = None) -> We
     exact = None
     if system is not None:
         exact = ResidualSystem.from_matrix(4 * system.exact_W())
-    W4 = np.ascontiguousarray(4.0 * W_tanh)
-    drive = np.ascontiguousarray(-2.0 * W_tanh.sum(axis=1))
+    W4, drive = activation("tanh").unit_weights(W_tanh)
     return Weights(W=W4, system=exact, drive=drive, activation="tanh")
 
 
