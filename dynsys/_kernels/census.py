@@ -169,9 +169,39 @@ def _recompute_c(WT, sgn, drive, c):
 
 
 @njit(cache=True)
-def _update_faces(z, WT, sgn, drive, c, margin, n_updates):
-    """Recode every coordinate from z; keep c = drive + W[:, B1] 1 in step. Returns (changed,
-    updates)."""
+def _recompute_bounds(WT, sgn, posI, negI):
+    """posI = sum of max(W[:, j], 0) and negI = sum of min(W[:, j], 0) over the interior j:
+    the most the interior can add to, or take from, each coordinate's rate in one layer."""
+    n = posI.size
+    for i in range(n):
+        posI[i] = 0.0
+        negI[i] = 0.0
+    for j in range(n):
+        if sgn[j] == 2:
+            row = WT[j]
+            for i in range(n):
+                w = row[i]
+                # max(w, 0) and min(w, 0) as selects, which vectorise
+                posI[i] += 0.0 if w < 0.0 else w
+                negI[i] += 0.0 if w > 0.0 else w
+
+
+@njit(cache=True, inline="always")
+def _shift_bounds(WT, j, sign, posI, negI):
+    """Add (sign 1) or remove (sign -1) coordinate j's column to the interior bounds."""
+    row = WT[j]
+    for i in range(posI.size):
+        w = row[i]
+        posI[i] += sign * (0.0 if w < 0.0 else w)
+        negI[i] += sign * (0.0 if w > 0.0 else w)
+
+
+@njit(cache=True)
+def _update_faces(z, WT, sgn, drive, c, posI, negI, margin, n_updates):
+    """Recode every coordinate from z; keep c = drive + W[:, B1] 1 and the interior bounds
+    posI, negI (:func:`_recompute_bounds`) in step, O(N) per coordinate that changes, so that
+    a new block costs O(N) for its changes rather than O(N k) for its bounds. Returns
+    (changed, updates)."""
     n = z.size
     changed = False
     for i in range(n):
@@ -185,10 +215,15 @@ def _update_faces(z, WT, sgn, drive, c, margin, n_updates):
             if new == 1:
                 for r in range(n):
                     c[r] += WT[i, r]
+            if old == 2:
+                _shift_bounds(WT, i, -1.0, posI, negI)
+            if new == 2:
+                _shift_bounds(WT, i, 1.0, posI, negI)
             sgn[i] = new
             n_updates += 1
     if n_updates >= _REFRESH_C:
         _recompute_c(WT, sgn, drive, c)
+        _recompute_bounds(WT, sgn, posI, negI)
         n_updates = 0
     return changed, n_updates
 
@@ -255,33 +290,25 @@ def _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT):
 
 
 @njit(cache=True, inline="always")
-def _horizon(z, c, WT, sgn, idx, k, margin, vp, vn, isnear, near_idx, WnearT):
+def _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx, WnearT):
     """The safe horizon of a block; returns (n_near, Lfar).
 
-    With the speed bound of each saturated coordinate toward its margin (``vp`` at 0, ``-vn``
-    at 1), none can reach the margin within ``floor((|z_i| - margin) / v_i)`` layers. Those
-    that could within ``_NEAR`` layers are marked in `isnear`, listed in ``near_idx[:n_near]``
-    and their rows of W[:, I] copied, transposed, into `WnearT`; Lfar is the first layer at
-    which one of the others could arrive.
+    With the speed bound of each saturated coordinate toward its margin (``c + posI`` at 0,
+    ``-(c + negI)`` at 1, :func:`_recompute_bounds`), none can reach the margin within
+    ``floor((|z_i| - margin) / v_i)`` layers. Those that could within ``_NEAR`` layers are
+    marked in `isnear`, listed in ``near_idx[:n_near]`` and their rows of W[:, I] copied,
+    transposed, into `WnearT`; Lfar is the first layer at which one of the others could arrive.
+    The bounds are kept up to date incrementally, so they carry rounding of order
+    ``k * eps * max|W|``; the factor ``1 - 1e-12`` on every horizon covers it.
     """
     n = z.size
     n_near = 0
     Lfar = _BIG
     for i in range(n):
-        vp[i] = c[i]
-        vn[i] = c[i]
-    for a in range(k):
-        row = WT[idx[a]]
-        for i in range(n):
-            w = row[i]
-            # max(w, 0) and min(w, 0) as selects, which vectorise
-            vp[i] += 0.0 if w < 0.0 else w
-            vn[i] += 0.0 if w > 0.0 else w
-    for i in range(n):
         isnear[i] = False
         if sgn[i] == 2:
             continue
-        v = vp[i] if sgn[i] == 0 else -vn[i]
+        v = c[i] + posI[i] if sgn[i] == 0 else -(c[i] + negI[i])
         if v > 0.0:
             q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
             Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
@@ -506,6 +533,9 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
         sgn[i] = _code(z[i], margin)
     c = np.zeros(n)
     _recompute_c(WT, sgn, drive, c)
+    posI = np.zeros(n)
+    negI = np.zeros(n)
+    _recompute_bounds(WT, sgn, posI, negI)
     n_updates = 0
     idx = np.empty(n, dtype=np.int64)
     near_idx = np.empty(n, dtype=np.int64)
@@ -524,8 +554,6 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
     ystar = np.empty(kcap)
     rstar = np.empty(n)
     rnow = np.empty(n)
-    vp = np.empty(n)
-    vn = np.empty(n)
     ym = np.empty(kcap)
     WnearT = np.empty((kcap, n))
     snear = np.empty(n)
@@ -544,11 +572,11 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
             for i in range(n):
                 z[i] += L * c[i]
             t += L
-            _, n_updates = _update_faces(z, WT, sgn, drive, c, margin, n_updates)
+            _, n_updates = _update_faces(z, WT, sgn, drive, c, posI, negI, margin, n_updates)
             hlen = 0
             continue
         _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT)
-        n_near, Lfar = _horizon(z, c, WT, sgn, idx, k, margin, vp, vn, isnear, near_idx,
+        n_near, Lfar = _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx,
                                 WnearT)
         L = min(Lfar, t_stop - t, _MAX_BLOCK)
         work[0] += 1
@@ -588,7 +616,7 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
             return EV_CYCLE, t, period
         if action == 3:
             t += _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, t_stop - t)
-        changed, n_updates = _update_faces(z, WT, sgn, drive, c, margin, n_updates)
+        changed, n_updates = _update_faces(z, WT, sgn, drive, c, posI, negI, margin, n_updates)
         if changed:
             hlen = 0
     return EV_TARGET, t, 0

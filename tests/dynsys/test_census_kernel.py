@@ -95,11 +95,11 @@ def _horizon_reference(z, c, W, sgn, idx, margin):
     for i in range(z.size):
         if sgn[i] == 2:
             continue
-        vp, vn = c[i], c[i]
+        pos, neg = 0.0, 0.0
         for j in idx:
-            vp += max(W[i, j], 0.0)
-            vn += min(W[i, j], 0.0)
-        v = vp if sgn[i] == 0 else -vn
+            pos += max(W[i, j], 0.0)
+            neg += min(W[i, j], 0.0)
+        v = c[i] + pos if sgn[i] == 0 else -(c[i] + neg)
         if v > 0.0:
             Li = math.floor((abs(z[i]) - margin) / v * (1.0 - 1e-12))
             if Li < K._NEAR:
@@ -119,14 +119,56 @@ def test_horizon_splits_the_saturated_coordinates_by_their_speed_bound(seed):
     WT = np.ascontiguousarray(W.T)
     idx = np.flatnonzero(sgn == 2)
     n, k = z.size, idx.size
-    vp, vn = np.empty(n), np.empty(n)
+    posI, negI = np.empty(n), np.empty(n)
+    K._recompute_bounds(WT, sgn, posI, negI)
     isnear, near_idx = np.ones(n, np.bool_), np.empty(n, np.int64)
     WnearT = np.empty((k, n))
-    n_near, Lfar = K._horizon(z, c, WT, sgn, idx, k, margin, vp, vn, isnear, near_idx, WnearT)
+    n_near, Lfar = K._horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx,
+                              WnearT)
     near, Lfar_ref = _horizon_reference(z, c, W, sgn, idx, margin)
     assert near_idx[:n_near].tolist() == near and Lfar == Lfar_ref
     assert np.flatnonzero(isnear).tolist() == near
     np.testing.assert_array_equal(WnearT[:k, :n_near], W[np.ix_(near, idx)].T)
+
+
+def test_recompute_bounds_sums_the_interior_columns_by_sign():
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(11, 11))
+    sgn = rng.integers(0, 3, 11).astype(np.int8)
+    posI, negI = np.full(11, np.nan), np.full(11, np.nan)
+    K._recompute_bounds(np.ascontiguousarray(W.T), sgn, posI, negI)
+    interior = W[:, sgn == 2]
+    np.testing.assert_allclose(posI, np.clip(interior, 0.0, None).sum(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(negI, np.clip(interior, None, 0.0).sum(axis=1), rtol=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_update_faces_keeps_c_and_the_bounds_in_step_with_the_faces(seed):
+    # a long random walk of the codes, through the periodic refresh and between refreshes
+    rng = np.random.default_rng(seed)
+    n, margin = 10, 5.0
+    W = rng.normal(size=(n, n))
+    WT = np.ascontiguousarray(W.T)
+    drive = rng.normal(size=n)
+    z = rng.uniform(-20.0, 20.0, n)
+    sgn = K.faces(z[None, :], margin)[0]
+    c, posI, negI = np.empty(n), np.empty(n), np.empty(n)
+    K._recompute_c(WT, sgn, drive, c)
+    K._recompute_bounds(WT, sgn, posI, negI)
+    n_updates, refreshed = 0, False
+    for _ in range(200):
+        z[rng.integers(0, n, 3)] = rng.uniform(-20.0, 20.0, 3)
+        before = n_updates
+        changed, n_updates = K._update_faces(z, WT, sgn, drive, c, posI, negI, margin,
+                                             n_updates)
+        refreshed |= n_updates < before
+        np.testing.assert_array_equal(sgn, K.faces(z[None, :], margin)[0])
+        assert changed == (n_updates != before)
+        interior = W[:, sgn == 2]
+        np.testing.assert_allclose(c, drive + W[:, sgn == 1].sum(axis=1), atol=1e-12)
+        np.testing.assert_allclose(posI, np.clip(interior, 0.0, None).sum(axis=1), atol=1e-12)
+        np.testing.assert_allclose(negI, np.clip(interior, None, 0.0).sum(axis=1), atol=1e-12)
+    assert refreshed
 
 
 def test_horizon_runs_over_near_and_far_coordinates():
