@@ -19,7 +19,10 @@ __all__ = ["train_or_load", "adaptive_or_load", "sweep_or_load", "checkpoint_sha
 #: Configuration fields added after checkpoint folders were first keyed, with their defaults:
 #: at its default such a field stays out of the key, so a run keeps its folder (and its
 #: finished training) when the configuration gains a field it does not use.
-_LATER_FIELDS = {"depth_criterion": "paper", "activation": "logistic"}
+#: ``keep_epochs`` changes only what a run writes, not its weights, yet True is keyed: a
+#: finished run that kept no epochs cannot give them afterwards, so it must not be reused
+#: where they are asked for (and resuming refuses a checkpoint of the other value anyway).
+_LATER_FIELDS = {"depth_criterion": "paper", "activation": "logistic", "keep_epochs": False}
 
 
 def config_identity(config) -> dict:

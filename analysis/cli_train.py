@@ -4,7 +4,8 @@
                  [--width N] [--depth T] [--shared | --per-layer | --mlp]
                  [--activation logistic|tanh] [--epochs E]
                  [--batch-size B] [--lr LR] [--seed S] [--patience P]
-                 [--adaptive-depth [--threshold 0.01] [--depth-criterion paper|centred]] --out DIR
+                 [--adaptive-depth [--threshold 0.01] [--depth-criterion paper|centred]]
+                 [--keep-epochs] --out DIR
     resdyn train --resume DIR [--epochs E]
 
 ``--activation tanh`` trains layers ``x + tanh(W x + b)`` (MLP: ``tanh(W y + b)``) instead of
@@ -17,6 +18,12 @@ epoch: epoch, train_loss, train_accuracy, test_loss, test_accuracy, depth, ...) 
 training ends, ``weights.safetensors`` (float64 arrays for ``dynsys``, recording the
 checkpoint they come from). A run killed at any moment continues with ``--resume DIR`` and
 ends as the uninterrupted run would have.
+
+``--keep-epochs`` also keeps the weights of every epoch: ``DIR/epochs/epoch-0000.safetensors``
+(as initialised) and ``epoch-NNNN.safetensors`` after each epoch N, in the format of
+``weights.safetensors`` (``nets.to_network(DIR, epoch=N)`` reads one, ``nets.kept_epochs(DIR)``
+lists them). A run continues with its own choice: ``--resume`` with ``--keep-epochs`` for a
+run trained without it is refused, since its past epochs are gone.
 
 ``--out`` is checked before any work (an existing file, a file on its path or an unwritable
 place is an error naming ``--out``), and the folder is locked while the run writes to it: a
@@ -96,6 +103,10 @@ def add_parser(subparsers):
                         "|y(T) - y(T-1)|; centred, the same with each neuron's mean over the "
                         "inputs removed")
     p.add_argument("--min-depth", type=int, default=1, help="adaptive depth never goes below")
+    p.add_argument("--keep-epochs", action="store_true",
+                   help="also keep the weights of every epoch, DIR/epochs/epoch-NNNN.safetensors "
+                        "(0000: as initialised); with --resume the run must have been "
+                        "trained with it")
     p.add_argument("--blobs-features", type=int, default=4, metavar="N",
                    help="blobs: number of features (2..12)")
     p.add_argument("--blobs-classes", type=int, default=3, metavar="K",
@@ -124,7 +135,10 @@ def _stopped(result) -> str:
 
 
 def _summary(result) -> str:
+    from nets import EPOCHS_DIR
+
     last = result.history[-1] if result.history else {}
+    n = len(result.history)
     act = "" if result.config.activation == "logistic" else f" {result.config.activation}"
     return (
         f"{result.config.kind}{act} {result.config.dataset}: {_stopped(result)}, "
@@ -132,6 +146,8 @@ def _summary(result) -> str:
         f"train loss {last.get('train_loss', float('nan')):.4f}, "
         f"test accuracy {last.get('test_accuracy', float('nan')):.4f}; "
         f"checkpoint in {result.out_dir}"
+        + (f", epochs 0 to {n} kept in {result.out_dir / EPOCHS_DIR}"
+           if result.config.keep_epochs else "")
     )
 
 
@@ -146,6 +162,18 @@ def _check_resumed_activation(folder, flag: str) -> None:
             f"--activation {flag} contradicts the run in --resume {folder!r}, which was "
             f"trained with activation {own!r}: a run continues with its own; leave "
             f"--activation out, or start a new run with --out."
+        )
+
+
+def _check_resumed_keep_epochs(folder) -> None:
+    """Refuse ``--resume --keep-epochs`` for a run that keeps no epochs."""
+    from nets import load_checkpoint
+
+    if not load_checkpoint(folder).config.get("keep_epochs", False):
+        raise ValueError(
+            f"--keep-epochs asks to keep every epoch, but the run in --resume {folder!r} was "
+            "trained without it: its past epochs were not kept and cannot be recovered. Leave "
+            "--keep-epochs out to continue it, or start a new run with --out and --keep-epochs."
         )
 
 
@@ -174,6 +202,8 @@ def _train_or_resume(args) -> int:
         check_out_dir(args.resume, "--resume")
         if args.activation is not None:
             _check_resumed_activation(args.resume, args.activation)
+        if args.keep_epochs:
+            _check_resumed_keep_epochs(args.resume)
         result = resume(args.resume, progress=progress, epochs=args.epochs)
     else:
         if args.out is None:
@@ -190,7 +220,7 @@ def _train_or_resume(args) -> int:
             patience=args.patience, adaptive_depth=args.adaptive_depth,
             depth_threshold=args.threshold, depth_criterion=args.depth_criterion,
             min_depth=args.min_depth, device=args.device,
-            threads=args.threads,
+            threads=args.threads, keep_epochs=args.keep_epochs,
         )
         result = train(config, out_dir=args.out, resume=False, progress=progress)
     print(_summary(result))

@@ -18,6 +18,7 @@ Module layers, each importing only those above it: :mod:`nets.config` and :mod:`
 from .atomic import FolderLockedError
 from .checkpoint import (
     CHECKPOINT_FILE,
+    EPOCHS_DIR,
     HISTORY_FILE,
     LOCK_FILE,
     WEIGHTS_FILE,
@@ -26,6 +27,7 @@ from .checkpoint import (
     check_out_dir,
     check_run,
     has_checkpoint,
+    kept_epochs,
     load_checkpoint,
     load_model,
     restore_model,
@@ -81,8 +83,9 @@ __all__ = [
     # training and checkpoints
     "TrainConfig", "TrainResult", "train", "resume", "model_for_config", "resolve_device",
     "TrainedRun", "available_cpus", "train_many",
-    "CHECKPOINT_FILE", "HISTORY_FILE", "WEIGHTS_FILE", "Checkpoint", "CheckpointError",
-    "has_checkpoint", "load_checkpoint", "load_model", "restore_model", "save_checkpoint",
+    "CHECKPOINT_FILE", "HISTORY_FILE", "WEIGHTS_FILE", "EPOCHS_DIR", "Checkpoint",
+    "CheckpointError", "has_checkpoint", "kept_epochs", "load_checkpoint", "load_model",
+    "restore_model", "save_checkpoint",
     "LOCK_FILE", "FolderLockedError", "check_out_dir", "check_run",
     # depth rules
     "DEPTH_CRITERIA", "DepthSweep", "PerturbationMagnitudes", "adaptive_depth_step", "depth_sweep",

@@ -1,11 +1,13 @@
 """Checkpoints: tensors in safetensors, everything else in JSON, atomic writes, nothing pickled.
 
-A training folder holds only ``.safetensors`` and ``.json`` files:
+A training folder holds only ``.safetensors`` and ``.json`` files (and, for a run that keeps
+its epochs, the folder ``epochs`` of ``.safetensors`` files):
 
 ``checkpoint.json``
     The commit point: format, configuration, scalar training state (epoch, depth, early-stopping
     counters, stop reason), the full history, and the name, SHA-256 and tensor shapes of the
-    tensor file it belongs to.
+    tensor file it belongs to; for a run that keeps its epochs, the SHA-256 of every kept
+    epoch's file (``kept_epochs``).
 ``state-epochNNNN.safetensors``
     Model parameters (``model/<name>``), the optimizer state by parameter name
     (``optim/<name>/<key>``) and the RNG states as uint8 tensors (``rng/torch``, ``rng/cuda``).
@@ -18,14 +20,23 @@ A training folder holds only ``.safetensors`` and ``.json`` files:
 ``.train.lock``
     Only while a process trains into the folder: the exclusive lock (see
     :func:`nets.atomic.folder_lock`) that keeps a second writer out.
+``epochs/epoch-NNNN.safetensors``
+    Only with ``TrainConfig(keep_epochs=True)``: the weights after epoch N (``epoch-0000``:
+    the initial weights) as float64 arrays, in the format of ``weights.safetensors``. Their
+    metadata name the epoch (``epoch``) and the run (``run``: a SHA-256 of the run's
+    configuration without ``epochs``, the fields that resuming holds fixed), so a file of
+    another run or another epoch is never read as this one's.
 
 Writes are atomic (:mod:`nets.atomic`): every file is first written under a ``_partial_`` name
-and then renamed with :func:`os.replace`. The tensor file of epoch e is written first;
-replacing ``checkpoint.json`` then commits it, and only after that are older tensor files
-removed. A run killed at any moment therefore leaves a consistent checkpoint (the last
-committed one) plus perhaps a stray file that the next save removes. On loading, the tensor
-file's SHA-256, its key set and every shape are checked against ``checkpoint.json``: a
-truncated or edited checkpoint raises :class:`CheckpointError` with a one-line message.
+and then renamed with :func:`os.replace`. The tensor file of epoch e (and, when epochs are
+kept, epoch e's weights file) is written first; replacing ``checkpoint.json`` then commits
+it, and only after that are older tensor files removed. A run killed at any moment therefore
+leaves a consistent checkpoint (the last committed one) plus perhaps a stray file that the
+next save removes. Kept epoch files are never removed once committed: only an epoch file that
+no committed checkpoint records (written just before a kill) is stale, and the run that
+resumes writes it again, byte for byte the same. On loading, the tensor file's SHA-256, its
+key set and every shape are checked against ``checkpoint.json``: a truncated or edited
+checkpoint raises :class:`CheckpointError` with a one-line message.
 
 Safetensors files are written byte for byte the same for the same tensors: the library
 writes its metadata in hash order, which differs from process to process, so the header is
@@ -35,14 +46,19 @@ identical files and identical checkpoint hashes.
 Readers of a run's result (:func:`load_model`, :func:`nets.load_weights`,
 :func:`nets.to_network` on a folder, the ``resdyn`` commands that take RUN) go through
 :func:`check_run`: an unfinished run, or a weights file that does not belong to the folder's
-checkpoint, is refused with a message that says what was found and how to fix it.
+checkpoint, is refused with a message that says what was found and how to fix it. A kept
+epoch (:func:`nets.to_network` and :func:`nets.load_weights` with ``epoch=``) is checked
+against the committed record instead (its SHA-256, epoch and run): the run need not be
+finished, since a committed epoch's file never changes again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import numbers
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -54,6 +70,7 @@ from .models import model_for_config
 
 __all__ = [
     "CHECKPOINT_FILE",
+    "EPOCHS_DIR",
     "HISTORY_FILE",
     "WEIGHTS_FILE",
     "Checkpoint",
@@ -62,6 +79,7 @@ __all__ = [
     "check_out_dir",
     "check_run",
     "has_checkpoint",
+    "kept_epochs",
     "load_checkpoint",
     "load_model",
     "optimizer_tensors",
@@ -79,6 +97,11 @@ _FORMAT = "resdyn-checkpoint/1"
 #: Metadata of a run's weights file: the checkpoint it was exported from.
 BOUND_EPOCH = "checkpoint_epoch"
 BOUND_SHA256 = "checkpoint_sha256"
+#: The folder of a run's kept epochs, and the metadata of each epoch's weights file.
+EPOCHS_DIR = "epochs"
+KEPT_EPOCH = "epoch"
+KEPT_RUN = "run"
+_EPOCH_FILE = re.compile(r"epoch-(\d{4,})\.safetensors")
 _NPY_MAGIC = b"\x93NUMPY"
 
 
@@ -105,6 +128,9 @@ class Checkpoint:
     sha256 : str
         The SHA-256 of the tensor file, as ``checkpoint.json`` commits it: the checkpoint's
         identity, which a run's weights file records.
+    epoch_sha256 : dict of int to str
+        The kept epochs (``TrainConfig(keep_epochs=True)``) and the SHA-256 of each one's
+        weights file, as ``checkpoint.json`` commits them; empty for a run that keeps none.
     """
 
     directory: Path
@@ -113,6 +139,7 @@ class Checkpoint:
     history: tuple
     tensors: dict
     sha256: str = ""
+    epoch_sha256: dict = field(default_factory=dict)
 
     def model_state(self) -> dict:
         """The model's ``state_dict`` (keys without the ``model/`` prefix)."""
@@ -157,6 +184,60 @@ def _canonical_safetensors(data: bytes) -> bytes:
     return len(text).to_bytes(8, "little") + text + data[8 + n:]
 
 
+def _epoch_file_name(epoch: int) -> str:
+    """The name of epoch `epoch`'s weights file in a run's :data:`EPOCHS_DIR`."""
+    return f"epoch-{int(epoch):04d}.safetensors"
+
+
+def _run_identity(config: dict) -> str:
+    """The identity of a run, which its kept epoch files record: the SHA-256 of its resolved
+    configuration without ``epochs``.
+
+    Those are the fields a resumed run must share with its checkpoint (``epochs`` may grow),
+    so every epoch of a run, before and after a resume, records the same identity; two runs
+    that differ in any of them, `keep_epochs` included, record different ones.
+    """
+    try:
+        resolved = TrainConfig.from_dict(dict(config)).resolved().to_dict()
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"the checkpoint's configuration is invalid: {exc}") from None
+    resolved.pop("epochs")
+    blob = json.dumps(resolved, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _epoch_binding(config: dict, epoch: int) -> dict:
+    """The metadata of epoch `epoch`'s weights file: its epoch and its run."""
+    return {KEPT_EPOCH: str(int(epoch)), KEPT_RUN: _run_identity(config)}
+
+
+def _epoch_files(directory: Path) -> dict:
+    """The epoch weights files in the run folder `directory`, by epoch (unverified)."""
+    found = {}
+    folder = directory / EPOCHS_DIR
+    if folder.is_dir():
+        for path in folder.iterdir():
+            match = _EPOCH_FILE.fullmatch(path.name)
+            if match and path.is_file():
+                found[int(match.group(1))] = path
+    return found
+
+
+def _kept_in_record(record: dict, where: str) -> dict:
+    """The ``kept_epochs`` entry of a ``checkpoint.json`` record as {epoch: SHA-256}."""
+    kept = record.get("kept_epochs", {})
+    try:
+        if not isinstance(kept, dict):
+            raise TypeError(type(kept).__name__)
+        out = {int(e): str(sha) for e, sha in kept.items()}
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where!r} has an unreadable `kept_epochs` entry ({exc!r}): "
+                              "edited?") from None
+    if any(e < 0 or not isinstance(sha, str) or len(sha) != 64 for e, sha in out.items()):
+        raise CheckpointError(f"{where!r} has an unreadable `kept_epochs` entry: edited?")
+    return dict(sorted(out.items()))
+
+
 def has_checkpoint(directory) -> bool:
     """Whether `directory` holds a committed checkpoint (``checkpoint.json``)."""
     return (Path(directory) / CHECKPOINT_FILE).is_file()
@@ -192,11 +273,14 @@ def restore_optimizer(model: torch.nn.Module, optimizer: torch.optim.Optimizer, 
         }
 
 
-def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: dict) -> Path:
+def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: dict,
+                    kept_epochs=None) -> Path:
     """Write one checkpoint atomically (see the module docstring); returns ``checkpoint.json``.
 
     `tensors` maps names to tensors (model, optimizer, RNG); `state` holds JSON scalars and
-    must contain ``epoch``.
+    must contain ``epoch``. `kept_epochs` maps each kept epoch to the SHA-256 of its weights
+    file, already written in :data:`EPOCHS_DIR`: this checkpoint commits them (None for a run
+    that keeps no epochs).
     """
     from safetensors.torch import save
 
@@ -221,6 +305,9 @@ def save_checkpoint(directory, *, config: dict, state: dict, history, tensors: d
             "dtypes": {k: str(v.dtype).replace("torch.", "") for k, v in sorted(clean.items())},
         },
     }
+    if kept_epochs is not None:
+        record["kept_epochs"] = {str(int(e)): str(sha)
+                                 for e, sha in sorted(kept_epochs.items())}
     atomic_write_json(directory / CHECKPOINT_FILE, record, indent=1)  # the commit point
     atomic_write_json(directory / HISTORY_FILE, record["history"], indent=1)
     _remove_stale_files(directory)
@@ -237,15 +324,21 @@ def _committed(directory: Path) -> dict | None:
         return None
 
 
-def _remove_stale_files(directory) -> int:
-    """Remove what a killed writer left in a run folder: temporary files, and tensor files
-    that the committed checkpoint does not name. Returns how many files were removed.
+def _remove_stale_files(directory, run: str | None = None) -> int:
+    """Remove what a killed writer left in a run folder: temporary files, tensor files that
+    the committed checkpoint does not name, and epoch weights files of this run that it does
+    not record. Returns how many files were removed.
 
     Only its writer (the holder of the folder's lock) may call this. Without a readable
-    commit point nothing but temporary files is removed.
+    commit point nothing but temporary files is removed. An epoch file is stale only when its
+    run keeps epochs and the committed checkpoint does not record it: a kept epoch is never
+    removed. Before the first commit, the epoch files that record the run `run` (the
+    identity of the run the writer trains) are stale; files of another run are left alone.
     """
     directory = Path(directory)
     count = remove_partial_files(directory)
+    if (directory / EPOCHS_DIR).is_dir():
+        count += remove_partial_files(directory / EPOCHS_DIR)
     record = _committed(directory)
     if record is None and has_checkpoint(directory):
         return count
@@ -259,7 +352,43 @@ def _remove_stale_files(directory) -> int:
         if old.name != keep:
             old.unlink(missing_ok=True)
             count += 1
-    return count
+    return count + _remove_stale_epochs(directory, record, run)
+
+
+def _remove_stale_epochs(directory: Path, record: dict | None, run: str | None) -> int:
+    """:func:`_remove_stale_files` for the epoch weights files (see there)."""
+    files = _epoch_files(directory)
+    if not files:
+        return 0
+    if record is not None:
+        try:
+            if not TrainConfig.from_dict(dict(record["config"])).keep_epochs:
+                return 0
+            kept = _kept_in_record(record, CHECKPOINT_FILE)
+        except (KeyError, TypeError, ValueError):
+            return 0
+        stale = [path for epoch, path in files.items() if epoch not in kept]
+    elif run is not None:
+        stale = [path for path in files.values() if _epoch_file_run(path) == run]
+    else:
+        return 0
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def _epoch_file_run(path: Path) -> str | None:
+    """The run an epoch weights file records, or None if it records none or is unreadable."""
+    try:
+        return _weights_metadata(path, "epoch file").get(KEPT_RUN)
+    except ValueError:
+        return None
+
+
+def _foreign_epoch_files(directory: Path, run: str) -> list:
+    """The epoch weights files in `directory` that do not record the run `run`."""
+    return [path for _, path in sorted(_epoch_files(directory).items())
+            if _epoch_file_run(path) != run]
 
 
 def _commit_identity(directory) -> dict:
@@ -332,8 +461,9 @@ def load_checkpoint(directory) -> Checkpoint:
                 f"checkpoint tensor {key!r} has shape {list(tensors[key].shape)}, "
                 f"recorded {list(shape)}."
             )
+    kept = _kept_in_record(record, str(meta_path))
     return Checkpoint(directory, dict(config), dict(state), tuple(dict(h) for h in history),
-                      tensors, str(sha))
+                      tensors, str(sha), kept)
 
 
 def check_out_dir(path, name: str = "`out_dir`") -> Path:
@@ -466,6 +596,131 @@ def check_run(path, name: str = "`run`") -> Checkpoint | None:
             "or pass a weights file explicitly."
         )
     return ck
+
+
+def _run_folder(run, name: str) -> Path:
+    """`run` as the path of an existing folder, or the error that says what it is."""
+    path = Path(run)
+    if not path.exists():
+        raise FileNotFoundError(f"{name} {str(path)!r} does not exist; expected a training run "
+                                "folder.")
+    if not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is a file, but kept epochs are read from a "
+                         "training run folder (a weights file is read as it is, without "
+                         "`epoch`: nets.load_weights(path)).")
+    return path
+
+
+def _committed_kept(directory: Path) -> tuple:
+    """``(record, kept)``: the committed record of a run folder and its kept epochs
+    ({epoch: SHA-256}); a missing or damaged ``checkpoint.json`` raises CheckpointError."""
+    record = _committed(directory)
+    if record is None or record.get("format") != _FORMAT:
+        load_checkpoint(directory)  # raises with the reason
+        raise CheckpointError(f"{str(directory / CHECKPOINT_FILE)!r} changed while it was "
+                              "read; try again.")
+    return record, _kept_in_record(record, str(directory / CHECKPOINT_FILE))
+
+
+def _describe_epochs(epochs) -> str:
+    """Epoch numbers in words: ``0 to 20`` when they run without a gap, else a list."""
+    epochs = sorted(epochs)
+    if len(epochs) > 2 and epochs == list(range(epochs[0], epochs[-1] + 1)):
+        return f"{epochs[0]} to {epochs[-1]}"
+    return ", ".join(str(e) for e in epochs)
+
+
+def kept_epochs(run) -> tuple:
+    """The epochs whose weights the training run folder `run` keeps, in increasing order.
+
+    A run trained with ``TrainConfig(keep_epochs=True)`` (``resdyn train --keep-epochs``)
+    keeps epoch 0 (the initial weights) and every epoch it has completed, each in
+    ``run/epochs/epoch-NNNN.safetensors``; :func:`nets.to_network` ``(run, epoch=k)`` and
+    :func:`nets.load_weights` ``(run, epoch=k)`` read one.
+
+    Parameters
+    ----------
+    run : str or Path
+        A training run folder, finished or not: the epochs of an unfinished run are those its
+        last committed checkpoint records, whose files never change again.
+
+    Returns
+    -------
+    tuple of int
+        The epochs the committed ``checkpoint.json`` records as kept: ``(0, 1, ..., E)`` for a
+        run at epoch E; ``()`` for a run that keeps none. Each file is checked when it is
+        read (its SHA-256 against the record, its epoch and run against its metadata).
+
+    Raises
+    ------
+    FileNotFoundError
+        `run` does not exist.
+    ValueError
+        `run` is a file.
+    CheckpointError
+        `run` holds no checkpoint, or a damaged ``checkpoint.json``.
+    """
+    _, kept = _committed_kept(_run_folder(run, "`run`"))
+    return tuple(kept)
+
+
+def _kept_epoch_file(run, epoch, name: str = "`run`") -> Path:
+    """The weights file of kept epoch `epoch` of the run folder `run`, checked.
+
+    The file must be one the committed checkpoint records (its SHA-256) and must record
+    this epoch and this run in its metadata. `name` is how errors name `run`.
+
+    Raises
+    ------
+    ValueError
+        `epoch` is not an integer >= 0, or not an epoch the run keeps (the message names the
+        epochs it keeps); `run` is a file.
+    FileNotFoundError
+        `run` does not exist.
+    CheckpointError
+        No readable checkpoint; the epoch's file is missing, belongs to another run or epoch,
+        or is truncated or modified.
+    """
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
+        raise ValueError(f"`epoch` must be an integer >= 0, an epoch the run keeps; got "
+                         f"{epoch!r}.")
+    epoch = int(epoch)
+    directory = _run_folder(run, name)
+    record, kept = _committed_kept(directory)
+    if epoch not in kept:
+        if kept:
+            state = record.get("state") if isinstance(record.get("state"), dict) else {}
+            unfinished = "" if state.get("finished") else (
+                f" (an unfinished run: its checkpoint is at epoch {state.get('epoch', '?')})")
+            have = f"it keeps epochs {_describe_epochs(kept)}{unfinished}"
+        else:
+            have = ("it keeps none (it was trained without TrainConfig(keep_epochs=True), "
+                    "resdyn train --keep-epochs)")
+        raise ValueError(f"`epoch` {epoch} is not kept in {name} {str(directory)!r}: {have}.")
+    path = directory / EPOCHS_DIR / _epoch_file_name(epoch)
+    if not path.is_file():
+        raise CheckpointError(f"the weights file of kept epoch {epoch} of {name} "
+                              f"{str(directory)!r}, {str(path)!r}, is missing (removed by "
+                              "hand?).")
+    meta = _weights_metadata(path, f"the weights file of epoch {epoch}")
+    config = record.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{str(directory / CHECKPOINT_FILE)!r} lacks the configuration: "
+                              "edited?")
+    own = _run_identity(config)
+    found_epoch, found_run = meta.get(KEPT_EPOCH), meta.get(KEPT_RUN)
+    if found_run != own or found_epoch != str(epoch):
+        found = ("records no run" if found_run is None
+                 else f"records epoch {found_epoch} of run {str(found_run)[:12]}...")
+        raise CheckpointError(f"{str(path)!r} is not epoch {epoch} of the run in "
+                              f"{str(directory)!r} (run {own[:12]}...): it {found}. Was it "
+                              "copied from another run?")
+    actual = _sha256(path)
+    if actual != kept[epoch]:
+        raise CheckpointError(f"{str(path)!r} has SHA-256 {actual[:12]}..., not the "
+                              f"{kept[epoch][:12]}... that {CHECKPOINT_FILE} records: it is "
+                              "truncated or was modified.")
+    return path
 
 
 def restore_model(ck: Checkpoint, config: TrainConfig | None = None):

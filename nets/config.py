@@ -138,6 +138,16 @@ class TrainConfig:
         for widths up to 256, whose small matrix products gain nothing from more threads and
         lose badly when the cores are shared with other processes; torch's default otherwise.
         Bit-for-bit reproducibility assumes the same number of threads.
+    keep_epochs : bool
+        Keep the weights of every epoch, not only the last: training writes
+        ``out_dir/epochs/epoch-0000.safetensors`` (the initial weights, before any update)
+        and ``epoch-NNNN.safetensors`` after each epoch N (1-based, as the history records),
+        float64 weights files of :func:`nets.save_weights`'s format whose metadata name the
+        epoch and the run. Read them with :func:`nets.to_network` ``(run, epoch=k)``,
+        :func:`nets.load_weights` ``(run, epoch=k)`` and :func:`nets.kept_epochs`. It changes
+        what is written, never the weights trained; it needs ``out_dir``. Default False (a
+        configuration stored without this field reads as False). Resuming holds it fixed,
+        like every field but `epochs`: epochs trained without it cannot be kept afterwards.
     """
 
     dataset: str = "digits"
@@ -168,8 +178,10 @@ class TrainConfig:
     depth_check_samples: int | None = 1024
     device: str = "auto"
     threads: int | None = None
-    # last, so that the positions of the fields before it stay those of earlier versions
+    # the later fields last, so that the positions of the fields before them stay those of
+    # earlier versions
     activation: str = "logistic"
+    keep_epochs: bool = False
 
     def __post_init__(self):
         key = str(self.dataset).lower().replace("_", "-")
@@ -179,6 +191,9 @@ class TrainConfig:
         if self.kind not in KINDS:
             raise ValueError(f"`kind` must be one of {', '.join(KINDS)}; got {self.kind!r}.")
         check_activation(self.activation, "activation")
+        if not isinstance(self.keep_epochs, (bool, np.bool_)):
+            raise ValueError(f"`keep_epochs` must be True or False; got {self.keep_epochs!r}.")
+        object.__setattr__(self, "keep_epochs", bool(self.keep_epochs))
         for name, low in (("depth", 1), ("epochs", 1), ("batch_size", 1), ("min_depth", 1),
                           ("patience", 0), ("blobs_features", 2), ("blobs_classes", 2),
                           ("blobs_samples", 8)):

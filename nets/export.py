@@ -17,7 +17,10 @@ architecture name and the activation); :func:`save_weights` / :func:`load_weight
 in one ``.safetensors`` file (float64 tensors, the kind, depth and activation in its metadata,
 byte for byte the same for the same weights; nothing pickled; a file without the activation
 reads as logistic), and :func:`model_from_weights` builds the torch model back. A run folder
-is read only when it holds one finished run (:func:`nets.check_run`).
+is read only when it holds one finished run (:func:`nets.check_run`). A run trained with
+``TrainConfig(keep_epochs=True)`` also keeps the weights of every epoch, in the same format:
+``to_network(run, epoch=k)`` and ``load_weights(run, epoch=k)`` read epoch k
+(:func:`nets.kept_epochs` lists them), finished run or not.
 
 Weight convention: rows are outputs, as in :attr:`torch.nn.Linear.weight`, so a layer computes
 ``z = W x + b`` with ``W[i, j]`` the weight from neuron j into neuron i.
@@ -39,6 +42,7 @@ from .atomic import atomic_write_bytes
 from .checkpoint import (
     WEIGHTS_FILE,
     _canonical_safetensors,
+    _kept_epoch_file,
     _weights_metadata,
     check_run,
     restore_model,
@@ -281,36 +285,52 @@ def save_weights(weights: ExportedWeights, path) -> Path:
     return _save_weights(weights, path, {})
 
 
-def load_weights(path) -> ExportedWeights:
+def load_weights(path, *, epoch: int | None = None) -> ExportedWeights:
     """Read weights written by :func:`save_weights` (or a training run folder).
 
-    `path` may be a ``.safetensors`` file from :func:`save_weights`, or a training run
+    `path` may be a ``.safetensors`` file from :func:`save_weights` (a run's
+    ``weights.safetensors`` or one of its kept epoch files among them), or a training run
     folder (then its ``weights.safetensors``, else the model of its finished checkpoint). A
     folder is read only when it holds one finished run (:func:`nets.check_run`); a weights
     file given by its own path is read as it is.
+
+    Parameters
+    ----------
+    path : str or Path
+    epoch : int, optional
+        Read the weights of this epoch of the run folder `path` (0: as initialised; e: after
+        epoch e), kept by ``TrainConfig(keep_epochs=True)`` (:func:`nets.kept_epochs` lists
+        them). The file is checked against the run's committed checkpoint (its SHA-256, and
+        the epoch and run its metadata record); the run may still be training.
 
     Raises
     ------
     FileNotFoundError
         `path` does not exist.
     nets.CheckpointError
-        An unfinished run, or a weights file that belongs to another checkpoint.
+        An unfinished run, or a weights file that belongs to another checkpoint; with
+        `epoch`, an epoch file that is missing, belongs to another run or was modified.
     ValueError
-        A file that is not a resdyn weights file (a NumPy ``.npy`` file is named as such).
+        A file that is not a resdyn weights file (a NumPy ``.npy`` file is named as such);
+        `epoch` not an epoch the run keeps (the message lists those it keeps), or `epoch`
+        with a file for `path`.
     """
-    return _load_weights(path, "`path`")
+    return _load_weights(path, "`path`", epoch)
 
 
-def _load_weights(path, name: str) -> ExportedWeights:
+def _load_weights(path, name: str, epoch=None) -> ExportedWeights:
     """:func:`load_weights`, with errors that name the caller's argument."""
     from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    ck = check_run(path, name)
-    if path.is_dir():
-        if not (path / WEIGHTS_FILE).is_file():
-            return export_weights(restore_model(ck).eval())
-        path = path / WEIGHTS_FILE
+    if epoch is not None:
+        path = _kept_epoch_file(path, epoch, name)
+    else:
+        ck = check_run(path, name)
+        if path.is_dir():
+            if not (path / WEIGHTS_FILE).is_file():
+                return export_weights(restore_model(ck).eval())
+            path = path / WEIGHTS_FILE
     try:
         with safe_open(str(path), framework="numpy") as fh:
             meta = fh.metadata() or {}
@@ -602,7 +622,7 @@ def _check_module(module: torch.nn.Module, net, x: np.ndarray, *, weight, depth)
 def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None,
                readout_bias=None, projection=None, projection_weight=None,
                projection_bias=None, kind=None, first_index: int = 0, depth: int | None = None,
-               check=None, activation=None):
+               check=None, activation=None, epoch: int | None = None):
     r"""The :class:`dynsys.Network` of a trained network, from whatever holds its weights.
 
     A network qualifies when every layer is ``x <- x + f(W(t) x + b(t))`` (ResNet, eq. 1
@@ -625,8 +645,9 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         * a nets model (:class:`nets.ResNet` shared or per-layer, :class:`nets.MLP`);
         * an :class:`ExportedWeights`;
         * a training run folder (its ``weights.safetensors``, else its checkpoint), read only
-          when it holds one finished run (:func:`nets.check_run`), or a ``.safetensors`` file
-          written by :func:`save_weights`;
+          when it holds one finished run (:func:`nets.check_run`), or, with `epoch`, one of
+          the epochs it keeps; or a ``.safetensors`` file written by :func:`save_weights`
+          (a kept epoch's file among them);
         * a ``state_dict`` (a mapping of names to tensors or arrays), any ``.safetensors``
           file, or any :class:`torch.nn.Module`: then the parameter names below say where
           the weights are (a nets model's own names, ``layers.0.weight`` ..., are recognised
@@ -676,6 +697,14 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         value; another is refused, never reinterpreted. For a foreign module, a state_dict
         or a safetensors file read by parameter names it says what the layers compute
         (default ``"logistic"``), and a module's check holds it to that.
+    epoch : int, optional
+        With a training run folder for `obj`: the network of this epoch (0: as initialised;
+        e: after epoch e, as history record e), kept by ``TrainConfig(keep_epochs=True)``
+        (``resdyn train --keep-epochs``); :func:`nets.kept_epochs` lists the epochs a run
+        keeps. The file is checked against the run's committed checkpoint (its SHA-256, and
+        the epoch and run its metadata record), so a file of another run is refused; the run
+        may still be training (its committed epochs never change). Default: the run's final
+        weights.
 
     Returns
     -------
@@ -692,12 +721,15 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         message names both), a name `obj` does not have (the message lists the names it has), shapes
         that do not fit, or a file that is not a weights file (a NumPy ``.npy`` file is named
         as such).
+        With `epoch`: an `epoch` that is not an integer >= 0 or not kept by the run (the
+        message names the epochs it keeps), a file for `obj`, or parameter names.
     nets.CheckpointError
         A run folder whose run is unfinished, or whose weights file belongs to another
-        checkpoint (see :func:`nets.check_run`).
+        checkpoint (see :func:`nets.check_run`); with `epoch`, an epoch file that is
+        missing, belongs to another run or was modified.
     TypeError
-        An `obj` of another type, complex weights, or `check` given for a source without a
-        forward pass.
+        An `obj` of another type, complex weights, `check` given for a source without a
+        forward pass, or `epoch` given for an `obj` that is not a path.
 
     Examples
     --------
@@ -734,6 +766,12 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
         raise ValueError(f"`kind` must be 'resnet' or 'mlp'; got {kind!r}.")
     if activation is not None:
         check_activation(activation, "activation")
+    if epoch is not None and not isinstance(obj, (str, Path)):
+        raise TypeError(
+            f"`epoch` selects a kept epoch of a training run folder; `obj` is a "
+            f"{type(obj).__name__}, which holds one set of weights. Pass the run folder: "
+            f"nets.to_network(run, epoch={epoch!r})."
+        )
     if check is not None and check is not False and not isinstance(obj, torch.nn.Module):
         raise TypeError(
             f"`check` runs a torch.nn.Module and compares it with dynsys.iterate; `obj` is a "
@@ -749,6 +787,9 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     if not named and any(v is not None for k, v in names.items()
                          if k not in ("first_index", "depth")):
         raise ValueError("`bias`, `readout...` and `projection...` need `weight` as well.")
+    if epoch is not None and named:
+        raise ValueError("`epoch` reads a kept epoch of a training run folder, which carries "
+                         "its own layout: leave out `weight` and the other parameter names.")
 
     def same_activation(own_activation: str, what: str) -> str:
         if activation is not None and activation != own_activation:
@@ -801,7 +842,7 @@ def to_network(obj, *, weight=None, bias=None, readout=None, readout_weight=None
     if isinstance(obj, (str, Path)):
         path = Path(obj)
         if not named:
-            return own(_load_weights(path, "`obj`"), f"`obj` {str(path)!r}")
+            return own(_load_weights(path, "`obj`", epoch), f"`obj` {str(path)!r}")
         if not path.is_file():
             raise ValueError(f"`obj` {str(path)!r} is not a file: named parameters are read "
                              "from a .safetensors file (a run folder needs no names).")

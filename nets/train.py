@@ -27,6 +27,13 @@ removes the folder's old ``weights.safetensors``, so the folder never shows weig
 newer checkpoint. The weights written when training ends record the checkpoint they come from
 (:func:`nets.check_run` checks it on every read).
 
+Kept epochs. With ``keep_epochs=True`` the weights of epoch 0 (as initialised) are written to
+``out_dir/epochs/epoch-0000.safetensors`` before the first update, and those after epoch e to
+``epoch-NNNN.safetensors`` (N = e) just before the checkpoint of epoch e, which records the
+file's SHA-256 and so commits it. A run killed between the two leaves an epoch file that no
+checkpoint records; the run that resumes removes it and writes it again, the same bytes, so
+every epoch is kept exactly once and a resumed run's files equal the uninterrupted run's.
+
 History. One record per epoch: ``epoch`` (1-based), ``train_loss`` and ``train_accuracy``
 (averaged over the epoch's mini-batches, as they were trained), ``test_loss``,
 ``test_accuracy`` (after the epoch), ``depth`` (the depth the epoch trained with),
@@ -50,11 +57,17 @@ import torch.nn.functional as F
 
 from .atomic import folder_lock
 from .checkpoint import (
+    EPOCHS_DIR,
     LOCK_FILE,
     WEIGHTS_FILE,
     CheckpointError,
     _commit_identity,
+    _epoch_binding,
+    _epoch_file_name,
+    _foreign_epoch_files,
     _remove_stale_files,
+    _run_identity,
+    _sha256,
     check_out_dir,
     has_checkpoint,
     load_checkpoint,
@@ -246,7 +259,7 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     config : TrainConfig
     out_dir : path, optional
         Checkpoint folder (created if needed), locked against other writers while training
-        runs. Without it nothing is written.
+        runs. Without it nothing is written (and ``config.keep_epochs`` is refused).
     resume : bool
         Continue from the checkpoint in `out_dir` if there is one (its configuration must
         equal `config` except for ``epochs``, which may grow: another `activation`, kind or
@@ -274,6 +287,9 @@ def train(config: TrainConfig, out_dir=None, resume: bool = False, progress: boo
     out_dir = None if out_dir is None else Path(out_dir)
     if resume and out_dir is None:
         raise ValueError("`resume` needs `out_dir`, the folder of the checkpoint.")
+    if config.keep_epochs and out_dir is None:
+        raise ValueError("`config.keep_epochs` writes every epoch's weights into `out_dir`; "
+                         "give `out_dir`, or leave keep_epochs False.")
     if out_dir is None:
         return _train(config, None, resume, progress, data)
     check_out_dir(out_dir, "`out_dir`")
@@ -302,17 +318,24 @@ def _train(config: TrainConfig, out_dir: Path | None, resume: bool, progress: bo
     with _deterministic(device, _threads_for(config, width)):
         run = _new_run(config, data, device) if ck is None else _restored_run(ck, config, data,
                                                                                device)
+        kept = None
         if out_dir is not None:
-            _remove_stale_files(out_dir)
+            _remove_stale_files(out_dir, _run_identity(config.to_dict()))
             if not run.state["finished"]:
                 # the weights of an earlier end would sit beside newer checkpoints
                 (out_dir / WEIGHTS_FILE).unlink(missing_ok=True)
+            if config.keep_epochs:
+                kept = dict(ck.epoch_sha256) if ck is not None else {}
+                if ck is None:  # the start, before any update
+                    kept[0] = _keep_epoch(out_dir, run, config)
         bar = _progress_bar(config, run.state) if progress else None
         try:
             while not run.state["finished"] and int(run.state["epoch"]) < config.epochs:
                 record = _train_one_epoch(run, config, data, tensors)
                 if out_dir is not None:
-                    _save_checkpoint(out_dir, run, config, device)
+                    if kept is not None:  # written before the checkpoint that commits it
+                        kept[int(run.state["epoch"])] = _keep_epoch(out_dir, run, config)
+                    _save_checkpoint(out_dir, run, config, device, kept)
                 if bar is not None:
                     # the values first, then the count: a frame drawn by update() never
                     # pairs epoch e's count with the values of epoch e - 1
@@ -340,6 +363,13 @@ def _checkpoint_to_resume(config: TrainConfig, out_dir: Path | None, resume: boo
             "would mix with it. Choose another folder, or move the file away."
         )
     if not has_checkpoint(out_dir):
+        foreign = _foreign_epoch_files(out_dir, _run_identity(config.to_dict()))
+        if foreign:
+            raise CheckpointError(
+                f"`out_dir` {str(out_dir)!r} holds epoch weights files of another run in "
+                f"{EPOCHS_DIR}/ ({foreign[0].name}, ...) but no checkpoint: a new run would mix "
+                f"with them. Choose another folder, or move {EPOCHS_DIR}/ away."
+            )
         return None
     if not resume:
         raise CheckpointError(
@@ -483,12 +513,22 @@ def _update_stopping(state: dict, config: TrainConfig, epochs_done: int,
         state["finished"], state["stop_reason"] = True, "epochs"
 
 
-def _save_checkpoint(out_dir: Path, run: _Run, config: TrainConfig, device) -> None:
+def _save_checkpoint(out_dir: Path, run: _Run, config: TrainConfig, device,
+                     kept: dict | None = None) -> None:
     tensors = {f"model/{k}": v for k, v in run.model.state_dict().items()}
     tensors.update(optimizer_tensors(run.model, run.optimizer))
     tensors.update(_rng_tensors(device))
     save_checkpoint(out_dir, config=config.to_dict(), state=run.state, history=run.history,
-                    tensors=tensors)
+                    tensors=tensors, kept_epochs=kept)
+
+
+def _keep_epoch(out_dir: Path, run: _Run, config: TrainConfig) -> str:
+    """Write the weights of the epoch `run` is at (``run.state["epoch"]``, 0 before any
+    update) to the run's epochs folder, atomically; returns the file's SHA-256."""
+    epoch = int(run.state["epoch"])
+    path = out_dir / EPOCHS_DIR / _epoch_file_name(epoch)
+    _save_weights(export_weights(run.model), path, _epoch_binding(config.to_dict(), epoch))
+    return _sha256(path)
 
 
 def resume(out_dir, progress: bool = True, epochs: int | None = None,
