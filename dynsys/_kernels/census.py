@@ -204,6 +204,12 @@ def _update_faces(z, WT, sgn, drive, c, posI, negI, margin, n_updates):
     (changed, updates)."""
     n = z.size
     changed = False
+    # the common case, no coordinate recoded, in one branch-free pass that vectorises
+    n_diff = 0
+    for i in range(n):
+        n_diff += _code(z[i], margin) != sgn[i]
+    if n_diff == 0:
+        return False, n_updates
     for i in range(n):
         new = _code(z[i], margin)
         old = sgn[i]
@@ -290,7 +296,7 @@ def _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT):
 
 
 @njit(cache=True, inline="always")
-def _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx, WnearT):
+def _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx, WnearT, qv):
     """The safe horizon of a block; returns (n_near, Lfar).
 
     With the speed bound of each saturated coordinate toward its margin (``c + posI`` at 0,
@@ -299,25 +305,31 @@ def _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx, WnearT
     marked in `isnear`, listed in ``near_idx[:n_near]`` and their rows of W[:, I] copied,
     transposed, into `WnearT`; Lfar is the first layer at which one of the others could arrive.
     The bounds are kept up to date incrementally, so they carry rounding of order
-    ``k * eps * max|W|``; the factor ``1 - 1e-12`` on every horizon covers it.
+    ``k * eps * max|W|``; the factor ``1 - 1e-12`` on every horizon covers it. `qv` (N,) is
+    scratch.
     """
     n = z.size
-    n_near = 0
-    Lfar = _BIG
+    # every quotient first, in a loop without branches that vectorises the divisions
+    # (needs the caller's error_model="numpy"); inf where the coordinate is interior or moves
+    # away from its margin
     for i in range(n):
-        isnear[i] = False
-        if sgn[i] == 2:
-            continue
-        v = c[i] + posI[i] if sgn[i] == 0 else -(c[i] + negI[i])
-        if v > 0.0:
-            q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
-            Li = _BIG if q >= 1e18 else np.int64(np.floor(q))
-            if Li < _NEAR:
-                isnear[i] = True
-                near_idx[n_near] = i
-                n_near += 1
-            elif Li < Lfar:
-                Lfar = Li
+        s_ = sgn[i]
+        v = c[i] + posI[i] if s_ == 0 else -(c[i] + negI[i])
+        q = (abs(z[i]) - margin) / v * (1.0 - 1e-12)
+        qv[i] = q if (s_ != 2 and v > 0.0) else np.inf
+    n_near = 0
+    qfar = np.inf
+    for i in range(n):
+        q = qv[i]
+        near = q < _NEAR
+        isnear[i] = near
+        if near:
+            near_idx[n_near] = i
+            n_near += 1
+        elif q < qfar:
+            qfar = q
+    # floor is monotone: the first far arrival is the floor of the least quotient
+    Lfar = _BIG if qfar >= 1e18 else np.int64(np.floor(qfar))
     for a in range(k):
         row = WT[idx[a]]
         for j in range(n_near):
@@ -516,7 +528,9 @@ def _jump(z, idx, k, sgn, ystar, rstar, margin, zero_tol, max_layers):
     return Lj
 
 
-@njit(cache=True)
+# error_model="numpy": divisions without a zero check, so that the horizon's loop vectorises
+# (no division in this kernel can meet a zero divisor: each is guarded by its sign test)
+@njit(cache=True, error_model="numpy")
 def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_tol, jump_tol,
                  pmax, work):
     """Advance one input from layer t toward t_stop. Returns (event, t, period).
@@ -557,6 +571,7 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
     ym = np.empty(kcap)
     WnearT = np.empty((kcap, n))
     snear = np.empty(n)
+    qv = np.empty(n)
     hist = np.empty((2 * pmax, kcap))
     hlen = 0
     hpos = 0
@@ -577,7 +592,7 @@ def _advance_one(z, t, t_stop, W, WT, drive, margin, kmax, distance_tol, zero_to
             continue
         _gather_interior(z, c, W, idx, k, cI, zI, WII, WIIT)
         n_near, Lfar = _horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx,
-                                WnearT)
+                                WnearT, qv)
         L = min(Lfar, t_stop - t, _MAX_BLOCK)
         work[0] += 1
         # a block of interior-only layers

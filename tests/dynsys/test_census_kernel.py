@@ -124,7 +124,7 @@ def test_horizon_splits_the_saturated_coordinates_by_their_speed_bound(seed):
     isnear, near_idx = np.ones(n, np.bool_), np.empty(n, np.int64)
     WnearT = np.empty((k, n))
     n_near, Lfar = K._horizon(z, c, posI, negI, WT, sgn, idx, k, margin, isnear, near_idx,
-                              WnearT)
+                              WnearT, np.empty(n))
     near, Lfar_ref = _horizon_reference(z, c, W, sgn, idx, margin)
     assert near_idx[:n_near].tolist() == near and Lfar == Lfar_ref
     assert np.flatnonzero(isnear).tolist() == near
