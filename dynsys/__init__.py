@@ -94,3 +94,15 @@ __all__ += ["AttractorCensus", "CENSUS_STATUSES", "attractor_census"]
 from ._fixed_points import FixedPointStatistics, fixed_point_statistics
 
 __all__ += ["FixedPointStatistics", "fixed_point_statistics"]
+
+# --- fixed points along a path of weights (checkpoints): branches and events
+from ._fixed_points import (
+    ContinuationWork,
+    FixedPointBranches,
+    FixedPointContinuation,
+    FixedPointEvents,
+    continue_fixed_points,
+)
+
+__all__ += ["ContinuationWork", "FixedPointBranches", "FixedPointContinuation",
+            "FixedPointEvents", "continue_fixed_points"]

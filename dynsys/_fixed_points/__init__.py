@@ -30,6 +30,9 @@ The family, one file per part (no file imports another around a circle):
 ``_ensembles``, ``_local``
     statistics over random W (counts by the incremental walk), and the local analysis at any
     point (spectra, Newton refinement) for networks too wide to enumerate.
+``_continuation``
+    :func:`continue_fixed_points`: the branches and events of the points along a
+    piecewise-linear path of weights (its compiled pass in ``_kernels.continuation``).
 ``_common``
     the validated input, tolerances, size limits, the one result assembly.
 ``_results``
@@ -55,6 +58,13 @@ from ._common import (
     unit_tolerances,
     validate_weights,
 )
+from ._continuation import (
+    ContinuationWork,
+    FixedPointBranches,
+    FixedPointContinuation,
+    FixedPointEvents,
+    continue_fixed_points,
+)
 from ._ensembles import FixedPointStatistics, fixed_point_statistics
 from ._local import LocalSpectrum, RefinedFixedPoint, refine_fixed_point, spectrum_at
 from ._results import DegeneratePatterns, FixedPointCounts, FixedPoints
@@ -73,6 +83,11 @@ __all__ = [
     "RefinedFixedPoint",
     "refine_fixed_point",
     "spectrum_at",
+    "continue_fixed_points",
+    "FixedPointContinuation",
+    "FixedPointBranches",
+    "FixedPointEvents",
+    "ContinuationWork",
 ]
 
 

@@ -28,6 +28,7 @@ def instances():
     per_layer = dynsys.Network(rng.normal(size=(4, 3, 3)))
     x0 = rng.normal(size=(5, 3))
     fp = dynsys.fixed_points(W)
+    cont = dynsys.continue_fixed_points([W, 1.1 * W])
     run = dynsys.iterate(per_layer, x0)
     return {
         "Network": net,
@@ -51,6 +52,10 @@ def instances():
         "RefinedFixedPoint": dynsys.refine_fixed_point(W, fp.points[0]),
         "AttractorCensus": dynsys.attractor_census(net, x0, 50),
         "FixedPointStatistics": dynsys.fixed_point_statistics(3, n_samples=3, seed=0),
+        "FixedPointContinuation": cont,
+        "FixedPointBranches": cont.branches,
+        "FixedPointEvents": cont.events,
+        "ContinuationWork": cont.work,
     }
 
 

@@ -1,0 +1,1097 @@
+"""The fixed points of eq. 3 along a path of weights: branches and events.
+
+Public entry :func:`continue_fixed_points` (re-exported by :mod:`dynsys`); the maths is on
+:doc:`/theory/continuation`. The path runs linearly between checkpoints,
+``W(s) = (1 - t) W_k + t W_{k+1}`` for ``s = k + t``; a tanh path is solved as the driven
+logistic path ``4 W(s)``, ``c(s) = -2 W(s) 1`` (affine in s as well, :doc:`/theory/tanh`).
+
+Per segment, in order:
+
+1. The compiled pass (:func:`dynsys._kernels.continuation.prefilter_segment`) samples, for
+   each interior set, ``q = det W[I,I](t)`` and the columns of ``q y_I`` at Chebyshev
+   nodes, converts them to the Bernstein basis, and proves most patterns free of events:
+   a coordinate outside the box on the whole segment, no root of q, or a vertex whose
+   boundary rates keep their signs. Those cost no eigenvalue.
+2. The exact pass (:class:`_PatternPath`) takes each remaining pattern: the roots of
+   ``q``, ``q y_i``, ``q (y_i - 1)`` (singular and box events) and of ``q (W y + c)_j``
+   (boundary eigenvalues through 0) are isolated by Bernstein subdivision and refined by
+   ``brentq`` on the exact function (a linear solve at t); inside the box the interior
+   spectrum is followed by steps bounded with the Bauer-Fike theorem, and a change of the
+   eigenvalue counts is located by bisection on the counts.
+3. The pieces of every pattern are joined across segments into the branches.
+
+Segments are independent: with ``client=`` each is a Dask task, and the merged result
+equals the local one.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._activation import activation as _activation, activation_box, check_activation
+from .._arrays import readonly as _readonly
+from .._kernels._common import TOLERANCE_NAMES, label_index
+from .._stability import LABELS
+from .._tables import text_table
+from .._validation import _describe, _to_float_array, check_finite
+from ._common import (MAX_N_FULL, Weights, from_unit, numeric_tolerances, unit_tolerances,
+                      validate_weights)
+from ._results import decode_patterns
+
+__all__ = [
+    "MAX_N_CONTINUATION",
+    "FixedPointBranches",
+    "FixedPointEvents",
+    "ContinuationWork",
+    "FixedPointContinuation",
+    "continue_fixed_points",
+    "validate_path",
+    "analyse_segment",
+]
+
+#: Largest N of :func:`continue_fixed_points` (3^N patterns per segment; `points_at` lists
+#: every point, as :func:`dynsys.fixed_points` does up to this N).
+MAX_N_CONTINUATION = MAX_N_FULL
+#: Relative margin of the Bernstein sign tests: a coefficient counts as signed when it is
+#: beyond this fraction of the polynomial's largest coefficient.
+MARGIN = 1e-8
+#: Bisection and ``brentq`` stop at this width in the segment's t (= s).
+ROOT_XTOL = 1e-12
+#: Labels before / after an event are read this far from it (in t).
+LABEL_OFFSET = 1e-9
+#: Subdivision depth of the root isolation (intervals of 2^-14 at most are then searched
+#: on a grid of the exact function).
+MAX_DEPTH = 14
+#: Steps of the interior spectrum: a fraction of the Bauer-Fike step, its bounds, and a cap.
+STEP_FRACTION = 0.5
+STEP_MIN = 1e-7
+STEP_MAX = 1.0 / 16.0
+MAX_STEPS = 20000
+#: Roots of two functions closer than this (in t) are one root.
+_SAME_ROOT = 1e-8
+
+_FLOW_REAL, _FLOW_COMPLEX = "flow:real", "flow:complex"
+_MAP_PLUS, _MAP_MINUS, _MAP_COMPLEX = "map:+1", "map:-1", "map:complex"
+_BOX_LEAVE, _BOX_ENTER, _SINGULAR = "box:leave", "box:enter", "singular"
+#: Every event kind.
+EVENT_KINDS = (_BOX_LEAVE, _BOX_ENTER, _SINGULAR, _FLOW_REAL, _FLOW_COMPLEX, _MAP_PLUS,
+               _MAP_MINUS, _MAP_COMPLEX)
+_KIND_DTYPE = "<U12"
+_LABEL_DTYPE = "<U14"
+
+
+# ----------------------------------------------------------------------------------------
+# results
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FixedPointBranches:
+    """Where each face pattern's fixed point exists along the path, and whether in the box.
+
+    One row per maximal s-interval on which a pattern's point exists (its interior block
+    is invertible, except at isolated s) and its in-box status is constant. Patterns
+    whose point lies on a face on a whole segment (an interior coordinate identically 0 or
+    1: the point is the neighbouring pattern's, as the copies of the origin) have no rows.
+
+    Attributes
+    ----------
+    pattern : ndarray of int8, shape (R, N)
+        Codes 0 (lower face), 1 (upper face), 2 (interior), as in :class:`FixedPoints`.
+    s_start, s_end : ndarray of float, shape (R,)
+        The interval, in path coordinates s in [0, K - 1].
+    in_box : ndarray of bool, shape (R,)
+        Whether the point is in the closed box on the interval.
+    degenerate : ndarray of bool, shape (R,)
+        Rows on which ``det W[I,I](s)`` vanishes identically (a singular face system all
+        along the interval: no isolated point, see :class:`DegeneratePatterns`); their
+        `in_box` is False.
+    """
+
+    pattern: np.ndarray
+    s_start: np.ndarray
+    s_end: np.ndarray
+    in_box: np.ndarray
+    degenerate: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.s_start.shape[0])
+
+    def __repr__(self) -> str:
+        return (f"FixedPointBranches(rows={len(self)}, in_box={int(self.in_box.sum())}, "
+                f"degenerate={int(self.degenerate.sum())})")
+
+    def at(self, s: float) -> np.ndarray:
+        """Indices of the rows whose interval contains `s`."""
+        return np.flatnonzero((self.s_start <= s) & (s <= self.s_end))
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FixedPointEvents:
+    """What happens to the fixed points along the path, ordered by s.
+
+    Attributes
+    ----------
+    s : ndarray of float, shape (E,)
+        Where, located to ``|delta s| <= 1e-10``.
+    kind : ndarray of str, shape (E,)
+        ``"box:leave"`` / ``"box:enter"`` (the point crosses the boundary of the box),
+        ``"singular"`` (``det W[I,I]`` crosses 0: the point goes to infinity),
+        ``"flow:real"`` (a real eigenvalue through 0: a boundary rate ``(W y)_j``, the
+        transcritical exchange with the pattern that has j interior), ``"flow:complex"``
+        (a complex pair through the imaginary axis), ``"map:+1"``, ``"map:-1"`` (a layer-map
+        multiplier through +1 / -1), ``"map:complex"`` (a complex pair of multipliers
+        through the unit circle). Flow and map events are reported for points in the box.
+    pattern : ndarray of int8, shape (E, N)
+        The pattern whose point the event concerns.
+    value : ndarray of complex, shape (E,)
+        Flow: the eigenvalue at the event (imaginary for a complex pair, the one with
+        positive imaginary part); map: the multiplier; box: ``dy_i/ds``; singular: NaN.
+    coordinate : ndarray of int, shape (E,)
+        The coordinate involved (box: the one reaching the face; flow:real and map:+1 at a
+        boundary coordinate: that coordinate), -1 if none.
+    before, after : ndarray of str, shape (E,)
+        Flow events: the flow labels just before and after; map events: the layer-map
+        labels; "" for box and singular events. Read without tolerance (the strict signs of
+        the real parts / ``|mu| - 1``).
+    dim_before, dim_after : ndarray of int, shape (E,)
+        The unstable dimensions (flow or map) just before and after; -1 for box and singular
+        events. An event changes the dimension; the label can stay (a saddle stays a saddle).
+    """
+
+    s: np.ndarray
+    kind: np.ndarray
+    pattern: np.ndarray
+    value: np.ndarray
+    coordinate: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    dim_before: np.ndarray
+    dim_after: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.s.shape[0])
+
+    def __repr__(self) -> str:
+        kinds = {k: int(np.count_nonzero(self.kind == k)) for k in EVENT_KINDS}
+        shown = ", ".join(f"{k}={v}" for k, v in kinds.items() if v)
+        return f"FixedPointEvents(events={len(self)}{', ' if shown else ''}{shown})"
+
+    def select(self, mask) -> "FixedPointEvents":
+        """The events where `mask` (bool (E,) or indices) holds."""
+        idx = np.arange(len(self))[mask]
+        return FixedPointEvents(**{f: _readonly(getattr(self, f)[idx].copy())
+                                   for f in _EVENT_FIELDS})
+
+    def of_kind(self, prefix: str) -> "FixedPointEvents":
+        """The events whose kind starts with `prefix` (``"box"``, ``"flow"``, ``"map"``,
+        ``"singular"`` or a full kind)."""
+        return self.select(np.char.startswith(self.kind.astype(str), prefix))
+
+    def table(self) -> str:
+        """Plain-text table, one event a row."""
+        rows = [("s", "kind", "pattern", "coord", "value", "before", "after")]
+        for i in range(len(self)):
+            v = complex(self.value[i])
+            val = "nan" if np.isnan(v.real) else (
+                f"{v.real:.6g}" if v.imag == 0 else f"{v.real:.6g}{v.imag:+.6g}j")
+            rows.append((f"{self.s[i]:.10f}", str(self.kind[i]),
+                         "".join(str(int(c)) for c in self.pattern[i]),
+                         str(int(self.coordinate[i])), val, str(self.before[i]),
+                         str(self.after[i])))
+        return text_table(rows, "lllrlll")
+
+
+_EVENT_FIELDS = ("s", "kind", "pattern", "value", "coordinate", "before", "after",
+                 "dim_before", "dim_after")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ContinuationWork:
+    """What the continuation cost, per segment.
+
+    Attributes
+    ----------
+    patterns : ndarray of int, shape (K - 1,)
+        Patterns examined (3^N per segment).
+    pruned : ndarray of int, shape (K - 1,)
+        Of those, decided by the compiled Bernstein pass alone (no event possible), with no
+        eigenvalue.
+    candidates : ndarray of int, shape (K - 1,)
+        Patterns handed to the exact pass (``patterns - pruned``).
+    solves : ndarray of int, shape (K - 1,)
+        Linear solves (right-hand sides) of both passes.
+    eigen_solves : ndarray of int, shape (K - 1,)
+        Eigenvalue problems of the exact pass (the compiled pass solves none).
+    roots : ndarray of int, shape (K - 1,)
+        Roots refined by ``brentq`` or bisection.
+    """
+
+    patterns: np.ndarray
+    pruned: np.ndarray
+    candidates: np.ndarray
+    solves: np.ndarray
+    eigen_solves: np.ndarray
+    roots: np.ndarray
+
+    def __repr__(self) -> str:
+        return (f"ContinuationWork(segments={self.patterns.size}, "
+                f"patterns={int(self.patterns.sum())}, pruned={int(self.pruned.sum())}, "
+                f"eigen_solves={int(self.eigen_solves.sum())})")
+
+    @property
+    def per_pattern(self) -> dict:
+        """Mean linear solves and eigenvalue problems per pattern and segment."""
+        total = max(1, int(self.patterns.sum()))
+        return {"solves": float(self.solves.sum()) / total,
+                "eigen_solves": float(self.eigen_solves.sum()) / total,
+                "pruned_fraction": float(self.pruned.sum()) / total}
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class FixedPointContinuation:
+    """The fixed points of eq. 3 along a piecewise-linear path of weights.
+
+    Attributes
+    ----------
+    Ws : ndarray, shape (K, N, N)
+        The checkpoints (network coordinates, read-only); ``W(s) = (1 - t) W_k + t W_{k+1}``
+        for ``s = k + t``.
+    activation : {"logistic", "tanh"}
+    branches : FixedPointBranches
+        Where each pattern's point exists and is in the box.
+    events : FixedPointEvents
+        Singular, box, flow and layer-map events, ordered by s.
+    work : ContinuationWork
+        Counters per segment.
+    zero_tol, rank_tol, residual_tol, face_tol : float or None
+        The tolerances given (None: the default of :func:`fixed_points` at each W(s));
+        :meth:`points_at` passes them on. Events are located without tolerance.
+    """
+
+    Ws: np.ndarray
+    activation: str
+    branches: FixedPointBranches
+    events: FixedPointEvents
+    work: ContinuationWork
+    zero_tol: float | None = None
+    rank_tol: float | None = None
+    residual_tol: float | None = None
+    face_tol: float | None = None
+    box = property(activation_box, doc="``(lower, upper)``: [0, 1] or [-1, 1] per coordinate.")
+
+    def __repr__(self) -> str:
+        act = "" if self.activation == "logistic" else f"activation={self.activation!r}, "
+        return (f"FixedPointContinuation(N={self.n}, K={self.Ws.shape[0]}, {act}"
+                f"branches={len(self.branches)}, events={len(self.events)})")
+
+    @property
+    def n(self) -> int:
+        """The dimension N."""
+        return int(self.Ws.shape[1])
+
+    @property
+    def s_max(self) -> float:
+        """The end of the path, K - 1."""
+        return float(self.Ws.shape[0] - 1)
+
+    @property
+    def tolerances(self) -> dict:
+        """The tolerances by name (None: the default at each W(s))."""
+        return {name: getattr(self, name) for name in TOLERANCE_NAMES}
+
+    def W_at(self, s: float) -> np.ndarray:
+        """``W(s)``, shape (N, N)."""
+        s = _check_s(s, self.s_max)
+        k = min(int(math.floor(s)), self.Ws.shape[0] - 2)
+        t = s - k
+        return (1.0 - t) * self.Ws[k] + t * self.Ws[k + 1]
+
+    def points_at(self, s: float):
+        """Every fixed point at `s`: :func:`dynsys.fixed_points` of ``W(s)``.
+
+        The same points, patterns and labels as a fresh ``fixed_points(W(s),
+        activation=...)`` with this result's tolerances (it is that call); the branches and
+        events say between which s it changes.
+        """
+        from ._enumeration import fixed_points as enumerate_points
+
+        # the steps of dynsys.fixed_points(W, activation=...) with its default engine
+        weights = validate_weights(self.W_at(s), self.activation)
+        tols = numeric_tolerances(weights.network_W, **self.tolerances)
+        result = enumerate_points(weights, only=None,
+                                  tols=unit_tolerances(tols, weights),
+                                  max_degenerate=1_000_000)
+        return from_unit(result, weights, tols)
+
+
+def _check_s(s, s_max: float) -> float:
+    try:
+        v = float(s)
+    except (TypeError, ValueError):
+        raise TypeError(f"`s` must be a real number in [0, {s_max:g}]; got {_describe(s)}.") \
+            from None
+    if not (0.0 <= v <= s_max):
+        raise ValueError(f"`s` must lie on the path, in [0, {s_max:g}]; got {s!r}.")
+    return v
+
+
+# ----------------------------------------------------------------------------------------
+# validation
+# ----------------------------------------------------------------------------------------
+
+
+def validate_path(Ws) -> np.ndarray:
+    """``Ws`` as a float64 (K, N, N) array, K >= 2, 1 <= N <= :data:`MAX_N_CONTINUATION`."""
+    if isinstance(Ws, (str, bytes)) or Ws is None:
+        raise TypeError(f"`Ws` must be a (K, N, N) array or a sequence of (N, N) arrays; got "
+                        f"{_describe(Ws)}.")
+    if not isinstance(Ws, np.ndarray):
+        try:
+            parts = [np.asarray(w) for w in Ws]
+        except TypeError:
+            raise TypeError(f"`Ws` must be a (K, N, N) array or a sequence of (N, N) arrays; "
+                            f"got {_describe(Ws)}.") from None
+        shapes = {p.shape for p in parts}
+        if len(shapes) > 1:
+            raise ValueError(f"`Ws` must hold (N, N) matrices of one shape; got shapes "
+                             f"{sorted(shapes)}.")
+        Ws = np.stack(parts) if parts else np.zeros((0, 0, 0))
+    arr = _to_float_array(Ws, "Ws")
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
+        raise ValueError(f"`Ws` must have shape (K, N, N) (K checkpoints of an (N, N) "
+                         f"weight matrix); got shape {arr.shape}.")
+    if arr.shape[0] < 2:
+        raise ValueError(f"`Ws` must hold K >= 2 checkpoints (a path); got K = {arr.shape[0]}.")
+    n = arr.shape[1]
+    if n < 1:
+        raise ValueError(f"`Ws` must have N >= 1; got shape {arr.shape}.")
+    if n > MAX_N_CONTINUATION:
+        raise ValueError(f"`Ws` has N = {n}: its 3^N = {3**n:,} patterns per segment are "
+                         f"too many for continue_fixed_points (limit N <= "
+                         f"{MAX_N_CONTINUATION}).")
+    check_finite(arr, "Ws")
+    return np.array(arr, dtype=np.float64, order="C", copy=True)
+
+
+# ----------------------------------------------------------------------------------------
+# Bernstein polynomials: root isolation, refined on the exact function
+# ----------------------------------------------------------------------------------------
+
+
+def _de_casteljau(b: np.ndarray):
+    """The Bernstein coefficients of the two halves [0, 1/2], [1/2, 1] of ``b``."""
+    m = b.size
+    left = np.empty(m)
+    right = np.empty(m)
+    work = b.astype(np.float64).copy()
+    for j in range(m):
+        left[j] = work[0]
+        right[m - 1 - j] = work[m - 1 - j]
+        work[:m - 1 - j] = 0.5 * (work[:m - 1 - j] + work[1:m - j])
+    return left, right
+
+
+def _isolate(b: np.ndarray, a: float, c: float, tau: float, out: list, depth: int) -> None:
+    """Intervals of [a, c] that may hold a root of the polynomial with Bernstein
+    coefficients `b` on [a, c]: dropped where every coefficient is beyond `tau` with one
+    sign, kept where exactly one sign change certifies one root, subdivided otherwise."""
+    if np.all(b > tau) or np.all(b < -tau):
+        return
+    signed = np.where(np.abs(b) > tau, np.sign(b), 0.0)
+    if np.all(signed != 0.0) and np.count_nonzero(np.diff(signed)) == 1:
+        out.append((a, c, True))
+        return
+    if depth >= MAX_DEPTH:
+        out.append((a, c, False))
+        return
+    left, right = _de_casteljau(b)
+    mid = 0.5 * (a + c)
+    _isolate(left, a, mid, tau, out, depth + 1)
+    _isolate(right, mid, c, tau, out, depth + 1)
+
+
+def unit_roots(b: np.ndarray, f, counter: list) -> list:
+    """The sign changes in (0, 1) of the exact function `f` whose interpolant has the
+    Bernstein coefficients `b` (degree ``b.size - 1`` on [0, 1]), each refined by
+    ``brentq`` on `f` to :data:`ROOT_XTOL`.
+
+    Where the coefficients keep one sign (beyond :data:`MARGIN` of the largest) there is no
+    root; an interval with one certified sign change is bracketed at its ends; an interval
+    left at the subdivision depth is searched on a grid of `f`. A root of even multiplicity
+    (a tangency) has no sign change and is not reported. `counter[0]` counts the roots.
+    """
+    from scipy.optimize import brentq
+
+    big = float(np.max(np.abs(b))) if b.size else 0.0
+    if big == 0.0:
+        return []
+    cand: list = []
+    _isolate(np.asarray(b, np.float64), 0.0, 1.0, MARGIN * big, cand, 0)
+    roots = []
+    for a, c, certified in cand:
+        grid = np.array([a, c]) if certified else np.linspace(a, c, 9)
+        vals = [f(x) for x in grid]
+        for x0, x1, v0, v1 in zip(grid[:-1], grid[1:], vals[:-1], vals[1:]):
+            if v0 == 0.0:
+                roots.append(float(x0))
+            elif v0 * v1 < 0.0:
+                counter[0] += 1
+                roots.append(float(brentq(f, x0, x1, xtol=ROOT_XTOL, rtol=4 * np.finfo(float).eps)))
+        if vals[-1] == 0.0:
+            roots.append(float(grid[-1]))
+    roots = sorted(r for r in roots if 0.0 < r < 1.0)
+    kept = []
+    for r in roots:
+        if not kept or r - kept[-1] > 10 * ROOT_XTOL:
+            kept.append(r)
+    return kept
+
+
+# ----------------------------------------------------------------------------------------
+# one pattern on one segment: the exact pass
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SegmentData:
+    """One segment in the unit (driven logistic) system: ``W(t) = W0 + t dW``,
+    ``c(t) = c0 + t dc``, and the constants of the passes."""
+
+    W0: np.ndarray
+    dW: np.ndarray
+    c0: np.ndarray
+    dc: np.ndarray
+    rank_tol: float
+    face_tol: float
+    zero_abs: float
+    rate_scale: float   # factor from the unit system's dy/dt to the network's (2 for tanh)
+
+
+def _strict_counts(values: np.ndarray):
+    return (int(np.count_nonzero(values > 0.0)), int(np.count_nonzero(values < 0.0)),
+            int(np.count_nonzero(values == 0.0)))
+
+
+class _PatternPath:
+    """The exact pass for one pattern on one segment (see the module docstring)."""
+
+    def __init__(self, seg: _SegmentData, codes: np.ndarray):
+        self.seg = seg
+        self.codes = codes
+        n = codes.size
+        self.n = n
+        self.I = np.flatnonzero(codes == 2)
+        self.B = np.flatnonzero(codes != 2)
+        self.B1 = np.flatnonzero(codes == 1)
+        self.k = self.I.size
+        ix = np.ix_(self.I, self.I)
+        self.A0 = seg.W0[ix]
+        self.A1 = seg.dW[ix]
+        self.r0 = -seg.W0[np.ix_(self.I, self.B1)].sum(axis=1) - seg.c0[self.I]
+        self.r1 = -seg.dW[np.ix_(self.I, self.B1)].sum(axis=1) - seg.dc[self.I]
+        self.y_base = (codes == 1).astype(np.float64)
+        self.sign_B = np.where(codes[self.B] == 1, -1.0, 1.0)  # eigenvalue = sign * rate
+        self.solves = 0
+        self.eigen_solves = 0
+        self.roots = [0]
+        self._cache: dict = {}
+
+    # -- exact evaluation at t -----------------------------------------------------------
+    def solve(self, t: float):
+        """(q, y (N,), rate (N,)) at t: ``q = det W[I,I](t)``, the point and ``W y + c``."""
+        hit = self._cache.get(t)
+        if hit is not None:
+            return hit
+        from scipy.linalg import lu_factor, lu_solve
+
+        seg = self.seg
+        y = self.y_base.copy()
+        if self.k:
+            A = self.A0 + t * self.A1
+            lu, piv = lu_factor(A, check_finite=False)
+            q = float(np.prod(np.diag(lu)))
+            if np.count_nonzero(piv != np.arange(self.k)) % 2:
+                q = -q
+            y[self.I] = lu_solve((lu, piv), self.r0 + t * self.r1, check_finite=False)
+            self.solves += 1
+        else:
+            q = 1.0
+        rate = (seg.W0 + t * seg.dW) @ y + seg.c0 + t * seg.dc
+        out = (q, y, rate)
+        if len(self._cache) > 256:
+            self._cache.clear()
+        self._cache[t] = out
+        return out
+
+    def f_q(self, t):
+        return self.solve(t)[0]
+
+    def f_face(self, r: int, face: float):
+        i = self.I[r]
+        return lambda t: (lambda q, y, g: q * (y[i] - face))(*self.solve(t))
+
+    def f_rate(self, j: int):
+        return lambda t: (lambda q, y, g: q * g[j])(*self.solve(t))
+
+    # -- spectra ---------------------------------------------------------------------------
+    def jacobian_block(self, t: float):
+        """(J, dJ/dt) of the interior block ``diag(y_I (1 - y_I)) W[I,I](t)``."""
+        q, y, _ = self.solve(t)
+        yI = y[self.I]
+        A = self.A0 + t * self.A1
+        dy = np.linalg.solve(A, self.r1 - self.A1 @ yI)
+        self.solves += 1
+        d = yI * (1.0 - yI)
+        J = d[:, None] * A
+        dJ = ((1.0 - 2.0 * yI) * dy)[:, None] * A + d[:, None] * self.A1
+        return J, dJ
+
+    def interior_eigs(self, t: float):
+        if not self.k:
+            return np.zeros(0, np.complex128)
+        J, _ = self.jacobian_block(t)
+        self.eigen_solves += 1
+        return np.linalg.eigvals(J)
+
+    def labels(self, t: float):
+        """(flow label, flow dim, map label, map dim) at t, without tolerance."""
+        _, _, g = self.solve(t)
+        lam_b = self.sign_B * g[self.B]
+        lam_i = self.interior_eigs(t)
+        re = np.concatenate([lam_b, lam_i.real])
+        mod = np.concatenate([np.exp(np.minimum(lam_b, 700.0)), np.abs(1.0 + lam_i)]) - 1.0
+        fp, fn, fz = _strict_counts(re)
+        mp, mn, mz = _strict_counts(mod)
+        return (LABELS[label_index(fp, fn, fz, self.n)], fp,
+                LABELS[label_index(mp, mn, mz, self.n)], mp)
+
+    # -- the pass --------------------------------------------------------------------------
+    def analyse(self, last: bool):
+        """(state, pieces, events): a ``STATE_*`` of the kernels for a segment without
+        events, or STATE_CANDIDATE with the pieces ``(t0, t1, in_box)`` (a break between
+        consecutive pieces) and the events ``(t, kind, value, coordinate, before, after,
+        dim_before, dim_after)``."""
+        from .._kernels import continuation as KC
+
+        seg = self.seg
+        k = self.k
+        d = k + 1
+        nodes, to_b = _TABLES
+        tn = nodes[d, :d + 1]
+        T = to_b[d, :d + 1, :d + 1]
+        sols = [self.solve(float(t)) for t in tn]
+        q = np.array([s[0] for s in sols])
+        Y = np.array([s[1][self.I] for s in sols])          # (m, k)
+        G = np.array([s[2][self.B] for s in sols])          # (m, nb)
+        if k:
+            if all(_rank_deficient(self.A0 + t * self.A1, seg.rank_tol) for t in tn):
+                return KC.STATE_DEGENERATE, [], []
+            for r in range(k):
+                if (np.all(np.abs(Y[:, r]) <= seg.face_tol)
+                        or np.all(np.abs(Y[:, r] - 1.0) <= seg.face_tol)):
+                    return KC.STATE_COPY, [], []
+        events: list = []
+        breaks = []  # (t, is_singular, coordinate)
+        if k:
+            q_roots = unit_roots(T @ q, self.f_q, self.roots)
+            breaks.extend((t, True, -1) for t in q_roots)
+            for r in range(k):
+                for face in (0.0, 1.0):
+                    b = T @ (q * (Y[:, r] - face))
+                    for t in unit_roots(b, self.f_face(r, face), self.roots):
+                        # a root of q y_i shared with q is q's (a point that stays finite
+                        # where the block is singular), not a crossing of the face
+                        if all(abs(t - tq) > _SAME_ROOT for tq in q_roots):
+                            breaks.append((t, False, r))
+        breaks.sort()
+        edges = [0.0] + [b[0] for b in breaks] + [1.0]
+        status = []
+        for a, c in zip(edges[:-1], edges[1:]):
+            _, y, _ = self.solve(0.5 * (a + c))
+            yi = y[self.I]
+            status.append(bool(np.all((yi >= 0.0) & (yi <= 1.0))))
+        pieces = [[edges[0], edges[1], status[0]]]
+        for j, (t, singular, r) in enumerate(breaks):
+            before, after = status[j], status[j + 1]
+            if singular:
+                events.append((t, _SINGULAR, complex(np.nan, 0.0), -1, "", "", -1, -1))
+                pieces.append([t, edges[j + 2], after])
+                if before and after:
+                    # the point stays finite and in the box through the singular block
+                    # (a continuum at t): a real interior eigenvalue passes through 0
+                    self._zero_eigenvalue_events(t, edges[j], edges[j + 2], events)
+                continue
+            if before != after:
+                q_, y, _ = self.solve(t)
+                A = self.A0 + t * self.A1
+                dy = np.linalg.solve(A, self.r1 - self.A1 @ y[self.I])
+                self.solves += 1
+                events.append((t, _BOX_ENTER if after else _BOX_LEAVE,
+                               complex(seg.rate_scale * dy[r], 0.0), int(self.I[r]), "", "",
+                               -1, -1))
+                pieces.append([t, edges[j + 2], after])
+            else:
+                pieces[-1][1] = edges[j + 2]
+        for u, v, inside in pieces:
+            if inside:
+                self._rate_events(u, v, G, q, T, events)
+                if k:
+                    self._interior_events(u, v, events)
+        if not last:
+            events = [e for e in events if e[0] < 1.0]
+        events.sort(key=lambda e: (e[0], e[1]))
+        if len(pieces) == 1 and not events:
+            return (KC.STATE_IN if pieces[0][2] else KC.STATE_OUT), [], []
+        return KC.STATE_CANDIDATE, [tuple(p) for p in pieces], events
+
+    def _rate_events(self, u, v, G, q, T, events):
+        """Boundary eigenvalues ``+-(W y + c)_j`` through 0 inside the in-box piece [u, v]:
+        a flow event and a map event (multiplier ``exp`` through 1) at each root."""
+        seg = self.seg
+        for col, j in enumerate(self.B):
+            vals = q * G[:, col]
+            if np.max(np.abs(vals)) <= seg.zero_abs * max(1.0, np.max(np.abs(q))):
+                continue  # zero on the whole segment (the origin of eq. 3): no crossing
+            for t in unit_roots(T @ vals, self.f_rate(int(j)), self.roots):
+                if not (u < t < v):
+                    continue
+                fb, fdb, mb, mdb = self.labels(max(u, t - LABEL_OFFSET))
+                fa, fda, ma, mda = self.labels(min(v, t + LABEL_OFFSET))
+                lam = self.sign_B[col] * self.solve(t)[2][j]
+                events.append((t, _FLOW_REAL, complex(lam, 0.0), int(j), fb, fa, fdb, fda))
+                events.append((t, _MAP_PLUS, complex(math.exp(lam), 0.0), int(j), mb, ma,
+                               mdb, mda))
+
+    def _zero_eigenvalue_events(self, t, u, v, events):
+        """Flow and map events where an interior eigenvalue passes through 0 at a root t of
+        ``det W[I,I]`` that the point crosses inside the box ((u, v) the pieces around)."""
+        lo = max(0.5 * (u + t), t - LABEL_OFFSET)
+        hi = min(0.5 * (t + v), t + LABEL_OFFSET)
+        fb, fdb, mb, mdb = self.labels(lo)
+        fa, fda, ma, mda = self.labels(hi)
+        if fdb != fda:
+            events.append((t, _FLOW_REAL, 0j, -1, fb, fa, fdb, fda))
+        if mdb != mda:
+            events.append((t, _MAP_PLUS, 1 + 0j, -1, mb, ma, mdb, mda))
+
+    def _counts(self, t):
+        """(interior eigenvalues, flow count Re > 0, map count |1 + lambda| > 1) at t."""
+        lam = self.interior_eigs(t)
+        return lam, int(np.count_nonzero(lam.real > 0.0)), int(
+            np.count_nonzero(np.abs(1.0 + lam) > 1.0))
+
+    def _interior_events(self, u, v, events):
+        """Complex pairs through the imaginary axis, multipliers through -1 or a complex
+        pair through the unit circle, inside the in-box piece [u, v]: steps bounded by the
+        eigenvalues' condition numbers (:doc:`/theory/continuation`), bisection on the
+        counts where they change."""
+        lo = u + LABEL_OFFSET if u > 0.0 else u
+        hi = v - LABEL_OFFSET if v < 1.0 else v
+        if hi <= lo:
+            return
+        t = lo
+        h, fc, mc = self._step(t)
+        steps = 0
+        while t < hi:
+            t_new = min(hi, t + h)
+            h_new, fc_new, mc_new = self._step(t_new)
+            if fc_new != fc:
+                self._locate(t, t_new, 1, events)
+            if mc_new != mc:
+                self._locate(t, t_new, 2, events)
+            t, h, fc, mc = t_new, h_new, fc_new, mc_new
+            steps += 1
+            if steps > MAX_STEPS:
+                warnings.warn(f"continue_fixed_points: the interior spectrum of pattern "
+                              f"{''.join(map(str, self.codes))} needed more than {MAX_STEPS} "
+                              "steps on one segment; events beyond were not searched.",
+                              RuntimeWarning, stacklevel=2)
+                break
+
+    def _step(self, t):
+        """(step, flow count, map count) at t.
+
+        The counts: interior eigenvalues with ``Re > 0`` and with ``|1 + lambda| > 1``. The
+        step: the derivatives of the eigenvalues at t by first-order perturbation theory,
+        ``lambda_i' = (V^{-1} J' V)_ii``, give the rate of each function whose zero can
+        change a count (:func:`_critical_functions`); the step keeps each one's linear
+        prediction short of zero by the factor :data:`STEP_FRACTION`, so that a function
+        that turns back within a step (and a crossing that is undone within it) is the
+        only way to miss an event.
+        """
+        J, dJ = self.jacobian_block(t)
+        self.eigen_solves += 1
+        lam, V = np.linalg.eig(J)
+        fc = int(np.count_nonzero(lam.real > 0.0))
+        mc = int(np.count_nonzero(np.abs(1.0 + lam) > 1.0))
+        try:
+            dlam = np.diag(np.linalg.solve(V, dJ @ V))
+        except np.linalg.LinAlgError:
+            return STEP_MIN, fc, mc
+        phi, dphi = _critical_functions(lam, dlam)
+        approaching = phi * dphi < 0.0
+        if not np.any(approaching):
+            return STEP_MAX, fc, mc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = STEP_FRACTION * float(np.min(np.abs(phi[approaching] / dphi[approaching])))
+        if not np.isfinite(h):
+            h = STEP_MIN
+        return float(min(STEP_MAX, max(STEP_MIN, h))), fc, mc
+
+    def _locate(self, a, b, which, events):
+        """Bisect [a, b] on the flow (which = 1) or map (2) count; one event at each change."""
+        count = lambda t: self._counts(t)[which]  # noqa: E731
+        target = count(b)
+        while True:
+            c0 = count(a)
+            if c0 == target:
+                return
+            lo, hi = a, b
+            while hi - lo > ROOT_XTOL:
+                mid = 0.5 * (lo + hi)
+                if count(mid) == c0:
+                    lo = mid
+                else:
+                    hi = mid
+            self.roots[0] += 1
+            t = 0.5 * (lo + hi)
+            lam = self.interior_eigs(t)
+            fb, fdb, mb, mdb = self.labels(lo)
+            fa, fda, ma, mda = self.labels(hi)
+            if which == 1:
+                e = lam[np.argmin(np.abs(lam.real))]
+                kind = _FLOW_COMPLEX if abs(e.imag) > 0.0 else _FLOW_REAL
+                events.append((t, kind, complex(e.real, abs(e.imag)), -1, fb, fa, fdb, fda))
+            else:
+                mu = 1.0 + lam
+                e = mu[np.argmin(np.abs(np.abs(mu) - 1.0))]
+                kind = (_MAP_COMPLEX if abs(e.imag) > 0.0 else
+                        _MAP_MINUS if e.real < 0.0 else _MAP_PLUS)
+                events.append((t, kind, complex(e.real, abs(e.imag)), -1, mb, ma, mdb, mda))
+            a = hi
+
+
+def _critical_functions(lam: np.ndarray, dlam: np.ndarray):
+    """(values, derivatives) of the functions of the interior spectrum whose zeros are the
+    only places inside the box where a flow or map count can change.
+
+    A complex eigenvalue: its real part (the imaginary axis) and ``|1 + lambda| - 1`` (the
+    unit circle of the multiplier). A real one cannot pass through 0 inside the box
+    (``det J = prod y_i (1 - y_i) det W[I,I]`` is not 0 there): ``lambda + 2`` (a
+    multiplier through -1), and its distance to each other real eigenvalue (where the two
+    meet and leave the real axis as a pair).
+    """
+    vals, ders = [], []
+    real = np.flatnonzero(lam.imag == 0.0)
+    for i, (e, de) in enumerate(zip(lam, dlam)):
+        if e.imag != 0.0:
+            m = abs(1.0 + e)
+            vals += [e.real, m - 1.0]
+            ders += [de.real, (np.conj(1.0 + e) * de).real / m]
+        else:
+            vals.append(e.real + 2.0)
+            ders.append(de.real)
+    for a_, i in enumerate(real):
+        for j in real[a_ + 1:]:
+            vals.append(lam[i].real - lam[j].real)
+            ders.append(dlam[i].real - dlam[j].real)
+    return np.array(vals), np.array(ders)
+
+
+def _rank_deficient(A: np.ndarray, tol: float) -> bool:
+    return bool(np.linalg.svd(A, compute_uv=False)[-1] <= tol)
+
+
+def _tables():
+    from .._kernels.continuation import bernstein_tables
+
+    return bernstein_tables(MAX_N_CONTINUATION + 1)
+
+
+_TABLES = _tables()
+
+
+# ----------------------------------------------------------------------------------------
+# one segment
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class SegmentResult:
+    """What one segment hands to the merge (plain arrays: it travels back from a task).
+
+    ``states`` (3^N,) int8 ``STATE_*``; the pieces of the candidates ``piece_code``,
+    ``piece_t0``, ``piece_t1``, ``piece_in``; the events (t in the segment, pattern index);
+    the work counters.
+    """
+
+    states: np.ndarray
+    piece_code: np.ndarray
+    piece_t0: np.ndarray
+    piece_t1: np.ndarray
+    piece_in: np.ndarray
+    events: list
+    work: tuple
+
+
+def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = True,
+                    rate_scale: float = 1.0) -> SegmentResult:
+    """The states, pieces and events of every pattern on the segment W0 -> W1 (unit system,
+    drive c0 -> c1; `tols` the unit tolerances)."""
+    from .._kernels import continuation as KC
+
+    n = W0.shape[0]
+    W0 = np.ascontiguousarray(W0, np.float64)
+    dW = np.ascontiguousarray(W1 - W0, np.float64)
+    c0 = np.ascontiguousarray(c0, np.float64)
+    dc = np.ascontiguousarray(c1 - c0, np.float64)
+    scale = max(float(np.max(np.abs(W0))), float(np.max(np.abs(W1))),
+                float(np.max(np.abs(c0))), float(np.max(np.abs(c1))), 1e-300)
+    seg = _SegmentData(W0, dW, c0, dc, float(tols["rank_tol"]), float(tols["face_tol"]),
+                       1e-12 * scale, rate_scale)
+    n_pat = 3**n
+    solves = 0
+    if prune:
+        nodes, to_b = _TABLES
+        states = np.full(n_pat, KC.STATE_CANDIDATE, np.int8)
+        kernel_solves = np.zeros(1 << n, np.int64)
+        KC.prefilter_segment(W0, dW, c0, dc, nodes, to_b, seg.rank_tol, seg.face_tol,
+                             MARGIN, seg.zero_abs, states, kernel_solves)
+        solves += int(kernel_solves.sum())
+        cand = np.flatnonzero(states == KC.STATE_CANDIDATE)
+    else:
+        states = np.full(n_pat, KC.STATE_CANDIDATE, np.int8)
+        cand = np.arange(n_pat)
+    pruned = n_pat - cand.size
+    codes = decode_patterns(cand, n)
+    p_code, p_t0, p_t1, p_in, events = [], [], [], [], []
+    eig = 0
+    roots = 0
+    with warnings.catch_warnings():
+        # a block that is singular at a sample is expected (the roots of q); its
+        # consequences are handled
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        try:
+            from scipy.linalg import LinAlgWarning
+            warnings.simplefilter("ignore", category=LinAlgWarning)
+        except ImportError:  # pragma: no cover
+            pass
+        for idx, pat in zip(cand, codes):
+            path = _PatternPath(seg, pat)
+            state, pieces, evs = path.analyse(last)
+            solves += path.solves
+            eig += path.eigen_solves
+            roots += path.roots[0]
+            states[idx] = state
+            for t0, t1, inside in pieces:
+                p_code.append(idx)
+                p_t0.append(t0)
+                p_t1.append(t1)
+                p_in.append(inside)
+            for e in evs:
+                events.append((e[0], int(idx)) + tuple(e[1:]))
+    return SegmentResult(
+        states=states, piece_code=np.array(p_code, np.int64), piece_t0=np.array(p_t0),
+        piece_t1=np.array(p_t1), piece_in=np.array(p_in, bool), events=events,
+        work=(n_pat, pruned, int(cand.size), solves, eig, roots))
+
+
+# ----------------------------------------------------------------------------------------
+# the merge into branches
+# ----------------------------------------------------------------------------------------
+
+
+def _merge(parts: list, n: int):
+    """Branch rows (code, s_start, s_end, kind) from the segments' states and pieces, in
+    pattern-index order, then s; kind 1 degenerate, 2 outside the box, 3 inside.
+
+    Inside a segment consecutive pieces are separated by an event (a break); across a
+    checkpoint a pattern's row continues when its kind is the same on both sides.
+    """
+    from .._kernels import continuation as KC
+
+    n_pat = 3**n
+    kind_of_state = np.zeros(5, np.int8)
+    kind_of_state[[KC.STATE_DEGENERATE, KC.STATE_OUT, KC.STATE_IN]] = (1, 2, 3)
+    open_start = np.zeros(n_pat)
+    open_kind = np.zeros(n_pat, np.int8)
+    rows = []  # (codes, starts, ends, kinds) blocks
+
+    def close(idx, s_end):
+        rows.append((idx, open_start[idx].copy(), np.broadcast_to(s_end, idx.shape).copy(),
+                     open_kind[idx].copy()))
+        open_kind[idx] = 0
+
+    for k, part in enumerate(parts):
+        first = kind_of_state[part.states]
+        order = np.lexsort((part.piece_t0, part.piece_code))
+        pc, t0, pin = part.piece_code[order], part.piece_t0[order], part.piece_in[order]
+        # every candidate's first piece starts at t = 0
+        starts_at_0 = np.flatnonzero(t0 == 0.0)
+        first[pc[starts_at_0]] = np.where(pin[starts_at_0], 3, 2)
+        cont = (open_kind != 0) & (open_kind == first)
+        ends = np.flatnonzero((open_kind != 0) & ~cont)
+        if ends.size:
+            close(ends, float(k))
+        new = np.flatnonzero((first != 0) & ~cont)
+        open_start[new] = float(k)
+        open_kind[new] = first[new]
+        for j in np.flatnonzero(t0 > 0.0):
+            idx = np.array([pc[j]])
+            s = k + float(t0[j])
+            if open_kind[idx[0]] != 0:
+                close(idx, s)
+            open_start[idx] = s
+            open_kind[idx] = 3 if pin[j] else 2
+    still = np.flatnonzero(open_kind != 0)
+    if still.size:
+        close(still, float(len(parts)))
+    if rows:
+        code = np.concatenate([r[0] for r in rows])
+        a = np.concatenate([r[1] for r in rows])
+        b = np.concatenate([r[2] for r in rows])
+        kind = np.concatenate([r[3] for r in rows])
+    else:
+        code, a, b, kind = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0),
+                            np.zeros(0, np.int8))
+    order = np.lexsort((a, code))
+    return code[order], a[order], b[order], kind[order]
+
+
+def _segment_inputs(Ws_unit, drives, k):
+    return Ws_unit[k], Ws_unit[k + 1], drives[k], drives[k + 1]
+
+
+def continue_fixed_points(Ws, *, activation=None, zero_tol: float | None = None,
+                          rank_tol: float | None = None, residual_tol: float | None = None,
+                          face_tol: float | None = None, client=None,
+                          progress=None, prune: bool = True) -> FixedPointContinuation:
+    """The fixed points of eq. 3 along a piecewise-linear path of weights: their branches
+    (where each face pattern's point exists and is in the box) and the events between.
+
+    The path runs linearly between the checkpoints, ``W(s) = (1 - t) W_k + t W_{k+1}`` for
+    ``s = k + t``, s in [0, K - 1]. Along a segment ``W[I,I](s)`` and the right-hand side of
+    a pattern's face system are affine in s, so ``q = det W[I,I]``, ``q y_i`` and
+    ``q (W y)_j`` are polynomials of degree <= N + 1 (Cramer's rule); their Bernstein
+    coefficients prove most patterns free of events with no eigenvalue, and every event is
+    located on the exact function (a linear solve at s) to ``|delta s| <= 1e-10``
+    (:doc:`/theory/continuation`).
+
+    Parameters
+    ----------
+    Ws : array_like, shape (K, N, N), or a sequence of K arrays of shape (N, N)
+        The checkpoints, K >= 2, N <= :data:`MAX_N_CONTINUATION` (13).
+    activation : {"logistic", "tanh"}, optional
+        Default logistic (eq. 3, dy/dt = y (1 - y)(W y) on [0, 1]^N); tanh: dy/dt =
+        (1 - y^2)(W y) on [-1, 1]^N, solved as the conjugate logistic system with weights
+        ``4 W(s)`` and drive ``-2 W(s) 1`` (:doc:`/theory/tanh`).
+    zero_tol, rank_tol, residual_tol, face_tol : float, optional
+        As in :func:`fixed_points`; :meth:`FixedPointContinuation.points_at` passes them on
+        (None: the default at each W(s)). The branches use `rank_tol` (a face system is
+        singular at every sample: degenerate) and `face_tol` (an interior coordinate on a
+        face at every sample: the neighbouring pattern's point) with defaults relative to
+        ``max |W_k|``; events are located without tolerance.
+    client : distributed.Client, optional
+        Run each segment as a task on this Dask cluster (``pip install 'resdyn[dask]'``);
+        the result equals the local one.
+    progress : callable, optional
+        ``progress(done, total)`` over the K - 1 segments.
+    prune : bool
+        Let the compiled Bernstein pass decide the patterns without events (default). False
+        sends every pattern through the exact pass: the same result, slower (a check).
+
+    Returns
+    -------
+    FixedPointContinuation
+
+    Raises
+    ------
+    ValueError
+        `Ws` not of shape (K, N, N) with K >= 2 and 1 <= N <= 13, or not finite; a
+        tolerance that is not positive.
+    TypeError
+        `Ws` not numeric, `progress` not callable, `client` not a ``distributed.Client``.
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> W0 = np.array([[-1.0, 2.0], [3.0, -1.0]])
+    >>> c = dynsys.continue_fixed_points([W0, W0 + np.array([[0.0, 0.0], [0.0, 4.0]])])
+    >>> sorted(set(c.events.kind))
+    ['flow:real', 'map:+1', 'singular']
+    """
+    arr = validate_path(Ws)
+    act = _activation("logistic" if activation is None else check_activation(activation))
+    if progress is not None and not callable(progress):
+        raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
+                        f"{progress!r}.")
+    given = {"zero_tol": zero_tol, "rank_tol": rank_tol, "residual_tol": residual_tol,
+             "face_tol": face_tol}
+    ref = np.abs(arr).max(axis=0)
+    tols = numeric_tolerances(ref, **given)   # checks the given values, fills defaults
+    unit = unit_tolerances(tols, Weights(W=arr[0], activation=act.name))
+    stored = {name: (None if given[name] is None else float(tols[name]))
+              for name in TOLERANCE_NAMES}
+    n, K = arr.shape[1], arr.shape[0]
+    Ws_unit, drives = [], []
+    for W in arr:
+        Wu, c = act.unit_weights(W)
+        Ws_unit.append(np.ascontiguousarray(Wu))
+        drives.append(np.zeros(n) if c is None else np.ascontiguousarray(c))
+    rate_scale = 2.0 if act.name == "tanh" else 1.0
+    n_seg = K - 1
+    if client is not None:
+        from ._distributed import check_client
+
+        distributed = check_client(client)
+        futures = [client.submit(analyse_segment, *_segment_inputs(Ws_unit, drives, k), unit,
+                                 last=(k == n_seg - 1), prune=bool(prune),
+                                 rate_scale=rate_scale, pure=False)
+                   for k in range(n_seg)]
+        if progress is not None:
+            progress(0, n_seg)
+            for done, _ in enumerate(distributed.as_completed(futures), start=1):
+                progress(done, n_seg)
+        parts = client.gather(futures)
+    else:
+        parts = []
+        if progress is not None:
+            progress(0, n_seg)
+        for k in range(n_seg):
+            parts.append(analyse_segment(*_segment_inputs(Ws_unit, drives, k), unit,
+                                         last=(k == n_seg - 1), prune=bool(prune),
+                                         rate_scale=rate_scale))
+            if progress is not None:
+                progress(k + 1, n_seg)
+    return _assemble(arr, act.name, parts, stored)
+
+
+def _assemble(arr, activation, parts, stored) -> FixedPointContinuation:
+    n = arr.shape[1]
+    code, a, b, kind = _merge(parts, n)
+    branches = FixedPointBranches(
+        pattern=_readonly(decode_patterns(code, n)), s_start=_readonly(a), s_end=_readonly(b),
+        in_box=_readonly(kind == 3), degenerate=_readonly(kind == 1))
+    ev = [(k + e[0],) + tuple(e[1:]) for k, part in enumerate(parts) for e in part.events]
+    ev.sort(key=lambda e: (e[0], e[1], e[2]))
+    m = len(ev)
+    col = list(zip(*ev)) if m else [()] * 9
+    events = FixedPointEvents(
+        s=_readonly(np.array(col[0], np.float64)),
+        kind=_readonly(np.array(col[2], _KIND_DTYPE)),
+        pattern=_readonly(decode_patterns(np.array(col[1], np.int64), n)),
+        value=_readonly(np.array(col[3], np.complex128)),
+        coordinate=_readonly(np.array(col[4], np.int64)),
+        before=_readonly(np.array(col[5], _LABEL_DTYPE)),
+        after=_readonly(np.array(col[6], _LABEL_DTYPE)),
+        dim_before=_readonly(np.array(col[7], np.int64)),
+        dim_after=_readonly(np.array(col[8], np.int64)))
+    w = np.array([p.work for p in parts], np.int64).reshape(len(parts), 6)
+    work = ContinuationWork(*(_readonly(w[:, j].copy()) for j in range(6)))
+    return FixedPointContinuation(Ws=_readonly(arr), activation=activation,
+                                  branches=branches, events=events, work=work, **stored)
