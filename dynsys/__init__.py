@@ -90,6 +90,13 @@ from ._census import AttractorCensus, attractor_census
 
 __all__ += ["AttractorCensus", "CENSUS_STATUSES", "attractor_census"]
 
+# --- the census over the checkpoints of a training run
+from ._census import PSEUDO_IDS as CENSUS_PSEUDO_IDS
+from ._census import CensusEvents, CensusFaceChanges, CensusTrack, CensusTransitions, track_census
+
+__all__ += ["CENSUS_PSEUDO_IDS", "CensusEvents", "CensusFaceChanges", "CensusTrack",
+            "CensusTransitions", "track_census"]
+
 # --- statistics of fixed points over random networks
 from ._fixed_points import FixedPointStatistics, fixed_point_statistics
 

@@ -21,11 +21,17 @@ import numpy as np
 from .._arrays import readonly
 from .._stability import default_zero_tol
 from .._validation import check_int, check_labels
-from . import _mlp, _resnet
+from . import _mlp, _resnet, _track
 from ._common import CensusOptions, _check_net, _resolve_tolerances
 from ._results import STATUSES, AttractorCensus, _majority, _point_keys
+from ._track import (
+    DEFAULT_MATCH_TOL, PSEUDO_IDS, CensusEvents, CensusFaceChanges, CensusTrack,
+    CensusTransitions,
+)
 
-__all__ = ["AttractorCensus", "attractor_census", "STATUSES", "CENSUS_ENGINES"]
+__all__ = ["AttractorCensus", "attractor_census", "STATUSES", "CENSUS_ENGINES",
+           "track_census", "CensusTrack", "CensusTransitions", "CensusEvents",
+           "CensusFaceChanges", "PSEUDO_IDS"]
 
 
 #: The census engines by network kind, all with one signature (:class:`CensusOptions`):
@@ -240,3 +246,110 @@ def attractor_census(net, x0, depth: int | None = 1000, *, labels=None, max_dept
                            max_depth=max_depth, margin=margin,
                            distance_tol=distance_tol, residual_tol=residual_tol,
                            zero_tol=zero_tol, work=work, **fields, **extra)
+
+
+def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labels=None,
+                 match_tol: float = DEFAULT_MATCH_TOL, client=None, progress=None,
+                 **census_options) -> CensusTrack:
+    """The attractor census at every checkpoint of a training run, its points followed across.
+
+    Runs :func:`attractor_census` of the same inputs on each network (e.g. the checkpoints of
+    one run) and gives every fixed point a global identity, carried from checkpoint k to k+1 by
+    the identity rule below; the inputs' identities then give the flows of inputs between
+    points, the births and deaths of points, and each point's share of every class.
+
+    **The censuses are independent.** ``track.censuses[k]`` equals
+    ``attractor_census(networks[k], x0, depth, labels=labels, max_depth=max_depth,
+    **census_options)`` exactly. A census depends on each input's whole trajectory through the
+    layers (which face it reaches decides its point), so checkpoint k's end states are no sound
+    start for checkpoint k+1's: only a network identical to an earlier one (every array equal)
+    reuses that census (`CensusTrack.reused_from`). The tracking itself is cheap next to the
+    censuses: points are matched by hashing their patterns, then by distance among the few
+    left over.
+
+    **The identity rule.** The points of checkpoint 0 get identities 0, 1, ... in the order of
+    ``censuses[0].points``. A point of checkpoint k+1 inherits the identity of a point of
+    checkpoint k when
+
+    1. both have the same face pattern and ``max_i |y_i - y'_i| <= match_tol``; or, among the
+       points left unmatched by the first pass,
+    2. ``max_i |y_i - y'_i| <= match_tol`` with different patterns: they differ only in
+       coordinates where the two points lie within `match_tol` of each other (an interior
+       ``y_i = 0.999`` against the face ``y_i = 1``). Such a match is a *face change*
+       (`CensusTrack.face_changes`).
+
+    In each pass the candidate pairs are accepted greedily in order of distance, ties by the
+    index of the point at k, then at k+1, each point at most once: the result is
+    deterministic. Points of k+1 left unmatched are *births* (new identities, numbered on in
+    point order), identities of k left unmatched are *deaths* (a point that returns later is
+    a new birth). Points are matched between consecutive checkpoints only.
+
+    Inputs at no point get negative pseudo-identities, by status (:data:`CENSUS_PSEUDO_IDS`):
+    -1 on a cycle, -2 not converged at no point. Every input whose status is "attractor" or
+    "saddle" has a point (both engines assign one), so it carries its point's identity, as
+    does a not-converged input that sits at a point (its status is in ``censuses[k].status``).
+
+    Parameters
+    ----------
+    networks : sequence of dynsys.Network
+        K >= 1 networks (K >= 2 for transitions) of one width, kind, activation and input
+        dimension, e.g. :func:`nets.to_network` of the checkpoints of one run.
+    x0 : array_like, shape (B, D)
+        The inputs, the same at every checkpoint.
+    depth : int or None
+        As in :func:`attractor_census` (None: each per-layer network's own T).
+    max_depth : int, optional
+        As in :func:`attractor_census`.
+    labels : array_like of int, shape (B,), optional
+        Classes 0..C-1: each census's class counts, and `CensusTrack.shares` per class.
+    match_tol : float
+        The largest max-norm distance, in the network's coordinates, between two points of
+        consecutive checkpoints that are one point that moved (default 0.05). The saturated
+        coordinates of a face point are exactly 0 or 1 (-1 or 1 for tanh) and its interior ones
+        solve a linear system in W, so they move continuously, by about the relative change
+        of W, while the point stays hyperbolic: a few thousandths between checkpoints of a
+        training run. 0.05 is well above that and above any ``distance_tol``, and far below the
+        distance 1 between two faces of a saturated coordinate, so that a point that moved
+        farther is counted as a new one.
+    client : distributed.Client, optional
+        Run each distinct checkpoint's census as a task on this Dask cluster (the inputs travel
+        once); the matching runs here afterwards. The result equals the local one.
+    progress : callable, optional
+        Called as ``progress(checkpoints_done, K)``, first with 0.
+    **census_options
+        ``margin``, ``distance_tol``, ``residual_tol``, ``zero_tol``, ``max_period``,
+        ``max_interior``, ``batch_size``: passed to every :func:`attractor_census`.
+
+    Returns
+    -------
+    CensusTrack
+
+    Raises
+    ------
+    TypeError
+        `networks` not a sequence of :class:`Network`, an unknown census option, `progress`
+        not a callable, `client` not a ``distributed.Client``.
+    ValueError
+        Networks that differ in width, kind, activation or input dimension (the index and
+        what differs are named), no networks, `x0` not of shape (B, D), labels that are not
+        one class 0..C-1 per input, `match_tol` not finite and > 0, and whatever
+        :func:`attractor_census` refuses; every argument is checked on every network before
+        any census runs.
+
+    Examples
+    --------
+    >>> import numpy as np, dynsys
+    >>> W = np.array([[2.0, -3.0], [-3.0, 2.0]])   # winner-take-all: (0, 1) and (1, 0)
+    >>> V = np.array([[2.0, 1.0], [-3.0, 2.0]])    # (0, 1) turned into a saddle
+    >>> track = dynsys.track_census([dynsys.Network(W), dynsys.Network(V)],
+    ...                             [[1.0, 0.0], [0.0, 1.0]], 200)
+    >>> track.censuses[0].points.tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    >>> track.input_ids.tolist()                   # identity per checkpoint and input
+    [[1, 0], [1, 1]]
+    >>> track.deaths.identity.tolist(), track.deaths.checkpoint.tolist()
+    ([0], [1])
+    """
+    return _track.track(attractor_census, networks, x0, depth, max_depth=max_depth,
+                        labels=labels, match_tol=match_tol, client=client, progress=progress,
+                        census_options=census_options)

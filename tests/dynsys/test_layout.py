@@ -100,17 +100,20 @@ def test_analysis_and_benchmarks_use_public_dynsys_and_nets_names(package):
 
 
 def test_the_census_family_imports_downwards():
-    # _results <- _common <- _classify <- _resnet; _mlp beside _resnet; the entry point on top
+    # _results <- _common <- _classify <- _resnet; _mlp and _track beside _resnet; the entry
+    # point on top
     family = {name: {d for d in deps if d.startswith("dynsys._census")}
               for name, deps in GRAPH.items() if name.startswith("dynsys._census")}
     c = "dynsys._census."
     assert set(family) == {"dynsys._census", *(c + m for m in (
-        "_results", "_common", "_classify", "_resnet", "_mlp"))}
+        "_results", "_common", "_classify", "_resnet", "_mlp", "_track"))}
     assert family[c + "_results"] == set()
     assert family[c + "_common"] == {c + "_results"}
     assert family[c + "_classify"] <= {c + "_results", c + "_common"}
     assert family[c + "_resnet"] <= {c + "_results", c + "_common", c + "_classify"}
     assert family[c + "_mlp"] <= {c + "_results", c + "_common"}
+    # the track over checkpoints is given the census by the entry point: no engine below it
+    assert family[c + "_track"] <= {c + "_results", c + "_common"}
     # the census kernel is the engine's; nothing else of the census reaches into kernels
     assert "dynsys._kernels.census" in GRAPH[c + "_resnet"]
 

@@ -30,6 +30,7 @@ def instances():
     fp = dynsys.fixed_points(W)
     cont = dynsys.continue_fixed_points([W, 1.1 * W])
     run = dynsys.iterate(per_layer, x0)
+    track = dynsys.track_census([net, dynsys.Network(1.1 * W)], x0, 50)
     return {
         "Network": net,
         "SymbolicSystem": dynsys.symbolic_system(n=2),
@@ -51,6 +52,10 @@ def instances():
         "LocalSpectrum": dynsys.spectrum_at(W, fp.points),
         "RefinedFixedPoint": dynsys.refine_fixed_point(W, fp.points[0]),
         "AttractorCensus": dynsys.attractor_census(net, x0, 50),
+        "CensusTrack": track,
+        "CensusTransitions": track.transitions,
+        "CensusEvents": track.births,
+        "CensusFaceChanges": track.face_changes,
         "FixedPointStatistics": dynsys.fixed_point_statistics(3, n_samples=3, seed=0),
         "FixedPointContinuation": cont,
         "FixedPointBranches": cont.branches,
