@@ -529,14 +529,39 @@ class _PatternPath:
         return out
 
     def f_q(self, t):
+        """``q(t) = det W[I,I](t)``."""
         return self.solve(t)[0]
 
     def f_face(self, r: int, face: float):
-        i = self.I[r]
-        return lambda t: (lambda q, y, g: q * (y[i] - face))(*self.solve(t))
+        """``t -> q (y_i - face)``, i the r-th interior coordinate, as one determinant
+        (Cramer: column r of W[I,I] replaced by ``rhs - face W[I,I] e_r``), finite where q
+        vanishes."""
+        def f(t):
+            A = self.A0 + t * self.A1
+            M = A.copy()
+            M[:, r] = (self.r0 + t * self.r1) - face * A[:, r]
+            self.solves += 1
+            return float(np.linalg.det(M))
+        return f
 
     def f_rate(self, j: int):
-        return lambda t: (lambda q, y, g: q * g[j])(*self.solve(t))
+        """``t -> q (W y + c)_j`` for a boundary coordinate j, as the bordered determinant
+        ``det [[W[I,I], rhs], [-W[j,I], (W[j,B1] 1 + c_j)]]`` (its Schur complement)."""
+        seg = self.seg
+        w0, w1 = seg.W0[j, self.I], seg.dW[j, self.I]
+        d0 = seg.W0[j, self.B1].sum() + seg.c0[j]
+        d1 = seg.dW[j, self.B1].sum() + seg.dc[j]
+
+        def f(t):
+            k = self.k
+            M = np.empty((k + 1, k + 1))
+            M[:k, :k] = self.A0 + t * self.A1
+            M[:k, k] = self.r0 + t * self.r1
+            M[k, :k] = -(w0 + t * w1)
+            M[k, k] = d0 + t * d1
+            self.solves += 1
+            return float(np.linalg.det(M))
+        return f
 
     # -- spectra ---------------------------------------------------------------------------
     def jacobian_block(self, t: float):
@@ -761,8 +786,8 @@ class _PatternPath:
             self.roots[0] += 1
             t = 0.5 * (lo + hi)
             lam = self.interior_eigs(t)
-            fb, fdb, mb, mdb = self.labels(lo)
-            fa, fda, ma, mda = self.labels(hi)
+            fb, fdb, mb, mdb = self.labels(min(lo, t - LABEL_OFFSET))
+            fa, fda, ma, mda = self.labels(max(hi, t + LABEL_OFFSET))
             if which == 1:
                 e = lam[np.argmin(np.abs(lam.real))]
                 kind = _FLOW_COMPLEX if abs(e.imag) > 0.0 else _FLOW_REAL
@@ -1022,7 +1047,7 @@ def continue_fixed_points(Ws, *, activation=None, zero_tol: float | None = None,
     >>> import numpy as np, dynsys
     >>> W0 = np.array([[-1.0, 2.0], [3.0, -1.0]])
     >>> c = dynsys.continue_fixed_points([W0, W0 + np.array([[0.0, 0.0], [0.0, 4.0]])])
-    >>> sorted(set(c.events.kind))
+    >>> sorted(set(c.events.kind.tolist()))
     ['flow:real', 'map:+1', 'singular']
     """
     arr = validate_path(Ws)
