@@ -36,6 +36,9 @@ from .fig6_embedding import (
     plot_trajectory_distances,
     plot_trajectory_embedding,
 )
+from .landscape import (LandscapeResult, TrainingPath, compute_landscape, landscape_events,
+                        landscape_from_track, load_training_path, plot_bifurcation_diagram,
+                        plot_landscape_counts, plot_landscape_river)
 from .perturbation_sweep import (PerturbationSweepResult, compute_perturbation_slope,
                                  plot_perturbation_slope)
 from .reproduce import PROFILES, Profile, ReproduceResult, reproduce
@@ -58,6 +61,9 @@ __all__ = [
     "compute_layer_sensitivity", "plot_layer_sensitivity", "LayerSensitivitySummary",
     "compute_adaptive_depth", "plot_adaptive_depth", "DepthRun", "AdaptiveDepthResult",
     "compute_perturbation_slope", "plot_perturbation_slope", "PerturbationSweepResult",
+    "compute_landscape", "landscape_from_track", "load_training_path", "landscape_events",
+    "plot_landscape_river", "plot_landscape_counts", "plot_bifurcation_diagram",
+    "LandscapeResult", "TrainingPath",
     "compute_exact_picture", "plot_exact_picture", "ExactPictureResult",
     "compute_baselines", "BaselineErrors",
     "compute_census_section", "plot_census_status", "plot_census_end_states",

@@ -6,6 +6,7 @@ Subcommands live in their own modules, each with ``add_parser(subparsers)`` (whi
 * ``resdyn fixed-points`` (:mod:`analysis.cli_fixed_points`): every fixed point of eq. 3;
 * ``resdyn train`` (:mod:`analysis.cli_train`): train a network, resumable;
 * ``resdyn census`` (:mod:`analysis.cli_census`): the end state of every test input of a run;
+* ``resdyn landscape`` (:mod:`analysis.cli_landscape`): the census tracked over a run's epochs;
 * ``resdyn reproduce`` (:mod:`analysis.cli_reproduce`): the papers' figures and claims.
 
 Errors end the command with a one-line message on stderr and a non-zero exit status, never
@@ -21,7 +22,8 @@ import sys
 
 __all__ = ["build_parser", "main"]
 
-_SUBCOMMAND_MODULES = ("cli_fixed_points", "cli_train", "cli_census", "cli_reproduce")
+_SUBCOMMAND_MODULES = ("cli_fixed_points", "cli_train", "cli_census", "cli_landscape",
+                       "cli_reproduce")
 
 
 def _version() -> str:

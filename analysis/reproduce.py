@@ -83,6 +83,7 @@ class Profile(ShortRepr):
     census_max_depth: int | None = 100_000  # ... and follows unsettled inputs to this one
     census_n_test: int | None = None  # test inputs censused (None: all)
     census_n_fit: int | None = 10_000  # training inputs that fit the end-point classifier
+    landscape_n_test: int | None = 2000  # test inputs tracked over the shared run's epochs
     seed: int = 0
 
 
@@ -96,6 +97,7 @@ PROFILES = {
         noise_realizations=5, noise_samples=200, sens_samples=20, embed_method="tsne",
         adaptive_epochs=8, sweep_depths=(2, 4, 8, 16), sweep_epochs=3, sweep_n_train=1000,
         exact_epochs=40, census_max_depth=10_000, census_n_test=300, census_n_fit=2000,
+        landscape_n_test=300,
     ),
     "tiny": Profile(
         "tiny", epochs=2, n_train=600, n_test=300, per_class=10, long_depth=200,
@@ -104,6 +106,7 @@ PROFILES = {
         adaptive_epochs=2, sweep_depths=(2, 4, 8), sweep_epochs=1, sweep_n_train=300,
         exact_n=6, exact_classes=3, exact_epochs=15, census_depth=200,
         census_max_depth=2000, census_n_test=100, census_n_fit=300,
+        landscape_n_test=100,
     ),
 }
 
@@ -131,6 +134,12 @@ FIGURES = {
     "census_end_states": "Attractor census: distinct end states per class",
     "census_saddles": "Attractor census: leading eigenvalues of the saddles reached",
     "census_settled": "Attractor census: fraction of inputs settled against depth",
+    "landscape_river": "How the attractors form during training: where the inputs end, epoch "
+                       "by epoch",
+    "landscape_counts": "How the attractors form during training: attractors and saddles "
+                        "reached",
+    "landscape_bifurcation": "How the attractors form during training: every fixed point of "
+                             "the small network along its training path",
 }
 
 #: Figure key -> (analysis key in ``ReproduceResult.analyses``, name of its plot function in
@@ -152,6 +161,9 @@ FIGURE_PLOTS = {
     "census_end_states": ("census", "plot_census_end_states"),
     "census_saddles": ("census", "plot_saddle_eigenvalues"),
     "census_settled": ("census", "plot_settled_fraction"),
+    "landscape_river": ("landscape", "plot_landscape_river"),
+    "landscape_counts": ("landscape", "plot_landscape_counts"),
+    "landscape_bifurcation": ("landscape_exact", "plot_bifurcation_diagram"),
 }
 
 #: Result key of :func:`analysis.build_claims` -> analysis key: what the claims' rules read.
@@ -265,6 +277,7 @@ class _Net:
     error: float  # test error
     identity: dict  # configuration and checkpoint SHA-256: what the stage's key covers
     reused: tuple  # labels of the networks reloaded from their checkpoints
+    folder: str = ""  # the run folder (its kept epochs, for the shared ResNet)
 
 
 @dataclass(frozen=True)
@@ -288,6 +301,7 @@ class _Exact:
     data: object  # the blobs it was trained on
     identity: dict
     reused: tuple
+    folder: str = ""  # the run folder (its kept epochs: the training path of its weights)
 
 
 @dataclass(frozen=True)
@@ -347,6 +361,9 @@ def _main_config(ctx, data, kind):
 
     s = ctx.settings
     extra = {"init_gain": MLP_INIT_GAIN} if kind == "mlp" and MLP_INIT_GAIN else {}
+    if kind == "shared":
+        # the landscape section follows the shared ResNet's census over its epochs
+        extra["keep_epochs"] = True
     return config_for(data, kind, depth=s.depth, epochs=s.epochs, seed=s.seed,
                       data_root=ctx.options["data_dir"], n_train=s.n_train, n_test=s.n_test,
                       threads=_threads(ctx), **extra)
@@ -385,8 +402,9 @@ def _exact_data_and_config(ctx):
     s = ctx.settings
     small = load_dataset("blobs", seed=s.seed, blobs_features=s.exact_n,
                          blobs_classes=s.exact_classes, blobs_samples=1200)
+    # its epochs are kept: the landscape section continues its fixed points along them
     cfg = config_for(small, "shared", depth=s.depth, epochs=s.exact_epochs, seed=s.seed,
-                     lr=s.exact_lr, threads=_threads(ctx))
+                     lr=s.exact_lr, threads=_threads(ctx), keep_epochs=True)
     return small, cfg
 
 
@@ -403,7 +421,7 @@ def _train_stage(key, kind):
         return _Net(net, model.depth,
                     error_rate(net, data.x_test, data.y_test, depth=model.depth),
                     {"config": config_identity(cfg), "sha256": checkpoint_sha256(result.out_dir)},
-                    (key,) if was else ())
+                    (key,) if was else (), str(result.out_dir))
 
     return Stage(f"train_{key}", f"train {key}", train, inputs=("data",),
                  settings=_TRAIN_SETTINGS, mode="always", identity=_identity)
@@ -639,7 +657,7 @@ def _train_exact(ctx):
     identity = {"config": config_identity(cfg), "sha256": checkpoint_sha256(result.out_dir),
                 "data": _dataset_identity(small)}
     return _Exact(network(model), model.depth, small, identity,
-                  ("exact_small_n",) if was else ())
+                  ("exact_small_n",) if was else (), str(result.out_dir))
 
 
 def _exact(ctx, train_exact):
@@ -664,6 +682,34 @@ def _census(ctx, data, train_resnet_shared, train_resnet_variable, train_mlp):
         max_depth=s.census_max_depth, x_train=data.x_train[:fn], y_train=data.y_train[:fn],
         trained_depth=train_resnet_shared.depth, n_classes=data.n_classes,
         progress=ctx.options["progress"])
+
+
+def _landscape(ctx, data, train_resnet_shared):
+    import analysis as A
+
+    from ._progress import ProgressBar
+
+    s = ctx.settings
+    path = A.load_training_path(train_resnet_shared.folder)
+    yt = data.y_test
+    n = len(yt) if s.landscape_n_test is None else min(s.landscape_n_test, len(yt))
+    bar = ProgressBar("landscape", unit="epoch") if ctx.options["progress"] else None
+    try:
+        return A.compute_landscape(path, data.x_test[:n], yt[:n], depth=s.census_depth,
+                                   max_depth=s.census_max_depth, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _landscape_exact(ctx, train_exact):
+    """Every fixed point of the small network continued along its training path."""
+    import dynsys
+
+    import analysis as A
+
+    path = A.load_training_path(train_exact.folder)
+    return dynsys.continue_fixed_points(np.stack([net.W for net in path.networks]))
 
 
 def _figure_stage(key):
@@ -748,7 +794,8 @@ def _report(ctx, data, baselines, claims, **res):
     report = atomic_write_text(out / "report.md",
                                _report_md(data, prof, errors, baselines, claims, figures, out,
                                           run_time, reused, account["reused"],
-                                          res["train_side_by_side"].workers))
+                                          res["train_side_by_side"].workers,
+                                          landscape=res["landscape"]))
     return _Report(report, results_json, figures, run_time, tuple(reused), account)
 
 
@@ -806,6 +853,11 @@ def _build_stages():
         _analysis_stage("census", "attractor census", _census,
                         ("data",) + tuple(f"train_{k}" for k, _ in _NETS),
                         ("census_n_test", "census_n_fit", "census_depth", "census_max_depth")),
+        _analysis_stage("landscape", "how the attractors form", _landscape,
+                        ("data", "train_resnet_shared"),
+                        ("landscape_n_test", "census_depth", "census_max_depth")),
+        _analysis_stage("landscape_exact", "how the attractors form", _landscape_exact,
+                        ("train_exact",)),
         # Further sections add their stages here, their figures to FIGURES / FIGURE_PLOTS and
         # the keys their rules read to CLAIM_INPUTS.
     ]
@@ -816,8 +868,8 @@ def _build_stages():
               inputs=("data", "baselines") + tuple(f"train_{k}" for k, _ in _NETS) + analyses,
               mode="always"),
         Stage("report", "write report", _report,
-              inputs=("data", "baselines", "claims", "train_side_by_side") + _TRAINING
-              + tuple(f"figure_{key}" for key in FIGURES),
+              inputs=("data", "baselines", "claims", "train_side_by_side", "landscape")
+              + _TRAINING + tuple(f"figure_{key}" for key in FIGURES),
               settings=ALL_SETTINGS, mode="always"),
     ]
     return tuple(stages)
@@ -1015,7 +1067,7 @@ def _numbers_text(numbers) -> str:
 
 
 def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reused,
-               reused_stages=(), workers=1):
+               reused_stages=(), workers=1, landscape=None):
     from .claims import claims_markdown
 
     counts = _verdict_counts(claims)
@@ -1055,6 +1107,19 @@ def _report_md(ds, prof, errors, baselines, claims, figures, out, run_time, reus
         lines.append(f"- `{r.id}`: {r.rule}")
         if r.numbers:
             lines.append(f"  - numbers: {_numbers_text(r.numbers)}")
+    if landscape is not None:
+        from .landscape import landscape_events
+
+        lines += [
+            "", "## How the attractors form during training", "",
+            "An observation, not one of the papers' claims: the attractor census of "
+            f"{landscape.n_inputs} test inputs of the shared ResNet at every epoch it kept "
+            "(epoch 0: its initial weights), each end point followed from epoch to epoch "
+            "(`dynsys.track_census`); and every fixed point of the small network of *Every "
+            "fixed point of a small trained network*, continued exactly along the path of its "
+            "kept epochs (`dynsys.continue_fixed_points`). Figures: *How the attractors form "
+            "during training* below.", "", "```", landscape_events(landscape, max_events=40),
+            "```"]
     lines += ["", "## Figures", ""]
     for key, title in FIGURES.items():
         rel = figures[key].relative_to(out)

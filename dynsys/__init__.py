@@ -113,3 +113,8 @@ from ._fixed_points import (
 
 __all__ += ["ContinuationWork", "FixedPointBranches", "FixedPointContinuation",
             "FixedPointEvents", "continue_fixed_points"]
+
+# --- the plain-text table of every result's table(), for tables beside them
+from ._tables import text_table
+
+__all__ += ["text_table"]
