@@ -893,6 +893,117 @@ def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = Tru
         states = np.full(n_pat, KC.STATE_CANDIDATE, np.int8)
         cand = np.arange(n_pat)
     pruned = n_pat - cand.size
+    if _EXACT == "python":
+        return _python_exact(seg, states, cand, n, last, n_pat, pruned, solves)
+    pieces, events, work, steps_out = _compiled_exact(seg, states, cand, n, last)
+    if steps_out.size:
+        warnings.warn(f"continue_fixed_points: the interior spectrum of {steps_out.size} "
+                      f"pattern(s) (the first {_pattern_text(steps_out[0], n)}) needed more "
+                      f"than {MAX_STEPS} steps on one segment; events beyond were not "
+                      "searched.", RuntimeWarning, stacklevel=3)
+    p_code, p_t0, p_t1, p_in = pieces
+    return SegmentResult(
+        states=states, piece_code=p_code, piece_t0=p_t0, piece_t1=p_t1, piece_in=p_in,
+        events=events, work=(n_pat, pruned, int(cand.size), solves + int(work[0]),
+                             int(work[1]), int(work[2])))
+
+
+_EXACT = "compiled"
+
+
+def _pattern_text(code: int, n: int) -> str:
+    return "".join(str(int(c)) for c in decode_patterns(np.array([code]), n)[0])
+
+
+def degenerate_sets(seg: _SegmentData, cand: np.ndarray, n: int) -> np.ndarray:
+    """(2^N,) bool: the interior sets, among those of the candidates `cand`, whose block
+    ``W[I,I](t)`` has its smallest singular value <= ``rank_tol`` at every node (one
+    test per interior set, shared by its 2^(N-k) patterns)."""
+    nodes, _ = _TABLES
+    out = np.zeros(1 << n, bool)
+    digits = decode_patterns(cand, n) == 2
+    sets = np.unique(digits.astype(np.int64) @ (1 << np.arange(n, dtype=np.int64)))
+    for iset in sets.tolist():
+        I = np.flatnonzero((iset >> np.arange(n)) & 1)
+        if I.size == 0:
+            continue
+        A0 = seg.W0[np.ix_(I, I)]
+        A1 = seg.dW[np.ix_(I, I)]
+        d = I.size + 1
+        out[iset] = all(_rank_deficient(A0 + t * A1, seg.rank_tol)
+                        for t in nodes[d, :d + 1])
+    return out
+
+
+#: Room per candidate for pieces and events in the compiled pass's output (a pattern that
+#: needs more is run again with room for it).
+_CAP_PIECES = 8
+_CAP_EVENTS = 24
+
+
+def _compiled_exact(seg: _SegmentData, states: np.ndarray, cand: np.ndarray, n: int,
+                    last: bool):
+    """The exact pass over `cand` by :func:`dynsys._kernels.continuation_exact.
+    exact_segment`: updates `states`; returns the pieces (codes, t0, t1, in_box), the
+    event tuples, the work (solves, eigenvalue problems, roots) and the patterns whose
+    interior stepping ran out of steps."""
+    from .._kernels import continuation_exact as KX
+
+    nodes, to_b = _TABLES
+    deg = degenerate_sets(seg, cand, n)
+    todo = np.asarray(cand, np.int64)
+    cap_p, cap_e = _CAP_PIECES, _CAP_EVENTS
+    p_code, p_t0, p_t1, p_in, events = [], [], [], [], []
+    work = np.zeros(3, np.int64)
+    steps_out = []
+    while todo.size:
+        c = todo.size
+        st = np.empty(c, np.int8)
+        npc = np.empty(c, np.int64)
+        pc = np.empty((c, cap_p, 3))
+        nev = np.empty(c, np.int64)
+        ev = np.empty((c, cap_e, KX.EVENT_COLUMNS))
+        wk = np.empty((c, 3), np.int64)
+        fl = np.empty(c, np.int64)
+        KX.exact_segment(seg.W0, seg.dW, seg.c0, seg.dc, nodes, to_b, seg.face_tol,
+                         seg.zero_abs, seg.rate_scale, bool(last), deg, MAX_STEPS, todo, st,
+                         npc, pc, nev, ev, wk, fl)
+        over = (fl & KX.FLAG_OVERFLOW) != 0
+        done = ~over
+        work += wk[done].sum(axis=0)
+        states[todo[done]] = st[done]
+        steps_out.extend(todo[done & ((fl & KX.FLAG_MAX_STEPS) != 0)].tolist())
+        for i in np.flatnonzero(done & (npc > 0)):
+            m = int(npc[i])
+            p_code.extend([int(todo[i])] * m)
+            p_t0.extend(pc[i, :m, 0].tolist())
+            p_t1.extend(pc[i, :m, 1].tolist())
+            p_in.extend((pc[i, :m, 2] != 0.0).tolist())
+        for i in np.flatnonzero(done & (nev > 0)):
+            events.extend(_event_tuples(int(todo[i]), ev[i, :int(nev[i])]))
+        todo = todo[over]
+        if todo.size:
+            cap_p = max(cap_p, int(npc[over].max()))
+            cap_e = max(cap_e, int(nev[over].max()))
+    pieces = (np.array(p_code, np.int64), np.array(p_t0, np.float64),
+              np.array(p_t1, np.float64), np.array(p_in, bool))
+    return pieces, events, work, np.array(sorted(steps_out), np.int64)
+
+
+def _event_tuples(code: int, rows: np.ndarray) -> list:
+    """A pattern's event rows as the tuples of :class:`SegmentResult`, in the order of the
+    pass sorted by (t, kind)."""
+    out = []
+    for r in rows.tolist():
+        before = "" if r[5] < 0 else LABELS[int(r[5])]
+        after = "" if r[6] < 0 else LABELS[int(r[6])]
+        out.append((r[0], code, EVENT_KINDS[int(r[1])], complex(r[2], r[3]), int(r[4]),
+                    before, after, int(r[7]), int(r[8])))
+    out.sort(key=lambda e: (e[0], e[2]))
+    return out
+
+
+def _python_exact(seg, states, cand, n, last, n_pat, pruned, solves):
     codes = decode_patterns(cand, n)
     p_code, p_t0, p_t1, p_in, events = [], [], [], [], []
     eig = 0
