@@ -14,6 +14,17 @@ import numpy as np
 import dynsys
 
 
+def random_path(n: int, K: int, seed: int, step: float = 0.4) -> np.ndarray:
+    """(K, N, N): W_0 with entries N(0, 1/N), then a random walk of steps `step` N(0, 1/N)."""
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, n)) / np.sqrt(n)
+    Ws = [W]
+    for _ in range(K - 1):
+        W = W + step * rng.normal(size=(n, n)) / np.sqrt(n)
+        Ws.append(W)
+    return np.array(Ws)
+
+
 def branch_set(cont, s: float) -> set:
     """(pattern, in_box) of the non-degenerate branch rows that cover `s`."""
     br = cont.branches

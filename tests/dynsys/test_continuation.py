@@ -7,24 +7,15 @@ import numpy as np
 import pytest
 
 import dynsys
-from dynsys._fixed_points._continuation import _de_casteljau, unit_roots
-from tests._oracles.continuation_reference import event_mismatches, grid_mismatches
+from tests._oracles.continuation_exact_reference import de_casteljau, unit_roots
+from tests._oracles.continuation_reference import (event_mismatches, grid_mismatches,
+                                                   random_path)
 
 
 def _events(cont, pattern, kind):
     ev = cont.events
     sel = np.all(ev.pattern == np.array(pattern), axis=1) & (ev.kind == kind)
     return ev.select(sel)
-
-
-def _random_path(n, K, seed, step=0.4):
-    rng = np.random.default_rng(seed)
-    W = rng.normal(size=(n, n)) / np.sqrt(n)
-    Ws = [W]
-    for _ in range(K - 1):
-        W = W + step * rng.normal(size=(n, n)) / np.sqrt(n)
-        Ws.append(W)
-    return np.array(Ws)
 
 
 # --- events known in closed form -------------------------------------------------------
@@ -114,7 +105,7 @@ def test_a_degenerate_path_is_reported():
 @pytest.mark.parametrize("activation", ["logistic", "tanh"])
 @pytest.mark.parametrize("n, seed", [(2, 0), (3, 1), (4, 2)])
 def test_branches_and_labels_agree_with_fresh_listings(activation, n, seed):
-    cont = dynsys.continue_fixed_points(_random_path(n, 3, seed), activation=activation)
+    cont = dynsys.continue_fixed_points(random_path(n, 3, seed), activation=activation)
     assert grid_mismatches(cont, 41) == []
     assert event_mismatches(cont) == []
     for s in (0.3, 1.7):
@@ -126,14 +117,14 @@ def test_branches_and_labels_agree_with_fresh_listings(activation, n, seed):
 
 
 def test_a_wider_network_on_a_short_path():
-    cont = dynsys.continue_fixed_points(_random_path(6, 2, 3, step=0.2))
+    cont = dynsys.continue_fixed_points(random_path(6, 2, 3, step=0.2))
     assert grid_mismatches(cont, 9) == []
     assert cont.work.pruned[0] > 0.5 * cont.work.patterns[0]
 
 
 @pytest.mark.parametrize("activation", ["logistic", "tanh"])
 def test_pruning_changes_nothing(activation):
-    Ws = _random_path(3, 3, 4)
+    Ws = random_path(3, 3, 4)
     a = dynsys.continue_fixed_points(Ws, activation=activation)
     b = dynsys.continue_fixed_points(Ws, activation=activation, prune=False)
     for f in ("pattern", "s_start", "s_end", "in_box", "degenerate"):
@@ -146,7 +137,7 @@ def test_pruning_changes_nothing(activation):
 
 def test_work_and_progress():
     calls = []
-    cont = dynsys.continue_fixed_points(_random_path(3, 4, 5),
+    cont = dynsys.continue_fixed_points(random_path(3, 4, 5),
                                         progress=lambda d, t: calls.append((d, t)))
     assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
     w = cont.work
@@ -169,7 +160,7 @@ def test_de_casteljau_halves_evaluate_the_same_polynomial():
         j = np.arange(d + 1)
         return np.sum(coef * comb(d, j) * t**j * (1 - t) ** (d - j))
 
-    left, right = _de_casteljau(b)
+    left, right = de_casteljau(b)
     for t in (0.1, 0.3, 0.45):
         assert ev(left, t) == pytest.approx(ev(b, t / 2))
         assert ev(right, t) == pytest.approx(ev(b, 0.5 + t / 2))
@@ -194,7 +185,7 @@ def test_unit_roots_of_a_known_polynomial():
 
 def test_dask_equals_local():
     distributed = pytest.importorskip("distributed")
-    Ws = _random_path(3, 3, 6)
+    Ws = random_path(3, 3, 6)
     local = dynsys.continue_fixed_points(Ws, activation="tanh")
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                        host="127.0.0.1", dashboard_address=None)
