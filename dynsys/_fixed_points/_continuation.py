@@ -221,9 +221,9 @@ class ContinuationWork:
     solves : ndarray of int, shape (K - 1,)
         Linear solves (right-hand sides) of both passes.
     eigen_solves : ndarray of int, shape (K - 1,)
-        Eigenvalue problems of the exact pass (the compiled pass solves none).
+        Eigenvalue problems of the exact pass (the pruning pass solves none).
     roots : ndarray of int, shape (K - 1,)
-        Roots refined by ``brentq`` or bisection.
+        Roots refined by Brent's method or by bisection on the eigenvalue counts.
     """
 
     patterns: np.ndarray
@@ -416,8 +416,11 @@ class SegmentResult:
     """What one segment hands to the merge (plain arrays: it travels back from a task).
 
     ``states`` (3^N,) int8 ``STATE_*``; the pieces of the candidates ``piece_code``,
-    ``piece_t0``, ``piece_t1``, ``piece_in``; the events (t in the segment, pattern index);
-    the work counters.
+    ``piece_t0``, ``piece_t1``, ``piece_in``; the events, ``event_code`` (E,) the pattern
+    index and ``events`` (E, 9) the rows of the exact pass
+    (:data:`dynsys._kernels.continuation.EVENT_COLUMNS`: t in the segment, kind, value,
+    coordinate, label codes, dimensions), each pattern's in the order of the pass; the work
+    counters.
     """
 
     states: np.ndarray
@@ -425,7 +428,8 @@ class SegmentResult:
     piece_t0: np.ndarray
     piece_t1: np.ndarray
     piece_in: np.ndarray
-    events: list
+    event_code: np.ndarray
+    events: np.ndarray
     work: tuple
 
 
@@ -467,7 +471,7 @@ def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = Tru
     p_code, p_t0, p_t1, p_in = pieces
     return SegmentResult(
         states=states, piece_code=p_code, piece_t0=p_t0, piece_t1=p_t1, piece_in=p_in,
-        events=events, work=(n_pat, pruned, int(cand.size), solves + int(work[0]),
+        event_code=events[0], events=events[1], work=(n_pat, pruned, int(cand.size), solves + int(work[0]),
                              int(work[1]), int(work[2])))
 
 
@@ -497,24 +501,26 @@ def degenerate_sets(seg: _SegmentData, cand: np.ndarray, n: int) -> np.ndarray:
 
 
 #: Room per candidate for pieces and events in the compiled pass's output (a pattern that
-#: needs more is run again with room for it).
-_CAP_PIECES = 8
-_CAP_EVENTS = 24
+#: needs more is run again with room for it; most candidates have one piece and an event).
+_CAP_PIECES = 4
+_CAP_EVENTS = 8
 
 
 def _compiled_exact(seg: _SegmentData, states: np.ndarray, cand: np.ndarray, n: int,
                     last: bool):
-    """The exact pass over `cand` by :func:`dynsys._kernels.continuation.
-    exact_segment`: updates `states`; returns the pieces (codes, t0, t1, in_box), the
-    event tuples, the work (solves, eigenvalue problems, roots) and the patterns whose
-    interior stepping ran out of steps."""
+    """The exact pass over `cand` by :func:`dynsys._kernels.continuation.exact_segment`:
+    updates `states`; returns the pieces (codes, t0, t1, in_box), the events (codes, rows),
+    the work (solves, eigenvalue problems, roots) and the patterns whose interior stepping
+    ran out of steps."""
     from .._kernels import continuation as KX
 
     nodes, to_b = _TABLES
     deg = degenerate_sets(seg, cand, n)
     todo = np.asarray(cand, np.int64)
     cap_p, cap_e = _CAP_PIECES, _CAP_EVENTS
-    p_code, p_t0, p_t1, p_in, events = [], [], [], [], []
+    none = (np.zeros(0, np.int64), np.zeros((0, 3)))
+    pieces = [none]
+    events = [(none[0], np.zeros((0, KX.EVENT_COLUMNS)))]
     work = np.zeros(3, np.int64)
     steps_out = []
     while todo.size:
@@ -534,34 +540,23 @@ def _compiled_exact(seg: _SegmentData, states: np.ndarray, cand: np.ndarray, n: 
         work += wk[done].sum(axis=0)
         states[todo[done]] = st[done]
         steps_out.extend(todo[done & ((fl & KX.FLAG_MAX_STEPS) != 0)].tolist())
-        for i in np.flatnonzero(done & (npc > 0)):
-            m = int(npc[i])
-            p_code.extend([int(todo[i])] * m)
-            p_t0.extend(pc[i, :m, 0].tolist())
-            p_t1.extend(pc[i, :m, 1].tolist())
-            p_in.extend((pc[i, :m, 2] != 0.0).tolist())
-        for i in np.flatnonzero(done & (nev > 0)):
-            events.extend(_event_tuples(int(todo[i]), ev[i, :int(nev[i])]))
+        # the rows in use, candidate by candidate, each in the order of the pass
+        npc_done = np.where(done, npc, 0)
+        nev_done = np.where(done, nev, 0)
+        rows = pc[np.arange(cap_p)[None, :] < npc_done[:, None]]
+        pieces.append((np.repeat(todo, npc_done), rows))
+        rows = ev[np.arange(cap_e)[None, :] < nev_done[:, None]]
+        events.append((np.repeat(todo, nev_done), rows))
         todo = todo[over]
         if todo.size:
             cap_p = max(cap_p, int(npc[over].max()))
             cap_e = max(cap_e, int(nev[over].max()))
-    pieces = (np.array(p_code, np.int64), np.array(p_t0, np.float64),
-              np.array(p_t1, np.float64), np.array(p_in, bool))
-    return pieces, events, work, np.array(sorted(steps_out), np.int64)
-
-
-def _event_tuples(code: int, rows: np.ndarray) -> list:
-    """A pattern's event rows as the tuples of :class:`SegmentResult`, in the order of the
-    pass sorted by (t, kind)."""
-    out = []
-    for r in rows.tolist():
-        before = "" if r[5] < 0 else LABELS[int(r[5])]
-        after = "" if r[6] < 0 else LABELS[int(r[6])]
-        out.append((r[0], code, EVENT_KINDS[int(r[1])], complex(r[2], r[3]), int(r[4]),
-                    before, after, int(r[7]), int(r[8])))
-    out.sort(key=lambda e: (e[0], e[2]))
-    return out
+    p_code = np.concatenate([p[0] for p in pieces])
+    p_rows = np.concatenate([p[1] for p in pieces])
+    e_code = np.concatenate([e[0] for e in events])
+    e_rows = np.concatenate([e[1] for e in events])
+    return ((p_code, p_rows[:, 0].copy(), p_rows[:, 1].copy(), p_rows[:, 2] != 0.0),
+            (e_code, e_rows), work, np.array(sorted(steps_out), np.int64))
 
 
 # ----------------------------------------------------------------------------------------
@@ -604,13 +599,19 @@ def _merge(parts: list, n: int):
         new = np.flatnonzero((first != 0) & ~cont)
         open_start[new] = float(k)
         open_kind[new] = first[new]
-        for j in np.flatnonzero(t0 > 0.0):
-            idx = np.array([pc[j]])
-            s = k + float(t0[j])
-            if open_kind[idx[0]] != 0:
-                close(idx, s)
-            open_start[idx] = s
-            open_kind[idx] = 3 if pin[j] else 2
+        # the breaks inside the segment, one piece at a time (scalars: there are many)
+        closed = ([], [], [], [])
+        later = np.flatnonzero(t0 > 0.0)
+        for i, t, inside in zip(pc[later].tolist(), t0[later].tolist(), pin[later].tolist()):
+            s = k + t
+            if open_kind[i] != 0:
+                for col, v in zip(closed, (i, open_start[i], s, open_kind[i])):
+                    col.append(v)
+            open_start[i] = s
+            open_kind[i] = 3 if inside else 2
+        if closed[0]:
+            rows.append((np.array(closed[0], np.int64), np.array(closed[1], np.float64),
+                         np.array(closed[2], np.float64), np.array(closed[3], np.int8)))
     still = np.flatnonzero(open_kind != 0)
     if still.size:
         close(still, float(len(parts)))
@@ -734,26 +735,40 @@ def continue_fixed_points(Ws, *, activation=None, zero_tol: float | None = None,
     return _assemble(arr, act.name, parts, stored)
 
 
+def _complex(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    out = np.empty(re.shape, np.complex128)
+    out.real = re
+    out.imag = im
+    return out
+
+
 def _assemble(arr, activation, parts, stored) -> FixedPointContinuation:
     n = arr.shape[1]
     code, a, b, kind = _merge(parts, n)
     branches = FixedPointBranches(
         pattern=_readonly(decode_patterns(code, n)), s_start=_readonly(a), s_end=_readonly(b),
         in_box=_readonly(kind == 3), degenerate=_readonly(kind == 1))
-    ev = [(k + e[0],) + tuple(e[1:]) for k, part in enumerate(parts) for e in part.events]
-    ev.sort(key=lambda e: (e[0], e[1], e[2]))
-    m = len(ev)
-    col = list(zip(*ev)) if m else [()] * 9
+    from .._kernels import continuation as KX
+
+    rows = np.concatenate([p.events for p in parts]).reshape(-1, KX.EVENT_COLUMNS)
+    code = np.concatenate([p.event_code for p in parts]).astype(np.int64)
+    s = np.concatenate([k + p.events[:, 0] for k, p in enumerate(parts)])
+    kind = rows[:, 1].astype(np.int64)
+    # by s, pattern, kind (its name), then t; ties keep each pattern's order of the pass
+    kind_rank = np.argsort(np.argsort(np.array(EVENT_KINDS)))
+    order = np.lexsort((rows[:, 0], kind_rank[kind], code, s))
+    rows, code, s, kind = rows[order], code[order], s[order], kind[order]
+    labels = np.array(list(LABELS) + [""], _LABEL_DTYPE)
     events = FixedPointEvents(
-        s=_readonly(np.array(col[0], np.float64)),
-        kind=_readonly(np.array(col[2], _KIND_DTYPE)),
-        pattern=_readonly(decode_patterns(np.array(col[1], np.int64), n)),
-        value=_readonly(np.array(col[3], np.complex128)),
-        coordinate=_readonly(np.array(col[4], np.int64)),
-        before=_readonly(np.array(col[5], _LABEL_DTYPE)),
-        after=_readonly(np.array(col[6], _LABEL_DTYPE)),
-        dim_before=_readonly(np.array(col[7], np.int64)),
-        dim_after=_readonly(np.array(col[8], np.int64)))
+        s=_readonly(s),
+        kind=_readonly(np.array(EVENT_KINDS, _KIND_DTYPE)[kind]),
+        pattern=_readonly(decode_patterns(code, n)),
+        value=_readonly(_complex(rows[:, 2], rows[:, 3])),
+        coordinate=_readonly(rows[:, 4].astype(np.int64)),
+        before=_readonly(labels[rows[:, 5].astype(np.int64)]),
+        after=_readonly(labels[rows[:, 6].astype(np.int64)]),
+        dim_before=_readonly(rows[:, 7].astype(np.int64)),
+        dim_after=_readonly(rows[:, 8].astype(np.int64)))
     w = np.array([p.work for p in parts], np.int64).reshape(len(parts), 6)
     work = ContinuationWork(*(_readonly(w[:, j].copy()) for j in range(6)))
     return FixedPointContinuation(Ws=_readonly(arr), activation=activation,

@@ -18,11 +18,12 @@ import warnings
 import numpy as np
 
 from dynsys._fixed_points._continuation import (
-    _BOX_ENTER, _BOX_LEAVE, _FLOW_COMPLEX, _FLOW_REAL, _MAP_COMPLEX, _MAP_MINUS, _MAP_PLUS,
-    _SAME_ROOT, _SINGULAR, _TABLES, LABEL_OFFSET, MARGIN, MAX_DEPTH, MAX_STEPS, ROOT_XTOL,
+    EVENT_KINDS, _BOX_ENTER, _BOX_LEAVE, _FLOW_COMPLEX, _FLOW_REAL, _MAP_COMPLEX, _MAP_MINUS,
+    _MAP_PLUS, _SAME_ROOT, _SINGULAR, _TABLES, LABEL_OFFSET, MARGIN, MAX_DEPTH, MAX_STEPS, ROOT_XTOL,
     STEP_FRACTION, STEP_MAX, STEP_MIN, SegmentResult, _rank_deficient, _SegmentData)
 from dynsys._fixed_points._results import decode_patterns
 from dynsys._kernels import continuation as KC
+from dynsys._kernels.continuation import EVENT_COLUMNS
 from dynsys._kernels._common import label_index
 from dynsys._stability import LABELS
 
@@ -480,7 +481,18 @@ def reference_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = T
     return python_exact(seg, states, cand, n, last, n_pat, n_pat - cand.size, solves)
 
 
+def event_row(e) -> list:
+    """A :class:`PatternPath` event tuple ``(t, kind, value, coordinate, before, after,
+    dim_before, dim_after)`` as a row of the kernel (kind and labels as codes, -1 none)."""
+    t, kind, value, coord, before, after, dim_before, dim_after = e
+    return [t, EVENT_KINDS.index(kind), value.real, value.imag, coord,
+            LABELS.index(before) if before else -1, LABELS.index(after) if after else -1,
+            dim_before, dim_after]
+
+
 def python_exact(seg, states, cand, n, last, n_pat, pruned, solves):
+    """The exact pass over the candidates `cand` by :class:`PatternPath`, as the
+    :class:`SegmentResult` of ``analyse_segment``."""
     codes = decode_patterns(cand, n)
     p_code, p_t0, p_t1, p_in, events = [], [], [], [], []
     eig = 0
@@ -507,10 +519,12 @@ def python_exact(seg, states, cand, n, last, n_pat, pruned, solves):
                 p_t1.append(t1)
                 p_in.append(inside)
             for e in evs:
-                events.append((e[0], int(idx)) + tuple(e[1:]))
+                events.append((int(idx), event_row(e)))
     return SegmentResult(
         states=states, piece_code=np.array(p_code, np.int64), piece_t0=np.array(p_t0),
-        piece_t1=np.array(p_t1), piece_in=np.array(p_in, bool), events=events,
+        piece_t1=np.array(p_t1), piece_in=np.array(p_in, bool),
+        event_code=np.array([e[0] for e in events], np.int64),
+        events=np.array([e[1] for e in events], np.float64).reshape(-1, EVENT_COLUMNS),
         work=(n_pat, pruned, int(cand.size), solves, eig, roots))
 
 
