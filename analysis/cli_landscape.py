@@ -1,8 +1,8 @@
 """``resdyn landscape``: how a run's attractors formed, epoch by epoch.
 
     resdyn landscape RUN [--depth 1000] [--max-depth N] [--n-test N] [--match-tol TOL]
-                     [--dataset NAME] [--data-dir DIR] [--out FILE.json|FILE.npz]
-                     [--figures DIR]
+                     [--match-inputs SHARE] [--dataset NAME] [--data-dir DIR]
+                     [--out FILE.json|FILE.npz] [--figures DIR]
 
 RUN is a training run folder trained with ``--keep-epochs`` (``resdyn train --keep-epochs``).
 The census of the run's test inputs is tracked over every kept epoch
@@ -48,6 +48,10 @@ def add_parser(subparsers):
     p.add_argument("--match-tol", type=float, default=None, metavar="TOL",
                    help="distance within which points of consecutive epochs keep one identity "
                         "(default: dynsys.track_census's)")
+    p.add_argument("--match-inputs", type=float, default=0.5, metavar="SHARE",
+                   help="a point that jumps keeps its identity when it keeps more than SHARE of "
+                        "its inputs and they are more than SHARE of its new ones (default 0.5; "
+                        "0: match by pattern and distance only)")
     p.add_argument("--dataset", default=None,
                    help="data set whose test split is tracked (default: the run's own)")
     p.add_argument("--data-dir", default=None, metavar="DIR",
@@ -73,6 +77,9 @@ def _check_args(args):
         raise ValueError(f"--n-test must be >= 1; got {args.n_test}.")
     if args.match_tol is not None and not (np.isfinite(args.match_tol) and args.match_tol > 0):
         raise ValueError(f"--match-tol must be a finite number > 0; got {args.match_tol}.")
+    if not (0.0 <= args.match_inputs < 1.0):
+        raise ValueError(f"--match-inputs must be a share in [0, 1) (0: off); got "
+                         f"{args.match_inputs}.")
     figures = None if args.figures is None else check_output_folder(args.figures, "--figures")
     out = None if args.out is None else check_output_file(args.out, "--out", _SUFFIXES)
     return out, figures
@@ -133,14 +140,14 @@ def run(args) -> int:
     with bar as b:
         result = compute_landscape(train_path, x, y, depth=args.depth,
                                    max_depth=args.max_depth, match_tol=args.match_tol,
-                                   progress=b)
+                                   match_inputs=args.match_inputs or None, progress=b)
     print(f"{net0!r}: {x.shape[0]} test inputs of {ds.name}, epochs "
           f"{int(train_path.epochs[0])} to {int(train_path.epochs[-1])}")
     print(landscape_events(result))
     if out is not None:
         meta = {"run": str(path), "dataset": ds.name, "depth": args.depth,
                 "max_depth": args.max_depth, "n_inputs": int(x.shape[0]),
-                "match_tol": args.match_tol}
+                "match_tol": args.match_tol, "match_inputs": args.match_inputs}
         _write(out, result, meta)
         print(f"landscape: {out}")
     if figures is not None:

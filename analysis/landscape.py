@@ -125,7 +125,9 @@ class LandscapeResult(ShortRepr):
         Inputs by status at each epoch, in the order of :data:`dynsys.CENSUS_STATUSES`.
     event_epoch, event_identity : ndarray of int, shape (E,)
     event_kind : ndarray of str, shape (E,)
-        The events of the track: "birth", "death", "face change", in epoch order.
+        The events of the track, in epoch order: "birth", "death", "face change" (carried
+        within ``match_tol`` to another face) and "jump" (carried by its inputs to a point
+        farther away, ``match_inputs``).
     transition_step, transition_source, transition_target, transition_count : ndarray of int
         The inputs that move from identity `source` at epoch index `step` to `target` at
         ``step + 1`` (pseudo-identities -1 cycle, -2 not converged), shape (F,).
@@ -179,7 +181,8 @@ def _check_series(value, name, K):
 
 def compute_landscape(networks, x, labels=None, *, epochs=None, train_loss=None,
                       test_error=None, depth: int = 1000, max_depth=None, match_tol=None,
-                      client=None, progress=None, **census_options) -> LandscapeResult:
+                      match_inputs=0.5, client=None, progress=None,
+                      **census_options) -> LandscapeResult:
     """Track the census of the inputs `x` over a sequence of networks (a run's epochs).
 
     Parameters
@@ -198,6 +201,12 @@ def compute_landscape(networks, x, labels=None, *, epochs=None, train_loss=None,
         As :func:`dynsys.attractor_census`.
     match_tol : float, optional
         As :func:`dynsys.track_census` (its default when None).
+    match_inputs : float or None
+        As :func:`dynsys.track_census`; here 0.5 by default: an end point that jumps between
+        epochs (a corner whose saturated coordinates flipped) keeps its identity when it keeps
+        the majority of its inputs and they are the majority of its new ones, so that a band
+        of the river plot follows an attractor through training. None: points are matched by
+        pattern and distance only.
     client : dask.distributed.Client, optional
         Run the censuses as Dask tasks.
     progress : callable, optional
@@ -221,7 +230,8 @@ def compute_landscape(networks, x, labels=None, *, epochs=None, train_loss=None,
     if match_tol is not None:
         kw["match_tol"] = match_tol
     track = dynsys.track_census(networks, x, depth, max_depth=max_depth, labels=labels,
-                                client=client, progress=progress, **kw)
+                                match_inputs=match_inputs, client=client, progress=progress,
+                                **kw)
     return landscape_from_track(track, epochs=epochs, train_loss=train_loss,
                                 test_error=test_error)
 
@@ -268,9 +278,11 @@ def landscape_from_track(track, *, epochs=None, train_loss=None,
     else:
         id_class = np.full(M, -1, dtype=np.int64)
     ev = []
-    for kind, table in (("birth", track.births), ("death", track.deaths),
-                        ("face change", track.face_changes)):
+    for kind, table in (("birth", track.births), ("death", track.deaths)):
         ev += [(int(k), int(i), kind) for k, i in zip(table.checkpoint, table.identity)]
+    fc = track.face_changes
+    ev += [(int(k), int(i), "face change" if r == "distance" else "jump")
+           for k, i, r in zip(fc.checkpoint, fc.identity, fc.rule)]
     ev.sort(key=lambda e: (e[0], e[1], e[2]))
     t = track.transitions
     return LandscapeResult(
@@ -299,8 +311,8 @@ def landscape_events(result: LandscapeResult, max_events: int | None = None) -> 
     """A plain-text table of the landscape, epoch by epoch, and of its events.
 
     One row per epoch: loss, test error, the points reached (attractors of the flow, saddles,
-    layer-map attractors), the inputs by status and the identities born and dead; then the
-    events (birth, death, face change) with their identity, the identity's interior size and
+    layer-map attractors), the inputs by status and the identities born, dead and carried by
+    their inputs (jumps); then the events (birth, death, face change, jump) with their identity, the identity's interior size and
     its largest share of the inputs: all of them, or the `max_events` of the identities with
     the largest shares (in epoch order).
     """
@@ -313,8 +325,10 @@ def landscape_events(result: LandscapeResult, max_events: int | None = None) -> 
         result.event_kind == "birth"]), minlength=K)
     deaths = np.bincount(np.searchsorted(result.epochs, result.event_epoch[
         result.event_kind == "death"]), minlength=K)
+    jumps = np.bincount(np.searchsorted(result.epochs, result.event_epoch[
+        result.event_kind == "jump"]), minlength=K)
     head = ["epoch", "loss", "test err", "points", "flow attr.", "saddles", "map attr.",
-            *dynsys.CENSUS_STATUSES, "births", "deaths"]
+            *dynsys.CENSUS_STATUSES, "births", "deaths", "jumps"]
     rows = [head]
     for k in range(K):
         ic = result.index_counts[k]
@@ -322,7 +336,7 @@ def landscape_events(result: LandscapeResult, max_events: int | None = None) -> 
                      _fmt(result.test_error[k]), int(ic.sum()), int(ic[0]),
                      int(ic[1:].sum()), int(result.map_attractors[k]),
                      *(int(v) for v in result.status_counts[k]), int(births[k]),
-                     int(deaths[k])])
+                     int(deaths[k]), int(jumps[k])])
     lines = [f"landscape: {K} epochs, {result.n_inputs} inputs, {result.n_ids} point "
              f"identities, depth {result.depth}", text_table(rows, "r" * len(head))]
     if result.event_kind.size:

@@ -249,8 +249,8 @@ def attractor_census(net, x0, depth: int | None = 1000, *, labels=None, max_dept
 
 
 def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labels=None,
-                 match_tol: float = DEFAULT_MATCH_TOL, client=None, progress=None,
-                 **census_options) -> CensusTrack:
+                 match_tol: float = DEFAULT_MATCH_TOL, match_inputs: float | None = None,
+                 client=None, progress=None, **census_options) -> CensusTrack:
     """The attractor census at every checkpoint of a training run, its points followed across.
 
     Runs :func:`attractor_census` of the same inputs on each network (e.g. the checkpoints of
@@ -276,7 +276,16 @@ def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labe
     2. ``max_i |y_i - y'_i| <= match_tol`` with different patterns: they differ only in
        coordinates where the two points lie within `match_tol` of each other (an interior
        ``y_i = 0.999`` against the face ``y_i = 1``). Such a match is a *face change*
-       (`CensusTrack.face_changes`).
+       (`CensusTrack.face_changes`); and, with `match_inputs`, among the points still
+       unmatched,
+    3. more than `match_inputs` of the inputs at the point of k go to the point of k+1, and
+       more than `match_inputs` of the inputs at the point of k+1 come from the point of k:
+       the point's basin, as the inputs sample it, persists while the point itself jumped
+       (typically a corner of the cube whose saturated coordinates flipped). This is the
+       basin-overlap matching of attractor continuation (Datseris, Rossi and Wagemakers 2023,
+       "Framework for global stability analysis of dynamical systems", Chaos 33, 073151; its
+       ``MatchByBasinOverlap``), here on the inputs. Such a match is recorded as a face change
+       with ``rule == "inputs"``.
 
     In each pass the candidate pairs are accepted greedily in order of distance, ties by the
     index of the point at k, then at k+1, each point at most once: the result is
@@ -311,6 +320,13 @@ def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labe
         training run. 0.05 is well above that and above any ``distance_tol``, and far below the
         distance 1 between two faces of a saturated coordinate, so that a point that moved
         farther is counted as a new one.
+    match_inputs : float, optional
+        A share strictly between 0 and 1 turns on the third pass (None, the default: points
+        are matched by pattern and distance only). 0.5 asks for a majority both ways, so that
+        each point has at most one partner. The weights of a training run change between
+        epochs by more than its points' `match_tol`: at width 784 most corner attractors flip
+        some of their saturated coordinates from one epoch to the next, and only this pass
+        follows them.
     client : distributed.Client, optional
         Run each distinct checkpoint's census as a task on this Dask cluster (the inputs travel
         once); the matching runs here afterwards. The result equals the local one.
@@ -332,7 +348,8 @@ def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labe
     ValueError
         Networks that differ in width, kind, activation or input dimension (the index and
         what differs are named), no networks, `x0` not of shape (B, D), labels that are not
-        one class 0..C-1 per input, `match_tol` not finite and > 0, and whatever
+        one class 0..C-1 per input, `match_tol` not finite and > 0, `match_inputs` neither
+        None nor in (0, 1), and whatever
         :func:`attractor_census` refuses; every argument is checked on every network before
         any census runs.
 
@@ -351,5 +368,6 @@ def track_census(networks, x0, depth: int | None = 1000, *, max_depth=None, labe
     ([0], [1])
     """
     return _track.track(attractor_census, networks, x0, depth, max_depth=max_depth,
-                        labels=labels, match_tol=match_tol, client=client, progress=progress,
+                        labels=labels, match_tol=match_tol, match_inputs=match_inputs,
+                        client=client, progress=progress,
                         census_options=census_options)

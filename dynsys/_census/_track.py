@@ -176,7 +176,9 @@ class CensusEvents:
 
 @dataclass(frozen=True, repr=False, eq=False)
 class CensusFaceChanges:
-    """The matches of the second pass: a point that kept its identity but changed face.
+    """The matches of the second and third passes: a point that kept its identity but
+    changed face (second pass, within `match_tol`), or whose inputs it kept (third pass, with
+    ``match_inputs``: another face, or the same face farther than `match_tol`).
 
     One row per match, sorted by checkpoint, then identity. All arrays are read-only.
 
@@ -189,7 +191,10 @@ class CensusFaceChanges:
         The point's face at checkpoints k and k+1 (codes 0, 1, 2 of
         :attr:`AttractorCensus.patterns`).
     distance : ndarray, shape (F,)
-        ``max_i |y_i - y'_i|`` between the two points (at most `match_tol`).
+        ``max_i |y_i - y'_i|`` between the two points (at most `match_tol` for the second
+        pass).
+    rule : ndarray of str, shape (F,)
+        ``"distance"`` (second pass) or ``"inputs"`` (third pass).
     """
 
     identity: np.ndarray
@@ -197,6 +202,7 @@ class CensusFaceChanges:
     old_pattern: np.ndarray
     new_pattern: np.ndarray
     distance: np.ndarray
+    rule: np.ndarray
 
     def __len__(self) -> int:
         return int(self.identity.size)
@@ -255,6 +261,8 @@ class CensusTrack:
     labels : ndarray of int, shape (B,), or None
     match_tol : float
         The distance within which points of consecutive checkpoints are matched.
+    match_inputs : float or None
+        The share of inputs of the third pass (None: no third pass).
     """
 
     censuses: tuple
@@ -273,6 +281,7 @@ class CensusTrack:
     reused_from: np.ndarray
     labels: np.ndarray | None
     match_tol: float
+    match_inputs: float | None = None
 
     def __len__(self) -> int:
         return len(self.censuses)
@@ -542,7 +551,45 @@ def match_points(P0, Q0, P1, Q1, tol):
     return source[order], target[order], distance[order], face[order]
 
 
-def carry_identities(censuses, match_tol):
+def match_by_inputs(asg0, asg1, free0, free1, share):
+    """The third pass: unmatched points of k and k+1 that share their inputs.
+
+    A pair (i, j) of points still unmatched (`free0`, `free1`) qualifies when more than
+    `share` of the inputs assigned to i at k are assigned to j at k+1, and more than `share`
+    of those assigned to j came from i; qualifying pairs are accepted greedily by the number
+    of shared inputs (largest first), ties by i, then j, each point at most once. With
+    ``share >= 0.5`` each point has at most one partner and the order does not matter.
+
+    Parameters
+    ----------
+    asg0, asg1 : ndarray of int, shape (B,)
+        Each input's point at k and at k+1 (-1: none).
+    free0, free1 : ndarray of bool, shape (M0,), (M1,)
+    share : float
+
+    Returns
+    -------
+    source, target, shared : ndarray of int, shape (R,)
+    """
+    M0, M1 = free0.size, free1.size
+    n0 = np.bincount(asg0[asg0 >= 0], minlength=M0)
+    n1 = np.bincount(asg1[asg1 >= 0], minlength=M1)
+    both = (asg0 >= 0) & (asg1 >= 0)
+    both[both] = free0[asg0[both]] & free1[asg1[both]]
+    if not np.any(both):
+        z = np.zeros(0, np.int64)
+        return z, z, z
+    code, shared = np.unique(asg0[both].astype(np.int64) * M1 + asg1[both], return_counts=True)
+    src, tgt = code // M1, code % M1
+    ok = (shared > share * n0[src]) & (shared > share * n1[tgt])
+    src, tgt, shared = src[ok], tgt[ok], shared[ok]
+    keep = _greedy(src, tgt, -shared.astype(np.float64), np.zeros(M0, bool),
+                   np.zeros(M1, bool))
+    order = np.argsort(src[keep], kind="stable")
+    return src[keep][order], tgt[keep][order], shared[keep][order]
+
+
+def carry_identities(censuses, match_tol, match_inputs=None):
     """Identities of the points of every census, matched from each checkpoint to the next.
 
     Returns ``point_ids`` (list of (M_k,) arrays), births, deaths and face changes as lists of
@@ -559,6 +606,19 @@ def carry_identities(censuses, match_tol):
         a, b = censuses[k - 1], censuses[k]
         src, tgt, dist, face = match_points(a.points, a.patterns, b.points, b.patterns,
                                             match_tol)
+        rule = np.where(face, "distance", "")
+        if match_inputs is not None:
+            free0, free1 = np.ones(len(a), bool), np.ones(len(b), bool)
+            free0[src], free1[tgt] = False, False
+            s3, t3, _ = match_by_inputs(np.atleast_1d(a.assignment),
+                                        np.atleast_1d(b.assignment), free0, free1,
+                                        match_inputs)
+            d3 = (np.max(np.abs(np.asarray(a.points)[s3] - np.asarray(b.points)[t3]), axis=1,
+                         initial=0.0) if s3.size else np.zeros(0))
+            src, tgt = np.concatenate([src, s3]), np.concatenate([tgt, t3])
+            dist = np.concatenate([dist, d3])
+            face = np.concatenate([face, np.ones(s3.size, bool)])
+            rule = np.concatenate([rule, np.full(s3.size, "inputs")])
         prev = point_ids[-1]
         ids = np.full(len(b), -1, np.int64)
         ids[tgt] = prev[src]
@@ -574,7 +634,8 @@ def carry_identities(censuses, match_tol):
         deaths += [(int(i), k) for i in np.sort(prev[gone])]
         for r in np.flatnonzero(face)[np.argsort(prev[src[face]], kind="stable")]:
             faces.append((int(prev[src[r]]), k, np.asarray(a.patterns[src[r]], np.int8),
-                          np.asarray(b.patterns[tgt[r]], np.int8), float(dist[r])))
+                          np.asarray(b.patterns[tgt[r]], np.int8), float(dist[r]),
+                          str(rule[r])))
         point_ids.append(ids)
     return point_ids, births, deaths, faces, id_patterns, id_points
 
@@ -667,7 +728,7 @@ def _run_censuses(census, nets, x, run, distinct, reused, client, distributed, p
 
 
 def track(census, networks, x0, depth, *, max_depth, labels, match_tol, client, progress,
-          census_options) -> CensusTrack:
+          census_options, match_inputs=None) -> CensusTrack:
     """The census of `x0` on every network and its identities across them.
 
     `census` is :func:`dynsys.attractor_census` (passed in by the package's entry point, which
@@ -679,6 +740,7 @@ def track(census, networks, x0, depth, *, max_depth, labels, match_tol, client, 
     if labels is not None:
         labels = readonly(check_labels(labels, B, "labels"))
     match_tol = check_positive_float(match_tol, "match_tol")
+    match_inputs = check_share(match_inputs, "match_inputs")
     options = check_options(census_options)
     if progress is not None and not callable(progress):
         raise TypeError(f"`progress` must be a callable progress(done, total) or None; got "
@@ -703,15 +765,26 @@ def track(census, networks, x0, depth, *, max_depth, labels, match_tol, client, 
     distinct = np.flatnonzero(reused < 0)
     censuses = _run_censuses(census, nets, x, run, distinct, reused, client, distributed,
                              progress)
-    return assemble(censuses, labels, match_tol, reused)
+    return assemble(censuses, labels, match_tol, reused, match_inputs)
 
 
-def assemble(censuses, labels, match_tol, reused) -> CensusTrack:
+def check_share(value, name: str):
+    """None, or a share strictly between 0 and 1; the error names the argument."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value) or not 0.0 < float(value) < 1.0:
+        raise ValueError(f"`{name}` must be None or a share of inputs strictly between 0 and 1; "
+                         f"got {value!r}.")
+    return float(value)
+
+
+def assemble(censuses, labels, match_tol, reused, match_inputs=None) -> CensusTrack:
     """The :class:`CensusTrack` of censuses of the same inputs (steps 3 and 4 of the module)."""
     K = len(censuses)
     N = int(np.shape(censuses[0].points)[1])
     point_ids, births, deaths, faces, id_patterns, id_points = carry_identities(
-        censuses, match_tol)
+        censuses, match_tol, match_inputs)
     n_ids = len(id_patterns)
     input_ids = np.stack([input_identities(c, ids) for c, ids in zip(censuses, point_ids)])
     id_first = np.full(n_ids, -1, np.int64)
@@ -732,7 +805,8 @@ def assemble(censuses, labels, match_tol, reused) -> CensusTrack:
         checkpoint=readonly(np.array([f[1] for f in faces], np.int64)),
         old_pattern=readonly(np.array([f[2] for f in faces], np.int8).reshape(-1, N)),
         new_pattern=readonly(np.array([f[3] for f in faces], np.int8).reshape(-1, N)),
-        distance=readonly(np.array([f[4] for f in faces], np.float64)))
+        distance=readonly(np.array([f[4] for f in faces], np.float64)),
+        rule=readonly(np.array([f[5] for f in faces], dtype="<U8")))
     return CensusTrack(
         censuses=tuple(censuses),
         point_ids=tuple(readonly(ids) for ids in point_ids),
@@ -746,4 +820,4 @@ def assemble(censuses, labels, match_tol, reused) -> CensusTrack:
         id_points=readonly(np.array(id_points, np.float64).reshape(n_ids, N)),
         id_first=readonly(id_first), id_last=readonly(id_last),
         reused_from=readonly(np.asarray(reused, np.int64)), labels=labels,
-        match_tol=float(match_tol))
+        match_tol=float(match_tol), match_inputs=match_inputs)

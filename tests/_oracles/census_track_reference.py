@@ -2,7 +2,8 @@
 
 Every pair of points is compared in two plain loops; the pairs are accepted greedily, first
 those with equal patterns, then those with different ones, each pass in order of distance,
-ties by the index at checkpoint k, then at k+1. The identities are then carried from
+ties by the index at checkpoint k, then at k+1; then, with a share of inputs, the points still
+unmatched that share that much of each other's inputs, most shared inputs first. The identities are then carried from
 checkpoint to checkpoint one point at a time.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["reference_match", "reference_identities"]
+__all__ = ["reference_match", "reference_input_match", "reference_identities"]
 
 
 def reference_match(P0, Q0, P1, Q1, tol):
@@ -36,7 +37,27 @@ def reference_match(P0, Q0, P1, Q1, tol):
     return sorted(out)
 
 
-def reference_identities(censuses, tol):
+def reference_input_match(asg0, asg1, free0, free1, share):
+    """Pairs ``[(i, j), ...]`` of unmatched points that share more than `share` of the inputs
+    of each, accepted by the number of shared inputs (most first), ties by i, then j."""
+    candidates = []
+    for i in free0:
+        for j in free1:
+            shared = sum(1 for a, b in zip(asg0, asg1) if a == i and b == j)
+            at_i = sum(1 for a in asg0 if a == i)
+            at_j = sum(1 for b in asg1 if b == j)
+            if shared > share * at_i and shared > share * at_j:
+                candidates.append((-shared, i, j))
+    used_i, used_j, out = set(), set(), []
+    for _, i, j in sorted(candidates):
+        if i not in used_i and j not in used_j:
+            used_i.add(i)
+            used_j.add(j)
+            out.append((i, j))
+    return out
+
+
+def reference_identities(censuses, tol, match_inputs=None):
     """``point_ids`` (one list per checkpoint), births and deaths ``[(identity, k), ...]``."""
     ids = [list(range(len(censuses[0].points)))]
     births, deaths = [], []
@@ -44,6 +65,12 @@ def reference_identities(censuses, tol):
     for k in range(1, len(censuses)):
         a, b = censuses[k - 1], censuses[k]
         pairs = reference_match(a.points, a.patterns, b.points, b.patterns, tol)
+        if match_inputs is not None:
+            free0 = [i for i in range(len(a.points)) if i not in {p[0] for p in pairs}]
+            free1 = [j for j in range(len(b.points)) if j not in {p[1] for p in pairs}]
+            pairs += [(i, j, None, True) for i, j in reference_input_match(
+                list(np.atleast_1d(a.assignment)), list(np.atleast_1d(b.assignment)), free0,
+                free1, match_inputs)]
         now = [None] * len(b.points)
         for i, j, _, _ in pairs:
             now[j] = ids[-1][i]

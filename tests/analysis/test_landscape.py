@@ -83,12 +83,18 @@ def test_landscape_agrees_with_independent_censuses(run_dir, data, landscape):
 
 def test_landscape_events_are_the_tracks(run_dir, data, landscape):
     track = dynsys.track_census(load_training_path(run_dir).networks, data.x_test, 300,
-                                max_depth=20_000, labels=data.y_test)
+                                max_depth=20_000, labels=data.y_test, match_inputs=0.5)
     again = landscape_from_track(track, epochs=[0, 1, 2, 3])
     np.testing.assert_array_equal(again.shares, landscape.shares)
     n_birth = np.count_nonzero(landscape.event_kind == "birth")
     n_death = np.count_nonzero(landscape.event_kind == "death")
     assert (n_birth, n_death) == (len(track.births), len(track.deaths))
+    kinds = {"distance": "face change", "inputs": "jump"}
+    got = sorted((int(e), int(i), str(k)) for e, i, k in zip(
+        landscape.event_epoch, landscape.event_identity, landscape.event_kind)
+        if k in ("face change", "jump"))
+    assert got == sorted((int(k), int(i), kinds[r]) for k, i, r in zip(
+        track.face_changes.checkpoint, track.face_changes.identity, track.face_changes.rule))
     assert np.all(np.diff(landscape.event_epoch) >= 0)
     assert landscape.transition_count.sum() == 3 * data.x_test.shape[0]
     # each identity's majority class is the class with most of its inputs
@@ -150,6 +156,7 @@ def test_cli_landscape_prints_and_writes(run_dir, tmp_path, capsys):
     (["--match-tol", "-1"], "--match-tol must be a finite number > 0; got -1.0"),
     (["--n-test", "0"], "--n-test must be >= 1; got 0"),
     (["--out", "x.txt"], "--out"),
+    (["--match-inputs", "1.5"], "--match-inputs must be a share in [0, 1)"),
 ])
 def test_cli_landscape_refuses_bad_flags_before_any_work(run_dir, argv, message, capsys,
                                                          monkeypatch):

@@ -70,17 +70,27 @@ def _assert_consistent(track):
     for i in range(track.n_ids):
         present = [i in ids for ids in track.point_ids]
         assert present == [track.id_first[i] <= k <= track.id_last[i] for k in range(K)]
-    # every carried identity moved at most match_tol, and kept its pattern unless recorded
-    faces = set(zip(track.face_changes.identity.tolist(), track.face_changes.checkpoint.tolist()))
+    # every carried identity moved at most match_tol, and kept its pattern, unless recorded;
+    # a match by inputs shares more than match_inputs of the inputs of each point
+    fc = track.face_changes
+    rule = dict(zip(zip(fc.identity.tolist(), fc.checkpoint.tolist()), fc.rule.tolist()))
     for k in range(1, K):
         a, b = track.censuses[k - 1], track.censuses[k]
+        asg0, asg1 = np.atleast_1d(a.assignment), np.atleast_1d(b.assignment)
         for m_b, i in enumerate(track.point_ids[k]):
             hit = np.flatnonzero(track.point_ids[k - 1] == i)
             if hit.size:
                 m_a = hit[0]
-                assert np.max(np.abs(a.points[m_a] - b.points[m_b])) <= track.match_tol
+                how = rule.get((int(i), k))
+                d = np.max(np.abs(a.points[m_a] - b.points[m_b]))
                 same = np.array_equal(a.patterns[m_a], b.patterns[m_b])
-                assert same == ((int(i), k) not in faces)
+                if how == "inputs":
+                    shared = np.count_nonzero((asg0 == m_a) & (asg1 == m_b))
+                    assert shared > track.match_inputs * np.count_nonzero(asg0 == m_a)
+                    assert shared > track.match_inputs * np.count_nonzero(asg1 == m_b)
+                else:
+                    assert d <= track.match_tol
+                    assert same == (how != "distance")
 
 
 # ---- the censuses ------------------------------------------------------------------------
@@ -150,6 +160,64 @@ def test_a_point_that_moves_farther_than_match_tol_dies_and_a_new_one_is_born():
     assert track.transitions.matrix(0)[2, 3] == 40
     wide = dynsys.track_census(nets, _inputs(), 2000, match_tol=0.2)
     assert [p.tolist() for p in wide.point_ids] == [[0], [0]]
+
+
+def test_a_point_that_keeps_its_inputs_keeps_its_identity_with_match_inputs():
+    # (0.5, 1) -> (0.6, 1): too far for match_tol, but every input stays with it
+    nets = [_face_net(1.0), _face_net(1.2)]
+    track = dynsys.track_census(nets, _inputs(), 2000, match_inputs=0.5)
+    assert [p.tolist() for p in track.point_ids] == [[0], [0]]
+    assert len(track.births) == len(track.deaths) == 0
+    fc = track.face_changes
+    assert fc.rule.tolist() == ["inputs"] and fc.identity.tolist() == [0]
+    assert fc.checkpoint.tolist() == [1] and fc.distance[0] == pytest.approx(0.1)
+    assert track.match_inputs == 0.5
+    _assert_consistent(track)
+
+
+def test_a_corner_that_flips_a_coordinate_is_followed_by_its_inputs():
+    # every input of the positive quadrant goes to (1, 1), then to (1, 0): coordinate 1's
+    # rate -1 + 0.5 y1 turns negative on the face y1 = 1
+    nets = [dynsys.Network(np.eye(2)), dynsys.Network(np.array([[1.0, 0.0], [-1.0, 0.5]]))]
+    x0 = _inputs() + 0.1
+    plain = dynsys.track_census(nets, x0, 2000)
+    assert [c.points.tolist() for c in plain.censuses] == [[[1.0, 1.0]], [[1.0, 0.0]]]
+    assert [p.tolist() for p in plain.point_ids] == [[0], [1]]
+    track = dynsys.track_census(nets, x0, 2000, match_inputs=0.5)
+    assert [p.tolist() for p in track.point_ids] == [[0], [0]]
+    np.testing.assert_array_equal(track.face_changes.old_pattern, [[1, 1]])
+    np.testing.assert_array_equal(track.face_changes.new_pattern, [[1, 0]])
+    assert track.face_changes.distance.tolist() == [1.0]
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9])
+def test_a_point_whose_inputs_split_continues_only_into_a_large_enough_part(share):
+    # one corner (1, 1) takes every input; then winner-take-all splits them between (0, 1)
+    # and (1, 0): the larger part continues the identity if it holds more than `share`
+    nets = [dynsys.Network(np.eye(2)), dynsys.Network(WTA)]
+    x0 = _inputs(seed=4) + 0.01
+    track = dynsys.track_census(nets, x0, 2000, match_inputs=share)
+    parts = np.bincount(track.censuses[1].assignment)
+    assert track.censuses[0].points.tolist() == [[1.0, 1.0]] and parts.size == 2
+    big = int(np.argmax(parts))
+    if parts[big] > share * x0.shape[0]:
+        assert track.point_ids[1][big] == 0 and len(track.deaths) == 0
+    else:
+        assert 0 not in track.point_ids[1] and track.deaths.identity.tolist() == [0]
+    ids, births, deaths = reference_identities(track.censuses, track.match_tol, share)
+    assert [p.tolist() for p in track.point_ids] == ids
+
+
+def test_the_split_test_meets_both_outcomes():
+    parts = np.bincount(dynsys.attractor_census(dynsys.Network(WTA), _inputs(seed=4) + 0.01,
+                                                2000).assignment)
+    assert 0.5 < parts.max() / parts.sum() <= 0.9
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0, -0.5, float("nan"), True, "half"])
+def test_match_inputs_must_be_a_share(share):
+    with pytest.raises(ValueError, match="`match_inputs` must be None or a share"):
+        dynsys.track_census([dynsys.Network(WTA)], _inputs(), 50, match_inputs=share)
 
 
 def test_a_vanishing_point_dies_and_its_return_is_a_birth():
@@ -235,10 +303,12 @@ def test_random_sequences_are_consistent(n, K, seed, with_labels):
         W = W + 0.3 * rng.normal(size=(n, n))
     x0 = rng.normal(size=(25, n)) * 2.0
     labels = rng.integers(0, 3, size=25) if with_labels else None
-    track = dynsys.track_census(nets, x0, 200, labels=labels, match_tol=0.1)
+    share = [None, 0.5, 0.3][seed % 3]
+    track = dynsys.track_census(nets, x0, 200, labels=labels, match_tol=0.1,
+                                match_inputs=share)
     _assert_consistent(track)
     assert track.shares.shape == (K, track.n_ids, 3 if with_labels else 1)
-    ids, births, deaths = reference_identities(track.censuses, 0.1)
+    ids, births, deaths = reference_identities(track.censuses, 0.1, share)
     assert [p.tolist() for p in track.point_ids] == ids
     assert list(zip(track.births.identity.tolist(), track.births.checkpoint.tolist())) == births
     assert list(zip(track.deaths.identity.tolist(), track.deaths.checkpoint.tolist())) == deaths
