@@ -109,6 +109,8 @@ def census_tables(census, n_classes: int | None = None) -> str:
 
 
 def _arrays(census, *, for_npz: bool = False) -> dict:
+    """The fields of a result dataclass (a census, a landscape) as JSON- or npz-ready values:
+    None left out, complex arrays split into ``_real`` / ``_imag``, string arrays as str."""
     import json
 
     out = {}

@@ -85,38 +85,11 @@ def _check_args(args):
     return out, figures
 
 
-def _arrays(result) -> dict:
-    from dataclasses import fields
-
-    out = {}
-    for f in fields(result):
-        v = getattr(result, f.name)
-        if isinstance(v, np.ndarray) and v.dtype.kind == "U":
-            v = v.astype(str)
-        out[f.name] = v
-    return out
-
-
-def _write(path: Path, result, meta: dict) -> None:
-    import io
-
-    from nets.atomic import atomic_write_bytes, atomic_write_json
-
-    data = _arrays(result)
-    if path.suffix.lower() == ".json":
-        atomic_write_json(path, {"meta": meta, **data}, indent=None)
-    else:
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **{k: np.asarray(v if v is not None else np.nan)
-                                    for k, v in data.items()}, meta=np.asarray(str(meta)))
-        atomic_write_bytes(path, buf.getvalue())
-
-
 def run(args) -> int:
     """Run ``resdyn landscape`` with parsed `args`."""
     import nets
 
-    from .cli_census import _run_dataset
+    from .cli_census import _run_dataset, _write
     from .landscape import (compute_landscape, landscape_events, load_training_path,
                             plot_landscape_counts, plot_landscape_river)
 
