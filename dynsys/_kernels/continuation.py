@@ -1177,7 +1177,7 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
             pieces[len(pieces) - 1] = (last_piece[0], edges[j + 2], last_piece[2])
     finished = True
     rate_done = False
-    rate_roots = [[0.0]]
+    rate_roots = [(0, 0.0)]   # (boundary column, root), column by column
     rate_roots.pop()
     for p in range(len(pieces)):
         u, v_, inside = pieces[p]
@@ -1193,27 +1193,23 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
                     vals[mi] = q[mi] * G[mi, col]
                     big = max(big, abs(vals[mi]))
                 if big <= zero_abs * qmax:
-                    # zero on the whole segment (the origin of eq. 3): no crossing
-                    empty = [0.0]
-                    empty.pop()
-                    rate_roots.append(empty)
-                    continue
+                    continue  # zero on the whole segment (the origin of eq. 3): no crossing
                 _to_bernstein(to_b, d, m, vals, bern)
-                rate_roots.append(_unit_roots(P, bern, m, _F_RATE, bb[col], 0.0, wk))
+                for t in _unit_roots(P, bern, m, _F_RATE, bb[col], 0.0, wk):
+                    rate_roots.append((col, t))
             rate_done = True
-        for col in range(nb):
+        for col, t in rate_roots:
+            if not (u < t < v_):
+                continue
             j = bb[col]
-            for t in rate_roots[col]:
-                if not (u < t < v_):
-                    continue
-                fb, fdb, mb, mdb = _labels(P, max(u, t - LABEL_OFFSET), lam, J, dJ, y, rate,
-                                           wr, wi, vr, wk)
-                fa, fda, ma, mda = _labels(P, min(v_, t + LABEL_OFFSET), lam, J, dJ, y, rate,
-                                           wr, wi, vr, wk)
-                _solve(P, t, y, rate, wk)
-                lb = signB[col] * rate[j]
-                events.append((t, KIND_FLOW_REAL, lb, 0.0, j, fb, fa, fdb, fda))
-                events.append((t, KIND_MAP_PLUS, math.exp(lb), 0.0, j, mb, ma, mdb, mda))
+            fb, fdb, mb, mdb = _labels(P, max(u, t - LABEL_OFFSET), lam, J, dJ, y, rate, wr,
+                                       wi, vr, wk)
+            fa, fda, ma, mda = _labels(P, min(v_, t + LABEL_OFFSET), lam, J, dJ, y, rate, wr,
+                                       wi, vr, wk)
+            _solve(P, t, y, rate, wk)
+            lb = signB[col] * rate[j]
+            events.append((t, KIND_FLOW_REAL, lb, 0.0, j, fb, fa, fdb, fda))
+            events.append((t, KIND_MAP_PLUS, math.exp(lb), 0.0, j, mb, ma, mdb, mda))
         if k:
             if not _interior_events(P, u, v_, max_steps, events, lam, J, dJ, y, rate, wr, wi,
                                     vr, wk):

@@ -157,3 +157,17 @@ def test_the_kernels_isolation_equals_the_twins(seed):
     ref_left, ref_right = R.de_casteljau(b)
     np.testing.assert_array_equal(left, ref_left)
     np.testing.assert_array_equal(right, ref_right)
+
+
+def test_a_pattern_that_runs_out_of_steps_is_reported(monkeypatch):
+    # the rotation path's in-box pattern (1, 2, 2) needs more than one step per piece
+    a = np.array([[0.0, -1.0], [1.0, 0.0]])
+    W = np.zeros((2, 3, 3))
+    for i, shift in enumerate((-0.5, 0.5)):
+        A = a + shift * np.eye(2)
+        W[i, 0, 0] = 2.0
+        W[i, 1:, 1:] = A
+        W[i, 1:, 0] = -A @ np.array([0.5, 0.5])
+    monkeypatch.setattr(C, "MAX_STEPS", 1)
+    with pytest.warns(RuntimeWarning, match="more than 1 steps"):
+        dynsys.continue_fixed_points(W)
