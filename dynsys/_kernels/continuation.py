@@ -360,6 +360,8 @@ STEP_MIN = 1e-7
 STEP_MAX = 1.0 / 16.0
 #: Roots of two functions closer than this (in t) are one root.
 SAME_ROOT = 1e-8
+# (the call sites pass these and other constants as np.int64 / np.float64 / np.bool_: a
+# bare literal would compile one specialization of the callee per value)
 _F_Q, _F_FACE, _F_RATE = 0, 1, 2
 
 
@@ -721,8 +723,8 @@ def _interior_eigs(P, t, lam, J, dJ, y, rate, wr, wi, vr, wk):
     k = P[4].shape[0]
     if k == 0:
         return
-    _jacobian(P, t, J, dJ, False, y, rate, wk)
-    _geev(J, k, wr, wi, vr, False)
+    _jacobian(P, t, J, dJ, np.bool_(False), y, rate, wk)
+    _geev(J, k, wr, wi, vr, np.bool_(False))
     wk[1] += 1
     for i in range(k):
         lam[i] = complex(wr[i], wi[i])
@@ -797,8 +799,8 @@ def _step(P, t, lam, J, dJ, y, rate, wr, wi, vr, wk):
     ``_critical_functions``), the derivatives of the eigenvalues by first-order
     perturbation, ``lambda_i' = (V^-1 J' V)_ii``."""
     k = P[4].shape[0]
-    _jacobian(P, t, J, dJ, True, y, rate, wk)
-    _geev(J, k, wr, wi, vr, True)
+    _jacobian(P, t, J, dJ, np.bool_(True), y, rate, wk)
+    _geev(J, k, wr, wi, vr, np.bool_(True))
     wk[1] += 1
     V = np.empty((k, k), np.complex128)   # V[:, i]: eigenvector i
     i = 0
@@ -976,9 +978,9 @@ def _interior_events(P, u, v, max_steps, events, lam, J, dJ, y, rate, wr, wi, vr
         t_new = min(hi, t + h)
         h_new, fc_new, mc_new = _step(P, t_new, lam, J, dJ, y, rate, wr, wi, vr, wk)
         if fc_new != fc:
-            _locate(P, t, t_new, 1, events, lam, J, dJ, y, rate, wr, wi, vr, wk)
+            _locate(P, t, t_new, np.int64(1), events, lam, J, dJ, y, rate, wr, wi, vr, wk)
         if mc_new != mc:
-            _locate(P, t, t_new, 2, events, lam, J, dJ, y, rate, wr, wi, vr, wk)
+            _locate(P, t, t_new, np.int64(2), events, lam, J, dJ, y, rate, wr, wi, vr, wk)
         t = t_new
         h = h_new
         fc = fc_new
@@ -1101,7 +1103,7 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
     q_roots.pop()
     if k:
         _to_bernstein(to_b, d, m, q, bern)
-        q_roots = _unit_roots(P, bern, m, _F_Q, 0, 0.0, wk)
+        q_roots = _unit_roots(P, bern, m, np.int64(_F_Q), np.int64(0), np.float64(0.0), wk)
         for t in q_roots:
             breaks.append((t, 1, -1))
         for r in range(k):
@@ -1109,7 +1111,8 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
                 for mi in range(m):
                     vals[mi] = q[mi] * (Y[mi, r] - face)
                 _to_bernstein(to_b, d, m, vals, bern)
-                for t in _unit_roots(P, bern, m, _F_FACE, r, face, wk):
+                for t in _unit_roots(P, bern, m, np.int64(_F_FACE), np.int64(r),
+                                      np.float64(face), wk):
                     # a root of q y_i shared with q is q's (a point that stays finite
                     # where the block is singular), not a crossing of the face
                     alone = True
@@ -1195,7 +1198,8 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
                 if big <= zero_abs * qmax:
                     continue  # zero on the whole segment (the origin of eq. 3): no crossing
                 _to_bernstein(to_b, d, m, vals, bern)
-                for t in _unit_roots(P, bern, m, _F_RATE, bb[col], 0.0, wk):
+                for t in _unit_roots(P, bern, m, np.int64(_F_RATE), np.int64(bb[col]),
+                                      np.float64(0.0), wk):
                     rate_roots.append((col, t))
             rate_done = True
         for col, t in rate_roots:
