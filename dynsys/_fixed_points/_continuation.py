@@ -471,9 +471,9 @@ def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = Tru
     p_code, p_t0, p_t1, p_in = pieces
     return SegmentResult(
         states=states, piece_code=p_code, piece_t0=p_t0, piece_t1=p_t1, piece_in=p_in,
-        event_code=events[0], events=events[1], work=(n_pat, pruned, int(cand.size), solves + int(work[0]),
-                             int(work[1]), int(work[2])))
-
+        event_code=events[0], events=events[1],
+        work=(n_pat, pruned, int(cand.size), solves + int(work[0]), int(work[1]),
+              int(work[2])))
 
 
 def _pattern_text(code: int, n: int) -> str:
@@ -504,6 +504,8 @@ def degenerate_sets(seg: _SegmentData, cand: np.ndarray, n: int) -> np.ndarray:
 #: needs more is run again with room for it; most candidates have one piece and an event).
 _CAP_PIECES = 4
 _CAP_EVENTS = 8
+#: Candidates per call of the compiled pass (bounds the memory of its output rows).
+_CHUNK = 1 << 16
 
 
 def _compiled_exact(seg: _SegmentData, states: np.ndarray, cand: np.ndarray, n: int,
@@ -516,41 +518,43 @@ def _compiled_exact(seg: _SegmentData, states: np.ndarray, cand: np.ndarray, n: 
 
     nodes, to_b = _TABLES
     deg = degenerate_sets(seg, cand, n)
-    todo = np.asarray(cand, np.int64)
-    cap_p, cap_e = _CAP_PIECES, _CAP_EVENTS
     none = (np.zeros(0, np.int64), np.zeros((0, 3)))
     pieces = [none]
     events = [(none[0], np.zeros((0, KX.EVENT_COLUMNS)))]
     work = np.zeros(3, np.int64)
     steps_out = []
-    while todo.size:
-        c = todo.size
-        st = np.empty(c, np.int8)
-        npc = np.empty(c, np.int64)
-        pc = np.empty((c, cap_p, 3))
-        nev = np.empty(c, np.int64)
-        ev = np.empty((c, cap_e, KX.EVENT_COLUMNS))
-        wk = np.empty((c, 3), np.int64)
-        fl = np.empty(c, np.int64)
-        KX.exact_segment(seg.W0, seg.dW, seg.c0, seg.dc, nodes, to_b, seg.face_tol,
-                         seg.zero_abs, seg.rate_scale, bool(last), deg, MAX_STEPS, todo, st,
-                         npc, pc, nev, ev, wk, fl)
-        over = (fl & KX.FLAG_OVERFLOW) != 0
-        done = ~over
-        work += wk[done].sum(axis=0)
-        states[todo[done]] = st[done]
-        steps_out.extend(todo[done & ((fl & KX.FLAG_MAX_STEPS) != 0)].tolist())
-        # the rows in use, candidate by candidate, each in the order of the pass
-        npc_done = np.where(done, npc, 0)
-        nev_done = np.where(done, nev, 0)
-        rows = pc[np.arange(cap_p)[None, :] < npc_done[:, None]]
-        pieces.append((np.repeat(todo, npc_done), rows))
-        rows = ev[np.arange(cap_e)[None, :] < nev_done[:, None]]
-        events.append((np.repeat(todo, nev_done), rows))
-        todo = todo[over]
-        if todo.size:
-            cap_p = max(cap_p, int(npc[over].max()))
-            cap_e = max(cap_e, int(nev[over].max()))
+    cand = np.asarray(cand, np.int64)
+    for start in range(0, cand.size, _CHUNK):
+        todo = cand[start:start + _CHUNK]
+        cap_p, cap_e = _CAP_PIECES, _CAP_EVENTS
+        while todo.size:
+            c = todo.size
+            st = np.empty(c, np.int8)
+            npc = np.empty(c, np.int64)
+            pc = np.empty((c, cap_p, 3))
+            nev = np.empty(c, np.int64)
+            ev = np.empty((c, cap_e, KX.EVENT_COLUMNS))
+            wk = np.empty((c, 3), np.int64)
+            fl = np.empty(c, np.int64)
+            KX.exact_segment(seg.W0, seg.dW, seg.c0, seg.dc, nodes, to_b, seg.face_tol,
+                             seg.zero_abs, seg.rate_scale, bool(last), deg, MAX_STEPS, todo, st,
+                             npc, pc, nev, ev, wk, fl)
+            over = (fl & KX.FLAG_OVERFLOW) != 0
+            done = ~over
+            work += wk[done].sum(axis=0)
+            states[todo[done]] = st[done]
+            steps_out.extend(todo[done & ((fl & KX.FLAG_MAX_STEPS) != 0)].tolist())
+            # the rows in use, candidate by candidate, each in the order of the pass
+            npc_done = np.where(done, npc, 0)
+            nev_done = np.where(done, nev, 0)
+            rows = pc[np.arange(cap_p)[None, :] < npc_done[:, None]]
+            pieces.append((np.repeat(todo, npc_done), rows))
+            rows = ev[np.arange(cap_e)[None, :] < nev_done[:, None]]
+            events.append((np.repeat(todo, nev_done), rows))
+            todo = todo[over]
+            if todo.size:
+                cap_p = max(cap_p, int(npc[over].max()))
+                cap_e = max(cap_e, int(nev[over].max()))
     p_code = np.concatenate([p[0] for p in pieces])
     p_rows = np.concatenate([p[1] for p in pieces])
     e_code = np.concatenate([e[0] for e in events])

@@ -19,8 +19,8 @@ import numpy as np
 
 from dynsys._fixed_points._continuation import (
     EVENT_KINDS, _BOX_ENTER, _BOX_LEAVE, _FLOW_COMPLEX, _FLOW_REAL, _MAP_COMPLEX, _MAP_MINUS,
-    _MAP_PLUS, _SAME_ROOT, _SINGULAR, _TABLES, LABEL_OFFSET, MARGIN, MAX_DEPTH, MAX_STEPS, ROOT_XTOL,
-    STEP_FRACTION, STEP_MAX, STEP_MIN, SegmentResult, _rank_deficient, _SegmentData)
+    _MAP_PLUS, _SAME_ROOT, _SINGULAR, _TABLES, LABEL_OFFSET, MARGIN, MAX_DEPTH, MAX_STEPS,
+    ROOT_XTOL, STEP_FRACTION, STEP_MAX, STEP_MIN, SegmentResult, _rank_deficient, _SegmentData)
 from dynsys._fixed_points._results import decode_patterns
 from dynsys._kernels import continuation as KC
 from dynsys._kernels.continuation import EVENT_COLUMNS

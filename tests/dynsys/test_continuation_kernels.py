@@ -78,11 +78,12 @@ def test_the_closed_form_paths_without_pruning_equal_the_twin(monkeypatch, Ws):
     assert_same_continuation(fast, slow)
 
 
-def test_a_pattern_with_more_events_than_room_is_run_again(monkeypatch):
+def test_small_chunks_and_patterns_with_more_events_than_room(monkeypatch):
     Ws = random_path(5, 2, 13, 0.3)
     ref = dynsys.continue_fixed_points(Ws, activation="tanh")
     monkeypatch.setattr(C, "_CAP_PIECES", 1)
     monkeypatch.setattr(C, "_CAP_EVENTS", 1)
+    monkeypatch.setattr(C, "_CHUNK", 7)
     tight = dynsys.continue_fixed_points(Ws, activation="tanh")
     assert max(np.unique(ref.events.pattern, axis=0, return_counts=True)[1]) > 1
     assert_same_continuation(tight, ref)
