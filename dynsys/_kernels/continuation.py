@@ -705,17 +705,24 @@ def _jacobian(P, t, J, dJ, with_derivative, y, rate, wk):
 
 @njit(cache=True, error_model="numpy")
 def _geev(J, k, wr, wi, vr, want_vectors):
-    """Eigenvalues (and right eigenvectors, row i of `vr` for eigenvalue i, LAPACK's
-    packing of a complex pair) of ``J[:k,:k]``, by LAPACK ``dgeev`` with no balancing
-    change from NumPy's; returns LAPACK's info."""
+    """Eigenvalues into `wr`, `wi` (and, if asked, the right eigenvectors: row i of `vr`
+    for eigenvalue i, a complex pair packed as LAPACK does) of ``J[:k,:k]`` by LAPACK
+    ``dgeev`` with the job options of ``numpy.linalg.eigvals`` / ``eig``, hence their
+    values. Where the QR iteration fails to converge (NumPy raises there; LAPACK's limit of
+    30 sweeps per eigenvalue is not met by these small blocks in practice) the eigenvalues
+    are NaN rather than LAPACK's partial output."""
     a = np.empty((k, k))
     for r in range(k):
         for c in range(k):
             a[c, r] = J[r, c]   # C-order transpose: J in Fortran order
     vl = np.empty((1, 1))
     jobvr = ord("V") if want_vectors else ord("N")
-    return _rgeev(ord("d"), ord("N"), jobvr, k, a.ctypes, k, wr.ctypes, wi.ctypes, vl.ctypes,
+    info = _rgeev(ord("d"), ord("N"), jobvr, k, a.ctypes, k, wr.ctypes, wi.ctypes, vl.ctypes,
                   1, vr.ctypes, k)
+    if info != 0:
+        for i in range(k):
+            wr[i] = np.nan
+            wi[i] = 0.0
 
 
 @njit(cache=True, error_model="numpy")
@@ -948,18 +955,18 @@ def _locate(P, a, b, which, events, lam, J, dJ, y, rate, wr, wi, vr, wk):
                 if abs(abs(1.0 + lam[i]) - 1.0) < abs(abs(1.0 + lam[best]) - 1.0):
                     best = i
             e = 1.0 + lam[best]
-        lam_copy = e
+        # e is taken before the labels overwrite `lam`
         fb, fdb, mb, mdb = _labels(P, min(lo, t - LABEL_OFFSET), lam, J, dJ, y, rate, wr, wi,
                                    vr, wk)
         fa, fda, ma, mda = _labels(P, max(hi, t + LABEL_OFFSET), lam, J, dJ, y, rate, wr, wi,
                                    vr, wk)
         if which == 1:
-            kind = KIND_FLOW_COMPLEX if abs(lam_copy.imag) > 0.0 else KIND_FLOW_REAL
-            events.append((t, kind, lam_copy.real, abs(lam_copy.imag), -1, fb, fa, fdb, fda))
+            kind = KIND_FLOW_COMPLEX if abs(e.imag) > 0.0 else KIND_FLOW_REAL
+            events.append((t, kind, e.real, abs(e.imag), -1, fb, fa, fdb, fda))
         else:
-            kind = (KIND_MAP_COMPLEX if abs(lam_copy.imag) > 0.0 else
-                    KIND_MAP_MINUS if lam_copy.real < 0.0 else KIND_MAP_PLUS)
-            events.append((t, kind, lam_copy.real, abs(lam_copy.imag), -1, mb, ma, mdb, mda))
+            kind = (KIND_MAP_COMPLEX if abs(e.imag) > 0.0 else
+                    KIND_MAP_MINUS if e.real < 0.0 else KIND_MAP_PLUS)
+            events.append((t, kind, e.real, abs(e.imag), -1, mb, ma, mdb, mda))
         a = hi
 
 
