@@ -173,3 +173,21 @@ def test_cli_landscape_refuses_a_run_without_kept_epochs(tmp_path, capsys):
                                 device="cpu"), out_dir=out, progress=False)
     assert cli.main(["landscape", str(out), "--no-progress"]) == 2
     assert "must keep at least two epochs" in capsys.readouterr().err
+
+
+def test_a_tanh_run_has_its_landscape(tmp_path, capsys):
+    out = tmp_path / "tanh"
+    nets.train(nets.TrainConfig(**_BLOBS, kind="shared", depth=3, epochs=2, seed=0,
+                                device="cpu", keep_epochs=True, activation="tanh"),
+               out_dir=out, progress=False)
+    path = load_training_path(out)
+    assert all(net.activation == "tanh" for net in path.networks)
+    assert cli.main(["landscape", str(out), "--depth", "200", "--no-progress"]) == 0
+    assert "landscape: 3 epochs" in capsys.readouterr().out
+    data = nets.load_dataset("blobs", seed=0, blobs_features=6, blobs_classes=3,
+                             blobs_samples=240)
+    land = compute_landscape(path, data.x_test, data.y_test, depth=200)
+    assert land.activation == "tanh"
+    # every point reached lies in the tanh box [-1, 1]^N
+    track = dynsys.track_census(path.networks, data.x_test, 200, match_inputs=0.5)
+    assert all(np.all(np.abs(c.points) <= 1.0) for c in track.censuses)
