@@ -238,7 +238,26 @@ def compute_landscape(networks, x, labels=None, *, epochs=None, train_loss=None,
 
 def landscape_from_track(track, *, epochs=None, train_loss=None,
                          test_error=None) -> LandscapeResult:
-    """The numbers of :class:`LandscapeResult` from a :class:`dynsys.CensusTrack`."""
+    """The numbers of :class:`LandscapeResult` from a :class:`dynsys.CensusTrack`.
+
+    Parameters
+    ----------
+    track : dynsys.CensusTrack
+        K checkpoints (:func:`dynsys.track_census`).
+    epochs : array_like of int, shape (K,), optional
+        The epoch of each checkpoint (default 0 .. K - 1).
+    train_loss, test_error : array_like, shape (K,), optional
+        The run's history at each checkpoint (NaN where absent).
+
+    Returns
+    -------
+    LandscapeResult
+
+    Raises
+    ------
+    ValueError
+        `epochs`, `train_loss` or `test_error` not of K values.
+    """
     import dynsys
 
     K = track.n_checkpoints
