@@ -36,8 +36,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.np.linalg import _LAPACK, ensure_lapack
 
-from ._common import label_code
-from ._linalg import det_partial, lu_complete, lu_solve
+from ._common import label_code, split_interior
+from ._linalg import det_partial, lu_complete, lu_forward, lu_solve
 
 __all__ = [
     "STATE_COPY",
@@ -174,15 +174,7 @@ def prefilter_segment(W0, dW, c0, dc, nodes, to_b, rank_tol, face_tol, margin, z
     for I in prange(1 << n):
         ii = np.empty(n, dtype=np.int64)
         bb = np.empty(n, dtype=np.int64)
-        k = 0
-        nb = 0
-        for i in range(n):
-            if (I >> i) & 1:
-                ii[k] = i
-                k += 1
-            else:
-                bb[nb] = i
-                nb += 1
+        k, nb = split_interior(I, n, ii, bb)
         base = 0
         for r in range(k):
             base += 2 * pow3[ii[r]]
@@ -475,17 +467,7 @@ def _lu_partial(A, k, piv):
 @njit(cache=True, error_model="numpy")
 def _lu_partial_solve(A, k, piv, b):
     """Solve with :func:`_lu_partial`'s factors; `b` is overwritten with the solution."""
-    for j in range(k):
-        p = piv[j]
-        if p != j:
-            t = b[j]
-            b[j] = b[p]
-            b[p] = t
-    for j in range(k):
-        bj = b[j]
-        if bj != 0.0:
-            for r in range(j + 1, k):
-                b[r] -= A[r, j] * bj
+    lu_forward(A, k, k, piv, b)
     for j in range(k - 1, -1, -1):
         s = b[j]
         for c in range(j + 1, k):
