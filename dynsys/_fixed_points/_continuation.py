@@ -433,6 +433,19 @@ class SegmentResult:
     work: tuple
 
 
+def segment_data(W0, W1, c0, c1, tols: dict, rate_scale: float = 1.0) -> _SegmentData:
+    """The segment W0 -> W1, drive c0 -> c1, as the passes read it: start and slope as
+    contiguous float64, the unit tolerances, and the absolute zero of its determinants
+    (1e-12 of the largest entry)."""
+    W0 = np.ascontiguousarray(W0, np.float64)
+    c0 = np.ascontiguousarray(c0, np.float64)
+    scale = max(float(np.max(np.abs(W0))), float(np.max(np.abs(W1))),
+                float(np.max(np.abs(c0))), float(np.max(np.abs(c1))), 1e-300)
+    return _SegmentData(W0, np.ascontiguousarray(W1 - W0, np.float64), c0,
+                        np.ascontiguousarray(c1 - c0, np.float64), float(tols["rank_tol"]),
+                        float(tols["face_tol"]), 1e-12 * scale, rate_scale)
+
+
 def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = True,
                     rate_scale: float = 1.0) -> SegmentResult:
     """The states, pieces and events of every pattern on the segment W0 -> W1 (unit system,
@@ -440,14 +453,8 @@ def analyse_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = Tru
     from .._kernels import continuation as KC
 
     n = W0.shape[0]
-    W0 = np.ascontiguousarray(W0, np.float64)
-    dW = np.ascontiguousarray(W1 - W0, np.float64)
-    c0 = np.ascontiguousarray(c0, np.float64)
-    dc = np.ascontiguousarray(c1 - c0, np.float64)
-    scale = max(float(np.max(np.abs(W0))), float(np.max(np.abs(W1))),
-                float(np.max(np.abs(c0))), float(np.max(np.abs(c1))), 1e-300)
-    seg = _SegmentData(W0, dW, c0, dc, float(tols["rank_tol"]), float(tols["face_tol"]),
-                       1e-12 * scale, rate_scale)
+    seg = segment_data(W0, W1, c0, c1, tols, rate_scale)
+    W0, dW, c0, dc = seg.W0, seg.dW, seg.c0, seg.dc
     n_pat = 3**n
     solves = 0
     if prune:

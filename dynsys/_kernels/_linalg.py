@@ -20,6 +20,8 @@ __all__ = [
     "lu_complete",
     "lu_forward",
     "lu_solve",
+    "lu_partial",
+    "lu_partial_solve",
     "det_partial",
     "principal_minors",
     "small_eigvals",
@@ -118,6 +120,49 @@ def lu_solve(A, k, pr, pc, b):
             t = b[j]
             b[j] = b[p]
             b[p] = t
+
+
+@njit(cache=True, error_model="numpy")
+def lu_partial(A, k, piv):
+    """In-place LU with partial pivoting of ``A[:k,:k]`` (row swaps in `piv`); returns the
+    determinant. A zero pivot column is left as it is (the solve then gives inf / nan)."""
+    det = 1.0
+    for j in range(k):
+        bi = j
+        best = abs(A[j, j])
+        for r in range(j + 1, k):
+            v = abs(A[r, j])
+            if v > best:
+                best = v
+                bi = r
+        piv[j] = bi
+        if bi != j:
+            det = -det
+            for c in range(k):
+                t = A[j, c]
+                A[j, c] = A[bi, c]
+                A[bi, c] = t
+        p = A[j, j]
+        det *= p
+        if p != 0.0:
+            for r in range(j + 1, k):
+                f = A[r, j] / p
+                A[r, j] = f
+                if f != 0.0:
+                    for c in range(j + 1, k):
+                        A[r, c] -= f * A[j, c]
+    return det
+
+
+@njit(cache=True, error_model="numpy")
+def lu_partial_solve(A, k, piv, b):
+    """Solve with :func:`lu_partial`'s factors; `b` is overwritten with the solution."""
+    lu_forward(A, k, k, piv, b)
+    for j in range(k - 1, -1, -1):
+        s = b[j]
+        for c in range(j + 1, k):
+            s -= A[j, c] * b[c]
+        b[j] = s / A[j, j]
 
 
 @njit(cache=True, error_model="numpy")

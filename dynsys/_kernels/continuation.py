@@ -37,7 +37,7 @@ from numba import njit, prange, types
 from numba.np.linalg import _LAPACK, ensure_lapack
 
 from ._common import label_code, split_interior
-from ._linalg import det_partial, lu_complete, lu_forward, lu_solve
+from ._linalg import det_partial, lu_complete, lu_partial, lu_partial_solve, lu_solve
 
 __all__ = [
     "STATE_COPY",
@@ -433,49 +433,6 @@ def _signbit(x):
 
 
 @njit(cache=True, error_model="numpy")
-def _lu_partial(A, k, piv):
-    """In-place LU with partial pivoting of ``A[:k,:k]`` (row swaps in `piv`); returns the
-    determinant. A zero pivot column is left as it is (the solve then gives inf / nan)."""
-    det = 1.0
-    for j in range(k):
-        bi = j
-        best = abs(A[j, j])
-        for r in range(j + 1, k):
-            v = abs(A[r, j])
-            if v > best:
-                best = v
-                bi = r
-        piv[j] = bi
-        if bi != j:
-            det = -det
-            for c in range(k):
-                t = A[j, c]
-                A[j, c] = A[bi, c]
-                A[bi, c] = t
-        p = A[j, j]
-        det *= p
-        if p != 0.0:
-            for r in range(j + 1, k):
-                f = A[r, j] / p
-                A[r, j] = f
-                if f != 0.0:
-                    for c in range(j + 1, k):
-                        A[r, c] -= f * A[j, c]
-    return det
-
-
-@njit(cache=True, error_model="numpy")
-def _lu_partial_solve(A, k, piv, b):
-    """Solve with :func:`_lu_partial`'s factors; `b` is overwritten with the solution."""
-    lu_forward(A, k, k, piv, b)
-    for j in range(k - 1, -1, -1):
-        s = b[j]
-        for c in range(j + 1, k):
-            s -= A[j, c] * b[c]
-        b[j] = s / A[j, j]
-
-
-@njit(cache=True, error_model="numpy")
 def _block(A0, A1, k, t, A):
     for r in range(k):
         for c in range(k):
@@ -494,10 +451,10 @@ def _solve(P, t, y, rate, wk):
     q = 1.0
     if k:
         _block(A0, A1, k, t, S)
-        q = _lu_partial(S, k, piv)
+        q = lu_partial(S, k, piv)
         for r in range(k):
             v[r] = r0[r] + t * r1[r]
-        _lu_partial_solve(S, k, piv, v)
+        lu_partial_solve(S, k, piv, v)
         for r in range(k):
             y[ii[r]] = v[r]
         wk[0] += 1
@@ -521,7 +478,7 @@ def _fval(P, fk, farg, face, t, wk):
         if k == 0:
             return 1.0
         _block(A0, A1, k, t, S)
-        return _lu_partial(S, k, piv)
+        return lu_partial(S, k, piv)
     if fk == _F_FACE:
         _block(A0, A1, k, t, S)
         for r in range(k):
@@ -674,8 +631,8 @@ def _jacobian(P, t, J, dJ, with_derivative, y, rate, wk):
         for c in range(k):
             s += A1[r, c] * y[ii[c]]
         v[r] = r1[r] - s
-    _lu_partial(S, k, piv)
-    _lu_partial_solve(S, k, piv, v)
+    lu_partial(S, k, piv)
+    lu_partial_solve(S, k, piv, v)
     wk[0] += 1
     for r in range(k):
         yr = y[ii[r]]
@@ -1158,8 +1115,8 @@ def _pattern(code, W0, dW, c0, dc, nodes, to_b, face_tol, zero_abs, rate_scale, 
                     s += A1[a, c] * y[ii[c]]
                 v[a] = r1[a] - s
             _block(A0, A1, k, t, S)
-            _lu_partial(S, k, piv)
-            _lu_partial_solve(S, k, piv, v)
+            lu_partial(S, k, piv)
+            lu_partial_solve(S, k, piv, v)
             wk[0] += 1
             events.append((t, KIND_BOX_ENTER if after else KIND_BOX_LEAVE,
                            rate_scale * v[r], 0.0, ii[r], -1, -1, -1, -1))

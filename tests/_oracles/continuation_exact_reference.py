@@ -20,7 +20,8 @@ import numpy as np
 from dynsys._fixed_points._continuation import (
     EVENT_KINDS, _BOX_ENTER, _BOX_LEAVE, _FLOW_COMPLEX, _FLOW_REAL, _MAP_COMPLEX, _MAP_MINUS,
     _MAP_PLUS, _SAME_ROOT, _SINGULAR, _TABLES, LABEL_OFFSET, MARGIN, MAX_DEPTH, MAX_STEPS,
-    ROOT_XTOL, STEP_FRACTION, STEP_MAX, STEP_MIN, SegmentResult, _rank_deficient, _SegmentData)
+    ROOT_XTOL, STEP_FRACTION, STEP_MAX, STEP_MIN, SegmentResult, _rank_deficient, _SegmentData,
+    segment_data)
 from dynsys._fixed_points._results import decode_patterns
 from dynsys._kernels import continuation as KC
 from dynsys._kernels.continuation import EVENT_COLUMNS
@@ -460,14 +461,8 @@ def reference_segment(W0, W1, c0, c1, tols: dict, *, last: bool, prune: bool = T
                       rate_scale: float = 1.0) -> SegmentResult:
     """``analyse_segment`` with the exact pass of :class:`PatternPath` (same arguments)."""
     n = W0.shape[0]
-    W0 = np.ascontiguousarray(W0, np.float64)
-    dW = np.ascontiguousarray(W1 - W0, np.float64)
-    c0 = np.ascontiguousarray(c0, np.float64)
-    dc = np.ascontiguousarray(c1 - c0, np.float64)
-    scale = max(float(np.max(np.abs(W0))), float(np.max(np.abs(W1))),
-                float(np.max(np.abs(c0))), float(np.max(np.abs(c1))), 1e-300)
-    seg = _SegmentData(W0, dW, c0, dc, float(tols["rank_tol"]), float(tols["face_tol"]),
-                       1e-12 * scale, rate_scale)
+    seg = segment_data(W0, W1, c0, c1, tols, rate_scale)
+    W0, dW, c0, dc = seg.W0, seg.dW, seg.c0, seg.dc
     n_pat = 3**n
     states = np.full(n_pat, KC.STATE_CANDIDATE, np.int8)
     solves = 0

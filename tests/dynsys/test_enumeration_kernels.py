@@ -139,3 +139,17 @@ def test_kernel_label_rule_is_the_stability_rule():
                 code = C.label_code(pos, neg, zero, n)
                 assert code == label_index(pos, neg, zero, n)
                 assert LABELS[code] == classify_counts(pos, neg, zero, n)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_lu_partial_gives_the_determinant_and_solves(seed):
+    rng = np.random.default_rng(seed)
+    k = 1 + seed
+    A = rng.normal(size=(k + 2, k + 2))  # only the leading k x k block is factored
+    b = rng.normal(size=k + 2)
+    F, piv, x = A.copy(), np.empty(k, np.int64), b.copy()
+    det = L.lu_partial(F, k, piv)
+    np.testing.assert_allclose(det, np.linalg.det(A[:k, :k]), rtol=1e-12)
+    L.lu_partial_solve(F, k, piv, x)
+    np.testing.assert_allclose(A[:k, :k] @ x[:k], b[:k], atol=1e-12)
+    np.testing.assert_array_equal(x[k:], b[k:])
